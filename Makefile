@@ -1,0 +1,35 @@
+# Quick start: `make demo` then `make test`. Both build .venv from requirements.txt
+# when it is missing or older than requirements.txt.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+
+.PHONY: venv demo test bench clean
+
+venv: $(VENV)/.installed
+
+$(VENV)/.installed: requirements.txt
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt
+	@touch $@
+
+demo: venv
+	$(PY) Generate_sequences.py --overwrite
+	@if [ -f Train_models.py ]; then \
+	  $(PY) Train_models.py --overwrite --model_type cnn && \
+	  $(PY) Train_models.py --overwrite --model_type kmer_logistic; fi
+	@if [ -f Interpret_models.py ]; then \
+	  $(PY) Interpret_models.py --model models/kmer_logistic --overwrite && \
+	  $(PY) Interpret_models.py --model models/cnn --overwrite; fi
+
+test: venv
+	$(PY) -m pytest -q tests
+
+bench: venv
+	$(PY) benchmarks/bench_generate.py
+	@for b in bench_train bench_interpret bench_attribution; do \
+	  if [ -f benchmarks/$$b.py ]; then $(PY) benchmarks/$$b.py || exit 1; fi; done
+
+clean:
+	rm -rf data/generated models/cnn models/kmer_logistic results/cnn results/kmer_logistic

