@@ -77,6 +77,7 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     target = Path(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     os.close(fd)
+    os.chmod(tmp, 0o644)   # mkstemp makes 0600; outputs are ordinary readable files
     try:
         yield Path(tmp)
         os.replace(tmp, target)
