@@ -19,3 +19,92 @@ def save_figure(fig, path) -> str:
         fig.savefig(tmp, format="png", dpi=110, bbox_inches="tight")
     plt.close(fig)
     return str(path)
+
+
+# ----------------------------------------------------------------------------- attribution (issue 5)
+RULE_SITE_COLOR = "tab:orange"     # planted instances of a motif the rule uses
+OTHER_SITE_COLOR = "0.55"          # decoys and other planted motifs
+
+
+def plot_attribution_logos(path, heights_by_method: dict, sites: list, rule_motifs, title: str = "") -> str:
+    """One sequence, one logomaker panel per method, planted sites shaded and labelled.
+
+    ``heights_by_method``: {method: (L, 4) letter heights over ACGT} (attribution x
+    one-hot input, see :func:`utils.attribution.logo_heights`); ``sites``: the
+    sequence's :class:`utils.io.Site` records (0-based, end exclusive); sites of
+    ``rule_motifs`` are shaded orange, others grey.
+    """
+    import warnings
+
+    import logomaker
+    import numpy as np
+    import pandas as pd
+    from matplotlib.transforms import blended_transform_factory
+
+    methods = list(heights_by_method)
+    length = int(np.asarray(next(iter(heights_by_method.values()))).shape[0]) if methods else 0
+    rule = set(rule_motifs)
+    width = min(max(6.0, 0.075 * length), 24.0)
+    fig, axes = plt.subplots(max(len(methods), 1), 1, figsize=(width, 1.5 * max(len(methods), 1) + 0.5),
+                             sharex=True, squeeze=False)
+    axes = axes[:, 0]
+    for ax, method in zip(axes, methods):
+        values = np.nan_to_num(np.asarray(heights_by_method[method], dtype=np.float64))
+        frame = pd.DataFrame(values, columns=list("ACGT"))
+        with warnings.catch_warnings():      # an all-zero map makes logomaker warn about flat ylims
+            warnings.simplefilter("ignore", UserWarning)
+            logomaker.Logo(frame, ax=ax, color_scheme="classic", baseline_width=0.3)
+        for site in sites:
+            ax.axvspan(site.start - 0.5, site.end - 0.5, zorder=-1, alpha=0.18, linewidth=0,
+                       color=RULE_SITE_COLOR if site.motif in rule else OTHER_SITE_COLOR)
+        low, high = float(values.min(initial=0.0)), float(values.max(initial=0.0))
+        pad = 0.08 * (high - low) if high > low else 1.0
+        ax.set_ylim(low - pad, high + pad)
+        ax.set_ylabel(method, rotation=0, ha="right", va="center")
+        ax.spines[["top", "right"]].set_visible(False)
+    top = axes[0]
+    label_at = blended_transform_factory(top.transData, top.transAxes)
+    for site in sites:
+        top.text((site.start + site.end - 1) / 2, 1.02, f"{site.motif} ({site.strand})", transform=label_at,
+                 ha="center", va="bottom", fontsize=7,
+                 color=RULE_SITE_COLOR if site.motif in rule else "0.35")
+    axes[-1].set_xlabel("position (bp)")
+    axes[-1].set_xlim(-0.5, max(length, 1) - 0.5)
+    if title:
+        top.set_title(title, fontsize=9, loc="left", pad=14 if sites else 6)
+    fig.tight_layout()
+    return save_figure(fig, path)
+
+
+def plot_attribution_scores(rows: list[dict], path, auprc_chance: float | None = None) -> str:
+    """The methods side by side: localization auROC, auPRC (mean with SD bars), seconds per sequence.
+
+    ``rows``: score rows of :func:`utils.attribution.score_attributions`;
+    ``auprc_chance``: fraction of site positions, drawn as auPRC's chance line.
+    """
+    import numpy as np
+
+    names = [r["method"] for r in rows]
+    xs = np.arange(len(rows))
+    fig, axes = plt.subplots(1, 3, figsize=(max(7.5, 1.4 * len(rows) * 3), 3.2))
+    for ax, key, label, chance in ((axes[0], "auroc", "localization auROC", 0.5),
+                                   (axes[1], "auprc", "localization auPRC", auprc_chance)):
+        means = [r[f"{key}_mean"] for r in rows]
+        sds = [r[f"{key}_sd"] if np.isfinite(r[f"{key}_sd"]) else 0.0 for r in rows]
+        ax.bar(xs, means, yerr=sds, color="tab:blue", alpha=0.8, capsize=3)
+        if chance is not None:
+            ax.axhline(chance, color="grey", linestyle="--", linewidth=0.8, label="chance")
+            ax.legend(frameon=False, fontsize=7, loc="lower right")
+        ax.set_ylim(0, 1.05)
+        ax.set_title(label)
+    seconds = [max(r["seconds_per_seq"], 1e-6) for r in rows]
+    axes[2].bar(xs, seconds, color="tab:green", alpha=0.8)
+    axes[2].set_yscale("log")
+    axes[2].set_title("seconds per sequence")
+    for ax in axes:
+        ax.set_xticks(xs)
+        ax.set_xticklabels(names, rotation=30, ha="right", fontsize=8)
+        ax.spines[["top", "right"]].set_visible(False)
+        ax.grid(axis="y", alpha=0.3)
+    fig.tight_layout()
+    return save_figure(fig, path)

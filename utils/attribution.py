@@ -1,0 +1,658 @@
+"""Attribution maps: which bases of a sequence drive a trained model's output.
+
+Every method is a function ``(predictor, onehot, ...) -> attributions`` with
+``onehot`` float32 of shape ``(N, L, 4)`` over ``ACGT`` and ``attributions`` float32
+of the same shape, in units of the explained output:
+
+- for a predictor with a Keras graph (``predictor.keras_model`` is not None) every
+  method explains the pre-sigmoid logit (``predict_logit`` / ``logit_model``), where
+  effects add up and do not saturate near probability 0 or 1;
+- for any other predictor the model-agnostic methods explain the probability
+  (``predict``), the only output every model kind has.
+
+Methods:
+- ``ism``: in-silico saturation mutagenesis. ``A[i, j, b]`` = output with base ``b``
+  at position ``j`` minus the output of the sequence itself (0 at the observed base).
+- ``kernel_shap``: shap's KernelExplainer with positions (or windows of ``window``
+  bp) as players; an absent player takes the bases of background sequences drawn
+  from ``background_dist``. The value of each window is spread evenly over its
+  positions and put on the observed base.
+- ``deep_shap`` (Keras only): shap's DeepExplainer (DeepLIFT rescale rules) against
+  background sequences drawn from ``background_dist`` or shuffles of each sequence.
+- ``gradient_shap`` (Keras only): shap's GradientExplainer (expected gradients).
+- ``saliency`` (Keras only): the gradient of the logit with respect to the input.
+
+Only the Predictor protocol of :mod:`utils.models` is used (duck typing), so oracle
+predictors written in a test work as well as trained models.
+"""
+from __future__ import annotations
+
+import contextlib
+import math
+import os
+import sys
+import time
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Iterable, Mapping, Sequence
+
+import numpy as np
+
+from utils.cli import progress, say
+from utils.encoding import codes_to_onehot, onehot_to_codes
+from utils.evaluate import localization_scores, site_mask, summarize_localization
+from utils.io import InputError, Site, atomic_path
+
+ISM_CHUNK = 4096              # variants per predictor call: amortises the call cost, bounds memory
+KERNEL_NSAMPLES = 1000        # coalitions per sequence for KernelSHAP
+KERNEL_BACKGROUND = 10        # background sequences per coalition (model calls = nsamples * this)
+DEEP_BACKGROUND = 20          # reference sequences for DeepSHAP and GradientSHAP
+GRADIENT_NSAMPLES = 200       # interpolation points per sequence for GradientSHAP
+GRADIENT_BATCH = 512          # sequences per gradient evaluation
+UNIFORM = (0.25, 0.25, 0.25, 0.25)
+SCORE_COLUMNS = ["method", "n", "auroc_mean", "auroc_sd", "auprc_mean", "auprc_sd",
+                 "seconds_total", "seconds_per_seq"]
+SCORES_CSV = "attribution_scores.csv"
+SCORES_PNG = "attribution_scores.png"
+LOGO_DIR = "logos"
+
+
+# ----------------------------------------------------------------------------- model access
+def has_keras_graph(predictor) -> bool:
+    """True when the predictor exposes a Keras graph that gradients can run through."""
+    return getattr(predictor, "keras_model", None) is not None
+
+
+def output_scale(predictor) -> str:
+    """The output every method explains for this predictor: ``'logit'`` or ``'probability'``."""
+    return "logit" if has_keras_graph(predictor) else "probability"
+
+
+def explained_output(predictor) -> Callable[[np.ndarray], np.ndarray]:
+    """``(N, L, 4) float32 -> (N,) float64``: the logit for Keras models, else the probability."""
+    fn = predictor.predict_logit if has_keras_graph(predictor) else predictor.predict
+
+    def output(onehot: np.ndarray) -> np.ndarray:
+        return np.asarray(fn(np.asarray(onehot, dtype=np.float32)), dtype=np.float64).reshape(-1)
+
+    return output
+
+
+def quiet_import_tensorflow():
+    """Import TensorFlow with its C++ start-up chatter on fd 2 silenced; returns the module."""
+    if "tensorflow" in sys.modules:
+        return sys.modules["tensorflow"]
+    sys.stderr.flush()
+    saved = os.dup(2)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 2)
+        import tensorflow as tf
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+    return tf
+
+
+@contextlib.contextmanager
+def _quiet_shap():
+    """Silence the warnings shap and Keras 3 raise on every explainer call (all harmless here)."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=r".*structure of `inputs`.*")
+        warnings.filterwarnings("ignore", message=r".*TensorFlow version is newer.*")
+        warnings.filterwarnings("ignore", category=DeprecationWarning)
+        warnings.filterwarnings("ignore", category=FutureWarning)
+        yield
+
+
+def _import_shap():
+    """Import shap without the deprecation warnings its plotting colours raise at import."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        import shap
+    return shap
+
+
+@contextlib.contextmanager
+def _numpy_global_seed(seed: int):
+    """Seed numpy's global generator (shap samples from it) and restore it afterwards."""
+    state = np.random.get_state()
+    np.random.seed(int(seed) % (2 ** 32))
+    try:
+        yield
+    finally:
+        np.random.set_state(state)
+
+
+def _derived_seed(seed: int, *keys: int) -> int:
+    """A 32-bit seed derived from ``seed`` and ``keys`` (e.g. a sequence index)."""
+    return int(np.random.SeedSequence([int(seed) % (2 ** 63), *keys]).generate_state(1)[0])
+
+
+# ----------------------------------------------------------------------------- inputs
+def check_onehot(predictor, onehot) -> np.ndarray:
+    """Return ``onehot`` as float32 (N, L, 4), refusing shapes the predictor cannot take."""
+    x = np.asarray(onehot, dtype=np.float32)
+    if x.ndim != 3 or x.shape[2] != 4:
+        raise InputError(f"attribution needs one-hot sequences of shape (N, L, 4); got {x.shape}")
+    length = getattr(predictor, "input_length", None)
+    if length is not None and x.shape[1] != int(length):
+        raise InputError(f"the model takes {length} bp sequences but was given {x.shape[1]} bp; "
+                         f"attribute sequences of the training length")
+    return x
+
+
+def check_background_dist(background_dist) -> np.ndarray:
+    """None -> uniform; else four non-negative frequencies of A, C, G, T summing to 1."""
+    if background_dist is None:
+        return np.array(UNIFORM)
+    dist = np.asarray(background_dist, dtype=np.float64).reshape(-1)
+    if dist.shape != (4,) or not np.all(np.isfinite(dist)) or np.any(dist < 0) \
+            or abs(dist.sum() - 1.0) > 1e-6:
+        raise InputError(f"the background distribution must be four non-negative frequencies of "
+                         f"A, C, G, T summing to 1; got {list(np.round(dist, 4))}")
+    return dist / dist.sum()
+
+
+def background_sequences(num: int, length: int, background_dist=None, seed: int = 0) -> np.ndarray:
+    """``num`` i.i.d. sequences of ``length`` bp drawn from ``background_dist`` -> (num, L, 4) float32.
+
+    The references of KernelSHAP, DeepSHAP and GradientSHAP; the same seed gives the same draws.
+    """
+    dist = check_background_dist(background_dist)
+    rng = np.random.default_rng(seed)
+    codes = rng.choice(4, size=(int(num), int(length)), p=dist).astype(np.uint8)
+    return codes_to_onehot(codes)
+
+
+def shuffled_sequences(onehot_row: np.ndarray, num: int, rng: np.random.Generator) -> np.ndarray:
+    """``num`` shuffles of one sequence's positions: (L, 4) -> (num, L, 4), same base composition."""
+    order = np.argsort(rng.random((int(num), onehot_row.shape[0])), axis=1)
+    return np.asarray(onehot_row, dtype=np.float32)[order]
+
+
+def pick_attribution_seqs(labels: np.ndarray, num: int, min_negatives: int = 5) -> np.ndarray:
+    """Indices of the sequences to attribute: positives first, then negatives, ``num`` in all.
+
+    Up to ``min_negatives`` places are kept for negatives (when there are any) so the
+    logos can show what the maps look like where the rule is absent. Order within each
+    class is the input order.
+    """
+    labels = np.asarray(labels)
+    pos = np.flatnonzero(labels == 1)
+    neg = np.flatnonzero(labels != 1)
+    num = int(min(num, len(labels)))
+    reserve = int(min(min_negatives, len(neg), num))
+    take_pos = min(len(pos), num - reserve)
+    take_neg = min(len(neg), num - take_pos)
+    return np.concatenate([pos[:take_pos], neg[:take_neg]]).astype(np.int64)
+
+
+# ----------------------------------------------------------------------------- methods
+def ism(predictor, onehot: np.ndarray, chunk_size: int = ISM_CHUNK, quiet: bool = True) -> np.ndarray:
+    """In-silico saturation mutagenesis over every alternative base at every position.
+
+    onehot: (N, L, 4) float32. Returns (N, L, 4) float32: ``A[i, j, b]`` = output of
+    sequence i with base b at position j minus the output of sequence i (0 at the
+    observed base; all four bases are tried at an N). The variants of all sequences are
+    pooled into chunks of ``chunk_size`` and each chunk is one predictor call, because
+    per-call overhead, not arithmetic, dominates small batches.
+    Per-position importance is ``abs(A).sum(-1)``.
+    """
+    x = check_onehot(predictor, onehot)
+    if chunk_size < 1:
+        raise InputError(f"the ISM chunk size must be 1 or more; got {chunk_size}")
+    output = explained_output(predictor)
+    n, length, _ = x.shape
+    delta = np.zeros((n, length, 4), dtype=np.float32)
+    if n == 0:
+        return delta
+    reference = output(x)
+    seq_idx, pos, base = np.nonzero(x == 0)
+    starts = range(0, len(seq_idx), int(chunk_size))
+    for start in progress(starts, total=len(starts), desc="ism", quiet=quiet, unit="chunk"):
+        s = seq_idx[start:start + chunk_size]
+        p = pos[start:start + chunk_size]
+        b = base[start:start + chunk_size]
+        variants = x[s]                       # fancy indexing copies
+        rows = np.arange(len(s))
+        variants[rows, p, :] = 0.0
+        variants[rows, p, b] = 1.0
+        delta[s, p, b] = output(variants) - reference[s]
+    return delta
+
+
+def kernel_shap(predictor, onehot: np.ndarray, background_dist=None, window: int = 1,
+                nsamples: int = KERNEL_NSAMPLES, num_background: int = KERNEL_BACKGROUND,
+                seed: int = 0, quiet: bool = True) -> np.ndarray:
+    """KernelSHAP with windows of ``window`` bp as players, absent windows resampled from background.
+
+    onehot: (N, L, 4) float32. ``num_background`` sequences are drawn once from
+    ``background_dist`` (seeded); an absent window takes the bases of one background
+    sequence, and shap averages the model over all of them. ``l1_reg`` is off, so every
+    window gets a value (shap's default keeps only 10 features). Cost per sequence:
+    ``nsamples * num_background`` model evaluations, one predictor call.
+    Returns (N, L, 4) float32: each window's Shapley value spread evenly over its
+    positions and put on the observed base; per sequence the values add up to
+    ``f(x) - mean f(background)``. Seeded per sequence (``seed``, index), so the same
+    inputs give the same values.
+    """
+    shap = _import_shap()
+
+    x = check_onehot(predictor, onehot)
+    n, length, _ = x.shape
+    window = int(window)
+    if not 1 <= window <= length:
+        raise InputError(f"--window must be between 1 and the sequence length ({length} bp); "
+                         f"got {window}")
+    num_players = math.ceil(length / window)
+    if nsamples <= num_players:
+        raise InputError(f"--nsamples {nsamples} is too few for {num_players} windows of {window} bp; "
+                         f"use more than {num_players} or a larger --window")
+    if num_background < 1:
+        raise InputError(f"the number of background sequences must be 1 or more; got {num_background}")
+    output = explained_output(predictor)
+    background = onehot_to_codes(background_sequences(num_background, length, background_dist, seed))
+    player_of = np.arange(length) // window                       # position -> window
+    window_bp = np.bincount(player_of, minlength=num_players)     # last window may be shorter
+    # Players are coded, not given bases: 0 = "this sequence's bases", -(k+1) = "background
+    # sequence k's bases". shap puts one background row per coalition copy, so each
+    # evaluated row mixes the sequence with exactly one background sequence.
+    background_rows = -(np.arange(num_background, dtype=np.float64)[:, None] + 1) \
+        * np.ones((1, num_players))
+    attributions = np.zeros_like(x)
+    for i in progress(range(n), total=n, desc="kernel_shap", quiet=quiet, unit="seq"):
+        codes = onehot_to_codes(x[i:i + 1])[0]
+
+        def model(players: np.ndarray, codes=codes) -> np.ndarray:
+            players = np.asarray(players, dtype=np.float64)
+            keep = players[:, player_of] >= 0                                   # (m, L)
+            which = np.clip(-players.min(axis=1) - 1, 0, num_background - 1).astype(np.int64)
+            mixed = np.where(keep, codes[None, :], background[which])
+            return output(codes_to_onehot(mixed))
+
+        with _quiet_shap(), _numpy_global_seed(_derived_seed(seed, i)):
+            explainer = shap.KernelExplainer(model, background_rows)
+            phi = explainer.shap_values(np.zeros((1, num_players)), nsamples=int(nsamples),
+                                        l1_reg=False, silent=True)
+        phi = np.asarray(phi, dtype=np.float64).reshape(-1)[:num_players]
+        per_position = phi[player_of] / window_bp[player_of]
+        attributions[i] = (per_position[:, None] * x[i]).astype(np.float32)
+    return attributions
+
+
+def _require_keras(predictor, method: str):
+    if not has_keras_graph(predictor):
+        kind = getattr(predictor, "kind", type(predictor).__name__)
+        raise InputError(f"{method} needs a Keras model but {kind} has no Keras graph; "
+                         f"use ism or kernel_shap")
+    model = getattr(predictor, "logit_model", None)
+    if model is None:
+        raise InputError(f"{method} needs the model's logit graph but the predictor exposes no "
+                         f"logit_model; retrain the model with Train_models.py")
+    quiet_import_tensorflow()
+    return model
+
+
+def deep_shap(predictor, onehot: np.ndarray, background: str = "dist", background_dist=None,
+              num_background: int = DEEP_BACKGROUND, seed: int = 0, quiet: bool = True,
+              chunk_size: int = 64) -> np.ndarray:
+    """DeepSHAP (shap DeepExplainer) on the logit of a Keras predictor.
+
+    onehot: (N, L, 4) float32. ``background``: ``'dist'`` = ``num_background`` sequences
+    drawn once from ``background_dist`` (seeded), shared by all sequences;
+    ``'shuffle'`` = ``num_background`` position shuffles of each sequence itself.
+    Returns (N, L, 4) float32 attributions on all four channels; per sequence they add
+    up to ``logit(x) - mean logit(references)``.
+    """
+    shap = _import_shap()
+
+    model = _require_keras(predictor, "deep_shap")
+    x = check_onehot(predictor, onehot)
+    n, length, _ = x.shape
+    if background not in ("dist", "shuffle"):
+        raise InputError(f"the DeepSHAP background must be 'dist' or 'shuffle'; got {background!r}")
+    if num_background < 1:
+        raise InputError(f"the number of background sequences must be 1 or more; got {num_background}")
+    if background == "dist":
+        data = background_sequences(num_background, length, background_dist, seed)
+    else:
+        rng = np.random.default_rng(seed)
+
+        def data(inputs):             # shap calls this once per explained sequence, in order
+            return shuffled_sequences(inputs[0], num_background, rng)
+
+    attributions = np.zeros_like(x)
+    with _quiet_shap():
+        explainer = shap.DeepExplainer(model, data)
+        starts = range(0, n, chunk_size)
+        for start in progress(starts, total=len(starts), desc="deep_shap", quiet=quiet, unit="chunk"):
+            chunk = x[start:start + chunk_size]
+            values = explainer.shap_values(chunk, check_additivity=False)
+            attributions[start:start + len(chunk)] = np.asarray(values, dtype=np.float32).reshape(chunk.shape)
+    return attributions
+
+
+def gradient_shap(predictor, onehot: np.ndarray, background_dist=None,
+                  num_background: int = DEEP_BACKGROUND, nsamples: int = GRADIENT_NSAMPLES,
+                  seed: int = 0, quiet: bool = True, chunk_size: int = 32) -> np.ndarray:
+    """GradientSHAP / expected gradients (shap GradientExplainer) on the logit of a Keras predictor.
+
+    onehot: (N, L, 4) float32. References: ``num_background`` sequences drawn from
+    ``background_dist`` (seeded). Each sequence averages gradient x (input - reference)
+    over ``nsamples`` random points on random reference paths. Returns (N, L, 4) float32;
+    per sequence the sum approximates ``logit(x) - mean logit(references)``.
+    """
+    shap = _import_shap()
+
+    model = _require_keras(predictor, "gradient_shap")
+    x = check_onehot(predictor, onehot)
+    n, length, _ = x.shape
+    if nsamples < 1 or num_background < 1:
+        raise InputError("GradientSHAP needs at least one sample and one background sequence")
+    data = background_sequences(num_background, length, background_dist, seed)
+    attributions = np.zeros_like(x)
+    with _quiet_shap():
+        explainer = shap.GradientExplainer(model, data, batch_size=min(int(nsamples), GRADIENT_BATCH))
+        starts = range(0, n, chunk_size)
+        for start in progress(starts, total=len(starts), desc="gradient_shap", quiet=quiet, unit="chunk"):
+            chunk = x[start:start + chunk_size]
+            # shap reseeds numpy's global generator with rseed: keep the caller's state intact
+            with _numpy_global_seed(0):
+                values = explainer.shap_values(chunk, nsamples=int(nsamples),
+                                               rseed=_derived_seed(seed, start))
+            attributions[start:start + len(chunk)] = np.asarray(values, dtype=np.float32).reshape(chunk.shape)
+    return attributions
+
+
+def saliency(predictor, onehot: np.ndarray, batch_size: int = GRADIENT_BATCH,
+             quiet: bool = True) -> np.ndarray:
+    """Saliency: d logit / d input through ``predictor.logit_model`` (tf.GradientTape).
+
+    onehot: (N, L, 4) float32. Returns (N, L, 4) float32 gradients on all four channels
+    (multiply by ``onehot`` for gradient x input).
+    """
+    model = _require_keras(predictor, "saliency")
+    tf = quiet_import_tensorflow()
+    x = check_onehot(predictor, onehot)
+    n, length, _ = x.shape
+
+    # a fixed input signature traces the graph once for every batch size
+    @tf.function(input_signature=[tf.TensorSpec((None, length, 4), tf.float32)])
+    def gradient(batch):
+        with tf.GradientTape() as tape:
+            tape.watch(batch)
+            # summed inside the tape: each sequence's logit depends on its own input only
+            total = tf.reduce_sum(model(batch, training=False))
+        return tape.gradient(total, batch)
+
+    out = np.zeros_like(x)
+    starts = range(0, n, int(batch_size))
+    with _quiet_shap():
+        for start in progress(starts, total=len(starts), desc="saliency", quiet=quiet, unit="batch"):
+            out[start:start + batch_size] = gradient(tf.constant(x[start:start + batch_size])).numpy()
+    return out
+
+
+# ----------------------------------------------------------------------------- registry
+@dataclass(frozen=True)
+class Method:
+    """One attribution method: its function and whether it needs a Keras graph."""
+    name: str
+    function: Callable[..., np.ndarray]
+    needs_keras: bool
+    summary: str
+
+
+METHODS: dict[str, Method] = {
+    "ism": Method("ism", ism, False, "in-silico saturation mutagenesis (every alternative base)"),
+    "kernel_shap": Method("kernel_shap", kernel_shap, False,
+                          "KernelSHAP, absent windows resampled from the background distribution"),
+    "deep_shap": Method("deep_shap", deep_shap, True, "DeepSHAP (DeepLIFT rescale) against references"),
+    "gradient_shap": Method("gradient_shap", gradient_shap, True, "GradientSHAP (expected gradients)"),
+    "saliency": Method("saliency", saliency, True, "gradient of the logit with respect to the input"),
+}
+
+
+def supported_methods(predictor) -> list[str]:
+    """The methods this predictor can run, in registry order."""
+    keras = has_keras_graph(predictor)
+    return [name for name, m in METHODS.items() if keras or not m.needs_keras]
+
+
+def resolve_methods(requested, predictor) -> tuple[list[str], list[str]]:
+    """Turn ``--methods`` into (methods to run, notes on the ones skipped).
+
+    ``requested``: None, ``'all'``, a comma-separated string or a list of names; None,
+    empty and ``'all'`` mean every method the predictor supports. Unknown names raise
+    InputError; Keras-only methods on a model without a Keras graph are skipped with a
+    note, not an error.
+    """
+    if requested is None or (isinstance(requested, str) and requested.strip().lower() in ("", "all")):
+        names: list[str] = []
+    elif isinstance(requested, str):
+        names = [part.strip() for part in requested.split(",") if part.strip()]
+    else:
+        names = [str(part).strip() for part in requested if str(part).strip()]
+    if not names or names == ["all"]:
+        return supported_methods(predictor), []
+    unknown = [name for name in names if name not in METHODS]
+    if unknown:
+        raise InputError(f"unknown attribution method {unknown[0]!r}; choose from "
+                         f"{', '.join(METHODS)} (comma-separated) or all")
+    run, notes = [], []
+    keras = has_keras_graph(predictor)
+    kind = getattr(predictor, "kind", type(predictor).__name__)
+    for name in dict.fromkeys(names):
+        if METHODS[name].needs_keras and not keras:
+            notes.append(f"{name} skipped: {kind} has no Keras graph")
+        else:
+            run.append(name)
+    return run, notes
+
+
+def run_attributions(predictor, onehot: np.ndarray, ids: Sequence[str], methods: Iterable[str],
+                     background_dist=None, seed: int = 0, window: int = 1,
+                     nsamples: int = KERNEL_NSAMPLES, quiet: bool = False,
+                     deep_background: str = "dist") -> dict[str, tuple[np.ndarray, float]]:
+    """Run each method on the same sequences -> ``{method: (attributions (N, L, 4), seconds)}``.
+
+    ``ids`` name the N sequences (checked against ``onehot``); ``window`` and ``nsamples``
+    are KernelSHAP's; ``background_dist`` ([pA, pC, pG, pT], None = uniform) gives the
+    references of the SHAP methods; ``deep_background`` is ``'dist'`` or ``'shuffle'``.
+    Seconds are wall-clock per method. Prints one line per method unless ``quiet``.
+    """
+    x = check_onehot(predictor, onehot)
+    if len(ids) != len(x):
+        raise InputError(f"{len(ids)} ids were given for {len(x)} sequences; give one id per sequence")
+    check_background_dist(background_dist)
+    results: dict[str, tuple[np.ndarray, float]] = {}
+    for name in methods:
+        if name not in METHODS:
+            raise InputError(f"unknown attribution method {name!r}; choose from {', '.join(METHODS)}")
+        kwargs: dict = {"quiet": quiet}
+        if name == "kernel_shap":
+            kwargs.update(background_dist=background_dist, window=window, nsamples=nsamples, seed=seed)
+        elif name == "deep_shap":
+            kwargs.update(background=deep_background, background_dist=background_dist, seed=seed)
+        elif name == "gradient_shap":
+            kwargs.update(background_dist=background_dist, seed=seed)
+        start = time.perf_counter()
+        attributions = METHODS[name].function(predictor, x, **kwargs)
+        seconds = time.perf_counter() - start
+        results[name] = (attributions, seconds)
+        per_seq = seconds / max(len(x), 1)
+        say(f"{name}: {len(x)} sequences in {seconds:.1f} s ({per_seq * 1000:.1f} ms per sequence)", quiet)
+    return results
+
+
+# ----------------------------------------------------------------------------- scoring and outputs
+def logo_heights(method: str, attributions: np.ndarray, onehot: np.ndarray) -> np.ndarray:
+    """Letter heights of an attribution logo: (N, L, 4) map x one-hot input -> (N, L, 4).
+
+    ISM's map is 0 at the observed base, so it is first centred over the four bases at
+    each position: the observed base then shows how much better it does than the average
+    base there (mean-centred ISM x input).
+    """
+    a = np.asarray(attributions, dtype=np.float32)
+    if method == "ism":
+        a = a - a.mean(axis=-1, keepdims=True)
+    return a * np.asarray(onehot, dtype=np.float32)
+
+
+def score_attributions(ids: Sequence[str], labels: np.ndarray, sites: Mapping[str, list[Site]],
+                       pos_motifs: Iterable[str],
+                       attributions_by_method: Mapping[str, tuple[np.ndarray, float]]) -> list[dict]:
+    """Localization of each method on the positive sequences -> one row per method.
+
+    Rows hold :data:`SCORE_COLUMNS`: ``n`` positives with a planted rule motif scored,
+    auROC / auPRC mean and sample SD across them, ``seconds_total`` of the method and
+    ``seconds_per_seq`` over all attributed sequences.
+    """
+    labels = np.asarray(labels)
+    rows = []
+    for method, (attributions, seconds) in attributions_by_method.items():
+        attributions = np.asarray(attributions)
+        if len(attributions) != len(ids) or len(labels) != len(ids):
+            raise InputError(f"{method}: {len(attributions)} maps, {len(ids)} ids and {len(labels)} "
+                             f"labels; attribute and label the same sequences")
+        positive = labels == 1
+        mask = site_mask([i for i, p in zip(ids, positive) if p], sites, pos_motifs,
+                         attributions.shape[1])
+        per_seq = localization_scores(attributions[positive], mask)
+        summary = summarize_localization(per_seq["auroc"], per_seq["auprc"])
+        rows.append({"method": method, **summary, "seconds_total": float(seconds),
+                     "seconds_per_seq": float(seconds) / max(len(ids), 1)})
+    return rows
+
+
+def write_scores_csv(path, rows: list[dict]) -> None:
+    """``attribution_scores.csv``: comma-separated, one row per method, :data:`SCORE_COLUMNS`."""
+    lines = [",".join(SCORE_COLUMNS)]
+    for row in rows:
+        lines.append(",".join(_csv_cell(row[c]) for c in SCORE_COLUMNS))
+    with atomic_path(path) as tmp:
+        tmp.write_text("\n".join(lines) + "\n")
+
+
+def _csv_cell(value) -> str:
+    if isinstance(value, (float, np.floating)):
+        return "nan" if not np.isfinite(value) else f"{float(value):.6g}"
+    return str(value)
+
+
+def write_attributions_npz(path, ids: Sequence[str], onehot: np.ndarray, attributions: np.ndarray,
+                           labels: np.ndarray | None = None, scale: str = "") -> None:
+    """``attributions_<method>.npz``: ids (fixed-width unicode), onehot and attributions
+    (N, L, 4) float32, labels int8 and the output scale; readable with allow_pickle=False."""
+    arrays = {"ids": np.asarray(list(ids), dtype=str),
+              "onehot": np.asarray(onehot, dtype=np.float32),
+              "attributions": np.asarray(attributions, dtype=np.float32),
+              "scale": np.asarray(scale, dtype=str)}
+    if labels is not None:
+        arrays["labels"] = np.asarray(labels, dtype=np.int8)
+    with atomic_path(path) as tmp, open(tmp, "wb") as fh:   # a file object keeps savez off the name
+        np.savez_compressed(fh, **arrays)
+
+
+def pick_logo_seqs(labels: np.ndarray, ids: Sequence[str], sites: Mapping[str, list[Site]],
+                   pos_motifs: Iterable[str], num_each: int) -> list[int]:
+    """Indices of the sequences drawn as logos: ``num_each`` positives carrying a rule motif,
+    then ``num_each`` negatives, those with any planted site (decoys, lone motifs) first."""
+    wanted = set(pos_motifs)
+    labels = np.asarray(labels)
+    pos = [i for i in range(len(ids)) if labels[i] == 1
+           and any(s.motif in wanted for s in sites.get(ids[i], ()))]
+    neg = [i for i in range(len(ids)) if labels[i] != 1]
+    neg.sort(key=lambda i: not sites.get(ids[i]))          # stable: planted first, input order kept
+    return pos[:num_each] + neg[:num_each]
+
+
+def write_attribution_outputs(results_dir, ids: Sequence[str], onehot: np.ndarray, labels: np.ndarray,
+                              sites: Mapping[str, list[Site]], metadata: Mapping,
+                              attributions_by_method: Mapping[str, tuple[np.ndarray, float]],
+                              num_logos: int = 2, scale: str = "", quiet: bool = True) -> list[dict]:
+    """Write every attribution output into ``results_dir`` and return the score rows.
+
+    Writes ``attributions_<method>.npz``, ``attribution_scores.csv``,
+    ``attribution_scores.png`` and ``logos/<id>_<pos|neg>.png`` (``num_logos`` positives
+    and ``num_logos`` negatives, one panel per method). ``metadata`` is the data folder's
+    metadata.json (``pos_motifs`` names the rule's motifs); ``scale`` ('logit' or
+    'probability', see :func:`output_scale`) is recorded in the npz files and the logos.
+    The caller stages ``results_dir`` atomically.
+    """
+    from utils import plots
+
+    out = Path(results_dir)
+    pos_motifs = list(metadata.get("pos_motifs") or [])
+    if not pos_motifs:
+        raise InputError("metadata.json names no pos_motifs; localization needs the motifs of the "
+                         "planted rule, so regenerate the data with Generate_sequences.py")
+    x = np.asarray(onehot, dtype=np.float32)
+    labels = np.asarray(labels)
+    rows = score_attributions(ids, labels, sites, pos_motifs, attributions_by_method)
+    for method, (attributions, _) in attributions_by_method.items():
+        write_attributions_npz(out / f"attributions_{method}.npz", ids, x, attributions, labels, scale)
+    write_scores_csv(out / SCORES_CSV, rows)
+    positive_ids = [i for i, label in zip(ids, labels) if label == 1]
+    chance = site_mask(positive_ids, sites, pos_motifs, x.shape[1]).mean() if positive_ids else None
+    plots.plot_attribution_scores(rows, out / SCORES_PNG, auprc_chance=chance)
+    if num_logos > 0 and attributions_by_method:
+        (out / LOGO_DIR).mkdir(exist_ok=True)
+        heights = {m: logo_heights(m, a, x) for m, (a, _) in attributions_by_method.items()}
+        chosen = pick_logo_seqs(labels, ids, sites, pos_motifs, num_logos)
+        for i in progress(chosen, total=len(chosen), desc="logos", quiet=quiet, unit="logo"):
+            kind = "pos" if labels[i] == 1 else "neg"
+            title = f"{ids[i]} ({'positive' if kind == 'pos' else 'negative'}; {scale or 'model output'})"
+            plots.plot_attribution_logos(out / LOGO_DIR / f"{ids[i]}_{kind}.png",
+                                         {m: h[i] for m, h in heights.items()},
+                                         sites.get(ids[i], []), pos_motifs, title=title)
+    return rows
+
+
+def report_section(rows: list[dict], results_dir=None, notes: Iterable[str] = (),
+                   pos_motifs: Iterable[str] = (), scale: str = "") -> str:
+    """The report.md section on attribution maps (markdown, links relative to the results folder).
+
+    ``results_dir``, when given, is searched for ``attribution_scores.png`` and
+    ``logos/*.png`` to link; ``notes`` are the skipped-method notes of :func:`resolve_methods`.
+    """
+    motifs = ", ".join(pos_motifs) or "the rule's motifs"
+    lines = ["## Attribution maps against the planted sites", ""]
+    lines.append(
+        f"Each method's map was scored on the attributed positive test sequences: positions "
+        f"inside a planted instance of {motifs} are the truth, the per-position score is the "
+        f"absolute attribution summed over the four bases, and auROC / auPRC are computed per "
+        f"sequence, then averaged (protocol of Koo and Ploenzke, 2021). Chance auROC is 0.5."
+        + (f" Maps explain the model's {scale}." if scale else ""))
+    lines.append("")
+    if rows:
+        lines.append("| method | n | auROC (mean ± SD) | auPRC (mean ± SD) | seconds per sequence |")
+        lines.append("|---|---:|---:|---:|---:|")
+        for r in rows:
+            lines.append(f"| {r['method']} | {r['n']} | {_pm(r['auroc_mean'], r['auroc_sd'])} | "
+                         f"{_pm(r['auprc_mean'], r['auprc_sd'])} | {r['seconds_per_seq']:.4g} |")
+    else:
+        lines.append("No attribution method was run.")
+    lines.append("")
+    if results_dir is not None:
+        folder = Path(results_dir)
+        if (folder / SCORES_PNG).exists():
+            lines += [f"![attribution scores]({SCORES_PNG})", ""]
+        logos = sorted((folder / LOGO_DIR).glob("*.png")) if (folder / LOGO_DIR).is_dir() else []
+        if logos:
+            links = ", ".join(f"[{p.stem}]({LOGO_DIR}/{p.name})" for p in logos)
+            lines += [f"Attribution logos (planted sites shaded, rule motifs in orange): {links}", ""]
+    for note in notes:
+        lines.append(f"- {note}")
+    if notes:
+        lines.append("")
+    return "\n".join(lines)
+
+
+def _pm(mean: float, sd: float) -> str:
+    if not np.isfinite(mean):
+        return "n/a"
+    return f"{mean:.3f} ± {sd:.3f}" if np.isfinite(sd) else f"{mean:.3f}"
