@@ -108,3 +108,28 @@ def plot_attribution_scores(rows: list[dict], path, auprc_chance: float | None =
         ax.grid(axis="y", alpha=0.3)
     fig.tight_layout()
     return save_figure(fig, path)
+
+
+def plot_learning_curves(history: list[dict], path) -> str:
+    """Loss and auROC per epoch, training against validation, from history rows.
+
+    ``history`` holds one dict per epoch with ``epoch`` and Keras' logs
+    (``loss``, ``val_loss``, ``auroc``, ``val_auroc``, ...); missing series are skipped.
+    """
+    epochs = [row["epoch"] for row in history]
+    fig, axes = plt.subplots(1, 2, figsize=(9, 3.4))
+    for ax, metric, title in ((axes[0], "loss", "binary cross-entropy"), (axes[1], "auroc", "auROC")):
+        for key, label, style in ((metric, "train", "-"), (f"val_{metric}", "validation", "--")):
+            values = [row.get(key) for row in history]
+            if any(v is not None for v in values):
+                ax.plot(epochs, values, style, marker="o", markersize=3, label=label)
+        ax.set_xlabel("epoch")
+        ax.set_title(title)
+        ax.grid(alpha=0.3)
+        ax.legend(frameon=False)
+    best = min(history, key=lambda row: row.get("val_loss", float("inf")), default=None)
+    if best is not None and "val_loss" in best:
+        for ax in axes:
+            ax.axvline(best["epoch"], color="grey", linewidth=0.8, linestyle=":")
+    fig.tight_layout()
+    return save_figure(fig, path)

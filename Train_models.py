@@ -1,0 +1,129 @@
+#!/usr/bin/env python3
+"""Train a model on a data folder written by Generate_sequences.py and save it as a model folder.
+
+Thin command line over utils.training and utils.models: parse flags, read the data,
+fit one model kind, write models/<model_name>/ (model file, model.json, split.tsv,
+metrics.json, predictions.tsv, and history.csv + learning_curves.png for the CNN).
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from utils import cli, models, training
+from utils.io import InputError, check_out_dir, load_dataset
+
+DESCRIPTION = __doc__.split("\n\n")[0]
+EPILOG = """model kinds:
+  cnn            Keras 1-D CNN on the one-hot sequence (sees motifs, their order and spacing)
+  kmer_logistic  logistic regression on standardised k-mer counts (sees only which k-mers occur)
+  kmer_gbt       histogram gradient boosting on k-mer counts
+
+example:
+  python Train_models.py --data_file data/generated --model_type cnn --epochs 20
+"""
+
+
+def split_fraction(text: str) -> float:
+    """--test_sz: test and validation each take this fraction, so it must stay below 0.5."""
+    value = cli.open_unit_float(text)
+    if value >= 0.5:
+        raise argparse.ArgumentTypeError(f"{value} leaves no training data (test and validation each "
+                                         f"take it); use a value below 0.5, e.g. 0.15")
+    return value
+
+
+def dropout_rate(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not 0 <= value < 1:
+        raise argparse.ArgumentTypeError(f"{value} must be at least 0 and below 1")
+    return value
+
+
+def kmer_length(text: str) -> int:
+    value = cli.positive_int(text)
+    if value > 8:
+        raise argparse.ArgumentTypeError(f"{value} gives 4**{value} features; use 1 to 8")
+    return value
+
+
+def model_name(text: str) -> str:
+    if not text or text in (".", "..") or "/" in text or os.sep in text or text.startswith("."):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a plain folder name; give a name such as "
+                                         f"cnn_presence (the folder goes under --out_dir)")
+    return text
+
+
+def build_parser() -> cli.Parser:
+    parser = cli.make_parser(DESCRIPTION, EPILOG)
+    data = parser.add_argument_group("data")
+    data.add_argument("--data_file", default="data/generated", metavar="DIR",
+                      help="data folder from Generate_sequences.py (or its sequences.fa with "
+                           "labels.tsv beside it)")
+    data.add_argument("--test_sz", type=split_fraction, default=training.TrainConfig.test_sz,
+                      metavar="FRACTION",
+                      help="fraction of each class held out for testing; validation takes as much again")
+    data.add_argument("--sampler", type=cli.boolean, default=False, metavar="BOOL",
+                      help="true: weight classes so each carries half the training loss "
+                           "(for imbalanced data)")
+    model = parser.add_argument_group("model")
+    model.add_argument("--model_type", choices=models.KINDS, default="cnn", help="kind of model to fit")
+    model.add_argument("--model_name", type=model_name, default=None, metavar="NAME",
+                       help="name of the model folder under --out_dir (default: the model type)")
+    model.add_argument("--k", type=kmer_length, default=models.KmerConfig.k, metavar="INT bp",
+                       help="k-mer length of the k-mer models")
+    model.add_argument("--filters", type=cli.positive_int, default=models.CNNConfig.filters,
+                       metavar="INT", help="CNN: convolution filters per layer")
+    model.add_argument("--kernel_size", type=cli.positive_int, default=models.CNNConfig.kernel_size,
+                       metavar="INT bp", help="CNN: width of the first-layer filters")
+    model.add_argument("--conv_blocks", type=int, choices=(1, 2), default=models.CNNConfig.conv_blocks,
+                       help="CNN: 1 sees single motifs; 2 also sees motif pairs (order, spacing)")
+    model.add_argument("--dropout", type=dropout_rate, default=models.CNNConfig.dropout,
+                       metavar="RATE", help="CNN: dropout rate after pooling and the dense layer")
+    fit = parser.add_argument_group("training (CNN)")
+    fit.add_argument("--epochs", type=cli.positive_int, default=training.TrainConfig.epochs, metavar="INT",
+                     help="maximum training epochs")
+    fit.add_argument("--early_stop", type=cli.boolean, default=True, metavar="BOOL",
+                     help="stop after --patience epochs without a lower validation loss; the best "
+                          "epoch's weights are kept either way")
+    fit.add_argument("--patience", type=cli.positive_int, default=training.TrainConfig.patience,
+                     metavar="INT", help="epochs to wait for a lower validation loss")
+    fit.add_argument("--batch_size", type=cli.positive_int, default=training.TrainConfig.batch_size,
+                     metavar="INT", help="sequences per gradient step")
+    fit.add_argument("--lr", type=cli.positive_float, default=training.TrainConfig.lr, metavar="FLOAT",
+                     help="Adam learning rate")
+    cli.add_common_flags(parser, "models", "folder that receives the model folder <model_name>/")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    name = args.model_name or args.model_type
+    out = check_out_dir(Path(args.out_dir) / name, args.overwrite)
+    cfg = training.TrainConfig(test_sz=args.test_sz, sampler=args.sampler, epochs=args.epochs,
+                               early_stop=args.early_stop, patience=args.patience,
+                               batch_size=args.batch_size, lr=args.lr)
+    arch = models.CNNConfig(filters=args.filters, kernel_size=args.kernel_size,
+                            conv_blocks=args.conv_blocks, dropout=args.dropout)
+    kmer = models.KmerConfig(k=args.k)
+    dataset = load_dataset(args.data_file)
+    if args.model_type == "cnn" and dataset.seq_length < models.min_cnn_length(arch):
+        raise InputError(f"sequences of {dataset.seq_length} bp are too short for the CNN (it needs at "
+                         f"least {models.min_cnn_length(arch)} bp); lower --kernel_size or use "
+                         f"--conv_blocks 1")
+    verbose = 1 if sys.stderr.isatty() and not args.quiet else 0
+    result = training.train(dataset, args.model_type, cfg, args.seed, arch=arch, kmer=kmer,
+                            verbose=verbose)
+    training.write_model_folder(result, dataset, out, cfg, args.seed, arch=arch, kmer=kmer)
+    test = result.metrics["test"]
+    cli.say(f"{args.model_type}: test auROC {test['auroc']:.3f} (n={test['n']}) -> {out}", args.quiet)
+    return 0
+
+
+if __name__ == "__main__":
+    cli.run(main)

@@ -1,0 +1,346 @@
+"""Training: split, class balance, model folder files, save/load round trips, bad input.
+
+Everything runs on tiny seeded data written here (a 10 bp motif planted in the
+positives of 100 bp random sequences), 1-2 CNN epochs.
+"""
+from __future__ import annotations
+
+import csv
+import fractions
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import Train_models
+from utils import cli, models, training
+from utils.encoding import codes_to_seqs, one_hot
+from utils.io import Dataset, InputError, load_dataset, write_json, write_tsv
+
+ROOT = Path(__file__).resolve().parents[1]
+MOTIF = "TGACGTCATC"        # planted once in every positive
+CNN_FLAGS = ["--epochs", "2", "--batch_size", "32", "--filters", "16", "--conv_blocks", "1", "--lr", "0.01"]
+
+
+def write_data_folder(folder: Path, seqs: list[str], labels) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    ids = [f"seq_{i:07d}" for i in range(len(seqs))]
+    (folder / "sequences.fa").write_text("".join(f">{i}\n{s}\n" for i, s in zip(ids, seqs)))
+    write_tsv(folder / "labels.tsv", ["id", "label"], [ids, [int(v) for v in labels]])
+    write_json(folder / "metadata.json", {"gen_type": "presence", "seed": 0})
+    return folder
+
+
+def planted_data(n: int = 300, length: int = 100, seed: int = 0, pos_share: float = 0.5):
+    """Random sequences; positives carry MOTIF at a random place -> (seqs, labels)."""
+    rng = np.random.default_rng(seed)
+    codes = rng.integers(0, 4, size=(n, length)).astype(np.uint8)
+    labels = (rng.random(n) < pos_share).astype(int)
+    motif = np.array(["ACGT".index(b) for b in MOTIF], dtype=np.uint8)
+    for i in np.flatnonzero(labels):
+        start = rng.integers(0, length - len(MOTIF) + 1)
+        codes[i, start:start + len(MOTIF)] = motif
+    return codes_to_seqs(codes), labels
+
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory) -> Path:
+    seqs, labels = planted_data()
+    return write_data_folder(tmp_path_factory.mktemp("data") / "tiny", seqs, labels)
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory, data_dir) -> dict[str, Path]:
+    """One model folder per kind, trained through the command line's main."""
+    out = tmp_path_factory.mktemp("models")
+    folders = {}
+    for kind in models.KINDS:
+        argv = ["--data_file", str(data_dir), "--model_type", kind, "--out_dir", str(out), "--quiet",
+                "--seed", "3"] + (CNN_FLAGS if kind == "cnn" else [])
+        assert Train_models.main(argv) == 0
+        folders[kind] = out / kind
+    return folders
+
+
+def read_rows(path: Path, delimiter: str = "\t") -> tuple[list[str], list[dict]]:
+    with open(path, newline="") as fh:
+        reader = csv.DictReader(fh, delimiter=delimiter)
+        return list(reader.fieldnames), list(reader)
+
+
+# ----------------------------------------------------------------------------- split and balance
+def test_split_is_stratified_and_seeded():
+    labels = np.array([1] * 200 + [0] * 100)
+    split = training.split_labels(labels, 0.15, seed=5)
+    for name, expected in (("test", (15, 30)), ("val", (15, 30))):
+        chosen = split == name
+        assert (int((labels[chosen] == 0).sum()), int((labels[chosen] == 1).sum())) == expected
+    assert (split == "train").sum() == 300 - 90
+    assert np.array_equal(split, training.split_labels(labels, 0.15, seed=5))
+    assert not np.array_equal(split, training.split_labels(labels, 0.15, seed=6))
+
+
+def test_split_refuses_too_few_of_a_class():
+    with pytest.raises(InputError, match="too few"):
+        training.split_labels(np.array([0] * 50 + [1] * 2), 0.15, seed=0)
+    with pytest.raises(InputError, match="both classes"):
+        training.split_labels(np.zeros(40, dtype=int), 0.15, seed=0)
+
+
+def test_balanced_weights_give_each_class_the_same_total():
+    labels = np.array([0] * 90 + [1] * 10)
+    weights = training.balanced_sample_weights(labels)
+    assert weights[labels == 0].sum() == pytest.approx(50.0)
+    assert weights[labels == 1].sum() == pytest.approx(50.0)
+    assert weights.mean() == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize("kind", ["kmer_logistic", "cnn"])
+def test_sampler_balances_an_imbalanced_training_set(kind):
+    """On 90/10 labels that no feature explains, an unweighted model predicts ~0.1; balanced ~0.5."""
+    rng = np.random.default_rng(0)
+    seqs = codes_to_seqs(rng.integers(0, 4, size=(600, 64)).astype(np.uint8))
+    labels = (rng.random(600) < 0.1).astype(np.int8)
+    dataset = Dataset(Path("."), [f"s{i}" for i in range(600)], seqs, labels)
+    arch = models.CNNConfig(filters=4, kernel_size=5, conv_blocks=1, dense_units=4)
+    means = {}
+    for sampler in (False, True):
+        cfg = training.TrainConfig(sampler=sampler, epochs=3, lr=1e-2, batch_size=64)
+        result = training.train(dataset, kind, cfg, seed=0, arch=arch, kmer=models.KmerConfig(k=2))
+        means[sampler] = float(result.probs["test"].mean())
+    assert means[False] < 0.25
+    assert 0.35 < means[True] < 0.65
+
+
+# ----------------------------------------------------------------------------- model folder
+@pytest.mark.parametrize("kind", models.KINDS)
+def test_model_folder_files_and_columns(trained, data_dir, kind):
+    folder = trained[kind]
+    dataset = load_dataset(data_dir)
+    names = {p.name for p in folder.iterdir()}
+    expected = {models.model_file_name(kind), "model.json", "split.tsv", "metrics.json", "predictions.tsv"}
+    if kind == "cnn":
+        expected |= {"history.csv", "learning_curves.png"}
+    assert names == expected
+
+    header, rows = read_rows(folder / "split.tsv")
+    assert header == ["id", "split"]
+    assert [r["id"] for r in rows] == dataset.ids
+    split = np.array([r["split"] for r in rows])
+    assert np.array_equal(split, training.split_labels(dataset.labels, 0.15, seed=3))
+
+    header, rows = read_rows(folder / "predictions.tsv")
+    assert header == ["id", "split", "label", "prob"]
+    test_ids = [i for i, s in zip(dataset.ids, split) if s == "test"]
+    assert [r["id"] for r in rows] == test_ids and {r["split"] for r in rows} == {"test"}
+    label_of = dict(zip(dataset.ids, dataset.labels))
+    assert all(int(r["label"]) == label_of[r["id"]] for r in rows)
+    assert all(0.0 <= float(r["prob"]) <= 1.0 for r in rows)
+
+    metrics = json.loads((folder / "metrics.json").read_text())
+    for part in ("test", "val"):
+        assert set(metrics[part]) >= {"auroc", "auprc", "accuracy", "n"}
+        assert metrics[part]["n"] == int((split == part).sum())
+    assert metrics["test"]["auroc"] > (0.8 if kind == "cnn" else 0.9)    # 2 epochs on 210 sequences
+
+    meta = json.loads((folder / "model.json").read_text())
+    assert meta["kind"] == kind and meta["input_length"] == 100 and meta["alphabet"] == "ACGT"
+    assert meta["seed"] == 3 and meta["training"]["test_sz"] == 0.15
+    assert meta["k"] == (None if kind == "cnn" else 4)
+    assert meta["data"]["path"] == str(data_dir.resolve()) and len(meta["data"]["sha256"]) == 64
+
+    if kind == "cnn":
+        header, rows = read_rows(folder / "history.csv", delimiter=",")
+        assert header[0] == "epoch" and {"loss", "val_loss", "auroc", "val_auroc", "seconds"} <= set(header)
+        assert [int(r["epoch"]) for r in rows] == [1, 2]
+        assert metrics["best_epoch"] in (1, 2)
+
+
+@pytest.mark.parametrize("kind", models.KINDS)
+def test_save_load_round_trip_reproduces_predictions_exactly(trained, data_dir, kind):
+    predictor = models.load(trained[kind])
+    assert predictor.kind == kind and predictor.input_length == 100
+    _, rows = read_rows(trained[kind] / "predictions.tsv")
+    dataset = load_dataset(data_dir)
+    index = {k: i for i, k in enumerate(dataset.ids)}
+    onehot = one_hot([dataset.seqs[index[r["id"]]] for r in rows])
+    probs = predictor.predict(onehot)
+    assert probs.dtype == np.float32 and probs.shape == (len(rows),)
+    assert np.array_equal(probs, np.array([float(r["prob"]) for r in rows], dtype=np.float32))
+    # another batch size may round differently in the last bit, no more
+    assert np.allclose(predictor.predict(onehot[:7]), probs[:7], rtol=1e-5, atol=1e-7)
+
+
+def test_cnn_graph_has_separate_logit_and_sigmoid(trained):
+    predictor = models.load(trained["cnn"])
+    model = predictor.keras_model
+    assert predictor.has_keras_graph
+    assert model.layers[-1].__class__.__name__ == "Activation"
+    assert model.layers[-2].__class__.__name__ == "Dense" and model.layers[-2].units == 1
+    allowed = {"InputLayer", "Conv1D", "Activation", "MaxPooling1D", "Dropout", "Flatten", "Dense"}
+    assert {layer.__class__.__name__ for layer in model.layers} <= allowed
+    onehot = one_hot(planted_data(n=20, seed=9)[0])
+    logit = predictor.predict_logit(onehot)
+    assert np.allclose(1 / (1 + np.exp(-logit)), predictor.predict(onehot), atol=1e-6)
+
+
+@pytest.mark.parametrize("kind", ["kmer_logistic", "kmer_gbt"])
+def test_kmer_logit_is_the_log_odds_of_the_probability(trained, kind):
+    predictor = models.load(trained[kind])
+    assert not predictor.has_keras_graph and predictor.keras_model is None
+    onehot = one_hot(planted_data(n=20, seed=9)[0])
+    logit = predictor.predict_logit(onehot).astype(np.float64)
+    assert np.allclose(1 / (1 + np.exp(-logit)), predictor.predict(onehot), atol=1e-6)
+
+
+@pytest.mark.parametrize("kind", models.KINDS)
+def test_predict_refuses_another_length(trained, kind):
+    predictor = models.load(trained[kind])
+    with pytest.raises(InputError, match="trained on 100 bp"):
+        predictor.predict(np.zeros((2, 120, 4), dtype=np.float32))
+    with pytest.raises(InputError, match="shape"):
+        predictor.predict(np.zeros((2, 100), dtype=np.float32))
+
+
+def test_cnn_training_is_reproducible(data_dir):
+    dataset = load_dataset(data_dir)
+    cfg = training.TrainConfig(epochs=1, batch_size=32)
+    arch = models.CNNConfig(filters=8)
+    first, second = (training.train(dataset, "cnn", cfg, seed=11, arch=arch) for _ in range(2))
+    assert np.array_equal(first.split, second.split)
+    for a, b in zip(first.predictor.keras_model.get_weights(), second.predictor.keras_model.get_weights()):
+        assert np.array_equal(a, b)
+    assert first.metrics["test"] == second.metrics["test"]
+    other = training.train(dataset, "cnn", cfg, seed=12, arch=arch)
+    assert not np.array_equal(other.predictor.keras_model.get_weights()[0],
+                              first.predictor.keras_model.get_weights()[0])
+
+
+# ----------------------------------------------------------------------------- loading bad folders
+def copy_folder(src: Path, dst: Path) -> Path:
+    dst.mkdir()
+    for p in src.iterdir():
+        (dst / p.name).write_bytes(p.read_bytes())
+    return dst
+
+
+def test_load_refuses_missing_and_corrupt_folders(trained, tmp_path):
+    with pytest.raises(InputError, match="does not exist"):
+        models.load(tmp_path / "nowhere")
+    with pytest.raises(InputError, match="no valid model.json"):
+        models.load(tmp_path)
+    broken = copy_folder(trained["kmer_logistic"], tmp_path / "json")
+    (broken / "model.json").write_text("{not json")
+    with pytest.raises(InputError, match="not valid JSON"):
+        models.load(broken)
+    for kind in models.KINDS:
+        folder = copy_folder(trained[kind], tmp_path / f"corrupt_{kind}")
+        (folder / models.model_file_name(kind)).write_bytes(b"these bytes are no model")
+        with pytest.raises(InputError, match="retrain"):
+            models.load(folder)
+        (folder / models.model_file_name(kind)).unlink()
+        with pytest.raises(InputError, match="incomplete"):
+            models.load(folder)
+
+
+def test_load_refuses_untrusted_skops_types(trained, tmp_path):
+    import skops.io as sio
+
+    folder = copy_folder(trained["kmer_gbt"], tmp_path / "untrusted")
+    sio.dump(fractions.Fraction(1, 3), folder / "model.skops")
+    with pytest.raises(InputError, match="fractions.Fraction"):
+        models.load(folder)
+
+
+# ----------------------------------------------------------------------------- bad command lines
+def run_cli(argv: list[str], capsys) -> tuple[int, str]:
+    with pytest.raises(SystemExit) as exc:
+        cli.run(Train_models.main, argv)
+    return exc.value.code, capsys.readouterr().err
+
+
+@pytest.fixture()
+def bad_data(tmp_path) -> dict[str, Path]:
+    seqs, labels = planted_data(n=60)
+    short_seqs, _ = planted_data(n=60, length=40)
+    folders = {
+        "one_class": write_data_folder(tmp_path / "one_class", seqs, np.zeros(60, dtype=int)),
+        "too_few": write_data_folder(tmp_path / "too_few", seqs[:12], [1, 1] + [0] * 10),
+        "short": write_data_folder(tmp_path / "short", short_seqs, labels),
+        "bad_labels": write_data_folder(tmp_path / "bad_labels", seqs, labels),
+    }
+    (folders["bad_labels"] / "labels.tsv").write_text("id\tlabel\nseq_0000000\t7\n")
+    return folders
+
+
+BAD_ARGS = {
+    "missing data": (["--data_file", "{tmp}/absent"], "does not exist"),
+    "one class": (["--data_file", "{one_class}"], "both classes"),
+    "too few of a class": (["--data_file", "{too_few}"], "too few"),
+    "too short for the cnn": (["--data_file", "{short}"], "too short for the CNN"),
+    "labels not 0/1": (["--data_file", "{bad_labels}"], "labels must be 0 or 1"),
+    "test_sz too large": (["--test_sz", "0.5"], "below 0.5"),
+    "test_sz not a number": (["--test_sz", "abc"], "not a number"),
+    "zero epochs": (["--epochs", "0"], "1 or more"),
+    "negative lr": (["--lr", "-0.1"], "greater than 0"),
+    "dropout of 1": (["--dropout", "1"], "below 1"),
+    "k of 0": (["--k", "0"], "1 or more"),
+    "k of 9": (["--k", "9"], "use 1 to 8"),
+    "unknown model type": (["--model_type", "svm"], "invalid choice"),
+    "sampler not boolean": (["--sampler", "maybe"], "not true or false"),
+    "model name with a slash": (["--model_name", "../escape"], "plain folder name"),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_ARGS))
+def test_bad_input_exits_2_with_one_line_and_writes_nothing(case, bad_data, tmp_path, capsys):
+    args, message = BAD_ARGS[case]
+    names = {k: str(v) for k, v in bad_data.items()} | {"tmp": str(tmp_path)}
+    argv = [a.format(**names) for a in args]
+    out = tmp_path / "models"
+    if "--data_file" not in argv:
+        argv += ["--data_file", str(bad_data["short"])]
+    code, err = run_cli(argv + ["--out_dir", str(out), "--quiet"], capsys)
+    assert code == 2
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    assert message in err
+    assert not out.exists() or not any(out.iterdir())
+
+
+def test_k_longer_than_sequences_is_refused(tmp_path):
+    rng = np.random.default_rng(0)
+    seqs = codes_to_seqs(rng.integers(0, 4, size=(80, 6)).astype(np.uint8))
+    labels = np.arange(80) % 2
+    dataset = Dataset(tmp_path, [f"s{i}" for i in range(80)], seqs, labels)
+    with pytest.raises(InputError, match="longer than the 6 bp"):
+        training.train(dataset, "kmer_logistic", training.TrainConfig(), seed=0,
+                       kmer=models.KmerConfig(k=7))
+
+
+def test_existing_model_folder_needs_overwrite(trained, data_dir, capsys):
+    folder = trained["kmer_logistic"]
+    before = {p.name: p.read_bytes() for p in folder.iterdir()}
+    code, err = run_cli(["--data_file", str(data_dir), "--model_type", "kmer_logistic",
+                         "--out_dir", str(folder.parent)], capsys)
+    assert code == 2 and "--overwrite" in err
+    assert {p.name: p.read_bytes() for p in folder.iterdir()} == before
+
+
+def test_script_reports_bad_input_in_one_line(tmp_path):
+    proc = subprocess.run([sys.executable, str(ROOT / "Train_models.py"), "--data_file",
+                           str(tmp_path / "absent"), "--out_dir", str(tmp_path / "models")],
+                          capture_output=True, text=True, cwd=ROOT)
+    assert proc.returncode == 2
+    assert proc.stderr.count("\n") == 1 and "does not exist" in proc.stderr
+    assert proc.stdout == "" and not (tmp_path / "models").exists()
+
+
+def test_summary_line_names_kind_auroc_and_folder(data_dir, tmp_path, capsys):
+    out = tmp_path / "m"
+    assert Train_models.main(["--data_file", str(data_dir), "--model_type", "kmer_logistic",
+                              "--out_dir", str(out), "--model_name", "km"]) == 0
+    line = capsys.readouterr().out.strip()
+    assert line.startswith("kmer_logistic: test auROC ") and line.endswith(f"(n=45) -> {out / 'km'}")

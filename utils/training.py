@@ -1,0 +1,293 @@
+"""Fitting a model kind to a data folder: split, class balance, training loop, metrics, output folder.
+
+The model folder (see design.md) holds ``model.keras``/``model.skops``, ``model.json``,
+``split.tsv``, ``metrics.json``, ``predictions.tsv`` and, for models trained in
+epochs, ``history.csv`` and ``learning_curves.png``.
+"""
+from __future__ import annotations
+
+import math
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from importlib import metadata as importlib_metadata
+from pathlib import Path
+
+import numpy as np
+
+from utils import models
+from utils.encoding import ALPHABET, kmer_counts, one_hot
+from utils.io import (DATA_FILES, Dataset, InputError, staged_dir, write_json, write_text,
+                      write_tsv, checksum_files)
+
+SPLITS = ("train", "val", "test")
+HISTORY_NAME = "history.csv"
+CURVES_NAME = "learning_curves.png"
+SPLIT_NAME = "split.tsv"
+METRICS_NAME = "metrics.json"
+PREDICTIONS_NAME = "predictions.tsv"
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Training flags; recorded in model.json."""
+    test_sz: float = 0.15        # fraction for test, and the same again for validation
+    sampler: bool = False        # weight classes so each carries half the training loss
+    epochs: int = 40
+    early_stop: bool = True
+    patience: int = 6            # epochs without a better validation loss before stopping
+    batch_size: int = 64
+    lr: float = 1e-3
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class TrainResult:
+    predictor: object
+    kind: str
+    split: np.ndarray                       # (N,) of "train" / "val" / "test"
+    metrics: dict
+    probs: dict[str, np.ndarray]            # split -> probabilities of that split's sequences
+    history: list[dict] = field(default_factory=list)
+
+
+# ----------------------------------------------------------------------------- split and balance
+def split_labels(labels: np.ndarray, test_sz: float, seed: int) -> np.ndarray:
+    """Stratified, seeded split -> (N,) array of 'train'/'val'/'test'.
+
+    Within each class, round(n_class * test_sz) sequences go to test and as many to
+    validation; the rest train. Every split must hold both classes.
+    """
+    labels = np.asarray(labels)
+    if not 0 < test_sz < 0.5:
+        raise InputError(f"--test_sz {test_sz} must lie strictly between 0 and 0.5 "
+                         f"(test and validation each take that fraction)")
+    classes = np.unique(labels)
+    if len(classes) < 2:
+        raise InputError(f"all {len(labels)} labels are {classes[0] if len(classes) else 'missing'}; "
+                         f"training needs both classes 0 and 1")
+    rng = np.random.default_rng([seed, 8111])
+    split = np.full(len(labels), "train", dtype=object)
+    for c in classes:
+        idx = rng.permutation(np.flatnonzero(labels == c))
+        n_hold = int(round(len(idx) * test_sz))
+        if n_hold < 1 or len(idx) - 2 * n_hold < 1:
+            raise InputError(f"class {c} has only {len(idx)} sequences, too few to put some in "
+                             f"train, validation and test at --test_sz {test_sz}; "
+                             f"generate more sequences or raise --test_sz")
+        split[idx[:n_hold]] = "test"
+        split[idx[n_hold:2 * n_hold]] = "val"
+    return split.astype(str)
+
+
+def balanced_sample_weights(labels: np.ndarray) -> np.ndarray:
+    """Per-sequence weights n / (2 * n_class): both classes then carry the same total weight.
+
+    The mean weight stays 1, so the loss scale (and a learning rate tuned for it) is unchanged.
+    """
+    labels = np.asarray(labels)
+    counts = np.bincount(labels.astype(np.int64), minlength=2)
+    if np.any(counts == 0):
+        raise InputError("class balancing needs both classes in the training split")
+    return (len(labels) / (2.0 * counts[labels.astype(np.int64)])).astype(np.float32)
+
+
+# ----------------------------------------------------------------------------- metrics
+def binary_metrics(labels: np.ndarray, probs: np.ndarray) -> dict:
+    """auROC, auPRC (average precision), accuracy at 0.5, n and positives."""
+    from sklearn.metrics import average_precision_score, roc_auc_score
+
+    labels = np.asarray(labels).astype(int)
+    probs = np.asarray(probs, dtype=np.float64)
+    both = len(np.unique(labels)) == 2
+    return {
+        "auroc": float(roc_auc_score(labels, probs)) if both else None,
+        "auprc": float(average_precision_score(labels, probs)) if both else None,
+        "accuracy": float(np.mean((probs >= 0.5) == labels)),
+        "n": int(len(labels)),
+        "n_positive": int(labels.sum()),
+    }
+
+
+# ----------------------------------------------------------------------------- fitting
+def set_seed(seed: int) -> None:
+    """Seed Python, numpy and TensorFlow, and make TensorFlow's ops deterministic."""
+    keras = models.import_keras()
+    import tensorflow as tf
+
+    keras.utils.set_random_seed(seed)
+    tf.config.experimental.enable_op_determinism()
+
+
+def fit_cnn(x_train, y_train, weights, x_val, y_val, arch: models.CNNConfig, cfg: TrainConfig,
+            seed: int, verbose: int = 0):
+    """Train the CNN with Adam on binary cross-entropy -> (model, history rows, best epoch).
+
+    The weights of the epoch with the lowest validation loss are restored at the end,
+    whether or not training stopped early (validation loss can sit flat at first).
+    """
+    keras = models.import_keras()
+    set_seed(seed)
+    model = models.build_cnn(x_train.shape[1], arch)
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate=cfg.lr), loss="binary_crossentropy",
+                  metrics=[keras.metrics.AUC(name="auroc"), keras.metrics.BinaryAccuracy(name="accuracy")])
+    best = best_epoch_callback(cfg.patience if cfg.early_stop else None)
+    model.fit(x_train, y_train.astype(np.float32), sample_weight=weights,
+              validation_data=(x_val, y_val.astype(np.float32)), epochs=cfg.epochs,
+              batch_size=cfg.batch_size, shuffle=True, verbose=verbose, callbacks=[best])
+    return model, best.rows, best.best_epoch
+
+
+def best_epoch_callback(patience: int | None):
+    """A Keras callback: per-epoch history rows with seconds, the weights of the epoch with the
+    lowest validation loss (restored when training ends), and stopping after ``patience``
+    epochs without improvement (never if None). Defined here so importing this module
+    does not import TensorFlow."""
+    keras = models.import_keras()
+
+    class BestEpoch(keras.callbacks.Callback):
+        def __init__(self):
+            super().__init__()
+            self.rows: list[dict] = []
+            self.best_loss = math.inf
+            self.best_epoch = 0
+            self.best_weights = None
+            self._start = 0.0
+
+        def on_epoch_begin(self, epoch, logs=None):
+            self._start = time.perf_counter()
+
+        def on_epoch_end(self, epoch, logs=None):
+            logs = dict(logs or {})
+            row = {"epoch": epoch + 1}
+            row.update({key: float(value) for key, value in sorted(logs.items())})
+            row["seconds"] = time.perf_counter() - self._start
+            self.rows.append(row)
+            loss = logs.get("val_loss", math.inf)
+            if loss < self.best_loss:
+                self.best_loss, self.best_epoch = loss, epoch + 1
+                self.best_weights = self.model.get_weights()
+            elif patience is not None and epoch + 1 - self.best_epoch >= patience:
+                self.model.stop_training = True
+
+        def on_train_end(self, logs=None):
+            if self.best_weights is not None:
+                self.model.set_weights(self.best_weights)
+
+    return BestEpoch()
+
+
+def fit_kmer(kind: str, x_train, y_train, weights, cfg: models.KmerConfig, seed: int):
+    """Fit a k-mer estimator on one-hot input -> fitted estimator."""
+    estimator = models.build_kmer_estimator(kind, cfg, seed)
+    features = kmer_counts(x_train, cfg.k)
+    estimator.fit(features, y_train, **models.estimator_fit_kwargs(estimator, weights))
+    return estimator
+
+
+def train(dataset: Dataset, kind: str, cfg: TrainConfig, seed: int,
+          arch: models.CNNConfig | None = None, kmer: models.KmerConfig | None = None,
+          verbose: int = 0) -> TrainResult:
+    """Split the data, fit one model kind, and score it on validation and test."""
+    if kind not in models.KINDS:
+        raise InputError(f"unknown --model_type {kind!r}; choose one of {', '.join(models.KINDS)}")
+    labels = np.asarray(dataset.labels).astype(np.int64)
+    split = split_labels(labels, cfg.test_sz, seed)
+    onehot = one_hot(dataset.seqs)
+    part = {name: split == name for name in SPLITS}
+    weights = balanced_sample_weights(labels[part["train"]]) if cfg.sampler else None
+    history: list[dict] = []
+    best_epoch = None
+    if kind == "cnn":
+        arch = arch or models.CNNConfig()
+        model, history, best_epoch = fit_cnn(onehot[part["train"]], labels[part["train"]], weights,
+                                             onehot[part["val"]], labels[part["val"]], arch, cfg,
+                                             seed, verbose)
+        predictor = models.CNNPredictor(model, dataset.seq_length)
+    else:
+        kmer = kmer or models.KmerConfig()
+        if kmer.k > dataset.seq_length:
+            raise InputError(f"--k {kmer.k} is longer than the {dataset.seq_length} bp sequences; "
+                             f"choose a k of at most {dataset.seq_length}")
+        estimator = fit_kmer(kind, onehot[part["train"]], labels[part["train"]], weights, kmer, seed)
+        predictor = models.KmerPredictor(kind, estimator, kmer.k, dataset.seq_length)
+    probs = {name: predictor.predict(onehot[part[name]]) for name in ("val", "test")}
+    metrics = {name: binary_metrics(labels[part[name]], probs[name]) for name in ("test", "val")}
+    metrics["train"] = {"n": int(part["train"].sum()), "n_positive": int(labels[part["train"]].sum())}
+    if history:
+        metrics["epochs_run"] = len(history)
+        metrics["best_epoch"] = best_epoch
+        metrics["seconds_per_epoch"] = float(np.mean([row["seconds"] for row in history]))
+    return TrainResult(predictor, kind, split, metrics, probs, history)
+
+
+# ----------------------------------------------------------------------------- model folder
+def package_versions() -> dict:
+    versions = {"python": sys.version.split()[0]}
+    for name in ("numpy", "scikit-learn", "tensorflow", "keras", "skops"):
+        try:
+            versions[name] = importlib_metadata.version(name)
+        except importlib_metadata.PackageNotFoundError:
+            versions[name] = None
+    return versions
+
+
+def model_json(result: TrainResult, dataset: Dataset, cfg: TrainConfig, seed: int,
+               arch: models.CNNConfig | None, kmer: models.KmerConfig | None) -> dict:
+    """What load() needs plus provenance: kind, input shape, features, flags, seed, data checksum."""
+    kind = result.kind
+    folder = Path(dataset.directory)
+    return {
+        "kind": kind,
+        "model_file": models.model_file_name(kind),
+        "input_length": int(dataset.seq_length),
+        "alphabet": ALPHABET,
+        "k": (kmer or models.KmerConfig()).k if kind != "cnn" else None,
+        "architecture": (arch or models.CNNConfig()).to_dict() if kind == "cnn" else None,
+        "estimator": (kmer or models.KmerConfig()).to_dict() if kind != "cnn" else None,
+        "training": cfg.to_dict(),
+        "seed": int(seed),
+        "data": {
+            "path": str(folder.resolve()),
+            "files": [name for name in DATA_FILES if (folder / name).exists()],
+            "sha256": checksum_files([folder / name for name in DATA_FILES]),
+            "gen_type": dataset.metadata.get("gen_type"),
+        },
+        "best_epoch": result.metrics.get("best_epoch"),
+        "versions": package_versions(),
+    }
+
+
+def write_model_folder(result: TrainResult, dataset: Dataset, out: str | Path, cfg: TrainConfig,
+                       seed: int, arch: models.CNNConfig | None = None,
+                       kmer: models.KmerConfig | None = None) -> Path:
+    """Write every file of the model folder; ``out`` is replaced whole, or left as it was."""
+    from utils.plots import plot_learning_curves
+
+    out = Path(out)
+    labels = np.asarray(dataset.labels).astype(int)
+    with staged_dir(out) as tmp:
+        models.save_model(result.predictor, tmp)
+        write_json(tmp / models.MODEL_JSON, model_json(result, dataset, cfg, seed, arch, kmer))
+        write_tsv(tmp / SPLIT_NAME, ["id", "split"], [dataset.ids, list(result.split)])
+        write_json(tmp / METRICS_NAME, result.metrics)
+        test = np.flatnonzero(result.split == "test")
+        write_tsv(tmp / PREDICTIONS_NAME, ["id", "split", "label", "prob"],
+                  [[dataset.ids[i] for i in test], ["test"] * len(test), labels[test],
+                   result.probs["test"]])
+        if result.history:
+            write_text(tmp / HISTORY_NAME, history_csv(result.history))
+            plot_learning_curves(result.history, tmp / CURVES_NAME)
+    return out
+
+
+def history_csv(rows: list[dict]) -> str:
+    """Per-epoch rows -> CSV text; columns are the union of the rows' keys, epoch first."""
+    columns = ["epoch"] + sorted({key for row in rows for key in row} - {"epoch"})
+    lines = [",".join(columns)]
+    for row in rows:
+        lines.append(",".join("" if row.get(c) is None else repr(row[c]) if isinstance(row[c], float)
+                              else str(row[c]) for c in columns))
+    return "\n".join(lines) + "\n"
