@@ -93,3 +93,198 @@ def summarize_localization(auroc: np.ndarray, auprc: np.ndarray) -> dict[str, fl
     return {"n": n, "auroc_mean": mean(auroc), "auroc_sd": sd(auroc),
             "auprc_mean": mean(auprc), "auprc_sd": sd(auprc)}
 # ================================================================== end of localization section
+
+
+# =============================================================================================
+# Verdict: did the model learn the planted rule?  (issue 4)
+#
+# Each hypothesis test gets the effect the planted rule predicts (``expected``), a
+# significance call (BH q-value below alpha AND a mean change in probability of at least
+# ``min_effect``: with hundreds of sequences a Wilcoxon test flags shifts too small to
+# matter), and whether the two agree. The model "recovered" the rule when every test
+# agrees: each effect the rule implies is there, and nothing the rule ignores moves it.
+# =============================================================================================
+MIN_EFFECT = 0.05
+VERDICT_COLUMNS = ["test", "motifs", "n_seqs", "num_perturbs", "mean_delta_prob", "mean_delta_loss",
+                   "effect_size", "ci_low", "ci_high", "statistic", "p_value", "q_value",
+                   "significant", "expected", "agrees"]
+
+
+def expected_effect(test: str, motifs: str, metadata: Mapping) -> str:
+    """What the planted rule predicts for a test: 'decrease', 'increase' or 'none' (in probability)."""
+    gen_type = metadata.get("gen_type")
+    pos = set(metadata.get("pos_motifs") or [])
+    pair = tuple((metadata.get("pos_motifs") or [])[:2])
+    if test.startswith("ablate:"):
+        return "decrease" if motifs in pos else "none"
+    if test.startswith("insert:"):
+        return "increase" if gen_type == "presence" and motifs in pos else "none"
+    if test.startswith("swap:"):
+        if gen_type == "order" and tuple(motifs.split(",")) == pair:
+            return "decrease" if test.endswith("positives") else "increase"
+        return "none"
+    if test.startswith("distance:"):
+        return "increase" if gen_type == "distance" and tuple(motifs.split(",")) == pair else "none"
+    return "none"
+
+
+def annotate(rows: list[dict], metadata: Mapping, alpha: float, min_effect: float = MIN_EFFECT) -> list[dict]:
+    """Add q_value (Benjamini-Hochberg over all rows), significant, expected and agrees."""
+    from utils.perturb import benjamini_hochberg
+
+    q = benjamini_hochberg(np.array([r["p_value"] for r in rows], dtype=np.float64))
+    out = []
+    for row, qv in zip(rows, q):
+        row = dict(row)
+        tested = row["n_seqs"] > 0 and np.isfinite(qv)
+        significant = bool(tested and qv < alpha and abs(row["mean_delta_prob"]) >= min_effect)
+        expected = expected_effect(row["test"], row["motifs"], metadata)
+        if not tested:
+            agrees = None
+        elif expected == "none":
+            agrees = not significant
+        else:
+            sign_ok = row["mean_delta_prob"] < 0 if expected == "decrease" else row["mean_delta_prob"] > 0
+            agrees = significant and sign_ok
+        row.update(q_value=float(qv), significant=significant, expected=expected, agrees=agrees)
+        out.append(row)
+    return out
+
+
+def _row(rows, test, motifs=None):
+    for r in rows:
+        if r["test"] == test and (motifs is None or r["motifs"] == motifs) and r["agrees"] is not None:
+            return r
+    return None
+
+
+def verdict(rows: list[dict], metadata: Mapping, curve: Mapping | None, alpha: float,
+            min_effect: float = MIN_EFFECT) -> dict:
+    """summary.json: the planted rule, the rule the model was found to use, one verdict and why."""
+    gen_type = metadata.get("gen_type")
+    pos = list(metadata.get("pos_motifs") or [])
+    tested = [r for r in rows if r["agrees"] is not None]
+    failures: list[str] = []
+    # 1. the rule's motifs must matter
+    for m in pos:
+        r = _row(rows, f"ablate:{m}", m)
+        if r is not None and not r["agrees"]:
+            failures.append(f"{m} unused (ablating it changed the probability by "
+                            f"{r['mean_delta_prob']:+.3f}, q={r['q_value']:.2g})")
+    # 2. order and spacing, where the rule has them
+    swaps = [r for r in tested if r["test"].startswith("swap:")]
+    if gen_type == "order":
+        bad = [r for r in swaps if not r["agrees"]]
+        if bad or not swaps:
+            detail = ", ".join(f"{r['test'].split(':')[1]} {r['mean_delta_prob']:+.3f}" for r in swaps)
+            failures.insert(0, f"order unused (swapping {' and '.join(pos)} changed the probability of "
+                               f"{detail or 'no sequence'}; the rule needs a change of sign)")
+    dist = [r for r in tested if r["test"].startswith("distance:")]
+    if gen_type == "distance":
+        if not dist or not dist[0]["agrees"]:
+            d = f"{dist[0]['mean_delta_prob']:+.3f}" if dist else "untested"
+            failures.insert(0, f"spacing unused (gaps inside the planted window raised the "
+                               f"probability by {d} over gaps outside)")
+    # 3. nothing the rule ignores may move the model
+    for r in tested:
+        if r["expected"] == "none" and r["significant"]:
+            what = r["test"]
+            if what.startswith("swap:"):
+                failures.append(f"order used although the rule ignores it ({what} "
+                                f"{r['mean_delta_prob']:+.3f})")
+            elif what.startswith("distance:"):
+                failures.append(f"spacing used although the rule ignores it ({r['mean_delta_prob']:+.3f})")
+            elif what.startswith("control:"):
+                failures.append(f"responds to background changes ({what} near {r['motifs']}: "
+                                f"{r['mean_delta_prob']:+.3f})")
+            else:
+                failures.append(f"decoy {r['motifs']} used ({what} {r['mean_delta_prob']:+.3f})")
+    matter = sorted({r["motifs"] for r in tested if r["significant"] and
+                     r["test"].startswith(("ablate:", "insert:"))})
+    found = {
+        "motifs_that_matter": matter,
+        "order_matters": (any(r["significant"] for r in swaps) if swaps else None),
+        "spacing_matters": (dist[0]["significant"] if dist else None),
+        "gap_window": None, "gap_window_error": None,
+    }
+    planted_window = ([metadata.get("min_dist"), metadata.get("max_dist")]
+                      if gen_type == "distance" else None)
+    if curve is not None:
+        found["gap_window"] = curve.get("window")
+        if curve.get("window") and planted_window:
+            found["gap_window_error"] = [curve["window"][0] - planted_window[0],
+                                         curve["window"][1] - planted_window[1]]
+    found["description"] = describe_found(found)
+    recovered = not failures and bool(tested)
+    if recovered:
+        reason = (f"all {len(tested)} tests agree with the planted rule: every effect it implies "
+                  f"was found and nothing it ignores moved the model")
+    elif not tested:
+        reason = "no test could be run on these sequences"
+    else:
+        reason = "; ".join(failures)
+    return {
+        "verdict": "recovered" if recovered else "not recovered",
+        "reason": reason,
+        "planted_rule": {
+            "description": metadata.get("rule"), "gen_type": gen_type, "pos_motifs": pos,
+            "decoy_motifs": metadata.get("decoy_motifs"), "presence_logic": metadata.get("presence_logic"),
+            "gap_window": planted_window, "distance_definition": metadata.get("distance_definition"),
+        },
+        "found_rule": found,
+        "alpha": alpha, "min_effect": min_effect,
+        "n_tests": len(rows), "n_agree": sum(1 for r in tested if r["agrees"]),
+        "n_disagree": sum(1 for r in tested if not r["agrees"]),
+    }
+
+
+def describe_found(found: Mapping) -> str:
+    parts = [f"uses {', '.join(found['motifs_that_matter'])}" if found["motifs_that_matter"]
+             else "no tested motif matters"]
+    if found["order_matters"] is not None:
+        parts.append("order matters" if found["order_matters"] else "order does not matter")
+    if found["spacing_matters"] is not None:
+        parts.append("spacing matters" if found["spacing_matters"] else "spacing does not matter")
+    if found["gap_window"]:
+        parts.append(f"predicts positive for gaps {found['gap_window'][0]}-{found['gap_window'][1]} bp")
+    return "; ".join(parts)
+
+
+def report_markdown(summary: Mapping, rows: list[dict], model_dir: str, data_dir: str,
+                    curve_png: str | None) -> str:
+    """report.md: the verdict for a person, with the table and the distance curve."""
+    planted, found = summary["planted_rule"], summary["found_rule"]
+    lines = [
+        f"# Interpretation of `{model_dir}`", "",
+        f"**Verdict: {summary['verdict']}.** {summary['reason']}.", "",
+        f"- Data: `{data_dir}`",
+        f"- Planted rule: {planted['description']}",
+        f"- Found: {found['description']}",
+    ]
+    if found.get("gap_window_error"):
+        lines.append(f"- Gap window found {found['gap_window']} vs planted {planted['gap_window']} "
+                     f"(error {found['gap_window_error'][0]:+d} / {found['gap_window_error'][1]:+d} bp)")
+    lines += ["", f"A test is significant when its Benjamini-Hochberg q-value is below "
+              f"{summary['alpha']} and the mean change in probability is at least "
+              f"{summary['min_effect']}; `expected` is what the planted rule predicts.", "",
+              "| test | motifs | n | mean Δprob | 95% CI | mean Δloss | effect size | p | q | "
+              "significant | expected | agrees |",
+              "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        lines.append(f"| {r['test']} | {r['motifs']} | {r['n_seqs']} | {_f(r['mean_delta_prob'])} | "
+                     f"[{_f(r['ci_low'])}, {_f(r['ci_high'])}] | {_f(r['mean_delta_loss'])} | "
+                     f"{_f(r['effect_size'])} | {_g(r['p_value'])} | {_g(r['q_value'])} | "
+                     f"{r['significant']} | {r['expected']} | {'' if r['agrees'] is None else r['agrees']} |")
+    if curve_png:
+        lines += ["", "## Distance response", "",
+                  "Mean probability as the downstream motif is moved so the gap takes each value "
+                  "(95% bootstrap band over sequences).", "", f"![distance curve]({curve_png})"]
+    return "\n".join(lines) + "\n"
+
+
+def _f(v) -> str:
+    return "" if v is None or not np.isfinite(v) else f"{v:+.3f}"
+
+
+def _g(v) -> str:
+    return "" if v is None or not np.isfinite(v) else f"{v:.2g}"

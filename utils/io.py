@@ -126,9 +126,21 @@ def write_tsv(path: str | os.PathLike, header: list[str], columns: list) -> None
             fh.write("\t".join(_cell(v) for v in row) + "\n")
 
 
+def write_csv(path: str | os.PathLike, header: list[str], columns: list) -> None:
+    """Write columns as a comma-separated file (RFC 4180 quoting) with a header."""
+    import csv
+
+    with atomic_path(path) as tmp, open(tmp, "w", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(header)
+        writer.writerows([_cell(v) for v in row] for row in zip(*columns))
+
+
 def _cell(value) -> str:
+    if value is None:
+        return ""
     if isinstance(value, (float, np.floating)):
-        return repr(float(value))
+        return repr(float(value)) if np.isfinite(value) or np.isinf(value) else ""   # NaN -> empty
     return str(value)
 
 

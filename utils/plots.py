@@ -119,17 +119,40 @@ def plot_learning_curves(history: list[dict], path) -> str:
     epochs = [row["epoch"] for row in history]
     fig, axes = plt.subplots(1, 2, figsize=(9, 3.4))
     for ax, metric, title in ((axes[0], "loss", "binary cross-entropy"), (axes[1], "auroc", "auROC")):
+        ax.set_title(title)
         for key, label, style in ((metric, "train", "-"), (f"val_{metric}", "validation", "--")):
             values = [row.get(key) for row in history]
             if any(v is not None for v in values):
                 ax.plot(epochs, values, style, marker="o", markersize=3, label=label)
+    best = min(history, key=lambda row: row.get("val_loss", float("inf")), default=None)
+    for ax in axes:
+        if best is not None and "val_loss" in best:
+            ax.axvline(best["epoch"], color="grey", linewidth=0.8, linestyle=":", label="kept (best val loss)")
         ax.set_xlabel("epoch")
-        ax.set_title(title)
         ax.grid(alpha=0.3)
         ax.legend(frameon=False)
-    best = min(history, key=lambda row: row.get("val_loss", float("inf")), default=None)
-    if best is not None and "val_loss" in best:
-        for ax in axes:
-            ax.axvline(best["epoch"], color="grey", linewidth=0.8, linestyle=":")
     fig.tight_layout()
+    return save_figure(fig, path)
+
+
+def plot_distance_curve(path, gaps, mean, low, high, pair, planted_window=None, found_window=None) -> str:
+    """Mean probability against the gap between the pair, with its band and the windows."""
+    import numpy as np
+
+    fig, ax = plt.subplots(figsize=(7, 3.6))
+    gaps = np.asarray(gaps)
+    ax.fill_between(gaps, low, high, color="tab:blue", alpha=0.25, linewidth=0, label="95% bootstrap band")
+    ax.plot(gaps, mean, color="tab:blue", marker=".", label="mean probability")
+    if planted_window:
+        ax.axvspan(planted_window[0] - 0.5, planted_window[1] + 0.5, color="tab:green", alpha=0.15,
+                   label=f"planted window {planted_window[0]}-{planted_window[1]} bp")
+    if found_window:
+        for edge in found_window:
+            ax.axvline(edge, color="tab:red", linestyle="--", linewidth=1)
+        ax.plot([], [], color="tab:red", linestyle="--", label=f"found {found_window[0]}-{found_window[1]} bp")
+    ax.axhline(0.5, color="grey", linewidth=0.8)
+    ax.set_ylim(-0.02, 1.02)
+    ax.set_xlabel(f"gap between {pair[0]} and {pair[1]} (bp, end of first to start of second)")
+    ax.set_ylabel("model probability")
+    ax.legend(fontsize=7, loc="best")
     return save_figure(fig, path)

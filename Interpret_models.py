@@ -1,0 +1,148 @@
+#!/usr/bin/env python3
+"""Interpret a trained model as a black box and score what it learned against the planted rule.
+
+Runs perturbation experiments on the model's test sequences (ablate each motif, insert
+it, swap the pair, re-space the pair, and controls), tests each effect across sequences
+(Wilcoxon signed-rank or exact sign-flip, Benjamini-Hochberg q-values), and states
+whether the model recovered the planted rule. Then attributes test sequences with each
+method the model supports and scores the maps against the planted sites.
+
+Outputs (in --out_dir): interpretation.csv, summary.json, report.md, distance_curve.csv
+and .png (motif pairs), attribution_scores.csv and .png, attributions_<method>.npz, logos/.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from utils import cli, evaluate, io as dio, perturb
+from utils.encoding import one_hot
+from utils.motifs import Motif
+
+
+def build_parser():
+    p = cli.make_parser(__doc__.split("\n\n")[0], epilog="\n\n".join(__doc__.split("\n\n")[1:]))
+    g = p.add_argument_group("inputs")
+    g.add_argument("--model", default="models/cnn", metavar="DIR", help="model folder written by Train_models.py")
+    g.add_argument("--preds", default=None, metavar="TSV",
+                   help="the model's predictions.tsv (its test split); default: the one in --model")
+    g.add_argument("--seq_dict", "--data_file", dest="seq_dict", default=None, metavar="DIR",
+                   help="data folder written by Generate_sequences.py; default: the one recorded in model.json")
+    g.add_argument("--motifs", nargs="+", default=None, metavar="NAME",
+                   help="motifs to test; default: every motif in the data's metadata")
+    g.add_argument("--background_dist", type=float, nargs=4, default=None, metavar=("pA", "pC", "pG", "pT"),
+                   help="base distribution perturbations resample from; default: the data's")
+    g = p.add_argument_group("hypothesis tests")
+    g.add_argument("--tests", nargs="+", default=list(perturb.TESTS), choices=perturb.TESTS,
+                   help="which experiments to run")
+    g.add_argument("--num_perturbs", type=cli.positive_int, default=10, metavar="INT",
+                   help="random draws of each perturbation per sequence")
+    g.add_argument("--num_seqs", type=cli.positive_int, default=500, metavar="INT",
+                   help="most test sequences per experiment")
+    g.add_argument("--alpha", type=cli.open_unit_float, default=0.05, metavar="FLOAT",
+                   help="significance level for the Benjamini-Hochberg q-values")
+    g.add_argument("--min_effect", type=float, default=evaluate.MIN_EFFECT, metavar="FLOAT",
+                   help="smallest mean change in probability that counts as an effect")
+    g = p.add_argument_group("attribution")
+    g.add_argument("--methods", nargs="+", default=None, metavar="METHOD",
+                   help="attribution methods (ism kernel_shap deep_shap gradient_shap saliency); "
+                        "default: every method the model supports; 'none' skips attribution")
+    g.add_argument("--num_attr_seqs", type=cli.positive_int, default=200, metavar="INT",
+                   help="test sequences to attribute, positives first")
+    g.add_argument("--window", type=cli.positive_int, default=1, metavar="INT bp",
+                   help="KernelSHAP feature width: positions grouped into windows of this many bp")
+    g.add_argument("--nsamples", type=cli.positive_int, default=1000, metavar="INT",
+                   help="KernelSHAP coalitions sampled per sequence")
+    cli.add_common_flags(p, None, "results folder; default results/<model folder name>")
+    return p
+
+
+def resolve_inputs(args):
+    """Load and cross-check model, data, predictions; raise InputError before any work."""
+    from utils import models
+
+    model_dir = Path(args.model)
+    predictor = models.load(model_dir)
+    model_meta = dio.read_json(model_dir / "model.json")
+    data_dir = args.seq_dict or (model_meta.get("data") or {}).get("path")
+    if not data_dir:
+        raise dio.InputError(f"{model_dir}/model.json names no data folder; pass --seq_dict DIR")
+    data = dio.load_dataset(data_dir, need_sites=True)
+    if data.seq_length != predictor.input_length:
+        raise dio.InputError(f"data {data.directory} has {data.seq_length} bp sequences but the model "
+                             f"takes {predictor.input_length} bp; use the data the model was trained on")
+    preds_path = Path(args.preds) if args.preds else model_dir / "predictions.tsv"
+    cols = dio.read_tsv(preds_path, ["id"])
+    test_ids = [i for i, s in zip(cols["id"], cols.get("split", ["test"] * len(cols["id"]))) if s == "test"]
+    index = {sid: k for k, sid in enumerate(data.ids)}
+    absent = [i for i in test_ids if i not in index]
+    if absent:
+        raise dio.InputError(f"{preds_path} names sequences absent from {data.directory} (e.g. "
+                             f"{absent[0]}); the model and data folders do not match, pass --seq_dict")
+    if not test_ids:
+        raise dio.InputError(f"{preds_path} lists no test sequences; retrain with a test split")
+    meta = data.metadata
+    pwms = meta.get("pwms") or {}
+    names = args.motifs or list(meta.get("motifs") or pwms)
+    unknown = [m for m in names if m not in pwms]
+    if unknown:
+        raise dio.InputError(f"motif {unknown[0]} is not in the data ({', '.join(pwms) or 'no motifs'}); "
+                             f"choose --motifs from those")
+    motifs = [Motif(m, np.asarray(pwms[m], dtype=np.float64)) for m in names]
+    bg = np.asarray(args.background_dist if args.background_dist is not None
+                    else meta.get("background_dist", [0.25] * 4), dtype=np.float64)
+    if bg.shape != (4,) or np.any(bg < 0) or abs(bg.sum() - 1) > 1e-6:
+        raise dio.InputError("--background_dist must be four non-negative numbers pA pC pG pT summing to 1")
+    if "distance" in args.tests and args.tests != perturb.TESTS and \
+            perturb.rule_pair(meta, names) is None:
+        raise dio.InputError("a distance test needs a pair of motifs, but this data plants only one "
+                             "of the tested motifs; drop 'distance' from --tests or test two motifs")
+    if not 0 <= args.min_effect < 1:
+        raise dio.InputError(f"--min_effect {args.min_effect} must lie in [0, 1)")
+    out_dir = Path(args.out_dir or Path("results") / model_dir.resolve().name)
+    dio.check_out_dir(out_dir, args.overwrite)
+    return predictor, model_dir, data, test_ids, motifs, bg, out_dir
+
+
+def write_distance_curve(folder: Path, curve: dict, planted_window) -> str:
+    from utils.plots import plot_distance_curve
+
+    dio.write_csv(folder / "distance_curve.csv", ["gap", "mean_prob", "ci_low", "ci_high", "n_seqs"],
+                  [curve["gaps"].tolist(), curve["mean"], curve["low"], curve["high"], curve["n"].tolist()])
+    plot_distance_curve(folder / "distance_curve.png", curve["gaps"], curve["mean"], curve["low"],
+                        curve["high"], curve["pair"], planted_window, curve["window"])
+    return "distance_curve.png"
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    predictor, model_dir, data, test_ids, motifs, bg, out_dir = resolve_inputs(args)
+    index = {sid: k for k, sid in enumerate(data.ids)}
+    rows_idx = [index[i] for i in test_ids]
+    x = one_hot([data.seqs[k] for k in rows_idx])
+    y = data.labels[rows_idx].astype(np.int64)
+    sites = [data.sites.get(i, []) for i in test_ids]
+    battery = perturb.run_battery(predictor, x, y, sites, data.metadata, motifs, bg, args.num_perturbs,
+                                  args.num_seqs, args.seed, tests=tuple(args.tests), quiet=args.quiet)
+    rows = evaluate.annotate(battery.rows, data.metadata, args.alpha, args.min_effect)
+    summary = evaluate.verdict(rows, data.metadata, battery.curve, args.alpha, args.min_effect)
+    summary.update(model=str(model_dir), data=str(data.directory), n_test_seqs=len(test_ids),
+                   num_perturbs=args.num_perturbs, seed=args.seed)
+    with dio.staged_dir(out_dir) as tmp:
+        dio.write_csv(tmp / "interpretation.csv", evaluate.VERDICT_COLUMNS,
+                      [[r[c] for r in rows] for c in evaluate.VERDICT_COLUMNS])
+        curve_png = None
+        if battery.curve is not None:
+            planted = summary["planted_rule"]["gap_window"]
+            curve_png = write_distance_curve(tmp, battery.curve, planted)
+        dio.write_json(tmp / "summary.json", summary)
+        report = evaluate.report_markdown(summary, rows, str(model_dir), str(data.directory), curve_png)
+        dio.write_text(tmp / "report.md", report)
+    cli.say(f"{summary['verdict'].upper()}: {summary['reason']} -> {out_dir}", args.quiet)
+    return 0
+
+
+if __name__ == "__main__":
+    cli.run(main)

@@ -1,0 +1,435 @@
+"""In-silico experiments on a black-box model: ablate, insert, swap, re-space; their statistics.
+
+Every experiment takes real test sequences (one-hot ``(N, L, 4)``), builds all of its
+perturbed copies at once (``num_perturbs`` draws per sequence), sends them through
+``predictor.predict`` in large batches and returns, per sequence, the change in the
+model's probability and in its loss against the true label, averaged over the draws.
+Only ``predict`` is ever called, so any model kind works.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy import stats
+
+from utils import motifs as motiflib
+from utils.io import Site
+
+EPS = 1e-7
+N_BOOT = 2000
+EXACT_SIGN_FLIP_MAX_N = 12      # below this many sequences: exact sign-flip test, else Wilcoxon
+_EYE = np.eye(4, dtype=np.float32)
+
+
+# ============================================================================ basics
+def bce(prob: np.ndarray, label: np.ndarray) -> np.ndarray:
+    """Binary cross-entropy per sequence (natural log), probabilities clipped to [1e-7, 1-1e-7]."""
+    p = np.clip(np.asarray(prob, dtype=np.float64), EPS, 1 - EPS)
+    y = np.asarray(label, dtype=np.float64)
+    return -(y * np.log(p) + (1 - y) * np.log(1 - p))
+
+
+def background_onehot(n: int, background: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """n bases drawn from the background distribution -> float32 (n, 4)."""
+    codes = rng.choice(4, size=n, p=np.asarray(background) / np.sum(background))
+    return _EYE[codes]
+
+
+def fill_background(x: np.ndarray, rows: np.ndarray, starts: np.ndarray, lengths: np.ndarray,
+                    background: np.ndarray, rng: np.random.Generator) -> None:
+    """Overwrite stretches x[rows[k], starts[k]:starts[k]+lengths[k]] with background bases."""
+    rows, starts, lengths = (np.asarray(v, dtype=np.int64) for v in (rows, starts, lengths))
+    total = int(lengths.sum())
+    if total == 0:
+        return
+    offsets = np.arange(total) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+    x[np.repeat(rows, lengths), np.repeat(starts, lengths) + offsets] = background_onehot(total, background, rng)
+
+
+@dataclass
+class Outcome:
+    """Per-sequence result of one experiment."""
+    name: str
+    motifs: str
+    indices: np.ndarray          # which of the input sequences were tested
+    delta_prob: np.ndarray       # (n,) mean change in probability over the draws
+    delta_loss: np.ndarray       # (n,) mean change in loss over the draws
+    num_perturbs: int
+    extra: dict = field(default_factory=dict)
+
+
+def _measure(predictor, x_sel: np.ndarray, y_sel: np.ndarray, base_prob: np.ndarray,
+             perturbed: np.ndarray, num_perturbs: int) -> tuple[np.ndarray, np.ndarray]:
+    """Predict all perturbed copies (laid out sequence-major) and average per sequence."""
+    prob = np.asarray(predictor.predict(perturbed), dtype=np.float64).reshape(len(x_sel), num_perturbs)
+    d_prob = (prob - base_prob[:, None]).mean(axis=1)
+    d_loss = (bce(prob, y_sel[:, None]) - bce(base_prob, y_sel)[:, None]).mean(axis=1)
+    return d_prob, d_loss
+
+
+def _sites_of(sites: list[list[Site]], motif: str) -> list[list[Site]]:
+    return [[s for s in seq_sites if s.motif == motif] for seq_sites in sites]
+
+
+def free_starts(length: int, occupied: list[Site], width: int) -> np.ndarray:
+    """Start positions where a stretch of ``width`` bp overlaps none of the planted sites."""
+    busy = np.zeros(length, dtype=np.int64)
+    for s in occupied:
+        busy[s.start:s.end] = 1
+    csum = np.concatenate([[0], np.cumsum(busy)])
+    starts = np.arange(length - width + 1)
+    ok = (csum[starts + width] - csum[starts]) == 0
+    return starts[ok]
+
+
+# ============================================================================ experiments
+def ablate(predictor, x, y, base_prob, sites, motif, num_perturbs, background, rng,
+           max_seqs: int | None = None) -> Outcome:
+    """Resample every planted instance of ``motif`` from the background, in sequences carrying it."""
+    per_seq = _sites_of(sites, motif)
+    idx = _choose([i for i, s in enumerate(per_seq) if s], max_seqs, rng)
+    copies = np.repeat(x[idx], num_perturbs, axis=0)
+    rows, starts, lengths = [], [], []
+    for k, i in enumerate(idx):
+        for s in per_seq[i]:
+            rows += list(range(k * num_perturbs, (k + 1) * num_perturbs))
+            starts += [s.start] * num_perturbs
+            lengths += [s.end - s.start] * num_perturbs
+    fill_background(copies, rows, starts, lengths, background, rng)
+    d_prob, d_loss = _measure(predictor, x[idx], y[idx], base_prob[idx], copies, num_perturbs)
+    return Outcome(f"ablate:{motif}", motif, idx, d_prob, d_loss, num_perturbs)
+
+
+def ablate_background(predictor, x, y, base_prob, sites, motif, width, num_perturbs, background, rng,
+                      max_seqs: int | None = None) -> Outcome:
+    """Control: resample a random background stretch as long as ``motif``, in sequences carrying it."""
+    per_seq = _sites_of(sites, motif)
+    candidates = [i for i, s in enumerate(per_seq) if s]
+    length = x.shape[1]
+    options = {i: free_starts(length, sites[i], width) for i in candidates}
+    idx = _choose([i for i in candidates if len(options[i])], max_seqs, rng)
+    copies = np.repeat(x[idx], num_perturbs, axis=0)
+    rows = np.arange(len(idx) * num_perturbs)
+    starts = np.concatenate([rng.choice(options[i], size=num_perturbs) for i in idx]) if len(idx) else []
+    fill_background(copies, rows, starts, np.full(len(rows), width), background, rng)
+    d_prob, d_loss = _measure(predictor, x[idx], y[idx], base_prob[idx], copies, num_perturbs)
+    return Outcome(f"control:background_{width}bp", motif, idx, d_prob, d_loss, num_perturbs)
+
+
+def insert(predictor, x, y, base_prob, sites, motif: motiflib.Motif, num_perturbs, rng,
+           max_seqs: int | None = None, sampling: str = "pwm") -> Outcome:
+    """Plant ``motif`` at a random free position in sequences lacking it.
+
+    Instances are drawn the way the data planted them: sampled from the PWM, or its consensus.
+    """
+    per_seq = _sites_of(sites, motif.name)
+    length = x.shape[1]
+    candidates = [i for i, s in enumerate(per_seq) if not s]
+    options = {i: free_starts(length, sites[i], motif.length) for i in candidates}
+    idx = _choose([i for i in candidates if len(options[i])], max_seqs, rng)
+    copies = np.repeat(x[idx], num_perturbs, axis=0)
+    if len(idx):
+        starts = np.concatenate([rng.choice(options[i], size=num_perturbs) for i in idx])
+        inst = motiflib.sample_instances(motif, len(starts), rng, sampling)
+        rows = np.arange(len(starts))
+        copies[rows[:, None], starts[:, None] + np.arange(motif.length)[None, :]] = _EYE[inst]
+    d_prob, d_loss = _measure(predictor, x[idx], y[idx], base_prob[idx], copies, num_perturbs)
+    return Outcome(f"insert:{motif.name}", motif.name, idx, d_prob, d_loss, num_perturbs)
+
+
+def pair_sites(sites: list[list[Site]], a: str, b: str) -> dict[int, tuple[Site, Site]]:
+    """Sequences carrying exactly one A and one B -> (upstream site, downstream site)."""
+    out = {}
+    for i, seq_sites in enumerate(sites):
+        sa = [s for s in seq_sites if s.motif == a]
+        sb = [s for s in seq_sites if s.motif == b]
+        if len(sa) == 1 and len(sb) == 1:
+            out[i] = tuple(sorted((sa[0], sb[0]), key=lambda s: s.start))
+    return out
+
+
+def swap_in_place(onehot: np.ndarray, first: Site, second: Site) -> np.ndarray:
+    """Exchange two planted instances, keeping the bases between them (gap unchanged).
+
+    (L, 4) -> (L, 4): ... [second] gap [first] ... where it was ... [first] gap [second] ...
+    """
+    cols = np.concatenate([np.arange(0, first.start), np.arange(second.start, second.end),
+                           np.arange(first.end, second.start), np.arange(first.start, first.end),
+                           np.arange(second.end, onehot.shape[0])])
+    return onehot[cols]
+
+
+def swap(predictor, x, y, base_prob, sites, a, b, label, num_perturbs, max_seqs, rng) -> Outcome:
+    """Swap the planted A and B in place, in sequences of class ``label`` carrying both once.
+
+    The swap is deterministic, so it is evaluated once and counts as every draw.
+    """
+    pairs = pair_sites(sites, a, b)
+    idx = _choose([i for i in pairs if y[i] == label], max_seqs, rng)
+    copies = np.stack([swap_in_place(x[i], *pairs[i]) for i in idx]) if len(idx) else x[:0]
+    d_prob, d_loss = _measure(predictor, x[idx], y[idx], base_prob[idx], copies, 1)
+    who = "positives" if label == 1 else "negatives"
+    return Outcome(f"swap:{who}", f"{a},{b}", idx, d_prob, d_loss, 1)
+
+
+def gap_grid(gap_limit: int, min_dist: int | None, max_dist: int | None, coarse: int = 25) -> np.ndarray:
+    """Gaps to test: every gap near the planted window's edges, and about ``coarse`` spread over the rest."""
+    grid = set(np.linspace(0, gap_limit, num=min(coarse, gap_limit + 1)).round().astype(int).tolist())
+    if min_dist is not None and max_dist is not None:
+        grid |= set(range(max(0, min_dist - 8), min(gap_limit, max_dist + 8) + 1))
+    return np.array(sorted(g for g in grid if 0 <= g <= gap_limit), dtype=np.int64)
+
+
+def respace(predictor, x, y, sites, a, b, gaps, num_perturbs, background, rng, max_seqs=None,
+            quiet=True) -> tuple[np.ndarray, np.ndarray]:
+    """Move the downstream motif of the (A, B) pair so the gap takes each value in ``gaps``.
+
+    Its old place is refilled from the background (``num_perturbs`` draws); a gap that would
+    run past the end or onto another planted site is NaN for that sequence.
+    Returns (sequence indices (n,), mean probability (n, len(gaps))).
+    """
+    from utils.cli import progress
+
+    pairs = pair_sites(sites, a, b)
+    idx = _choose(list(pairs), max_seqs, rng)
+    length = x.shape[1]
+    curve = np.full((len(idx), len(gaps)), np.nan)
+    for g_i, gap in enumerate(progress(gaps, total=len(gaps), desc="re-spacing", quiet=quiet, unit="gap")):
+        rows, new_starts, keep = [], [], []
+        for k, i in enumerate(idx):
+            first, second = pairs[i]
+            width = second.end - second.start
+            start = first.end + int(gap)
+            others = [s for s in sites[i] if s not in (first, second)]
+            if start + width > length or any(s.start < start + width and start < s.end for s in others):
+                continue
+            keep.append(k)
+            new_starts.append(start)
+        if not keep:
+            continue
+        keep = np.array(keep)
+        sel = np.array(idx)[keep]
+        copies = np.repeat(x[sel], num_perturbs, axis=0)
+        seconds = [pairs[i][1] for i in sel]
+        widths = np.array([s.end - s.start for s in seconds])
+        rows = np.arange(len(sel) * num_perturbs)
+        fill_background(copies, rows, np.repeat([s.start for s in seconds], num_perturbs),
+                        np.repeat(widths, num_perturbs), background, rng)
+        for k, (i, s, ns) in enumerate(zip(sel, seconds, new_starts)):
+            copies[k * num_perturbs:(k + 1) * num_perturbs, ns:ns + (s.end - s.start)] = x[i, s.start:s.end]
+        prob = np.asarray(predictor.predict(copies), dtype=np.float64).reshape(len(sel), num_perturbs)
+        curve[keep, g_i] = prob.mean(axis=1)
+    return np.array(idx, dtype=np.int64), curve
+
+
+def respace_outcome(idx, curve, gaps, y, min_dist, max_dist, num_perturbs, a, b,
+                    spacing_rule: bool) -> Outcome:
+    """Per sequence: mean probability at gaps inside the window minus outside it.
+
+    The loss is taken against the label each re-spaced copy should have: under a spacing
+    rule 1 inside the window and 0 outside; under any other rule the sequence's own label.
+    """
+    inside = (gaps >= min_dist) & (gaps <= max_dist)
+    yy = np.asarray(y, dtype=np.float64)[idx][:, None]
+    with _quiet_nan():
+        d = np.nanmean(curve[:, inside], axis=1) - np.nanmean(curve[:, ~inside], axis=1)
+        loss = bce(np.where(np.isfinite(curve), curve, 0.5), np.where(inside[None, :], 1.0, 0.0)
+                   if spacing_rule else yy)
+        loss = np.where(np.isfinite(curve), loss, np.nan)
+        d_loss = np.nanmean(loss[:, inside], axis=1) - np.nanmean(loss[:, ~inside], axis=1)
+    ok = np.isfinite(d) & np.isfinite(d_loss)
+    return Outcome("distance:inside_vs_outside", f"{a},{b}", idx[ok], d[ok], d_loss[ok], num_perturbs,
+                   extra={"window": [int(min_dist), int(max_dist)]})
+
+
+class _quiet_nan:
+    def __enter__(self):
+        import warnings
+        self._w = warnings.catch_warnings()
+        self._w.__enter__()
+        warnings.simplefilter("ignore", RuntimeWarning)
+
+    def __exit__(self, *exc):
+        self._w.__exit__(*exc)
+
+
+def curve_band(curve: np.ndarray, rng: np.random.Generator, n_boot: int = 1000) -> tuple:
+    """Mean probability per gap over sequences, with a 95% bootstrap band (resampling sequences)."""
+    with _quiet_nan():
+        mean = np.nanmean(curve, axis=0)
+        n = curve.shape[0]
+        if n == 0:
+            return mean, mean, mean, np.zeros(curve.shape[1], dtype=int)
+        boots = np.stack([np.nanmean(curve[rng.integers(0, n, n)], axis=0) for _ in range(n_boot)])
+        low, high = np.nanpercentile(boots, [2.5, 97.5], axis=0)
+    return mean, low, high, np.isfinite(curve).sum(axis=0)
+
+
+def refine_edges(gaps: np.ndarray, mean_prob: np.ndarray, cutoff: float = 0.5) -> np.ndarray:
+    """Every gap strictly between two neighbouring grid points whose responses fall on
+    opposite sides of ``cutoff``: evaluating them puts the window's edges at 1-bp resolution."""
+    above = np.nan_to_num(mean_prob, nan=0.0) >= cutoff
+    extra = [np.arange(gaps[i] + 1, gaps[i + 1]) for i in range(len(gaps) - 1)
+             if above[i] != above[i + 1] and gaps[i + 1] - gaps[i] > 1]
+    return np.concatenate(extra).astype(np.int64) if extra else np.zeros(0, dtype=np.int64)
+
+
+def responsive_window(gaps: np.ndarray, mean_prob: np.ndarray, cutoff: float = 0.5):
+    """The longest run of consecutive grid gaps where the mean probability is >= cutoff."""
+    best, run = None, None
+    for g, p in zip(gaps, mean_prob):
+        if np.isfinite(p) and p >= cutoff:
+            run = [run[0], int(g)] if run else [int(g), int(g)]
+            if best is None or run[1] - run[0] > best[1] - best[0]:
+                best = list(run)
+        else:
+            run = None
+    return best
+
+
+def _choose(candidates: list[int], max_seqs: int | None, rng: np.random.Generator) -> np.ndarray:
+    """At most max_seqs of the candidate indices, drawn without replacement, in order."""
+    cand = np.array(candidates, dtype=np.int64)
+    if max_seqs is not None and len(cand) > max_seqs:
+        cand = np.sort(rng.choice(cand, size=max_seqs, replace=False))
+    return cand
+
+
+# ============================================================================ statistics
+def sign_flip_pvalue(d: np.ndarray) -> float:
+    """Exact two-sided sign-flip permutation p-value of the mean of paired differences."""
+    n = len(d)
+    observed = abs(d.mean())
+    signs = ((np.arange(2 ** n)[:, None] >> np.arange(n)[None, :]) & 1) * 2 - 1
+    means = np.abs((signs * d[None, :]).mean(axis=1))
+    return float((means >= observed - 1e-12).mean())
+
+
+def paired_test(d: np.ndarray) -> tuple[float, float, str]:
+    """(statistic, p-value, test name) for paired differences against zero."""
+    d = np.asarray(d, dtype=np.float64)
+    n = len(d)
+    if n == 0:
+        return math.nan, math.nan, "none"
+    if np.all(d == 0):
+        return 0.0, 1.0, "all differences zero"
+    if n < EXACT_SIGN_FLIP_MAX_N:
+        return float(d.mean()), sign_flip_pvalue(d), "exact sign-flip"
+    res = stats.wilcoxon(d, zero_method="wilcox", alternative="two-sided")
+    return float(res.statistic), float(res.pvalue), "wilcoxon signed-rank"
+
+
+def summarize(outcome: Outcome, rng: np.random.Generator) -> dict:
+    """One row of interpretation.csv (before q-values and verdict columns)."""
+    d = outcome.delta_prob
+    n = len(d)
+    row = {"test": outcome.name, "motifs": outcome.motifs, "n_seqs": n,
+           "num_perturbs": outcome.num_perturbs}
+    if n == 0:
+        row.update(mean_delta_prob=math.nan, mean_delta_loss=math.nan, effect_size=math.nan,
+                   ci_low=math.nan, ci_high=math.nan, statistic=math.nan, p_value=math.nan)
+        return row
+    mean = float(d.mean())
+    sd = float(d.std(ddof=1)) if n > 1 else 0.0
+    effect = mean / sd if sd > 0 else (0.0 if mean == 0 else math.copysign(math.inf, mean))
+    boots = d[rng.integers(0, n, size=(N_BOOT, n))].mean(axis=1)
+    statistic, p, _ = paired_test(d)
+    row.update(mean_delta_prob=mean, mean_delta_loss=float(np.mean(outcome.delta_loss)),
+               effect_size=effect, ci_low=float(np.percentile(boots, 2.5)),
+               ci_high=float(np.percentile(boots, 97.5)), statistic=statistic, p_value=p)
+    return row
+
+
+def benjamini_hochberg(p: np.ndarray) -> np.ndarray:
+    """BH q-values; NaN p-values stay NaN and do not count."""
+    p = np.asarray(p, dtype=np.float64)
+    q = np.full_like(p, np.nan)
+    ok = np.flatnonzero(np.isfinite(p))
+    if ok.size == 0:
+        return q
+    order = ok[np.argsort(p[ok])]
+    m = ok.size
+    ranked = p[order] * m / np.arange(1, m + 1)
+    q[order] = np.minimum(np.minimum.accumulate(ranked[::-1])[::-1], 1.0)
+    return q
+
+
+# ============================================================================ the battery
+TESTS = ("ablation", "insertion", "order", "distance", "controls")
+
+
+@dataclass
+class Battery:
+    """Everything the experiments found: one summary row per test and the distance curve."""
+    rows: list[dict]
+    curve: dict | None = None          # gaps, mean, low, high, n, window, pair
+    model_calls: int = 0
+
+
+def run_battery(predictor, x: np.ndarray, y: np.ndarray, sites: list[list[Site]], metadata: dict,
+                motifs: list[motiflib.Motif], background: np.ndarray, num_perturbs: int, max_seqs: int,
+                seed: int, tests=TESTS, quiet: bool = True) -> Battery:
+    """Run every applicable experiment on test sequences ``x`` (N, L, 4) with labels ``y``.
+
+    ``sites[i]`` are the planted sites of sequence i; ``motifs`` the motifs to test.
+    """
+    from utils.cli import progress
+
+    rng = np.random.default_rng([seed, 2024])
+    base_prob = np.asarray(predictor.predict(x), dtype=np.float64)
+    y = np.asarray(y, dtype=np.int64)
+    outcomes: list[Outcome] = []
+    jobs = []
+    for m in motifs:
+        if "ablation" in tests:
+            jobs.append(lambda m=m: ablate(predictor, x, y, base_prob, sites, m.name, num_perturbs,
+                                           background, rng, max_seqs))
+        if "insertion" in tests:
+            jobs.append(lambda m=m: insert(predictor, x, y, base_prob, sites, m, num_perturbs, rng, max_seqs,
+                                           metadata.get("motif_sampling", "pwm")))
+        if "controls" in tests:
+            jobs.append(lambda m=m: ablate_background(predictor, x, y, base_prob, sites, m.name, m.length,
+                                                      num_perturbs, background, rng, max_seqs))
+    pair = rule_pair(metadata, [m.name for m in motifs])
+    if pair and "order" in tests:
+        for label in (1, 0):
+            jobs.append(lambda label=label: swap(predictor, x, y, base_prob, sites, *pair, label,
+                                                 num_perturbs, max_seqs, rng))
+    for job in progress(jobs, total=len(jobs), desc="perturbation tests", quiet=quiet, unit="test"):
+        outcomes.append(job())
+    curve = None
+    if pair and "distance" in tests:
+        lengths = {m.name: m.length for m in motifs}
+        gap_limit = x.shape[1] - lengths[pair[0]] - lengths[pair[1]]
+        lo, hi = metadata.get("min_dist"), metadata.get("max_dist")
+        gaps = gap_grid(gap_limit, lo, hi)
+        idx, per_seq = respace(predictor, x, y, sites, *pair, gaps, num_perturbs, background, rng,
+                               max_seqs, quiet)
+        extra = refine_edges(gaps, np.nanmean(per_seq, axis=0) if per_seq.size else np.zeros(len(gaps)))
+        if len(extra):      # 1-bp resolution where the response crosses 0.5 between grid points
+            _, more = respace(predictor, x, y, sites, *pair, extra, num_perturbs, background, rng,
+                              max_seqs, quiet)
+            gaps = np.concatenate([gaps, extra])
+            order = np.argsort(gaps)
+            gaps, per_seq = gaps[order], np.hstack([per_seq, more])[:, order]
+        mean, low, high, n = curve_band(per_seq, rng)
+        curve = {"pair": list(pair), "gaps": gaps, "mean": mean, "low": low, "high": high, "n": n,
+                 "window": responsive_window(gaps, mean)}
+        if lo is not None and hi is not None:
+            outcomes.append(respace_outcome(idx, per_seq, gaps, y, lo, hi, num_perturbs, *pair,
+                                            spacing_rule=metadata.get("gen_type") == "distance"))
+    rows = [summarize(o, rng) for o in outcomes]
+    return Battery(rows, curve)
+
+
+def rule_pair(metadata: dict, motif_names: list[str]) -> tuple[str, str] | None:
+    """The motif pair whose order and spacing are tested: the rule's pair, else the first two motifs."""
+    pos = metadata.get("pos_motifs") or []
+    if metadata.get("gen_type") in ("order", "distance") and len(pos) == 2:
+        return pos[0], pos[1]
+    names = [n for n in motif_names]
+    if len(pos) >= 1 and any(n != pos[0] for n in names):
+        return pos[0], next(n for n in names if n != pos[0])
+    return None
