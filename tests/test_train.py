@@ -23,6 +23,7 @@ from utils.io import Dataset, InputError, load_dataset, write_json, write_tsv
 ROOT = Path(__file__).resolve().parents[1]
 MOTIF = "TGACGTCATC"        # planted once in every positive
 CNN_FLAGS = ["--epochs", "2", "--batch_size", "32", "--filters", "16", "--conv_blocks", "1", "--lr", "0.01"]
+KMER_FLAGS = ["--k", "4"]       # 256 features suit 210 training sequences
 
 
 def write_data_folder(folder: Path, seqs: list[str], labels) -> Path:
@@ -59,7 +60,7 @@ def trained(tmp_path_factory, data_dir) -> dict[str, Path]:
     folders = {}
     for kind in models.KINDS:
         argv = ["--data_file", str(data_dir), "--model_type", kind, "--out_dir", str(out), "--quiet",
-                "--seed", "3"] + (CNN_FLAGS if kind == "cnn" else [])
+                "--seed", "3"] + (CNN_FLAGS if kind == "cnn" else KMER_FLAGS)
         assert Train_models.main(argv) == 0
         folders[kind] = out / kind
     return folders
