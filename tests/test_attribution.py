@@ -111,7 +111,7 @@ def test_ism_scores_a_motif_oracle_with_auroc_one():
 def test_kernel_shap_returns_exact_effects_of_a_linear_model(linear):
     model, x = linear
     k = 6
-    phi = attr.kernel_shap(model, x, background_dist=[0.1, 0.2, 0.3, 0.4], nsamples=300,
+    phi = attr.kernel_shap(model, x, background_dist=[0.1, 0.2, 0.3, 0.4], window=1, nsamples=300,
                            num_background=k, seed=5)
     background = attr.background_sequences(k, 12, [0.1, 0.2, 0.3, 0.4], seed=5)
     expected = (x * model.weights).sum(-1) - (background * model.weights).sum(-1).mean(0)   # (N, L)
@@ -150,7 +150,7 @@ def test_kernel_shap_same_seed_same_values_and_bad_settings_refused():
     b = attr.kernel_shap(model, x, background_dist=AC_ONLY, window=2, nsamples=40, seed=9)
     np.testing.assert_array_equal(a, b)
     with pytest.raises(InputError, match="nsamples"):
-        attr.kernel_shap(model, x, nsamples=10)
+        attr.kernel_shap(model, x, window=1, nsamples=10)
     with pytest.raises(InputError, match="window"):
         attr.kernel_shap(model, x, window=31)
     with pytest.raises(InputError, match="background distribution"):

@@ -45,8 +45,12 @@ from utils.evaluate import localization_scores, site_mask, summarize_localizatio
 from utils.io import InputError, Site, atomic_path
 
 ISM_CHUNK = 4096              # variants per predictor call: amortises the call cost, bounds memory
-KERNEL_NSAMPLES = 1000        # coalitions per sequence for KernelSHAP
-KERNEL_BACKGROUND = 10        # background sequences per coalition (model calls = nsamples * this)
+# KernelSHAP defaults, chosen on default presence data with the default CNN (30 positives):
+# window 5 / 500 coalitions / 5 backgrounds gives auROC 0.95 at ~0.4 s per sequence, while
+# single positions need far more coalitions (window 1, 2000 coalitions: auROC 0.83, 1.8 s).
+KERNEL_WINDOW = 5             # bp per player
+KERNEL_NSAMPLES = 500         # coalitions per sequence
+KERNEL_BACKGROUND = 5         # background sequences per coalition (model calls = nsamples * this)
 DEEP_BACKGROUND = 20          # reference sequences for DeepSHAP and GradientSHAP
 GRADIENT_NSAMPLES = 200       # interpolation points per sequence for GradientSHAP
 GRADIENT_BATCH = 512          # sequences per gradient evaluation
@@ -224,7 +228,7 @@ def ism(predictor, onehot: np.ndarray, chunk_size: int = ISM_CHUNK, quiet: bool 
     return delta
 
 
-def kernel_shap(predictor, onehot: np.ndarray, background_dist=None, window: int = 1,
+def kernel_shap(predictor, onehot: np.ndarray, background_dist=None, window: int = KERNEL_WINDOW,
                 nsamples: int = KERNEL_NSAMPLES, num_background: int = KERNEL_BACKGROUND,
                 seed: int = 0, quiet: bool = True) -> np.ndarray:
     """KernelSHAP with windows of ``window`` bp as players, absent windows resampled from background.
@@ -454,7 +458,7 @@ def resolve_methods(requested, predictor) -> tuple[list[str], list[str]]:
 
 
 def run_attributions(predictor, onehot: np.ndarray, ids: Sequence[str], methods: Iterable[str],
-                     background_dist=None, seed: int = 0, window: int = 1,
+                     background_dist=None, seed: int = 0, window: int = KERNEL_WINDOW,
                      nsamples: int = KERNEL_NSAMPLES, quiet: bool = False,
                      deep_background: str = "dist") -> dict[str, tuple[np.ndarray, float]]:
     """Run each method on the same sequences -> ``{method: (attributions (N, L, 4), seconds)}``.
@@ -642,6 +646,7 @@ def report_section(rows: list[dict], results_dir=None, notes: Iterable[str] = ()
         if (folder / SCORES_PNG).exists():
             lines += [f"![attribution scores]({SCORES_PNG})", ""]
         logos = sorted((folder / LOGO_DIR).glob("*.png")) if (folder / LOGO_DIR).is_dir() else []
+        logos.sort(key=lambda p: not p.stem.endswith("_pos"))   # positives first, stable
         if logos:
             links = ", ".join(f"[{p.stem}]({LOGO_DIR}/{p.name})" for p in logos)
             lines += [f"Attribution logos (planted sites shaded, rule motifs in orange): {links}", ""]

@@ -86,15 +86,16 @@ def plot_attribution_scores(rows: list[dict], path, auprc_chance: float | None =
 
     names = [r["method"] for r in rows]
     xs = np.arange(len(rows))
-    fig, axes = plt.subplots(1, 3, figsize=(max(7.5, 1.4 * len(rows) * 3), 3.2))
+    fig, axes = plt.subplots(1, 3, figsize=(max(7.5, 1.6 * len(rows) + 3.0), 3.2))
     for ax, key, label, chance in ((axes[0], "auroc", "localization auROC", 0.5),
                                    (axes[1], "auprc", "localization auPRC", auprc_chance)):
         means = [r[f"{key}_mean"] for r in rows]
         sds = [r[f"{key}_sd"] if np.isfinite(r[f"{key}_sd"]) else 0.0 for r in rows]
         ax.bar(xs, means, yerr=sds, color="tab:blue", alpha=0.8, capsize=3)
         if chance is not None:
-            ax.axhline(chance, color="grey", linestyle="--", linewidth=0.8, label="chance")
-            ax.legend(frameon=False, fontsize=7, loc="lower right")
+            ax.axhline(chance, color="grey", linestyle="--", linewidth=0.8, zorder=3)
+            ax.text(1.0, chance, " chance", transform=ax.get_yaxis_transform(), fontsize=7,
+                    color="grey", va="center", ha="left")
         ax.set_ylim(0, 1.05)
         ax.set_title(label)
     seconds = [max(r["seconds_per_seq"], 1e-6) for r in rows]
@@ -110,11 +111,12 @@ def plot_attribution_scores(rows: list[dict], path, auprc_chance: float | None =
     return save_figure(fig, path)
 
 
-def plot_learning_curves(history: list[dict], path) -> str:
+def plot_learning_curves(history: list[dict], path, best_epoch: int | None = None) -> str:
     """Loss and auROC per epoch, training against validation, from history rows.
 
     ``history`` holds one dict per epoch with ``epoch`` and Keras' logs
     (``loss``, ``val_loss``, ``auroc``, ``val_auroc``, ...); missing series are skipped.
+    ``best_epoch``, if given, is marked as the epoch whose weights were kept.
     """
     epochs = [row["epoch"] for row in history]
     fig, axes = plt.subplots(1, 2, figsize=(9, 3.4))
@@ -124,10 +126,8 @@ def plot_learning_curves(history: list[dict], path) -> str:
             values = [row.get(key) for row in history]
             if any(v is not None for v in values):
                 ax.plot(epochs, values, style, marker="o", markersize=3, label=label)
-    best = min(history, key=lambda row: row.get("val_loss", float("inf")), default=None)
-    for ax in axes:
-        if best is not None and "val_loss" in best:
-            ax.axvline(best["epoch"], color="grey", linewidth=0.8, linestyle=":", label="kept (best val loss)")
+        if best_epoch is not None:
+            ax.axvline(best_epoch, color="grey", linewidth=0.8, linestyle=":", label="weights kept")
         ax.set_xlabel("epoch")
         ax.grid(alpha=0.3)
         ax.legend(frameon=False)
