@@ -63,12 +63,15 @@ def test_labels_follow_from_bed_and_sites_are_exact(tmp_path, gen_type, extra):
     data = generate(tmp_path / "d", "--num_seqs", 600, "--gen_type", gen_type,
                     "--motif_sampling", "consensus", "--seed", 3, *extra)
     np.testing.assert_array_equal(labels_from_bed(data), data.labels)
+    pwms = {m: motiflib.Motif(m, np.array(p)) for m, p in data.metadata["pwms"].items()}
     library = motiflib.load_library("encode")
+    for name in data.metadata["decoy_motifs"] + data.metadata["pos_motifs"]:
+        np.testing.assert_allclose(pwms[name].pwm, library[name].pwm, atol=1e-6)
     for sid, seq in zip(data.ids, data.seqs):
         sites = sorted(data.sites.get(sid, []), key=lambda s: s.start)
         for s in sites:      # consensus sampling: the planted text is exactly the consensus
-            assert seq[s.start:s.end] == library[s.motif].consensus
-            assert s.end - s.start == library[s.motif].length
+            assert seq[s.start:s.end] == pwms[s.motif].consensus
+            assert s.end - s.start == pwms[s.motif].length
         for s, t in zip(sites, sites[1:]):
             assert s.end <= t.start, f"{sid}: planted sites overlap"
     # the same number of planted motifs per sequence in both classes
@@ -78,15 +81,32 @@ def test_labels_follow_from_bed_and_sites_are_exact(tmp_path, gen_type, extra):
         assert stats.chi2_contingency(np.array(hist)[:, np.any(hist, axis=0)])[1] > 0.01
 
 
-def test_presence_negatives_carry_decoys_not_positives(tmp_path):
-    data = generate(tmp_path / "d", "--num_seqs", 400, "--seed", 1)
+def test_presence_classes_differ_only_in_the_positive_motif(tmp_path):
+    data = generate(tmp_path / "d", "--num_seqs", 2000, "--seed", 1)
+    meta = data.metadata
+    assert meta["lookalike_motifs"] == {"STAT_known2_shuffled": "STAT_known2"}
+    decoy = {0: [], 1: []}
     for sid, label in zip(data.ids, data.labels):
-        names = {s.motif for s in data.sites.get(sid, [])}
-        if label == 0:
-            assert "STAT_known2" not in names and "CTCF_known1" in names
+        names = [s.motif for s in data.sites.get(sid, [])]
+        if label == 0:     # the look-alike takes the positive motif's place
+            assert "STAT_known2" not in names and names.count("STAT_known2_shuffled") == 1
         else:
-            assert "STAT_known2" in names
-    assert data.metadata["class_counts"] == {"0": 200, "1": 200}
+            assert names.count("STAT_known2") == 1 and "STAT_known2_shuffled" not in names
+        decoy[int(label)].append("CTCF_known1" in names)
+    # the decoy is as common in negatives as in positives: it carries no label information
+    table = [[sum(decoy[c]), len(decoy[c]) - sum(decoy[c])] for c in (0, 1)]
+    assert stats.chi2_contingency(table)[1] > 0.01
+    assert meta["class_counts"] == {"0": 1000, "1": 1000}
+    # the look-alike has the positive motif's columns, reordered, and does not match it
+    pwm = np.array(meta["pwms"]["STAT_known2"])
+    fake = np.array(meta["pwms"]["STAT_known2_shuffled"])
+    assert fake.shape == pwm.shape and not np.allclose(fake, pwm)
+    np.testing.assert_allclose(np.sort(fake, axis=0), np.sort(pwm, axis=0))
+    scores = motiflib.scan(seqs_to_codes(data.seqs), motiflib.log_odds(
+        motiflib.Motif("STAT_known2", pwm), np.full(4, 0.25)))
+    hits = (scores >= meta["chance_matches"]["thresholds"]["STAT_known2"]).any(axis=1)
+    assert not hits[data.labels == 0].any()          # no negative holds a STAT-like window
+    assert hits[data.labels == 1].mean() > 0.98      # PWM samples below the 1st percentile miss
 
 
 def test_order_gaps_same_in_both_classes_and_distance_negatives_near_edges(tmp_path):
@@ -121,7 +141,7 @@ def test_no_chance_matches_outside_planted_sites(tmp_path):
     codes = seqs_to_codes(data.seqs)
     bg = np.array(meta["background_dist"])
     for name, threshold in meta["chance_matches"]["thresholds"].items():
-        motif = motiflib.load_library("encode")[name]
+        motif = motiflib.Motif(name, np.array(meta["pwms"][name]))
         scores = motiflib.scan(codes, motiflib.log_odds(motif, bg))
         rows, cols = np.nonzero(scores >= threshold)
         for r, c in zip(rows, cols):

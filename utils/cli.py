@@ -25,7 +25,17 @@ class Parser(argparse.ArgumentParser):
 
 
 class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
-    """Show defaults in --help and keep the description's line breaks."""
+    """Show defaults in --help and keep the description's line breaks.
+
+    A default that the help text already explains (it says "default"), or that is None
+    or False, is not repeated.
+    """
+
+    def _get_help_string(self, action):
+        text = action.help or ""
+        if "default" in text.lower() or action.default in (None, False) or action.default is argparse.SUPPRESS:
+            return text
+        return super()._get_help_string(action)
 
 
 def make_parser(description: str, epilog: str | None = None) -> Parser:

@@ -286,3 +286,31 @@ def resemblance(a: Motif, b: Motif, background: np.ndarray, threshold_a: float, 
     overlap = np.minimum(starts + a.length, pad + b.length) - np.maximum(starts, pad)
     keep = overlap >= max(1, min(a.length, b.length) // 2 + 1)
     return float((scores[:, keep] >= threshold_a).any(axis=1).mean())
+
+
+def shuffled_motif(motif: Motif, others: list[Motif], background: np.ndarray, tries: int = 40) -> Motif:
+    """A look-alike of ``motif``: its PWM columns in another order.
+
+    Same length, base composition and information content, but it matches neither
+    ``motif`` nor any of ``others``: of ``tries`` seeded column orders, the one whose
+    sampled instances score least often as any of them (either way round) is kept.
+    Negatives carry it where positives carry ``motif``, so the classes differ in the
+    motif itself and not in how much motif-like sequence they hold.
+    """
+    rng = np.random.default_rng(sum(map(ord, motif.name)))
+    pool = [motif] + [m for m in others if m.name != motif.name]
+    thresholds = {m.name: chance_threshold(m, background) for m in pool}
+    best, best_score = None, np.inf
+    for _ in range(tries):
+        order = rng.permutation(motif.length)
+        if np.all(order == np.arange(motif.length)):
+            continue
+        cand = Motif(f"{motif.name}_shuffled", motif.pwm[order])
+        cand_threshold = chance_threshold(cand, background)
+        score = max(max(resemblance(m, cand, background, thresholds[m.name]),
+                        resemblance(cand, m, background, cand_threshold)) for m in pool)
+        if score < best_score:
+            best, best_score = cand, score
+        if score == 0:
+            break
+    return best

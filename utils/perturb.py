@@ -425,11 +425,12 @@ def run_battery(predictor, x: np.ndarray, y: np.ndarray, sites: list[list[Site]]
 
 
 def rule_pair(metadata: dict, motif_names: list[str]) -> tuple[str, str] | None:
-    """The motif pair whose order and spacing are tested: the rule's pair, else the first two motifs."""
+    """The motif pair whose order and spacing are tested: the rule's pair; for a presence rule
+    the positive motif and the first tested decoy (as a control); None when there is none."""
     pos = metadata.get("pos_motifs") or []
     if metadata.get("gen_type") in ("order", "distance") and len(pos) == 2:
         return pos[0], pos[1]
-    names = [n for n in motif_names]
-    if len(pos) >= 1 and any(n != pos[0] for n in names):
-        return pos[0], next(n for n in names if n != pos[0])
+    decoys = [n for n in (metadata.get("decoy_motifs") or []) if n in motif_names]
+    if pos and pos[0] in motif_names and decoys:
+        return pos[0], decoys[0]
     return None

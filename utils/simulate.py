@@ -68,8 +68,9 @@ class Rule:
     config: SimulationConfig
     motifs: list                     # Motif objects; index = motif id used in arrays
     pos: list[int]                   # ids of the positive (rule) motifs
-    decoys: list[int]                # ids of the decoys
+    decoys: list[int]                # ids of the decoys (motifs in --motifs that the rule ignores)
     background: np.ndarray           # (4,)
+    fillers: dict = field(default_factory=dict)   # presence: positive motif id -> id of its look-alike
     min_dist: int | None = None
     max_dist: int | None = None
     gap_limit: int | None = None     # the largest gap that still leaves room for every decoy
@@ -141,16 +142,18 @@ def resolve_rule(config: SimulationConfig) -> Rule:
     decoy_room = int(lengths[decoys].sum()) if decoys else 0
     L = c.seq_length
     if c.gen_type == "presence":
-        need = int(lengths[pos].sum()) if c.presence_logic == "all" else int(lengths[pos].max())
-        if decoys:   # negatives of 'all' swap one positive for a decoy; 'any' plants a decoy instead
-            need = max(need, need - int(lengths[pos].min()) + int(lengths[decoys].max()))
-        need += decoy_room
+        # negatives carry a look-alike of the same length in place of each missing positive motif
+        need = (int(lengths[pos].sum()) if c.presence_logic == "all" else int(lengths[pos].max())) + decoy_room
         if L < need:
             raise InputError(f"--seq_length {L} cannot hold the motifs ({need} bp needed for "
                              f"{' + '.join(m.name for m in motif_objs)}); raise --seq_length to {need} "
                              f"or more, or plant fewer motifs")
         if c.min_dist is not None or c.max_dist is not None:
             _check_dist_values(c.min_dist, c.max_dist)
+        for p_id in pos:
+            filler = motiflib.shuffled_motif(motif_objs[p_id], motif_objs, bg)
+            rule.fillers[p_id] = len(rule.motifs)
+            rule.motifs.append(filler)
     else:
         a, b = pos
         gap_limit = L - int(lengths[a] + lengths[b]) - decoy_room
@@ -243,19 +246,16 @@ def draw_plan(rule: Rule, labels: np.ndarray, rng) -> Plan:
     decoy_cols = np.where(_uniform(rng, (n, len(decoys))) < DECOY_PROB, decoys[None, :], -1) \
         if len(decoys) else np.zeros((n, 0), dtype=np.int64)
     if c.gen_type == "presence":
+        filler = np.array([rule.fillers[p] for p in pos])
         if c.presence_logic == "any" or len(pos) == 1:
-            rule_cols = _pick(pos, _uniform(rng, n))[:, None]
-            if len(decoys):      # a negative carries a decoy in the slot a positive motif takes
-                neg = _pick(decoys, _uniform(rng, n))[:, None]
-            else:
-                neg = np.full((n, 1), -1)
-            rule_cols = np.where(positive[:, None], rule_cols, neg)
+            choice = np.minimum((_uniform(rng, n) * len(pos)).astype(np.int64), len(pos) - 1)
+            # a negative carries the look-alike of the motif a positive would carry
+            rule_cols = np.where(positive, pos[choice], filler[choice])[:, None]
         else:                    # 'all': negatives carry a strict subset (one positive swapped out)
             rule_cols = np.broadcast_to(pos, (n, len(pos))).copy()
             drop = np.minimum((_uniform(rng, n) * len(pos)).astype(np.int64), len(pos) - 1)
-            swap = _pick(decoys, _uniform(rng, n)) if len(decoys) else np.full(n, -1)
             rows = np.flatnonzero(~positive)
-            rule_cols[rows, drop[rows]] = swap[rows]
+            rule_cols[rows, drop[rows]] = filler[drop[rows]]
         items = np.hstack([rule_cols, decoy_cols]).astype(np.int64)
         return Plan(labels, items, pair=False)
     a, b = rule.pos
@@ -534,6 +534,8 @@ def clean_chance_matches(rule: Rule, chunk: Chunk, redraw: Callable[[int], np.nd
             np.arange(1, len(chunk.site_seq) + 1)[:, None], cols.shape)[keep]
         motif_at[rows, cols[keep]] = np.broadcast_to(chunk.site_motif[:, None], cols.shape)[keep]
     planted = inst_id > 0
+    is_filler = np.isin(chunk.site_motif, list(rule.fillers.values())) if len(chunk.site_seq) \
+        else np.zeros(1, dtype=bool)
     los = [motiflib.log_odds(m, rule.background) for m in rule.motifs]
     todo = np.arange(n)
     ever = np.zeros(n, dtype=bool)
@@ -549,7 +551,9 @@ def clean_chance_matches(rule: Rule, chunk: Chunk, redraw: Callable[[int], np.nd
             r, c = motiflib.find_matches(block, lo, rule.thresholds[m], quads)
             rr = todo[r]
             first, last = inst_id[rr, c], inst_id[rr, c + w - 1]
-            inside = (first > 0) & (first == last)
+            # inside another planted motif: a resemblance (warned about), not a chance match;
+            # inside a look-alike it is a label error, fixed by drawing the look-alike anew
+            inside = (first > 0) & (first == last) & ~is_filler[np.maximum(first - 1, 0)]
             # equal lengths: a window overlaps a planted M iff one of its ends lies in it
             overlaps_same = (motif_at[rr, c] == m) | (motif_at[rr, c + w - 1] == m)
             bad[r[~inside & ~overlaps_same]] = True
@@ -627,6 +631,7 @@ def metadata(rule: Rule, class_counts: dict, redrawn: int) -> dict:
         "motifs": names,
         "pos_motifs": [names[i] for i in rule.pos],
         "decoy_motifs": [names[i] for i in rule.decoys],
+        "lookalike_motifs": {names[f]: names[p] for p, f in rule.fillers.items()},
         "presence_logic": c.presence_logic,
         "min_dist": rule.min_dist,
         "max_dist": rule.max_dist,

@@ -125,8 +125,10 @@ def fit_cnn(x_train, y_train, weights, x_val, y_val, arch: models.CNNConfig, cfg
             seed: int, verbose: int = 0):
     """Train the CNN with Adam on binary cross-entropy -> (model, history rows, best epoch).
 
-    The weights of the epoch with the lowest validation loss are restored at the end,
-    whether or not training stopped early (validation loss can sit flat at first).
+    The weights of the best epoch (highest validation auROC, ties to the lower validation
+    loss) are restored at the end, whether or not training stopped early. auROC rather
+    than loss decides because on small or hard sets the validation loss can sit flat
+    for many epochs while the ranking, the thing measured, already improves.
     """
     keras = models.import_keras()
     set_seed(seed)
@@ -141,17 +143,17 @@ def fit_cnn(x_train, y_train, weights, x_val, y_val, arch: models.CNNConfig, cfg
 
 
 def best_epoch_callback(patience: int | None):
-    """A Keras callback: per-epoch history rows with seconds, the weights of the epoch with the
-    lowest validation loss (restored when training ends), and stopping after ``patience``
-    epochs without improvement (never if None). Defined here so importing this module
-    does not import TensorFlow."""
+    """A Keras callback: per-epoch history rows with seconds; keeps the weights of the best
+    epoch (highest val_auroc, ties to lower val_loss) and restores them when training ends;
+    stops after ``patience`` epochs without a better one (never if None). Defined in a
+    function so that importing this module does not import TensorFlow."""
     keras = models.import_keras()
 
     class BestEpoch(keras.callbacks.Callback):
         def __init__(self):
             super().__init__()
             self.rows: list[dict] = []
-            self.best_loss = math.inf
+            self.best_score = (-math.inf, -math.inf)
             self.best_epoch = 0
             self.best_weights = None
             self._start = 0.0
@@ -165,9 +167,9 @@ def best_epoch_callback(patience: int | None):
             row.update({key: float(value) for key, value in sorted(logs.items())})
             row["seconds"] = time.perf_counter() - self._start
             self.rows.append(row)
-            loss = logs.get("val_loss", math.inf)
-            if loss < self.best_loss:
-                self.best_loss, self.best_epoch = loss, epoch + 1
+            score = (logs.get("val_auroc", -math.inf), -logs.get("val_loss", math.inf))
+            if score > self.best_score:
+                self.best_score, self.best_epoch = score, epoch + 1
                 self.best_weights = self.model.get_weights()
             elif patience is not None and epoch + 1 - self.best_epoch >= patience:
                 self.model.stop_training = True
@@ -279,7 +281,7 @@ def write_model_folder(result: TrainResult, dataset: Dataset, out: str | Path, c
                    result.probs["test"]])
         if result.history:
             write_text(tmp / HISTORY_NAME, history_csv(result.history))
-            plot_learning_curves(result.history, tmp / CURVES_NAME)
+            plot_learning_curves(result.history, tmp / CURVES_NAME, result.metrics.get("best_epoch"))
     return out
 
 

@@ -1,0 +1,91 @@
+#!/usr/bin/env python3
+"""Cost of the perturbation battery on top of the model calls it makes, in one run.
+
+Runs the full test battery (ablation, insertion, swap, re-spacing with its 1-bp edge
+refinement, controls) on 500 test sequences with --num_perturbs 10 through the default
+CNN, recording every batch the battery sends to the model. Then replays exactly those
+batches through the predictor alone. Prints model calls per second for both and the
+overhead of the experiment code as a ratio. Target: overhead under 25%.
+
+Uses models/cnn and data/generated when present (make demo makes them); otherwise it
+generates the default data and trains the default CNN in a temporary folder.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import numpy as np  # noqa: E402
+
+from utils import io as dio, models, perturb  # noqa: E402
+from utils.encoding import one_hot  # noqa: E402
+from utils.motifs import Motif  # noqa: E402
+
+
+class Recorder:
+    """Passes batches to the predictor and keeps them for the replay."""
+
+    def __init__(self, predictor):
+        self.predictor = predictor
+        self.batches = []
+
+    def predict(self, onehot):
+        self.batches.append(onehot)
+        return self.predictor.predict(onehot)
+
+
+def model_folder(tmp: Path) -> Path:
+    if (ROOT / "models" / "cnn" / "model.json").exists():
+        return ROOT / "models" / "cnn"
+    import Generate_sequences
+    import Train_models
+    Generate_sequences.main(["--out_dir", str(tmp / "data"), "--quiet"])
+    Train_models.main(["--data_file", str(tmp / "data"), "--out_dir", str(tmp / "models"), "--quiet"])
+    return tmp / "models" / "cnn"
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--num_seqs", type=int, default=500)
+    ap.add_argument("--num_perturbs", type=int, default=10)
+    args = ap.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = model_folder(Path(tmp))
+        predictor = models.load(folder)
+        meta = dio.read_json(folder / "model.json")
+        data = dio.load_dataset(meta["data"]["path"], need_sites=True)
+        test = dio.read_tsv(folder / "predictions.tsv", ["id"])["id"][:args.num_seqs]
+        index = {sid: k for k, sid in enumerate(data.ids)}
+        x = one_hot([data.seqs[index[i]] for i in test])
+        y = data.labels[[index[i] for i in test]]
+        sites = [data.sites.get(i, []) for i in test]
+        md = data.metadata
+        motifs = [Motif(m, np.array(p)) for m, p in md["pwms"].items()]
+        predictor.predict(x[:64])                       # warm up the compiled graph
+        rec = Recorder(predictor)
+        start = time.perf_counter()
+        perturb.run_battery(rec, x, y, sites, md, motifs, np.array(md["background_dist"]),
+                            args.num_perturbs, args.num_seqs, seed=0)
+        total = time.perf_counter() - start
+        calls = sum(len(b) for b in rec.batches)
+        start = time.perf_counter()
+        for b in rec.batches:
+            predictor.predict(b)
+        model_only = time.perf_counter() - start
+    print(f"data: {md['gen_type']} ({md['rule']}); {len(test)} test sequences, "
+          f"--num_perturbs {args.num_perturbs}, {len(rec.batches)} batches")
+    print(f"{'':34} {'seconds':>8} {'model calls/s':>14}")
+    print(f"{'battery (experiments + model)':34} {total:8.2f} {calls / total:14,.0f}")
+    print(f"{'same batches, predictor alone':34} {model_only:8.2f} {calls / model_only:14,.0f}")
+    print(f"overhead of the experiment code: {total / model_only - 1:+.1%} (target < 25%) "
+          f"over {calls:,} model calls")
+
+
+if __name__ == "__main__":
+    main()
