@@ -35,8 +35,8 @@ def build_parser():
     g.add_argument("--background_dist", type=float, nargs=4, default=None, metavar=("pA", "pC", "pG", "pT"),
                    help="base distribution perturbations resample from; default: the data's")
     g = p.add_argument_group("hypothesis tests")
-    g.add_argument("--tests", nargs="+", default=list(perturb.TESTS), choices=perturb.TESTS,
-                   help="which experiments to run")
+    g.add_argument("--tests", nargs="+", default=list(perturb.TESTS), choices=perturb.TESTS, metavar="TEST",
+                   help=f"experiments to run, of: {' '.join(perturb.TESTS)}")
     g.add_argument("--num_perturbs", type=cli.positive_int, default=10, metavar="INT",
                    help="random draws of each perturbation per sequence")
     g.add_argument("--num_seqs", type=cli.positive_int, default=500, metavar="INT",

@@ -137,7 +137,8 @@ def resolve_rule(config: SimulationConfig) -> Rule:
                          f"{len(pos_names)}; name two motifs from --motifs")
     pos = [names.index(p) for p in pos_names]
     decoys = [i for i in range(len(names)) if i not in pos]
-    rule = Rule(c, motif_objs, pos, decoys, bg)
+    rule = Rule(c, list(motif_objs), pos, decoys, bg)
+    real = list(motif_objs)               # look-alikes get added to rule.motifs; they are not scanned
     lengths = rule.lengths
     decoy_room = int(lengths[decoys].sum()) if decoys else 0
     L = c.seq_length
@@ -151,9 +152,8 @@ def resolve_rule(config: SimulationConfig) -> Rule:
         if c.min_dist is not None or c.max_dist is not None:
             _check_dist_values(c.min_dist, c.max_dist)
         for p_id in pos:
-            filler = motiflib.shuffled_motif(motif_objs[p_id], motif_objs, bg)
             rule.fillers[p_id] = len(rule.motifs)
-            rule.motifs.append(filler)
+            rule.motifs.append(motiflib.lookalike(motif_objs[p_id]))
     else:
         a, b = pos
         gap_limit = L - int(lengths[a] + lengths[b]) - decoy_room
@@ -182,9 +182,11 @@ def resolve_rule(config: SimulationConfig) -> Rule:
                                  f"or raise --seq_length")
             near = outside[(outside >= min_dist - NEAR_EDGE_BP) & (outside <= max_dist + NEAR_EDGE_BP)]
             rule.negative_gaps, rule.near_edge_gaps = outside, near
-    rule.thresholds = [motiflib.chance_threshold(m, bg, seed=0) for m in motif_objs]
-    for i, a_m in enumerate(motif_objs):
-        for j, b_m in enumerate(motif_objs):
+    # look-alikes carry no pattern to match: their threshold is +inf (never scanned)
+    rule.thresholds = [motiflib.chance_threshold(m, bg, seed=0) if m in real else np.inf
+                       for m in rule.motifs]
+    for i, a_m in enumerate(real):
+        for j, b_m in enumerate(real):
             if i != j and motiflib.resemblance(a_m, b_m, bg, rule.thresholds[i]) > 0.05:
                 rule.similar.append(f"planted {b_m.name} often scores as {a_m.name}; labels that "
                                     f"depend on {a_m.name} may be ambiguous")
@@ -389,18 +391,21 @@ def generate_chunk_numpy(rule: Rule, labels: np.ndarray, rng: np.random.Generato
     block_starts = place_blocks(widths, rule.config.seq_length, rng)
     rows, starts, motif_ids = sites_from_plan(plan, block_starts, lengths)
     codes = sample_background(len(labels), rule.config.seq_length, rule.background, rng)
+    source = {f: p for p, f in rule.fillers.items()}
+
+    def sample(m, k):
+        """k instances of motif m; a look-alike is a shuffled instance of its source motif."""
+        inst = motiflib.sample_instances(rule.motifs[source.get(m, m)], k, rng, rule.config.motif_sampling)
+        return motiflib.shuffle_instances(inst, rng) if m in source else inst
+
     for m in np.unique(motif_ids):
         sel = motif_ids == m
-        inst = motiflib.sample_instances(rule.motifs[m], int(sel.sum()), rng, rule.config.motif_sampling)
         cols = starts[sel, None] + np.arange(lengths[m])[None, :]
-        codes[rows[sel, None], cols] = inst
+        codes[rows[sel, None], cols] = sample(int(m), int(sel.sum()))
     chunk = Chunk(codes, labels, rows, starts, motif_ids)
 
     def redraw(k):
         return sample_background(k, rule.config.seq_length, rule.background, rng)
-
-    def sample(m, k):
-        return motiflib.sample_instances(rule.motifs[m], k, rng, rule.config.motif_sampling)
     return chunk, redraw, sample
 
 
@@ -414,7 +419,11 @@ def generate_chunk_simdna(rule: Rule, labels: np.ndarray, loaded, sd) -> tuple:
     n, L = len(labels), c.seq_length
     bg_gen = backgroundgen.ZeroOrderBackgroundGenerator(L, dict(zip("ACGT", rule.background)))
 
+    source = {f: p for p, f in rule.fillers.items()}
+
     def substring_gen(m):
+        if m in source:
+            return _ShuffledSubstring(substring_gen(source[m]), rule.motifs[m].name, sd.random)
         name = rule.motifs[m].name
         if c.motif_sampling == "consensus":
             return substringgen.BestHitPwmFromLoadedMotifs(loaded, name)
@@ -471,6 +480,20 @@ def generate_chunk_simdna(rule: Rule, labels: np.ndarray, loaded, sd) -> tuple:
         gen = substring_gen(m)
         return np.stack([as_codes(gen.generateSubstring()[0]) for _ in range(k)])
     return chunk, redraw, sample
+
+
+class _ShuffledSubstring:
+    """A simdna substring generator whose instances are shuffled (a look-alike's instances)."""
+
+    def __init__(self, inner, name, random_state):
+        self.inner, self.name, self.random = inner, name, random_state
+
+    def generateSubstring(self):
+        text = self.inner.generateSubstring()[0]
+        return "".join(text[i] for i in self.random.permutation(len(text))), self.name
+
+    def getJsonableObject(self):
+        return {"class": "ShuffledSubstring", "name": self.name}
 
 
 def _string_embeddable():
@@ -632,6 +655,9 @@ def metadata(rule: Rule, class_counts: dict, redrawn: int) -> dict:
         "pos_motifs": [names[i] for i in rule.pos],
         "decoy_motifs": [names[i] for i in rule.decoys],
         "lookalike_motifs": {names[f]: names[p] for p, f in rule.fillers.items()},
+        "lookalike_definition": ("negatives carry, where positives carry a positive motif, an instance "
+                                 "of it with its bases shuffled (a fresh shuffle each time); its pwm "
+                                 "here is the motif's mean base composition"),
         "presence_logic": c.presence_logic,
         "min_dist": rule.min_dist,
         "max_dist": rule.max_dist,
@@ -652,7 +678,8 @@ def metadata(rule: Rule, class_counts: dict, redrawn: int) -> dict:
         "chance_matches": {
             "score": "log-odds of the PWM against background_dist (natural log), best of both strands",
             "percentile_of_sampled_instances": motiflib.CHANCE_PERCENTILE,
-            "thresholds": {m.name: round(t, 6) for m, t in zip(rule.motifs, rule.thresholds)},
+            "thresholds": {m.name: round(t, 6) for m, t in zip(rule.motifs, rule.thresholds)
+                           if np.isfinite(t)},
             "sequences_redrawn": redrawn,
         },
         "similar_motifs": rule.similar,
