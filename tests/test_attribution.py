@@ -161,7 +161,10 @@ def test_kernel_shap_same_seed_same_values_and_bad_settings_refused():
 def test_non_keras_predictors_skip_gradient_methods_with_a_note(linear):
     model, x = linear
     assert attr.supported_methods(model) == ["ism", "kernel_shap"]
-    assert attr.resolve_methods(None, model) == (["ism", "kernel_shap"], [])
+    run, notes = attr.resolve_methods(None, model)
+    assert run == ["ism", "kernel_shap"] and len(notes) == 3
+    assert attr.resolve_methods("all", model) == (run, notes)
+    assert attr.resolve_methods(["none"], model) == ([], [])
     run, notes = attr.resolve_methods("saliency,ism,deep_shap", model)
     assert run == ["ism"]
     assert notes == ["saliency skipped: oracle_linear has no Keras graph",
@@ -356,3 +359,11 @@ def test_run_attributions_on_keras_runs_all_methods(keras_predictor):
     assert notes == [] and list(results) == list(attr.METHODS)
     for attributions, _ in results.values():
         assert attributions.shape == x.shape and np.isfinite(attributions).all()
+
+
+def test_outputs_with_no_method_run(tmp_path):
+    rows = attr.write_attribution_outputs(tmp_path, ["a"], one_hot(["ACGT"]), np.ones(1), {},
+                                          {"pos_motifs": ["M"]}, {})
+    assert rows == []
+    assert (tmp_path / "attribution_scores.csv").read_text() == ",".join(attr.SCORE_COLUMNS) + "\n"
+    assert "No attribution method was run." in attr.report_section(rows, tmp_path)

@@ -429,10 +429,9 @@ def supported_methods(predictor) -> list[str]:
 def resolve_methods(requested, predictor) -> tuple[list[str], list[str]]:
     """Turn ``--methods`` into (methods to run, notes on the ones skipped).
 
-    ``requested``: None, ``'all'``, a comma-separated string or a list of names; None,
-    empty and ``'all'`` mean every method the predictor supports. Unknown names raise
-    InputError; Keras-only methods on a model without a Keras graph are skipped with a
-    note, not an error.
+    ``requested``: None, ``'all'``, ``'none'``, a comma-separated string or a list of names;
+    None, empty and ``'all'`` mean every method, ``'none'`` no method. Unknown names raise InputError; Keras-only
+    methods on a model without a Keras graph are skipped with a note, not an error.
     """
     if requested is None or (isinstance(requested, str) and requested.strip().lower() in ("", "all")):
         names: list[str] = []
@@ -441,11 +440,13 @@ def resolve_methods(requested, predictor) -> tuple[list[str], list[str]]:
     else:
         names = [str(part).strip() for part in requested if str(part).strip()]
     if not names or names == ["all"]:
-        return supported_methods(predictor), []
+        names = list(METHODS)
+    if names == ["none"]:
+        return [], []
     unknown = [name for name in names if name not in METHODS]
     if unknown:
         raise InputError(f"unknown attribution method {unknown[0]!r}; choose from "
-                         f"{', '.join(METHODS)} (comma-separated) or all")
+                         f"{', '.join(METHODS)}, or all, or none")
     run, notes = [], []
     keras = has_keras_graph(predictor)
     kind = getattr(predictor, "kind", type(predictor).__name__)
