@@ -237,7 +237,7 @@ def kernel_shap(predictor, onehot: np.ndarray, background_dist=None, window: int
     ``background_dist`` (seeded); an absent window takes the bases of one background
     sequence, and shap averages the model over all of them. ``l1_reg`` is off, so every
     window gets a value (shap's default keeps only 10 features). Cost per sequence:
-    ``nsamples * num_background`` model evaluations, one predictor call.
+    ``nsamples * num_background`` model evaluations, all in one batched predictor call.
     Returns (N, L, 4) float32: each window's Shapley value spread evenly over its
     positions and put on the observed base; per sequence the values add up to
     ``f(x) - mean f(background)``. Seeded per sequence (``seed``, index), so the same
