@@ -89,8 +89,11 @@ class Rule:
         c = self.config
         if c.gen_type == "presence":
             if c.presence_logic == "all" and len(names) > 1:
-                return f"positive iff the sequence carries all of {', '.join(names)}"
-            return f"positive iff the sequence carries at least one of {', '.join(names)}"
+                text = f"positive iff the sequence carries all of {', '.join(names)}"
+            else:
+                text = f"positive iff the sequence carries at least one of {', '.join(names)}"
+            return text + (" (negatives carry a shuffled look-alike in its place; decoys appear "
+                           "equally in both classes)")
         a, b = names
         if c.gen_type == "order":
             return f"positive iff {a} lies before {b} (5' to 3'); both always present once"
