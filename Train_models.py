@@ -104,6 +104,9 @@ def build_parser() -> cli.Parser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     name = args.model_name or args.model_type
+    if Path(args.out_dir).exists() and not Path(args.out_dir).is_dir():
+        raise InputError(f"--out_dir {args.out_dir} is a file, not a folder; name a folder "
+                         f"(the model goes into <out_dir>/{name})")
     out = check_out_dir(Path(args.out_dir) / name, args.overwrite)
     cfg = training.TrainConfig(test_sz=args.test_sz, sampler=args.sampler, epochs=args.epochs,
                                early_stop=args.early_stop, patience=args.patience,

@@ -274,6 +274,10 @@ def bad_data(tmp_path) -> dict[str, Path]:
         "bad_labels": write_data_folder(tmp_path / "bad_labels", seqs, labels),
     }
     (folders["bad_labels"] / "labels.tsv").write_text("id\tlabel\nseq_0000000\t7\n")
+    folders["no_labels"] = write_data_folder(tmp_path / "no_labels", seqs, labels)
+    (folders["no_labels"] / "labels.tsv").unlink()
+    folders["not_fasta"] = write_data_folder(tmp_path / "not_fasta", seqs, labels)
+    (folders["not_fasta"] / "sequences.fa").write_text("ACGT\n")
     return folders
 
 
@@ -283,6 +287,8 @@ BAD_ARGS = {
     "too few of a class": (["--data_file", "{too_few}"], "too few"),
     "too short for the cnn": (["--data_file", "{short}"], "too short for the CNN"),
     "labels not 0/1": (["--data_file", "{bad_labels}"], "labels must be 0 or 1"),
+    "no labels.tsv": (["--data_file", "{no_labels}"], "no labels.tsv"),
+    "not FASTA": (["--data_file", "{not_fasta}/sequences.fa"], "is it FASTA"),
     "test_sz too large": (["--test_sz", "0.5"], "below 0.5"),
     "test_sz not a number": (["--test_sz", "abc"], "not a number"),
     "zero epochs": (["--epochs", "0"], "1 or more"),
@@ -328,6 +334,13 @@ def test_existing_model_folder_needs_overwrite(trained, data_dir, capsys):
                          "--out_dir", str(folder.parent)], capsys)
     assert code == 2 and "--overwrite" in err
     assert {p.name: p.read_bytes() for p in folder.iterdir()} == before
+
+
+def test_out_dir_that_is_a_file_is_refused(data_dir, tmp_path, capsys):
+    (tmp_path / "models").write_text("a file, not a folder")
+    code, err = run_cli(["--data_file", str(data_dir), "--out_dir", str(tmp_path / "models")], capsys)
+    assert code == 2 and "is a file" in err
+    assert (tmp_path / "models").read_text() == "a file, not a folder"
 
 
 def test_script_reports_bad_input_in_one_line(tmp_path):

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from utils import models
-from utils.encoding import ALPHABET, kmer_counts, one_hot
+from utils.encoding import ALPHABET, codes_to_onehot, kmer_counts, seqs_to_codes
 from utils.io import (DATA_FILES, Dataset, InputError, staged_dir, write_json, write_text,
                       write_tsv, checksum_files)
 
@@ -182,7 +182,7 @@ def best_epoch_callback(patience: int | None):
 
 
 def fit_kmer(kind: str, x_train, y_train, weights, cfg: models.KmerConfig, seed: int):
-    """Fit a k-mer estimator on one-hot input -> fitted estimator."""
+    """Fit a k-mer estimator on uint8 codes (N, L) or one-hot (N, L, 4) -> fitted estimator."""
     estimator = models.build_kmer_estimator(kind, cfg, seed)
     features = kmer_counts(x_train, cfg.k)
     estimator.fit(features, y_train, **models.estimator_fit_kwargs(estimator, weights))
@@ -197,25 +197,28 @@ def train(dataset: Dataset, kind: str, cfg: TrainConfig, seed: int,
         raise InputError(f"unknown --model_type {kind!r}; choose one of {', '.join(models.KINDS)}")
     labels = np.asarray(dataset.labels).astype(np.int64)
     split = split_labels(labels, cfg.test_sz, seed)
-    onehot = one_hot(dataset.seqs)
+    codes = seqs_to_codes(dataset.seqs)            # (N, L) uint8: a quarter of one-hot float32's bytes
     part = {name: split == name for name in SPLITS}
+
+    def onehot(name: str) -> np.ndarray:
+        return codes_to_onehot(codes[part[name]])
+
     weights = balanced_sample_weights(labels[part["train"]]) if cfg.sampler else None
     history: list[dict] = []
     best_epoch = None
     if kind == "cnn":
         arch = arch or models.CNNConfig()
-        model, history, best_epoch = fit_cnn(onehot[part["train"]], labels[part["train"]], weights,
-                                             onehot[part["val"]], labels[part["val"]], arch, cfg,
-                                             seed, verbose)
+        model, history, best_epoch = fit_cnn(onehot("train"), labels[part["train"]], weights,
+                                             onehot("val"), labels[part["val"]], arch, cfg, seed, verbose)
         predictor = models.CNNPredictor(model, dataset.seq_length)
     else:
         kmer = kmer or models.KmerConfig()
         if kmer.k > dataset.seq_length:
             raise InputError(f"--k {kmer.k} is longer than the {dataset.seq_length} bp sequences; "
                              f"choose a k of at most {dataset.seq_length}")
-        estimator = fit_kmer(kind, onehot[part["train"]], labels[part["train"]], weights, kmer, seed)
+        estimator = fit_kmer(kind, codes[part["train"]], labels[part["train"]], weights, kmer, seed)
         predictor = models.KmerPredictor(kind, estimator, kmer.k, dataset.seq_length)
-    probs = {name: predictor.predict(onehot[part[name]]) for name in ("val", "test")}
+    probs = {name: predictor.predict(onehot(name)) for name in ("val", "test")}
     metrics = {name: binary_metrics(labels[part[name]], probs[name]) for name in ("test", "val")}
     metrics["train"] = {"n": int(part["train"].sum()), "n_positive": int(labels[part["train"]].sum())}
     if history:
