@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import os
 import platform
 from dataclasses import asdict, dataclass, field
 from typing import Callable, Iterator
@@ -572,7 +573,7 @@ def clean_chance_matches(rule: Rule, chunk: Chunk, redraw: Callable[[int], np.nd
         quads = motiflib.pack_quads(block) if L >= 4 else None
         for m, (motif, lo) in enumerate(zip(rule.motifs, los)):
             w = motif.length
-            if L - w + 1 < 1:
+            if L - w + 1 < 1 or not np.isfinite(rule.thresholds[m]):
                 continue
             r, c = motiflib.find_matches(block, lo, rule.thresholds[m], quads)
             rr = todo[r]
@@ -624,15 +625,38 @@ def generate(rule: Rule, quiet: bool = True) -> Iterator[tuple[int, Chunk, int]]
         make = (loaded, sd)
     chunk_size = CHUNK if c.engine == "numpy" else 2000
     starts = range(0, n, chunk_size)
-    for i, first in enumerate(progress(starts, total=len(starts), desc=f"generating ({c.engine})",
-                                       quiet=quiet, unit="chunk")):
-        lab = labels[first:first + chunk_size]
-        if make is None:
-            chunk, redraw, sample = generate_chunk_numpy(rule, lab, np.random.default_rng([c.seed, 1, i]))
-        else:
-            chunk, redraw, sample = generate_chunk_simdna(rule, lab, *make)
-        redrawn = clean_chance_matches(rule, chunk, redraw, sample)
-        yield first, chunk, redrawn
+    bar = progress(starts, total=len(starts), desc=f"generating ({c.engine})", quiet=quiet, unit="chunk")
+    if make is None:
+        yield from _numpy_chunks(rule, labels, list(bar), chunk_size)
+        return
+    for first in bar:
+        chunk, redraw, sample = generate_chunk_simdna(rule, labels[first:first + chunk_size], *make)
+        yield first, chunk, clean_chance_matches(rule, chunk, redraw, sample)
+
+
+def _numpy_chunk(rule: Rule, labels: np.ndarray, index: int) -> tuple[Chunk, int]:
+    """One chunk, from its own seeded generator: the result does not depend on scheduling."""
+    chunk, redraw, sample = generate_chunk_numpy(rule, labels, np.random.default_rng([rule.config.seed, 1, index]))
+    return chunk, clean_chance_matches(rule, chunk, redraw, sample)
+
+
+def _numpy_chunks(rule: Rule, labels: np.ndarray, starts: list[int], chunk_size: int):
+    """Chunks in order, computed by worker threads (numpy releases the GIL in its loops).
+
+    At most two chunks per worker are in flight, so memory stays flat.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    workers = max(1, min(4, os.cpu_count() or 1))
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        pending = []
+        for i, first in enumerate(starts):
+            pending.append((first, pool.submit(_numpy_chunk, rule, labels[first:first + chunk_size], i)))
+            if len(pending) > 2 * workers:
+                first0, fut = pending.pop(0)
+                yield (first0, *fut.result())
+        for first0, fut in pending:
+            yield (first0, *fut.result())
 
 
 def metadata(rule: Rule, class_counts: dict, redrawn: int) -> dict:
