@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from utils import cli, evaluate, io as dio, perturb
+from utils import attribution, cli, evaluate, io as dio, perturb
 from utils.encoding import one_hot
 from utils.motifs import Motif
 
@@ -51,9 +51,9 @@ def build_parser():
                         "default: every method the model supports; 'none' skips attribution")
     g.add_argument("--num_attr_seqs", type=cli.positive_int, default=200, metavar="INT",
                    help="test sequences to attribute, positives first")
-    g.add_argument("--window", type=cli.positive_int, default=1, metavar="INT bp",
+    g.add_argument("--window", type=cli.positive_int, default=attribution.KERNEL_WINDOW, metavar="INT bp",
                    help="KernelSHAP feature width: positions grouped into windows of this many bp")
-    g.add_argument("--nsamples", type=cli.positive_int, default=1000, metavar="INT",
+    g.add_argument("--nsamples", type=cli.positive_int, default=attribution.KERNEL_NSAMPLES, metavar="INT",
                    help="KernelSHAP coalitions sampled per sequence")
     cli.add_common_flags(p, None, "results folder; default results/<model folder name>")
     return p
@@ -101,9 +101,13 @@ def resolve_inputs(args):
                              "of the tested motifs; drop 'distance' from --tests or test two motifs")
     if not 0 <= args.min_effect < 1:
         raise dio.InputError(f"--min_effect {args.min_effect} must lie in [0, 1)")
+    methods, notes = attribution.resolve_methods(args.methods, predictor)
+    if methods and not meta.get("pos_motifs"):
+        raise dio.InputError(f"{data.directory}/metadata.json names no pos_motifs; attribution scoring "
+                             f"needs the planted rule, regenerate the data or pass --methods none")
     out_dir = Path(args.out_dir or Path("results") / model_dir.resolve().name)
     dio.check_out_dir(out_dir, args.overwrite)
-    return predictor, model_dir, data, test_ids, motifs, bg, out_dir
+    return predictor, model_dir, data, test_ids, motifs, bg, out_dir, (methods, notes)
 
 
 def write_distance_curve(folder: Path, curve: dict, planted_window) -> str:
@@ -118,7 +122,7 @@ def write_distance_curve(folder: Path, curve: dict, planted_window) -> str:
 
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
-    predictor, model_dir, data, test_ids, motifs, bg, out_dir = resolve_inputs(args)
+    predictor, model_dir, data, test_ids, motifs, bg, out_dir, (methods, notes) = resolve_inputs(args)
     index = {sid: k for k, sid in enumerate(data.ids)}
     rows_idx = [index[i] for i in test_ids]
     x = one_hot([data.seqs[k] for k in rows_idx])
@@ -130,6 +134,16 @@ def main(argv=None) -> int:
     summary = evaluate.verdict(rows, data.metadata, battery.curve, args.alpha, args.min_effect)
     summary.update(model=str(model_dir), data=str(data.directory), n_test_seqs=len(test_ids),
                    num_perturbs=args.num_perturbs, seed=args.seed)
+    for note in notes:
+        cli.say(f"note: {note}", args.quiet)
+    attributed = {}
+    if methods:
+        pick = attribution.pick_attribution_seqs(y, args.num_attr_seqs)
+        attr_ids = [test_ids[k] for k in pick]
+        attributed = attribution.run_attributions(
+            predictor, x[pick], attr_ids, methods, background_dist=bg, seed=args.seed,
+            window=args.window, nsamples=args.nsamples, quiet=args.quiet)
+    scale = attribution.output_scale(predictor)
     with dio.staged_dir(out_dir) as tmp:
         dio.write_csv(tmp / "interpretation.csv", evaluate.VERDICT_COLUMNS,
                       [[r[c] for r in rows] for c in evaluate.VERDICT_COLUMNS])
@@ -137,8 +151,17 @@ def main(argv=None) -> int:
         if battery.curve is not None:
             planted = summary["planted_rule"]["gap_window"]
             curve_png = write_distance_curve(tmp, battery.curve, planted)
-        dio.write_json(tmp / "summary.json", summary)
         report = evaluate.report_markdown(summary, rows, str(model_dir), str(data.directory), curve_png)
+        if attributed:
+            scores = attribution.write_attribution_outputs(
+                tmp, attr_ids, x[pick], y[pick], data.sites, data.metadata, attributed,
+                scale=scale, quiet=args.quiet)
+            summary["attribution"] = {r["method"]: {k: r[k] for k in ("n", "auroc_mean", "auprc_mean",
+                                                                       "seconds_per_seq")} for r in scores}
+            report += "\n" + attribution.report_section(scores, tmp, notes, data.metadata.get("pos_motifs", ()),
+                                                        scale)
+        summary["attribution_notes"] = notes
+        dio.write_json(tmp / "summary.json", summary)
         dio.write_text(tmp / "report.md", report)
     cli.say(f"{summary['verdict'].upper()}: {summary['reason']} -> {out_dir}", args.quiet)
     return 0

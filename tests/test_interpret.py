@@ -263,8 +263,8 @@ def kmer_order_model(tmp_path_factory):
 def test_kmer_logistic_on_order_data_is_order_unused(kmer_order_model, tmp_path):
     out = tmp_path / "res"
     assert Interpret_models.main(["--model", str(kmer_order_model / "models" / "kmer_logistic"),
-                                  "--num_perturbs", "3", "--num_seqs", "100", "--methods", "none",
-                                  "--out_dir", str(out), "--quiet"]) == 0
+                                  "--num_perturbs", "3", "--num_seqs", "100", "--methods", "ism", "saliency",
+                                  "--num_attr_seqs", "20", "--out_dir", str(out), "--quiet"]) == 0
     summary = json.loads((out / "summary.json").read_text())
     assert summary["verdict"] == "not recovered" and summary["reason"].startswith("order unused")
     with open(out / "interpretation.csv") as fh:
@@ -275,6 +275,14 @@ def test_kmer_logistic_on_order_data_is_order_unused(kmer_order_model, tmp_path)
     assert all(0 <= float(r["q_value"]) <= 1 for r in table if r["q_value"])
     assert (out / "distance_curve.png").stat().st_size > 5000
     assert "Verdict: not recovered" in (out / "report.md").read_text()
+    # attribution: ISM runs on any model; saliency needs a Keras graph and is skipped with a note
+    assert summary["attribution_notes"] == ["saliency skipped: kmer_logistic has no Keras graph"]
+    with open(out / "attribution_scores.csv") as fh:
+        scores = list(csv.DictReader(fh))
+    assert [r["method"] for r in scores] == ["ism"] and int(scores[0]["n"]) > 0
+    saved = np.load(out / "attributions_ism.npz", allow_pickle=False)
+    assert saved["attributions"].shape == (20, 200, 4)
+    assert len(list((out / "logos").glob("*.png"))) >= 2
 
 
 def run_cli(capsys, argv):
