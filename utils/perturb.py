@@ -407,7 +407,9 @@ def run_battery(predictor, x: np.ndarray, y: np.ndarray, sites: list[list[Site]]
         gaps = gap_grid(gap_limit, lo, hi)
         idx, per_seq = respace(predictor, x, y, sites, *pair, gaps, num_perturbs, background, rng,
                                max_seqs, quiet)
-        extra = refine_edges(gaps, np.nanmean(per_seq, axis=0) if per_seq.size else np.zeros(len(gaps)))
+        with _quiet_nan():
+            coarse = np.nanmean(per_seq, axis=0) if per_seq.size else np.zeros(len(gaps))
+        extra = refine_edges(gaps, coarse)
         if len(extra):      # 1-bp resolution where the response crosses 0.5 between grid points
             _, more = respace(predictor, x, y, sites, *pair, extra, num_perturbs, background, rng,
                               max_seqs, quiet)
