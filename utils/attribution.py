@@ -42,7 +42,7 @@ import numpy as np
 from utils.cli import progress, say
 from utils.encoding import codes_to_onehot, onehot_to_codes
 from utils.evaluate import localization_scores, site_mask, summarize_localization
-from utils.io import InputError, Site, atomic_path
+from utils.io import InputError, Site, atomic_path, write_csv
 
 ISM_CHUNK = 4096              # variants per predictor call: amortises the call cost, bounds memory
 # KernelSHAP defaults, chosen on default presence data with the default CNN (30 positives):
@@ -84,19 +84,11 @@ def explained_output(predictor) -> Callable[[np.ndarray], np.ndarray]:
 
 
 def quiet_import_tensorflow():
-    """Import TensorFlow with its C++ start-up chatter on fd 2 silenced; returns the module."""
-    if "tensorflow" in sys.modules:
-        return sys.modules["tensorflow"]
-    sys.stderr.flush()
-    saved = os.dup(2)
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    try:
-        os.dup2(devnull, 2)
-        import tensorflow as tf
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
-        os.close(devnull)
+    """TensorFlow, imported with its start-up chatter on stderr silenced (see models.import_keras)."""
+    from utils.models import import_keras
+
+    import_keras()
+    import tensorflow as tf
     return tf
 
 
@@ -535,17 +527,7 @@ def score_attributions(ids: Sequence[str], labels: np.ndarray, sites: Mapping[st
 
 def write_scores_csv(path, rows: list[dict]) -> None:
     """``attribution_scores.csv``: comma-separated, one row per method, :data:`SCORE_COLUMNS`."""
-    lines = [",".join(SCORE_COLUMNS)]
-    for row in rows:
-        lines.append(",".join(_csv_cell(row[c]) for c in SCORE_COLUMNS))
-    with atomic_path(path) as tmp:
-        tmp.write_text("\n".join(lines) + "\n")
-
-
-def _csv_cell(value) -> str:
-    if isinstance(value, (float, np.floating)):
-        return "nan" if not np.isfinite(value) else f"{float(value):.6g}"
-    return str(value)
+    write_csv(path, SCORE_COLUMNS, [[row[c] for row in rows] for c in SCORE_COLUMNS])
 
 
 def write_attributions_npz(path, ids: Sequence[str], onehot: np.ndarray, attributions: np.ndarray,

@@ -56,31 +56,29 @@ def add_common_flags(parser: argparse.ArgumentParser, out_dir_default: str | Non
 
 
 # argparse type= validators: fail before any work with a sentence that names the fix.
-def positive_int(text: str) -> int:
+def _number(text: str, kind, what: str):
     try:
-        value = int(text)
+        return kind(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        raise argparse.ArgumentTypeError(f"{text!r} is not {what}") from None
+
+
+def positive_int(text: str) -> int:
+    value = _number(text, int, "a whole number")
     if value < 1:
         raise argparse.ArgumentTypeError(f"{value} must be 1 or more")
     return value
 
 
 def non_negative_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    value = _number(text, int, "a whole number")
     if value < 0:
         raise argparse.ArgumentTypeError(f"{value} must be 0 or more")
     return value
 
 
 def positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    value = _number(text, float, "a number")
     if not value > 0:
         raise argparse.ArgumentTypeError(f"{value} must be greater than 0")
     return value
@@ -88,10 +86,7 @@ def positive_float(text: str) -> float:
 
 def open_unit_float(text: str) -> float:
     """A number strictly between 0 and 1 (fractions, alpha)."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    value = _number(text, float, "a number")
     if not 0 < value < 1:
         raise argparse.ArgumentTypeError(f"{value} must lie strictly between 0 and 1")
     return value
