@@ -35,6 +35,16 @@ def split_fraction(text: str) -> float:
     return value
 
 
+def patience(text: str) -> int:
+    """--early_stop: epochs of patience; true/false as the original README's flag also work."""
+    lowered = text.strip().lower()
+    if lowered in ("true", "yes"):
+        return training.TrainConfig.patience
+    if lowered in ("false", "no"):
+        return 0
+    return cli.non_negative_int(text)
+
+
 def dropout_rate(text: str) -> float:
     try:
         value = float(text)
@@ -88,11 +98,9 @@ def build_parser() -> cli.Parser:
     fit = parser.add_argument_group("training (CNN)")
     fit.add_argument("--epochs", type=cli.positive_int, default=training.TrainConfig.epochs, metavar="INT",
                      help="maximum training epochs")
-    fit.add_argument("--early_stop", type=cli.boolean, default=True, metavar="BOOL",
-                     help="stop after --patience epochs without a lower validation loss; the best "
-                          "epoch's weights are kept either way")
-    fit.add_argument("--patience", type=cli.positive_int, default=training.TrainConfig.patience,
-                     metavar="INT", help="epochs to wait for a lower validation loss")
+    fit.add_argument("--early_stop", type=patience, default=training.TrainConfig.patience, metavar="INT",
+                     help="patience: stop after this many epochs without a better validation score "
+                          "(0 or false: never stop early); the best epoch's weights are kept either way")
     fit.add_argument("--batch_size", type=cli.positive_int, default=training.TrainConfig.batch_size,
                      metavar="INT", help="sequences per gradient step")
     fit.add_argument("--lr", type=cli.positive_float, default=training.TrainConfig.lr, metavar="FLOAT",
@@ -109,7 +117,7 @@ def main(argv: list[str] | None = None) -> int:
                          f"(the model goes into <out_dir>/{name})")
     out = check_out_dir(Path(args.out_dir) / name, args.overwrite)
     cfg = training.TrainConfig(test_sz=args.test_sz, sampler=args.sampler, epochs=args.epochs,
-                               early_stop=args.early_stop, patience=args.patience,
+                               early_stop=args.early_stop > 0, patience=max(args.early_stop, 1),
                                batch_size=args.batch_size, lr=args.lr)
     arch = models.CNNConfig(filters=args.filters, kernel_size=args.kernel_size,
                             conv_blocks=args.conv_blocks, dropout=args.dropout)
