@@ -119,14 +119,14 @@ class _BatchedPredictor:
 @dataclass(frozen=True)
 class CNNConfig:
     """Architecture of the CNN; every field is recorded in model.json."""
-    filters: int = 64            # first-layer motif detectors
+    filters: int = 32            # first-layer motif detectors
     kernel_size: int = 19        # bp; covers the longest usual TF motif
     pool_size: int = 4           # bp pooled after the first layer
     conv_blocks: int = 2         # 2 lets the second layer see motif pairs (order, spacing)
-    filters2: int = 64
+    filters2: int = 32
     kernel_size2: int = 11       # in pooled steps: 11 * 4 bp ~ 44 bp of context
-    dense_units: int = 64
-    dropout: float = 0.2
+    dense_units: int = 32
+    dropout: float = 0.1
 
     def to_dict(self) -> dict:
         return asdict(self)

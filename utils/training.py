@@ -33,9 +33,9 @@ class TrainConfig:
     """Training flags; recorded in model.json."""
     test_sz: float = 0.15        # fraction for test, and the same again for validation
     sampler: bool = False        # weight classes so each carries half the training loss
-    epochs: int = 40
+    epochs: int = 50
     early_stop: bool = True
-    patience: int = 6            # epochs without a better validation loss before stopping
+    patience: int = 5            # epochs without a better validation loss before stopping
     batch_size: int = 64
     lr: float = 1e-3
 
