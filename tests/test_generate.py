@@ -254,6 +254,16 @@ def test_out_dir_with_files_needs_overwrite_and_unwritable_dir(tmp_path, capsys)
     assert code == 2 and "is a file" in err
 
 
+def test_similar_motifs_are_warned_about(tmp_path, capsys):
+    generate(tmp_path / "d", "--num_seqs", 100, "--motifs", "STAT_known2", "STAT_known3")
+    err = capsys.readouterr().err
+    assert "warning: planted STAT_known3 often scores as STAT_known2" in err
+    meta = json.loads((tmp_path / "d" / "metadata.json").read_text())
+    assert any("STAT_known3 often scores as STAT_known2" in w for w in meta["similar_motifs"])
+    generate(tmp_path / "e", "--num_seqs", 100)          # the defaults do not resemble each other
+    assert "warning" not in capsys.readouterr().err
+
+
 def test_metadata_records_rule_and_pwms(tmp_path):
     data = generate(tmp_path / "d", "--num_seqs", 50, "--gen_type", "order", "--seed", 2)
     meta = json.loads((tmp_path / "d" / "metadata.json").read_text())

@@ -128,4 +128,7 @@ def run(main: Callable[[Sequence[str] | None], int | None], argv: Sequence[str] 
     except KeyboardInterrupt:
         sys.stderr.write(f"{prog}: interrupted; no partial files were left\n")
         raise SystemExit(130) from None
+    except BrokenPipeError:      # output piped into `head` and the like: stop quietly
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        raise SystemExit(0) from None
     raise SystemExit(code or 0)
