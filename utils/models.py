@@ -32,7 +32,8 @@ KINDS = ("cnn", "kmer_logistic", "kmer_gbt")
 MODEL_JSON = "model.json"
 KERAS_FILE = "model.keras"
 SKOPS_FILE = "model.skops"
-PREDICT_BATCH = 4096          # sequences per forward pass; bounds memory, amortises call cost
+PREDICT_BATCH = 1024          # sequences per forward pass: amortises call cost; on 2 CPU cores 512-1024
+                              # ran ~40% faster than 4096 (activations stay in cache)
 
 # Every type a k-mer model file may hold beyond skops' own trusted defaults
 # (numpy, builtins, sklearn loss objects). Anything else in a file is refused.
