@@ -278,6 +278,11 @@ def bad_data(tmp_path) -> dict[str, Path]:
     (folders["no_labels"] / "labels.tsv").unlink()
     folders["not_fasta"] = write_data_folder(tmp_path / "not_fasta", seqs, labels)
     (folders["not_fasta"] / "sequences.fa").write_text("ACGT\n")
+    folders["bad_chars"] = write_data_folder(tmp_path / "bad_chars", [seqs[0][:-1] + "X"] + seqs[1:], labels)
+    folders["unequal"] = write_data_folder(tmp_path / "unequal", [seqs[0][:-5]] + seqs[1:], labels)
+    folders["ids_mismatch"] = write_data_folder(tmp_path / "ids_mismatch", seqs, labels)
+    text = (folders["ids_mismatch"] / "labels.tsv").read_text()
+    (folders["ids_mismatch"] / "labels.tsv").write_text(text.replace("seq_0000003", "seq_9999999"))
     return folders
 
 
@@ -289,6 +294,9 @@ BAD_ARGS = {
     "labels not 0/1": (["--data_file", "{bad_labels}"], "labels must be 0 or 1"),
     "no labels.tsv": (["--data_file", "{no_labels}"], "no labels.tsv"),
     "not FASTA": (["--data_file", "{not_fasta}/sequences.fa"], "is it FASTA"),
+    "FASTA with a non-ACGTN character": (["--data_file", "{bad_chars}"], "only A, C, G, T and N"),
+    "sequences of unequal length": (["--data_file", "{unequal}"], "unequal lengths"),
+    "label ids that do not match the FASTA": (["--data_file", "{ids_mismatch}"], "do not match"),
     "test_sz too large": (["--test_sz", "0.5"], "below 0.5"),
     "test_sz not a number": (["--test_sz", "abc"], "not a number"),
     "zero epochs": (["--epochs", "0"], "1 or more"),
