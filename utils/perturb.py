@@ -86,10 +86,11 @@ def free_starts(length: int, occupied: list[Site], width: int) -> np.ndarray:
 
 # ============================================================================ experiments
 def ablate(predictor, x, y, base_prob, sites, motif, num_perturbs, background, rng,
-           max_seqs: int | None = None) -> Outcome:
-    """Resample every planted instance of ``motif`` from the background, in sequences carrying it."""
+           max_seqs: int | None = None, label: int | None = None) -> Outcome:
+    """Resample every planted instance of ``motif`` from the background, in sequences carrying it
+    (only those of class ``label`` when given)."""
     per_seq = _sites_of(sites, motif)
-    idx = _choose([i for i, s in enumerate(per_seq) if s], max_seqs, rng)
+    idx = _choose([i for i, s in enumerate(per_seq) if s and (label is None or y[i] == label)], max_seqs, rng)
     copies = np.repeat(x[idx], num_perturbs, axis=0)
     rows, starts, lengths = [], [], []
     for k, i in enumerate(idx):
@@ -384,8 +385,12 @@ def run_battery(predictor, x: np.ndarray, y: np.ndarray, sites: list[list[Site]]
     jobs = []
     for m in motifs:
         if "ablation" in tests:
-            jobs.append(lambda m=m: ablate(predictor, x, y, base_prob, sites, m.name, num_perturbs,
-                                           background, rng, max_seqs))
+            # a motif of the rule is ablated in positives: the rule then says "negative". In a
+            # negative, removing it leaves a kind of sequence training never showed (an order
+            # rule's negatives always hold both motifs), so the rule constrains nothing there.
+            label = 1 if m.name in (metadata.get("pos_motifs") or []) else None
+            jobs.append(lambda m=m, label=label: ablate(predictor, x, y, base_prob, sites, m.name,
+                                                        num_perturbs, background, rng, max_seqs, label))
         if "insertion" in tests:
             jobs.append(lambda m=m: insert(predictor, x, y, base_prob, sites, m, num_perturbs, rng, max_seqs,
                                            metadata.get("motif_sampling", "pwm")))
