@@ -159,7 +159,9 @@ def test_window_oracle_recovers_distance_rule_and_its_window(datasets):
     assert row(rows, "swap:positives")["expected"] == "none"       # the distance rule ignores order
     curve = battery.curve
     inside = (curve["gaps"] >= meta["min_dist"]) & (curve["gaps"] <= meta["max_dist"])
-    assert np.all(curve["mean"][inside] == 1.0) and np.all(curve["mean"][~inside] == 0.0)
+    seen = np.isfinite(curve["mean"])          # the largest gaps may fit no tested sequence
+    assert seen[inside].all() and seen.mean() > 0.9
+    assert np.all(curve["mean"][inside] == 1.0) and np.all(curve["mean"][~inside & seen] == 0.0)
 
 
 def test_window_oracle_with_a_shifted_window_is_caught(datasets):

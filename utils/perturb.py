@@ -185,7 +185,8 @@ def gap_grid(gap_limit: int, min_dist: int | None, max_dist: int | None, coarse:
 
 def respace(predictor, x, y, sites, a, b, gaps, num_perturbs, background, rng, max_seqs=None,
             quiet=True) -> tuple[np.ndarray, np.ndarray]:
-    """Move the downstream motif of the (A, B) pair so the gap takes each value in ``gaps``.
+    """Move the downstream motif of the (A, B) pair so the gap takes each value in ``gaps``,
+    in the positives carrying both.
 
     Its old place is refilled from the background (``num_perturbs`` draws); a gap that would
     run past the end or onto another planted site is NaN for that sequence.
@@ -194,7 +195,9 @@ def respace(predictor, x, y, sites, a, b, gaps, num_perturbs, background, rng, m
     from utils.cli import progress
 
     pairs = pair_sites(sites, a, b)
-    idx = _choose(list(pairs), max_seqs, rng)
+    # positives only: under an order rule a negative stays negative at every gap, and
+    # averaging it in would pull the curve to 0.5 and hide the window
+    idx = _choose([i for i in pairs if y[i] == 1], max_seqs, rng)
     length = x.shape[1]
     curve = np.full((len(idx), len(gaps)), np.nan)
     for g_i, gap in enumerate(progress(gaps, total=len(gaps), desc="re-spacing", quiet=quiet, unit="gap")):
