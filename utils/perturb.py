@@ -8,8 +8,10 @@ Only ``predict`` is ever called, so any model kind works.
 """
 from __future__ import annotations
 
+import contextlib
 import math
-from dataclasses import dataclass, field
+import warnings
+from dataclasses import dataclass
 
 import numpy as np
 from scipy import stats
@@ -57,7 +59,6 @@ class Outcome:
     delta_prob: np.ndarray       # (n,) mean change in probability over the draws
     delta_loss: np.ndarray       # (n,) mean change in loss over the draws
     num_perturbs: int
-    extra: dict = field(default_factory=dict)
 
 
 def _measure(predictor, x_sel: np.ndarray, y_sel: np.ndarray, base_prob: np.ndarray,
@@ -201,7 +202,7 @@ def respace(predictor, x, y, sites, a, b, gaps, num_perturbs, background, rng, m
     length = x.shape[1]
     curve = np.full((len(idx), len(gaps)), np.nan)
     for g_i, gap in enumerate(progress(gaps, total=len(gaps), desc="re-spacing", quiet=quiet, unit="gap")):
-        rows, new_starts, keep = [], [], []
+        new_starts, keep = [], []
         for k, i in enumerate(idx):
             first, second = pairs[i]
             width = second.end - second.start
@@ -244,19 +245,15 @@ def respace_outcome(idx, curve, gaps, y, min_dist, max_dist, num_perturbs, a, b,
         loss = np.where(np.isfinite(curve), loss, np.nan)
         d_loss = np.nanmean(loss[:, inside], axis=1) - np.nanmean(loss[:, ~inside], axis=1)
     ok = np.isfinite(d) & np.isfinite(d_loss)
-    return Outcome("distance:inside_vs_outside", f"{a},{b}", idx[ok], d[ok], d_loss[ok], num_perturbs,
-                   extra={"window": [int(min_dist), int(max_dist)]})
+    return Outcome("distance:inside_vs_outside", f"{a},{b}", idx[ok], d[ok], d_loss[ok], num_perturbs)
 
 
-class _quiet_nan:
-    def __enter__(self):
-        import warnings
-        self._w = warnings.catch_warnings()
-        self._w.__enter__()
+@contextlib.contextmanager
+def _quiet_nan():
+    """Silence numpy's warnings on all-NaN slices: a gap no sequence could take is NaN by design."""
+    with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
-
-    def __exit__(self, *exc):
-        self._w.__exit__(*exc)
+        yield
 
 
 def curve_band(curve: np.ndarray, rng: np.random.Generator, n_boot: int = 1000) -> tuple:
@@ -369,7 +366,6 @@ class Battery:
     """Everything the experiments found: one summary row per test and the distance curve."""
     rows: list[dict]
     curve: dict | None = None          # gaps, mean, low, high, n, window, pair
-    model_calls: int = 0
 
 
 def run_battery(predictor, x: np.ndarray, y: np.ndarray, sites: list[list[Site]], metadata: dict,
