@@ -423,7 +423,10 @@ def run_battery(predictor, x: np.ndarray, y: np.ndarray, sites: list[list[Site]]
         mean, low, high, n = curve_band(per_seq, rng)
         curve = {"pair": list(pair), "gaps": gaps, "mean": mean, "low": low, "high": high, "n": n,
                  "window": responsive_window(gaps, mean)}
-        if lo is not None and hi is not None:
+        # a hypothesis test only where training showed gaps inside and outside the window (a
+        # spacing rule); an order rule's data hold only gaps inside it, so there the curve
+        # outside the window is extrapolation and stays descriptive
+        if metadata.get("gen_type") == "distance" and lo is not None and hi is not None:
             outcomes.append(respace_outcome(idx, per_seq, gaps, y, lo, hi, num_perturbs, *pair,
                                             spacing_rule=metadata.get("gen_type") == "distance"))
     rows = [summarize(o, rng) for o in outcomes]
