@@ -105,9 +105,13 @@ class _BatchedPredictor:
         x = self.check_input(onehot)
         if len(x) == 0:
             return np.zeros(0, dtype=np.float32)
-        out = [np.asarray(fn(x[i:i + PREDICT_BATCH])).reshape(-1)
+        out = [np.asarray(fn(self._padded(x[i:i + PREDICT_BATCH]))).reshape(-1)[:min(PREDICT_BATCH, len(x) - i)]
                for i in range(0, len(x), PREDICT_BATCH)]
         return np.concatenate(out).astype(np.float32)
+
+    def _padded(self, chunk: np.ndarray) -> np.ndarray:
+        """Identity here; the CNN pads chunks to a few fixed sizes (see CNNPredictor)."""
+        return chunk
 
     def predict(self, onehot) -> np.ndarray:
         return self._batched(onehot, self._prob)
@@ -192,6 +196,19 @@ class CNNPredictor(_BatchedPredictor):
             keras = import_keras()
             self._logit_model = keras.Model(self.keras_model.inputs, self.keras_model.layers[-2].output)
         return self._logit_model
+
+    def _padded(self, chunk: np.ndarray) -> np.ndarray:
+        """Pad a chunk with zero rows to the next power of two (at least 64).
+
+        Every new batch shape makes TensorFlow trace the graph again (tens of ms); with the
+        sizes limited to 64, 128, ..., PREDICT_BATCH, experiments that send batches of many
+        sizes pay for a handful of traces instead of one per call.
+        """
+        n = len(chunk)
+        size = min(PREDICT_BATCH, max(64, 1 << (n - 1).bit_length()))
+        if size == n:
+            return chunk
+        return np.concatenate([chunk, np.zeros((size - n,) + chunk.shape[1:], dtype=chunk.dtype)])
 
     def _prob(self, chunk):
         return self.keras_model.predict_on_batch(chunk)

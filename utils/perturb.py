@@ -35,7 +35,8 @@ def bce(prob: np.ndarray, label: np.ndarray) -> np.ndarray:
 
 def background_onehot(n: int, background: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """n bases drawn from the background distribution -> float32 (n, 4)."""
-    codes = rng.choice(4, size=n, p=np.asarray(background) / np.sum(background))
+    cdf = np.cumsum(np.asarray(background, dtype=np.float64) / np.sum(background))
+    codes = np.minimum(np.searchsorted(cdf, rng.random(n), side="right"), 3)
     return _EYE[codes]
 
 
@@ -74,15 +75,29 @@ def _sites_of(sites: list[list[Site]], motif: str) -> list[list[Site]]:
     return [[s for s in seq_sites if s.motif == motif] for seq_sites in sites]
 
 
-def free_starts(length: int, occupied: list[Site], width: int) -> np.ndarray:
-    """Start positions where a stretch of ``width`` bp overlaps none of the planted sites."""
-    busy = np.zeros(length, dtype=np.int64)
-    for s in occupied:
-        busy[s.start:s.end] = 1
-    csum = np.concatenate([[0], np.cumsum(busy)])
-    starts = np.arange(length - width + 1)
-    ok = (csum[starts + width] - csum[starts]) == 0
-    return starts[ok]
+class FreeSpace:
+    """Where a stretch of a given width overlaps no planted site, for every sequence at once."""
+
+    def __init__(self, sites: list[list[Site]], length: int):
+        busy = np.zeros((len(sites), length), dtype=np.int32)
+        for k, seq_sites in enumerate(sites):
+            for s in seq_sites:
+                busy[k, s.start:s.end] = 1
+        self.length = length
+        self.cumsum = np.concatenate([np.zeros((len(sites), 1), dtype=np.int32),
+                                      np.cumsum(busy, axis=1)], axis=1)
+
+    def valid(self, rows: np.ndarray, width: int) -> np.ndarray:
+        """(len(rows), L - width + 1) bool: the starts whose stretch is free."""
+        cs = self.cumsum[np.asarray(rows, dtype=np.int64)]
+        return cs[:, width:] == cs[:, :self.length - width + 1]
+
+    def draw(self, rows: np.ndarray, width: int, k: int, rng: np.random.Generator) -> np.ndarray:
+        """k free starts per row, uniformly among that row's free starts -> (len(rows) * k,)."""
+        valid = np.repeat(self.valid(rows, width), k, axis=0)
+        count = valid.sum(axis=1)
+        pick = np.minimum((rng.random(len(valid)) * count).astype(np.int64), np.maximum(count - 1, 0))
+        return np.argmax(np.cumsum(valid, axis=1) > pick[:, None], axis=1)
 
 
 # ============================================================================ experiments
@@ -105,35 +120,32 @@ def ablate(predictor, x, y, base_prob, sites, motif, num_perturbs, background, r
 
 
 def ablate_background(predictor, x, y, base_prob, sites, motif, width, num_perturbs, background, rng,
-                      max_seqs: int | None = None) -> Outcome:
+                      max_seqs: int | None = None, free: FreeSpace | None = None) -> Outcome:
     """Control: resample a random background stretch as long as ``motif``, in sequences carrying it."""
-    per_seq = _sites_of(sites, motif)
-    candidates = [i for i, s in enumerate(per_seq) if s]
-    length = x.shape[1]
-    options = {i: free_starts(length, sites[i], width) for i in candidates}
-    idx = _choose([i for i in candidates if len(options[i])], max_seqs, rng)
+    free = free or FreeSpace(sites, x.shape[1])
+    carriers = np.array([i for i, s in enumerate(_sites_of(sites, motif)) if s], dtype=np.int64)
+    room = free.valid(carriers, width).any(axis=1) if len(carriers) else np.zeros(0, dtype=bool)
+    idx = _choose(list(carriers[room]), max_seqs, rng)
     copies = np.repeat(x[idx], num_perturbs, axis=0)
-    rows = np.arange(len(idx) * num_perturbs)
-    starts = np.concatenate([rng.choice(options[i], size=num_perturbs) for i in idx]) if len(idx) else []
-    fill_background(copies, rows, starts, np.full(len(rows), width), background, rng)
+    starts = free.draw(idx, width, num_perturbs, rng) if len(idx) else np.zeros(0, dtype=np.int64)
+    fill_background(copies, np.arange(len(copies)), starts, np.full(len(copies), width), background, rng)
     d_prob, d_loss = _measure(predictor, x[idx], y[idx], base_prob[idx], copies, num_perturbs)
     return Outcome(f"control:background_{width}bp", motif, idx, d_prob, d_loss, num_perturbs)
 
 
 def insert(predictor, x, y, base_prob, sites, motif: motiflib.Motif, num_perturbs, rng,
-           max_seqs: int | None = None, sampling: str = "pwm") -> Outcome:
+           max_seqs: int | None = None, sampling: str = "pwm", free: FreeSpace | None = None) -> Outcome:
     """Plant ``motif`` at a random free position in sequences lacking it.
 
     Instances are drawn the way the data planted them: sampled from the PWM, or its consensus.
     """
-    per_seq = _sites_of(sites, motif.name)
-    length = x.shape[1]
-    candidates = [i for i, s in enumerate(per_seq) if not s]
-    options = {i: free_starts(length, sites[i], motif.length) for i in candidates}
-    idx = _choose([i for i in candidates if len(options[i])], max_seqs, rng)
+    free = free or FreeSpace(sites, x.shape[1])
+    lacking = np.array([i for i, s in enumerate(_sites_of(sites, motif.name)) if not s], dtype=np.int64)
+    room = free.valid(lacking, motif.length).any(axis=1) if len(lacking) else np.zeros(0, dtype=bool)
+    idx = _choose(list(lacking[room]), max_seqs, rng)
     copies = np.repeat(x[idx], num_perturbs, axis=0)
     if len(idx):
-        starts = np.concatenate([rng.choice(options[i], size=num_perturbs) for i in idx])
+        starts = free.draw(idx, motif.length, num_perturbs, rng)
         inst = motiflib.sample_instances(motif, len(starts), rng, sampling)
         rows = np.arange(len(starts))
         copies[rows[:, None], starts[:, None] + np.arange(motif.length)[None, :]] = _EYE[inst]
@@ -199,34 +211,40 @@ def respace(predictor, x, y, sites, a, b, gaps, num_perturbs, background, rng, m
     # positives only: under an order rule a negative stays negative at every gap, and
     # averaging it in would pull the curve to 0.5 and hide the window
     idx = _choose([i for i in pairs if y[i] == 1], max_seqs, rng)
-    length = x.shape[1]
-    curve = np.full((len(idx), len(gaps)), np.nan)
+    n, length = len(idx), x.shape[1]
+    curve = np.full((n, len(gaps)), np.nan)
+    if n == 0:
+        return idx, curve
+    first_end = np.array([pairs[i][0].end for i in idx])
+    old_start = np.array([pairs[i][1].start for i in idx])
+    width = np.array([pairs[i][1].end - pairs[i][1].start for i in idx])
+    busy = np.zeros((n, length), dtype=np.int32)        # other planted sites the move must not hit
+    for k, i in enumerate(idx):
+        for site in sites[i]:
+            if site not in pairs[i]:
+                busy[k, site.start:site.end] = 1
+    busy_cs = np.concatenate([np.zeros((n, 1), dtype=np.int32), np.cumsum(busy, axis=1)], axis=1)
     for g_i, gap in enumerate(progress(gaps, total=len(gaps), desc="re-spacing", quiet=quiet, unit="gap")):
-        new_starts, keep = [], []
-        for k, i in enumerate(idx):
-            first, second = pairs[i]
-            width = second.end - second.start
-            start = first.end + int(gap)
-            others = [s for s in sites[i] if s not in (first, second)]
-            if start + width > length or any(s.start < start + width and start < s.end for s in others):
-                continue
-            keep.append(k)
-            new_starts.append(start)
-        if not keep:
+        start = first_end + int(gap)
+        end = start + width
+        fits = end <= length
+        clear = np.zeros(n, dtype=bool)
+        r = np.flatnonzero(fits)
+        clear[r] = busy_cs[r, end[r]] == busy_cs[r, start[r]]
+        keep = np.flatnonzero(fits & clear)
+        if keep.size == 0:
             continue
-        keep = np.array(keep)
-        sel = np.array(idx)[keep]
-        copies = np.repeat(x[sel], num_perturbs, axis=0)
-        seconds = [pairs[i][1] for i in sel]
-        widths = np.array([s.end - s.start for s in seconds])
-        rows = np.arange(len(sel) * num_perturbs)
-        fill_background(copies, rows, np.repeat([s.start for s in seconds], num_perturbs),
-                        np.repeat(widths, num_perturbs), background, rng)
-        for k, (i, s, ns) in enumerate(zip(sel, seconds, new_starts)):
-            copies[k * num_perturbs:(k + 1) * num_perturbs, ns:ns + (s.end - s.start)] = x[i, s.start:s.end]
-        prob = np.asarray(predictor.predict(copies), dtype=np.float64).reshape(len(sel), num_perturbs)
+        copies = np.repeat(x[idx[keep]], num_perturbs, axis=0)
+        rows = np.arange(keep.size * num_perturbs)
+        w = np.repeat(width[keep], num_perturbs)
+        fill_background(copies, rows, np.repeat(old_start[keep], num_perturbs), w, background, rng)
+        offsets = np.arange(int(w.sum())) - np.repeat(np.cumsum(w) - w, w)
+        src_rows = np.repeat(np.repeat(idx[keep], num_perturbs), w)
+        copies[np.repeat(rows, w), np.repeat(np.repeat(start[keep], num_perturbs), w) + offsets] = \
+            x[src_rows, np.repeat(np.repeat(old_start[keep], num_perturbs), w) + offsets]
+        prob = np.asarray(predictor.predict(copies), dtype=np.float64).reshape(keep.size, num_perturbs)
         curve[keep, g_i] = prob.mean(axis=1)
-    return np.array(idx, dtype=np.int64), curve
+    return idx, curve
 
 
 def respace_outcome(idx, curve, gaps, y, min_dist, max_dist, num_perturbs, a, b,
@@ -257,15 +275,21 @@ def _quiet_nan():
 
 
 def curve_band(curve: np.ndarray, rng: np.random.Generator, n_boot: int = 1000) -> tuple:
-    """Mean probability per gap over sequences, with a 95% bootstrap band (resampling sequences)."""
+    """Mean probability per gap over sequences, with a 95% bootstrap band (resampling sequences).
+
+    Each bootstrap replicate is a vector of resampling counts, so all replicates' NaN-aware
+    means come from two matrix products.
+    """
+    n = curve.shape[0]
+    seen = np.isfinite(curve)
     with _quiet_nan():
         mean = np.nanmean(curve, axis=0)
-        n = curve.shape[0]
         if n == 0:
             return mean, mean, mean, np.zeros(curve.shape[1], dtype=int)
-        boots = np.stack([np.nanmean(curve[rng.integers(0, n, n)], axis=0) for _ in range(n_boot)])
+        counts = rng.multinomial(n, np.full(n, 1.0 / n), size=n_boot).astype(np.float64)   # (B, n)
+        boots = (counts @ np.where(seen, curve, 0.0)) / (counts @ seen)
         low, high = np.nanpercentile(boots, [2.5, 97.5], axis=0)
-    return mean, low, high, np.isfinite(curve).sum(axis=0)
+    return mean, low, high, seen.sum(axis=0)
 
 
 def refine_edges(gaps: np.ndarray, mean_prob: np.ndarray, cutoff: float = 0.5) -> np.ndarray:
@@ -381,6 +405,7 @@ def run_battery(predictor, x: np.ndarray, y: np.ndarray, sites: list[list[Site]]
     base_prob = np.asarray(predictor.predict(x), dtype=np.float64)
     y = np.asarray(y, dtype=np.int64)
     outcomes: list[Outcome] = []
+    free = FreeSpace(sites, x.shape[1])
     jobs = []
     for m in motifs:
         if "ablation" in tests:
@@ -392,10 +417,10 @@ def run_battery(predictor, x: np.ndarray, y: np.ndarray, sites: list[list[Site]]
                                                         num_perturbs, background, rng, max_seqs, label))
         if "insertion" in tests:
             jobs.append(lambda m=m: insert(predictor, x, y, base_prob, sites, m, num_perturbs, rng, max_seqs,
-                                           metadata.get("motif_sampling", "pwm")))
+                                           metadata.get("motif_sampling", "pwm"), free))
         if "controls" in tests:
             jobs.append(lambda m=m: ablate_background(predictor, x, y, base_prob, sites, m.name, m.length,
-                                                      num_perturbs, background, rng, max_seqs))
+                                                      num_perturbs, background, rng, max_seqs, free))
     pair = rule_pair(metadata, [m.name for m in motifs])
     if pair and "order" in tests:
         for label in (1, 0):
