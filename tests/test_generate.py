@@ -254,6 +254,15 @@ def test_out_dir_with_files_needs_overwrite_and_unwritable_dir(tmp_path, capsys)
     assert code == 2 and "is a file" in err
 
 
+def test_hocomoco_library_and_case_insensitive_suggestions(tmp_path, capsys):
+    data = generate(tmp_path / "h", "--num_seqs", 60, "--motif_db", "hocomoco", "--motifs", "CTCF_HUMAN.H10MO.A")
+    assert data.metadata["pos_motifs"] == ["CTCF_HUMAN.H10MO.A"]
+    assert np.array(data.metadata["pwms"]["CTCF_HUMAN.H10MO.A"]).shape == (20, 4)
+    code, err = run_cli(capsys, ["--motif_db", "hocomoco", "--motifs", "ctcf_human", "--out_dir",
+                                 str(tmp_path / "x")])
+    assert code == 2 and "did you mean CTCF_HUMAN.H10MO.A" in err
+
+
 def test_similar_motifs_are_warned_about(tmp_path, capsys):
     generate(tmp_path / "d", "--num_seqs", 100, "--motifs", "STAT_known2", "STAT_known3")
     err = capsys.readouterr().err

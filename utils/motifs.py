@@ -120,7 +120,9 @@ def get_motifs(names: list[str], db: str) -> list[Motif]:
     found = []
     for name in names:
         if name not in library:
-            close = difflib.get_close_matches(name, library.keys(), n=3, cutoff=0.5)
+            lowered = {n.lower(): n for n in library}
+            close = [n for low, n in lowered.items() if low.startswith(name.lower())][:3] or \
+                [lowered[m] for m in difflib.get_close_matches(name.lower(), lowered, n=3, cutoff=0.5)]
             hint = f"did you mean {', '.join(close)}?" if close else "list them with --list_motifs"
             raise InputError(f"unknown motif {name!r} in the {db} library; {hint}")
         found.append(library[name])
