@@ -67,6 +67,10 @@ def import_keras():
         os.dup2(saved, 2)
         os.close(saved)
         os.close(devnull)
+    # TensorFlow's Python-side notes (e.g. "triggered tf.function retracing") are for its
+    # developers, not for a user reading the scripts' output
+    import tensorflow as tf
+    tf.get_logger().setLevel("ERROR")
     return keras
 
 
