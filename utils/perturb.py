@@ -224,6 +224,13 @@ def respace(predictor, x, y, sites, a, b, gaps, num_perturbs, background, rng, m
             if site not in pairs[i]:
                 busy[k, site.start:site.end] = 1
     busy_cs = np.concatenate([np.zeros((n, 1), dtype=np.int32), np.cumsum(busy, axis=1)], axis=1)
+    # one working copy: each draw refills the motif's old place from the background once, and
+    # every gap reuses that draw (common random numbers: the curve's steps between gaps are
+    # not blurred by new background); the moved motif is written, predicted, then undone
+    work = np.repeat(x[idx], num_perturbs, axis=0)
+    all_rows = np.arange(n * num_perturbs)
+    fill_background(work, all_rows, np.repeat(old_start, num_perturbs), np.repeat(width, num_perturbs),
+                    background, rng)
     for g_i, gap in enumerate(progress(gaps, total=len(gaps), desc="re-spacing", quiet=quiet, unit="gap")):
         start = first_end + int(gap)
         end = start + width
@@ -234,15 +241,17 @@ def respace(predictor, x, y, sites, a, b, gaps, num_perturbs, background, rng, m
         keep = np.flatnonzero(fits & clear)
         if keep.size == 0:
             continue
-        copies = np.repeat(x[idx[keep]], num_perturbs, axis=0)
-        rows = np.arange(keep.size * num_perturbs)
+        rows = (keep[:, None] * num_perturbs + np.arange(num_perturbs)[None, :]).ravel()
         w = np.repeat(width[keep], num_perturbs)
-        fill_background(copies, rows, np.repeat(old_start[keep], num_perturbs), w, background, rng)
         offsets = np.arange(int(w.sum())) - np.repeat(np.cumsum(w) - w, w)
-        src_rows = np.repeat(np.repeat(idx[keep], num_perturbs), w)
-        copies[np.repeat(rows, w), np.repeat(np.repeat(start[keep], num_perturbs), w) + offsets] = \
-            x[src_rows, np.repeat(np.repeat(old_start[keep], num_perturbs), w) + offsets]
-        prob = np.asarray(predictor.predict(copies), dtype=np.float64).reshape(keep.size, num_perturbs)
+        rr = np.repeat(rows, w)
+        cc = np.repeat(np.repeat(start[keep], num_perturbs), w) + offsets
+        saved = work[rr, cc]
+        work[rr, cc] = x[np.repeat(np.repeat(idx[keep], num_perturbs), w),
+                         np.repeat(np.repeat(old_start[keep], num_perturbs), w) + offsets]
+        batch = work if keep.size == n else work[rows]
+        prob = np.asarray(predictor.predict(batch), dtype=np.float64).reshape(keep.size, num_perturbs)
+        work[rr, cc] = saved
         curve[keep, g_i] = prob.mean(axis=1)
     return idx, curve
 
