@@ -627,7 +627,7 @@ def generate(rule: Rule, quiet: bool = True) -> Iterator[tuple[int, Chunk, int]]
     starts = range(0, n, chunk_size)
     bar = progress(starts, total=len(starts), desc=f"generating ({c.engine})", quiet=quiet, unit="chunk")
     if make is None:
-        yield from _numpy_chunks(rule, labels, list(bar), chunk_size)
+        yield from _numpy_chunks(rule, labels, bar, chunk_size)
         return
     for first in bar:
         chunk, redraw, sample = generate_chunk_simdna(rule, labels[first:first + chunk_size], *make)
@@ -640,7 +640,7 @@ def _numpy_chunk(rule: Rule, labels: np.ndarray, index: int) -> tuple[Chunk, int
     return chunk, clean_chance_matches(rule, chunk, redraw, sample)
 
 
-def _numpy_chunks(rule: Rule, labels: np.ndarray, starts: list[int], chunk_size: int):
+def _numpy_chunks(rule: Rule, labels: np.ndarray, starts, chunk_size: int):
     """Chunks in order, computed by worker threads (numpy releases the GIL in its loops).
 
     At most two chunks per worker are in flight, so memory stays flat.
