@@ -12,7 +12,6 @@ and .png (motif pairs), attribution_scores.csv and .png, attributions_<method>.n
 """
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np

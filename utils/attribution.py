@@ -29,8 +29,6 @@ from __future__ import annotations
 
 import contextlib
 import math
-import os
-import sys
 import time
 import warnings
 from dataclasses import dataclass
