@@ -17,6 +17,7 @@ import numpy as np
 from scipy import stats
 
 from utils import motifs as motiflib
+from utils.simulate import sample_background
 from utils.io import Site
 
 EPS = 1e-7
@@ -35,9 +36,7 @@ def bce(prob: np.ndarray, label: np.ndarray) -> np.ndarray:
 
 def background_onehot(n: int, background: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """n bases drawn from the background distribution -> float32 (n, 4)."""
-    cdf = np.cumsum(np.asarray(background, dtype=np.float64) / np.sum(background))
-    codes = np.minimum(np.searchsorted(cdf, rng.random(n), side="right"), 3)
-    return _EYE[codes]
+    return _EYE[sample_background(1, n, np.asarray(background, dtype=np.float64), rng)[0]]
 
 
 def fill_background(x: np.ndarray, rows: np.ndarray, starts: np.ndarray, lengths: np.ndarray,

@@ -28,6 +28,7 @@ from typing import Callable, Iterator
 import numpy as np
 
 from utils import motifs as motiflib
+from utils.encoding import seqs_to_codes
 from utils.io import InputError
 
 GEN_TYPES = ("presence", "order", "distance")
@@ -187,8 +188,8 @@ def resolve_rule(config: SimulationConfig) -> Rule:
             near = outside[(outside >= min_dist - NEAR_EDGE_BP) & (outside <= max_dist + NEAR_EDGE_BP)]
             rule.negative_gaps, rule.near_edge_gaps = outside, near
     # look-alikes carry no pattern to match: their threshold is +inf (never scanned)
-    rule.thresholds = [motiflib.chance_threshold(m, bg, seed=0) if m in real else np.inf
-                       for m in rule.motifs]
+    rule.thresholds = [motiflib.chance_threshold(m, bg, seed=0) if i < len(real) else np.inf
+                       for i, m in enumerate(rule.motifs)]
     for i, a_m in enumerate(real):
         for j, b_m in enumerate(real):
             if i != j and motiflib.resemblance(a_m, b_m, bg, rule.thresholds[i]) > 0.05:
@@ -271,10 +272,8 @@ def draw_plan(rule: Rule, labels: np.ndarray, rng) -> Plan:
         gaps = _pick(rule.positive_gaps, u_gap)
     else:
         first_is_a = u_order < 0.5
-        neg_gaps = np.where((u_near < NEAR_EDGE_SHARE) & (len(rule.near_edge_gaps) > 0),
-                            _pick(rule.near_edge_gaps if len(rule.near_edge_gaps) else rule.negative_gaps,
-                                  u_gap),
-                            _pick(rule.negative_gaps, u_gap))
+        near = rule.near_edge_gaps if len(rule.near_edge_gaps) else rule.negative_gaps
+        neg_gaps = np.where(u_near < NEAR_EDGE_SHARE, _pick(near, u_gap), _pick(rule.negative_gaps, u_gap))
         gaps = np.where(positive, _pick(rule.positive_gaps, u_gap), neg_gaps)
     first = np.where(first_is_a, a, b)
     second = np.where(first_is_a, b, a)
@@ -433,10 +432,8 @@ def generate_chunk_simdna(rule: Rule, labels: np.ndarray, loaded, sd) -> tuple:
             return substringgen.BestHitPwmFromLoadedMotifs(loaded, name)
         return substringgen.PwmSamplerFromLoadedMotifs(loaded, name)
 
-    lookup = np.full(256, 0, dtype=np.uint8)
-    for i, ch in enumerate("ACGT"):
-        lookup[ord(ch)] = i
     codes = np.zeros((n, L), dtype=np.uint8)
+    motif_id = {m.name: i for i, m in enumerate(rule.motifs)}
     rows, starts, motif_ids = [], [], []
     for r in range(n):
         items = plan.items[r]
@@ -463,26 +460,22 @@ def generate_chunk_simdna(rule: Rule, labels: np.ndarray, loaded, sd) -> tuple:
                     embedder.embed(background, prior, info)
             if placed:
                 break
-        codes[r] = lookup[np.frombuffer("".join(background).encode(), dtype=np.uint8)]
+        codes[r] = seqs_to_codes(["".join(background)])[0]
         for e in prior.getEmbeddings():
             if isinstance(e.what, _string_embeddable()):
                 rows.append(r)
                 starts.append(e.startPos)
-                motif_ids.append(rule.motifs.index(next(m for m in rule.motifs
-                                                        if m.name == e.what.getDescription())))
+                motif_ids.append(motif_id[e.what.getDescription()])
     rows, starts, motif_ids = map(lambda v: np.array(v, dtype=np.int64), (rows, starts, motif_ids))
     order = np.lexsort((starts, rows))
     chunk = Chunk(codes, labels, rows[order], starts[order], motif_ids[order])
 
-    def as_codes(text: str) -> np.ndarray:
-        return lookup[np.frombuffer(text.encode(), dtype=np.uint8)]
-
     def redraw(k):
-        return np.stack([as_codes(bg_gen.generateBackground()) for _ in range(k)])
+        return seqs_to_codes([bg_gen.generateBackground() for _ in range(k)])
 
     def sample(m, k):
         gen = substring_gen(m)
-        return np.stack([as_codes(gen.generateSubstring()[0]) for _ in range(k)])
+        return seqs_to_codes([gen.generateSubstring()[0] for _ in range(k)])
     return chunk, redraw, sample
 
 
