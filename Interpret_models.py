@@ -106,7 +106,8 @@ def resolve_inputs(args):
                              f"needs the planted rule, regenerate the data or pass --methods none")
     out_dir = Path(args.out_dir or Path("results") / model_dir.resolve().name)
     dio.check_out_dir(out_dir, args.overwrite)
-    return predictor, model_dir, data, test_ids, motifs, bg, out_dir, (methods, notes)
+    return predictor, model_dir, data, test_ids, [index[i] for i in test_ids], motifs, bg, out_dir, \
+        (methods, notes)
 
 
 def write_distance_curve(folder: Path, curve: dict, planted_window) -> str:
@@ -121,9 +122,7 @@ def write_distance_curve(folder: Path, curve: dict, planted_window) -> str:
 
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
-    predictor, model_dir, data, test_ids, motifs, bg, out_dir, (methods, notes) = resolve_inputs(args)
-    index = {sid: k for k, sid in enumerate(data.ids)}
-    rows_idx = [index[i] for i in test_ids]
+    predictor, model_dir, data, test_ids, rows_idx, motifs, bg, out_dir, (methods, notes) = resolve_inputs(args)
     x = one_hot([data.seqs[k] for k in rows_idx])
     y = data.labels[rows_idx].astype(np.int64)
     sites = [data.sites.get(i, []) for i in test_ids]
