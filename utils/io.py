@@ -29,6 +29,24 @@ class InputError(Exception):
     """Bad input: the message is one sentence naming the problem and the fix."""
 
 
+# ----------------------------------------------------------------------------- shared checks
+def check_base_distribution(values, flag: str = "--background_dist") -> np.ndarray:
+    """Four finite, non-negative base frequencies pA pC pG pT summing to 1 (within 1e-6) -> float64 (4,).
+
+    The one check of a base distribution for every script and module; raises InputError
+    naming ``flag`` and a valid example.
+    """
+    try:
+        dist = np.asarray(values, dtype=np.float64).reshape(-1)
+    except (TypeError, ValueError):
+        dist = np.full(1, np.nan)
+    if dist.shape != (4,) or not np.all(np.isfinite(dist)) or np.any(dist < 0) or abs(dist.sum() - 1) > 1e-6:
+        shown = " ".join(str(v) for v in np.atleast_1d(values)) if values is not None else "nothing"
+        raise InputError(f"{flag} {shown} must be four non-negative numbers pA pC pG pT summing to 1, "
+                         f"e.g. 0.25 0.25 0.25 0.25")
+    return dist / dist.sum()
+
+
 # ----------------------------------------------------------------------------- output folders
 def check_out_dir(path: str | os.PathLike, overwrite: bool) -> Path:
     """Refuse, before any work, an output folder that cannot be (re)written."""
