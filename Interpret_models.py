@@ -34,8 +34,9 @@ def build_parser():
     g.add_argument("--background_dist", type=float, nargs=4, default=None, metavar=("pA", "pC", "pG", "pT"),
                    help="base distribution perturbations resample from; default: the data's")
     g = p.add_argument_group("hypothesis tests")
-    g.add_argument("--tests", nargs="+", default=list(perturb.TESTS), choices=perturb.TESTS, metavar="TEST",
-                   help=f"experiments to run, of: {' '.join(perturb.TESTS)}")
+    g.add_argument("--tests", nargs="+", default=None, choices=perturb.TESTS, metavar="TEST",
+                   help=f"experiments to run, of: {' '.join(perturb.TESTS)}; default: every one "
+                        f"that applies to the data")
     g.add_argument("--num_perturbs", type=cli.positive_int, default=10, metavar="INT",
                    help="random draws of each perturbation per sequence")
     g.add_argument("--num_seqs", type=cli.positive_int, default=500, metavar="INT",
@@ -94,8 +95,7 @@ def resolve_inputs(args):
                     else meta.get("background_dist", [0.25] * 4), dtype=np.float64)
     if bg.shape != (4,) or np.any(bg < 0) or abs(bg.sum() - 1) > 1e-6:
         raise dio.InputError("--background_dist must be four non-negative numbers pA pC pG pT summing to 1")
-    if "distance" in args.tests and args.tests != perturb.TESTS and \
-            perturb.rule_pair(meta, names) is None:
+    if args.tests is not None and "distance" in args.tests and perturb.rule_pair(meta, names) is None:
         raise dio.InputError("a distance test needs a pair of motifs, but this data plants only one "
                              "of the tested motifs; drop 'distance' from --tests or test two motifs")
     if not 0 <= args.min_effect < 1:
@@ -127,7 +127,7 @@ def main(argv=None) -> int:
     y = data.labels[rows_idx].astype(np.int64)
     sites = [data.sites.get(i, []) for i in test_ids]
     battery = perturb.run_battery(predictor, x, y, sites, data.metadata, motifs, bg, args.num_perturbs,
-                                  args.num_seqs, args.seed, tests=tuple(args.tests), quiet=args.quiet)
+                                  args.num_seqs, args.seed, tests=tuple(args.tests or perturb.TESTS), quiet=args.quiet)
     rows = evaluate.annotate(battery.rows, data.metadata, args.alpha, args.min_effect)
     summary = evaluate.verdict(rows, data.metadata, battery.curve, args.alpha, args.min_effect)
     summary.update(model=str(model_dir), data=str(data.directory), n_test_seqs=len(test_ids),

@@ -223,16 +223,6 @@ def test_random_oracle_false_positive_rate_at_most_alpha(datasets):
 
 
 # ----------------------------------------------------------------------------- statistics
-def test_sign_flip_and_wilcoxon_and_bh():
-    assert perturb.sign_flip_pvalue(np.array([1.0, 2.0, 3.0])) == pytest.approx(0.25)
-    assert perturb.paired_test(np.zeros(30))[1] == 1.0
-    stat, p, name = perturb.paired_test(np.arange(1, 31, dtype=float))
-    assert name == "wilcoxon signed-rank" and stat == 0.0 and p < 1e-5
-    q = perturb.benjamini_hochberg(np.array([0.01, 0.04, 0.03, np.nan, 0.5]))
-    np.testing.assert_allclose(q[[0, 1, 2, 4]], [0.04, 0.16 / 3, 0.16 / 3, 0.5])   # step-up: 0.03 takes 0.04 * 4/3
-    assert np.isnan(q[3])
-
-
 def test_swap_in_place_keeps_gap_and_flanks():
     x = one_hot(["CCAAAGGGTTTTCC"])[0]
     swapped = perturb.swap_in_place(x, Site("s", 2, 5, "A"), Site("s", 8, 12, "B"))
@@ -333,3 +323,56 @@ def test_bad_input_one_line_exit_2_nothing_written(kmer_order_model, tmp_path, c
     code, err = run_cli(capsys, ["--model", str(pres_model / "kmer_logistic"), "--tests", "distance",
                                  "--out_dir", str(out)])
     assert code == 2 and "pair" in err and not out.exists()
+
+    # the default run on the same one-motif presence data works (it used to be refused: the
+    # default --tests list was compared with a tuple)
+    code, err = run_cli(capsys, ["--model", str(pres_model / "kmer_logistic"), "--num_seqs", "40",
+                                 "--num_perturbs", "2", "--methods", "none", "--out_dir", str(out), "--quiet"])
+    assert code == 0, err
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["required_tests"] == ["ablate:STAT_known2"]
+    assert summary["verdict"] in ("recovered", "not recovered")
+
+
+class PerSequenceWindowOracle(WindowOracle):
+    """Positive when the gap lies in a window that depends on the sequence: [10, 30] when its
+    first base is A or C, [25, 60] otherwise, so each row of a distance curve is one sequence."""
+
+    def predict(self, onehot):
+        pa, pb = self.pair_hits(onehot, self.a, self.b)
+        gap = np.where(pa < pb, pb - (pa + self.len[self.a]), pa - (pb + self.len[self.b]))
+        early = onehot[:, 0, :2].sum(axis=1) > 0
+        lo, hi = np.where(early, 10, 25), np.where(early, 40, 60)
+        return ((pa >= 0) & (pb >= 0) & (gap >= lo) & (gap <= hi)).astype(np.float64)
+
+
+def test_refined_distance_curve_keeps_each_row_one_sequence(datasets):
+    data = datasets["distance"]
+    meta = data.metadata
+    a, b = meta["pos_motifs"]
+    oracle = PerSequenceWindowOracle(meta, a, b, 0, 0)
+    x = one_hot(data.seqs)
+    sites = [data.sites.get(i, []) for i in data.ids]
+    coarse = np.array([0, 30, 80, 110, 140])     # the mean crosses 0.5 between 0-30 and 30-80: refined
+    gaps, idx, curve = perturb.respace(oracle, x, data.labels, sites, a, b, coarse, 2,
+                                       np.array(meta["background_dist"]), np.random.default_rng(3),
+                                       max_seqs=60, refine=True)
+    assert len(gaps) > len(coarse) and np.all(np.diff(gaps) > 0)
+    early = x[idx, 0, :2].sum(axis=1) > 0
+    assert 0 < early.sum() < len(idx)                       # both kinds of sequences are in the curve
+    lo, hi = np.where(early, 10, 25)[:, None], np.where(early, 40, 60)[:, None]
+    expected = ((gaps[None, :] >= lo) & (gaps[None, :] <= hi)).astype(float)
+    seen = np.isfinite(curve)
+    assert seen.mean() > 0.5
+    np.testing.assert_array_equal(curve[seen], expected[seen])
+
+
+def test_a_row_does_not_depend_on_which_other_tests_ran(datasets):
+    data = datasets["presence"]
+    oracle = PresenceOracle(data.metadata, data.metadata["pos_motifs"][0])
+    every, _, _ = interpret(oracle, data, tests=perturb.TESTS)
+    alone, _, _ = interpret(oracle, data, tests=("ablation",))
+    for r in alone:
+        same = next(e for e in every if e["test"] == r["test"] and e["motifs"] == r["motifs"])
+        for key in ("n_seqs", "mean_delta_prob", "mean_delta_loss", "ci_low", "ci_high", "p_value"):
+            assert same[key] == r[key] or (np.isnan(same[key]) and np.isnan(r[key])), (r["test"], key)

@@ -11,6 +11,7 @@ from typing import Iterable, Mapping, Sequence
 import numpy as np
 
 from utils.io import InputError, Site
+from utils.stats import min_attainable_p
 
 
 # =============================================================================================
@@ -107,12 +108,15 @@ def summarize_localization(auroc: np.ndarray, auprc: np.ndarray) -> dict[str, fl
 MIN_EFFECT = 0.05
 VERDICT_COLUMNS = ["test", "motifs", "n_seqs", "num_perturbs", "mean_delta_prob", "mean_delta_loss",
                    "effect_size", "ci_low", "ci_high", "statistic", "p_value", "q_value",
-                   "significant", "expected", "agrees"]
+                   "significant", "expected", "agrees", "underpowered", "test_used"]
 
 
-def expected_effect(test: str, motifs: str, metadata: Mapping) -> str:
-    """What the planted rule predicts for a test: 'decrease', 'increase' or 'none' (in probability)."""
+def expected_effect(test: str, motifs: str, metadata: Mapping) -> str | None:
+    """What the planted rule predicts for a test: 'decrease', 'increase' or 'none' (in probability);
+    None when the metadata holds no planted rule."""
     gen_type = metadata.get("gen_type")
+    if gen_type not in ("presence", "order", "distance"):
+        return None          # no planted rule: nothing is expected, nothing agrees or disagrees
     pos = set(metadata.get("pos_motifs") or [])
     pair = tuple((metadata.get("pos_motifs") or [])[:2])
     if test.startswith("ablate:"):
@@ -129,76 +133,105 @@ def expected_effect(test: str, motifs: str, metadata: Mapping) -> str:
 
 
 def annotate(rows: list[dict], metadata: Mapping, alpha: float, min_effect: float = MIN_EFFECT) -> list[dict]:
-    """Add q_value (Benjamini-Hochberg over all rows), significant, expected and agrees."""
-    from utils.perturb import benjamini_hochberg
+    """Add q_value (Benjamini-Hochberg over all rows), significant, expected and agrees.
+
+    ``agrees`` is None (no verdict) for a row that tested no sequence, and for an
+    underpowered row: one whose sequences are too few for its test ever to reach
+    ``alpha`` (``underpowered`` is then True); such a row neither agrees nor disagrees.
+    """
+    from utils.stats import benjamini_hochberg
 
     q = benjamini_hochberg(np.array([r["p_value"] for r in rows], dtype=np.float64))
     out = []
     for row, qv in zip(rows, q):
         row = dict(row)
         tested = row["n_seqs"] > 0 and np.isfinite(qv)
+        underpowered = bool(row["n_seqs"] > 0 and min_attainable_p(row["n_seqs"]) >= alpha)
         significant = bool(tested and qv < alpha and abs(row["mean_delta_prob"]) >= min_effect)
         expected = expected_effect(row["test"], row["motifs"], metadata)
-        if not tested:
+        if not tested or underpowered or expected is None:
             agrees = None
         elif expected == "none":
             agrees = not significant
         else:
             sign_ok = row["mean_delta_prob"] < 0 if expected == "decrease" else row["mean_delta_prob"] > 0
             agrees = significant and sign_ok
-        row.update(q_value=float(qv), significant=significant, expected=expected, agrees=agrees)
+        row.update(q_value=float(qv), significant=significant, expected=expected, agrees=agrees,
+                   underpowered=underpowered)
         out.append(row)
     return out
 
 
-def _row(rows, test, motifs=None):
-    for r in rows:
-        if r["test"] == test and (motifs is None or r["motifs"] == motifs) and r["agrees"] is not None:
-            return r
-    return None
+def required_tests(metadata: Mapping) -> list[tuple[str, str]]:
+    """(test, motifs) rows the planted rule needs before "recovered" can be said.
+
+    presence: ablation of each positive motif; order: both swaps of the pair; distance:
+    the inside-vs-outside spacing test of the pair.
+    """
+    gen_type = metadata.get("gen_type")
+    pos = list(metadata.get("pos_motifs") or [])
+    if gen_type == "presence":
+        return [(f"ablate:{m}", m) for m in pos]
+    if gen_type == "order" and len(pos) == 2:
+        return [("swap:positives", f"{pos[0]},{pos[1]}"), ("swap:negatives", f"{pos[0]},{pos[1]}")]
+    if gen_type == "distance" and len(pos) == 2:
+        return [("distance:inside_vs_outside", f"{pos[0]},{pos[1]}")]
+    return []
+
+
+def _failure(r: Mapping, pos: list[str]) -> str:
+    """Why a row that disagrees with the planted rule counts against the model."""
+    what, d = r["test"], f"{r['mean_delta_prob']:+.3f}"
+    if r["expected"] != "none":
+        if what.startswith("ablate:"):
+            return f"{r['motifs']} unused (ablating it changed the probability by {d}, q={r['q_value']:.2g})"
+        if what.startswith("insert:"):
+            return f"inserting {r['motifs']} did not raise the probability ({d}, q={r['q_value']:.2g})"
+        if what.startswith("swap:"):
+            return (f"order unused (swapping {' and '.join(pos)} in {what.split(':')[1]} changed the "
+                    f"probability by {d}; the rule needs a change of sign)")
+        if what.startswith("distance:"):
+            return (f"spacing unused (gaps inside the planted window raised the probability by {d} "
+                    f"over gaps outside)")
+        return f"{what} disagrees with the planted rule ({d})"
+    if what.startswith("swap:"):
+        return f"order used although the rule ignores it ({what} {d})"
+    if what.startswith("distance:"):
+        return f"spacing used although the rule ignores it ({d})"
+    if what.startswith("control:"):
+        return f"responds to background changes ({what} near {r['motifs']}: {d})"
+    return f"decoy {r['motifs']} used ({what} {d})"
+
+
+_FAILURE_RANK = ("order unused", "spacing unused")
 
 
 def verdict(rows: list[dict], metadata: Mapping, curve: Mapping | None, alpha: float,
             min_effect: float = MIN_EFFECT) -> dict:
-    """summary.json: the planted rule, the rule the model was found to use, one verdict and why."""
+    """summary.json: the planted rule, the rule the model was found to use, one verdict and why.
+
+    - ``not recovered``: some row with a verdict disagrees with the planted rule;
+    - ``undetermined``: none disagrees, but a test the rule requires (see :func:`required_tests`)
+      did not run, tested no sequence, or had too few sequences to reach significance;
+    - ``recovered``: every row with a verdict agrees and every required test ran with power.
+    """
     gen_type = metadata.get("gen_type")
     pos = list(metadata.get("pos_motifs") or [])
-    tested = [r for r in rows if r["agrees"] is not None]
-    failures: list[str] = []
-    # 1. the rule's motifs must matter
-    for m in pos:
-        r = _row(rows, f"ablate:{m}", m)
-        if r is not None and not r["agrees"]:
-            failures.append(f"{m} unused (ablating it changed the probability by "
-                            f"{r['mean_delta_prob']:+.3f}, q={r['q_value']:.2g})")
-    # 2. order and spacing, where the rule has them
+    tested = [r for r in rows if r.get("agrees") is not None]
+    failures = [_failure(r, pos) for r in tested if not r["agrees"]]
+    failures.sort(key=lambda f: next((i for i, k in enumerate(_FAILURE_RANK) if f.startswith(k)),
+                                     len(_FAILURE_RANK)))
+    missing, weak = [], []
+    for test, motifs in required_tests(metadata):
+        found_rows = [r for r in rows if r["test"] == test and r["motifs"] == motifs]
+        if not found_rows or all(r["n_seqs"] == 0 for r in found_rows):
+            missing.append(f"{test} ({motifs})" if test.startswith(("swap:", "distance:")) else test)
+        elif all(r.get("agrees") is None for r in found_rows):
+            n = max(r["n_seqs"] for r in found_rows)
+            weak.append(f"{test} on {n} sequences (its smallest attainable p-value "
+                        f"{min_attainable_p(n):.2g} is not below alpha {alpha})")
     swaps = [r for r in tested if r["test"].startswith("swap:")]
-    if gen_type == "order":
-        bad = [r for r in swaps if not r["agrees"]]
-        if bad or not swaps:
-            detail = ", ".join(f"{r['test'].split(':')[1]} {r['mean_delta_prob']:+.3f}" for r in swaps)
-            failures.insert(0, f"order unused (swapping {' and '.join(pos)} changed the probability of "
-                               f"{detail or 'no sequence'}; the rule needs a change of sign)")
     dist = [r for r in tested if r["test"].startswith("distance:")]
-    if gen_type == "distance":
-        if not dist or not dist[0]["agrees"]:
-            d = f"{dist[0]['mean_delta_prob']:+.3f}" if dist else "untested"
-            failures.insert(0, f"spacing unused (gaps inside the planted window raised the "
-                               f"probability by {d} over gaps outside)")
-    # 3. nothing the rule ignores may move the model
-    for r in tested:
-        if r["expected"] == "none" and r["significant"]:
-            what = r["test"]
-            if what.startswith("swap:"):
-                failures.append(f"order used although the rule ignores it ({what} "
-                                f"{r['mean_delta_prob']:+.3f})")
-            elif what.startswith("distance:"):
-                failures.append(f"spacing used although the rule ignores it ({r['mean_delta_prob']:+.3f})")
-            elif what.startswith("control:"):
-                failures.append(f"responds to background changes ({what} near {r['motifs']}: "
-                                f"{r['mean_delta_prob']:+.3f})")
-            else:
-                failures.append(f"decoy {r['motifs']} used ({what} {r['mean_delta_prob']:+.3f})")
     matter = sorted({r["motifs"] for r in tested if r["significant"] and
                      r["test"].startswith(("ablate:", "insert:"))})
     found = {
@@ -215,16 +248,26 @@ def verdict(rows: list[dict], metadata: Mapping, curve: Mapping | None, alpha: f
             found["gap_window_error"] = [curve["window"][0] - planted_window[0],
                                          curve["window"][1] - planted_window[1]]
     found["description"] = describe_found(found)
-    recovered = not failures and bool(tested)
-    if recovered:
+    if failures:
+        result, reason = "not recovered", "; ".join(failures)
+    elif missing or weak or not required_tests(metadata) or not tested:
+        parts = []
+        if missing:
+            parts.append(f"the planted rule needs {', '.join(missing)}, which did not run on any "
+                         f"sequence (rerun with those --tests)")
+        if weak:
+            parts.append(f"underpowered: {'; '.join(weak)}; test more sequences (--num_seqs)")
+        if not required_tests(metadata):
+            parts.append("the data's metadata.json names no rule whose tests could be checked")
+        if not parts:
+            parts.append("no test could be run on these sequences")
+        result, reason = "undetermined", "; ".join(parts)
+    else:
+        result = "recovered"
         reason = (f"all {len(tested)} tests agree with the planted rule: every effect it implies "
                   f"was found and nothing it ignores moved the model")
-    elif not tested:
-        reason = "no test could be run on these sequences"
-    else:
-        reason = "; ".join(failures)
     return {
-        "verdict": "recovered" if recovered else "not recovered",
+        "verdict": result,
         "reason": reason,
         "planted_rule": {
             "description": metadata.get("rule"), "gen_type": gen_type, "pos_motifs": pos,
@@ -235,6 +278,8 @@ def verdict(rows: list[dict], metadata: Mapping, curve: Mapping | None, alpha: f
         "alpha": alpha, "min_effect": min_effect,
         "n_tests": len(rows), "n_agree": sum(1 for r in tested if r["agrees"]),
         "n_disagree": sum(1 for r in tested if not r["agrees"]),
+        "n_underpowered": sum(1 for r in rows if r.get("underpowered")),
+        "required_tests": [t for t, _ in required_tests(metadata)],
     }
 
 

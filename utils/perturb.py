@@ -14,15 +14,13 @@ import warnings
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats
 
 from utils import motifs as motiflib
 from utils.simulate import sample_background
 from utils.io import Site
+from utils.stats import benjamini_hochberg, curve_band, paired_test, sign_flip_pvalue, stable_seed, summarize_differences  # noqa: F401
 
 EPS = 1e-7
-N_BOOT = 2000
-EXACT_SIGN_FLIP_MAX_N = 12      # below this many sequences: exact sign-flip test, else Wilcoxon
 _EYE = np.eye(4, dtype=np.float32)
 
 
@@ -196,13 +194,16 @@ def gap_grid(gap_limit: int, min_dist: int | None, max_dist: int | None, coarse:
 
 
 def respace(predictor, x, y, sites, a, b, gaps, num_perturbs, background, rng, max_seqs=None,
-            quiet=True) -> tuple[np.ndarray, np.ndarray]:
+            quiet=True, refine: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Move the downstream motif of the (A, B) pair so the gap takes each value in ``gaps``,
     in the positives carrying both.
 
     Its old place is refilled from the background (``num_perturbs`` draws); a gap that would
-    run past the end or onto another planted site is NaN for that sequence.
-    Returns (sequence indices (n,), mean probability (n, len(gaps))).
+    run past the end or onto another planted site is NaN for that sequence. With ``refine``,
+    every gap between two grid points whose mean responses fall on opposite sides of 0.5 is
+    evaluated too (:func:`refine_edges`), on the SAME sequences and background draws, so
+    each row of the curve stays one sequence.
+    Returns (gaps tested, sorted (G,), sequence indices (n,), mean probability (n, G)).
     """
     from utils.cli import progress
 
@@ -211,9 +212,9 @@ def respace(predictor, x, y, sites, a, b, gaps, num_perturbs, background, rng, m
     # averaging it in would pull the curve to 0.5 and hide the window
     idx = _choose([i for i in pairs if y[i] == 1], max_seqs, rng)
     n, length = len(idx), x.shape[1]
-    curve = np.full((n, len(gaps)), np.nan)
+    gaps = np.asarray(gaps, dtype=np.int64)
     if n == 0:
-        return idx, curve
+        return gaps, idx, np.full((0, len(gaps)), np.nan)
     first_end = np.array([pairs[i][0].end for i in idx])
     old_start = np.array([pairs[i][1].start for i in idx])
     width = np.array([pairs[i][1].end - pairs[i][1].start for i in idx])
@@ -230,8 +231,16 @@ def respace(predictor, x, y, sites, a, b, gaps, num_perturbs, background, rng, m
     all_rows = np.arange(n * num_perturbs)
     fill_background(work, all_rows, np.repeat(old_start, num_perturbs), np.repeat(width, num_perturbs),
                     background, rng)
-    for g_i, gap in enumerate(progress(gaps, total=len(gaps), desc="re-spacing", quiet=quiet, unit="gap")):
-        start = first_end + int(gap)
+
+    def evaluate(grid: np.ndarray) -> np.ndarray:
+        curve = np.full((n, len(grid)), np.nan)
+        for g_i, gap in enumerate(progress(grid, total=len(grid), desc="re-spacing", quiet=quiet,
+                                           unit="gap")):
+            _at_gap(int(gap), curve[:, g_i])
+        return curve
+
+    def _at_gap(gap: int, column: np.ndarray) -> None:
+        start = first_end + gap
         end = start + width
         fits = end <= length
         clear = np.zeros(n, dtype=bool)
@@ -239,7 +248,7 @@ def respace(predictor, x, y, sites, a, b, gaps, num_perturbs, background, rng, m
         clear[r] = busy_cs[r, end[r]] == busy_cs[r, start[r]]
         keep = np.flatnonzero(fits & clear)
         if keep.size == 0:
-            continue
+            return
         rows = (keep[:, None] * num_perturbs + np.arange(num_perturbs)[None, :]).ravel()
         w = np.repeat(width[keep], num_perturbs)
         offsets = np.arange(int(w.sum())) - np.repeat(np.cumsum(w) - w, w)
@@ -251,8 +260,17 @@ def respace(predictor, x, y, sites, a, b, gaps, num_perturbs, background, rng, m
         batch = work if keep.size == n else work[rows]
         prob = np.asarray(predictor.predict(batch), dtype=np.float64).reshape(keep.size, num_perturbs)
         work[rr, cc] = saved
-        curve[keep, g_i] = prob.mean(axis=1)
-    return idx, curve
+        column[keep] = prob.mean(axis=1)
+
+    curve = evaluate(gaps)
+    if refine:
+        with _quiet_nan():
+            extra = refine_edges(gaps, np.nanmean(curve, axis=0))
+        if len(extra):      # 1-bp resolution where the response crosses 0.5 between grid points
+            gaps = np.concatenate([gaps, extra])
+            order = np.argsort(gaps, kind="stable")
+            gaps, curve = gaps[order], np.hstack([curve, evaluate(extra)])[:, order]
+    return gaps, idx, curve
 
 
 def respace_outcome(idx, curve, gaps, y, min_dist, max_dist, num_perturbs, a, b,
@@ -280,24 +298,6 @@ def _quiet_nan():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         yield
-
-
-def curve_band(curve: np.ndarray, rng: np.random.Generator, n_boot: int = 1000) -> tuple:
-    """Mean probability per gap over sequences, with a 95% bootstrap band (resampling sequences).
-
-    Each bootstrap replicate is a vector of resampling counts, so all replicates' NaN-aware
-    means come from two matrix products.
-    """
-    n = curve.shape[0]
-    seen = np.isfinite(curve)
-    with _quiet_nan():
-        mean = np.nanmean(curve, axis=0)
-        if n == 0:
-            return mean, mean, mean, np.zeros(curve.shape[1], dtype=int)
-        counts = rng.multinomial(n, np.full(n, 1.0 / n), size=n_boot).astype(np.float64)   # (B, n)
-        boots = (counts @ np.where(seen, curve, 0.0)) / (counts @ seen)
-        low, high = np.nanpercentile(boots, [2.5, 97.5], axis=0)
-    return mean, low, high, seen.sum(axis=0)
 
 
 def refine_edges(gaps: np.ndarray, mean_prob: np.ndarray, cutoff: float = 0.5) -> np.ndarray:
@@ -330,63 +330,12 @@ def _choose(candidates: list[int], max_seqs: int | None, rng: np.random.Generato
     return cand
 
 
-# ============================================================================ statistics
-def sign_flip_pvalue(d: np.ndarray) -> float:
-    """Exact two-sided sign-flip permutation p-value of the mean of paired differences."""
-    n = len(d)
-    observed = abs(d.mean())
-    signs = ((np.arange(2 ** n)[:, None] >> np.arange(n)[None, :]) & 1) * 2 - 1
-    means = np.abs((signs * d[None, :]).mean(axis=1))
-    return float((means >= observed - 1e-12).mean())
-
-
-def paired_test(d: np.ndarray) -> tuple[float, float, str]:
-    """(statistic, p-value, test name) for paired differences against zero."""
-    d = np.asarray(d, dtype=np.float64)
-    n = len(d)
-    if n == 0:
-        return math.nan, math.nan, "none"
-    if np.all(d == 0):
-        return 0.0, 1.0, "all differences zero"
-    if n < EXACT_SIGN_FLIP_MAX_N:
-        return float(d.mean()), sign_flip_pvalue(d), "exact sign-flip"
-    res = stats.wilcoxon(d, zero_method="wilcox", alternative="two-sided")
-    return float(res.statistic), float(res.pvalue), "wilcoxon signed-rank"
-
-
 def summarize(outcome: Outcome, rng: np.random.Generator) -> dict:
-    """One row of interpretation.csv (before q-values and verdict columns)."""
-    d = outcome.delta_prob
-    n = len(d)
-    row = {"test": outcome.name, "motifs": outcome.motifs, "n_seqs": n,
+    """One row of interpretation.csv (before q-values and verdict columns); see utils.stats."""
+    row = {"test": outcome.name, "motifs": outcome.motifs, "n_seqs": len(outcome.delta_prob),
            "num_perturbs": outcome.num_perturbs}
-    if n == 0:
-        row.update(mean_delta_prob=math.nan, mean_delta_loss=math.nan, effect_size=math.nan,
-                   ci_low=math.nan, ci_high=math.nan, statistic=math.nan, p_value=math.nan)
-        return row
-    mean = float(d.mean())
-    sd = float(d.std(ddof=1)) if n > 1 else 0.0
-    effect = mean / sd if sd > 0 else (0.0 if mean == 0 else math.copysign(math.inf, mean))
-    boots = d[rng.integers(0, n, size=(N_BOOT, n))].mean(axis=1)
-    statistic, p, _ = paired_test(d)
-    row.update(mean_delta_prob=mean, mean_delta_loss=float(np.mean(outcome.delta_loss)),
-               effect_size=effect, ci_low=float(np.percentile(boots, 2.5)),
-               ci_high=float(np.percentile(boots, 97.5)), statistic=statistic, p_value=p)
+    row.update(summarize_differences(outcome.delta_prob, outcome.delta_loss, rng))
     return row
-
-
-def benjamini_hochberg(p: np.ndarray) -> np.ndarray:
-    """BH q-values; NaN p-values stay NaN and do not count."""
-    p = np.asarray(p, dtype=np.float64)
-    q = np.full_like(p, np.nan)
-    ok = np.flatnonzero(np.isfinite(p))
-    if ok.size == 0:
-        return q
-    order = ok[np.argsort(p[ok])]
-    m = ok.size
-    ranked = p[order] * m / np.arange(1, m + 1)
-    q[order] = np.minimum(np.minimum.accumulate(ranked[::-1])[::-1], 1.0)
-    return q
 
 
 # ============================================================================ the battery
@@ -409,50 +358,47 @@ def run_battery(predictor, x: np.ndarray, y: np.ndarray, sites: list[list[Site]]
     """
     from utils.cli import progress
 
-    rng = np.random.default_rng([seed, 2024])
     base_prob = np.asarray(predictor.predict(x), dtype=np.float64)
     y = np.asarray(y, dtype=np.int64)
     outcomes: list[Outcome] = []
     free = FreeSpace(sites, x.shape[1])
-    jobs = []
+    jobs = []      # (test name, motifs, run(rng)): each experiment draws from its own seeded stream
     for m in motifs:
         if "ablation" in tests:
             # a motif of the rule is ablated in positives: the rule then says "negative". In a
             # negative, removing it leaves a kind of sequence training never showed (an order
             # rule's negatives always hold both motifs), so the rule constrains nothing there.
             label = 1 if m.name in (metadata.get("pos_motifs") or []) else None
-            jobs.append(lambda m=m, label=label: ablate(predictor, x, y, base_prob, sites, m.name,
-                                                        num_perturbs, background, rng, max_seqs, label))
+            jobs.append((f"ablate:{m.name}", m.name,
+                         lambda rng, m=m, label=label: ablate(predictor, x, y, base_prob, sites, m.name,
+                                                              num_perturbs, background, rng, max_seqs, label)))
         if "insertion" in tests:
-            jobs.append(lambda m=m: insert(predictor, x, y, base_prob, sites, m, num_perturbs, rng, max_seqs,
-                                           metadata.get("motif_sampling", "pwm"), free))
+            jobs.append((f"insert:{m.name}", m.name,
+                         lambda rng, m=m: insert(predictor, x, y, base_prob, sites, m, num_perturbs, rng,
+                                                 max_seqs, metadata.get("motif_sampling", "pwm"), free)))
         if "controls" in tests:
-            jobs.append(lambda m=m: ablate_background(predictor, x, y, base_prob, sites, m.name, m.length,
-                                                      num_perturbs, background, rng, max_seqs, free))
+            jobs.append((f"control:background_{m.length}bp", m.name,
+                         lambda rng, m=m: ablate_background(predictor, x, y, base_prob, sites, m.name,
+                                                            m.length, num_perturbs, background, rng,
+                                                            max_seqs, free)))
     pair = rule_pair(metadata, [m.name for m in motifs])
     if pair and "order" in tests:
         for label in (1, 0):
-            jobs.append(lambda label=label: swap(predictor, x, y, base_prob, sites, *pair, label,
-                                                 num_perturbs, max_seqs, rng))
-    for job in progress(jobs, total=len(jobs), desc="perturbation tests", quiet=quiet, unit="test"):
-        outcomes.append(job())
+            jobs.append((f"swap:{'positives' if label else 'negatives'}", f"{pair[0]},{pair[1]}",
+                         lambda rng, label=label: swap(predictor, x, y, base_prob, sites, *pair, label,
+                                                       num_perturbs, max_seqs, rng)))
+    for name, what, job in progress(jobs, total=len(jobs), desc="perturbation tests", quiet=quiet,
+                                    unit="test"):
+        outcomes.append(job(experiment_rng(seed, name, what)))
     curve = None
     if pair and "distance" in tests:
         lengths = {m.name: m.length for m in motifs}
         gap_limit = x.shape[1] - lengths[pair[0]] - lengths[pair[1]]
         lo, hi = metadata.get("min_dist"), metadata.get("max_dist")
         gaps = gap_grid(gap_limit, lo, hi)
-        idx, per_seq = respace(predictor, x, y, sites, *pair, gaps, num_perturbs, background, rng,
-                               max_seqs, quiet)
-        with _quiet_nan():
-            coarse = np.nanmean(per_seq, axis=0) if per_seq.size else np.zeros(len(gaps))
-        extra = refine_edges(gaps, coarse)
-        if len(extra):      # 1-bp resolution where the response crosses 0.5 between grid points
-            _, more = respace(predictor, x, y, sites, *pair, extra, num_perturbs, background, rng,
-                              max_seqs, quiet)
-            gaps = np.concatenate([gaps, extra])
-            order = np.argsort(gaps)
-            gaps, per_seq = gaps[order], np.hstack([per_seq, more])[:, order]
+        rng = experiment_rng(seed, "distance:inside_vs_outside", f"{pair[0]},{pair[1]}")
+        gaps, idx, per_seq = respace(predictor, x, y, sites, *pair, gaps, num_perturbs, background, rng,
+                                     max_seqs, quiet, refine=True)
         mean, low, high, n = curve_band(per_seq, rng)
         curve = {"pair": list(pair), "gaps": gaps, "mean": mean, "low": low, "high": high, "n": n,
                  "window": responsive_window(gaps, mean)}
@@ -462,8 +408,14 @@ def run_battery(predictor, x: np.ndarray, y: np.ndarray, sites: list[list[Site]]
         if metadata.get("gen_type") == "distance" and lo is not None and hi is not None:
             outcomes.append(respace_outcome(idx, per_seq, gaps, y, lo, hi, num_perturbs, *pair,
                                             spacing_rule=metadata.get("gen_type") == "distance"))
-    rows = [summarize(o, rng) for o in outcomes]
+    rows = [summarize(o, experiment_rng(seed, o.name, o.motifs, "statistics")) for o in outcomes]
     return Battery(rows, curve)
+
+
+def experiment_rng(seed: int, *name) -> np.random.Generator:
+    """The random stream of one experiment, seeded from the run's seed and the experiment's own
+    name, so its row does not change when other tests are added or dropped."""
+    return np.random.default_rng([int(seed) % (2 ** 63), stable_seed(*name)])
 
 
 def rule_pair(metadata: dict, motif_names: list[str]) -> tuple[str, str] | None:
