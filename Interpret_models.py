@@ -12,13 +12,13 @@ and .png (motif pairs), attribution_scores.csv and .png, attributions_<method>.n
 """
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import numpy as np
 
-from utils import attribution, cli, evaluate, io as dio, perturb
+from utils import attribution, cli, evaluate, interpretation, io as dio, perturb
 from utils.encoding import one_hot
-from utils.motifs import Motif
 
 
 def build_parser():
@@ -59,57 +59,6 @@ def build_parser():
     return p
 
 
-def resolve_inputs(args):
-    """Load and cross-check model, data, predictions; raise InputError before any work."""
-    from utils import models
-
-    model_dir = Path(args.model)
-    predictor = models.load(model_dir)
-    model_meta = dio.read_json(model_dir / "model.json")
-    data_dir = args.seq_dict or (model_meta.get("data") or {}).get("path")
-    if not data_dir:
-        raise dio.InputError(f"{model_dir}/model.json names no data folder; pass --seq_dict DIR")
-    data = dio.load_dataset(data_dir, need_sites=True)
-    if data.seq_length != predictor.input_length:
-        raise dio.InputError(f"data {data.directory} has {data.seq_length} bp sequences but the model "
-                             f"takes {predictor.input_length} bp; use the data the model was trained on")
-    preds_path = Path(args.preds) if args.preds else model_dir / "predictions.tsv"
-    cols = dio.read_tsv(preds_path, ["id"])
-    test_ids = [i for i, s in zip(cols["id"], cols.get("split", ["test"] * len(cols["id"]))) if s == "test"]
-    index = {sid: k for k, sid in enumerate(data.ids)}
-    absent = [i for i in test_ids if i not in index]
-    if absent:
-        raise dio.InputError(f"{preds_path} names sequences absent from {data.directory} (e.g. "
-                             f"{absent[0]}); the model and data folders do not match, pass --seq_dict")
-    if not test_ids:
-        raise dio.InputError(f"{preds_path} lists no test sequences; retrain with a test split")
-    meta = data.metadata
-    pwms = meta.get("pwms") or {}
-    names = args.motifs or list(meta.get("motifs") or pwms)
-    unknown = [m for m in names if m not in pwms]
-    if unknown:
-        raise dio.InputError(f"motif {unknown[0]} is not in the data ({', '.join(pwms) or 'no motifs'}); "
-                             f"choose --motifs from those")
-    motifs = [Motif(m, np.asarray(pwms[m], dtype=np.float64)) for m in names]
-    bg = np.asarray(args.background_dist if args.background_dist is not None
-                    else meta.get("background_dist", [0.25] * 4), dtype=np.float64)
-    if bg.shape != (4,) or np.any(bg < 0) or abs(bg.sum() - 1) > 1e-6:
-        raise dio.InputError("--background_dist must be four non-negative numbers pA pC pG pT summing to 1")
-    if args.tests is not None and "distance" in args.tests and perturb.rule_pair(meta, names) is None:
-        raise dio.InputError("a distance test needs a pair of motifs, but this data plants only one "
-                             "of the tested motifs; drop 'distance' from --tests or test two motifs")
-    if not 0 <= args.min_effect < 1:
-        raise dio.InputError(f"--min_effect {args.min_effect} must lie in [0, 1)")
-    methods, notes = attribution.resolve_methods(args.methods, predictor)
-    if methods and not meta.get("pos_motifs"):
-        raise dio.InputError(f"{data.directory}/metadata.json names no pos_motifs; attribution scoring "
-                             f"needs the planted rule, regenerate the data or pass --methods none")
-    out_dir = Path(args.out_dir or Path("results") / model_dir.resolve().name)
-    dio.check_out_dir(out_dir, args.overwrite)
-    return predictor, model_dir, data, test_ids, [index[i] for i in test_ids], motifs, bg, out_dir, \
-        (methods, notes)
-
-
 def write_distance_curve(folder: Path, curve: dict, planted_window) -> str:
     from utils.plots import plot_distance_curve
 
@@ -122,12 +71,20 @@ def write_distance_curve(folder: Path, curve: dict, planted_window) -> str:
 
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
-    predictor, model_dir, data, test_ids, rows_idx, motifs, bg, out_dir, (methods, notes) = resolve_inputs(args)
-    x = one_hot([data.seqs[k] for k in rows_idx])
-    y = data.labels[rows_idx].astype(np.int64)
+    inp = interpretation.resolve_inputs(
+        args.model, seq_dict=args.seq_dict, preds=args.preds, motif_names=args.motifs,
+        background_dist=args.background_dist, tests=args.tests, min_effect=args.min_effect,
+        methods=args.methods, out_dir=args.out_dir, overwrite=args.overwrite)
+    for warning in inp.warnings:
+        print(warning, file=sys.stderr)
+    predictor, data, test_ids, bg, out_dir = inp.predictor, inp.data, inp.test_ids, inp.background, inp.out_dir
+    methods, notes, model_dir = inp.methods, inp.notes, inp.model_dir
+    x = one_hot([data.seqs[k] for k in inp.test_rows])
+    y = data.labels[inp.test_rows].astype(np.int64)
     sites = [data.sites.get(i, []) for i in test_ids]
-    battery = perturb.run_battery(predictor, x, y, sites, data.metadata, motifs, bg, args.num_perturbs,
-                                  args.num_seqs, args.seed, tests=tuple(args.tests or perturb.TESTS), quiet=args.quiet)
+    battery = perturb.run_battery(predictor, x, y, sites, data.metadata, inp.motifs, bg, args.num_perturbs,
+                                  args.num_seqs, args.seed, tests=tuple(args.tests or perturb.TESTS),
+                                  quiet=args.quiet)
     rows = evaluate.annotate(battery.rows, data.metadata, args.alpha, args.min_effect)
     summary = evaluate.verdict(rows, data.metadata, battery.curve, args.alpha, args.min_effect)
     summary.update(model=str(model_dir), data=str(data.directory), n_test_seqs=len(test_ids),

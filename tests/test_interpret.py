@@ -332,6 +332,16 @@ def test_bad_input_one_line_exit_2_nothing_written(kmer_order_model, tmp_path, c
     summary = json.loads((out / "summary.json").read_text())
     assert summary["required_tests"] == ["ablate:STAT_known2"]
     assert summary["verdict"] in ("recovered", "not recovered")
+    # the model's data folder regenerated with another seed: same ids, other sequences
+    make_data(tmp_path / "pd", "presence", n=300, seed=9, extra=["--motifs", "STAT_known2", "--overwrite"])
+    out2 = tmp_path / "out2"
+    code, err = run_cli(capsys, ["--model", str(pres_model / "kmer_logistic"), "--out_dir", str(out2)])
+    assert code == 2 and "changed since the model was trained" in err and not out2.exists()
+    assert len(err.strip().splitlines()) == 1
+    code, err = run_cli(capsys, ["--model", str(pres_model / "kmer_logistic"), "--seq_dict", str(tmp_path / "pd"),
+                                 "--num_seqs", "40", "--num_perturbs", "2", "--methods", "none",
+                                 "--out_dir", str(out2), "--quiet"])
+    assert code == 0 and "trained on other sequences" in err
 
 
 class PerSequenceWindowOracle(WindowOracle):
