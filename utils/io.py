@@ -25,8 +25,11 @@ METADATA_NAME = "metadata.json"
 DATA_FILES = (FASTA_NAME, LABELS_NAME, SITES_NAME, METADATA_NAME)
 
 
-class InputError(Exception):
-    """Bad input: the message is one sentence naming the problem and the fix."""
+class InputError(ValueError):
+    """Bad input from the user: the message is one sentence naming the problem and the fix.
+
+    Raised for user input only; a broken internal invariant is a bug and keeps its traceback.
+    """
 
 
 # ----------------------------------------------------------------------------- shared checks
@@ -48,14 +51,46 @@ def check_base_distribution(values, flag: str = "--background_dist") -> np.ndarr
 
 
 # ----------------------------------------------------------------------------- output folders
+# What the three scripts write into their output folders: a folder holding one of the
+# markers and nothing but these names is the suite's own, and --overwrite may replace it.
+SUITE_MARKERS = (METADATA_NAME, "model.json", "summary.json")
+SUITE_OUTPUTS = frozenset(DATA_FILES) | {
+    "model.json", "model.keras", "model.skops", "split.tsv", "history.csv", "learning_curves.png",
+    "metrics.json", "predictions.tsv", "interpretation.csv", "summary.json", "report.md",
+    "distance_curve.csv", "distance_curve.png", "attribution_scores.csv", "attribution_scores.png",
+    "logos", ".gitkeep"}
+
+
+def _suite_output(name: str) -> bool:
+    return name in SUITE_OUTPUTS or (name.startswith("attributions_") and name.endswith(".npz"))
+
+
 def check_out_dir(path: str | os.PathLike, overwrite: bool) -> Path:
-    """Refuse, before any work, an output folder that cannot be (re)written."""
+    """Refuse, before any work, an output folder that cannot be (re)written.
+
+    A folder that holds files is replaced only with ``overwrite`` and only when it is the
+    suite's own output: it holds a marker (metadata.json, model.json or summary.json) and
+    nothing but the files the scripts write. Anything else (say ``data/`` holding several
+    datasets) is refused, so --overwrite never deletes what the suite did not write.
+    """
     out = Path(path)
     if out.exists() and not out.is_dir():
         raise InputError(f"--out_dir {out} is a file, not a folder; name a folder")
-    if out.is_dir() and any(p.name != ".gitkeep" for p in out.iterdir()) and not overwrite:
-        raise InputError(f"--out_dir {out} already holds files; pass --overwrite to replace them "
-                         f"or name another folder")
+    entries = sorted(p.name for p in out.iterdir() if p.name != ".gitkeep") if out.is_dir() else []
+    if entries:
+        if not overwrite:
+            raise InputError(f"--out_dir {out} already holds files; pass --overwrite to replace them "
+                             f"or name another folder")
+        here = Path.cwd().resolve()
+        if out.resolve() == here or out.resolve() in here.parents:
+            raise InputError(f"--out_dir {out} is the current folder or holds it; --overwrite cannot "
+                             f"replace it, name a sub-folder")
+        foreign = [e for e in entries if not _suite_output(e)]
+        if foreign or not any(m in entries for m in SUITE_MARKERS):
+            shown = ", ".join(foreign[:3]) + (" ..." if len(foreign) > 3 else "") if foreign else \
+                "no metadata.json, model.json or summary.json"
+            raise InputError(f"--out_dir {out} was not written by this suite ({shown}), so --overwrite "
+                             f"will not replace it; name a new folder or empty it yourself")
     ancestor = out if out.exists() else out.parent
     while not ancestor.exists() and ancestor != ancestor.parent:
         ancestor = ancestor.parent
@@ -80,13 +115,42 @@ def staged_dir(path: str | os.PathLike) -> Iterator[Path]:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     os.chmod(tmp, 0o755)
+    _fsync_tree(tmp)
     old = None
-    if out.exists():
-        old = out.parent / f".{out.name}.old-{os.getpid()}"
-        os.replace(out, old)
-    os.replace(tmp, out)
+    try:
+        if out.exists():
+            old = out.parent / f".{out.name}.old-{os.getpid()}"
+            os.replace(out, old)
+        os.replace(tmp, out)
+    except BaseException:
+        if old is not None and not out.exists():
+            os.replace(old, out)            # roll back: the previous folder is put back whole
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    _fsync_dir(out.parent)
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)
+
+
+def _fsync_dir(folder: Path) -> None:
+    """Make a folder's entries (renames, new files) durable."""
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _fsync_tree(folder: Path) -> None:
+    """fsync every file and folder under ``folder`` so a rename publishes complete data."""
+    for root, _, files in os.walk(folder):
+        for name in files:
+            fd = os.open(os.path.join(root, name), os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+        _fsync_dir(Path(root))
 
 
 @contextlib.contextmanager
@@ -98,6 +162,11 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     os.chmod(tmp, 0o644)   # mkstemp makes 0600; outputs are ordinary readable files
     try:
         yield Path(tmp)
+        fd = os.open(tmp, os.O_RDONLY)      # data on disk before the rename makes it visible
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
         os.replace(tmp, target)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
