@@ -250,9 +250,13 @@ def test_out_dir_with_files_needs_overwrite_and_unwritable_dir(tmp_path, capsys)
     code, err = run_cli(capsys, ["--num_seqs", "20", "--out_dir", str(out)])
     assert code == 2 and "--overwrite" in err and len(err.strip().splitlines()) == 1
     assert sorted(p.name for p in out.iterdir()) == ["keep.txt"]
-    generate(out, "--num_seqs", 20, "--overwrite")
-    assert sorted(p.name for p in out.iterdir()) == ["labels.tsv", "metadata.json",
-                                                      "motif_sites.bed", "sequences.fa"]
+    code, err = run_cli(capsys, ["--num_seqs", "20", "--out_dir", str(out), "--overwrite"])   # not ours
+    assert code == 2 and "not written by this suite (keep.txt)" in err
+    assert sorted(p.name for p in out.iterdir()) == ["keep.txt"]
+    generate(tmp_path / "ours", "--num_seqs", 20)
+    generate(tmp_path / "ours", "--num_seqs", 20, "--overwrite")
+    assert sorted(p.name for p in (tmp_path / "ours").iterdir()) == ["labels.tsv", "metadata.json",
+                                                                     "motif_sites.bed", "sequences.fa"]
     locked = tmp_path / "locked"
     locked.mkdir(mode=0o500)
     code, err = run_cli(capsys, ["--num_seqs", "20", "--out_dir", str(locked / "sub")])
