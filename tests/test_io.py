@@ -93,3 +93,22 @@ def test_atomic_path_writes_whole_files(tmp_path):
             tmp.write_text("half")
             raise RuntimeError("crash")
     assert target.read_text() == "hello\n" and [p.name for p in tmp_path.iterdir()] == ["a.txt"]
+
+
+def test_skops_allow_list_is_checked_against_installed_sklearn(monkeypatch):
+    from utils import models
+
+    models.check_skops_allow_list()          # the shipped list matches the installed version
+    monkeypatch.setattr(models, "SKOPS_TRUSTED",
+                        models.SKOPS_TRUSTED + ["sklearn.linear_model._moved_away.LogisticRegression"])
+    with pytest.raises(dio.InputError, match="_moved_away.LogisticRegression, which scikit-learn"):
+        models.check_skops_allow_list()
+
+
+def test_requirements_floor_keras_at_a_safe_mode_fixed_version():
+    import re
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[1] / "requirements.txt").read_text()
+    floor = re.search(r"^keras>=(\d+)\.(\d+)\.(\d+)", text, re.M)
+    assert floor and tuple(map(int, floor.groups())) >= (3, 11, 3)

@@ -345,8 +345,33 @@ def _load_keras(path: Path, input_length: int):
     return model
 
 
+def check_skops_allow_list() -> None:
+    """Every allow-listed type must exist in the installed scikit-learn.
+
+    SKOPS_TRUSTED names private module paths, which move between scikit-learn versions; a
+    missing one means the allow-list (or the model file) belongs to another version, which
+    deserves that message rather than a misleading "untrusted types".
+    """
+    import importlib
+
+    from sklearn import __version__ as sklearn_version
+
+    for dotted in SKOPS_TRUSTED:
+        module, _, name = dotted.rpartition(".")
+        try:
+            found = hasattr(importlib.import_module(module), name)
+        except ImportError:
+            found = False
+        if not found:
+            raise InputError(f"the k-mer model allow-list names {dotted}, which scikit-learn "
+                             f"{sklearn_version} does not have; install the scikit-learn version in "
+                             f"requirements.txt (or the one recorded in model.json) or retrain the model")
+
+
 def _load_skops(path: Path):
     import skops.io as sio
+
+    check_skops_allow_list()
     try:
         untrusted = sio.get_untrusted_types(file=path)
     except (OSError, ValueError, KeyError, zipfile.BadZipFile) as exc:
