@@ -3,7 +3,7 @@
 
 Runs perturbation experiments on the model's test sequences (ablate each motif, insert
 it, swap the pair, re-space the pair, and controls), tests each effect across sequences
-(Wilcoxon signed-rank or exact sign-flip, Benjamini-Hochberg q-values), and states
+(sign-flip permutation test of the mean change, Benjamini-Hochberg q-values), and states
 whether the model recovered the planted rule. Then attributes test sequences with each
 method the model supports and scores the maps against the planted sites.
 
@@ -49,6 +49,10 @@ def build_parser():
     g.add_argument("--methods", nargs="+", default=None, metavar="METHOD",
                    help="attribution methods (ism kernel_shap deep_shap gradient_shap saliency); "
                         "default: every method the model supports; 'none' skips attribution")
+    g.add_argument("--score_mode", choices=attribution.SCORE_MODES, default="input",
+                   help="per-position score of a map against the planted sites: input = |attribution x "
+                        "input| (the observed base, as the logos draw it); sum = |attribution| summed "
+                        "over the four bases")
     g.add_argument("--num_attr_seqs", type=cli.positive_int, default=200, metavar="INT",
                    help="test sequences to attribute, positives first")
     g.add_argument("--window", type=cli.positive_int, default=attribution.KERNEL_WINDOW, metavar="INT bp",
@@ -110,7 +114,7 @@ def main(argv=None) -> int:
         if attributed:
             scores = attribution.write_attribution_outputs(
                 tmp, attr_ids, x[pick], y[pick], data.sites, data.metadata, attributed,
-                scale=scale, quiet=args.quiet)
+                scale=scale, quiet=args.quiet, score_mode=args.score_mode)
             summary["attribution"] = {r["method"]: {k: r[k] for k in ("n", "auroc_mean", "auprc_mean",
                                                                        "seconds_per_seq")} for r in scores}
             report += "\n" + attribution.report_section(scores, tmp, notes, data.metadata.get("pos_motifs", ()),

@@ -8,7 +8,7 @@ import pytest
 
 from utils import attribution as attr
 from utils.encoding import one_hot
-from utils.evaluate import localization_scores, site_mask, summarize_localization
+from utils.localization import localization_scores, site_mask, summarize_localization
 from utils.io import InputError, Site
 
 MOTIF = "GGGTTTGT"          # no border (no proper prefix equals a suffix): one mutation cannot recreate it
@@ -153,7 +153,7 @@ def test_kernel_shap_same_seed_same_values_and_bad_settings_refused():
         attr.kernel_shap(model, x, window=1, nsamples=10)
     with pytest.raises(InputError, match="window"):
         attr.kernel_shap(model, x, window=31)
-    with pytest.raises(InputError, match="background distribution"):
+    with pytest.raises(InputError, match="--background_dist"):
         attr.kernel_shap(model, x, background_dist=[0.5, 0.5, 0.5, 0.0])
 
 
@@ -367,3 +367,46 @@ def test_outputs_with_no_method_run(tmp_path):
     assert rows == []
     assert (tmp_path / "attribution_scores.csv").read_text() == ",".join(attr.SCORE_COLUMNS) + "\n"
     assert "No attribution method was run." in attr.report_section(rows, tmp_path)
+
+
+def test_localization_scores_the_observed_base_by_default():
+    """A map that is large only at bases NOT present outside the site: the map the user sees
+    (attribution x input) puts the site first; the sum over four bases does not."""
+    seq = "ACGTACGTAC"
+    x = one_hot([seq])
+    a = np.zeros((1, 10, 4), dtype=np.float32)
+    a[0, 3:6][x[0, 3:6] == 1] = 1.0               # the site (3-6): observed bases matter
+    absent = x[0] == 0
+    absent[3:6] = False
+    a[0][absent] = 0.9                              # elsewhere: only bases that are not there
+    mask = site_mask(["s"], {"s": [Site("s", 3, 6, "M")]}, ["M"], 10)
+    seen = localization_scores(a, mask, x, "saliency", mode="input")
+    summed = localization_scores(a, mask, x, "saliency", mode="sum")
+    assert seen["auroc"][0] == 1.0 and summed["auroc"][0] == 0.0
+    rows = attr.score_attributions(["s"], np.array([1]), {"s": [Site("s", 3, 6, "M")]}, ["M"],
+                                   {"saliency": (a, 1.0)}, x)
+    assert rows[0]["auroc_mean"] == 1.0
+
+
+def test_every_kind_with_a_logit_is_explained_on_the_logit():
+    from utils.models import KmerPredictor
+
+    class Estimator:
+        def predict_proba(self, f):
+            return np.column_stack([1 - f[:, 0] / 100, f[:, 0] / 100])
+
+        def decision_function(self, f):
+            return f[:, 0] - 1.0
+
+    kmer = KmerPredictor("kmer_logistic", Estimator(), 1, 10)
+    assert attr.output_scale(kmer) == "logit"
+    x = one_hot(["AAAAACCCCC"])
+    np.testing.assert_allclose(attr.explained_output(kmer)(x), [4.0])        # 5 A's - 1: the logit
+    assert attr.output_scale(ConstantProb()) == "probability"
+
+
+class ConstantProb:
+    input_length = 10
+
+    def predict(self, onehot):
+        return np.full(len(onehot), 0.3)

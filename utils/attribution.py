@@ -4,11 +4,11 @@ Every method is a function ``(predictor, onehot, ...) -> attributions`` with
 ``onehot`` float32 of shape ``(N, L, 4)`` over ``ACGT`` and ``attributions`` float32
 of the same shape, in units of the explained output:
 
-- for a predictor with a Keras graph (``predictor.keras_model`` is not None) every
-  method explains the pre-sigmoid logit (``predict_logit`` / ``logit_model``), where
-  effects add up and do not saturate near probability 0 or 1;
-- for any other predictor the model-agnostic methods explain the probability
-  (``predict``), the only output every model kind has.
+- every predictor that has a logit (``predict_logit``: the CNN's pre-sigmoid output, a
+  k-mer model's decision function) is explained on that scale, where effects add up and
+  do not saturate near probability 0 or 1, so methods and model kinds compare;
+- a predictor with only ``predict`` (e.g. an oracle written in a test) is explained on
+  the probability.
 
 Methods:
 - ``ism``: in-silico saturation mutagenesis. ``A[i, j, b]`` = output with base ``b``
@@ -39,8 +39,9 @@ import numpy as np
 
 from utils.cli import progress, say
 from utils.encoding import codes_to_onehot, onehot_to_codes
-from utils.evaluate import localization_scores, site_mask, summarize_localization
-from utils.io import InputError, Site, atomic_path, write_csv
+from utils.io import InputError, Site, atomic_path, check_base_distribution, write_csv
+from utils.localization import (SCORE_MODES, localization_scores, observed_base_map, site_mask,
+                                summarize_localization)
 
 ISM_CHUNK = 4096              # variants per predictor call: amortises the call cost, bounds memory
 # KernelSHAP defaults, chosen on default presence data with the default CNN (30 positives):
@@ -67,13 +68,14 @@ def has_keras_graph(predictor) -> bool:
 
 
 def output_scale(predictor) -> str:
-    """The output every method explains for this predictor: ``'logit'`` or ``'probability'``."""
-    return "logit" if has_keras_graph(predictor) else "probability"
+    """The output every method explains for this predictor: ``'logit'`` whenever the predictor
+    has one (Keras and k-mer models alike, so methods and kinds compare), else ``'probability'``."""
+    return "logit" if callable(getattr(predictor, "predict_logit", None)) else "probability"
 
 
 def explained_output(predictor) -> Callable[[np.ndarray], np.ndarray]:
-    """``(N, L, 4) float32 -> (N,) float64``: the logit for Keras models, else the probability."""
-    fn = predictor.predict_logit if has_keras_graph(predictor) else predictor.predict
+    """``(N, L, 4) float32 -> (N,) float64``: the logit where the predictor has one, else the probability."""
+    fn = predictor.predict_logit if output_scale(predictor) == "logit" else predictor.predict
 
     def output(onehot: np.ndarray) -> np.ndarray:
         return np.asarray(fn(np.asarray(onehot, dtype=np.float32)), dtype=np.float64).reshape(-1)
@@ -127,27 +129,21 @@ def _derived_seed(seed: int, *keys: int) -> int:
 
 # ----------------------------------------------------------------------------- inputs
 def check_onehot(predictor, onehot) -> np.ndarray:
-    """Return ``onehot`` as float32 (N, L, 4), refusing shapes the predictor cannot take."""
+    """Return ``onehot`` as float32 (N, L, 4), refusing shapes the predictor cannot take
+    (the predictor's own ``check_input`` where it has one, so the rule lives in one place)."""
+    if callable(getattr(predictor, "check_input", None)):
+        return predictor.check_input(onehot)
     x = np.asarray(onehot, dtype=np.float32)
-    if x.ndim != 3 or x.shape[2] != 4:
-        raise InputError(f"attribution needs one-hot sequences of shape (N, L, 4); got {x.shape}")
     length = getattr(predictor, "input_length", None)
-    if length is not None and x.shape[1] != int(length):
-        raise InputError(f"the model takes {length} bp sequences but was given {x.shape[1]} bp; "
-                         f"attribute sequences of the training length")
+    if x.ndim != 3 or x.shape[2] != 4 or (length is not None and x.shape[1] != int(length)):
+        raise InputError(f"the model takes one-hot sequences of shape (N, {length or 'L'}, 4); "
+                         f"got {x.shape}")
     return x
 
 
 def check_background_dist(background_dist) -> np.ndarray:
-    """None -> uniform; else four non-negative frequencies of A, C, G, T summing to 1."""
-    if background_dist is None:
-        return np.array(UNIFORM)
-    dist = np.asarray(background_dist, dtype=np.float64).reshape(-1)
-    if dist.shape != (4,) or not np.all(np.isfinite(dist)) or np.any(dist < 0) \
-            or abs(dist.sum() - 1.0) > 1e-6:
-        raise InputError(f"the background distribution must be four non-negative frequencies of "
-                         f"A, C, G, T summing to 1; got {list(np.round(dist, 4))}")
-    return dist / dist.sum()
+    """None -> uniform; else :func:`utils.io.check_base_distribution`."""
+    return np.array(UNIFORM) if background_dist is None else check_base_distribution(background_dist)
 
 
 def background_sequences(num: int, length: int, background_dist=None, seed: int = 0) -> np.ndarray:
@@ -397,16 +393,14 @@ class Method:
     name: str
     function: Callable[..., np.ndarray]
     needs_keras: bool
-    summary: str
 
 
 METHODS: dict[str, Method] = {
-    "ism": Method("ism", ism, False, "in-silico saturation mutagenesis (every alternative base)"),
-    "kernel_shap": Method("kernel_shap", kernel_shap, False,
-                          "KernelSHAP, absent windows resampled from the background distribution"),
-    "deep_shap": Method("deep_shap", deep_shap, True, "DeepSHAP (DeepLIFT rescale) against references"),
-    "gradient_shap": Method("gradient_shap", gradient_shap, True, "GradientSHAP (expected gradients)"),
-    "saliency": Method("saliency", saliency, True, "gradient of the logit with respect to the input"),
+    "ism": Method("ism", ism, False),
+    "kernel_shap": Method("kernel_shap", kernel_shap, False),
+    "deep_shap": Method("deep_shap", deep_shap, True),
+    "gradient_shap": Method("gradient_shap", gradient_shap, True),
+    "saliency": Method("saliency", saliency, True),
 }
 
 
@@ -484,23 +478,17 @@ def run_attributions(predictor, onehot: np.ndarray, ids: Sequence[str], methods:
 
 
 # ----------------------------------------------------------------------------- scoring and outputs
-def logo_heights(method: str, attributions: np.ndarray, onehot: np.ndarray) -> np.ndarray:
-    """Letter heights of an attribution logo: (N, L, 4) map x one-hot input -> (N, L, 4).
-
-    ISM's map is 0 at the observed base, so it is first centred over the four bases at
-    each position: the observed base then shows how much better it does than the average
-    base there (mean-centred ISM x input).
-    """
-    a = np.asarray(attributions, dtype=np.float32)
-    if method == "ism":
-        a = a - a.mean(axis=-1, keepdims=True)
-    return a * np.asarray(onehot, dtype=np.float32)
+logo_heights = observed_base_map      # letter heights of a logo are the observed-base map
 
 
 def score_attributions(ids: Sequence[str], labels: np.ndarray, sites: Mapping[str, list[Site]],
                        pos_motifs: Iterable[str],
-                       attributions_by_method: Mapping[str, tuple[np.ndarray, float]]) -> list[dict]:
+                       attributions_by_method: Mapping[str, tuple[np.ndarray, float]],
+                       onehot: np.ndarray | None = None, mode: str = "input") -> list[dict]:
     """Localization of each method on the positive sequences -> one row per method.
+
+    ``onehot`` (N, L, 4) and ``mode`` choose the per-position score (see
+    :func:`utils.localization.position_scores`): by default |attribution x input|.
 
     Rows hold :data:`SCORE_COLUMNS`: ``n`` positives with a planted rule motif scored,
     auROC / auPRC mean and sample SD across them, ``seconds_total`` of the method and
@@ -511,12 +499,13 @@ def score_attributions(ids: Sequence[str], labels: np.ndarray, sites: Mapping[st
     for method, (attributions, seconds) in attributions_by_method.items():
         attributions = np.asarray(attributions)
         if len(attributions) != len(ids) or len(labels) != len(ids):
-            raise InputError(f"{method}: {len(attributions)} maps, {len(ids)} ids and {len(labels)} "
+            raise ValueError(f"{method}: {len(attributions)} maps, {len(ids)} ids and {len(labels)} "
                              f"labels; attribute and label the same sequences")
         positive = labels == 1
         mask = site_mask([i for i, p in zip(ids, positive) if p], sites, pos_motifs,
                          attributions.shape[1])
-        per_seq = localization_scores(attributions[positive], mask)
+        per_seq = localization_scores(attributions[positive], mask,
+                                      None if onehot is None else np.asarray(onehot)[positive], method, mode)
         summary = summarize_localization(per_seq["auroc"], per_seq["auprc"])
         rows.append({"method": method, **summary, "seconds_total": float(seconds),
                      "seconds_per_seq": float(seconds) / max(len(ids), 1)})
@@ -558,7 +547,8 @@ def pick_logo_seqs(labels: np.ndarray, ids: Sequence[str], sites: Mapping[str, l
 def write_attribution_outputs(results_dir, ids: Sequence[str], onehot: np.ndarray, labels: np.ndarray,
                               sites: Mapping[str, list[Site]], metadata: Mapping,
                               attributions_by_method: Mapping[str, tuple[np.ndarray, float]],
-                              num_logos: int = 2, scale: str = "", quiet: bool = True) -> list[dict]:
+                              num_logos: int = 2, scale: str = "", quiet: bool = True,
+                              score_mode: str = "input") -> list[dict]:
     """Write every attribution output into ``results_dir`` and return the score rows.
 
     Writes ``attributions_<method>.npz``, ``attribution_scores.csv``,
@@ -577,7 +567,7 @@ def write_attribution_outputs(results_dir, ids: Sequence[str], onehot: np.ndarra
                          "planted rule, so regenerate the data with Generate_sequences.py")
     x = np.asarray(onehot, dtype=np.float32)
     labels = np.asarray(labels)
-    rows = score_attributions(ids, labels, sites, pos_motifs, attributions_by_method)
+    rows = score_attributions(ids, labels, sites, pos_motifs, attributions_by_method, x, score_mode)
     for method, (attributions, _) in attributions_by_method.items():
         write_attributions_npz(out / f"attributions_{method}.npz", ids, x, attributions, labels, scale)
     write_scores_csv(out / SCORES_CSV, rows)
@@ -609,7 +599,8 @@ def report_section(rows: list[dict], results_dir=None, notes: Iterable[str] = ()
     lines.append(
         f"Each method's map was scored on the attributed positive test sequences: positions "
         f"inside a planted instance of {motifs} are the truth, the per-position score is the "
-        f"absolute attribution summed over the four bases, and auROC / auPRC are computed per "
+        f"absolute value of attribution x input (the observed base, as the logos draw it; "
+        f"mean-centred for ISM), and auROC / auPRC are computed per "
         f"sequence, then averaged (protocol of Koo and Ploenzke, 2021). Chance auROC is 0.5."
         + (f" Maps explain the model's {scale}." if scale else ""))
     lines.append("")

@@ -1,0 +1,117 @@
+"""Localization: do attribution maps point at the planted sites?
+
+Protocol of Koo and Ploenzke (Nature Machine Intelligence 2021): in each positive
+sequence, positions inside a planted instance of a motif the rule uses are the truth (1),
+all other positions 0; each position gets a score from the attribution map (by default
+|attribution x input|, the value the logos draw at the observed base); auROC and auPRC are
+computed per sequence, then averaged.
+"""
+from __future__ import annotations
+
+from typing import Iterable, Mapping, Sequence
+
+import numpy as np
+
+from utils.io import InputError, Site
+
+SCORE_MODES = ("input", "sum")
+
+
+def site_mask(ids: Sequence[str], sites: Mapping[str, list[Site]], motifs: Iterable[str],
+              length: int) -> np.ndarray:
+    """Truth mask: (N, L) bool, True at positions inside a planted instance of ``motifs``.
+
+    ``sites`` maps sequence id -> planted sites (as :func:`utils.io.load_dataset` gives);
+    ids without sites get an all-False row. Sites are clipped to ``[0, length)``.
+    """
+    wanted = set(motifs)
+    mask = np.zeros((len(ids), int(length)), dtype=bool)
+    for row, seq_id in enumerate(ids):
+        for site in sites.get(seq_id, ()):
+            if site.motif in wanted:
+                mask[row, max(site.start, 0):min(site.end, length)] = True
+    return mask
+
+
+def observed_base_map(method: str, attributions: np.ndarray, onehot: np.ndarray) -> np.ndarray:
+    """The map a person sees: attribution x one-hot input -> (N, L, 4), the observed base's value.
+
+    ISM's map is 0 at the observed base, so it is first centred over the four bases at each
+    position: the observed base then shows how much better it does than the average base
+    there (mean-centred ISM x input). The logos draw exactly these heights.
+    """
+    a = np.asarray(attributions, dtype=np.float32)
+    if method == "ism":
+        a = a - a.mean(axis=-1, keepdims=True)
+    return a * np.asarray(onehot, dtype=np.float32)
+
+
+def position_scores(attributions: np.ndarray, onehot: np.ndarray | None = None, method: str = "",
+                    mode: str = "input") -> np.ndarray:
+    """Per-position importance -> (N, L) float64.
+
+    ``mode='input'`` (default, needs ``onehot``): |attribution x input|, the absolute value at
+    the observed base of :func:`observed_base_map`, which is what the logos show.
+    ``mode='sum'``: |attribution| summed over the four bases (what a method says about every
+    possible base, not only the one present). An (N, L) array is taken as already
+    per-position and only made absolute.
+    """
+    if mode not in SCORE_MODES:
+        raise ValueError(f"unknown localization score mode {mode!r}")
+    a = np.asarray(attributions, dtype=np.float64)
+    if a.ndim == 3 and mode == "input":
+        if onehot is None:
+            raise ValueError("mode 'input' scores attribution x input and needs the one-hot input")
+        return np.abs(observed_base_map(method, a, onehot).astype(np.float64).sum(axis=2))
+    if a.ndim == 3:
+        return np.abs(a).sum(axis=2)
+    if a.ndim == 2:
+        return np.abs(a)
+    raise InputError(f"attributions must have shape (N, L, 4) or (N, L); got {a.shape}")
+
+
+def localization_scores(attributions: np.ndarray, mask: np.ndarray, onehot: np.ndarray | None = None,
+                        method: str = "", mode: str = "input") -> dict[str, np.ndarray]:
+    """Per-sequence auROC and auPRC of the per-position scores against the truth mask.
+
+    attributions: (N, L, 4) or (N, L); mask: (N, L) bool from :func:`site_mask`; ``onehot``,
+    ``method`` and ``mode`` as in :func:`position_scores` (without ``onehot`` the sum over bases
+    is scored).
+    Returns ``{"auroc": (N,), "auprc": (N,)}`` float64; a sequence whose mask is all
+    False or all True has no defined score and gets NaN (left out by the summary).
+    """
+    from sklearn.metrics import average_precision_score, roc_auc_score
+
+    scores = position_scores(attributions, onehot, method, mode if onehot is not None else "sum")
+    truth = np.asarray(mask, dtype=bool)
+    if truth.shape != scores.shape:
+        raise InputError(f"the truth mask has shape {truth.shape} but the attributions cover "
+                         f"{scores.shape}; build the mask from the same sequences")
+    auroc = np.full(len(scores), np.nan)
+    auprc = np.full(len(scores), np.nan)
+    for i, (y, s) in enumerate(zip(truth, scores)):
+        if 0 < y.sum() < len(y):
+            auroc[i] = roc_auc_score(y, s)
+            auprc[i] = average_precision_score(y, s)
+    return {"auroc": auroc, "auprc": auprc}
+
+
+def summarize_localization(auroc: np.ndarray, auprc: np.ndarray) -> dict[str, float]:
+    """Mean and sample SD (ddof=1) over the sequences with a defined score.
+
+    Returns ``{"n", "auroc_mean", "auroc_sd", "auprc_mean", "auprc_sd"}``; means are NaN
+    when no sequence has a score, SDs are NaN below two sequences.
+    """
+    auroc = np.asarray(auroc, dtype=np.float64)
+    auprc = np.asarray(auprc, dtype=np.float64)
+    keep = np.isfinite(auroc) & np.isfinite(auprc)
+    n = int(keep.sum())
+
+    def mean(v):
+        return float(v[keep].mean()) if n else float("nan")
+
+    def sd(v):
+        return float(v[keep].std(ddof=1)) if n > 1 else float("nan")
+
+    return {"n": n, "auroc_mean": mean(auroc), "auroc_sd": sd(auroc),
+            "auprc_mean": mean(auprc), "auprc_sd": sd(auprc)}
