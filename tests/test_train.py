@@ -178,7 +178,7 @@ def test_save_load_round_trip_reproduces_predictions_exactly(trained, data_dir, 
 def test_cnn_graph_has_separate_logit_and_sigmoid(trained):
     predictor = models.load(trained["cnn"])
     model = predictor.keras_model
-    assert predictor.has_keras_graph
+    assert predictor.keras_model is not None
     assert model.layers[-1].__class__.__name__ == "Activation"
     assert model.layers[-2].__class__.__name__ == "Dense" and model.layers[-2].units == 1
     allowed = {"InputLayer", "Conv1D", "Activation", "MaxPooling1D", "Dropout", "Flatten", "Dense"}
@@ -191,7 +191,7 @@ def test_cnn_graph_has_separate_logit_and_sigmoid(trained):
 @pytest.mark.parametrize("kind", ["kmer_logistic", "kmer_gbt"])
 def test_kmer_logit_is_the_log_odds_of_the_probability(trained, kind):
     predictor = models.load(trained[kind])
-    assert not predictor.has_keras_graph and predictor.keras_model is None
+    assert predictor.keras_model is None
     onehot = one_hot(planted_data(n=20, seed=9)[0])
     logit = predictor.predict_logit(onehot).astype(np.float64)
     assert np.allclose(1 / (1 + np.exp(-logit)), predictor.predict(onehot), atol=1e-6)

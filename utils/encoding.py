@@ -53,13 +53,6 @@ def onehot_to_seqs(onehot: np.ndarray) -> list[str]:
     return codes_to_seqs(onehot_to_codes(onehot))
 
 
-def kmer_names(k: int) -> list[str]:
-    """All 4**k k-mers in the column order of :func:`kmer_counts`."""
-    idx = np.arange(4 ** k)
-    digits = [(idx // 4 ** (k - 1 - j)) % 4 for j in range(k)]
-    return ["".join(ALPHABET[d[i]] for d in digits) for i in range(4 ** k)]
-
-
 def kmer_counts(codes_or_onehot: np.ndarray, k: int) -> np.ndarray:
     """Count every k-mer in each sequence -> float32 (N, 4**k).
 

@@ -316,8 +316,13 @@ class Site:
     strand: str = "+"
 
 
-def format_bed_lines(sites: list[Site]) -> str:
-    return "".join(f"{s.seq_id}\t{s.start}\t{s.end}\t{s.motif}\t0\t{s.strand}\n" for s in sites)
+def bed_lines(seq_ids, starts, ends, motifs, strands="+") -> str:
+    """BED6 text, one line per site: ``id start end motif 0 strand`` (0-based, end exclusive).
+
+    Columns are equal-length sequences; ``strands`` may be one string for every line.
+    """
+    strands = [strands] * len(seq_ids) if isinstance(strands, str) else strands
+    return "".join(f"{i}\t{s}\t{e}\t{m}\t0\t{d}\n" for i, s, e, m, d in zip(seq_ids, starts, ends, motifs, strands))
 
 
 def read_bed(path: str | os.PathLike) -> list[Site]:

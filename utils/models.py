@@ -78,7 +78,6 @@ class Predictor(Protocol):
     """What interpretation may use: a black box from one-hot batches to probabilities."""
     kind: str
     input_length: int
-    has_keras_graph: bool
 
     def predict(self, onehot: np.ndarray) -> np.ndarray:
         """(N, L, 4) float32 one-hot -> (N,) float32 probability of the positive class."""
@@ -90,7 +89,7 @@ class Predictor(Protocol):
 class _BatchedPredictor:
     """Shared input check and chunking; subclasses give ``_prob`` and ``_logit`` per chunk."""
     kind = ""
-    has_keras_graph = False
+    keras_model = None          # a Keras graph for the gradient methods, where the kind has one
 
     def __init__(self, input_length: int):
         self.input_length = int(input_length)
@@ -186,7 +185,6 @@ def build_cnn(input_length: int, cfg: CNNConfig):
 class CNNPredictor(_BatchedPredictor):
     """A Keras model whose last layer is the sigmoid and the one before it the logit."""
     kind = "cnn"
-    has_keras_graph = True
 
     def __init__(self, model, input_length: int):
         super().__init__(input_length)
@@ -261,8 +259,6 @@ def estimator_fit_kwargs(estimator, sample_weight) -> dict:
 
 class KmerPredictor(_BatchedPredictor):
     """A fitted scikit-learn classifier on k-mer counts of the one-hot input."""
-    has_keras_graph = False
-    keras_model = None
 
     def __init__(self, kind: str, estimator, k: int, input_length: int):
         super().__init__(input_length)

