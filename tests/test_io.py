@@ -112,3 +112,85 @@ def test_requirements_floor_keras_at_a_safe_mode_fixed_version():
     text = (Path(__file__).resolve().parents[1] / "requirements.txt").read_text()
     floor = re.search(r"^keras>=(\d+)\.(\d+)\.(\d+)", text, re.M)
     assert floor and tuple(map(int, floor.groups())) >= (3, 11, 3)
+
+
+def test_a_full_disk_is_one_line_and_leaves_no_folder(tmp_path, monkeypatch):
+    import errno
+
+    out = tmp_path / "models" / "cnn"
+    with pytest.raises(dio.InputError, match="No space left on device"):
+        with dio.staged_dir(out) as tmp:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+    assert list(tmp_path.iterdir()) == []            # not even an empty models/
+
+
+def test_stale_staging_of_a_dead_process_is_removed(tmp_path, capsys):
+    import subprocess
+    import sys
+
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True,
+                          text=True).stdout.strip()
+    stale = tmp_path / f".res.tmp-{dead}-abc"
+    stale.mkdir()
+    (stale / "sequences.fa").write_text(">x\nA\n")
+    alive = tmp_path / f".res.tmp-{os.getppid()}-def"       # a live process's staging is left alone
+    alive.mkdir()
+    with dio.staged_dir(tmp_path / "res") as tmp:
+        (tmp / "summary.json").write_text("{}")
+    assert sorted(p.name for p in tmp_path.iterdir()) == [alive.name, "res"]
+    assert "left by an interrupted run" in capsys.readouterr().err
+
+
+def test_unwritable_out_dir_is_refused_before_work(tmp_path):
+    with pytest.raises(dio.InputError, match="cannot be written"):
+        dio.check_out_dir("/proc/x", overwrite=False)
+
+
+@pytest.mark.parametrize("text,needle", [
+    ("[1, 2]", "holds a JSON list, not an object"),
+    ('{"a": NaN}', "not valid JSON"),
+    ("{", "not valid JSON"),
+    ("\ufeff{\"a\": 1}", None),
+])
+def test_read_json_accepts_objects_only(tmp_path, text, needle):
+    path = tmp_path / "m.json"
+    path.write_text(text, encoding="utf-8")
+    if needle is None:
+        assert dio.read_json(path) == {"a": 1}
+    else:
+        with pytest.raises(dio.InputError, match=needle):
+            dio.read_json(path)
+
+
+@pytest.mark.parametrize("bed,needle", [
+    ("s\t-1\t4\tM\t0\t+\n", "0 <= start < end"),
+    ("s\t5\t3\tM\t0\t+\n", "0 <= start < end"),
+    ("s\t1\t4\tM\t0\tx\n", "strand"),
+    ("s\t1\t40\tM\t0\t+\n", "past the"),
+    ("t\t1\t4\tM\t0\t+\n", "lacks"),
+])
+def test_bad_sites_are_refused(tmp_path, bed, needle):
+    (tmp_path / "sequences.fa").write_text(">s\nACGTACGTAC\n")
+    (tmp_path / "labels.tsv").write_text("id\tlabel\ns\t1\n")
+    (tmp_path / "motif_sites.bed").write_text(bed)
+    with pytest.raises(dio.InputError, match=needle):
+        dio.load_dataset(tmp_path)
+
+
+def test_fasta_gzip_crlf_and_bom_read_alike(tmp_path):
+    import gzip
+
+    (tmp_path / "a.fa").write_bytes(b"\xef\xbb\xbf>s1 desc\r\nACGT\r\nAC\r\n>s2\r\nNNGTAC\r\n")
+    (tmp_path / "b.fa.gz").write_bytes(gzip.compress(b">s1\nACGTAC\n>s2\nNNGTAC\n"))
+    assert dio.read_fasta(tmp_path / "a.fa") == dio.read_fasta(tmp_path / "b.fa.gz") == \
+        (["s1", "s2"], ["ACGTAC", "NNGTAC"])
+
+
+def test_blank_and_duplicate_labels_are_named(tmp_path):
+    path = tmp_path / "labels.tsv"
+    path.write_text("id\tlabel\na\t\nb\t1\n")
+    with pytest.raises(dio.InputError, match="found an empty label"):
+        dio.read_labels(path)
+    path.write_text("id\tlabel\na\t0\na\t1\n")
+    with pytest.raises(dio.InputError, match="more than one label"):
+        dio.read_labels(path)

@@ -7,6 +7,7 @@ input anywhere ends the same way: one line on stderr, exit code 2, no traceback.
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import sys
 from typing import Callable, Iterable, Sequence
@@ -46,7 +47,7 @@ def add_common_flags(parser: argparse.ArgumentParser, out_dir_default: str | Non
                      out_dir_help: str) -> None:
     """--seed, --out_dir, --overwrite, --quiet: the same meaning in every script."""
     group = parser.add_argument_group("run control")
-    group.add_argument("--seed", type=int, default=0, metavar="INT",
+    group.add_argument("--seed", type=seed_value, default=0, metavar="INT",
                        help="random seed; the same seed and flags give the same files")
     group.add_argument("--out_dir", default=out_dir_default, metavar="DIR", help=out_dir_help)
     group.add_argument("--overwrite", action="store_true",
@@ -61,6 +62,14 @@ def _number(text: str, kind, what: str):
         return kind(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not {what}") from None
+
+
+def seed_value(text: str) -> int:
+    """A random seed: a whole number from 0 to 2**32 - 1 (what numpy and TensorFlow accept)."""
+    value = _number(text, int, "a whole number")
+    if not 0 <= value < 2 ** 32:
+        raise argparse.ArgumentTypeError(f"{value} must lie between 0 and {2 ** 32 - 1}")
+    return value
 
 
 def positive_int(text: str) -> int:
@@ -79,8 +88,8 @@ def non_negative_int(text: str) -> int:
 
 def positive_float(text: str) -> float:
     value = _number(text, float, "a number")
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"{value} must be greater than 0")
+    if not (value > 0 and math.isfinite(value)):
+        raise argparse.ArgumentTypeError(f"{value} must be a finite number greater than 0")
     return value
 
 

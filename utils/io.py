@@ -7,10 +7,12 @@ refused input never leaves a half-written file behind.
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import json
 import os
 import shutil
+import sys
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -94,42 +96,86 @@ def check_out_dir(path: str | os.PathLike, overwrite: bool) -> Path:
     ancestor = out if out.exists() else out.parent
     while not ancestor.exists() and ancestor != ancestor.parent:
         ancestor = ancestor.parent
-    if not ancestor.is_dir() or not os.access(ancestor, os.W_OK | os.X_OK):
-        raise InputError(f"--out_dir {out} cannot be written (no write permission in {ancestor}); "
+    if not ancestor.is_dir() or not os.access(ancestor, os.W_OK | os.X_OK) or not _can_create_in(ancestor):
+        raise InputError(f"--out_dir {out} cannot be written (no folder can be made in {ancestor}); "
                          f"name a folder you can write to")
     return out
+
+
+def _can_create_in(folder: Path) -> bool:
+    """Try it: root passes os.access everywhere, yet /proc or /sys refuse new folders."""
+    try:
+        probe = tempfile.mkdtemp(prefix=".write-probe-", dir=folder)
+    except OSError:
+        return False
+    os.rmdir(probe)
+    return True
+
+
+def _remove_stale_staging(out: Path) -> None:
+    """Remove staging folders of ``out`` left by a process that no longer runs (a SIGKILL)."""
+    prefix = f".{out.name}.tmp-"
+    for stale in out.parent.glob(f"{prefix}*"):
+        pid = stale.name[len(prefix):].split("-")[0]
+        if not pid.isdigit() or int(pid) == os.getpid():
+            continue
+        try:
+            os.kill(int(pid), 0)
+            continue                        # its process still runs: not ours to remove
+        except ProcessLookupError:
+            pass
+        except PermissionError:
+            continue
+        shutil.rmtree(stale, ignore_errors=True)
+        print(f"note: removed {stale}, left by an interrupted run (process {pid})", file=sys.stderr)
 
 
 @contextlib.contextmanager
 def staged_dir(path: str | os.PathLike) -> Iterator[Path]:
     """Yield a temporary folder beside ``path``; on success it replaces ``path`` whole.
 
-    On any exception the temporary folder is removed and ``path`` is left as it was.
+    On any exception the temporary folder (and any parent folder made for it) is removed and
+    ``path`` is left as it was. A full or read-only disk becomes one InputError line.
     """
     out = Path(path)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
+    made = [d for d in [out.parent, *out.parent.parents] if not d.exists()]
+    tmp = None
     try:
-        yield tmp
+        try:
+            out.parent.mkdir(parents=True, exist_ok=True)
+            _remove_stale_staging(out)
+            tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-{os.getpid()}-", dir=out.parent))
+            yield tmp
+            os.chmod(tmp, 0o755)
+            _fsync_tree(tmp)
+        except OSError as exc:
+            if exc.errno in _DISK_ERRORS:
+                raise InputError(f"--out_dir {out} cannot be written ({os.strerror(exc.errno)}); free "
+                                 f"space or name a folder you can write to") from None
+            raise
+        old = None
+        try:
+            if out.exists():
+                old = out.parent / f".{out.name}.old-{os.getpid()}"
+                os.replace(out, old)
+            os.replace(tmp, out)
+        except BaseException:
+            if old is not None and not out.exists():
+                os.replace(old, out)            # roll back: the previous folder is put back whole
+            raise
     except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    os.chmod(tmp, 0o755)
-    _fsync_tree(tmp)
-    old = None
-    try:
-        if out.exists():
-            old = out.parent / f".{out.name}.old-{os.getpid()}"
-            os.replace(out, old)
-        os.replace(tmp, out)
-    except BaseException:
-        if old is not None and not out.exists():
-            os.replace(old, out)            # roll back: the previous folder is put back whole
-        shutil.rmtree(tmp, ignore_errors=True)
+        if tmp is not None:
+            shutil.rmtree(tmp, ignore_errors=True)
+        for folder in made:                    # innermost first: only the empty ones we made
+            with contextlib.suppress(OSError):
+                folder.rmdir()
         raise
     _fsync_dir(out.parent)
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)
+
+
+_DISK_ERRORS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM, errno.ENOENT}
 
 
 def _fsync_dir(folder: Path) -> None:
@@ -195,14 +241,25 @@ def _json_default(obj):
     raise TypeError(f"cannot write {type(obj).__name__} as JSON")
 
 
+def _no_constants(name: str):
+    raise ValueError(f"holds {name}, which is not JSON")
+
+
 def read_json(path: str | os.PathLike) -> dict:
+    """A JSON file whose top level is an object -> dict; anything else is an InputError."""
     try:
-        with open(path) as fh:
-            return json.load(fh)
+        with open(path, encoding="utf-8-sig") as fh:
+            obj = json.load(fh, parse_constant=_no_constants)
     except FileNotFoundError:
         raise InputError(f"{path} is missing") from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise InputError(f"{path} is not valid JSON ({exc}); regenerate it") from None
+    except IsADirectoryError:
+        raise InputError(f"{path} is a folder, not a JSON file") from None
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
+        reason = str(exc).splitlines()[0][:120] if str(exc) else exc.__class__.__name__
+        raise InputError(f"{path} is not valid JSON ({reason}); regenerate it") from None
+    if not isinstance(obj, dict):
+        raise InputError(f"{path} holds a JSON {type(obj).__name__}, not an object; regenerate it")
+    return obj
 
 
 def write_tsv(path: str | os.PathLike, header: list[str], columns: list) -> None:
@@ -231,16 +288,40 @@ def _cell(value) -> str:
     return str(value)
 
 
-def read_tsv(path: str | os.PathLike, required: list[str]) -> dict[str, list[str]]:
-    """Read a headed TSV into columns of strings, checking the required columns exist."""
+def _text_lines(path: str | os.PathLike) -> list[str]:
+    """Lines of a text file (plain or gzipped), BOM and line ends (LF or CRLF) removed."""
     try:
-        with open(path) as fh:
-            header = fh.readline().rstrip("\n").split("\t")
-            rows = [line.rstrip("\n").split("\t") for line in fh if line.strip()]
+        with open(path, "rb") as fh:
+            raw = fh.read()
     except FileNotFoundError:
         raise InputError(f"{path} is missing") from None
+    except IsADirectoryError:
+        raise InputError(f"{path} is a folder, not a file") from None
+    if raw[:2] == b"\x1f\x8b":
+        import gzip
+        import zlib
+        try:
+            raw = gzip.decompress(raw)
+        except (OSError, EOFError, zlib.error):
+            raise InputError(f"{path} is a damaged gzip file") from None
+    try:
+        text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
-        raise InputError(f"{path} is not a text file") from None
+        raise InputError(f"{path} is not a text file (not UTF-8)") from None
+    if "\x00" in text:
+        raise InputError(f"{path} is not a text file (it holds NUL bytes)")
+    return text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+
+
+def read_tsv(path: str | os.PathLike, required: list[str]) -> dict[str, list[str]]:
+    """Read a headed TSV into columns of strings, checking the required columns exist."""
+    lines = _text_lines(path)
+    if not lines or not lines[0].strip():
+        raise InputError(f"{path} is empty; it needs a header naming {', '.join(required)}")
+    header = lines[0].split("\t")
+    rows = [line.split("\t") for line in lines[1:] if line.strip()]
+    if len(set(header)) != len(header):
+        raise InputError(f"{path} names a column twice in its header; give each column one name")
     missing = [c for c in required if c not in header]
     if missing:
         raise InputError(f"{path} lacks the column(s) {', '.join(missing)}; "
@@ -258,26 +339,24 @@ def write_fasta_records(fh, ids: list[str], seqs: list[str] | np.ndarray) -> Non
 
 
 def read_fasta(path: str | os.PathLike) -> tuple[list[str], list[str]]:
-    """Read a FASTA file; sequences must use ACGTN and all have the same length."""
+    """Read a FASTA file (plain or gzipped); sequences must use ACGTN and all have the same length."""
     ids: list[str] = []
     chunks: list[list[str]] = []
-    try:
-        with open(path) as fh:
-            for line in fh:
-                line = line.strip()
-                if not line:
-                    continue
-                if line.startswith(">"):
-                    ids.append(line[1:].split()[0] if len(line) > 1 else "")
-                    chunks.append([])
-                elif not chunks:
-                    raise InputError(f"{path} does not start with a '>' header; is it FASTA?")
-                else:
-                    chunks[-1].append(line)
-    except FileNotFoundError:
-        raise InputError(f"{path} is missing") from None
-    except UnicodeDecodeError:
-        raise InputError(f"{path} is not a text FASTA file") from None
+    for line in _text_lines(path):
+        line = line.strip()
+        if not line:
+            continue
+        if line.startswith(">"):
+            name = line[1:].split()[0] if line[1:].strip() else ""
+            if not name:
+                raise InputError(f"{path}: record {len(ids) + 1} has an empty id after '>'; "
+                                 f"give every record an id")
+            ids.append(name)
+            chunks.append([])
+        elif not chunks:
+            raise InputError(f"{path} does not start with a '>' header; is it FASTA?")
+        else:
+            chunks[-1].append(line)
     if not ids:
         raise InputError(f"{path} holds no FASTA records")
     seqs = ["".join(c).upper() for c in chunks]
@@ -286,8 +365,10 @@ def read_fasta(path: str | os.PathLike) -> tuple[list[str], list[str]]:
     for name, seq in zip(ids, seqs):
         bad = set(seq) - allowed
         if bad:
-            raise InputError(f"{path}: sequence {name} has characters {''.join(sorted(bad))!r}; "
+            raise InputError(f"{path}: sequence {name} has characters {''.join(sorted(bad))[:20]!r}; "
                              f"only A, C, G, T and N are allowed")
+        if not seq:
+            raise InputError(f"{path}: sequence {name} is empty; every record needs bases")
         lengths.add(len(seq))
     if len(lengths) != 1:
         raise InputError(f"{path}: sequences have unequal lengths ({min(lengths)} to {max(lengths)} bp); "
@@ -300,9 +381,13 @@ def read_fasta(path: str | os.PathLike) -> tuple[list[str], list[str]]:
 # ----------------------------------------------------------------------------- labels and sites
 def read_labels(path: str | os.PathLike) -> tuple[list[str], np.ndarray]:
     cols = read_tsv(path, ["id", "label"])
-    bad = sorted({v for v in cols["label"] if v not in ("0", "1")})
+    bad = sorted({v for v in cols["label"] if v.strip() not in ("0", "1")})
     if bad:
-        raise InputError(f"{path}: labels must be 0 or 1, found {', '.join(bad[:3])}")
+        shown = ", ".join(repr(v) if v.strip() else "an empty label" for v in bad[:3])
+        raise InputError(f"{path}: labels must be 0 or 1, found {shown}")
+    if len(set(cols["id"])) != len(cols["id"]):
+        dup = next(i for i in cols["id"] if cols["id"].count(i) > 1)
+        raise InputError(f"{path}: id {dup!r} has more than one label; give each sequence one row")
     return cols["id"], np.array([int(v) for v in cols["label"]], dtype=np.int8)
 
 
@@ -326,21 +411,25 @@ def bed_lines(seq_ids, starts, ends, motifs, strands="+") -> str:
 
 
 def read_bed(path: str | os.PathLike) -> list[Site]:
+    """BED4+ rows -> Sites; 0 <= start < end, strand +, - or . (read as +)."""
     sites = []
-    try:
-        with open(path) as fh:
-            for n, line in enumerate(fh, 1):
-                if not line.strip() or line.startswith(("#", "track", "browser")):
-                    continue
-                f = line.rstrip("\n").split("\t")
-                if len(f) < 4:
-                    raise InputError(f"{path} line {n} has {len(f)} fields; BED needs id start end motif")
-                try:
-                    sites.append(Site(f[0], int(f[1]), int(f[2]), f[3], f[5] if len(f) > 5 else "+"))
-                except ValueError:
-                    raise InputError(f"{path} line {n}: start and end must be whole numbers") from None
-    except FileNotFoundError:
-        raise InputError(f"{path} is missing") from None
+    for n, line in enumerate(_text_lines(path), 1):
+        if not line.strip() or line.startswith(("#", "track", "browser")):
+            continue
+        f = line.split("\t")
+        if len(f) < 4:
+            raise InputError(f"{path} line {n} has {len(f)} fields; BED needs id start end motif")
+        try:
+            start, end = int(f[1]), int(f[2])
+        except ValueError:
+            raise InputError(f"{path} line {n}: start and end must be whole numbers") from None
+        if start < 0 or end <= start:
+            raise InputError(f"{path} line {n}: start {start} and end {end} must satisfy 0 <= start < end "
+                             f"(0-based, end exclusive)")
+        strand = f[5].strip() if len(f) > 5 and f[5].strip() else "+"
+        if strand not in ("+", "-", "."):
+            raise InputError(f"{path} line {n}: strand {strand[:10]!r} must be +, - or .")
+        sites.append(Site(f[0], start, end, f[3], "+" if strand == "." else strand))
     return sites
 
 
@@ -405,12 +494,62 @@ def load_dataset(path: str | os.PathLike, need_sites: bool = False) -> Dataset:
     elif need_sites:
         raise InputError(f"data folder {folder} has no {SITES_NAME}; interpretation needs the planted "
                          f"sites written by Generate_sequences.py")
+    if sites:
+        length = len(seqs[0])
+        known = set(ids)
+        for seq_id, seq_sites in sites.items():
+            if seq_id not in known:
+                raise InputError(f"{sites_path} names sequence {seq_id!r}, which {fasta.name} lacks; "
+                                 f"use the sites written with these sequences")
+            far = next((x for x in seq_sites if x.end > length), None)
+            if far is not None:
+                raise InputError(f"{sites_path}: a site of {seq_id} ends at {far.end}, past the "
+                                 f"{length} bp sequence; use the sites written with these sequences")
     meta_path = folder / METADATA_NAME
     metadata = read_json(meta_path) if meta_path.exists() else {}
     if need_sites and not metadata:
         raise InputError(f"data folder {folder} has no {METADATA_NAME}; interpretation needs the "
                          f"planted rule written by Generate_sequences.py")
+    if need_sites:
+        check_rule_metadata(metadata, meta_path, {x.motif for v in sites.values() for x in v})
     return Dataset(folder, ids, seqs, labels, sites, metadata)
+
+
+GEN_TYPES = ("presence", "order", "distance")
+
+
+def check_rule_metadata(meta: dict, path, site_motifs: set[str]) -> None:
+    """The planted-rule fields interpretation reads from metadata.json, each checked once."""
+    def bad(what: str) -> InputError:
+        return InputError(f"{path}: {what}; regenerate the data with Generate_sequences.py")
+
+    if meta.get("gen_type") not in GEN_TYPES:
+        raise bad(f"gen_type {meta.get('gen_type')!r} is not one of {', '.join(GEN_TYPES)}")
+    pwms = meta.get("pwms")
+    if not isinstance(pwms, dict) or not pwms:
+        raise bad("it holds no motif pwms")
+    for name, rows in pwms.items():
+        try:
+            arr = np.asarray(rows, dtype=np.float64)
+        except (TypeError, ValueError):
+            raise bad(f"the pwm of {name} is not a table of numbers") from None
+        if arr.ndim != 2 or arr.shape[1] != 4 or arr.shape[0] < 1 or not np.all(np.isfinite(arr)) \
+                or np.any(arr < 0) or np.any(np.abs(arr.sum(axis=1) - 1) > 1e-3):
+            raise bad(f"the pwm of {name} is not rows of four probabilities summing to 1")
+    pos = meta.get("pos_motifs")
+    if not isinstance(pos, list) or not pos or any(not isinstance(m, str) or m not in pwms for m in pos):
+        raise bad("pos_motifs must list motifs that have a pwm")
+    if meta["gen_type"] in ("order", "distance") and len(pos) != 2:
+        raise bad(f"a {meta['gen_type']} rule needs exactly two pos_motifs")
+    if meta["gen_type"] == "distance":
+        lo, hi = meta.get("min_dist"), meta.get("max_dist")
+        if not (isinstance(lo, int) and isinstance(hi, int) and 0 <= lo <= hi):
+            raise bad("a distance rule needs whole numbers 0 <= min_dist <= max_dist")
+    dist = meta.get("background_dist", [0.25] * 4)
+    check_base_distribution(dist, f"background_dist in {path}")
+    unknown = sorted(site_motifs - set(pwms))
+    if unknown:
+        raise bad(f"motif_sites.bed names {unknown[0]!r}, which has no pwm")
 
 
 def checksum_files(paths: list[Path]) -> str:
