@@ -135,7 +135,12 @@ def verdict(rows: list[dict], metadata: Mapping, curve: Mapping | None, alpha: f
     gen_type = metadata.get("gen_type")
     pos = list(metadata.get("pos_motifs") or [])
     tested = [r for r in rows if r.get("agrees") is not None]
-    failures = [_failure(r, pos) for r in tested if not r["agrees"]]
+    bad_swaps = [r for r in tested if not r["agrees"] and r["test"].startswith("swap:") and r["expected"] != "none"]
+    failures = [_failure(r, pos) for r in tested if not r["agrees"] and r not in bad_swaps]
+    if bad_swaps:        # one clause for the order rule, with each class's change
+        detail = ", ".join(f"{r['test'].split(':')[1]} {r['mean_delta_prob']:+.3f}" for r in bad_swaps)
+        failures.append(f"order unused (swapping {' and '.join(pos)} changed the probability of "
+                        f"{detail}; the rule needs a change of sign)")
     failures.sort(key=lambda f: next((i for i, k in enumerate(_FAILURE_RANK) if f.startswith(k)),
                                      len(_FAILURE_RANK)))
     missing, weak = [], []
