@@ -324,7 +324,16 @@ def load(model_dir: str | Path) -> Predictor:
     k = meta.get("k")
     if not isinstance(k, int) or k < 1:
         raise InputError(f"{folder / MODEL_JSON} has no valid k for a k-mer model; retrain the model")
-    return KmerPredictor(kind, _load_skops(path), k, length)
+    estimator = _load_skops(path)
+    if not (callable(getattr(estimator, "predict_proba", None))
+            and callable(getattr(estimator, "decision_function", None))):
+        raise InputError(f"{path} holds a {type(estimator).__name__}, not a fitted classifier; "
+                         f"retrain the model with Train_models.py")
+    n_features = getattr(estimator, "n_features_in_", None)
+    if n_features is not None and n_features != 4 ** k:
+        raise InputError(f"{path} was fitted on {n_features} features but model.json says k={k} "
+                         f"({4 ** k} k-mers); the files do not belong together, retrain the model")
+    return KmerPredictor(kind, estimator, k, length)
 
 
 def _load_keras(path: Path, input_length: int):
@@ -332,6 +341,10 @@ def _load_keras(path: Path, input_length: int):
     try:
         model = keras.models.load_model(path, safe_mode=True)
     except (OSError, ValueError, TypeError, KeyError, zipfile.BadZipFile) as exc:
+        if "safe_mode" in str(exc) or "arbitrary code" in str(exc):
+            raise InputError(f"{path} holds code (a Lambda or custom layer) that Keras' safe mode refuses "
+                             f"to run; this is a security choice, not a damaged file: rebuild the model "
+                             f"without Lambda layers or retrain it with Train_models.py") from None
         raise InputError(f"{path} is not a readable Keras model ({exc.__class__.__name__}); "
                          f"retrain it with Train_models.py") from None
     shape = tuple(model.inputs[0].shape) if model.inputs else ()
