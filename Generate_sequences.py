@@ -19,7 +19,7 @@ from __future__ import annotations
 import sys
 
 from utils import cli, motifs as motiflib, simulate
-from utils.io import check_out_dir
+from utils.io import check_free_space, check_out_dir
 
 
 def build_parser():
@@ -76,6 +76,8 @@ def main(argv=None) -> int:
         motif_sampling=args.motif_sampling, engine=args.engine)
     rule = simulate.resolve_rule(config)
     check_out_dir(args.out_dir, args.overwrite)
+    # FASTA (header + bases + newlines), labels and about 40 bytes of BED per planted motif
+    check_free_space(args.out_dir, args.num_seqs * (args.seq_length + 30 + 40 * (len(rule.motifs) + 1)))
     for warning in rule.similar:
         print(f"warning: {warning}", file=sys.stderr)
     meta = simulate.write_dataset(rule, args.out_dir, quiet=args.quiet)

@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 
-.PHONY: venv demo test bench clean
+.PHONY: venv demo test fuzz bench clean
 
 venv: $(VENV)/.installed
 
@@ -25,6 +25,10 @@ demo: venv
 
 test: venv
 	$(PY) -m pytest -q tests
+
+# the reader fuzz tests with many more examples (FUZZ_EXAMPLES, default 5000 per reader)
+fuzz: venv
+	HYPOTHESIS_PROFILE=fuzz $(PY) -m pytest -q tests/test_fuzz.py
 
 bench: venv
 	$(PY) benchmarks/bench_generate.py

@@ -102,6 +102,17 @@ def check_out_dir(path: str | os.PathLike, overwrite: bool) -> Path:
     return out
 
 
+def check_free_space(path: str | os.PathLike, need_bytes: int) -> None:
+    """Refuse, before any work, an output the disk under ``path`` cannot hold."""
+    folder = Path(path)
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    free = shutil.disk_usage(folder).free
+    if need_bytes > free:
+        raise InputError(f"--out_dir {path} needs about {need_bytes / 1e9:.1f} GB but {folder} has "
+                         f"{free / 1e9:.1f} GB free; generate fewer or shorter sequences or write elsewhere")
+
+
 def _can_create_in(folder: Path) -> bool:
     """Try it: root passes os.access everywhere, yet /proc or /sys refuse new folders."""
     try:

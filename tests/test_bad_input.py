@@ -1,0 +1,102 @@
+"""The bad-input catalogue: every bad input the README promises a clean error for, run as a user runs it.
+
+Each case runs a script as a subprocess and must end with exit code 2, one line on stderr with
+no traceback, and nothing created next to the output folder. The README's list of refused
+inputs is this table (test_readme_lists_the_catalogue keeps them from drifting apart); print it
+with ``python tests/test_bad_input.py``.
+"""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+GEN, TRAIN, INTERPRET = "Generate_sequences.py", "Train_models.py", "Interpret_models.py"
+
+# (script, arguments; {data} {model} {bogus} {foreign} {out} are filled in, what the README says, needle)
+CATALOGUE = [
+    (GEN, "--num_seqs 0 --out_dir {out}", "`--num_seqs` below 1", "--num_seqs"),
+    (GEN, "--seed -1 --out_dir {out}", "a negative or too large `--seed`", "--seed"),
+    (GEN, "--seq_length 99999999999 --out_dir {out}", "`--seq_length` beyond 100,000 bp", "--seq_length"),
+    (GEN, "--num_seqs 100000000000 --out_dir {out}", "an output larger than the free disk space", "GB free"),
+    (GEN, "--background_dist 0.5 0.5 0.5 0.5 --out_dir {out}", "a `--background_dist` not summing to 1",
+     "summing to 1"),
+    (GEN, "--motifs NOT_A_MOTIF --out_dir {out}", "an unknown motif name (with suggestions)", "unknown motif"),
+    (GEN, "--motifs CTCF_known1 CTCF_known1 --out_dir {out}", "a motif named twice in `--motifs`",
+     "more than once"),
+    (GEN, "--gen_type distance --min_dist 40 --max_dist 10 --out_dir {out}", "`--min_dist` above `--max_dist`",
+     "--min_dist"),
+    (GEN, "--out_dir /proc/x", "an output folder that cannot be created (`/proc/x`)", "cannot be written"),
+    (GEN, "--out_dir {foreign} --overwrite", "`--overwrite` on a folder the suite did not write",
+     "not written by this suite"),
+    (TRAIN, "--data_file {out}/missing --out_dir {out}", "a data folder that does not exist", "does not exist"),
+    (TRAIN, "--data_file {data} --lr inf --out_dir {out}", "a non-finite or non-positive `--lr`", "--lr"),
+    (TRAIN, "--data_file {data} --test_sz 0.6 --out_dir {out}", "a `--test_sz` of 0.5 or more", "--test_sz"),
+    (TRAIN, "--data_file {data} --out_dir /proc/x", "a model folder that cannot be created, before training",
+     "cannot be written"),
+    (INTERPRET, "--model {out}/missing --out_dir {out}/r", "a model folder that does not exist", "does not exist"),
+    (INTERPRET, "--model {model} --alpha 1.5 --out_dir {out}/r", "an `--alpha` outside (0, 1)", "--alpha"),
+    (INTERPRET, "--model {model} --motifs GATA_known6 --out_dir {out}/r", "a motif the data do not hold",
+     "not in the data"),
+    (INTERPRET, "--model {model} --seq_dict {bogus} --out_dir {out}/r",
+     "a `metadata.json` whose rule is not one the generator writes", "gen_type 'bogus'"),
+    (INTERPRET, "--model {model} --out_dir /proc/x", "a results folder that cannot be created",
+     "cannot be written"),
+]
+
+
+def readme_lines() -> list[str]:
+    return [f"- `{script}`: {what}" for script, _, what, _ in CATALOGUE]
+
+
+@pytest.fixture(scope="module")
+def inputs(tmp_path_factory):
+    import Generate_sequences
+    import Train_models
+
+    root = tmp_path_factory.mktemp("bad")
+    assert Generate_sequences.main(["--num_seqs", "300", "--out_dir", str(root / "data"), "--quiet"]) == 0
+    assert Train_models.main(["--data_file", str(root / "data"), "--model_type", "kmer_logistic", "--k", "3",
+                              "--out_dir", str(root / "models"), "--quiet"]) == 0
+    bogus = root / "bogus"
+    bogus.mkdir()
+    for name in ("sequences.fa", "labels.tsv", "motif_sites.bed"):
+        (bogus / name).write_bytes((root / "data" / name).read_bytes())
+    meta = json.loads((root / "data" / "metadata.json").read_text())
+    meta["gen_type"] = "bogus"
+    (bogus / "metadata.json").write_text(json.dumps(meta))
+    foreign = root / "foreign"
+    foreign.mkdir()
+    (foreign / "notes.txt").write_text("mine")
+    return {"data": root / "data", "model": root / "models" / "kmer_logistic", "bogus": bogus,
+            "foreign": foreign}
+
+
+@pytest.mark.parametrize("script,args,what,needle", CATALOGUE, ids=[c[2] for c in CATALOGUE])
+def test_bad_input_is_one_line_exit_2_and_writes_nothing(inputs, tmp_path, script, args, what, needle):
+    out = tmp_path / "outs"
+    out.mkdir()
+    argv = args.format(out=out / "o", **inputs).split()
+    before = sorted(p.name for p in out.iterdir()), sorted(p.name for p in inputs["foreign"].iterdir())
+    proc = subprocess.run([sys.executable, str(ROOT / script), *argv], capture_output=True, text=True,
+                          cwd=tmp_path, timeout=120)
+    err = proc.stderr.strip().splitlines()
+    assert proc.returncode == 2, (argv, proc.stderr[-2000:])
+    assert len(err) == 1 and needle in err[0] and "Traceback" not in proc.stderr, (argv, proc.stderr)
+    assert (sorted(p.name for p in out.iterdir()), sorted(p.name for p in inputs["foreign"].iterdir())) == before
+
+
+def test_readme_lists_the_catalogue():
+    text = (ROOT / "README.md").read_text()
+    start, end = "<!-- bad-input catalogue: start -->\n", "<!-- bad-input catalogue: end -->"
+    assert start in text and end in text, "README lacks the bad-input catalogue markers"
+    listed = text.split(start, 1)[1].split(end, 1)[0].strip().splitlines()
+    assert listed == readme_lines(), "README's bad-input list differs: paste `python tests/test_bad_input.py`"
+
+
+if __name__ == "__main__":
+    print("\n".join(readme_lines()))

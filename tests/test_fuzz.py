@@ -1,0 +1,114 @@
+"""Fuzzing every reader of user files: a correct parse or one InputError line, never another exception.
+
+Run briefly in `make test` (profile "ci") and at length with `make fuzz` (profile "fuzz").
+"""
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import tempfile
+from pathlib import Path
+
+import numpy as np
+from hypothesis import given, strategies as st
+
+from utils import cli, io as dio, models, motifs
+from utils.io import InputError
+
+TOKENS = ["\t", "\n", "\r\n", ">", "#", " ", "id", "label", "0", "1", "-1", "2", "nan", "inf", "1e400",
+          "ACGT", "acgtn", "NNNN", "X", "é", "\ufeff", "\x00", "seq_0000000", "+", "-", ".", "MOTIF",
+          "letter-probability matrix", "0.25 0.25 0.25 0.25", "0.5 0.5 0 0", "1 1 1 1", "[", "]", "{",
+          "}", '"', ":", ",", "null", "true"]
+texty = st.lists(st.sampled_from(TOKENS), max_size=40).map("".join)
+blobs = st.one_of(texty.map(lambda t: t.encode("utf-8")), st.binary(max_size=200),
+                  texty.map(lambda t: gzip.compress(t.encode("utf-8"))))
+
+
+def contract(fn, data: bytes, name: str = "f"):
+    """Call ``fn(path)`` on a file holding ``data``: it may return or raise InputError, nothing else,
+    and an InputError message is one line."""
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / name
+        path.write_bytes(data)
+        try:
+            return fn(path)
+        except InputError as exc:
+            assert "\n" not in str(exc) and str(exc)
+            return None
+
+
+@given(blobs)
+def test_fasta_reader(data):
+    result = contract(dio.read_fasta, data, "x.fa")
+    if result is not None:
+        ids, seqs = result
+        assert len(ids) == len(seqs) == len(set(ids)) and len({len(s) for s in seqs}) == 1
+        assert all(set(s) <= set("ACGTN") for s in seqs)
+
+
+@given(blobs)
+def test_labels_reader(data):
+    result = contract(dio.read_labels, data, "labels.tsv")
+    if result is not None:
+        ids, labels = result
+        assert len(ids) == len(labels) and set(labels.tolist()) <= {0, 1}
+
+
+@given(blobs)
+def test_bed_reader(data):
+    result = contract(dio.read_bed, data, "sites.bed")
+    if result is not None:
+        assert all(0 <= s.start < s.end and s.strand in "+-" for s in result)
+
+
+@given(blobs)
+def test_json_reader(data):
+    result = contract(dio.read_json, data, "metadata.json")
+    assert result is None or isinstance(result, dict)
+
+
+@given(blobs)
+def test_meme_reader(data):
+    result = contract(motifs.read_meme, data, "motifs.meme")
+    if result is not None:
+        for m in result.values():
+            assert m.pwm.ndim == 2 and m.pwm.shape[1] == 4 and np.all(np.isfinite(m.pwm))
+
+
+json_values = st.recursive(st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False),
+                                     st.text(max_size=10)),
+                           lambda inner: st.one_of(st.lists(inner, max_size=4),
+                                                   st.dictionaries(st.text(max_size=8), inner, max_size=4)),
+                           max_leaves=12)
+
+
+@given(st.dictionaries(st.sampled_from(["gen_type", "pos_motifs", "pwms", "min_dist", "max_dist",
+                                        "background_dist", "motifs"]), json_values, max_size=7))
+def test_rule_metadata_check(meta):
+    try:
+        dio.check_rule_metadata(meta, "metadata.json", set())
+    except InputError as exc:
+        assert "\n" not in str(exc)
+
+
+@given(st.dictionaries(st.sampled_from(["kind", "input_length", "alphabet", "k"]), json_values, max_size=4))
+def test_model_json(meta):
+    with tempfile.TemporaryDirectory() as tmp:
+        Path(tmp, "model.json").write_text(json.dumps(meta))
+        try:
+            models.load(tmp)
+        except InputError as exc:
+            assert "\n" not in str(exc)
+
+
+VALIDATORS = [cli.positive_int, cli.non_negative_int, cli.positive_float, cli.open_unit_float,
+              cli.boolean, cli.seed_value]
+
+
+@given(st.sampled_from(VALIDATORS), st.one_of(texty, st.text(max_size=20)))
+def test_argparse_validators(validator, text):
+    try:
+        validator(text)
+    except argparse.ArgumentTypeError as exc:
+        assert "\n" not in str(exc)
