@@ -28,6 +28,9 @@ CATALOGUE = [
     (GEN, "--motifs NOT_A_MOTIF --out_dir {out}", "an unknown motif name (with suggestions)", "unknown motif"),
     (GEN, "--motifs CTCF_known1 CTCF_known1 --out_dir {out}", "a motif named twice in `--motifs`",
      "more than once"),
+    (GEN, "--motif_db {bad_meme} --motifs M1 --out_dir {out}",
+     "a MEME motif whose rows are not probabilities summing to 1, hold nan/inf, or number under 4",
+     "M1 row 1 sums to 2"),
     (GEN, "--gen_type distance --min_dist 40 --max_dist 10 --out_dir {out}", "`--min_dist` above `--max_dist`",
      "--min_dist"),
     (GEN, "--out_dir /proc/x", "an output folder that cannot be created (`/proc/x`)", "cannot be written"),
@@ -69,11 +72,14 @@ def inputs(tmp_path_factory):
     meta = json.loads((root / "data" / "metadata.json").read_text())
     meta["gen_type"] = "bogus"
     (bogus / "metadata.json").write_text(json.dumps(meta))
+    bad_meme = root / "bad.meme"
+    bad_meme.write_text("MEME version 4\n\nALPHABET= ACGT\n\nMOTIF M1\nletter-probability matrix: w= 4\n"
+                        + "0.5 0.5 0.5 0.5\n" * 4)
     foreign = root / "foreign"
     foreign.mkdir()
     (foreign / "notes.txt").write_text("mine")
     return {"data": root / "data", "model": root / "models" / "kmer_logistic", "bogus": bogus,
-            "foreign": foreign}
+            "foreign": foreign, "bad_meme": bad_meme}
 
 
 @pytest.mark.parametrize("script,args,what,needle", CATALOGUE, ids=[c[2] for c in CATALOGUE])

@@ -85,7 +85,12 @@ def read_meme(path: str | os.PathLike) -> dict[str, Motif]:
     name = None
     while i < len(lines):
         line = lines[i].strip()
-        if line.startswith("MOTIF"):
+        if line.startswith("ALPHABET"):
+            letters = line.split("=", 1)[-1].split()[0].strip().upper() if "=" in line else ""
+            if letters and letters != "ACGT":
+                raise InputError(f"--motif_db {path} declares the alphabet {letters[:20]}; only DNA "
+                                 f"(ALPHABET= ACGT) motifs can be planted")
+        elif line.startswith("MOTIF"):
             parts = line.split()
             name = parts[1] if len(parts) > 1 else f"motif{len(motifs) + 1}"
         elif line.startswith("letter-probability matrix") and name is not None:
@@ -101,9 +106,9 @@ def read_meme(path: str | os.PathLike) -> dict[str, Motif]:
                     break
                 rows.append(values)
                 i += 1
-            if not rows or np.any(np.array(rows) < 0) or np.any(np.array(rows).sum(axis=1) <= 0):
-                raise InputError(f"--motif_db {path}: motif {name} has no valid probability rows; "
-                                 f"each row needs four non-negative numbers")
+            check_pwm_rows(path, name, rows)
+            if name in motifs:
+                raise InputError(f"--motif_db {path} holds two motifs named {name}; give each its own name")
             motifs[name] = Motif(name, smooth(np.array(rows)))
             name = None
             continue
@@ -112,6 +117,25 @@ def read_meme(path: str | os.PathLike) -> dict[str, Motif]:
         raise InputError(f"--motif_db {path} holds no MEME motifs (no 'MOTIF' + "
                          f"'letter-probability matrix' blocks); give a MEME-format file")
     return motifs
+
+
+MIN_MOTIF_LENGTH = 4
+ROW_SUM_TOLERANCE = 1e-3
+
+
+def check_pwm_rows(path, name: str, rows: list[list[float]]) -> None:
+    """A MEME motif's rows must be probabilities over ACGT summing to 1 (within 1e-3), and at
+    least MIN_MOTIF_LENGTH of them; otherwise one InputError naming the motif and the row."""
+    if len(rows) < MIN_MOTIF_LENGTH:
+        raise InputError(f"--motif_db {path}: motif {name} has {len(rows)} rows; a motif needs at least "
+                         f"{MIN_MOTIF_LENGTH} positions of four probabilities (A C G T)")
+    for i, row in enumerate(rows, 1):
+        if not all(np.isfinite(v) and v >= 0 for v in row):
+            raise InputError(f"--motif_db {path}: motif {name} row {i} holds {' '.join(map(str, row))}; "
+                             f"probabilities must be finite numbers from 0 to 1")
+        if abs(sum(row) - 1) > ROW_SUM_TOLERANCE:
+            raise InputError(f"--motif_db {path}: motif {name} row {i} sums to {sum(row):.4g}, not 1; "
+                             f"each row must hold the probabilities of A, C, G and T")
 
 
 def get_motifs(names: list[str], db: str) -> list[Motif]:

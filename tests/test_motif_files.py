@@ -1,0 +1,36 @@
+"""MEME motif files: malformed motifs are refused in one line naming the motif and the row."""
+from __future__ import annotations
+
+import pytest
+
+from utils import motifs
+from utils.io import InputError
+
+GOOD = "0.7 0.1 0.1 0.1\n0.1 0.7 0.1 0.1\n0.1 0.1 0.7 0.1\n0.1 0.1 0.1 0.7\n"
+
+
+def meme(rows: str, name: str = "M1", header: str = "MEME version 4\n\nALPHABET= ACGT\n\n") -> str:
+    return f"{header}MOTIF {name}\nletter-probability matrix: alength= 4 w= 4\n{rows}\n"
+
+
+@pytest.mark.parametrize("text,needle", [
+    (meme(GOOD.replace("0.7 0.1 0.1 0.1", "0.7 0.7 0.3 0.3")), "M1 row 1 sums to 2, not 1"),
+    (meme(GOOD.replace("0.1 0.7 0.1 0.1", "nan 0.7 0.1 0.1")), "M1 row 2 holds nan"),
+    (meme(GOOD.replace("0.1 0.1 0.7 0.1", "inf 0 0 0")), "M1 row 3 holds inf"),
+    (meme("0.25 0.25 0.25 0.25\n"), "M1 has 1 rows; a motif needs at least 4"),
+    (meme(GOOD, header="MEME version 4\n\nALPHABET= ACGU\n\n"), "alphabet ACGU"),
+    (meme(GOOD) + meme(GOOD, header=""), "two motifs named M1"),
+])
+def test_malformed_meme_motifs_are_refused(tmp_path, text, needle):
+    path = tmp_path / "m.meme"
+    path.write_text(text)
+    with pytest.raises(InputError, match=needle):
+        motifs.read_meme(path)
+
+
+def test_a_valid_meme_file_reads_exactly(tmp_path):
+    path = tmp_path / "m.meme"
+    path.write_text(meme(GOOD))
+    m = motifs.read_meme(path)["M1"]
+    assert m.length == 4 and m.consensus == "ACGT"
+    assert m.pwm[0, 0] == pytest.approx(0.7 * (1 - motifs.PSEUDOCOUNT) + motifs.PSEUDOCOUNT / 4)
