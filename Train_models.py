@@ -131,8 +131,13 @@ def main(argv: list[str] | None = None) -> int:
     result = training.train(dataset, args.model_type, cfg, args.seed, arch=arch, kmer=kmer,
                             verbose=verbose)
     training.write_model_folder(result, dataset, out, cfg, args.seed, arch=arch, kmer=kmer)
+    for warning in result.warnings:
+        print(warning, file=sys.stderr)
     test = result.metrics["test"]
-    cli.say(f"{args.model_type}: test auROC {test['auroc']:.3f} (n={test['n']}) -> {out}", args.quiet)
+    auroc = "undefined" if test["auroc"] is None else f"{test['auroc']:.3f}"
+    per_epoch = result.timing.get("seconds_per_epoch")
+    timing = f", {result.metrics['epochs_run']} epochs at {per_epoch:.1f} s/epoch" if per_epoch else ""
+    cli.say(f"{args.model_type}: test auROC {auroc} (n={test['n']}{timing}) -> {out}", args.quiet)
     return 0
 
 

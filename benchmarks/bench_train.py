@@ -67,7 +67,8 @@ def main() -> None:
                 metrics = json.loads((Path(tmp) / "models" / f"{gen_type}_{kind}" / "metrics.json").read_text())
                 auroc = metrics["test"]["auroc"]
                 epochs = metrics.get("epochs_run")
-                per_epoch = metrics.get("seconds_per_epoch")
+                timing_file = Path(tmp) / "models" / f"{gen_type}_{kind}" / "timing.json"
+                per_epoch = json.loads(timing_file.read_text())["seconds_per_epoch"] if timing_file.exists() else None
                 target = TARGETS.get((gen_type, kind))
                 note = ""
                 if target:

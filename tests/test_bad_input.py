@@ -38,6 +38,8 @@ CATALOGUE = [
      "not written by this suite"),
     (TRAIN, "--data_file {out}/missing --out_dir {out}", "a data folder that does not exist", "does not exist"),
     (TRAIN, "--data_file {data} --lr inf --out_dir {out}", "a non-finite or non-positive `--lr`", "--lr"),
+    (TRAIN, "--data_file {data} --lr 1e6 --epochs 2 --out_dir {out}",
+     "a learning rate so large that training diverges (NaN outputs)", "training diverged"),
     (TRAIN, "--data_file {data} --test_sz 0.6 --out_dir {out}", "a `--test_sz` of 0.5 or more", "--test_sz"),
     (TRAIN, "--data_file {data} --out_dir /proc/x", "a model folder that cannot be created, before training",
      "cannot be written"),

@@ -124,7 +124,7 @@ def test_model_folder_files_and_columns(trained, data_dir, kind):
     names = {p.name for p in folder.iterdir()}
     expected = {models.model_file_name(kind), "model.json", "split.tsv", "metrics.json", "predictions.tsv"}
     if kind == "cnn":
-        expected |= {"history.csv", "learning_curves.png"}
+        expected |= {"history.csv", "learning_curves.png", "timing.json"}
     assert names == expected
 
     header, rows = read_rows(folder / "split.tsv")
@@ -155,9 +155,20 @@ def test_model_folder_files_and_columns(trained, data_dir, kind):
 
     if kind == "cnn":
         header, rows = read_rows(folder / "history.csv", delimiter=",")
-        assert header[0] == "epoch" and {"loss", "val_loss", "auroc", "val_auroc", "seconds"} <= set(header)
+        assert header[0] == "epoch" and {"loss", "val_loss", "auroc", "val_auroc"} <= set(header)
+        assert "seconds" not in header and "seconds_per_epoch" not in metrics     # timings vary: timing.json
         assert [int(r["epoch"]) for r in rows] == [1, 2]
         assert metrics["best_epoch"] in (1, 2)
+        timing = json.loads((folder / "timing.json").read_text())
+        assert len(timing["epoch_seconds"]) == 2 and timing["seconds_per_epoch"] > 0
+
+
+def test_same_seed_and_flags_give_the_same_files_but_timing(trained, data_dir, tmp_path):
+    argv = ["--data_file", str(data_dir), "--model_type", "cnn", "--out_dir", str(tmp_path), "--quiet",
+            "--seed", "3"] + CNN_FLAGS
+    assert Train_models.main(argv) == 0
+    for name in ("metrics.json", "history.csv", "predictions.tsv", "split.tsv"):
+        assert (tmp_path / "cnn" / name).read_bytes() == (trained["cnn"] / name).read_bytes(), name
 
 
 @pytest.mark.parametrize("kind", models.KINDS)

@@ -48,7 +48,9 @@ def add_common_flags(parser: argparse.ArgumentParser, out_dir_default: str | Non
     """--seed, --out_dir, --overwrite, --quiet: the same meaning in every script."""
     group = parser.add_argument_group("run control")
     group.add_argument("--seed", type=seed_value, default=0, metavar="INT",
-                       help="random seed; the same seed and flags give the same files")
+                       help="random seed (0 to 2**32-1): the same seed and flags give byte-identical data files, "
+                            "and the same weights, predictions and metrics (timings, in timing.json, "
+                            "and the .keras archive's save date differ)")
     group.add_argument("--out_dir", default=out_dir_default, metavar="DIR", help=out_dir_help)
     group.add_argument("--overwrite", action="store_true",
                        help="replace an output folder that already holds files")

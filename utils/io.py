@@ -58,7 +58,7 @@ def check_base_distribution(values, flag: str = "--background_dist") -> np.ndarr
 SUITE_MARKERS = (METADATA_NAME, "model.json", "summary.json")
 SUITE_OUTPUTS = frozenset(DATA_FILES) | {
     "model.json", "model.keras", "model.skops", "split.tsv", "history.csv", "learning_curves.png",
-    "metrics.json", "predictions.tsv", "interpretation.csv", "summary.json", "report.md",
+    "metrics.json", "timing.json", "predictions.tsv", "interpretation.csv", "summary.json", "report.md",
     "distance_curve.csv", "distance_curve.png", "attribution_scores.csv", "attribution_scores.png",
     "logos", ".gitkeep"}
 

@@ -25,6 +25,8 @@ HISTORY_NAME = "history.csv"
 CURVES_NAME = "learning_curves.png"
 SPLIT_NAME = "split.tsv"
 METRICS_NAME = "metrics.json"
+TIMING_NAME = "timing.json"
+MIN_TEST_SEQS = 20           # fewer test sequences than this: the test auROC is noise; warn
 PREDICTIONS_NAME = "predictions.tsv"
 
 
@@ -51,6 +53,8 @@ class TrainResult:
     metrics: dict
     probs: dict[str, np.ndarray]            # split -> probabilities of that split's sequences
     history: list[dict] = field(default_factory=list)
+    timing: dict = field(default_factory=dict)              # wall-clock seconds (timing.json)
+    warnings: list[str] = field(default_factory=list)       # for stderr, one line each
 
 
 # ----------------------------------------------------------------------------- split and balance
@@ -219,13 +223,27 @@ def train(dataset: Dataset, kind: str, cfg: TrainConfig, seed: int,
         estimator = fit_kmer(kind, codes[part["train"]], labels[part["train"]], weights, kmer, seed)
         predictor = models.KmerPredictor(kind, estimator, kmer.k, dataset.seq_length)
     probs = {name: predictor.predict(onehot(name)) for name in ("val", "test")}
+    if not all(np.all(np.isfinite(p)) for p in probs.values()):
+        raise InputError(f"training diverged: the model's outputs became NaN (the loss blew up at --lr "
+                         f"{cfg.lr:g}); lower --lr, e.g. to 0.001")
     metrics = {name: binary_metrics(labels[part[name]], probs[name]) for name in ("test", "val")}
     metrics["train"] = {"n": int(part["train"].sum()), "n_positive": int(labels[part["train"]].sum())}
+    timing = {}
     if history:
         metrics["epochs_run"] = len(history)
         metrics["best_epoch"] = best_epoch
-        metrics["seconds_per_epoch"] = float(np.mean([row["seconds"] for row in history]))
-    return TrainResult(predictor, kind, split, metrics, probs, history)
+        # wall-clock seconds vary run to run: kept out of metrics.json and history.csv, which
+        # the same seed and flags reproduce exactly, and written to timing.json
+        seconds = [row.pop("seconds") for row in history]
+        timing = {"seconds_per_epoch": float(np.mean(seconds)), "epoch_seconds": seconds}
+    result = TrainResult(predictor, kind, split, metrics, probs, history)
+    result.timing = timing
+    n_test = metrics["test"]["n"]
+    if n_test < MIN_TEST_SEQS:
+        result.warnings.append(f"warning: the test split holds only {n_test} sequences, so its auROC "
+                               f"({metrics['test']['auroc']}) means little; generate more sequences or "
+                               f"raise --test_sz")
+    return result
 
 
 # ----------------------------------------------------------------------------- model folder
@@ -278,6 +296,8 @@ def write_model_folder(result: TrainResult, dataset: Dataset, out: str | Path, c
         write_json(tmp / models.MODEL_JSON, model_json(result, dataset, cfg, seed, arch, kmer))
         write_tsv(tmp / SPLIT_NAME, ["id", "split"], [dataset.ids, list(result.split)])
         write_json(tmp / METRICS_NAME, result.metrics)
+        if result.timing:
+            write_json(tmp / TIMING_NAME, result.timing)
         test = np.flatnonzero(result.split == "test")
         write_tsv(tmp / PREDICTIONS_NAME, ["id", "split", "label", "prob"],
                   [[dataset.ids[i] for i in test], ["test"] * len(test), labels[test],
