@@ -23,6 +23,7 @@ DISTANCE_DEFINITION = ("gap in bases between the end of the first motif and the 
 NEAR_EDGE_BP = 5              # distance negatives this close to the window edges ...
 NEAR_EDGE_SHARE = 0.3         # ... make up this share of the negatives (where they fit)
 DECOY_PROB = 0.5              # each decoy is planted in a sequence with this probability, both classes
+MAX_NUM_SEQS = 10 ** 9        # numpy's exact class-count draw (hypergeometric) stops there
 MAX_SEQ_LENGTH = 100_000      # bp; longer sequences are genome tracks, not this suite's sets
 DEFAULT_MIN_DIST = 10
 DEFAULT_MAX_DIST = 30
@@ -90,8 +91,8 @@ class Rule:
 def resolve_rule(config: SimulationConfig) -> Rule:
     """Check every input before any work; raise InputError naming the problem and the fix."""
     c = config
-    if c.num_seqs < 1:
-        raise InputError(f"--num_seqs {c.num_seqs} must be 1 or more")
+    if not 1 <= c.num_seqs < MAX_NUM_SEQS:
+        raise InputError(f"--num_seqs {c.num_seqs} must be 1 or more and below {MAX_NUM_SEQS:,}")
     if not 1 <= c.seq_length <= MAX_SEQ_LENGTH:
         raise InputError(f"--seq_length {c.seq_length} must lie between 1 and {MAX_SEQ_LENGTH:,} bp")
     if not 0 < c.pos_fraction < 1:
@@ -225,6 +226,23 @@ def draw_labels(n: int, pos_fraction: float, rng) -> np.ndarray:
     labels = np.zeros(n, dtype=np.int8)
     labels[order[:n_pos]] = 1
     return labels
+
+
+def draw_labels_by_chunk(n: int, pos_fraction: float, rng: np.random.Generator, chunk_size: int):
+    """Labels chunk after chunk, exactly round(n * pos_fraction) positives in all -> int8 arrays.
+
+    The positives of each chunk are a hypergeometric draw from those still to place (the law of
+    a random permutation of all n labels), so only one chunk's labels exist at a time and memory
+    stays flat however large n is.
+    """
+    left_pos, left = int(round(n * pos_fraction)), n
+    for start in range(0, n, chunk_size):
+        k = min(chunk_size, n - start)
+        n_pos = left_pos if k == left else int(rng.hypergeometric(left_pos, left - left_pos, k))
+        labels = np.zeros(k, dtype=np.int8)
+        labels[rng.permutation(k)[:n_pos]] = 1
+        left_pos, left = left_pos - n_pos, left - k
+        yield labels
 
 
 def draw_plan(rule: Rule, labels: np.ndarray, rng) -> Plan:

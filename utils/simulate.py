@@ -32,7 +32,7 @@ from utils.engine_numpy import (MAX_PLACEMENT_ROUNDS, Chunk, generate_chunk_nump
 from utils.engine_simdna import generate_chunk_simdna
 from utils.rules import (DECOY_PROB, DEFAULT_MAX_DIST, DEFAULT_MIN_DIST, DISTANCE_DEFINITION,  # noqa: F401
                          GEN_TYPES, NEAR_EDGE_BP, NEAR_EDGE_SHARE, Plan, Rule, SimulationConfig,
-                         draw_labels, draw_plan, plan_blocks, resolve_rule)
+                         draw_labels, draw_labels_by_chunk, draw_plan, plan_blocks, resolve_rule)
 
 CHUNK = 20000
 
@@ -48,7 +48,7 @@ def generate(rule: Rule, quiet: bool = True) -> Iterator[tuple[int, Chunk, int]]
     c = rule.config
     n = c.num_seqs
     if c.engine == "numpy":
-        labels = draw_labels(n, c.pos_fraction, np.random.default_rng([c.seed, 0]))
+        labels = None           # drawn chunk by chunk (draw_labels_by_chunk): memory flat in n
         make = None
     else:
         sd = motiflib.import_simdna()
@@ -65,7 +65,8 @@ def generate(rule: Rule, quiet: bool = True) -> Iterator[tuple[int, Chunk, int]]
     starts = range(0, n, chunk_size)
     bar = progress(starts, total=len(starts), desc=f"generating ({c.engine})", quiet=quiet, unit="chunk")
     if make is None:
-        yield from _numpy_chunks(rule, labels, bar, chunk_size)
+        label_chunks = draw_labels_by_chunk(n, c.pos_fraction, np.random.default_rng([c.seed, 0]), chunk_size)
+        yield from _numpy_chunks(rule, label_chunks, bar)
         return
     for first in bar:
         chunk, redraw, sample = generate_chunk_simdna(rule, labels[first:first + chunk_size], *make)
@@ -78,7 +79,7 @@ def _numpy_chunk(rule: Rule, labels: np.ndarray, index: int) -> tuple[Chunk, int
     return chunk, clean_chance_matches(rule, chunk, redraw, sample)
 
 
-def _numpy_chunks(rule: Rule, labels: np.ndarray, starts, chunk_size: int):
+def _numpy_chunks(rule: Rule, label_chunks, starts):
     """Chunks in order, computed by worker threads (numpy releases the GIL in its loops).
 
     At most two chunks per worker are in flight, so memory stays flat.
@@ -88,8 +89,8 @@ def _numpy_chunks(rule: Rule, labels: np.ndarray, starts, chunk_size: int):
     workers = max(1, min(4, os.cpu_count() or 1))
     with ThreadPoolExecutor(max_workers=workers) as pool:
         pending = []
-        for i, first in enumerate(starts):
-            pending.append((first, pool.submit(_numpy_chunk, rule, labels[first:first + chunk_size], i)))
+        for i, (first, labels) in enumerate(zip(starts, label_chunks)):
+            pending.append((first, pool.submit(_numpy_chunk, rule, labels, i)))
             if len(pending) > 2 * workers:
                 first0, fut = pending.pop(0)
                 yield (first0, *fut.result())
