@@ -34,3 +34,24 @@ def test_a_valid_meme_file_reads_exactly(tmp_path):
     m = motifs.read_meme(path)["M1"]
     assert m.length == 4 and m.consensus == "ACGT"
     assert m.pwm[0, 0] == pytest.approx(0.7 * (1 - motifs.PSEUDOCOUNT) + motifs.PSEUDOCOUNT / 4)
+
+
+def test_score_pvalues_are_exact_against_every_kmer():
+    """The score distribution (FIMO's dynamic program) equals brute force over all 4^6 windows."""
+    import itertools
+
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    motif = motifs.Motif("x", motifs.smooth(rng.dirichlet([0.5] * 4, size=6)))
+    bg = np.array([0.3, 0.2, 0.2, 0.3])
+    lo = motifs.log_odds(motif, bg)
+    kmers = np.array(list(itertools.product(range(4), repeat=6)))
+    score = lo[np.arange(6), kmers].sum(axis=1)
+    prob_bg, prob_pwm = bg[kmers].prod(axis=1), motif.pwm[np.arange(6), kmers].prod(axis=1)
+    for t in np.quantile(score, [0.5, 0.9, 0.99, 0.999]):
+        assert motifs.pvalue_of_score(lo, t, bg) == pytest.approx(prob_bg[score >= t - 1e-9].sum(), rel=1e-9)
+        assert motifs.survival_at(lo, t, motif.pwm) == pytest.approx(prob_pwm[score >= t - 1e-9].sum(), rel=1e-9)
+    t = motifs.threshold_for_pvalue(lo, 1e-3, bg)
+    assert prob_bg[score >= t].sum() <= 1e-3 < prob_bg[score >= t - 0.01].sum()
+    assert motifs.threshold_for_pvalue(lo, 1e-9, bg) == float("inf")    # rarer than any 6-mer

@@ -20,7 +20,9 @@ from utils.io import InputError
 
 PSEUDOCOUNT = 0.001
 BUILTIN_DBS = ("encode", "hocomoco")
-CHANCE_PERCENTILE = 1.0      # threshold = this percentile of sampled-instance scores
+CHANCE_PERCENTILE = 1.0      # a match scores at least what 99% of the PWM's own instances reach ...
+MATCH_PVALUE = 1e-3          # ... and at least what one background window in 1,000 reaches (one strand)
+SCORE_BIN = 1e-3             # nats: each column's log-odds is rounded to this for exact p-values
 THRESHOLD_SAMPLES = 20000
 
 
@@ -211,6 +213,67 @@ def scan(codes: np.ndarray, lo: np.ndarray, both_strands: bool = True) -> np.nda
             score += table[j][codes[:, j:j + width]]
         best = score if best is None else np.maximum(best, score)
     return best
+
+
+# ----------------------------------------------------------------------------- p-values
+def score_survival(lo: np.ndarray, weights) -> tuple[int, np.ndarray]:
+    """Exact law of a window's log-odds score -> (lowest bin, P(score >= bin) per bin).
+
+    ``weights`` is a base distribution (4,), i.i.d. over the window (the background), or
+    (w, 4) per column (the PWM itself: the law of its own instances). As FIMO and MOODS do,
+    each column's log-odds is rounded to :data:`SCORE_BIN` and the distribution of the sum
+    is built column by column (a convolution), so the answer is exact up to that rounding.
+    Bin k of the result is the score ``(lowest + k) * SCORE_BIN``.
+    """
+    w = lo.shape[0]
+    wt = np.broadcast_to(np.asarray(weights, dtype=np.float64), (w, 4))
+    ints = np.round(np.asarray(lo, dtype=np.float64) / SCORE_BIN).astype(np.int64)
+    lows = ints.min(axis=1)
+    span = int((ints.max(axis=1) - lows).sum())
+    pmf = np.zeros(span + 1)
+    pmf[0] = 1.0
+    reach = 0
+    for j in range(w):
+        d = ints[j] - lows[j]
+        new = np.zeros(span + 1)
+        for b in range(4):
+            new[d[b]:d[b] + reach + 1] += wt[j, b] * pmf[:reach + 1]
+        reach += int(d.max())
+        pmf = new
+    return int(lows.sum()), np.minimum(np.cumsum(pmf[::-1])[::-1], 1.0)
+
+
+def _bin_of(score: float) -> int:
+    return int(np.ceil(round(score / SCORE_BIN, 6)))
+
+
+def pvalue_of_score(lo: np.ndarray, score: float, background) -> float:
+    """P(one window on one strand of i.i.d. ``background`` scores >= ``score``), exactly."""
+    return survival_at(lo, score, background)
+
+
+def survival_at(lo: np.ndarray, score: float, weights) -> float:
+    """P(score >= ``score``) under ``weights`` (a background (4,) or a PWM (w, 4))."""
+    low, surv = score_survival(lo, weights)
+    k = _bin_of(score) - low
+    return 1.0 if k <= 0 else (0.0 if k >= surv.size else float(surv[k]))
+
+
+def threshold_for_pvalue(lo: np.ndarray, pvalue: float, background) -> float:
+    """The smallest score whose background p-value (one window, one strand) is <= ``pvalue``.
+
+    FIMO's definition of a site at p < ``pvalue``; ``inf`` when no window scores that rarely
+    (a motif too short or too flat). Compare window scores from :func:`scan` with ``>=``.
+    """
+    low, surv = score_survival(lo, background)
+    ok = np.flatnonzero(surv <= pvalue)
+    return float("inf") if ok.size == 0 else (low + int(ok[0])) * SCORE_BIN
+
+
+def instance_percentile_score(motif: Motif, lo: np.ndarray, percentile: float = CHANCE_PERCENTILE) -> float:
+    """The score that (100 - percentile)% of the PWM's own instances reach, exactly."""
+    low, surv = score_survival(lo, motif.pwm)
+    return (low + int(np.flatnonzero(surv >= 1 - percentile / 100).max())) * SCORE_BIN
 
 
 def pack_quads(codes: np.ndarray) -> np.ndarray:
