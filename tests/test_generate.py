@@ -139,22 +139,65 @@ def test_order_gaps_same_in_both_classes_and_distance_negatives_near_edges(tmp_p
     assert not np.any((neg >= lo) & (neg <= hi))
 
 
-def test_no_chance_matches_outside_planted_sites(tmp_path):
-    # GATA_known6 is short: it matches ~60% of random 200 bp sequences by chance
-    data = generate(tmp_path / "d", "--num_seqs", 500, "--motifs", "GATA_known6", "CTCF_known1")
+def independent_scores(seq_codes: np.ndarray, pwm: np.ndarray, bg: np.ndarray) -> np.ndarray:
+    """Every window's log-odds on both strands, by a plain loop over windows (not utils.motifs)."""
+    lo = np.log(pwm) - np.log(bg)[None, :]
+    rc = lo[::-1, ::-1]
+    w = len(lo)
+    out = np.empty((len(seq_codes), seq_codes.shape[1] - w + 1))
+    for c in range(out.shape[1]):
+        win = seq_codes[:, c:c + w]
+        out[:, c] = np.maximum(lo[np.arange(w), win].sum(axis=1), rc[np.arange(w), win].sum(axis=1))
+    return out
+
+
+@pytest.mark.parametrize("flags", [
+    ["--motifs", "HOXA3_1", "CTCF_known1"],                 # 3.6 bits: matches random DNA often
+    ["--motifs", "SP1_known1", "CTCF_known1"],              # both used to fail after 500 redraws
+    ["--motifs", "NR3C1_known12", "AP1_known1", "--gen_type", "distance"],
+    ["--motifs", "GATA_known1", "GATA_known3", "--strand", "both"],   # alike (warned), both strands
+])
+def test_weak_and_alike_motifs_generate_with_no_chance_match(tmp_path, flags):
+    data = generate(tmp_path / "d", "--num_seqs", 400, "--seed", 5, *flags)
     meta = data.metadata
-    assert meta["chance_matches"]["sequences_redrawn"] > 100
+    np.testing.assert_array_equal(labels_from_bed(data), data.labels)
+    cm = meta["chance_matches"]
+    assert cm["sequences_touched"] > 20          # there was something to clean ...
     codes = seqs_to_codes(data.seqs)
     bg = np.array(meta["background_dist"])
-    for name, threshold in meta["chance_matches"]["thresholds"].items():
-        motif = motiflib.Motif(name, np.array(meta["pwms"][name]))
-        scores = motiflib.scan(codes, motiflib.log_odds(motif, bg))
-        rows, cols = np.nonzero(scores >= threshold)
-        for r, c in zip(rows, cols):
-            sites = data.sites.get(data.ids[r], [])
-            inside = any(s.start <= c and c + motif.length <= s.end for s in sites)
-            same = any(s.motif == name and s.start < c + motif.length and c < s.end for s in sites)
-            assert inside or same, f"chance match of {name} in {data.ids[r]} at {c}"
+    for name, rec in cm["motifs"].items():
+        pwm = np.array(meta["pwms"][name])
+        scores = independent_scores(codes, pwm, bg)
+        rows, cols = np.nonzero(scores >= rec["threshold_score"] - 1e-9)
+        own = {(r, c) for r, sid in enumerate(data.ids) for s in data.sites.get(sid, [])
+               if s.motif == name for c in range(max(0, s.start - len(pwm) + 1), s.end)}
+        stray = [(r, c) for r, c in zip(rows.tolist(), cols.tolist()) if (r, c) not in own]
+        assert not stray, f"{name} matches by chance at {stray[:3]}"      # ... and nothing is left
+        planted = [scores[r, s.start] for r, sid in enumerate(data.ids)
+                   for s in data.sites.get(sid, []) if s.motif == name]
+        assert min(planted) >= rec["threshold_score"] - 1e-9               # every instance is a match
+        assert 0 < rec["threshold_pvalue"] <= 1e-3
+        assert rec["expected_per_sequence_before_cleaning"] == pytest.approx(
+            2 * (200 - len(pwm) + 1) * rec["threshold_pvalue"], rel=1e-3)
+    after = np.array(cm["background_after_cleaning"])
+    assert np.abs(after - bg).max() < 0.01
+
+
+def test_both_strands_planted_exactly(tmp_path):
+    data = generate(tmp_path / "d", "--num_seqs", 600, "--strand", "both", "--motif_sampling", "consensus",
+                    "--gen_type", "order")
+    pwms = {m: motiflib.Motif(m, np.array(p)) for m, p in data.metadata["pwms"].items()}
+    comp = str.maketrans("ACGT", "TGCA")
+    strands = []
+    for sid, seq in zip(data.ids, data.seqs):
+        for s in data.sites[sid]:
+            text = seq[s.start:s.end]
+            want = pwms[s.motif].consensus
+            assert text == (want if s.strand == "+" else want.translate(comp)[::-1])
+            strands.append(s.strand)
+    assert 0.45 < strands.count("-") / len(strands) < 0.55
+    np.testing.assert_array_equal(labels_from_bed(data), data.labels)   # order along the + strand
+    assert data.metadata["strand"] == "both"
 
 
 def test_same_seed_same_bytes_other_seed_other_bytes(tmp_path):
@@ -278,14 +321,20 @@ def test_hocomoco_library_and_case_insensitive_suggestions(tmp_path, capsys):
     assert code == 2 and "did you mean CTCF_HUMAN.H10MO.A" in err
 
 
-def test_similar_motifs_are_warned_about(tmp_path, capsys):
-    generate(tmp_path / "d", "--num_seqs", 100, "--motifs", "STAT_known2", "STAT_known3")
+def test_alike_motifs_are_warned_about_and_indistinguishable_ones_refused(tmp_path, capsys):
+    generate(tmp_path / "d", "--num_seqs", 100, "--motifs", "GATA_known1", "GATA_known3")
     err = capsys.readouterr().err
-    assert "warning: planted STAT_known3 often scores as STAT_known2" in err
+    assert "of planted GATA_known3 instances score as GATA_known1" in err
     meta = json.loads((tmp_path / "d" / "metadata.json").read_text())
-    assert any("STAT_known3 often scores as STAT_known2" in w for w in meta["similar_motifs"])
-    generate(tmp_path / "e", "--num_seqs", 100)          # the defaults do not resemble each other
+    assert 0.25 < meta["resemblance"]["GATA_known1"]["GATA_known3"] <= 0.9
+    assert len(meta["similar_motifs"]) == 2
+    code, err = run_cli(capsys, ["--motifs", "STAT_known2", "STAT_known3", "--out_dir", str(tmp_path / "e")])
+    assert code == 2 and "STAT_known2 and STAT_known3 cannot be told apart: 100%" in err
+    assert not (tmp_path / "e").exists()
+    generate(tmp_path / "f", "--num_seqs", 100)          # the defaults do not resemble each other
     assert "warning" not in capsys.readouterr().err
+    res = json.loads((tmp_path / "f" / "metadata.json").read_text())["resemblance"]
+    assert max(res["STAT_known2"].values()) < 0.05 and max(res["CTCF_known1"].values()) < 0.05
 
 
 def test_metadata_records_rule_and_pwms(tmp_path):

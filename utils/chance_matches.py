@@ -1,91 +1,128 @@
-"""Chance matches: background windows that score like a planted instance of a motif in play.
+"""Chance matches: windows that score as a motif in play where no instance of it was planted.
 
 Such a window would make a label false (a negative that carries the positive motif by
-chance), so it is redrawn until none is left.
+chance) or a decoy informative, so it is removed where it is: the background bases of the
+window are drawn again, and where a window has no background base (it lies inside planted
+instances, or those dominate its score) the planted instances it touches are drawn again.
+Only the rows that still match are scanned again, so cleaning converges in a few rounds
+however many matches a sequence holds.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Callable
 
 import numpy as np
 
 from utils import motifs as motiflib
 from utils.engine_numpy import Chunk
-from utils.io import InputError
 from utils.rules import Rule
 
-MAX_CLEAN_ROUNDS = 500
-STUCK_ROUNDS = 5             # redraw the planted instances too after this many failed rounds
+MAX_CLEAN_ROUNDS = 1000      # never reached in practice: resolve_rule refuses what could not converge
+STUCK_ROUNDS = 3             # a row still matching after this many rounds has its touching instances redrawn
 
 
-def _redraw_instances(rule: Rule, chunk: Chunk, rows: np.ndarray, sample) -> None:
-    """Draw new instances for every planted site in ``rows`` (same motif, same place)."""
-    sel = np.isin(chunk.site_seq, rows)
-    for m in np.unique(chunk.site_motif[sel]):
-        pick = sel & (chunk.site_motif == m)
-        inst = sample(int(m), int(pick.sum()))
-        cols = chunk.site_start[pick, None] + np.arange(rule.lengths[m])[None, :]
-        chunk.codes[chunk.site_seq[pick, None], cols] = inst
+@dataclass
+class CleanStats:
+    """What cleaning did in one chunk (or summed over chunks)."""
+    windows: np.ndarray                      # per real motif: matching windows found and removed
+    instances_redrawn: np.ndarray            # per motif id (look-alikes included): instances drawn again
+    rows_touched: int = 0
+    background_counts: np.ndarray = field(default_factory=lambda: np.zeros(4, dtype=np.int64))
+
+    def __iadd__(self, other: "CleanStats") -> "CleanStats":
+        self.windows = self.windows + other.windows
+        self.instances_redrawn = self.instances_redrawn + other.instances_redrawn
+        self.rows_touched += other.rows_touched
+        self.background_counts = self.background_counts + other.background_counts
+        return self
+
+    @classmethod
+    def empty(cls, rule: Rule) -> "CleanStats":
+        return cls(np.zeros(len(rule.matches), dtype=np.int64), np.zeros(len(rule.motifs), dtype=np.int64))
 
 
-def clean_chance_matches(rule: Rule, chunk: Chunk, redraw: Callable[[int], np.ndarray],
-                         sample: Callable[[int, int], np.ndarray]) -> int:
-    """Redraw background (outside planted sites) wherever a motif in play matches by chance.
+def clean_chance_matches(rule: Rule, chunk: Chunk, bases: Callable[[int], np.ndarray],
+                         sample: Callable[[int, int], np.ndarray]) -> CleanStats:
+    """Remove every window scoring at or above a motif's threshold, except its planted instances.
 
-    A window counts as a chance match of motif M when it scores at or above M's threshold
-    on either strand, does not lie inside one planted instance, and does not overlap a
-    planted instance of M itself. ``redraw(k)`` gives k fresh backgrounds and
-    ``sample(motif_id, k)`` k fresh instances, each from the engine's own generator.
-    Returns how many sequences needed a redraw.
+    A window matching motif M (either strand) is left alone only when it overlaps a planted
+    instance of M itself. Every other match is removed: its background bases are drawn anew
+    with ``bases(k)``; when it has none, or its row keeps matching, the planted instances it
+    touches are drawn anew with ``sample(motif_id, k)`` (forward strand; put back on the
+    instance's strand here). Both come from the engine's own generator.
     """
     codes = chunk.codes
     n, L = codes.shape
     lengths = rule.lengths
+    stats = CleanStats.empty(rule)
+    k_sites = len(chunk.site_seq)
     inst_id = np.zeros((n, L), dtype=np.int32)      # 1 + index of the planted instance, 0 = background
     motif_at = np.full((n, L), -1, dtype=np.int32)  # motif id planted at each base
-    if len(chunk.site_seq):
+    if k_sites:
         offs = np.arange(int(lengths.max()))[None, :]
         cols = chunk.site_start[:, None] + offs
         keep = offs < lengths[chunk.site_motif][:, None]
         rows = np.broadcast_to(chunk.site_seq[:, None], cols.shape)[keep]
-        inst_id[rows, cols[keep]] = np.broadcast_to(
-            np.arange(1, len(chunk.site_seq) + 1)[:, None], cols.shape)[keep]
+        inst_id[rows, cols[keep]] = np.broadcast_to(np.arange(1, k_sites + 1)[:, None], cols.shape)[keep]
         motif_at[rows, cols[keep]] = np.broadcast_to(chunk.site_motif[:, None], cols.shape)[keep]
-    planted = inst_id > 0
-    is_filler = np.isin(chunk.site_motif, list(rule.fillers.values())) if len(chunk.site_seq) \
-        else np.zeros(1, dtype=bool)
-    los = [motiflib.log_odds(m, rule.background) for m in rule.motifs]
+    los = [motiflib.log_odds(m, rule.background) for m in rule.motifs[:len(rule.matches)]]
     todo = np.arange(n)
-    ever = np.zeros(n, dtype=bool)
     stuck = np.zeros(n, dtype=np.int64)
+    touched = np.zeros(n, dtype=bool)
     for _ in range(MAX_CLEAN_ROUNDS):
-        bad = np.zeros(todo.size, dtype=bool)
+        if todo.size == 0:
+            break
         block = codes[todo]
-        quads = motiflib.pack_quads(block) if L >= 4 else None
-        for m, (motif, lo) in enumerate(zip(rule.motifs, los)):
-            w = motif.length
-            if L - w + 1 < 1 or not np.isfinite(rule.thresholds[m]):
+        quads = motiflib.pack_quads(block) if L >= 4 and block.max(initial=0) < 4 else None
+        resample = np.zeros((todo.size, L), dtype=bool)
+        redraw = np.zeros(k_sites, dtype=bool)
+        hit = np.zeros(todo.size, dtype=bool)
+        for m, lo in enumerate(los):
+            w = int(lengths[m])
+            if L - w + 1 < 1:
                 continue
             r, c = motiflib.find_matches(block, lo, rule.thresholds[m], quads)
             rr = todo[r]
-            first, last = inst_id[rr, c], inst_id[rr, c + w - 1]
-            # inside another planted motif: a resemblance (warned about), not a chance match;
-            # inside a look-alike it is a label error, fixed by drawing the look-alike anew
-            inside = (first > 0) & (first == last) & ~is_filler[np.maximum(first - 1, 0)]
             # equal lengths: a window overlaps a planted M iff one of its ends lies in it
-            overlaps_same = (motif_at[rr, c] == m) | (motif_at[rr, c + w - 1] == m)
-            bad[r[~inside & ~overlaps_same]] = True
-        todo = todo[bad]
-        if todo.size == 0:
-            return int(ever.sum())
-        ever[todo] = True
-        fresh = redraw(todo.size)
-        codes[todo] = np.where(planted[todo], codes[todo], fresh)
-        stuck[todo] += 1
-        # a planted instance plus a base or two of background can itself look like
-        # another motif; after a few failed redraws, draw those instances anew as well
-        again = todo[stuck[todo] % STUCK_ROUNDS == 0]
-        if again.size:
-            _redraw_instances(rule, chunk, again, sample)
-    raise InputError(f"background kept matching the motifs by chance after {MAX_CLEAN_ROUNDS} "
-                     f"redraws; use longer or more specific motifs, or another --background_dist")
+            own = (motif_at[rr, c] == m) | (motif_at[rr, c + w - 1] == m)
+            r, c, rr = r[~own], c[~own], rr[~own]
+            if r.size == 0:
+                continue
+            stats.windows[m] += r.size
+            hit[r] = True
+            span = c[:, None] + np.arange(w)[None, :]
+            inside = inst_id[rr[:, None], span]                    # (k, w) instance under each base
+            free = inside == 0
+            resample[np.broadcast_to(r[:, None], span.shape)[free], span[free]] = True
+            # no background base to draw, or a row that keeps matching: draw its instances
+            hard = ~free.any(axis=1) | (stuck[rr] >= STUCK_ROUNDS)
+            ids = inside[hard]
+            redraw[ids[ids > 0] - 1] = True
+        if not hit.any():
+            break
+        rows_hit = todo[hit]
+        touched[rows_hit] = True
+        stuck[rows_hit] += 1
+        pr, pc = np.nonzero(resample)
+        codes[todo[pr], pc] = bases(pr.size)
+        if redraw.any():
+            _redraw_instances(rule, chunk, np.flatnonzero(redraw), sample, stats)
+        todo = rows_hit
+    else:
+        raise RuntimeError(f"chance matches remained after {MAX_CLEAN_ROUNDS} rounds of cleaning")
+    stats.rows_touched = int(touched.sum())
+    stats.background_counts = np.bincount(codes[inst_id == 0], minlength=5)[:4].astype(np.int64)
+    return stats
+
+
+def _redraw_instances(rule: Rule, chunk: Chunk, sites: np.ndarray, sample, stats: CleanStats) -> None:
+    """Draw new instances for the given planted sites (same motif, place and strand)."""
+    lengths = rule.lengths
+    for m in np.unique(chunk.site_motif[sites]):
+        pick = sites[chunk.site_motif[sites] == m]
+        inst = sample(int(m), pick.size)
+        inst = np.where(chunk.site_strand[pick, None] == 1, motiflib.reverse_complement(inst), inst)
+        cols = chunk.site_start[pick, None] + np.arange(lengths[m])[None, :]
+        chunk.codes[chunk.site_seq[pick, None], cols] = inst
+        stats.instances_redrawn[m] += pick.size

@@ -70,6 +70,11 @@ class Chunk:
     site_seq: np.ndarray     # row of each planted instance
     site_start: np.ndarray
     site_motif: np.ndarray   # motif id
+    site_strand: np.ndarray | None = None   # 1 where the instance is planted reverse-complemented
+
+    def __post_init__(self):
+        if self.site_strand is None:
+            self.site_strand = np.zeros(len(self.site_seq), dtype=np.int8)
 
 
 def sites_from_plan(plan: Plan, block_starts: np.ndarray, lengths: np.ndarray):
@@ -110,25 +115,45 @@ def sample_background(n: int, length: int, background: np.ndarray, rng: np.rando
 
 
 def generate_chunk_numpy(rule: Rule, labels: np.ndarray, rng: np.random.Generator) -> tuple:
+    """One chunk: plan, place, background, instances (PWM draws that reach the match threshold).
+
+    Returns the chunk and the engine's two draws for cleaning: ``bases(k)`` fresh background
+    bases and ``sample(m, k)`` fresh instances of motif m (forward strand).
+    """
     lengths = rule.lengths
     plan = draw_plan(rule, labels, rng)
     widths = plan_blocks(plan, lengths)
     block_starts = place_blocks(widths, rule.config.seq_length, rng)
     rows, starts, motif_ids = sites_from_plan(plan, block_starts, lengths)
     codes = sample_background(len(labels), rule.config.seq_length, rule.background, rng)
-    source = {f: p for p, f in rule.fillers.items()}
-
-    def sample(m, k):
-        """k instances of motif m; a look-alike is a shuffled instance of its source motif."""
-        inst = motiflib.sample_instances(rule.motifs[source.get(m, m)], k, rng, rule.config.motif_sampling)
-        return motiflib.shuffle_instances(inst, rng) if m in source else inst
-
+    sample = instance_sampler(rule, lambda m, k: motiflib.sample_instances(
+        rule.motifs[m], k, rng, rule.config.motif_sampling), rng)
+    strands = (rng.random(len(rows)) < 0.5).astype(np.int8) if rule.config.strand == "both" \
+        else np.zeros(len(rows), dtype=np.int8)
     for m in np.unique(motif_ids):
         sel = motif_ids == m
         cols = starts[sel, None] + np.arange(lengths[m])[None, :]
-        codes[rows[sel, None], cols] = sample(int(m), int(sel.sum()))
-    chunk = Chunk(codes, labels, rows, starts, motif_ids)
+        inst = sample(int(m), int(sel.sum()))
+        codes[rows[sel, None], cols] = np.where(strands[sel, None] == 1, motiflib.reverse_complement(inst), inst)
+    chunk = Chunk(codes, labels, rows, starts, motif_ids, strands)
 
-    def redraw(k):
-        return sample_background(k, rule.config.seq_length, rule.background, rng)
-    return chunk, redraw, sample
+    def bases(k):
+        return sample_background(1, k, rule.background, rng)[0]
+    return chunk, bases, sample
+
+
+def instance_sampler(rule: Rule, draw, rng):
+    """``sample(m, k)``: k instances of motif m that reach its match threshold, forward strand.
+
+    ``draw(m, k)`` gives unconditioned PWM draws of a real motif; a look-alike's instance is a
+    shuffled instance of its source motif (so it has the composition of the planted ones).
+    """
+    source = {f: p for p, f in rule.fillers.items()}
+    los = {i: motiflib.log_odds(m, rule.background) for i, m in enumerate(rule.motifs) if i not in source}
+
+    def sample(m, k):
+        real = source.get(m, m)
+        t = rule.matches[real]
+        inst = motiflib.draw_kept(lambda n: draw(real, n), k, los[real], t.score, t.kept_share)
+        return motiflib.shuffle_instances(inst, rng) if m in source else inst
+    return sample

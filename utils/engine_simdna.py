@@ -7,8 +7,9 @@ import io
 
 import numpy as np
 
+from utils import motifs as motiflib
 from utils.encoding import seqs_to_codes
-from utils.engine_numpy import Chunk
+from utils.engine_numpy import Chunk, instance_sampler
 from utils.rules import Rule, draw_plan
 
 
@@ -23,13 +24,17 @@ def generate_chunk_simdna(rule: Rule, labels: np.ndarray, loaded, sd) -> tuple:
 
     source = {f: p for p, f in rule.fillers.items()}
 
-    def substring_gen(m):
-        if m in source:
-            return _ShuffledSubstring(substring_gen(source[m]), rule.motifs[m].name, sd.random)
+    def raw_gen(m):
         name = rule.motifs[m].name
         if c.motif_sampling == "consensus":
             return substringgen.BestHitPwmFromLoadedMotifs(loaded, name)
         return substringgen.PwmSamplerFromLoadedMotifs(loaded, name)
+
+    def substring_gen(m):
+        if m in source:
+            return _ShuffledSubstring(substring_gen(source[m]), rule.motifs[m].name, sd.random)
+        lo = motiflib.log_odds(rule.motifs[m], rule.background)
+        return _KeptSubstring(raw_gen(m), lo, rule.matches[m].score)
 
     codes = np.zeros((n, L), dtype=np.uint8)
     motif_id = {m.name: i for i, m in enumerate(rule.motifs)}
@@ -39,7 +44,8 @@ def generate_chunk_simdna(rule: Rule, labels: np.ndarray, loaded, sd) -> tuple:
         gens = []
         if plan.pair:
             gens.append(embeddablegen.PairEmbeddableGenerator(
-                substring_gen(items[0]), substring_gen(items[1]),
+                embeddablegen.SubstringEmbeddableGenerator(substring_gen(items[0])),
+                embeddablegen.SubstringEmbeddableGenerator(substring_gen(items[1])),
                 quantitygen.FixedQuantityGenerator(int(plan.gaps[r]))))
             rest = items[2:]
         else:
@@ -67,15 +73,40 @@ def generate_chunk_simdna(rule: Rule, labels: np.ndarray, loaded, sd) -> tuple:
                 motif_ids.append(motif_id[e.what.getDescription()])
     rows, starts, motif_ids = map(lambda v: np.array(v, dtype=np.int64), (rows, starts, motif_ids))
     order = np.lexsort((starts, rows))
-    chunk = Chunk(codes, labels, rows[order], starts[order], motif_ids[order])
+    rows, starts, motif_ids = rows[order], starts[order], motif_ids[order]
+    strands = np.zeros(len(rows), dtype=np.int8)
+    if c.strand == "both":                  # each instance turned to the reverse strand with p = 1/2
+        strands = (sd.random.random_sample(len(rows)) < 0.5).astype(np.int8)
+        for r, s0, m in zip(rows[strands == 1], starts[strands == 1], motif_ids[strands == 1]):
+            w = int(rule.lengths[m])
+            codes[r, s0:s0 + w] = motiflib.reverse_complement(codes[r, s0:s0 + w])
+    chunk = Chunk(codes, labels, rows, starts, motif_ids, strands)
+    cdf = np.cumsum(rule.background)
 
-    def redraw(k):
-        return seqs_to_codes([bg_gen.generateBackground() for _ in range(k)])
+    def bases(k):
+        return np.minimum(np.searchsorted(cdf, sd.random.random_sample(k) * cdf[-1], side="right"), 3).astype(np.uint8)
 
-    def sample(m, k):
-        gen = substring_gen(m)
+    def draw(m, k):
+        gen = raw_gen(m)
         return seqs_to_codes([gen.generateSubstring()[0] for _ in range(k)])
-    return chunk, redraw, sample
+    return chunk, bases, instance_sampler(rule, draw, sd.random)
+
+
+class _KeptSubstring:
+    """A simdna PWM sampler that draws again until the instance reaches the match threshold."""
+
+    def __init__(self, inner, lo, threshold):
+        self.inner, self.lo, self.threshold = inner, lo, threshold
+
+    def generateSubstring(self):
+        for _ in range(100_000):     # resolve_rule refuses motifs whose draws rarely reach it
+            text, desc = self.inner.generateSubstring()
+            if motiflib.window_scores(seqs_to_codes([text]), self.lo)[0] >= self.threshold - 1e-9:
+                return text, desc
+        raise RuntimeError("a planted motif never reached its match threshold")
+
+    def getJsonableObject(self):
+        return self.inner.getJsonableObject()
 
 
 class _ShuffledSubstring:

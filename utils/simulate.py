@@ -9,9 +9,10 @@ overlaps). Two engines draw the same distribution:
 - ``simdna``: one sequence at a time through simdna's own generators and embedders,
   seeded through ``simdna.random``; the reference implementation.
 
-Both then remove chance matches: background windows that score like a planted instance
-of any motif in play (log-odds at or above a low percentile of sampled instances) are
-redrawn, so that every label is true.
+Planted instances are PWM draws that reach the motif's match threshold
+(:data:`utils.motifs.MATCH_DEFINITION`); both engines then remove chance matches, windows
+reaching a motif's threshold anywhere but at its planted instances, where they are
+(:mod:`utils.chance_matches`), so that every label follows from the planted sites.
 
 "Distance" is the gap: bases between the end of the first motif and the start of the
 second (simdna's separation).
@@ -26,11 +27,11 @@ from typing import Iterator
 import numpy as np
 
 from utils import motifs as motiflib
-from utils.chance_matches import MAX_CLEAN_ROUNDS, STUCK_ROUNDS, clean_chance_matches  # noqa: F401
+from utils.chance_matches import MAX_CLEAN_ROUNDS, STUCK_ROUNDS, CleanStats, clean_chance_matches  # noqa: F401
 from utils.engine_numpy import (MAX_PLACEMENT_ROUNDS, Chunk, generate_chunk_numpy,  # noqa: F401
                                 place_blocks, sample_background, sites_from_plan)
 from utils.engine_simdna import generate_chunk_simdna
-from utils.rules import (DECOY_PROB, DEFAULT_MAX_DIST, DEFAULT_MIN_DIST, DISTANCE_DEFINITION,  # noqa: F401
+from utils.rules import (MAX_RESEMBLANCE, WARN_RESEMBLANCE, DECOY_PROB, DEFAULT_MAX_DIST, DEFAULT_MIN_DIST, DISTANCE_DEFINITION,  # noqa: F401
                          GEN_TYPES, NEAR_EDGE_BP, NEAR_EDGE_SHARE, Plan, Rule, SimulationConfig,
                          draw_labels, draw_labels_by_chunk, draw_plan, plan_blocks, resolve_rule)
 
@@ -38,8 +39,8 @@ CHUNK = 20000
 
 
 # ============================================================================ driver
-def generate(rule: Rule, quiet: bool = True) -> Iterator[tuple[int, Chunk, int]]:
-    """Yield (first index, chunk, sequences redrawn for chance matches), chunk after chunk.
+def generate(rule: Rule, quiet: bool = True) -> Iterator[tuple[int, Chunk, CleanStats]]:
+    """Yield (first index, chunk, what chance-match cleaning did), chunk after chunk.
 
     Memory stays flat: only one chunk of sequences is held at a time.
     """
@@ -69,14 +70,14 @@ def generate(rule: Rule, quiet: bool = True) -> Iterator[tuple[int, Chunk, int]]
         yield from _numpy_chunks(rule, label_chunks, bar)
         return
     for first in bar:
-        chunk, redraw, sample = generate_chunk_simdna(rule, labels[first:first + chunk_size], *make)
-        yield first, chunk, clean_chance_matches(rule, chunk, redraw, sample)
+        chunk, bases, sample = generate_chunk_simdna(rule, labels[first:first + chunk_size], *make)
+        yield first, chunk, clean_chance_matches(rule, chunk, bases, sample)
 
 
-def _numpy_chunk(rule: Rule, labels: np.ndarray, index: int) -> tuple[Chunk, int]:
+def _numpy_chunk(rule: Rule, labels: np.ndarray, index: int) -> tuple[Chunk, CleanStats]:
     """One chunk, from its own seeded generator: the result does not depend on scheduling."""
-    chunk, redraw, sample = generate_chunk_numpy(rule, labels, np.random.default_rng([rule.config.seed, 1, index]))
-    return chunk, clean_chance_matches(rule, chunk, redraw, sample)
+    chunk, bases, sample = generate_chunk_numpy(rule, labels, np.random.default_rng([rule.config.seed, 1, index]))
+    return chunk, clean_chance_matches(rule, chunk, bases, sample)
 
 
 def _numpy_chunks(rule: Rule, label_chunks, starts):
@@ -98,7 +99,37 @@ def _numpy_chunks(rule: Rule, label_chunks, starts):
             yield (first0, *fut.result())
 
 
-def metadata(rule: Rule, class_counts: dict, redrawn: int) -> dict:
+def chance_match_record(rule: Rule, stats: CleanStats) -> dict:
+    """metadata.json's ``chance_matches``: each motif's threshold and what cleaning did."""
+    c = rule.config
+    bg_after = stats.background_counts / max(1, stats.background_counts.sum())
+    per_motif = {}
+    for i, t in enumerate(rule.matches):
+        m = rule.motifs[i]
+        windows = max(0, c.seq_length - m.length + 1)
+        per_motif[m.name] = {
+            "threshold_score": t.score,
+            "threshold_pvalue": float(f"{t.pvalue:.4g}"),
+            "share_of_pwm_draws_kept": round(t.kept_share, 6),
+            "expected_per_sequence_before_cleaning": round(2 * windows * t.pvalue, 6),
+            "windows_resampled": int(stats.windows[i]),
+            "instances_redrawn": int(stats.instances_redrawn[i]),
+        }
+    return {
+        "definition": motiflib.MATCH_DEFINITION,
+        "score": "log-odds of the PWM against background_dist (natural log), best of both strands",
+        "pvalue": f"exact, one window on one strand, scores rounded to {motiflib.SCORE_BIN} nats per column",
+        "thresholds": {m.name: t.score for m, t in zip(rule.motifs, rule.matches)},
+        "motifs": per_motif,
+        "lookalike_instances_redrawn": {rule.motifs[f].name: int(stats.instances_redrawn[f])
+                                        for f in rule.fillers.values()},
+        "sequences_touched": stats.rows_touched,
+        "background_requested": [float(v) for v in rule.background],
+        "background_after_cleaning": [round(float(v), 6) for v in bg_after],
+    }
+
+
+def metadata(rule: Rule, class_counts: dict, stats: CleanStats) -> dict:
     """Everything needed to reproduce and to interpret a data folder."""
     import importlib.metadata as md
 
@@ -139,15 +170,17 @@ def metadata(rule: Rule, class_counts: dict, redrawn: int) -> dict:
         "engine": c.engine,
         "motif_db": c.motif_db,
         "motif_sampling": c.motif_sampling,
-        "strand": "+ (motifs are planted on the forward strand; chance matches are scanned on both)",
+        "strand": c.strand,
+        "strand_definition": ("plus: every instance on the forward strand; both: each instance on a "
+                              "random strand (BED column 6); order and gaps are positions along the "
+                              "forward strand either way; chance matches are scanned on both strands"),
         "class_counts": class_counts,
-        "chance_matches": {
-            "score": "log-odds of the PWM against background_dist (natural log), best of both strands",
-            "percentile_of_sampled_instances": motiflib.CHANCE_PERCENTILE,
-            "thresholds": {m.name: round(t, 6) for m, t in zip(rule.motifs, rule.thresholds)
-                           if np.isfinite(t)},
-            "sequences_redrawn": redrawn,
-        },
+        "chance_matches": chance_match_record(rule, stats),
+        "resemblance": rule.resemblance,
+        "resemblance_definition": (f"resemblance[A][B]: share of planted B instances (PWM draws reaching "
+                                   f"B's threshold, flanked by background) holding a window that scores as "
+                                   f"A; such instances are drawn again; warned above "
+                                   f"{WARN_RESEMBLANCE:g}, refused above {MAX_RESEMBLANCE:g}"),
         "similar_motifs": rule.similar,
         "pwms": {m.name: np.round(m.pwm, 6).tolist() for m in rule.motifs},
         "parameters": params,
@@ -171,21 +204,22 @@ def write_dataset(rule: Rule, out_dir, quiet: bool = True) -> dict:
     names = [m.name for m in rule.motifs]
     lengths = rule.lengths
     counts = {"0": 0, "1": 0}
-    redrawn = 0
+    stats = CleanStats.empty(rule)
     with dio.staged_dir(out_dir) as tmp:
         with open(tmp / dio.FASTA_NAME, "w") as fa, open(tmp / dio.LABELS_NAME, "w") as lab, \
                 open(tmp / dio.SITES_NAME, "w") as bed:
             lab.write("id\tlabel\n")
-            for first, chunk, n_redrawn in generate(rule, quiet=quiet):
-                redrawn += n_redrawn
+            for first, chunk, chunk_stats in generate(rule, quiet=quiet):
+                stats += chunk_stats
                 ids = [seq_id(first + i) for i in range(len(chunk.labels))]
                 dio.write_fasta_records(fa, ids, codes_to_seqs(chunk.codes))
                 lab.write("".join(f"{i}\t{int(v)}\n" for i, v in zip(ids, chunk.labels)))
                 ends = chunk.site_start + lengths[chunk.site_motif]
                 bed.write(dio.bed_lines([ids[r] for r in chunk.site_seq.tolist()], chunk.site_start.tolist(),
-                                        ends.tolist(), [names[m] for m in chunk.site_motif.tolist()]))
+                                        ends.tolist(), [names[m] for m in chunk.site_motif.tolist()],
+                                        ["-" if s else "+" for s in chunk.site_strand.tolist()]))
                 counts["1"] += int(chunk.labels.sum())
                 counts["0"] += int(len(chunk.labels) - chunk.labels.sum())
-        meta = metadata(rule, counts, redrawn)
+        meta = metadata(rule, counts, stats)
         dio.write_json(tmp / dio.METADATA_NAME, meta)
     return meta
