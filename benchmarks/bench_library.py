@@ -47,6 +47,7 @@ def main() -> None:
     weak = sum(float((library[n].pwm * np.log2(library[n].pwm / 0.25)).sum()) < 10 for n in names)
     print(f"{len(names)} ENCODE motifs of 8-20 bp, {weak} of them under 10 bits; "
           f"{args.pairs} random pairs x {args.num_seqs} sequences", flush=True)
+    warned = 0
     with tempfile.TemporaryDirectory() as tmp:
         for k in range(args.pairs):
             a, b = rng.choice(names, size=2, replace=False)
@@ -61,6 +62,7 @@ def main() -> None:
                 seconds["refused"].append(time.perf_counter() - start)
                 refusals[reason(str(exc))] += 1
                 continue
+            warned += bool(rule.similar)
             try:
                 simulate.write_dataset(rule, Path(tmp) / f"d{k}")
                 outcomes["generated"] += 1
@@ -76,6 +78,8 @@ def main() -> None:
         med = f"{np.median(s):9.2f}" if s else f"{'-':>9}"
         mx = f"{max(s):7.2f}" if s else f"{'-':>7}"
         print(f"{key:10} {outcomes[key]:>6} {outcomes[key] / total:>6.1%} {med} {mx}")
+    print(f"generated with a resemblance warning (> {simulate.WARN_RESEMBLANCE:.0%} of one motif's "
+          f"instances scoring as the other): {warned}")
     for text, count in refusals.most_common():
         print(f"  refused x{count}: {text}")
     for text in late:

@@ -33,6 +33,16 @@ CATALOGUE = [
     (GEN, "--motif_db {bad_meme} --motifs M1 --out_dir {out}",
      "a MEME motif whose rows are not probabilities summing to 1, hold nan/inf, or number under 4",
      "M1 row 1 sums to 2"),
+    (GEN, "--motif_db {short_meme} --motifs M1 --out_dir {out}", "a MEME motif of 1 bp (fewer than 4 columns)",
+     "M1 has 1 rows; a motif needs at least 4"),
+    (GEN, "--motif_db {rna_meme} --motifs M1 --out_dir {out}", "a MEME file whose alphabet is not ACGT",
+     "alphabet ACGU"),
+    (GEN, "--motif_db {flat_meme} --motifs FLAT6 --out_dir {out}",
+     "a motif too weak to stand out (its PWM draws rarely score above chance windows)", "too weak to stand out"),
+    (GEN, "--motif_db {flat_meme} --motifs POLYA --background_dist 0.7 0.1 0.1 0.1 --out_dir {out}",
+     "a motif that random DNA of the chosen `--background_dist` matches often", "occur by chance in 1 of"),
+    (GEN, "--motifs STAT_known2 STAT_known3 --out_dir {out}",
+     "two motifs too alike to tell apart (labels would be ambiguous)", "cannot be told apart"),
     (GEN, "--gen_type distance --min_dist 40 --max_dist 10 --out_dir {out}", "`--min_dist` above `--max_dist`",
      "--min_dist"),
     (GEN, "--out_dir /proc/x", "an output folder that cannot be created (`/proc/x`)", "cannot be written"),
@@ -79,11 +89,21 @@ def inputs(tmp_path_factory):
     bad_meme = root / "bad.meme"
     bad_meme.write_text("MEME version 4\n\nALPHABET= ACGT\n\nMOTIF M1\nletter-probability matrix: w= 4\n"
                         + "0.5 0.5 0.5 0.5\n" * 4)
+    header = "MEME version 4\n\nALPHABET= ACGT\n\n"
+    short_meme = root / "short.meme"
+    short_meme.write_text(header + "MOTIF M1\nletter-probability matrix: w= 1\n0.25 0.25 0.25 0.25\n")
+    rna_meme = root / "rna.meme"
+    rna_meme.write_text(header.replace("ACGT", "ACGU") + "MOTIF M1\nletter-probability matrix: w= 4\n"
+                        + "0.7 0.1 0.1 0.1\n" * 4)
+    flat_meme = root / "flat.meme"
+    flat_meme.write_text(header + "MOTIF FLAT6\nletter-probability matrix: w= 6\n" + "0.4 0.2 0.2 0.2\n" * 6
+                         + "\nMOTIF POLYA\nletter-probability matrix: w= 4\n" + "0.97 0.01 0.01 0.01\n" * 4)
     foreign = root / "foreign"
     foreign.mkdir()
     (foreign / "notes.txt").write_text("mine")
     return {"data": root / "data", "model": root / "models" / "kmer_logistic", "bogus": bogus,
-            "foreign": foreign, "bad_meme": bad_meme}
+            "foreign": foreign, "bad_meme": bad_meme,
+            "short_meme": short_meme, "rna_meme": rna_meme, "flat_meme": flat_meme}
 
 
 @pytest.mark.parametrize("script,args,what,needle", CATALOGUE, ids=[c[2] for c in CATALOGUE])

