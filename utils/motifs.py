@@ -313,6 +313,7 @@ def _quad_table(m: np.ndarray, first: int) -> np.ndarray:
 
 
 FIND_BLOCK_ROWS = 2048       # rows scored at a time: the working arrays stay in cache
+DENSE_COLUMNS = 12           # columns scored for every window before dropping hopeless ones
 
 
 def find_matches(codes: np.ndarray, lo: np.ndarray, threshold: float,
@@ -348,9 +349,9 @@ def find_matches(codes: np.ndarray, lo: np.ndarray, threshold: float,
         for m, rest, table8, tables in strands:
             score = table8[octs]
             j = 8
-            if w >= 12:      # one more dense block: after 12 columns few windows survive
-                score += tables[2][qb[:, 8:8 + width]]
-                j = 12
+            while j + 4 <= min(w, DENSE_COLUMNS):    # dense blocks of 4 columns: few windows survive them
+                score += tables[j // 4][qb[:, j:j + width]]
+                j += 4
             r, c = np.nonzero(score >= thr - rest[j])
             score = score[r, c]
             while j < w and r.size:

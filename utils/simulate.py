@@ -192,6 +192,38 @@ def seq_id(index: int) -> str:
     return f"seq_{index:07d}"
 
 
+_ID_DIGITS = 7
+_LETTER_BYTES = np.frombuffer(b"ACGTN", dtype=np.uint8)
+
+
+def _id_bytes(first: int, n: int) -> np.ndarray | None:
+    """The ids ``seq_0000000``... of rows first..first+n-1 as a uint8 matrix (n, 11); None
+    when some id would be wider than 7 digits (the caller then formats them one by one)."""
+    if first + n > 10 ** _ID_DIGITS:
+        return None
+    idx = np.arange(first, first + n, dtype=np.int64)
+    digits = (idx[:, None] // 10 ** np.arange(_ID_DIGITS - 1, -1, -1)[None, :]) % 10
+    prefix = np.broadcast_to(np.frombuffer(b"seq_", dtype=np.uint8), (n, 4))
+    return np.hstack([prefix, (digits + ord("0")).astype(np.uint8)])
+
+
+def fasta_and_labels_bytes(first: int, codes: np.ndarray, labels: np.ndarray) -> tuple[bytes, bytes]:
+    """FASTA records and labels.tsv lines of a chunk, built as byte matrices (one row per
+    sequence, all of one width): the same bytes as formatting them line by line."""
+    n = len(codes)
+    ids = _id_bytes(first, n)
+    if ids is None:
+        names = [seq_id(first + i) for i in range(n)]
+        from utils.encoding import codes_to_seqs
+        fasta = "".join(f">{i}\n{s}\n" for i, s in zip(names, codes_to_seqs(codes))).encode()
+        return fasta, "".join(f"{i}\t{int(v)}\n" for i, v in zip(names, labels)).encode()
+    col = np.full((n, 1), ord("\n"), dtype=np.uint8)
+    fasta = np.hstack([np.full((n, 1), ord(">"), dtype=np.uint8), ids, col, _LETTER_BYTES[codes], col])
+    lab = np.hstack([ids, np.full((n, 1), ord("\t"), dtype=np.uint8),
+                     (labels.astype(np.uint8)[:, None] + ord("0")), col])
+    return fasta.tobytes(), lab.tobytes()
+
+
 def write_dataset(rule: Rule, out_dir, quiet: bool = True) -> dict:
     """Generate and write sequences.fa, labels.tsv, motif_sites.bed, metadata.json.
 
@@ -199,23 +231,23 @@ def write_dataset(rule: Rule, out_dir, quiet: bool = True) -> dict:
     Returns the metadata written.
     """
     from utils import io as dio
-    from utils.encoding import codes_to_seqs
 
     names = [m.name for m in rule.motifs]
     lengths = rule.lengths
     counts = {"0": 0, "1": 0}
     stats = CleanStats.empty(rule)
     with dio.staged_dir(out_dir) as tmp:
-        with open(tmp / dio.FASTA_NAME, "w") as fa, open(tmp / dio.LABELS_NAME, "w") as lab, \
+        with open(tmp / dio.FASTA_NAME, "wb") as fa, open(tmp / dio.LABELS_NAME, "wb") as lab, \
                 open(tmp / dio.SITES_NAME, "w") as bed:
-            lab.write("id\tlabel\n")
+            lab.write(b"id\tlabel\n")
             for first, chunk, chunk_stats in generate(rule, quiet=quiet):
                 stats += chunk_stats
-                ids = [seq_id(first + i) for i in range(len(chunk.labels))]
-                dio.write_fasta_records(fa, ids, codes_to_seqs(chunk.codes))
-                lab.write("".join(f"{i}\t{int(v)}\n" for i, v in zip(ids, chunk.labels)))
+                fasta, label_lines = fasta_and_labels_bytes(first, chunk.codes, chunk.labels)
+                fa.write(fasta)
+                lab.write(label_lines)
                 ends = chunk.site_start + lengths[chunk.site_motif]
-                bed.write(dio.bed_lines([ids[r] for r in chunk.site_seq.tolist()], chunk.site_start.tolist(),
+                site_ids = [seq_id(first + r) for r in chunk.site_seq.tolist()]
+                bed.write(dio.bed_lines(site_ids, chunk.site_start.tolist(),
                                         ends.tolist(), [names[m] for m in chunk.site_motif.tolist()],
                                         ["-" if s else "+" for s in chunk.site_strand.tolist()]))
                 counts["1"] += int(chunk.labels.sum())
