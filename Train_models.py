@@ -17,7 +17,8 @@ from utils.io import InputError, check_out_dir, load_dataset
 
 DESCRIPTION = __doc__.split("\n\n")[0]
 EPILOG = """model kinds:
-  cnn            Keras 1-D CNN on the one-hot sequence (sees motifs, their order and spacing)
+  cnn            Keras 1-D CNN on the one-hot sequence (sees motifs, their order and spacing):
+                 by default a dilated residual tower whose receptive field covers the rule
   kmer_logistic  logistic regression on standardised k-mer counts (sees only which k-mers occur)
   kmer_gbt       histogram gradient boosting on k-mer counts
 
@@ -91,8 +92,20 @@ def build_parser() -> cli.Parser:
                        metavar="INT", help="CNN: convolution filters per layer")
     model.add_argument("--kernel_size", type=cli.positive_int, default=models.CNNConfig.kernel_size,
                        metavar="INT bp", help="CNN: width of the first-layer filters")
+    model.add_argument("--architecture", choices=models.ARCHITECTURES, default="dilated",
+                       help="CNN: dilated = first conv + pool + a residual tower of dilated convolutions "
+                            "whose receptive field covers the data's rule; basic = the earlier one or two "
+                            "plain conv blocks (--conv_blocks)")
+    model.add_argument("--dilated_layers", type=cli.positive_int, default=None, metavar="INT",
+                       help="CNN (dilated): layers in the tower; default: the fewest (3 or more) whose "
+                            "receptive field covers both motifs plus the largest gap of the rule in "
+                            "metadata.json plus one kernel. Field = kernel_size + pool_size - 1 + "
+                            "pool_size * 2 * (1 + base + ... + base^(layers-1)) bp: with the defaults "
+                            "3 layers see 78 bp, 4 see 142, 5 see 270, 6 see 526, 7 see 1,038")
+    model.add_argument("--dilation_base", type=cli.positive_int, default=models.CNNConfig.dilation_base,
+                       metavar="INT", help="CNN (dilated): layer i has dilation base**i")
     model.add_argument("--conv_blocks", type=int, choices=(1, 2), default=models.CNNConfig.conv_blocks,
-                       help="CNN: 1 sees single motifs; 2 also sees motif pairs (order, spacing)")
+                       help="CNN (basic): 1 sees single motifs; 2 also sees motif pairs within ~60 bp")
     model.add_argument("--dropout", type=dropout_rate, default=models.CNNConfig.dropout,
                        metavar="RATE", help="CNN: dropout rate after pooling and the dense layer")
     fit = parser.add_argument_group("training (CNN)")
@@ -101,6 +114,9 @@ def build_parser() -> cli.Parser:
     fit.add_argument("--early_stop", type=patience, default=training.TrainConfig.patience, metavar="INT",
                      help="patience: stop after this many epochs without a better validation score "
                           "(0 or false: never stop early); the best epoch's weights are kept either way")
+    fit.add_argument("--min_epochs", type=cli.non_negative_int, default=training.TrainConfig.min_epochs,
+                     metavar="INT", help="never stop early before this epoch (spacing rules sit at chance for "
+                                         "several epochs before the motif detectors form)")
     fit.add_argument("--batch_size", type=cli.positive_int, default=training.TrainConfig.batch_size,
                      metavar="INT", help="sequences per gradient step")
     fit.add_argument("--lr", type=cli.positive_float, default=training.TrainConfig.lr, metavar="FLOAT",
@@ -118,15 +134,16 @@ def main(argv: list[str] | None = None) -> int:
     out = check_out_dir(Path(args.out_dir) / name, args.overwrite)
     cfg = training.TrainConfig(test_sz=args.test_sz, sampler=args.sampler, epochs=args.epochs,
                                early_stop=args.early_stop > 0, patience=max(args.early_stop, 1),
-                               batch_size=args.batch_size, lr=args.lr)
-    arch = models.CNNConfig(filters=args.filters, kernel_size=args.kernel_size,
+                               batch_size=args.batch_size, lr=args.lr, min_epochs=args.min_epochs)
+    arch = models.CNNConfig(architecture=args.architecture, filters=args.filters, kernel_size=args.kernel_size,
+                            dilated_layers=args.dilated_layers, dilation_base=args.dilation_base,
                             conv_blocks=args.conv_blocks, dropout=args.dropout)
+    if args.architecture == "dilated" and args.dilation_base < 2:
+        raise InputError(f"--dilation_base {args.dilation_base} must be 2 or more (1 would not dilate)")
     kmer = models.KmerConfig(k=args.k)
     dataset = load_dataset(args.data_file)
-    if args.model_type == "cnn" and dataset.seq_length < models.min_cnn_length(arch):
-        raise InputError(f"sequences of {dataset.seq_length} bp are too short for the CNN (it needs at "
-                         f"least {models.min_cnn_length(arch)} bp); lower --kernel_size or use "
-                         f"--conv_blocks 1")
+    if args.model_type == "cnn":
+        models.check_cnn_length(dataset.seq_length, arch)
     verbose = 1 if sys.stderr.isatty() and not args.quiet else 0
     result = training.train(dataset, args.model_type, cfg, args.seed, arch=arch, kmer=kmer,
                             verbose=verbose)
@@ -137,7 +154,8 @@ def main(argv: list[str] | None = None) -> int:
     auroc = "undefined" if test["auroc"] is None else f"{test['auroc']:.3f}"
     per_epoch = result.timing.get("seconds_per_epoch")
     timing = f", {result.metrics['epochs_run']} epochs at {per_epoch:.1f} s/epoch" if per_epoch else ""
-    cli.say(f"{args.model_type}: test auROC {auroc} (n={test['n']}{timing}) -> {out}", args.quiet)
+    field = f", receptive field {models.receptive_field(result.arch)} bp" if result.arch else ""
+    cli.say(f"{args.model_type}: test auROC {auroc} (n={test['n']}{timing}{field}) -> {out}", args.quiet)
     return 0
 
 

@@ -262,11 +262,24 @@ def attr_logo_one_panel(folder, onehot_row, sites):
     return plot_attribution_logos(folder / "one.png", {"ism": onehot_row}, sites, ["M"], title="one")
 
 
-def test_outputs_refuse_metadata_without_rule_motifs(tmp_path, linear):
-    model, x = linear
-    results = {"ism": (attr.ism(model, x), 0.1)}
-    with pytest.raises(InputError, match="pos_motifs"):
-        attr.write_attribution_outputs(tmp_path, list("abcde"), x, np.ones(5), {}, {}, results)
+def test_without_a_planted_rule_maps_are_summarised_by_attribution_mass(tmp_path, linear):
+    """No pos_motifs: no localization against truth; each motif's share of |attribution x input|."""
+    from utils.io import Site
+
+    _, x = linear
+    n, length = x.shape[:2]
+    maps = np.zeros_like(x)
+    maps[:, 2:5, :] = 3.0                     # weight on positions 2-4 ...
+    maps[:, 10, :] = 1.0                      # ... and a quarter as much at 10
+    ids = [f"s{i}" for i in range(n)]
+    sites = {i: [Site(i, 2, 5, "M"), Site(i, 10, 11, "D")] for i in ids[:-1]}    # the last has none
+    rows = attr.write_attribution_outputs(tmp_path, ids, x, np.ones(n), sites, {"motifs": ["M", "D"]},
+                                          {"saliency": (maps, 0.5)})
+    by = {r["motif"]: r for r in rows}
+    assert by["M"]["n"] == by["D"]["n"] == n - 1
+    assert by["M"]["mass_mean"] == pytest.approx(9 / 10) and by["D"]["mass_mean"] == pytest.approx(1 / 10)
+    assert by["M"]["site_share"] == pytest.approx(3 / length)
+    assert (tmp_path / attr.MASS_CSV).exists() and not (tmp_path / attr.SCORES_CSV).exists()
 
 
 # ----------------------------------------------------------------------------- Keras methods

@@ -192,7 +192,7 @@ def test_cnn_graph_has_separate_logit_and_sigmoid(trained):
     assert predictor.keras_model is not None
     assert model.layers[-1].__class__.__name__ == "Activation"
     assert model.layers[-2].__class__.__name__ == "Dense" and model.layers[-2].units == 1
-    allowed = {"InputLayer", "Conv1D", "Activation", "MaxPooling1D", "Dropout", "Flatten", "Dense"}
+    allowed = {"InputLayer", "Conv1D", "Activation", "MaxPooling1D", "Dropout", "Flatten", "Dense", "Add"}
     assert {layer.__class__.__name__ for layer in model.layers} <= allowed
     onehot = one_hot(planted_data(n=20, seed=9)[0])
     logit = predictor.predict_logit(onehot)
@@ -277,11 +277,12 @@ def run_cli(argv: list[str], capsys) -> tuple[int, str]:
 @pytest.fixture()
 def bad_data(tmp_path) -> dict[str, Path]:
     seqs, labels = planted_data(n=60)
-    short_seqs, _ = planted_data(n=60, length=40)
+    short_seqs, _ = planted_data(n=60, length=20)          # the CNN needs 19 + 4 - 1 = 22 bp
     folders = {
         "one_class": write_data_folder(tmp_path / "one_class", seqs, np.zeros(60, dtype=int)),
         "too_few": write_data_folder(tmp_path / "too_few", seqs[:12], [1, 1] + [0] * 10),
         "short": write_data_folder(tmp_path / "short", short_seqs, labels),
+        "long": write_data_folder(tmp_path / "long", planted_data(n=60, length=10_001)[0], labels),
         "bad_labels": write_data_folder(tmp_path / "bad_labels", seqs, labels),
     }
     (folders["bad_labels"] / "labels.tsv").write_text("id\tlabel\nseq_0000000\t7\n")
@@ -301,7 +302,8 @@ BAD_ARGS = {
     "missing data": (["--data_file", "{tmp}/absent"], "does not exist"),
     "one class": (["--data_file", "{one_class}"], "both classes"),
     "too few of a class": (["--data_file", "{too_few}"], "too few"),
-    "too short for the cnn": (["--data_file", "{short}"], "too short for the CNN"),
+    "too short for the cnn": (["--data_file", "{short}"], "too short for the CNN (it needs at least 22 bp"),
+    "too long for the cnn": (["--data_file", "{long}"], "longer than the CNN trains on (10,000 bp at most"),
     "labels not 0/1": (["--data_file", "{bad_labels}"], "labels must be 0 or 1"),
     "no labels.tsv": (["--data_file", "{no_labels}"], "no labels.tsv"),
     "not FASTA": (["--data_file", "{not_fasta}/sequences.fa"], "is it FASTA"),

@@ -78,4 +78,4 @@ def test_untested_rows_carry_no_verdict_and_unknown_rule_is_undetermined():
     rows, v = judge([raw("ablate:M", "M", math.nan, math.nan, n=0)], PRESENCE)
     assert rows[0]["agrees"] is None and v["verdict"] == "undetermined"
     _, v = judge([raw("ablate:M", "M", -0.6, 1e-6)], {"gen_type": None, "pos_motifs": []})
-    assert v["verdict"] == "undetermined"
+    assert v["verdict"] is None and v["reason"] == "no planted rule to compare with; the model uses M"

@@ -104,10 +104,20 @@ def _quiet_shap():
 
 
 def _import_shap():
-    """Import shap without the deprecation warnings its plotting colours raise at import."""
+    """Import shap without the deprecation warnings its plotting colours raise at import.
+
+    TensorFlow runs a dilated convolution as SpaceToBatchND -> convolution -> BatchToSpaceND.
+    Those two ops only move values (and pad or crop with zeros): they are linear in their
+    first input, which is how shap's DeepExplainer is told to treat them (its handler for
+    ops such as Reshape or Pad); its own table lacks them. Additivity on the dilated CNN is
+    checked in tests/test_cnn.py.
+    """
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         import shap
+        from shap.explainers._deep import deep_tf
+    for op in ("SpaceToBatchND", "BatchToSpaceND"):
+        deep_tf.op_handlers.setdefault(op, deep_tf.linearity_1d(0))
     return shap
 
 
@@ -562,18 +572,20 @@ def write_attribution_outputs(results_dir, ids: Sequence[str], onehot: np.ndarra
 
     out = Path(results_dir)
     pos_motifs = list(metadata.get("pos_motifs") or [])
-    if not pos_motifs:
-        raise InputError("metadata.json names no pos_motifs; localization needs the motifs of the "
-                         "planted rule, so regenerate the data with Generate_sequences.py")
     x = np.asarray(onehot, dtype=np.float32)
     labels = np.asarray(labels)
-    rows = score_attributions(ids, labels, sites, pos_motifs, attributions_by_method, x, score_mode)
     for method, (attributions, _) in attributions_by_method.items():
         write_attributions_npz(out / f"attributions_{method}.npz", ids, x, attributions, labels, scale)
-    write_scores_csv(out / SCORES_CSV, rows)
-    positive_ids = [i for i, label in zip(ids, labels) if label == 1]
-    chance = site_mask(positive_ids, sites, pos_motifs, x.shape[1]).mean() if positive_ids else None
-    plots.plot_attribution_scores(rows, out / SCORES_PNG, auprc_chance=chance)
+    if pos_motifs:
+        rows = score_attributions(ids, labels, sites, pos_motifs, attributions_by_method, x, score_mode)
+        write_scores_csv(out / SCORES_CSV, rows)
+        positive_ids = [i for i, label in zip(ids, labels) if label == 1]
+        chance = site_mask(positive_ids, sites, pos_motifs, x.shape[1]).mean() if positive_ids else None
+        plots.plot_attribution_scores(rows, out / SCORES_PNG, auprc_chance=chance)
+    else:          # no planted truth: where each map's weight falls, per motif found by scanning
+        pos_motifs = list(metadata.get("motifs") or [])
+        rows = mass_rows(ids, sites, pos_motifs, attributions_by_method, x, score_mode)
+        write_mass_csv(out / MASS_CSV, rows)
     if num_logos > 0 and attributions_by_method:
         (out / LOGO_DIR).mkdir(exist_ok=True)
         heights = {m: logo_heights(m, a, x) for m, (a, _) in attributions_by_method.items()}
@@ -585,6 +597,45 @@ def write_attribution_outputs(results_dir, ids: Sequence[str], onehot: np.ndarra
                                          {m: h[i] for m, h in heights.items()},
                                          sites.get(ids[i], []), pos_motifs, title=title)
     return rows
+
+
+MASS_CSV = "attribution_mass.csv"
+MASS_COLUMNS = ["method", "motif", "n", "mass_mean", "mass_sd", "site_share", "seconds_per_seq"]
+
+
+def mass_rows(ids, sites, motifs, attributions_by_method, onehot, mode: str = "input") -> list[dict]:
+    """Per method and motif: the share of |attribution| inside the motif's sites (no truth needed)."""
+    from utils.localization import attribution_mass
+
+    rows = []
+    for method, (attributions, seconds) in attributions_by_method.items():
+        for r in attribution_mass(ids, sites, motifs, attributions, onehot, method, mode):
+            rows.append({"method": method, **r, "seconds_per_seq": float(seconds) / max(len(ids), 1)})
+    return rows
+
+
+def write_mass_csv(path, rows: list[dict]) -> None:
+    from utils.io import write_csv
+
+    write_csv(path, MASS_COLUMNS, [[r[c] for r in rows] for c in MASS_COLUMNS])
+
+
+def mass_section(rows: list[dict], notes: Iterable[str] = (), scale: str = "") -> str:
+    """The report.md section on attribution maps when there is no planted truth."""
+    lines = ["## Where the attribution maps point", "",
+             "With no planted truth, each map is summarised by its **attribution mass**: the share "
+             "of the total per-position score (|attribution x input|) that falls inside the sites "
+             "called for each motif, averaged over the attributed sequences holding such a site. "
+             "`site share` is the share of positions those sites cover: a map blind to the motif "
+             "would give about that." + (f" Maps explain the model's {scale}." if scale else ""), "",
+             "| method | motif | n | attribution mass (mean ± SD) | site share |", "|---|---|---:|---:|---:|"]
+    for r in rows:
+        lines.append(f"| {r['method']} | {r['motif']} | {r['n']} | {_pm(r['mass_mean'], r['mass_sd'])} | "
+                     f"{r['site_share']:.3f} |")
+    lines.append("")
+    for note in notes:
+        lines.append(f"- {note}")
+    return "\n".join(lines) + "\n"
 
 
 def report_section(rows: list[dict], results_dir=None, notes: Iterable[str] = (),

@@ -152,9 +152,11 @@ def verdict(rows: list[dict], metadata: Mapping, curve: Mapping | None, alpha: f
             n = max(r["n_seqs"] for r in found_rows)
             weak.append(f"{test} on {n} sequences (its smallest attainable p-value "
                         f"{min_attainable_p(n):.2g} is not below alpha {alpha})")
-    swaps = [r for r in tested if r["test"].startswith("swap:")]
-    dist = [r for r in tested if r["test"].startswith("distance:")]
-    matter = sorted({r["motifs"] for r in tested if r["significant"] and
+    # the rule found reads every row that tested sequences with power, planted rule or not
+    powered = [r for r in rows if r["n_seqs"] > 0 and not r.get("underpowered") and np.isfinite(r["p_value"])]
+    swaps = [r for r in powered if r["test"].startswith("swap:")]
+    dist = [r for r in powered if r["test"].startswith("distance:")]
+    matter = sorted({r["motifs"] for r in powered if r["significant"] and
                      r["test"].startswith(("ablate:", "insert:"))})
     found = {
         "motifs_that_matter": matter,
@@ -170,7 +172,10 @@ def verdict(rows: list[dict], metadata: Mapping, curve: Mapping | None, alpha: f
             found["gap_window_error"] = [curve["window"][0] - planted_window[0],
                                          curve["window"][1] - planted_window[1]]
     found["description"] = describe_found(found)
-    if failures:
+    if gen_type is None and not pos:
+        result = None        # nothing planted to compare with: the report states the rule found
+        reason = f"no planted rule to compare with; the model {found['description']}"
+    elif failures:
         result, reason = "not recovered", "; ".join(failures)
     elif missing or weak or not required_tests(metadata) or not tested:
         parts = []
@@ -213,7 +218,7 @@ def describe_found(found: Mapping) -> str:
     if found["spacing_matters"] is not None:
         parts.append("spacing matters" if found["spacing_matters"] else "spacing does not matter")
     if found["gap_window"]:
-        parts.append(f"predicts positive for gaps {found['gap_window'][0]}-{found['gap_window'][1]} bp")
+        parts.append(f"responds to gaps {found['gap_window'][0]}-{found['gap_window'][1]} bp")
     return "; ".join(parts)
 
 
@@ -221,13 +226,24 @@ def report_markdown(summary: Mapping, rows: list[dict], model_dir: str, data_dir
                     curve_png: str | None) -> str:
     """report.md: the verdict for a person, with the table and the distance curve."""
     planted, found = summary["planted_rule"], summary["found_rule"]
-    lines = [
-        f"# Interpretation of `{model_dir}`", "",
-        f"**Verdict: {summary['verdict']}.** {summary['reason']}.", "",
-        f"- Data: `{data_dir}`",
-        f"- Planted rule: {planted['description']}",
-        f"- Found: {found['description']}",
-    ]
+    if summary["verdict"] is None:
+        calling = summary.get("site_calling") or {}
+        lines = [
+            f"# Interpretation of `{model_dir}`", "",
+            f"**Rule found: the model {found['description']}.** No planted rule to compare with, so "
+            f"no test has an expected effect and there is no verdict.", "",
+            f"- Sequences: `{data_dir}`",
+            f"- Motif sites: called by scanning ({calling.get('definition', '')}; p <= "
+            f"{calling.get('pvalue')}, both strands); sites per motif: {calling.get('sites_per_motif')}",
+        ]
+    else:
+        lines = [
+            f"# Interpretation of `{model_dir}`", "",
+            f"**Verdict: {summary['verdict']}.** {summary['reason']}.", "",
+            f"- Data: `{data_dir}`",
+            f"- Planted rule: {planted['description']}",
+            f"- Found: {found['description']}",
+        ]
     if found.get("gap_window_error"):
         lines.append(f"- Gap window found {found['gap_window']} vs planted {planted['gap_window']} "
                      f"(error {found['gap_window_error'][0]:+d} / {found['gap_window_error'][1]:+d} bp)")

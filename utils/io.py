@@ -526,6 +526,28 @@ def load_dataset(path: str | os.PathLike, need_sites: bool = False) -> Dataset:
     return Dataset(folder, ids, seqs, labels, sites, metadata)
 
 
+def load_fasta_input(fasta: str | os.PathLike, labels: str | os.PathLike | None = None) -> Dataset:
+    """Sequences from elsewhere: a FASTA file (plain or gzipped, one length, N allowed) and
+    optionally a labels TSV (``id<TAB>label``) naming exactly its sequences. No sites, no
+    metadata; ``labels`` is None without a labels file."""
+    fasta = Path(fasta)
+    if not fasta.is_file():
+        raise InputError(f"--seq_dict {fasta} does not exist; give a data folder or a FASTA file")
+    ids, seqs = read_fasta(fasta)
+    values = None
+    if labels is not None:
+        label_ids, values = read_labels(labels)
+        missing, extra = set(ids) - set(label_ids), set(label_ids) - set(ids)
+        if missing or extra:
+            example = sorted(missing)[0] if missing else sorted(extra)[0]
+            raise InputError(f"--labels {labels} does not match {fasta.name}: {example!r} is "
+                             f"{'missing from the labels' if missing else 'not in the FASTA'}; give one "
+                             f"label per sequence of the FASTA")
+        order = {k: i for i, k in enumerate(label_ids)}
+        values = values[[order[k] for k in ids]]
+    return Dataset(fasta.parent, ids, seqs, values, {}, {})
+
+
 GEN_TYPES = ("presence", "order", "distance")
 
 

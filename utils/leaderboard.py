@@ -1,0 +1,282 @@
+"""The benchmark leaderboard: one row per rule x model x method x seed, and the tables a paper shows.
+
+Reads only what each interpretation run wrote: ``summary.json`` (the verdict, the found
+gap window and its error, the model's test auROC) and ``attribution_scores.csv`` (each
+method's localization auROC / auPRC and seconds per sequence). A run folder's place in the
+sweep (rule, model, seed) is given by the caller, e.g. the workflow's folder layout.
+
+What each model kind can learn, and so which verdict is correct ("capability"):
+- a CNN sees motifs, their order and their spacing: it should recover every rule;
+- a k-mer model sees only which k-mers occur: it should recover presence and must *not*
+  recover order or distance;
+- a null model (trained on shuffled labels) learned nothing: it must never be "recovered".
+"""
+from __future__ import annotations
+
+import csv
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable
+
+import numpy as np
+
+from utils.io import InputError, read_json
+
+COLUMNS = ["rule", "gen_type", "model", "model_kind", "null", "method", "seed", "test_auroc", "verdict",
+           "expected_verdict", "agrees_with_capability", "gap_window_error_low", "gap_window_error_high",
+           "localization_auroc", "localization_auprc", "seconds_per_seq"]
+VERDICTS = ("recovered", "not recovered", "undetermined")
+
+
+@dataclass(frozen=True)
+class Run:
+    """One interpretation run of the sweep and where it sits."""
+    rule: str
+    model: str            # the model's name in the sweep, e.g. cnn, kmer_logistic, cnn_null
+    seed: int
+    folder: Path
+    null: bool = False
+
+
+def expected_verdict(model_kind: str, gen_type: str | None, null: bool) -> str:
+    """The verdict a model of this kind should get on this rule."""
+    if null:
+        return "not recovered"
+    if model_kind.startswith("kmer"):
+        return "recovered" if gen_type == "presence" else "not recovered"
+    return "recovered"
+
+
+def agrees(verdict: str | None, expected: str) -> bool:
+    """A model expected to recover must be "recovered"; one expected not to must not be."""
+    return verdict == "recovered" if expected == "recovered" else verdict != "recovered"
+
+
+def _number(value) -> float:
+    try:
+        out = float(value)
+    except (TypeError, ValueError):
+        return float("nan")
+    return out
+
+
+def run_rows(run: Run) -> list[dict]:
+    """The leaderboard rows of one run: one per attribution method (one row without methods)."""
+    summary_path = run.folder / "summary.json"
+    if not summary_path.exists():
+        raise InputError(f"{run.folder} has no summary.json; run Interpret_models.py into it first")
+    summary = read_json(summary_path)
+    planted = summary.get("planted_rule") or {}
+    found = summary.get("found_rule") or {}
+    gen_type = planted.get("gen_type")
+    kind = summary.get("model_kind") or run.model.replace("_null", "")
+    expected = expected_verdict(kind, gen_type, run.null)
+    verdict = summary.get("verdict")
+    error = found.get("gap_window_error") or [None, None]
+    base = {"rule": run.rule, "gen_type": gen_type, "model": run.model, "model_kind": kind,
+            "null": run.null, "seed": run.seed, "test_auroc": _number(summary.get("model_test_auroc")),
+            "verdict": verdict, "expected_verdict": expected, "agrees_with_capability": agrees(verdict, expected),
+            "gap_window_error_low": _number(error[0]), "gap_window_error_high": _number(error[1])}
+    scores_path = run.folder / "attribution_scores.csv"
+    methods = []
+    if scores_path.exists():
+        with open(scores_path, newline="") as fh:
+            methods = list(csv.DictReader(fh))
+    if not methods:
+        return [{**base, "method": "", "localization_auroc": float("nan"), "localization_auprc": float("nan"),
+                 "seconds_per_seq": float("nan")}]
+    return [{**base, "method": m["method"], "localization_auroc": _number(m.get("auroc_mean")),
+             "localization_auprc": _number(m.get("auprc_mean")),
+             "seconds_per_seq": _number(m.get("seconds_per_seq"))} for m in methods]
+
+
+def build(runs: Iterable[Run]) -> list[dict]:
+    rows = [row for run in runs for row in run_rows(run)]
+    return sorted(rows, key=lambda r: (r["rule"], r["model"], r["method"], r["seed"]))
+
+
+def mean_ci(values: Iterable[float]) -> tuple[float, float, float, int]:
+    """Mean and 95% t-interval of the finite values -> (mean, low, high, n)."""
+    from scipy import stats
+
+    v = np.array([x for x in values if x is not None and np.isfinite(x)], dtype=np.float64)
+    n = len(v)
+    if n == 0:
+        return float("nan"), float("nan"), float("nan"), 0
+    mean = float(v.mean())
+    if n == 1:
+        return mean, float("nan"), float("nan"), 1
+    half = float(stats.t.ppf(0.975, n - 1) * v.std(ddof=1) / math.sqrt(n))
+    return mean, mean - half, mean + half, n
+
+
+def method_table(rows: list[dict]) -> list[dict]:
+    """Per method: localization auROC and auPRC over rules and seeds (trained models, not nulls)."""
+    out = []
+    for method in sorted({r["method"] for r in rows if r["method"]}):
+        sel = [r for r in rows if r["method"] == method and not r["null"]]
+        auroc = mean_ci(r["localization_auroc"] for r in sel)
+        auprc = mean_ci(r["localization_auprc"] for r in sel)
+        out.append({"method": method, "n": auroc[3], "auroc_mean": auroc[0], "auroc_low": auroc[1],
+                    "auroc_high": auroc[2], "auprc_mean": auprc[0],
+                    "seconds_per_seq": mean_ci(r["seconds_per_seq"] for r in sel)[0]})
+    return out
+
+
+def _runs_of(rows: list[dict]) -> list[dict]:
+    """One row per run (rule, model, seed): the verdict columns do not depend on the method."""
+    seen, out = set(), []
+    for r in rows:
+        key = (r["rule"], r["model"], r["seed"])
+        if key not in seen:
+            seen.add(key)
+            out.append(r)
+    return out
+
+
+def verdict_table(rows: list[dict]) -> list[dict]:
+    """Per model (nulls apart): how often the verdict matches what the model kind can learn."""
+    runs = _runs_of(rows)
+    out = []
+    for model in sorted({r["model"] for r in runs}):
+        sel = [r for r in runs if r["model"] == model]
+        right = sum(1 for r in sel if r["agrees_with_capability"])
+        out.append({"model": model, "null": sel[0]["null"], "runs": len(sel), "correct": right,
+                    "accuracy": right / len(sel)})
+    return out
+
+
+def false_recovery_rate(rows: list[dict]) -> tuple[float, int]:
+    """Share of null-model runs called "recovered" -> (rate, runs); NaN without null runs."""
+    nulls = [r for r in _runs_of(rows) if r["null"]]
+    if not nulls:
+        return float("nan"), 0
+    return sum(1 for r in nulls if r["verdict"] == "recovered") / len(nulls), len(nulls)
+
+
+def _fmt(v, digits: int = 3) -> str:
+    if v is None or (isinstance(v, float) and not np.isfinite(v)):
+        return ""
+    if isinstance(v, bool):
+        return "yes" if v else "no"
+    if isinstance(v, float):
+        return f"{v:.{digits}f}"
+    return str(v)
+
+
+def write_csv(rows: list[dict], path: Path) -> None:
+    from utils.io import atomic_path
+
+    with atomic_path(path) as tmp, open(tmp, "w", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(COLUMNS)
+        for r in rows:
+            writer.writerow(["" if r[c] is None else (r[c] if not isinstance(r[c], float) or np.isfinite(r[c])
+                                                       else "") for c in COLUMNS])
+
+
+def summary_markdown(rows: list[dict], figures: dict[str, str]) -> str:
+    methods, verdicts = method_table(rows), verdict_table(rows)
+    rate, n_null = false_recovery_rate(rows)
+    lines = ["# Benchmark summary", "",
+             f"{len(_runs_of(rows))} interpretation runs, {len(rows)} leaderboard rows "
+             f"(rule x model x method x seed) in `leaderboard.csv`.", "",
+             "## Localization by method", "",
+             "Mean over rules and seeds (trained models, not the null models) of each method's "
+             "localization auROC against the planted sites, with its 95% t-interval.", "",
+             "| method | runs | localization auROC | 95% CI | auPRC | seconds per sequence |",
+             "|---|---:|---:|---|---:|---:|"]
+    for m in methods:
+        lines.append(f"| {m['method']} | {m['n']} | {_fmt(m['auroc_mean'])} | "
+                     f"[{_fmt(m['auroc_low'])}, {_fmt(m['auroc_high'])}] | {_fmt(m['auprc_mean'])} | "
+                     f"{_fmt(m['seconds_per_seq'], 4)} |")
+    lines += ["", "## Verdict accuracy by model", "",
+              "A verdict is correct when it matches what the model kind can learn: a CNN should recover "
+              "every rule, a k-mer model presence only, a null model (shuffled labels) nothing.", "",
+              "| model | null | runs | correct | accuracy |", "|---|---|---:|---:|---:|"]
+    for v in verdicts:
+        lines.append(f"| {v['model']} | {_fmt(v['null'])} | {v['runs']} | {v['correct']} | {_fmt(v['accuracy'], 2)} |")
+    lines += ["", f"**False-recovery rate on null models: {_fmt(rate, 2) or 'n/a'}** "
+              f"({n_null} null runs called \"recovered\" or not).", ""]
+    for title, name in figures.items():
+        lines += [f"![{title}]({name})", ""]
+    return "\n".join(lines)
+
+
+def plot_heatmap(rows: list[dict], path: Path) -> None:
+    """Method x rule heat map of mean localization auROC (trained models)."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from utils.plots import save_figure
+
+    methods = sorted({r["method"] for r in rows if r["method"]})
+    rules = sorted({r["rule"] for r in rows})
+    grid = np.full((len(methods), len(rules)), np.nan)
+    for i, m in enumerate(methods):
+        for j, rule in enumerate(rules):
+            grid[i, j] = mean_ci(r["localization_auroc"] for r in rows
+                                 if r["method"] == m and r["rule"] == rule and not r["null"])[0]
+    fig, ax = plt.subplots(figsize=(1.6 + 1.4 * len(rules), 1.2 + 0.6 * max(1, len(methods))))
+    im = ax.imshow(grid, vmin=0.5, vmax=1.0, cmap="viridis", aspect="auto")
+    ax.set_xticks(range(len(rules)), rules)
+    ax.set_yticks(range(len(methods)), methods)
+    for i in range(len(methods)):
+        for j in range(len(rules)):
+            if np.isfinite(grid[i, j]):
+                ax.text(j, i, f"{grid[i, j]:.2f}", ha="center", va="center",
+                        color="white" if grid[i, j] < 0.8 else "black")
+    fig.colorbar(im, ax=ax, label="localization auROC")
+    ax.set_title("Localization by method and rule")
+    save_figure(fig, path)
+
+
+def plot_verdicts(rows: list[dict], path: Path) -> None:
+    """Rule x model grid of verdicts (one cell per seed), outlined red where the verdict is wrong."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.patches import Rectangle
+
+    from utils.plots import save_figure
+
+    runs = _runs_of(rows)
+    models = sorted({r["model"] for r in runs})
+    rules = sorted({r["rule"] for r in runs})
+    seeds = sorted({r["seed"] for r in runs})
+    colours = {"recovered": "#2b8a3e", "not recovered": "#c92a2a", "undetermined": "#adb5bd"}
+    fig, ax = plt.subplots(figsize=(1.6 + 1.2 * len(rules), 1.0 + 0.55 * len(models)))
+    width = 1.0 / max(1, len(seeds))
+    for r in runs:
+        j, i, k = rules.index(r["rule"]), models.index(r["model"]), seeds.index(r["seed"])
+        ax.add_patch(Rectangle((j - 0.5 + k * width, i - 0.45), width * 0.95, 0.9,
+                               color=colours.get(r["verdict"], "white")))
+        if not r["agrees_with_capability"]:
+            ax.add_patch(Rectangle((j - 0.5 + k * width, i - 0.45), width * 0.95, 0.9, fill=False,
+                                   edgecolor="black", linewidth=2))
+    ax.set_xlim(-0.5, len(rules) - 0.5)
+    ax.set_ylim(-0.5, len(models) - 0.5)
+    ax.set_xticks(range(len(rules)), rules)
+    ax.set_yticks(range(len(models)), models)
+    handles = [Rectangle((0, 0), 1, 1, color=c) for c in colours.values()]
+    ax.legend(handles, list(colours), loc="upper left", bbox_to_anchor=(1.01, 1), frameon=False)
+    ax.set_title("Verdicts (one cell per seed; outlined: wrong for the model's capability)")
+    save_figure(fig, path)
+
+
+def write_all(runs: Iterable[Run], out_dir: str | Path) -> list[dict]:
+    """leaderboard.csv, summary.md and the two figures into ``out_dir``."""
+    from utils.io import atomic_path
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    rows = build(runs)
+    write_csv(rows, out / "leaderboard.csv")
+    figures = {"Localization heat map": "localization_heatmap.png", "Verdict grid": "verdict_grid.png"}
+    plot_heatmap(rows, out / figures["Localization heat map"])
+    plot_verdicts(rows, out / figures["Verdict grid"])
+    with atomic_path(out / "summary.md") as tmp:
+        Path(tmp).write_text(summary_markdown(rows, figures))
+    return rows

@@ -1,0 +1,43 @@
+#!/usr/bin/env python3
+"""Copy a data folder with its labels permuted (seeded): the training data of a null model.
+
+The sequences, planted sites and metadata.json stay as they are (so interpretation still
+knows the planted rule); labels.tsv keeps its ids in order with the labels shuffled, and
+metadata.json gains "null_model": true. The copy is written whole or not at all.
+"""
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+import numpy as np  # noqa: E402
+
+from utils import cli, io as dio  # noqa: E402
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("data_dir")
+    ap.add_argument("out_dir")
+    ap.add_argument("--seed", type=cli.seed_value, default=0)
+    args = ap.parse_args(argv)
+    src = Path(args.data_dir)
+    ids, labels = dio.read_labels(src / dio.LABELS_NAME)
+    shuffled = np.random.default_rng([args.seed, 424242]).permutation(labels)
+    meta = dio.read_json(src / dio.METADATA_NAME)
+    meta["null_model"] = True
+    meta["null_model_definition"] = "labels.tsv permuted (seeded); sequences, sites and rule unchanged"
+    with dio.staged_dir(args.out_dir) as tmp:
+        for name in (dio.FASTA_NAME, dio.SITES_NAME):
+            shutil.copyfile(src / name, tmp / name)
+        dio.write_text(tmp / dio.LABELS_NAME, "id\tlabel\n" + "".join(f"{i}\t{int(v)}\n" for i, v in zip(ids, shuffled)))
+        dio.write_json(tmp / dio.METADATA_NAME, meta)
+    return 0
+
+
+if __name__ == "__main__":
+    cli.run(main)
