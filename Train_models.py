@@ -117,6 +117,9 @@ def build_parser() -> cli.Parser:
     fit.add_argument("--min_epochs", type=cli.non_negative_int, default=training.TrainConfig.min_epochs,
                      metavar="INT", help="never stop early before this epoch (spacing rules sit at chance for "
                                          "several epochs before the motif detectors form)")
+    fit.add_argument("--plateau_epochs", type=cli.non_negative_int, default=training.TrainConfig.plateau_epochs,
+                     metavar="INT", help="while the validation auROC is still below 0.6 (chance), never stop "
+                                         "early before this epoch")
     fit.add_argument("--batch_size", type=cli.positive_int, default=training.TrainConfig.batch_size,
                      metavar="INT", help="sequences per gradient step")
     fit.add_argument("--lr", type=cli.positive_float, default=training.TrainConfig.lr, metavar="FLOAT",
@@ -134,7 +137,8 @@ def main(argv: list[str] | None = None) -> int:
     out = check_out_dir(Path(args.out_dir) / name, args.overwrite)
     cfg = training.TrainConfig(test_sz=args.test_sz, sampler=args.sampler, epochs=args.epochs,
                                early_stop=args.early_stop > 0, patience=max(args.early_stop, 1),
-                               batch_size=args.batch_size, lr=args.lr, min_epochs=args.min_epochs)
+                               batch_size=args.batch_size, lr=args.lr, min_epochs=args.min_epochs,
+                               plateau_epochs=args.plateau_epochs)
     arch = models.CNNConfig(architecture=args.architecture, filters=args.filters, kernel_size=args.kernel_size,
                             dilated_layers=args.dilated_layers, dilation_base=args.dilation_base,
                             conv_blocks=args.conv_blocks, dropout=args.dropout)

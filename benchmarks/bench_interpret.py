@@ -8,7 +8,9 @@ batches through the predictor alone. Prints model calls per second for both and 
 overhead of the experiment code as a ratio. Target: overhead under 25%.
 
 Uses models/cnn and data/generated when present (make demo makes them); otherwise it
-generates the default data and trains the default CNN in a temporary folder.
+generates the default data and trains the default CNN in a temporary folder. Then replays
+the same batches through the same CNN exported to ONNX (onnxruntime on CPU): model calls per
+second of the ONNX path next to the Keras path.
 """
 from __future__ import annotations
 
@@ -99,6 +101,24 @@ def main() -> None:
     print(f"{'  (model time inside the battery)':34} {in_battery:8.2f} {calls / in_battery:14,.0f}")
     print(f"overhead of the experiment code: {total / model_only - 1:+.1%} (target < 25%) "
           f"over {calls:,} model calls")
+    print(f"ONNX path, the same model exported with Keras' ONNX export (tf2onnx), the same batches: "
+          f"{onnx_rate(predictor, batches, args.repeats):,.0f} model calls/s (Keras: {calls / model_only:,.0f})")
+
+
+def onnx_rate(predictor, batches, repeats: int) -> float:
+    """Model calls per second of the same CNN run from an .onnx file through onnxruntime."""
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "cnn.onnx"
+        predictor.keras_model.export(str(path), format="onnx", verbose=False)
+        onnx = models.load_file(path, input_length=predictor.input_length)
+        onnx.predict(batches[0][:64])
+        best = float("inf")
+        for _ in range(repeats):
+            start = time.perf_counter()
+            for b in batches:
+                onnx.predict(b)
+            best = min(best, time.perf_counter() - start)
+    return sum(len(b) for b in batches) / best
 
 
 if __name__ == "__main__":

@@ -67,7 +67,9 @@ def onnx_oracle(path: Path, length: int, consensus: str = TOYA, channels: int = 
         helper.make_node("Add", ["s", "shift"], ["z"]),
         helper.make_node("Sigmoid", ["z"], ["prob"]),
     ]
-    inits = [numpy_helper.from_array(w.T[None, :, :].astype(np.float32), "W"),
+    weights = np.zeros((1, channels, len(consensus)), dtype=np.float32)   # extra channels: zero weights
+    weights[0, :4, :] = w.T
+    inits = [numpy_helper.from_array(weights, "W"),
              numpy_helper.from_array(np.array([bias], dtype=np.float32), "B"),
              numpy_helper.from_array(np.array([8.0], dtype=np.float32), "scale"),
              numpy_helper.from_array(np.array([-4.0], dtype=np.float32), "shift")]

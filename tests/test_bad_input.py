@@ -50,7 +50,7 @@ CATALOGUE = [
      "not written by this suite"),
     (TRAIN, "--data_file {out}/missing --out_dir {out}", "a data folder that does not exist", "does not exist"),
     (TRAIN, "--data_file {data} --lr inf --out_dir {out}", "a non-finite or non-positive `--lr`", "--lr"),
-    (TRAIN, "--data_file {data} --lr 1e6 --epochs 2 --out_dir {out}",
+    (TRAIN, "--data_file {data} --lr 1e30 --epochs 2 --out_dir {out}",
      "a learning rate so large that training diverges (NaN outputs)", "training diverged"),
     (TRAIN, "--data_file {data} --test_sz 0.6 --out_dir {out}", "a `--test_sz` of 0.5 or more", "--test_sz"),
     (TRAIN, "--data_file {data} --out_dir /proc/x", "a model folder that cannot be created, before training",
@@ -63,6 +63,16 @@ CATALOGUE = [
      "a `metadata.json` whose rule is not one the generator writes", "gen_type 'bogus'"),
     (INTERPRET, "--model {model} --out_dir /proc/x", "a results folder that cannot be created",
      "cannot be written"),
+    (INTERPRET, "--model {onnx5} --seq_dict {fasta} --motifs CTCF_known1 --out_dir {out}/r",
+     "a model file whose input is not one-hot DNA shaped", "which is not one-hot DNA"),
+    (INTERPRET, "--model {onnx} --seq_dict {fasta} --motifs CTCF_known1 --output_index 3 --out_dir {out}/r",
+     "an `--output_index` beyond the model's outputs", "--output_index 3 is out of range"),
+    (INTERPRET, "--model {onnx} --seq_dict {unequal} --motifs CTCF_known1 --out_dir {out}/r",
+     "a FASTA whose sequences differ in length", "same length"),
+    (INTERPRET, "--model {onnx} --seq_dict {fasta} --labels {other_labels} --motifs CTCF_known1 --out_dir {out}/r",
+     "a `--labels` file that does not match the FASTA", "does not match"),
+    (INTERPRET, "--model {onnx} --seq_dict {poly_a} --motif_db {toy_meme} --motifs TOYA TOYB --pair TOYA TOYB "
+     "--out_dir {out}/r", "a `--pair` naming a motif with no site in the sequences", "has no site"),
 ]
 
 
@@ -98,12 +108,26 @@ def inputs(tmp_path_factory):
     flat_meme = root / "flat.meme"
     flat_meme.write_text(header + "MOTIF FLAT6\nletter-probability matrix: w= 6\n" + "0.4 0.2 0.2 0.2\n" * 6
                          + "\nMOTIF POLYA\nletter-probability matrix: w= 4\n" + "0.97 0.01 0.01 0.01\n" * 4)
+    import oracles
+
+    onnx = oracles.onnx_oracle(root / "oracle.onnx", 200)
+    onnx5 = oracles.onnx_oracle(root / "five.onnx", 200, channels=5)
+    fasta = root / "data" / "sequences.fa"
+    unequal = root / "unequal.fa"
+    unequal.write_text(">a\nACGTACGT\n>b\nACGTA\n")
+    other_labels = root / "other_labels.tsv"
+    other_labels.write_text("id\tlabel\nnot_a_sequence\t1\n")
+    poly_a = root / "poly_a.fa"
+    poly_a.write_text("".join(f">s{i}\n{'A' * 200}\n" for i in range(20)))
+    toy_meme = root / "toy.meme"
+    toy_meme.write_text(oracles.TOY_MEME)
     foreign = root / "foreign"
     foreign.mkdir()
     (foreign / "notes.txt").write_text("mine")
     return {"data": root / "data", "model": root / "models" / "kmer_logistic", "bogus": bogus,
             "foreign": foreign, "bad_meme": bad_meme,
-            "short_meme": short_meme, "rna_meme": rna_meme, "flat_meme": flat_meme}
+            "short_meme": short_meme, "rna_meme": rna_meme, "flat_meme": flat_meme, "onnx": onnx, "onnx5": onnx5,
+            "fasta": fasta, "unequal": unequal, "other_labels": other_labels, "poly_a": poly_a, "toy_meme": toy_meme}
 
 
 @pytest.mark.parametrize("script,args,what,needle", CATALOGUE, ids=[c[2] for c in CATALOGUE])

@@ -69,6 +69,11 @@ def test_model_json_states_the_field_and_the_model_loads_in_safe_mode(tmp_path):
     assert arch["receptive_field_bp"] >= arch["field_needed_bp"]
     assert arch["dilated_layers"] == 5 and arch["receptive_field_bp"] == 270
     predictor = models.load(tmp_path / "m" / "cnn")          # safe_mode=True inside
+    model = predictor.keras_model
+    assert model.layers[-1].name == "prob" and model.layers[-2].name == "logit"   # logit, then sigmoid
+    assert {layer.__class__.__name__ for layer in model.layers} <= {
+        "InputLayer", "Conv1D", "Activation", "MaxPooling1D", "Dropout", "Flatten", "Dense", "Add",
+        "BatchNormalization"}                                  # layers shap's DeepExplainer handles
     x = np.eye(4, dtype=np.float32)[np.random.default_rng(0).integers(0, 4, (4, 300))]
     np.testing.assert_allclose(predictor.predict(x), predictor.keras_model.predict_on_batch(x).ravel(), atol=1e-6)
 

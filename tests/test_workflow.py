@@ -51,7 +51,8 @@ def test_tiny_sweep_end_to_end_cached_and_resumed(tmp_path):
               "models": {"kmer_logistic": "--model_type kmer_logistic --k 3",
                          "cnn": "--model_type cnn --epochs 1 --filters 8"},
               "null_models": [], "methods": ["ism"], "seeds": [1],
-              "interpret_flags": "--num_seqs 40 --num_attr_seqs 10 --num_perturbs 2 --tests ablation order"}
+              "interpret_flags": "--num_seqs 40 --num_attr_seqs 10 --num_perturbs 2 --tests ablation order",
+              "resources": {step: {"threads": 1} for step in ("generate", "train", "interpret")}}
     cfg = tmp_path / "tiny.yaml"
     cfg.write_text(yaml.safe_dump(config))
     run = SNAKEMAKE + ["--configfile", str(cfg), "--cores", "2"]

@@ -447,6 +447,10 @@ def resolve_methods(requested, predictor) -> tuple[list[str], list[str]]:
     for name in dict.fromkeys(names):
         if METHODS[name].needs_keras and not keras:
             notes.append(f"{name} skipped: {kind} has no Keras graph")
+        elif name == "deep_shap" and not getattr(predictor, "deep_shap_ok", True):
+            notes.append("deep_shap skipped: shap's DeepExplainer handles only some layers (not global "
+                         "pooling, for one) and a model file from elsewhere may hold others; saliency and "
+                         "gradient_shap run on its gradients")
         else:
             run.append(name)
     return run, notes

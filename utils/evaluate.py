@@ -257,7 +257,7 @@ def report_markdown(summary: Mapping, rows: list[dict], model_dir: str, data_dir
         lines.append(f"| {r['test']} | {r['motifs']} | {r['n_seqs']} | {_f(r['mean_delta_prob'])} | "
                      f"[{_f(r['ci_low'])}, {_f(r['ci_high'])}] | {_f(r['mean_delta_loss'])} | "
                      f"{_f(r['effect_size'])} | {_g(r['p_value'])} | {_g(r['q_value'])} | "
-                     f"{r['significant']} | {r['expected']} | {'' if r['agrees'] is None else r['agrees']} |")
+                     f"{r['significant']} | {r['expected'] or ''} | {'' if r['agrees'] is None else r['agrees']} |")
     if curve_png:
         lines += ["", "## Distance response", "",
                   "Mean probability as the downstream motif is moved so the gap takes each value "

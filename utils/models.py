@@ -554,6 +554,7 @@ class KerasFilePredictor(CNNPredictor):
     input of the sigmoid, when the output is one).
     """
     kind = "keras"
+    deep_shap_ok = False        # DeepExplainer fails on layers it lacks (global pooling ...): skipped
 
     def __init__(self, path: str | Path, input_layout: str = "auto", output_index: int = 0,
                  output_activation: str = "auto", input_length: int | None = None):

@@ -500,15 +500,18 @@ def call_sites(ids: list[str], codes: np.ndarray, motifs: list[Motif], backgroun
 
     found: dict[str, list] = {}
     for motif in motifs:
-        lo = log_odds(motif, background)
-        t = threshold_for_pvalue(lo, pvalue, background)
+        exact = log_odds(motif, background)
+        t = threshold_for_pvalue(exact, pvalue, background)
+        # t is a score on the p-value's grid (columns rounded to SCORE_BIN): score windows on it too,
+        # or a window one bin below t (rounded) reaches it unrounded (a 10-bp motif: p 4e-4 at 1e-4)
+        lo = np.round(exact / SCORE_BIN) * SCORE_BIN
         if not np.isfinite(t):
             raise InputError(f"motif {motif.name} ({motif.length} bp) never reaches p <= {pvalue:g}: even "
                              f"its best window is more common by chance; raise --site_pvalue")
         fwd = scan(codes, lo, both_strands=False)
         rev = scan(codes, lo[::-1, ::-1], both_strands=False)
         best = np.maximum(fwd, rev)
-        rows, cols = np.nonzero(best >= t - 1e-6)
+        rows, cols = np.nonzero(best >= t - SCORE_BIN / 2)
         if rows.size == 0:
             continue
         scores = best[rows, cols]

@@ -157,7 +157,9 @@ def pair_sites(sites: list[list[Site]], a: str, b: str) -> dict[int, tuple[Site,
         sa = [s for s in seq_sites if s.motif == a]
         sb = [s for s in seq_sites if s.motif == b]
         if len(sa) == 1 and len(sb) == 1:
-            out[i] = tuple(sorted((sa[0], sb[0]), key=lambda s: s.start))
+            first, second = sorted((sa[0], sb[0]), key=lambda s: s.start)
+            if first.end <= second.start:          # scanned sites may overlap: such a pair cannot be swapped
+                out[i] = (first, second)
     return out
 
 
@@ -368,7 +370,9 @@ def run_battery(predictor, x: np.ndarray, y: np.ndarray, sites: list[list[Site]]
             # a motif of the rule is ablated in positives: the rule then says "negative". In a
             # negative, removing it leaves a kind of sequence training never showed (an order
             # rule's negatives always hold both motifs), so the rule constrains nothing there.
-            label = 1 if m.name in (metadata.get("pos_motifs") or []) else None
+            # without a planted rule (a pair named by --pair, or none) every motif is ablated in the
+            # positives: across both classes an order model's effects cancel
+            label = 1 if m.name in (metadata.get("pos_motifs") or []) or not metadata.get("gen_type") else None
             jobs.append((f"ablate:{m.name}", m.name,
                          lambda rng, m=m, label=label: ablate(predictor, x, y, base_prob, sites, m.name,
                                                               num_perturbs, background, rng, max_seqs, label)))

@@ -39,7 +39,9 @@ class TrainConfig:
     early_stop: bool = True
     patience: int = 5            # epochs without a better validation score before stopping
     min_epochs: int = 10         # never stop before this epoch: spacing rules sit at chance for
-                                 # several epochs before the motif detectors form
+                                 # several epochs before the motif detectors form ...
+    plateau_epochs: int = 30     # ... and while the validation auROC has not left chance (< 0.6),
+                                 # not before this one (long sequences plateau longer)
     batch_size: int = 64
     lr: float = 1e-3
 
@@ -142,14 +144,17 @@ def fit_cnn(x_train, y_train, weights, x_val, y_val, arch: models.CNNConfig, cfg
     model = models.build_cnn(x_train.shape[1], arch)
     model.compile(optimizer=keras.optimizers.Adam(learning_rate=cfg.lr), loss="binary_crossentropy",
                   metrics=[keras.metrics.AUC(name="auroc"), keras.metrics.BinaryAccuracy(name="accuracy")])
-    best = best_epoch_callback(cfg.patience if cfg.early_stop else None, cfg.min_epochs)
+    best = best_epoch_callback(cfg.patience if cfg.early_stop else None, cfg.min_epochs, cfg.plateau_epochs)
     model.fit(x_train, y_train.astype(np.float32), sample_weight=weights,
               validation_data=(x_val, y_val.astype(np.float32)), epochs=cfg.epochs,
               batch_size=cfg.batch_size, shuffle=True, verbose=verbose, callbacks=[best])
     return model, best.rows, best.best_epoch
 
 
-def best_epoch_callback(patience: int | None, min_epochs: int = 0):
+CHANCE_AUROC = 0.6               # a validation auROC below this has not left chance yet
+
+
+def best_epoch_callback(patience: int | None, min_epochs: int = 0, plateau_epochs: int = 0):
     """A Keras callback: per-epoch history rows with seconds; keeps the weights of the best
     epoch (highest val_auroc, ties to lower val_loss) and restores them when training ends;
     stops after ``patience`` epochs without a better one (never if None). Defined in a
@@ -178,7 +183,8 @@ def best_epoch_callback(patience: int | None, min_epochs: int = 0):
             if score > self.best_score:
                 self.best_score, self.best_epoch = score, epoch + 1
                 self.best_weights = self.model.get_weights()
-            elif patience is not None and epoch + 1 - self.best_epoch >= patience and epoch + 1 >= min_epochs:
+            elif (patience is not None and epoch + 1 - self.best_epoch >= patience and epoch + 1 >= min_epochs
+                  and (self.best_score[0] >= CHANCE_AUROC or epoch + 1 >= plateau_epochs)):
                 self.model.stop_training = True
 
         def on_train_end(self, logs=None):
