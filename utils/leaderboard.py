@@ -197,8 +197,9 @@ def summary_markdown(rows: list[dict], figures: dict[str, str]) -> str:
               "| model | null | runs | correct | accuracy |", "|---|---|---:|---:|---:|"]
     for v in verdicts:
         lines.append(f"| {v['model']} | {_fmt(v['null'])} | {v['runs']} | {v['correct']} | {_fmt(v['accuracy'], 2)} |")
+    called = round(rate * n_null) if n_null else 0
     lines += ["", f"**False-recovery rate on null models: {_fmt(rate, 2) or 'n/a'}** "
-              f"({n_null} null runs called \"recovered\" or not).", ""]
+              f"({called} of {n_null} null-model runs called \"recovered\").", ""]
     for title, name in figures.items():
         lines += [f"![{title}]({name})", ""]
     return "\n".join(lines)

@@ -26,6 +26,33 @@ RULE_SITE_COLOR = "tab:orange"     # planted instances of a motif the rule uses
 OTHER_SITE_COLOR = "0.55"          # decoys and other planted motifs
 
 
+def draw_logo(ax, values) -> None:
+    """A sequence logo of an (L, 4) ACGT height matrix on ``ax``, as ``logomaker.Logo`` draws it
+    (classic colours, letters stacked from the baseline, those below it flipped), but with a
+    ``logomaker.Glyph`` only for non-zero cells: attribution x one-hot input has one letter per
+    position, and logomaker.Logo builds all four (4x the glyphs; ~3 s per 200 bp panel).
+    """
+    import numpy as np
+    from logomaker import Glyph
+    from logomaker.src.colors import get_color_dict
+
+    colors = get_color_dict("classic", "ACGT")
+    values = np.asarray(values, dtype=np.float64)
+    for pos in np.flatnonzero(np.any(values != 0, axis=1)):
+        row = values[pos]
+        up = down = 0.0
+        for base in np.argsort(np.abs(row)):          # smallest nearest the baseline, as logomaker
+            h = row[base]
+            if h > 0:
+                Glyph(pos, "ACGT"[base], up, up + h, ax=ax, color=colors["ACGT"[base]], font_name="sans")
+                up += h
+            elif h < 0:
+                Glyph(pos, "ACGT"[base], down + h, down, ax=ax, color=colors["ACGT"[base]], flip=True,
+                      font_name="sans")
+                down += h
+    ax.axhline(0.0, color="black", linewidth=0.3, zorder=-1)
+
+
 def plot_attribution_logos(path, heights_by_method: dict, sites: list, rule_motifs, title: str = "") -> str:
     """One sequence, one logomaker panel per method, planted sites shaded and labelled.
 
@@ -34,11 +61,7 @@ def plot_attribution_logos(path, heights_by_method: dict, sites: list, rule_moti
     sequence's :class:`utils.io.Site` records (0-based, end exclusive); sites of
     ``rule_motifs`` are shaded orange, others grey.
     """
-    import warnings
-
-    import logomaker
     import numpy as np
-    import pandas as pd
     from matplotlib.transforms import blended_transform_factory
 
     methods = list(heights_by_method)
@@ -50,10 +73,7 @@ def plot_attribution_logos(path, heights_by_method: dict, sites: list, rule_moti
     axes = axes[:, 0]
     for ax, method in zip(axes, methods):
         values = np.nan_to_num(np.asarray(heights_by_method[method], dtype=np.float64))
-        frame = pd.DataFrame(values, columns=list("ACGT"))
-        with warnings.catch_warnings():      # an all-zero map makes logomaker warn about flat ylims
-            warnings.simplefilter("ignore", UserWarning)
-            logomaker.Logo(frame, ax=ax, color_scheme="classic", baseline_width=0.3)
+        draw_logo(ax, values)
         for site in sites:
             ax.axvspan(site.start - 0.5, site.end - 0.5, zorder=-1, alpha=0.18, linewidth=0,
                        color=RULE_SITE_COLOR if site.motif in rule else OTHER_SITE_COLOR)
