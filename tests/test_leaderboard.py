@@ -50,12 +50,16 @@ def test_leaderboard_rows_and_tables_from_known_numbers(runs, tmp_path):
     with open(tmp_path / "board" / "leaderboard.csv") as fh:
         header = next(csv.reader(fh))
     assert header == leaderboard.COLUMNS
-    methods = {m["method"]: m for m in leaderboard.method_table(rows)}
-    # trained models only: ism over 0.9 0.8 0.7 0.6 0.95; saliency over 0.7 0.6 0.5
-    assert methods["ism"]["auroc_mean"] == pytest.approx((0.9 + 0.8 + 0.7 + 0.6 + 0.95) / 5)
-    assert methods["ism"]["n"] == 5 and methods["saliency"]["n"] == 3
-    assert methods["saliency"]["auroc_mean"] == pytest.approx(0.6)
-    assert methods["saliency"]["auroc_low"] == pytest.approx(0.6 - 4.302652729911275 * 0.1 / 3 ** 0.5)
+    methods = {(m["method"], m["model"]): m for m in leaderboard.method_table(rows)}
+    # trained models only, per model: ism on cnn over 0.9 0.8 0.7, on kmer_logistic over 0.6 0.95;
+    # saliency on cnn over 0.7 0.6 0.5; nothing of cnn_null
+    assert set(methods) == {("ism", "cnn"), ("ism", "kmer_logistic"), ("saliency", "cnn")}
+    assert methods["ism", "cnn"]["auroc_mean"] == pytest.approx(0.8)
+    assert methods["ism", "kmer_logistic"]["auroc_mean"] == pytest.approx((0.6 + 0.95) / 2)
+    assert methods["ism", "cnn"]["auprc_mean"] == pytest.approx(0.4)
+    assert methods["ism", "cnn"]["n"] == 3 and methods["saliency", "cnn"]["n"] == 3
+    assert methods["saliency", "cnn"]["auroc_mean"] == pytest.approx(0.6)
+    assert methods["saliency", "cnn"]["auroc_low"] == pytest.approx(0.6 - 4.302652729911275 * 0.1 / 3 ** 0.5)
     verdicts = {v["model"]: v for v in leaderboard.verdict_table(rows)}
     # cnn: presence x2 recovered (right), order not recovered (wrong) -> 2/3
     assert (verdicts["cnn"]["runs"], verdicts["cnn"]["correct"]) == (3, 2)
@@ -66,7 +70,7 @@ def test_leaderboard_rows_and_tables_from_known_numbers(runs, tmp_path):
     order_cnn = next(r for r in rows if r["rule"] == "order" and r["model"] == "cnn")
     assert (order_cnn["gap_window_error_low"], order_cnn["gap_window_error_high"]) == (1, -2)
     text = (tmp_path / "board" / "summary.md").read_text()
-    assert "False-recovery rate on null models: 0.50" in text and "| ism | 5 | 0.790 |" in text
+    assert "False-recovery rate on null models: 0.50" in text and "| ism | kmer_logistic | 2 | 0.775 |" in text
     assert (tmp_path / "board" / "localization_heatmap.png").stat().st_size > 1000
     assert (tmp_path / "board" / "verdict_grid.png").stat().st_size > 1000
 

@@ -103,21 +103,26 @@ def _quiet_shap():
         yield
 
 
-def _import_shap():
+def _import_shap(deep: bool = False):
     """Import shap without the deprecation warnings its plotting colours raise at import.
 
-    TensorFlow runs a dilated convolution as SpaceToBatchND -> convolution -> BatchToSpaceND.
-    Those two ops only move values (and pad or crop with zeros): they are linear in their
-    first input, which is how shap's DeepExplainer is told to treat them (its handler for
-    ops such as Reshape or Pad); its own table lacks them. Additivity on the dilated CNN is
-    checked in tests/test_cnn.py.
+    ``deep``: also prepare DeepExplainer. Its TensorFlow module imports TensorFlow, so it is
+    loaded only then, after TensorFlow's muted import (KernelSHAP on a k-mer model needs no
+    TensorFlow, and its start-up lines would otherwise reach stderr). TensorFlow runs a
+    dilated convolution as SpaceToBatchND -> convolution -> BatchToSpaceND. Those two ops
+    only move values (and pad or crop with zeros): they are linear in their first input,
+    which is how shap's DeepExplainer is told to treat them (its handler for ops such as
+    Reshape or Pad); its own table lacks them. Additivity on the dilated CNN is checked in
+    tests/test_cnn.py.
     """
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         import shap
+    if deep:
+        quiet_import_tensorflow()
         from shap.explainers._deep import deep_tf
-    for op in ("SpaceToBatchND", "BatchToSpaceND"):
-        deep_tf.op_handlers.setdefault(op, deep_tf.linearity_1d(0))
+        for op in ("SpaceToBatchND", "BatchToSpaceND"):
+            deep_tf.op_handlers.setdefault(op, deep_tf.linearity_1d(0))
     return shap
 
 
@@ -307,7 +312,7 @@ def deep_shap(predictor, onehot: np.ndarray, background: str = "dist", backgroun
     Returns (N, L, 4) float32 attributions on all four channels; per sequence they add
     up to ``logit(x) - mean logit(references)``.
     """
-    shap = _import_shap()
+    shap = _import_shap(deep=True)
 
     model = _require_keras(predictor, "deep_shap")
     x = check_onehot(predictor, onehot)

@@ -112,15 +112,19 @@ def mean_ci(values: Iterable[float]) -> tuple[float, float, float, int]:
 
 
 def method_table(rows: list[dict]) -> list[dict]:
-    """Per method: localization auROC and auPRC over rules and seeds (trained models, not nulls)."""
+    """Per method and model: localization auROC and auPRC over rules and seeds (trained models,
+    not nulls). Per model because a method's score is a property of the method on a model: ISM
+    on a k-mer model and on a CNN answer different questions, and a method that only runs on
+    some models (gradients) would otherwise be compared with another's average over more."""
     out = []
     for method in sorted({r["method"] for r in rows if r["method"]}):
-        sel = [r for r in rows if r["method"] == method and not r["null"]]
-        auroc = mean_ci(r["localization_auroc"] for r in sel)
-        auprc = mean_ci(r["localization_auprc"] for r in sel)
-        out.append({"method": method, "n": auroc[3], "auroc_mean": auroc[0], "auroc_low": auroc[1],
-                    "auroc_high": auroc[2], "auprc_mean": auprc[0],
-                    "seconds_per_seq": mean_ci(r["seconds_per_seq"] for r in sel)[0]})
+        for model in sorted({r["model"] for r in rows if r["method"] == method and not r["null"]}):
+            sel = [r for r in rows if r["method"] == method and r["model"] == model and not r["null"]]
+            auroc = mean_ci(r["localization_auroc"] for r in sel)
+            auprc = mean_ci(r["localization_auprc"] for r in sel)
+            out.append({"method": method, "model": model, "n": auroc[3], "auroc_mean": auroc[0],
+                        "auroc_low": auroc[1], "auroc_high": auroc[2], "auprc_mean": auprc[0],
+                        "seconds_per_seq": mean_ci(r["seconds_per_seq"] for r in sel)[0]})
     return out
 
 
@@ -183,12 +187,12 @@ def summary_markdown(rows: list[dict], figures: dict[str, str]) -> str:
              f"{len(_runs_of(rows))} interpretation runs, {len(rows)} leaderboard rows "
              f"(rule x model x method x seed) in `leaderboard.csv`.", "",
              "## Localization by method", "",
-             "Mean over rules and seeds (trained models, not the null models) of each method's "
-             "localization auROC against the planted sites, with its 95% t-interval.", "",
-             "| method | runs | localization auROC | 95% CI | auPRC | seconds per sequence |",
-             "|---|---:|---:|---|---:|---:|"]
+             "Mean over rules and seeds of each method's localization auROC against the planted "
+             "sites, per model (trained models, not the null models), with its 95% t-interval.", "",
+             "| method | model | runs | localization auROC | 95% CI | auPRC | seconds per sequence |",
+             "|---|---|---:|---:|---|---:|---:|"]
     for m in methods:
-        lines.append(f"| {m['method']} | {m['n']} | {_fmt(m['auroc_mean'])} | "
+        lines.append(f"| {m['method']} | {m['model']} | {m['n']} | {_fmt(m['auroc_mean'])} | "
                      f"[{_fmt(m['auroc_low'])}, {_fmt(m['auroc_high'])}] | {_fmt(m['auprc_mean'])} | "
                      f"{_fmt(m['seconds_per_seq'], 4)} |")
     lines += ["", "## Verdict accuracy by model", "",
@@ -206,21 +210,22 @@ def summary_markdown(rows: list[dict], figures: dict[str, str]) -> str:
 
 
 def plot_heatmap(rows: list[dict], path: Path) -> None:
-    """Method x rule heat map of mean localization auROC (trained models)."""
+    """(Method, model) x rule heat map of mean localization auROC over seeds (trained models)."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     from utils.plots import save_figure
 
-    methods = sorted({r["method"] for r in rows if r["method"]})
+    pairs = sorted({(r["method"], r["model"]) for r in rows if r["method"] and not r["null"]})
     rules = sorted({r["rule"] for r in rows})
-    grid = np.full((len(methods), len(rules)), np.nan)
-    for i, m in enumerate(methods):
+    grid = np.full((len(pairs), len(rules)), np.nan)
+    for i, (m, model) in enumerate(pairs):
         for j, rule in enumerate(rules):
-            grid[i, j] = mean_ci(r["localization_auroc"] for r in rows
-                                 if r["method"] == m and r["rule"] == rule and not r["null"])[0]
-    fig, ax = plt.subplots(figsize=(1.6 + 1.4 * len(rules), 1.2 + 0.6 * max(1, len(methods))))
+            grid[i, j] = mean_ci(r["localization_auroc"] for r in rows if r["method"] == m
+                                 and r["model"] == model and r["rule"] == rule and not r["null"])[0]
+    methods = [f"{m} on {model}" for m, model in pairs]
+    fig, ax = plt.subplots(figsize=(2.4 + 1.4 * len(rules), 1.2 + 0.6 * max(1, len(methods))))
     im = ax.imshow(grid, vmin=0.5, vmax=1.0, cmap="viridis", aspect="auto")
     ax.set_xticks(range(len(rules)), rules)
     ax.set_yticks(range(len(methods)), methods)
@@ -230,7 +235,7 @@ def plot_heatmap(rows: list[dict], path: Path) -> None:
                 ax.text(j, i, f"{grid[i, j]:.2f}", ha="center", va="center",
                         color="white" if grid[i, j] < 0.8 else "black")
     fig.colorbar(im, ax=ax, label="localization auROC")
-    ax.set_title("Localization by method and rule")
+    ax.set_title("Localization auROC by method, model and rule")
     save_figure(fig, path)
 
 
