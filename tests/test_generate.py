@@ -351,3 +351,30 @@ def test_metadata_records_rule_and_pwms(tmp_path):
 def test_rule_resolution_defaults_fit_short_sequences():
     rule = simulate.resolve_rule(simulate.SimulationConfig(gen_type="distance", seq_length=60))
     assert rule.gap_limit == 60 - 21 - 19 and rule.max_dist == 20 and rule.min_dist == 10
+
+
+def test_byte_matrix_writers_give_the_bytes_of_line_by_line_formatting():
+    """FASTA, labels and BED of a chunk are built as byte matrices; they must equal the
+    plain formatting, including ids past seq_9999999's width limit and multi-digit starts."""
+    from utils import io as dio
+    from utils.encoding import codes_to_seqs
+
+    rng = np.random.default_rng(3)
+    first, n = 123_456, 50
+    codes = rng.integers(0, 5, size=(n, 37)).astype(np.uint8)
+    labels = rng.integers(0, 2, size=n)
+    ids = [simulate.seq_id(first + i) for i in range(n)]
+    fasta, lab = simulate.fasta_and_labels_bytes(first, codes, labels)
+    assert fasta == "".join(f">{i}\n{s}\n" for i, s in zip(ids, codes_to_seqs(codes))).encode()
+    assert lab == "".join(f"{i}\t{v}\n" for i, v in zip(ids, labels)).encode()
+    rows = rng.integers(0, n, size=200)
+    starts = np.concatenate([[0, 9, 10, 99_999], rng.integers(0, 100_000, size=196)])
+    ends = starts + rng.integers(1, 30, size=200)
+    names = ["CTCF_known1", "AP1", "X"]
+    motif = rng.integers(0, 3, size=200)
+    minus = rng.integers(0, 2, size=200)
+    got = simulate.bed_bytes(simulate._id_bytes(first, n)[rows], starts, ends, motif, names, minus)
+    want = dio.bed_lines([ids[r] for r in rows], starts.tolist(), ends.tolist(), [names[m] for m in motif],
+                         ["-" if s else "+" for s in minus])
+    assert got == want.encode()
+    assert simulate.bed_bytes(np.zeros((0, 11), np.uint8), [], [], [], names, []) == b""

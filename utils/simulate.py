@@ -224,6 +224,52 @@ def fasta_and_labels_bytes(first: int, codes: np.ndarray, labels: np.ndarray) ->
     return fasta.tobytes(), lab.tobytes()
 
 
+def _decimal_bytes(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Non-negative integers as right-aligned ASCII digits -> (bytes (m, D), keep mask (m, D)):
+    the mask drops the leading zeros, so ``bytes[mask]`` is ``str(v)`` for each value in turn."""
+    values = np.asarray(values, dtype=np.int64)
+    width = len(str(int(values.max(initial=0))))
+    powers = 10 ** np.arange(width - 1, -1, -1, dtype=np.int64)
+    digits = ((values[:, None] // powers[None, :]) % 10 + ord("0")).astype(np.uint8)
+    keep = values[:, None] >= powers[None, :]
+    keep[:, -1] = True
+    return digits, keep
+
+
+def bed_bytes(ids: np.ndarray, starts, ends, motif_index, names: list[str], minus) -> bytes:
+    """BED6 lines ``id start end motif 0 strand`` of a chunk's sites, built as one byte matrix
+    with a mask for the variable-width fields: the same bytes as :func:`utils.io.bed_lines`.
+
+    ``ids``: (m, w) uint8 id of each site's sequence; ``motif_index`` into ``names``;
+    ``minus``: True where the instance is on the - strand.
+    """
+    m = len(ids)
+    if m == 0:
+        return b""
+    encoded = [n.encode() for n in names]
+    width = max(len(e) for e in encoded)
+    table = np.zeros((len(encoded), width), dtype=np.uint8)
+    for i, e in enumerate(encoded):
+        table[i, :len(e)] = np.frombuffer(e, dtype=np.uint8)
+    name_len = np.array([len(e) for e in encoded])
+    motif_index = np.asarray(motif_index)
+
+    def const(text: bytes):
+        row = np.frombuffer(text, dtype=np.uint8)
+        return np.broadcast_to(row, (m, len(row))), np.ones((m, len(row)), dtype=bool)
+
+    start_b, start_k = _decimal_bytes(starts)
+    end_b, end_k = _decimal_bytes(ends)
+    strand = np.where(np.asarray(minus, dtype=bool), ord("-"), ord("+")).astype(np.uint8)[:, None]
+    parts = [(ids, np.ones(ids.shape, dtype=bool)), const(b"\t"), (start_b, start_k), const(b"\t"),
+             (end_b, end_k), const(b"\t"),
+             (table[motif_index], np.arange(width)[None, :] < name_len[motif_index][:, None]),
+             const(b"\t0\t"), (strand, np.ones((m, 1), dtype=bool)), const(b"\n")]
+    matrix = np.hstack([p[0] for p in parts])
+    keep = np.hstack([p[1] for p in parts])
+    return matrix[keep].tobytes()
+
+
 def write_dataset(rule: Rule, out_dir, quiet: bool = True) -> dict:
     """Generate and write sequences.fa, labels.tsv, motif_sites.bed, metadata.json.
 
@@ -238,7 +284,7 @@ def write_dataset(rule: Rule, out_dir, quiet: bool = True) -> dict:
     stats = CleanStats.empty(rule)
     with dio.staged_dir(out_dir) as tmp:
         with open(tmp / dio.FASTA_NAME, "wb") as fa, open(tmp / dio.LABELS_NAME, "wb") as lab, \
-                open(tmp / dio.SITES_NAME, "w") as bed:
+                open(tmp / dio.SITES_NAME, "wb") as bed:
             lab.write(b"id\tlabel\n")
             for first, chunk, chunk_stats in generate(rule, quiet=quiet):
                 stats += chunk_stats
@@ -246,10 +292,15 @@ def write_dataset(rule: Rule, out_dir, quiet: bool = True) -> dict:
                 fa.write(fasta)
                 lab.write(label_lines)
                 ends = chunk.site_start + lengths[chunk.site_motif]
-                site_ids = [seq_id(first + r) for r in chunk.site_seq.tolist()]
-                bed.write(dio.bed_lines(site_ids, chunk.site_start.tolist(),
-                                        ends.tolist(), [names[m] for m in chunk.site_motif.tolist()],
-                                        ["-" if s else "+" for s in chunk.site_strand.tolist()]))
+                ids = _id_bytes(first, len(chunk.labels))
+                if ids is not None:
+                    bed.write(bed_bytes(ids[chunk.site_seq], chunk.site_start, ends, chunk.site_motif,
+                                        names, chunk.site_strand))
+                else:
+                    site_ids = [seq_id(first + r) for r in chunk.site_seq.tolist()]
+                    bed.write(dio.bed_lines(site_ids, chunk.site_start.tolist(),
+                                            ends.tolist(), [names[m] for m in chunk.site_motif.tolist()],
+                                            ["-" if s else "+" for s in chunk.site_strand.tolist()]).encode())
                 counts["1"] += int(chunk.labels.sum())
                 counts["0"] += int(len(chunk.labels) - chunk.labels.sum())
         meta = metadata(rule, counts, stats)
