@@ -105,7 +105,7 @@ def clean_chance_matches(rule: Rule, chunk: Chunk, bases: Callable[[int], np.nda
         rows_hit = todo[hit]
         touched[rows_hit] = True
         stuck[rows_hit] += 1
-        pr, pc = np.nonzero(resample)
+        pr, pc = np.divmod(np.flatnonzero(resample), L)     # np.nonzero's pairs, faster on 2-D
         codes[todo[pr], pc] = bases(pr.size)
         if redraw.any():
             _redraw_instances(rule, chunk, np.flatnonzero(redraw), sample, stats)

@@ -352,7 +352,9 @@ def find_matches(codes: np.ndarray, lo: np.ndarray, threshold: float,
             while j + 4 <= min(w, DENSE_COLUMNS):    # dense blocks of 4 columns: few windows survive them
                 score += tables[j // 4][qb[:, j:j + width]]
                 j += 4
-            r, c = np.nonzero(score >= thr - rest[j])
+            # flatnonzero + divmod: the same (row, column) pairs in the same order as np.nonzero,
+            # ~10x faster on a 2-D mask where few windows pass
+            r, c = np.divmod(np.flatnonzero(score >= thr - rest[j]), width)
             score = score[r, c]
             while j < w and r.size:
                 if j + 4 <= w:
