@@ -347,10 +347,10 @@ def find_matches(codes: np.ndarray, lo: np.ndarray, threshold: float,
         cb = codes[b0:b0 + FIND_BLOCK_ROWS]
         octs = (qb[:, :width].astype(np.uint16) << 8) | qb[:, 4:4 + width]
         for m, rest, table8, tables in strands:
-            score = table8[octs]
+            score = np.take(table8, octs)            # np.take: the same gather, ~1.5x faster
             j = 8
             while j + 4 <= min(w, DENSE_COLUMNS):    # dense blocks of 4 columns: few windows survive them
-                score += tables[j // 4][qb[:, j:j + width]]
+                score += np.take(tables[j // 4], qb[:, j:j + width])
                 j += 4
             # flatnonzero + divmod: the same (row, column) pairs in the same order as np.nonzero,
             # ~10x faster on a 2-D mask where few windows pass
