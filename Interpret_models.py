@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from utils import attribution, cli, evaluate, interpretation, io as dio, perturb
+from utils import attribution, cli, evaluate, interpretation, io as dio, models, perturb
 from utils.encoding import one_hot
 
 
@@ -46,11 +46,11 @@ def build_parser():
     g.add_argument("--pair", nargs=2, default=None, metavar=("A", "B"),
                    help="without a planted rule: the motif pair whose order (swap) and spacing "
                         "(re-space) are tested")
-    g.add_argument("--input_layout", choices=("auto", "length_first", "channels_first"), default="auto",
+    g.add_argument("--input_layout", choices=models.LAYOUTS, default="auto",
                    help="model file input: (N, L, 4) or (N, 4, L); auto reads it from the input shape")
     g.add_argument("--output_index", type=cli.non_negative_int, default=0, metavar="INT",
                    help="model file with several outputs: which value (counted over all outputs in order)")
-    g.add_argument("--output_activation", choices=("auto", "sigmoid", "none"), default="auto",
+    g.add_argument("--output_activation", choices=models.OUTPUT_ACTIVATIONS, default="auto",
                    help="model file output: a probability (sigmoid) or a logit (none); auto reads the "
                         "last layer")
     g.add_argument("--background_dist", type=float, nargs=4, default=None, metavar=("pA", "pC", "pG", "pT"),

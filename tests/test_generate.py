@@ -360,13 +360,16 @@ def test_byte_matrix_writers_give_the_bytes_of_line_by_line_formatting():
     from utils.encoding import codes_to_seqs
 
     rng = np.random.default_rng(3)
-    first, n = 123_456, 50
+    n = 50
     codes = rng.integers(0, 5, size=(n, 37)).astype(np.uint8)
     labels = rng.integers(0, 2, size=n)
+    for first in (123_456, 10 ** 7 - 25):          # the second crosses 7 digits: the line-by-line path
+        ids = [simulate.seq_id(first + i) for i in range(n)]
+        fasta, lab = simulate.fasta_and_labels_bytes(first, codes, labels)
+        assert fasta == "".join(f">{i}\n{s}\n" for i, s in zip(ids, codes_to_seqs(codes))).encode()
+        assert lab == "".join(f"{i}\t{v}\n" for i, v in zip(ids, labels)).encode()
+    first = 123_456
     ids = [simulate.seq_id(first + i) for i in range(n)]
-    fasta, lab = simulate.fasta_and_labels_bytes(first, codes, labels)
-    assert fasta == "".join(f">{i}\n{s}\n" for i, s in zip(ids, codes_to_seqs(codes))).encode()
-    assert lab == "".join(f"{i}\t{v}\n" for i, v in zip(ids, labels)).encode()
     rows = rng.integers(0, n, size=200)
     starts = np.concatenate([[0, 9, 10, 99_999], rng.integers(0, 100_000, size=196)])
     ends = starts + rng.integers(1, 30, size=200)

@@ -381,3 +381,29 @@ def test_summary_line_names_kind_auroc_and_folder(data_dir, tmp_path, capsys):
                               "--out_dir", str(out), "--model_name", "km"]) == 0
     line = capsys.readouterr().out.strip()
     assert line.startswith("kmer_logistic: test auROC ") and line.endswith(f"(n=45) -> {out / 'km'}")
+
+
+@pytest.mark.parametrize("auroc, stop_epoch", [(0.5, 8), (0.7, 4)])
+def test_early_stopping_waits_out_the_chance_plateau(auroc, stop_epoch):
+    """Patience 2, min_epochs 4, plateau_epochs 8, no epoch ever better than the first: a model
+    that left chance (val auROC 0.7) stops at min_epochs; one still at chance (0.5) only at
+    plateau_epochs."""
+    class Model:
+        stop_training = False
+
+        def get_weights(self):
+            return []
+
+        def set_weights(self, weights):
+            pass
+
+    callback = training.best_epoch_callback(patience=2, min_epochs=4, plateau_epochs=8)
+    callback.set_model(Model())
+    stopped = None
+    for epoch in range(12):
+        callback.on_epoch_begin(epoch)
+        callback.on_epoch_end(epoch, {"val_auroc": auroc, "val_loss": 0.69})
+        if callback.model.stop_training:
+            stopped = epoch + 1
+            break
+    assert stopped == stop_epoch and callback.best_epoch == 1

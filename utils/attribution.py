@@ -39,7 +39,7 @@ import numpy as np
 
 from utils.cli import progress, say
 from utils.encoding import codes_to_onehot, onehot_to_codes
-from utils.io import InputError, Site, atomic_path, check_base_distribution, write_csv
+from utils.io import InputError, Site, atomic_path, check_base_distribution, write_rows
 from utils.localization import (SCORE_MODES, localization_scores, observed_base_map, site_mask,
                                 summarize_localization)
 
@@ -533,7 +533,7 @@ def score_attributions(ids: Sequence[str], labels: np.ndarray, sites: Mapping[st
 
 def write_scores_csv(path, rows: list[dict]) -> None:
     """``attribution_scores.csv``: comma-separated, one row per method, :data:`SCORE_COLUMNS`."""
-    write_csv(path, SCORE_COLUMNS, [[row[c] for row in rows] for c in SCORE_COLUMNS])
+    write_rows(path, SCORE_COLUMNS, rows)
 
 
 def write_attributions_npz(path, ids: Sequence[str], onehot: np.ndarray, attributions: np.ndarray,
@@ -624,9 +624,7 @@ def mass_rows(ids, sites, motifs, attributions_by_method, onehot, mode: str = "i
 
 
 def write_mass_csv(path, rows: list[dict]) -> None:
-    from utils.io import write_csv
-
-    write_csv(path, MASS_COLUMNS, [[r[c] for r in rows] for c in MASS_COLUMNS])
+    write_rows(path, MASS_COLUMNS, rows)
 
 
 def mass_section(rows: list[dict], notes: Iterable[str] = (), scale: str = "") -> str:

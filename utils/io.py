@@ -291,6 +291,11 @@ def write_csv(path: str | os.PathLike, header: list[str], columns: list) -> None
         writer.writerows([_cell(v) for v in row] for row in zip(*columns))
 
 
+def write_rows(path: str | os.PathLike, columns: list[str], rows: list[dict]) -> None:
+    """Write dict rows as CSV with ``columns`` as the header and column order."""
+    write_csv(path, columns, [[r[c] for r in rows] for c in columns])
+
+
 def _cell(value) -> str:
     if value is None:
         return ""
@@ -344,11 +349,6 @@ def read_tsv(path: str | os.PathLike, required: list[str]) -> dict[str, list[str
 
 
 # ----------------------------------------------------------------------------- FASTA
-def write_fasta_records(fh, ids: list[str], seqs: list[str] | np.ndarray) -> None:
-    """Append records to an open text file, one sequence line per record."""
-    fh.write("".join(f">{i}\n{s}\n" for i, s in zip(ids, seqs)))
-
-
 def read_fasta(path: str | os.PathLike) -> tuple[list[str], list[str]]:
     """Read a FASTA file (plain or gzipped); sequences must use ACGTN and all have the same length."""
     ids: list[str] = []

@@ -21,12 +21,11 @@ from typing import Iterable
 
 import numpy as np
 
-from utils.io import InputError, read_json
+from utils.io import InputError, read_json, write_rows
 
 COLUMNS = ["rule", "gen_type", "model", "model_kind", "null", "method", "seed", "test_auroc", "verdict",
            "expected_verdict", "agrees_with_capability", "gap_window_error_low", "gap_window_error_high",
            "localization_auroc", "localization_auprc", "seconds_per_seq"]
-VERDICTS = ("recovered", "not recovered", "undetermined")
 
 
 @dataclass(frozen=True)
@@ -169,17 +168,6 @@ def _fmt(v, digits: int = 3) -> str:
     return str(v)
 
 
-def write_csv(rows: list[dict], path: Path) -> None:
-    from utils.io import atomic_path
-
-    with atomic_path(path) as tmp, open(tmp, "w", newline="") as fh:
-        writer = csv.writer(fh)
-        writer.writerow(COLUMNS)
-        for r in rows:
-            writer.writerow(["" if r[c] is None else (r[c] if not isinstance(r[c], float) or np.isfinite(r[c])
-                                                       else "") for c in COLUMNS])
-
-
 def summary_markdown(rows: list[dict], figures: dict[str, str]) -> str:
     methods, verdicts = method_table(rows), verdict_table(rows)
     rate, n_null = false_recovery_rate(rows)
@@ -279,7 +267,7 @@ def write_all(runs: Iterable[Run], out_dir: str | Path) -> list[dict]:
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     rows = build(runs)
-    write_csv(rows, out / "leaderboard.csv")
+    write_rows(out / "leaderboard.csv", COLUMNS, rows)
     figures = {"Localization heat map": "localization_heatmap.png", "Verdict grid": "verdict_grid.png"}
     plot_heatmap(rows, out / figures["Localization heat map"])
     plot_verdicts(rows, out / figures["Verdict grid"])

@@ -34,7 +34,7 @@ def main(argv=None) -> int:
     with dio.staged_dir(args.out_dir) as tmp:
         for name in (dio.FASTA_NAME, dio.SITES_NAME):
             shutil.copyfile(src / name, tmp / name)
-        dio.write_text(tmp / dio.LABELS_NAME, "id\tlabel\n" + "".join(f"{i}\t{int(v)}\n" for i, v in zip(ids, shuffled)))
+        dio.write_tsv(tmp / dio.LABELS_NAME, ["id", "label"], [ids, shuffled.astype(int).tolist()])
         dio.write_json(tmp / dio.METADATA_NAME, meta)
     return 0
 
