@@ -37,6 +37,7 @@ from typing import Callable, Iterable, Mapping, Sequence
 
 import numpy as np
 
+from utils import fast_ism
 from utils.cli import progress, say
 from utils.encoding import codes_to_onehot, onehot_to_codes
 from utils.io import InputError, Site, atomic_path, check_base_distribution, write_rows
@@ -196,7 +197,8 @@ def pick_attribution_seqs(labels: np.ndarray, num: int, min_negatives: int = 5) 
 
 
 # ----------------------------------------------------------------------------- methods
-def ism(predictor, onehot: np.ndarray, chunk_size: int = ISM_CHUNK, quiet: bool = True) -> np.ndarray:
+def ism(predictor, onehot: np.ndarray, chunk_size: int = ISM_CHUNK, quiet: bool = True,
+        local_ok: bool = True) -> np.ndarray:
     """In-silico saturation mutagenesis over every alternative base at every position.
 
     onehot: (N, L, 4) float32. Returns (N, L, 4) float32: ``A[i, j, b]`` = output of
@@ -205,15 +207,22 @@ def ism(predictor, onehot: np.ndarray, chunk_size: int = ISM_CHUNK, quiet: bool 
     pooled into chunks of ``chunk_size`` and each chunk is one predictor call, because
     per-call overhead, not arithmetic, dominates small batches.
     Per-position importance is ``abs(A).sum(-1)``.
+
+    The suite's dilated CNN is taken by :mod:`utils.fast_ism`, which recomputes only the
+    positions a mutation reaches (same values within float32 rounding); ``local_ok=False``
+    runs every variant through the whole model.
     """
     x = check_onehot(predictor, onehot)
     if chunk_size < 1:
         raise InputError(f"the ISM chunk size must be 1 or more; got {chunk_size}")
-    output = explained_output(predictor)
     n, length, _ = x.shape
     delta = np.zeros((n, length, 4), dtype=np.float32)
     if n == 0:
         return delta
+    local = fast_ism.for_predictor(predictor) if local_ok else None
+    if local is not None:
+        return local(x, output_scale(predictor), chunk_size=int(chunk_size), quiet=quiet)
+    output = explained_output(predictor)
     reference = output(x)
     seq_idx, pos, base = np.nonzero(x == 0)
     starts = range(0, len(seq_idx), int(chunk_size))
