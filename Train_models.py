@@ -99,7 +99,7 @@ def build_parser() -> cli.Parser:
     model.add_argument("--dilated_layers", type=cli.positive_int, default=None, metavar="INT",
                        help="CNN (dilated): layers in the tower; default: the fewest (3 or more) whose "
                             "receptive field covers both motifs plus the largest gap of the rule in "
-                            "metadata.json plus one kernel. Field = kernel_size + pool_size - 1 + "
+                            "metadata.json (distance: twice that gap) plus one kernel. Field = kernel_size + pool_size - 1 + "
                             "pool_size * 2 * (1 + base + ... + base^(layers-1)) bp: with the defaults "
                             "3 layers see 78 bp, 4 see 142, 5 see 270, 6 see 526, 7 see 1,038")
     model.add_argument("--dilation_base", type=cli.positive_int, default=models.CNNConfig.dilation_base,

@@ -29,7 +29,8 @@ def test_receptive_field_arithmetic_and_depth_from_the_rule():
                                                                         "B": [[0.25] * 4] * 10},
             "max_dist": 150, "seq_length": 1000}
     need, how = models.field_needed(meta)
-    assert need == 12 + 10 + 155 + 19 and "window + 5" in how
+    assert need == 12 + 10 + 2 * 155 + 19 and "window + 5" in how
+    assert models.field_needed({**meta, "gen_type": "order"})[0] == 12 + 10 + 150 + 19
     n = models.layers_for_field(cfg, need)
     assert models.receptive_field(models.CNNConfig(dilated_layers=n)) >= need
     assert models.receptive_field(models.CNNConfig(dilated_layers=n - 1)) < need      # the fewest
@@ -65,7 +66,7 @@ def test_model_json_states_the_field_and_the_model_loads_in_safe_mode(tmp_path):
     meta = json.loads((tmp_path / "m" / "cnn" / "model.json").read_text())
     arch = meta["architecture"]
     lengths = [len(p) for p in json.loads((out / "metadata.json").read_text())["pwms"].values()][:2]
-    assert arch["field_needed_bp"] == sum(lengths) + 95 + 19
+    assert arch["field_needed_bp"] == sum(lengths) + 2 * 95 + 19
     assert arch["receptive_field_bp"] >= arch["field_needed_bp"]
     assert arch["dilated_layers"] == 5 and arch["receptive_field_bp"] == 270
     predictor = models.load(tmp_path / "m" / "cnn")          # safe_mode=True inside
