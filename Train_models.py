@@ -106,6 +106,11 @@ def build_parser() -> cli.Parser:
                        metavar="INT", help="CNN (dilated): layer i has dilation base**i")
     model.add_argument("--conv_blocks", type=int, choices=(1, 2), default=models.CNNConfig.conv_blocks,
                        help="CNN (basic): 1 sees single motifs; 2 also sees motif pairs within ~60 bp")
+    model.add_argument("--final_pool", choices=models.FINAL_POOLS, default=models.CNNConfig.final_pool,
+                       help="CNN: pooling over the whole length before the dense layer: max; maxavg = max "
+                            "and mean side by side; auto = maxavg from "
+                            f"{models.MAXAVG_FROM} pooled positions (~{models.MAXAVG_FROM * 4 + 18} bp with "
+                            "the defaults) on, where max alone did not learn a 1,000 bp spacing rule, else max")
     model.add_argument("--dropout", type=dropout_rate, default=models.CNNConfig.dropout,
                        metavar="RATE", help="CNN: dropout rate after pooling and the dense layer")
     fit = parser.add_argument_group("training (CNN)")
@@ -141,7 +146,7 @@ def main(argv: list[str] | None = None) -> int:
                                plateau_epochs=args.plateau_epochs)
     arch = models.CNNConfig(architecture=args.architecture, filters=args.filters, kernel_size=args.kernel_size,
                             dilated_layers=args.dilated_layers, dilation_base=args.dilation_base,
-                            conv_blocks=args.conv_blocks, dropout=args.dropout)
+                            conv_blocks=args.conv_blocks, dropout=args.dropout, final_pool=args.final_pool)
     if args.architecture == "dilated" and args.dilation_base < 2:
         raise InputError(f"--dilation_base {args.dilation_base} must be 2 or more (1 would not dilate)")
     kmer = models.KmerConfig(k=args.k)

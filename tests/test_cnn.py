@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from utils import attribution, models, training
-from utils.io import load_dataset
+from utils.io import Dataset, load_dataset
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -36,6 +36,23 @@ def test_receptive_field_arithmetic_and_depth_from_the_rule():
     assert models.receptive_field(models.CNNConfig(dilated_layers=n - 1)) < need      # the fewest
     assert models.field_needed({**meta, "gen_type": "presence"})[0] == 12 + 19
     assert models.layers_for_field(cfg, 10) == models.MIN_DILATED_LAYERS
+
+
+def test_final_pool_auto_takes_max_and_mean_on_long_sequences():
+    cfg = models.CNNConfig()
+    # (L - 19 + 1) // 4 positions after the first layer: 600 bp -> 145, 1,000 bp -> 245
+    assert [models.pooled_width(n, cfg) for n in (600, 817, 818, 1000)] == [145, 199, 200, 245]
+    assert [models.resolve_final_pool(cfg, n) for n in (200, 600, 817, 818, 1000)] == \
+        ["max", "max", "max", "maxavg", "maxavg"]
+    assert models.resolve_final_pool(models.CNNConfig(final_pool="max"), 1000) == "max"
+    names = {layer.name for layer in models.build_cnn(1000, models.CNNConfig(dilated_layers=3)).layers}
+    assert {"pool_max", "pool_avg"} <= names
+    meta = {"gen_type": "distance", "pos_motifs": ["A", "B"], "pwms": {"A": [[0.25] * 4] * 20,
+                                                                        "B": [[0.25] * 4] * 20},
+            "max_dist": 150, "seq_length": 1000}
+    data = Dataset(Path("."), ["s"], ["A" * 1000], np.array([1]), metadata=meta)
+    arch = training.resolve_architecture(cfg, data)            # what model.json records
+    assert (arch.final_pool, arch.dilated_layers) == ("maxavg", 6)   # 20 + 20 + 2 * 155 + 19 = 369 bp
 
 
 @pytest.mark.parametrize("extra", [{}, {"batch_norm": False, "final_pool": "maxavg"}])

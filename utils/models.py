@@ -153,12 +153,36 @@ class CNNConfig:
     dropout: float = 0.1
     batch_norm: bool = True      # dilated: BatchNormalization before each tower ReLU; without it
                                  # long-range spacing rules stayed at chance for 20 epochs
-    final_pool: str = "max"      # max, or maxavg: max and mean over the length side by side
+    final_pool: str = "auto"     # max; maxavg: max and mean over the length side by side; auto:
+                                 # maxavg past MAXAVG_FROM pooled positions, else max (resolve_final_pool)
 
     def to_dict(self) -> dict:
         out = asdict(self)
         out["receptive_field_bp"] = receptive_field(self)
         return out
+
+
+FINAL_POOLS = ("auto", "max", "maxavg")
+MAXAVG_FROM = 200            # pooled positions (~820 bp with the defaults) from which auto takes maxavg
+
+
+def pooled_width(input_length: int, cfg: CNNConfig) -> int:
+    """Positions left after the first convolution (valid) and its pooling."""
+    return (int(input_length) - cfg.kernel_size + 1) // cfg.pool_size
+
+
+def resolve_final_pool(cfg: CNNConfig, input_length: int) -> str:
+    """``auto`` -> ``maxavg`` from MAXAVG_FROM pooled positions on, else ``max``.
+
+    A max over the length sends the gradient to one position per filter; the mean sends it to
+    all. Measured on a distance rule at 1,000 bp (245 positions, gaps 100-150, 10,000
+    sequences, 6 layers): max alone memorized the training set (validation auROC 0.49 after
+    15 epochs), max and mean side by side reached 0.95 at epoch 18. Up to 600 bp (145
+    positions) max alone learned every benchmark rule.
+    """
+    if cfg.final_pool != "auto":
+        return cfg.final_pool
+    return "maxavg" if pooled_width(input_length, cfg) >= MAXAVG_FROM else "max"
 
 
 def receptive_field(cfg: CNNConfig) -> int | None:
@@ -267,7 +291,7 @@ def build_cnn(input_length: int, cfg: CNNConfig):
         x = layers.Conv1D(cfg.filters2, cfg.kernel_size2, name="conv2")(x)
         x = layers.Activation("relu", name="relu2")(x)
     width = int(x.shape[1])
-    if cfg.final_pool == "maxavg":
+    if resolve_final_pool(cfg, input_length) == "maxavg":
         x = layers.Concatenate(name="pool_all")([
             layers.Flatten(name="flat_max")(layers.MaxPooling1D(width, name="pool_max")(x)),
             layers.Flatten(name="flat_avg")(layers.AveragePooling1D(width, name="pool_avg")(x))])

@@ -203,10 +203,12 @@ def fit_kmer(kind: str, x_train, y_train, weights, cfg: models.KmerConfig, seed:
 
 
 def resolve_architecture(arch: models.CNNConfig, dataset: Dataset) -> models.CNNConfig:
-    """Fix the dilated tower's depth from what the data's rule needs (unless set by hand)."""
+    """Fix the dilated tower's depth from what the data's rule needs, and the final pooling
+    from the length (unless set by hand)."""
     from dataclasses import replace
 
     models.check_cnn_length(dataset.seq_length, arch)
+    arch = replace(arch, final_pool=models.resolve_final_pool(arch, dataset.seq_length))
     if arch.architecture != "dilated" or arch.dilated_layers is not None:
         return arch
     need, _ = models.field_needed(dataset.metadata or {"seq_length": dataset.seq_length}, arch.kernel_size)
