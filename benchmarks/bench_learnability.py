@@ -46,6 +46,8 @@ def main() -> None:
     ap.add_argument("--num_seqs", type=int, default=10000)
     ap.add_argument("--rows", type=int, nargs="+", default=list(range(1, 7)), help="which rows to run")
     ap.add_argument("--ism_seqs", type=int, default=100)
+    ap.add_argument("--ism_rows", type=int, nargs="*", default=[3, 4],
+                    help="rows whose trained CNN runs the ISM comparison (5: 1,000 bp, max and mean pooling)")
     args = ap.parse_args()
     from bench_attribution import naive_ism
 
@@ -68,7 +70,7 @@ def main() -> None:
                   f"{cnn.timing['seconds_per_epoch']:>7.1f} {field:>9} {kmer.metrics['test']['auroc']:>10.3f}",
                   flush=True)
             trained[row] = (cnn.predictor, data)
-        for row in (3, 4):
+        for row in args.ism_rows:
             if row not in trained:
                 continue
             predictor, data = trained[row]

@@ -40,7 +40,8 @@ def _sequences(n: int, length: int, seed: int = 1) -> np.ndarray:
 
 @pytest.mark.parametrize("length, cfg", [(203, {"dilated_layers": 3}),
                                          (330, {"dilated_layers": 4, "batch_norm": False}),
-                                         (420, {"dilated_layers": 5, "pool_size": 3, "kernel_size": 11})])
+                                         (420, {"dilated_layers": 5, "pool_size": 3, "kernel_size": 11}),
+                                         (260, {"dilated_layers": 3, "final_pool": "maxavg"})])
 def test_local_ism_equals_whole_model_ism(length, cfg):
     predictor = _random_cnn(length, **cfg)
     assert fast_ism.for_predictor(predictor) is not None        # this graph is taken locally
@@ -65,11 +66,26 @@ def test_local_ism_on_the_probability_scale():
     np.testing.assert_allclose(local[seq, pos, base], predictor.predict(variants) - ref[seq], atol=1e-6)
 
 
-@pytest.mark.parametrize("cfg", [{"architecture": "basic"}, {"dilated_layers": 3, "final_pool": "maxavg"},
-                                 {"dilated_layers": 6}])
+@pytest.mark.parametrize("cfg", [{"architecture": "basic"}, {"dilated_layers": 6},
+                                 {"dilated_layers": 6, "final_pool": "maxavg"}])
 def test_other_graphs_run_every_variant_through_the_model(cfg):
-    # basic and maxavg are other graphs; at 200 bp six layers reach every position anyway
+    # basic is another graph; at 200 bp six layers reach every position anyway
     predictor = _random_cnn(200, **cfg)
     assert fast_ism.for_predictor(predictor) is None
     x = _sequences(4, 200)
     np.testing.assert_array_equal(attribution.ism(predictor, x), attribution.ism(predictor, x, local_ok=False))
+
+
+def test_a_look_alike_graph_with_another_final_pooling_is_not_taken():
+    # same layer names as the suite's CNN, but the mean alone over the length: not the graph
+    # fast_ism knows, so every variant goes through the model
+    keras = models.import_keras()
+    base = _random_cnn(200, dilated_layers=3).keras_model
+    x = base.get_layer("residual3").output
+    x = keras.layers.AveragePooling1D(int(x.shape[1]), name="pool_all")(x)
+    for name in ("flatten", "dense", "relu_dense", "drop_dense", "logit", "prob"):
+        x = base.get_layer(name)(x)
+    other = models.CNNPredictor(keras.Model(base.inputs, x), 200)
+    assert fast_ism.tower_layout(base) is not None
+    assert fast_ism.tower_layout(other.keras_model) is None
+    assert fast_ism.for_predictor(other) is None

@@ -8,11 +8,13 @@ alone, with the reference's activations spliced in around it, gives the same out
 running the whole model on every variant (Sasse et al. 2023, "fastISM"), at a fraction of
 the arithmetic once sequences are long: at 500 bp the five-layer tower recomputes 144 of
 its 625 position-layers per variant. The global max pool at the end takes the larger of the
-window's maximum and the reference's maximum outside it (prefix and suffix maxima).
+window's maximum and the reference's maximum outside it (prefix and suffix maxima); the
+global mean of ``final_pool="maxavg"`` adds the window's sum to the reference's sums outside
+it (prefix and suffix sums).
 
-Only the graph :func:`utils.models.build_cnn` makes with ``architecture="dilated"`` and
-``final_pool="max"`` is taken this way (checked layer by layer, by name and kind);
-anything else goes through the generic batched ISM in :func:`utils.attribution.ism`.
+Only the graphs :func:`utils.models.build_cnn` makes with ``architecture="dilated"`` are
+taken this way (checked layer by layer, by name and kind); anything else goes through the
+generic batched ISM in :func:`utils.attribution.ism`.
 """
 from __future__ import annotations
 
@@ -35,8 +37,8 @@ def tower_layout(keras_model) -> dict | None:
     """The weights of a suite dilated CNN as numpy arrays, or None if the graph is another.
 
     Returns ``{"conv1": (kernel (K, 4, F), bias), "pool": P, "tower": [(kernel (3, F, F),
-    bias, dilation, scale, shift)], "dense": (w, b), "logit": (w, b)}``, where ``scale`` and
-    ``shift`` are batch normalization at inference (ones and zeros without it).
+    bias, dilation, scale, shift)], "final": "max" | "maxavg", "dense": (w, b), "logit": (w, b)}``,
+    where ``scale`` and ``shift`` are batch normalization at inference (ones and zeros without it).
     """
     keras_model = getattr(keras_model, "keras_model", keras_model)
     if keras_model is None or not hasattr(keras_model, "layers"):
@@ -44,9 +46,11 @@ def tower_layout(keras_model) -> dict | None:
     names = [layer.name for layer in keras_model.layers]
     expected_head = ["onehot", "conv1", "relu1", "pool1", "drop1"]
     expected_tail = ["pool_all", "flatten", "dense", "relu_dense", "drop_dense", "logit", "prob"]
+    maxavg_head = ["pool_max", "pool_avg", "flat_max", "flat_avg"]     # Keras' topological order
     if names[:5] != expected_head or names[-7:] != expected_tail:
         return None
-    middle = names[5:-7]
+    final = "maxavg" if names[-11:-7] == maxavg_head else "max"
+    middle = names[5:-11] if final == "maxavg" else names[5:-7]
     depth = sum(1 for n in middle if n.startswith("dilated"))
     if depth == 0:
         return None
@@ -62,7 +66,7 @@ def tower_layout(keras_model) -> dict | None:
         keras_model.get_layer("relu1").activation.__name__ == "relu",
         pool1.__class__.__name__ == "MaxPooling1D" and pool1.padding == "valid"
         and tuple(pool1.strides) == tuple(pool1.pool_size),
-        keras_model.get_layer("pool_all").__class__.__name__ == "MaxPooling1D",
+        _final_pool_ok(keras_model, final),
         keras_model.get_layer("relu_dense").activation.__name__ == "relu",
         keras_model.get_layer("dense").activation.__name__ == "linear",
         keras_model.get_layer("logit").activation.__name__ == "linear",
@@ -72,7 +76,8 @@ def tower_layout(keras_model) -> dict | None:
         return None
     pool = int(pool1.pool_size[0])
     width = (int(keras_model.input_shape[1]) - int(conv1.kernel_size[0]) + 1) // pool
-    if int(keras_model.get_layer("pool_all").pool_size[0]) != width:
+    pools = ["pool_max", "pool_avg"] if final == "maxavg" else ["pool_all"]
+    if any(int(keras_model.get_layer(n).pool_size[0]) != width for n in pools):
         return None
     tower = []
     for i in range(1, depth + 1):
@@ -97,10 +102,27 @@ def tower_layout(keras_model) -> dict | None:
         "conv1": tuple(np.asarray(w, np.float32) for w in conv1.get_weights()),
         "pool": pool,
         "tower": tower,
+        "final": final,
         "dense": tuple(np.asarray(w, np.float32) for w in keras_model.get_layer("dense").get_weights()),
         "logit": tuple(np.asarray(w, np.float32) for w in keras_model.get_layer("logit").get_weights()),
         "width": width,
     }
+
+
+def _final_pool_ok(keras_model, final: str) -> bool:
+    """The pooling over the whole length is the one build_cnn makes for ``final``."""
+    def kind(name):
+        return keras_model.get_layer(name).__class__.__name__
+
+    if final == "max":
+        return kind("pool_all") == "MaxPooling1D"
+    pool_max, pool_avg = keras_model.get_layer("pool_max"), keras_model.get_layer("pool_avg")
+    concat = keras_model.get_layer("pool_all")
+    inputs = [t.name for t in concat.input] if isinstance(concat.input, (list, tuple)) else []
+    flats = [keras_model.get_layer(n).output.name for n in ("flat_max", "flat_avg")]
+    return (kind("pool_max") == "MaxPooling1D" and kind("pool_avg") == "AveragePooling1D"
+            and pool_max.padding == "valid" and pool_avg.padding == "valid"
+            and kind("pool_all") == "Concatenate" and inputs == flats)
 
 
 def window_width(layout: dict) -> int:
@@ -123,6 +145,7 @@ class LocalISM:
         self.pool = layout["pool"]
         self.width = layout["width"]
         self.dilations = [t[2] for t in layout["tower"]]
+        self.final = layout.get("final", "max")
         # pooled positions a mutation can reach after the first conv + pool
         self.halo = sum(self.dilations)            # widening of the window through the tower
         self.q_span = window_width(layout) - 2 * self.halo
@@ -144,6 +167,8 @@ class LocalISM:
             [spec([None, None, None], tf.float32) for _ in range(len(self.dilations) + 1)],
             spec([None, None, None], tf.float32),    # prefix maxima of the last layer (G, W + 1, F)
             spec([None, None, None], tf.float32),    # suffix maxima
+            spec([None, None, None], tf.float32),    # prefix sums (maxavg; else unused)
+            spec([None, None, None], tf.float32),    # suffix sums
             spec([None], tf.int32), spec([None], tf.int32), spec([None], tf.int32)])
         self._head = tf.function(self._head_logit, input_signature=[spec([None, None], tf.float32)])
 
@@ -153,7 +178,8 @@ class LocalISM:
         hidden = tf.nn.relu(tf.matmul(pooled, w["wd"]) + w["bd"])
         return tf.reshape(tf.matmul(hidden, w["wl"]) + w["bl"], [-1])
 
-    def _variant_logits(self, onehot_pad, ref_layers, prefix_max, suffix_max, seq, pos, base):
+    def _variant_logits(self, onehot_pad, ref_layers, prefix_max, suffix_max, prefix_sum, suffix_sum,
+                        seq, pos, base):
         """Logits of the variants (seq[v], pos[v] -> base[v]) from the window each one reaches."""
         tf, w = self.tf, self._weights
         K, P, Q, W = self.kernel_size, self.pool, self.q_span, self.width
@@ -182,13 +208,16 @@ class LocalISM:
             h = full[:, d:d + out_width] + tf.nn.relu(conv * scale + shift)
             start, width = start - d, out_width
             h = self._mask(h, start, width, 0.0)
-        h = self._mask(h, start, width, -np.inf)
-        window_max = tf.reduce_max(h, axis=1)
+        window_max = tf.reduce_max(self._mask(h, start, width, -np.inf), axis=1)
         lo = tf.clip_by_value(start, 0, W)
         hi = tf.clip_by_value(start + width, 0, W)
-        before = tf.gather_nd(prefix_max, tf.stack([seq, lo], -1))
-        after = tf.gather_nd(suffix_max, tf.stack([seq, hi], -1))
-        pooled = tf.maximum(window_max, tf.maximum(before, after))
+        before = tf.stack([seq, lo], -1)
+        after = tf.stack([seq, hi], -1)
+        pooled = tf.maximum(window_max, tf.maximum(tf.gather_nd(prefix_max, before),
+                                                   tf.gather_nd(suffix_max, after)))
+        if self.final == "maxavg":     # mean: reference sums outside the window + the window's own
+            total = tf.gather_nd(prefix_sum, before) + tf.reduce_sum(h, axis=1) + tf.gather_nd(suffix_sum, after)
+            pooled = tf.concat([pooled, total / W], axis=1)
         return self._head_logit(pooled)
 
     def _mask(self, h, start, width, fill):
@@ -214,7 +243,7 @@ class LocalISM:
         return 2 * self.halo + self.q_span + 2
 
     def reference(self, x: np.ndarray):
-        """Per-layer reference activations (zero-padded), prefix/suffix maxima, and the logit."""
+        """Per-layer reference activations (zero-padded), prefix/suffix maxima and sums, the logit."""
         acts = [np.asarray(a, dtype=np.float32) for a in self.ref_model.predict_on_batch(x)]
         pad = self.halo_pad
         padded = [np.pad(a, ((0, 0), (pad, pad), (0, 0))) for a in acts]
@@ -224,8 +253,19 @@ class LocalISM:
         suffix = np.full((n, W + 1, F), -np.inf, np.float32)
         prefix[:, 1:] = np.maximum.accumulate(last, axis=1)              # prefix[:, j]: max over [0, j)
         suffix[:, :W] = np.maximum.accumulate(last[:, ::-1], axis=1)[:, ::-1]   # suffix[:, j]: over [j, W)
-        logit = np.asarray(self._head(last.max(axis=1)), dtype=np.float64)
-        return padded, prefix, suffix, logit
+        pooled = last.max(axis=1)
+        if self.final == "maxavg":
+            wide = last.astype(np.float64)
+            prefix_sum = np.zeros((n, W + 1, F))
+            suffix_sum = np.zeros((n, W + 1, F))
+            prefix_sum[:, 1:] = np.cumsum(wide, axis=1)                     # sum over [0, j)
+            suffix_sum[:, :W] = np.cumsum(wide[:, ::-1], axis=1)[:, ::-1]   # sum over [j, W)
+            sums = (prefix_sum.astype(np.float32), suffix_sum.astype(np.float32))
+            pooled = np.concatenate([pooled, wide.mean(axis=1).astype(np.float32)], axis=1)
+        else:
+            sums = (np.zeros((n, 1, F), np.float32),) * 2
+        logit = np.asarray(self._head(pooled), dtype=np.float64)
+        return padded, prefix, suffix, sums, logit
 
     def __call__(self, x: np.ndarray, scale: str, chunk_size: int = CHUNK, quiet: bool = True) -> np.ndarray:
         """ISM deltas (N, L, 4) on the logit (``scale="logit"``) or the probability."""
@@ -236,12 +276,12 @@ class LocalISM:
         margin = self.input_margin
         for g in progress(starts, total=len(starts), desc="ism", quiet=quiet, unit="group"):
             xg = x[g:g + group]
-            padded, prefix, suffix, ref_logit = self.reference(xg)
+            padded, prefix, suffix, sums, ref_logit = self.reference(xg)
             onehot_pad = np.pad(xg, ((0, 0), (margin, margin), (0, 0)))
             seq, pos, base = (a.astype(np.int32) for a in np.nonzero(xg == 0))
             for c in range(0, len(seq), chunk_size):
                 s, p, b = seq[c:c + chunk_size], pos[c:c + chunk_size], base[c:c + chunk_size]
-                logit = np.asarray(self._variants(onehot_pad, padded, prefix, suffix, s, p, b), np.float64)
+                logit = np.asarray(self._variants(onehot_pad, padded, prefix, suffix, *sums, s, p, b), np.float64)
                 if scale == "logit":
                     change = logit - ref_logit[s]
                 else:
