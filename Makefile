@@ -45,7 +45,7 @@ fuzz: venv
 
 bench: venv
 	$(PY) benchmarks/bench_generate.py
-	@for b in bench_library bench_train bench_learnability bench_verdicts bench_interpret bench_attribution; do \
+	@for b in bench_library bench_train bench_learnability bench_verdicts bench_interpret bench_attribution bench_demo; do \
 	  if [ -f benchmarks/$$b.py ]; then $(PY) benchmarks/$$b.py || exit 1; fi; done
 
 clean:

@@ -156,8 +156,9 @@ class LocalISM:
         self.ref_model = keras.Model(keras_model.inputs, outputs)
         self._weights = {
             "k1": tf.constant(layout["conv1"][0]), "b1": tf.constant(layout["conv1"][1]),
-            "tower": [(tf.constant(k), tf.constant(b), d, tf.constant(s), tf.constant(h))
-                      for k, b, d, s, h in layout["tower"]],
+            # batch normalization folded into each convolution: relu(conv(x, k * s) + b * s + h),
+            # so that conv, bias and ReLU run as one fused oneDNN kernel
+            "tower": [(tf.constant(k * s), tf.constant(b * s + h), d) for k, b, d, s, h in layout["tower"]],
             "wd": tf.constant(layout["dense"][0]), "bd": tf.constant(layout["dense"][1]),
             "wl": tf.constant(layout["logit"][0]), "bl": tf.constant(layout["logit"][1]),
         }
@@ -192,20 +193,18 @@ class LocalISM:
         bases = tf.gather_nd(onehot_pad, tf.stack([tf.broadcast_to(seq[:, None], tf.shape(cols)), cols], -1))
         at = pos[:, None] + margin == cols                       # the mutated column
         bases = tf.where(at[:, :, None], tf.one_hot(base, 4)[:, None, :], bases)
-        h = tf.nn.conv1d(bases, w["k1"], stride=1, padding="VALID") + w["b1"]
-        h = tf.nn.relu(h)
+        h = tf.nn.relu(tf.nn.bias_add(tf.nn.conv1d(bases, w["k1"], stride=1, padding="VALID"), w["b1"]))
         h = tf.reduce_max(tf.reshape(h, [nvar, Q, P, -1]), axis=2)
         start, width = qa, Q
         h = self._mask(h, start, width, 0.0)
-        for layer, (kernel, bias, d, scale, shift) in enumerate(w["tower"]):
+        for layer, (kernel, bias, d) in enumerate(w["tower"]):
             # input over [start - 2d, start + width + 2d): reference outside the window
             left = self._ref_slice(ref_layers[layer], seq, start - 2 * d, 2 * d)
             right = self._ref_slice(ref_layers[layer], seq, start + width, 2 * d)
             full = tf.concat([left, h, right], axis=1)
             out_width = width + 2 * d
-            conv = bias + tf.add_n([tf.einsum("vwf,fg->vwg", full[:, k * d:k * d + out_width], kernel[k])
-                                    for k in range(3)])
-            h = full[:, d:d + out_width] + tf.nn.relu(conv * scale + shift)
+            conv = tf.nn.conv1d(full, kernel, stride=1, padding="VALID", dilations=d)
+            h = full[:, d:d + out_width] + tf.nn.relu(tf.nn.bias_add(conv, bias))
             start, width = start - d, out_width
             h = self._mask(h, start, width, 0.0)
         window_max = tf.reduce_max(self._mask(h, start, width, -np.inf), axis=1)
