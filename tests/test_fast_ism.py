@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from utils import attribution, fast_ism, models
+from utils import attribution, cnn_graph, fast_ism, models
 
 
 def _random_cnn(length: int, seed: int = 0, **cfg):
@@ -86,6 +86,6 @@ def test_a_look_alike_graph_with_another_final_pooling_is_not_taken():
     for name in ("flatten", "dense", "relu_dense", "drop_dense", "logit", "prob"):
         x = base.get_layer(name)(x)
     other = models.CNNPredictor(keras.Model(base.inputs, x), 200)
-    assert fast_ism.tower_layout(base) is not None
-    assert fast_ism.tower_layout(other.keras_model) is None
+    assert cnn_graph.tower_layout(base) is not None
+    assert cnn_graph.tower_layout(other.keras_model) is None
     assert fast_ism.for_predictor(other) is None

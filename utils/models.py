@@ -314,6 +314,7 @@ class CNNPredictor(_BatchedPredictor):
         super().__init__(input_length)
         self.keras_model = model
         self._logit_model = None
+        self._folded = False          # utils.cnn_graph.FoldedForward, None, or not looked at yet
 
     @property
     def logit_model(self):
@@ -336,10 +337,25 @@ class CNNPredictor(_BatchedPredictor):
             return chunk
         return np.concatenate([chunk, np.zeros((size - n,) + chunk.shape[1:], dtype=chunk.dtype)])
 
+    @property
+    def folded(self):
+        """The suite dilated CNN as plain TensorFlow ops with batch norm folded in (twice the
+        sequences per second of the Keras graph, same values within 1e-5), or None for other
+        graphs (utils.cnn_graph). Predictions go through it; gradients use the Keras graph."""
+        if self._folded is False:
+            from utils.cnn_graph import folded_forward
+
+            self._folded = folded_forward(self.keras_model, self.input_length) if self.kind == "cnn" else None
+        return self._folded
+
     def _prob(self, chunk):
+        if self.folded is not None:
+            return self.folded.tf.sigmoid(self.folded.logit(chunk))
         return self.keras_model.predict_on_batch(chunk)
 
     def _logit(self, chunk):
+        if self.folded is not None:
+            return self.folded.logit(chunk)
         return self.logit_model.predict_on_batch(chunk)
 
 

@@ -1,0 +1,40 @@
+"""The suite's dilated CNN run as plain TensorFlow ops (batch norm folded) gives Keras' values.
+
+Random weights and randomised batch-norm statistics, so the folded affine is not the identity;
+both final poolings, no batch norm, another pool and kernel; predictions of a CNNPredictor go
+through the folded graph, while other graphs keep Keras.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from utils import cnn_graph
+from test_fast_ism import _random_cnn, _sequences
+
+
+@pytest.mark.parametrize("length, cfg", [(200, {"dilated_layers": 3}),
+                                         (330, {"dilated_layers": 4, "batch_norm": False}),
+                                         (301, {"dilated_layers": 4, "pool_size": 3, "kernel_size": 11}),
+                                         (260, {"dilated_layers": 3, "final_pool": "maxavg"})])
+def test_folded_forward_gives_the_keras_logit(length, cfg):
+    predictor = _random_cnn(length, **cfg)
+    x = _sequences(70, length)                        # 70: the predictor pads to 128 rows
+    keras_logit = np.asarray(predictor.logit_model.predict_on_batch(x)).reshape(-1)
+    keras_prob = np.asarray(predictor.keras_model.predict_on_batch(x)).reshape(-1)
+    assert predictor.folded is not None
+    assert np.ptp(keras_logit) > 0.1                  # the model is not flat
+    np.testing.assert_allclose(predictor.predict_logit(x), keras_logit, atol=1e-5)
+    np.testing.assert_allclose(predictor.predict(x), keras_prob, atol=1e-6)
+    layout = cnn_graph.tower_layout(predictor.keras_model)
+    assert layout["final"] == cfg.get("final_pool", "max")
+    assert len(layout["tower"]) == cfg["dilated_layers"]
+
+
+def test_other_graphs_predict_through_keras():
+    predictor = _random_cnn(200, architecture="basic")
+    assert predictor.folded is None
+    x = _sequences(8, 200)
+    np.testing.assert_array_equal(predictor.predict_logit(x),
+                                  np.asarray(predictor.logit_model.predict_on_batch(
+                                      np.concatenate([x, np.zeros((56, 200, 4), np.float32)])))[:8].reshape(-1))
