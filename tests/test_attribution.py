@@ -423,3 +423,18 @@ class ConstantProb:
 
     def predict(self, onehot):
         return np.full(len(onehot), 0.3)
+
+
+def test_logo_draws_a_letter_per_visible_cell_only():
+    import matplotlib.pyplot as plt
+    from utils.plots import draw_logo
+
+    values = np.zeros((4, 4))
+    values[0, 0] = 1.0          # A up
+    values[1, 1] = 1e-4         # C far under half a pixel of a panel 1.5 high: not drawn
+    values[2, 2] = -0.5         # G flipped below the baseline
+    values[3, 3] = 0.01         # T small but visible
+    fig, ax = plt.subplots()
+    draw_logo(ax, values)
+    assert len(ax.patches) == 3
+    plt.close(fig)
