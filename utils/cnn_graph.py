@@ -107,11 +107,6 @@ def _final_pool_ok(keras_model, final: str) -> bool:
             and kind("pool_all") == "Concatenate" and inputs == flats)
 
 
-def folded_tower(layout: dict) -> list[tuple[np.ndarray, np.ndarray, int]]:
-    """Each tower layer as (kernel * scale, bias * scale + shift, dilation): batch norm folded in."""
-    return [(k * s, b * s + h, d) for k, b, d, s, h in layout["tower"]]
-
-
 class FoldedForward:
     """The logit of a suite dilated CNN: (N, L, 4) float32 -> (N, 1), one compiled graph."""
 
@@ -119,14 +114,23 @@ class FoldedForward:
         import tensorflow as tf
 
         self.tf = tf
+        self.layout = layout
         self.final = layout["final"]
         self.pool = layout["pool"]
         self.k1, self.b1 = (tf.constant(a) for a in layout["conv1"])
-        self.tower = [(tf.constant(k), tf.constant(b), d) for k, b, d in folded_tower(layout)]
+        # batch norm folded in: relu(conv(x, k * scale) + b * scale + shift), one oneDNN kernel
+        self.tower = [(tf.constant(k * sc), tf.constant(b * sc + sh), d) for k, b, d, sc, sh in layout["tower"]]
         self.wd, self.bd = (tf.constant(a) for a in layout["dense"])
         self.wl, self.bl = (tf.constant(a) for a in layout["logit"])
-        self.logit = tf.function(self._logit, input_signature=[
-            tf.TensorSpec([None, int(input_length), 4], tf.float32)])
+        signature = [tf.TensorSpec([None, int(input_length), 4], tf.float32)]
+        self.logit = tf.function(self._logit, input_signature=signature)
+        self.prob = tf.function(lambda x: tf.sigmoid(self._logit(x)), input_signature=signature)
+
+    def head(self, pooled):
+        """Dense -> ReLU -> logit on the pooled tower output: (N, F or 2F) -> (N, 1)."""
+        tf = self.tf
+        hidden = tf.nn.relu(tf.matmul(pooled, self.wd) + self.bd)
+        return tf.matmul(hidden, self.wl) + self.bl
 
     def _logit(self, x):
         tf = self.tf
@@ -139,8 +143,7 @@ class FoldedForward:
         pooled = tf.reduce_max(h, axis=1)
         if self.final == "maxavg":
             pooled = tf.concat([pooled, tf.reduce_mean(h, axis=1)], axis=1)
-        hidden = tf.nn.relu(tf.matmul(pooled, self.wd) + self.bd)
-        return tf.matmul(hidden, self.wl) + self.bl
+        return self.head(pooled)
 
 
 def folded_forward(keras_model, input_length: int) -> FoldedForward | None:

@@ -21,7 +21,6 @@ from __future__ import annotations
 import numpy as np
 
 from utils.cli import progress
-from utils.cnn_graph import folded_tower, tower_layout
 
 GROUP_VARIANTS = 32768      # variants per group of sequences: bounds the reference activations kept
 CHUNK = 4096                # variants per compiled call
@@ -37,17 +36,20 @@ def window_width(layout: dict) -> int:
 class LocalISM:
     """fastISM for one suite dilated CNN; ``__call__(x, output)`` gives ISM deltas like attribution.ism."""
 
-    def __init__(self, keras_model, layout: dict):
+    def __init__(self, keras_model, folded):
+        """``folded``: the model's :class:`utils.cnn_graph.FoldedForward`, whose weights (batch
+        norm folded into each convolution) and head are shared."""
         import tensorflow as tf
 
         self.tf = tf
-        self.layout = layout
+        self.folded = folded
+        layout = self.layout = folded.layout
         kernel1, _ = layout["conv1"]
         self.kernel_size = kernel1.shape[0]
         self.pool = layout["pool"]
         self.width = layout["width"]
         self.dilations = [t[2] for t in layout["tower"]]
-        self.final = layout.get("final", "max")
+        self.final = layout["final"]
         # pooled positions a mutation can reach after the first conv + pool
         self.halo = sum(self.dilations)            # widening of the window through the tower
         self.q_span = window_width(layout) - 2 * self.halo
@@ -56,13 +58,6 @@ class LocalISM:
         outputs = [keras_model.get_layer("drop1").output] + \
             [keras_model.get_layer(f"residual{i + 1}").output for i in range(len(self.dilations))]
         self.ref_model = keras.Model(keras_model.inputs, outputs)
-        self._weights = {
-            "k1": tf.constant(layout["conv1"][0]), "b1": tf.constant(layout["conv1"][1]),
-            # batch normalization folded into each convolution (conv, bias and ReLU: one oneDNN kernel)
-            "tower": [(tf.constant(k), tf.constant(b), d) for k, b, d in folded_tower(layout)],
-            "wd": tf.constant(layout["dense"][0]), "bd": tf.constant(layout["dense"][1]),
-            "wl": tf.constant(layout["logit"][0]), "bl": tf.constant(layout["logit"][1]),
-        }
         spec = tf.TensorSpec
         self._variants = tf.function(self._variant_logits, input_signature=[
             spec([None, None, 4], tf.float32),       # padded one-hot, flat over sequences: (G, Lp, 4)
@@ -76,14 +71,12 @@ class LocalISM:
 
     # ------------------------------------------------------------------ compiled parts
     def _head_logit(self, pooled):
-        tf, w = self.tf, self._weights
-        hidden = tf.nn.relu(tf.matmul(pooled, w["wd"]) + w["bd"])
-        return tf.reshape(tf.matmul(hidden, w["wl"]) + w["bl"], [-1])
+        return self.tf.reshape(self.folded.head(pooled), [-1])
 
     def _variant_logits(self, onehot_pad, ref_layers, prefix_max, suffix_max, prefix_sum, suffix_sum,
                         seq, pos, base):
         """Logits of the variants (seq[v], pos[v] -> base[v]) from the window each one reaches."""
-        tf, w = self.tf, self._weights
+        tf, f = self.tf, self.folded
         K, P, Q, W = self.kernel_size, self.pool, self.q_span, self.width
         margin = self.input_margin
         nvar = tf.shape(seq)[0]
@@ -94,11 +87,11 @@ class LocalISM:
         bases = tf.gather_nd(onehot_pad, tf.stack([tf.broadcast_to(seq[:, None], tf.shape(cols)), cols], -1))
         at = pos[:, None] + margin == cols                       # the mutated column
         bases = tf.where(at[:, :, None], tf.one_hot(base, 4)[:, None, :], bases)
-        h = tf.nn.relu(tf.nn.bias_add(tf.nn.conv1d(bases, w["k1"], stride=1, padding="VALID"), w["b1"]))
+        h = tf.nn.relu(tf.nn.bias_add(tf.nn.conv1d(bases, f.k1, stride=1, padding="VALID"), f.b1))
         h = tf.reduce_max(tf.reshape(h, [nvar, Q, P, -1]), axis=2)
         start, width = qa, Q
         h = self._mask(h, start, width, 0.0)
-        for layer, (kernel, bias, d) in enumerate(w["tower"]):
+        for layer, (kernel, bias, d) in enumerate(f.tower):      # batch norm folded in
             # input over [start - 2d, start + width + 2d): reference outside the window
             left = self._ref_slice(ref_layers[layer], seq, start - 2 * d, 2 * d)
             right = self._ref_slice(ref_layers[layer], seq, start + width, 2 * d)
@@ -196,10 +189,10 @@ def for_predictor(predictor) -> LocalISM | None:
         return None
     cached = getattr(predictor, "_local_ism", False)
     if cached is False:
-        layout = tower_layout(predictor.keras_model)
-        if layout is not None and window_width(layout) >= layout["width"]:
-            layout = None           # a mutation reaches every position: nothing to save
-        cached = None if layout is None else LocalISM(predictor.keras_model, layout)
+        folded = getattr(predictor, "folded", None)         # None for graphs other than the suite's
+        if folded is not None and window_width(folded.layout) >= folded.layout["width"]:
+            folded = None           # a mutation reaches every position: nothing to save
+        cached = None if folded is None else LocalISM(predictor.keras_model, folded)
         predictor._local_ism = cached
     return cached
 

@@ -350,7 +350,7 @@ class CNNPredictor(_BatchedPredictor):
 
     def _prob(self, chunk):
         if self.folded is not None:
-            return self.folded.tf.sigmoid(self.folded.logit(chunk))
+            return self.folded.prob(chunk)
         return self.keras_model.predict_on_batch(chunk)
 
     def _logit(self, chunk):
