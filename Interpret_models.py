@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from utils import attribution, cli, evaluate, interpretation, io as dio, models, perturb
+from utils import attribution, cli, evaluate, interpretation, io as dio, models, perturb, report
 from utils.encoding import one_hot
 
 
@@ -106,63 +106,43 @@ def main(argv=None) -> int:
                                                 tuple(args.pair) if args.pair else None, args.labels))
     for warning in inp.warnings:
         print(warning, file=sys.stderr)
-    predictor, data, test_ids, bg, out_dir = inp.predictor, inp.data, inp.test_ids, inp.background, inp.out_dir
-    methods, notes, model_dir = inp.methods, inp.notes, inp.model_dir
-    x = one_hot([data.seqs[k] for k in inp.test_rows])
-    y = data.labels[inp.test_rows].astype(np.int64)
-    sites = [data.sites.get(i, []) for i in test_ids]
-    battery = perturb.run_battery(predictor, x, y, sites, data.metadata, inp.motifs, bg, args.num_perturbs,
-                                  args.num_seqs, args.seed, tests=tuple(args.tests or perturb.TESTS),
-                                  quiet=args.quiet)
-    rows = evaluate.annotate(battery.rows, data.metadata, args.alpha, args.min_effect)
-    summary = evaluate.verdict(rows, data.metadata, battery.curve, args.alpha, args.min_effect)
-    summary.update(model=str(model_dir), data=str(args.seq_dict or data.directory), n_test_seqs=len(test_ids),
-                   num_perturbs=args.num_perturbs, seed=args.seed)
-    summary["model_kind"] = getattr(predictor, "kind", None)
-    metrics_path = Path(model_dir) / "metrics.json"
-    if metrics_path.is_file():          # the model's own test auROC, for the benchmark leaderboard
-        summary["model_test_auroc"] = (dio.read_json(metrics_path).get("test") or {}).get("auroc")
-    if data.metadata.get("site_calling"):
-        summary["site_calling"] = data.metadata["site_calling"]
-    for note in notes:
+    predictor, rule, test_ids, y = inp.predictor, inp.sequences.rule, inp.test_ids, inp.labels
+    index = {sid: k for k, sid in enumerate(inp.sequences.ids)}
+    x = one_hot([inp.sequences.seqs[index[i]] for i in test_ids])
+    battery = perturb.run_battery(predictor, x, y, [inp.sites.get(i, []) for i in test_ids], inp.plan,
+                                  inp.motifs, inp.background, args.num_perturbs, args.num_seqs, args.seed,
+                                  sampling=inp.sequences.sampling, quiet=args.quiet)
+    rows = evaluate.annotate(battery.rows, rule, args.alpha, args.min_effect)
+    verdict = evaluate.verdict(rows, rule, battery.curve, args.alpha, args.min_effect, battery.not_run)
+    for note in inp.notes:
         cli.say(f"note: {note}", args.quiet)
-    attributed = {}
-    if methods:
+    attributed, scores = {}, None
+    if inp.methods:
         pick = attribution.pick_attribution_seqs(y, args.num_attr_seqs)
         attr_ids = [test_ids[k] for k in pick]
         attributed = attribution.run_attributions(
-            predictor, x[pick], attr_ids, methods, background_dist=bg, seed=args.seed,
+            predictor, x[pick], attr_ids, inp.methods, background_dist=inp.background, seed=args.seed,
             window=args.window, nsamples=args.nsamples, quiet=args.quiet)
     scale = attribution.output_scale(predictor)
-    with dio.staged_dir(out_dir) as tmp:
+    truth_motifs = list(rule.pos_motifs) if rule is not None else [m.name for m in inp.motifs]
+    with dio.staged_dir(inp.out_dir) as tmp:
         dio.write_csv(tmp / "interpretation.csv", evaluate.VERDICT_COLUMNS,
                       [[r[c] for r in rows] for c in evaluate.VERDICT_COLUMNS])
         curve_png = None
         if battery.curve is not None:
-            planted = summary["planted_rule"]["gap_window"]
-            curve_png = write_distance_curve(tmp, battery.curve, planted)
-        report = evaluate.report_markdown(summary, rows, str(model_dir), summary["data"], curve_png)
+            curve_png = write_distance_curve(tmp, battery.curve, rule.gap_window if rule is not None else None)
         if attributed:
             scores = attribution.write_attribution_outputs(
-                tmp, attr_ids, x[pick], y[pick], data.sites, data.metadata, attributed,
+                tmp, attr_ids, x[pick], y[pick], inp.sites, truth_motifs, rule is not None, attributed,
                 scale=scale, quiet=args.quiet, score_mode=args.score_mode)
-            if data.metadata.get("pos_motifs"):
-                summary["attribution"] = {r["method"]: {k: r[k] for k in ("n", "auroc_mean", "auprc_mean",
-                                                                           "seconds_per_seq")} for r in scores}
-                report += "\n" + attribution.report_section(scores, tmp, notes,
-                                                            data.metadata.get("pos_motifs", ()), scale)
-            else:
-                summary["attribution_mass"] = {f"{r['method']}:{r['motif']}": {
-                    k: r[k] for k in ("n", "mass_mean", "site_share")} for r in scores}
-                report += "\n" + attribution.mass_section(scores, notes, scale)
-        summary["attribution_notes"] = notes
+        summary = report.summary(
+            verdict, model=str(inp.model.path), data=str(args.seq_dict or inp.sequences.directory),
+            n_test_seqs=len(test_ids), num_perturbs=args.num_perturbs, seed=args.seed,
+            model_kind=getattr(predictor, "kind", None), metrics=inp.model.metrics,
+            site_calling=inp.site_calling, scores=scores, truth=rule is not None, notes=inp.notes)
         dio.write_json(tmp / "summary.json", summary)
-        dio.write_text(tmp / "report.md", report)
-    if summary["verdict"] is None:
-        cli.say(f"FOUND: the model {summary['found_rule']['description']} (no planted rule to compare "
-                f"with) -> {out_dir}", args.quiet)
-    else:
-        cli.say(f"{summary['verdict'].upper()}: {summary['reason']} -> {out_dir}", args.quiet)
+        dio.write_text(tmp / "report.md", report.markdown(summary, rows, curve_png, scores, tmp, truth_motifs, scale))
+    cli.say(report.final_line(summary, inp.out_dir), args.quiet)
     return 0
 
 

@@ -573,7 +573,7 @@ def pick_logo_seqs(labels: np.ndarray, ids: Sequence[str], sites: Mapping[str, l
 
 
 def write_attribution_outputs(results_dir, ids: Sequence[str], onehot: np.ndarray, labels: np.ndarray,
-                              sites: Mapping[str, list[Site]], metadata: Mapping,
+                              sites: Mapping[str, list[Site]], motifs: Sequence[str], truth: bool,
                               attributions_by_method: Mapping[str, tuple[np.ndarray, float]],
                               num_logos: int = 2, scale: str = "", quiet: bool = True,
                               score_mode: str = "input") -> list[dict]:
@@ -581,27 +581,27 @@ def write_attribution_outputs(results_dir, ids: Sequence[str], onehot: np.ndarra
 
     Writes ``attributions_<method>.npz``, ``attribution_scores.csv``,
     ``attribution_scores.png`` and ``logos/<id>_<pos|neg>.png`` (``num_logos`` positives
-    and ``num_logos`` negatives, one panel per method). ``metadata`` is the data folder's
-    metadata.json (``pos_motifs`` names the rule's motifs); ``scale`` ('logit' or
+    and ``num_logos`` negatives, one panel per method). ``motifs``: with ``truth``, the planted
+    rule's motifs, whose sites are the truth the maps are scored against; without, the motifs
+    whose sites were called by scanning (each map's attribution mass is reported); ``scale`` ('logit' or
     'probability', see :func:`output_scale`) is recorded in the npz files and the logos.
     The caller stages ``results_dir`` atomically.
     """
     from utils import plots
 
     out = Path(results_dir)
-    pos_motifs = list(metadata.get("pos_motifs") or [])
+    pos_motifs = list(motifs)
     x = np.asarray(onehot, dtype=np.float32)
     labels = np.asarray(labels)
     for method, (attributions, _) in attributions_by_method.items():
         write_attributions_npz(out / f"attributions_{method}.npz", ids, x, attributions, labels, scale)
-    if pos_motifs:
+    if truth:
         rows = score_attributions(ids, labels, sites, pos_motifs, attributions_by_method, x, score_mode)
         write_scores_csv(out / SCORES_CSV, rows)
         positive_ids = [i for i, label in zip(ids, labels) if label == 1]
         chance = site_mask(positive_ids, sites, pos_motifs, x.shape[1]).mean() if positive_ids else None
         plots.plot_attribution_scores(rows, out / SCORES_PNG, auprc_chance=chance)
     else:          # no planted truth: where each map's weight falls, per motif found by scanning
-        pos_motifs = list(metadata.get("motifs") or [])
         rows = mass_rows(ids, sites, pos_motifs, attributions_by_method, x, score_mode)
         write_mass_csv(out / MASS_CSV, rows)
     if num_logos > 0 and attributions_by_method:
@@ -634,69 +634,3 @@ def mass_rows(ids, sites, motifs, attributions_by_method, onehot, mode: str = "i
 
 def write_mass_csv(path, rows: list[dict]) -> None:
     write_rows(path, MASS_COLUMNS, rows)
-
-
-def mass_section(rows: list[dict], notes: Iterable[str] = (), scale: str = "") -> str:
-    """The report.md section on attribution maps when there is no planted truth."""
-    lines = ["## Where the attribution maps point", "",
-             "With no planted truth, each map is summarised by its **attribution mass**: the share "
-             "of the total per-position score (|attribution x input|) that falls inside the sites "
-             "called for each motif, averaged over the attributed sequences holding such a site. "
-             "`site share` is the share of positions those sites cover: a map blind to the motif "
-             "would give about that." + (f" Maps explain the model's {scale}." if scale else ""), "",
-             "| method | motif | n | attribution mass (mean ± SD) | site share |", "|---|---|---:|---:|---:|"]
-    for r in rows:
-        lines.append(f"| {r['method']} | {r['motif']} | {r['n']} | {_pm(r['mass_mean'], r['mass_sd'])} | "
-                     f"{r['site_share']:.3f} |")
-    lines.append("")
-    for note in notes:
-        lines.append(f"- {note}")
-    return "\n".join(lines) + "\n"
-
-
-def report_section(rows: list[dict], results_dir=None, notes: Iterable[str] = (),
-                   pos_motifs: Iterable[str] = (), scale: str = "") -> str:
-    """The report.md section on attribution maps (markdown, links relative to the results folder).
-
-    ``results_dir``, when given, is searched for ``attribution_scores.png`` and
-    ``logos/*.png`` to link; ``notes`` are the skipped-method notes of :func:`resolve_methods`.
-    """
-    motifs = ", ".join(pos_motifs) or "the rule's motifs"
-    lines = ["## Attribution maps against the planted sites", ""]
-    lines.append(
-        f"Each method's map was scored on the attributed positive test sequences: positions "
-        f"inside a planted instance of {motifs} are the truth, the per-position score is the "
-        f"absolute value of attribution x input (the observed base, as the logos draw it; "
-        f"mean-centred for ISM), and auROC / auPRC are computed per "
-        f"sequence, then averaged (protocol of Koo and Ploenzke, 2021). Chance auROC is 0.5."
-        + (f" Maps explain the model's {scale}." if scale else ""))
-    lines.append("")
-    if rows:
-        lines.append("| method | n | auROC (mean ± SD) | auPRC (mean ± SD) | seconds per sequence |")
-        lines.append("|---|---:|---:|---:|---:|")
-        for r in rows:
-            lines.append(f"| {r['method']} | {r['n']} | {_pm(r['auroc_mean'], r['auroc_sd'])} | "
-                         f"{_pm(r['auprc_mean'], r['auprc_sd'])} | {r['seconds_per_seq']:.4g} |")
-    else:
-        lines.append("No attribution method was run.")
-    lines.append("")
-    if results_dir is not None:
-        folder = Path(results_dir)
-        if (folder / SCORES_PNG).exists():
-            lines += [f"![attribution scores]({SCORES_PNG})", ""]
-        logos = sorted((folder / LOGO_DIR).glob("*.png")) if (folder / LOGO_DIR).is_dir() else []
-        logos.sort(key=lambda p: not p.stem.endswith("_pos"))   # positives first, stable
-        if logos:
-            links = ", ".join(f"[{p.stem}]({LOGO_DIR}/{p.name})" for p in logos)
-            lines += [f"Attribution logos (planted sites shaded, rule motifs in orange): {links}", ""]
-    for note in notes:
-        lines.append(f"- {note}")
-    if notes:
-        lines.append("")
-    return "\n".join(lines)
-
-
-def _pm(mean: float, sd: float) -> str:
-    if not np.isfinite(mean):
-        return "n/a"
-    return f"{mean:.3f} ± {sd:.3f}" if np.isfinite(sd) else f"{mean:.3f}"

@@ -1,9 +1,12 @@
 """What Interpret_models.py works on, resolved and cross-checked before any experiment runs.
 
-:func:`resolve_inputs` loads the model, its data folder and its test split, checks that they
-belong together (sequence length, ids, the data checksum recorded at training), picks the
-motifs and the background distribution, and returns one :class:`InterpretationInputs`.
-Every problem found is an :class:`utils.io.InputError`, raised before any work or output.
+Four steps, each returning a new object (nothing read is changed in place):
+:func:`load_model` (a model folder or a file from elsewhere -> a Predictor and what its folder
+records), :func:`load_sequences` (a data folder or a FASTA, the test split, the planted rule),
+:func:`call_sites` (sequences without planted sites: the motifs named, found by scanning) and
+:func:`choose_tests` (the experiments that apply, the attribution methods the model supports).
+:func:`resolve_inputs` chains them for the script. Every problem found is an
+:class:`utils.io.InputError`, raised before any work or output.
 """
 from __future__ import annotations
 
@@ -12,29 +15,9 @@ from pathlib import Path
 
 import numpy as np
 
-from utils import attribution, io as dio, perturb
+from utils import attribution, io as dio, perturb, planted
 from utils.motifs import Motif
-
-
-@dataclass
-class InterpretationInputs:
-    predictor: object
-    model_dir: Path
-    data: dio.Dataset
-    test_ids: list[str]
-    test_rows: list[int]             # row of each test id in ``data``
-    motifs: list[Motif]
-    background: np.ndarray           # (4,) base distribution perturbations resample from
-    out_dir: Path
-    methods: list[str]
-    notes: list[str] = field(default_factory=list)      # skipped attribution methods
-    warnings: list[str] = field(default_factory=list)   # for stderr, one line each
-
-
-def data_checksum(folder: Path) -> str:
-    """The checksum Train_models.py records in model.json for its data folder."""
-    return dio.checksum_files([Path(folder) / name for name in dio.DATA_FILES])
-
+from utils.planted import PlantedRule
 
 FASTA_SUFFIXES = (".fa", ".fasta", ".fna", ".fa.gz", ".fasta.gz", ".fna.gz")
 
@@ -56,9 +39,213 @@ class SiteOptions:
     labels: str | None = None
 
 
+@dataclass(frozen=True)
+class LoadedModel:
+    """A Predictor and what its model folder records (empty for a model file from elsewhere)."""
+    predictor: object
+    path: Path
+    external: bool
+    meta: dict = field(default_factory=dict)             # model.json
+    metrics: dict | None = None                          # metrics.json
+    test_ids: tuple[str, ...] | None = None              # the test split of predictions.tsv
+
+    @property
+    def name(self) -> str:
+        """The default results folder's name: the model folder's, or the file's stem."""
+        return self.path.stem if self.external else self.path.resolve().name
+
+
+@dataclass(frozen=True)
+class Sequences:
+    """The test sequences and the truth about them.
+
+    ``rule`` is the planted rule (None for sequences from elsewhere); ``library`` the motifs
+    the data planted (name -> Motif); ``labels`` None when a FASTA came without labels.
+    """
+    directory: Path
+    ids: tuple[str, ...]
+    seqs: tuple[str, ...]
+    labels: np.ndarray | None
+    sites: dict
+    rule: PlantedRule | None
+    library: dict
+    background: np.ndarray
+    sampling: str = "pwm"
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def seq_length(self) -> int:
+        return len(self.seqs[0])
+
+
+@dataclass(frozen=True)
+class CalledSites:
+    """Motif sites of sequences without planted ones, found by a FIMO-style scan."""
+    sites: dict
+    motifs: list
+    pair: tuple[str, str] | None
+    record: dict                     # summary.json's site_calling
+
+
+@dataclass
+class InterpretationInputs:
+    """Everything the experiments and attribution need, cross-checked."""
+    predictor: object
+    model: LoadedModel
+    sequences: Sequences
+    test_ids: list[str]
+    labels: np.ndarray               # (N,) int 0/1 of the test sequences (the model's calls without labels)
+    sites: dict                      # id -> planted or called sites
+    motifs: list[Motif]
+    plan: perturb.ExperimentPlan
+    background: np.ndarray           # (4,) base distribution perturbations resample from
+    out_dir: Path
+    methods: list[str]
+    site_calling: dict | None = None
+    notes: list[str] = field(default_factory=list)      # skipped attribution methods
+    warnings: list[str] = field(default_factory=list)   # for stderr, one line each
+
+
 def _is_fasta(path: Path) -> bool:
     name = path.name.lower()
     return path.is_file() and name.endswith(FASTA_SUFFIXES)
+
+
+def is_model_file(model: str | Path) -> bool:
+    from utils import models
+
+    path = Path(model)
+    return path.suffix.lower() in models.FILE_SUFFIXES and not path.is_dir()
+
+
+# ----------------------------------------------------------------------------- 1. the model
+def load_model(model: str | Path, options: ModelOptions | None = None, input_length: int | None = None,
+               preds: str | None = None) -> LoadedModel:
+    """A model folder written by Train_models.py, or a ``.keras``/``.h5``/``.onnx`` file.
+
+    ``input_length`` is the sequences' length (a model file may take any length); ``preds``
+    a predictions.tsv naming the test split (default: the model folder's own).
+    """
+    from utils import models
+
+    path = Path(model)
+    options = options or ModelOptions()
+    if is_model_file(path):
+        predictor = models.load_file(path, options.input_layout, options.output_index,
+                                     options.output_activation, input_length=input_length)
+        return LoadedModel(predictor, path, True, test_ids=_test_ids(Path(preds)) if preds else None)
+    predictor = models.load(path)
+    meta = dio.read_json(path / models.MODEL_JSON)
+    metrics_path = path / "metrics.json"
+    metrics = dio.read_json(metrics_path) if metrics_path.is_file() else None
+    split = Path(preds) if preds else path / "predictions.tsv"
+    return LoadedModel(predictor, path, False, meta, metrics,
+                       _test_ids(split) if preds or split.is_file() else None)
+
+
+def _test_ids(path: Path) -> tuple[str, ...]:
+    cols = dio.read_tsv(path, ["id"])
+    ids = tuple(i for i, s in zip(cols["id"], cols.get("split", ["test"] * len(cols["id"]))) if s == "test")
+    if not ids:
+        raise dio.InputError(f"{path} lists no test sequences; retrain with a test split")
+    return ids
+
+
+# ----------------------------------------------------------------------------- 2. the sequences
+def data_checksum(folder: Path) -> str:
+    """The checksum Train_models.py records in model.json for its data folder."""
+    return dio.checksum_files([Path(folder) / name for name in dio.DATA_FILES])
+
+
+def load_sequences(seq_dict: str | None, labels: str | None = None, model_path: Path | None = None,
+                   model_meta: dict | None = None, external_model: bool = False) -> Sequences:
+    """A data folder of Generate_sequences.py (default: the one model.json names) or a FASTA
+    file (plain or gzipped, with an optional ``labels`` TSV); the planted rule read once."""
+    data_path = Path(seq_dict) if seq_dict else None
+    external_data = data_path is not None and _is_fasta(data_path)
+    if labels is not None and not external_data:
+        raise dio.InputError("--labels goes with a FASTA file given as --seq_dict; a data folder has its "
+                             "own labels.tsv")
+    warnings = []
+    if external_data:
+        data = dio.load_fasta_input(data_path, labels)
+    elif external_model:
+        if data_path is None:
+            raise dio.InputError(f"--model {model_path} is a model file with no record of its data; pass "
+                                 f"the sequences with --seq_dict (a FASTA file or a data folder)")
+        data = dio.load_dataset(data_path)
+    else:
+        recorded = (model_meta or {}).get("data") or {}
+        data_dir = seq_dict or recorded.get("path")
+        if not data_dir:
+            raise dio.InputError(f"{model_path}/model.json names no data folder; pass --seq_dict DIR")
+        data = dio.load_dataset(data_dir)
+        if recorded.get("sha256") and data_checksum(data.directory) != recorded["sha256"]:
+            if seq_dict is None:
+                raise dio.InputError(f"the data folder {data.directory} named in {model_path}/model.json has "
+                                     f"changed since the model was trained (checksum differs); retrain the "
+                                     f"model or pass the data it was trained on with --seq_dict")
+            warnings.append(f"warning: {model_path} was trained on other sequences than {data.directory} "
+                            f"(data checksum differs from model.json); its test split may overlap training")
+    meta = data.metadata
+    rule, library = None, {}
+    if meta.get("gen_type") and data.sites:
+        rule = planted.from_json(meta, Path(data.directory) / dio.METADATA_NAME,
+                                 {x.motif for v in data.sites.values() for x in v})
+        library = {m: Motif(m, np.asarray(p, dtype=np.float64)) for m, p in meta["pwms"].items()}
+        background = dio.check_base_distribution(meta.get("background_dist", [0.25] * 4))
+        sampling = meta.get("motif_sampling", "pwm")
+    else:
+        background, sampling = np.full(4, 0.25), "pwm"
+    return Sequences(Path(data.directory), tuple(data.ids), tuple(data.seqs), data.labels,
+                     dict(data.sites) if rule is not None else {}, rule, library, background, sampling,
+                     tuple(warnings))
+
+
+# ----------------------------------------------------------------------------- 3. the sites
+def call_sites(seqs: Sequences, motif_names: list[str] | None, background: np.ndarray,
+               options: SiteOptions) -> CalledSites:
+    """Sites of the motifs named (``--motifs`` from ``--motif_db``) by a FIMO-style scan on both
+    strands at ``options.site_pvalue``; checks ``options.pair`` against what was found."""
+    from utils import motifs as motiflib
+    from utils.encoding import seqs_to_codes
+
+    if not motif_names:
+        raise dio.InputError(f"{seqs.directory} holds no planted sites; name the motifs to look for with "
+                             f"--motifs (from --motif_db {options.motif_db}) so their sites can be "
+                             f"called by scanning")
+    if not 0 < options.site_pvalue < 1:
+        raise dio.InputError(f"--site_pvalue {options.site_pvalue} must lie strictly between 0 and 1")
+    motifs = motiflib.get_motifs(list(motif_names), options.motif_db)
+    sites = motiflib.call_sites(list(seqs.ids), seqs_to_codes(list(seqs.seqs)), motifs, background,
+                                options.site_pvalue)
+    counts = {m.name: sum(1 for v in sites.values() for x in v if x.motif == m.name) for m in motifs}
+    pair = tuple(options.pair) if options.pair is not None else None
+    if pair is not None:
+        absent = [p for p in pair if p not in counts]
+        if absent:
+            raise dio.InputError(f"--pair names {absent[0]}, which is not among --motifs; add it to --motifs")
+        if pair[0] == pair[1]:
+            raise dio.InputError("--pair needs two different motifs")
+        for p in pair:
+            if counts[p] == 0:
+                raise dio.InputError(f"--pair names {p}, which has no site at p <= "
+                                     f"{options.site_pvalue:g} in {seqs.directory}; raise --site_pvalue "
+                                     f"or pair motifs that occur")
+    record = {"motif_db": options.motif_db, "pvalue": options.site_pvalue, "strands": "both",
+              "sites_per_motif": counts,
+              "definition": "FIMO-style: log-odds of the PWM against the background, exact p-value per "
+                            "window and strand, overlapping sites of one motif resolved by the best score"}
+    return CalledSites(sites, motifs, pair, record)
+
+
+# ----------------------------------------------------------------------------- 4. the tests
+def choose_tests(rule: PlantedRule | None, motifs: list[Motif], pair, tests, methods, predictor):
+    """The experiments that apply (:func:`utils.perturb.plan_experiments`) and the attribution
+    methods the model supports -> (plan, methods to run, notes on those skipped)."""
+    plan = perturb.plan_experiments(rule, motifs, pair, tests)
+    run, notes = attribution.resolve_methods(methods, predictor)
+    return plan, run, notes
 
 
 def resolve_inputs(model: str, seq_dict: str | None = None, preds: str | None = None,
@@ -66,136 +253,63 @@ def resolve_inputs(model: str, seq_dict: str | None = None, preds: str | None = 
                    min_effect: float = 0.05, methods=None, out_dir: str | None = None,
                    overwrite: bool = False, model_options: ModelOptions | None = None,
                    site_options: SiteOptions | None = None) -> InterpretationInputs:
-    """Load and cross-check model, data and predictions (the flags of Interpret_models.py).
-
-    The model is a folder written by Train_models.py or a model file from elsewhere
-    (``.keras``/``.h5``/``.onnx``); the sequences a data folder of Generate_sequences.py or a
-    FASTA file (with ``--labels``). Without planted sites, sites are called by scanning
-    for the motifs named (``--motifs``, from ``--motif_db``) and the report states the rule
-    found, with nothing to compare it to.
-    """
-    from utils import models
-
-    model_options = model_options or ModelOptions()
+    """Load and cross-check model, data and predictions (the flags of Interpret_models.py)."""
     site_options = site_options or SiteOptions()
-    model_dir = Path(model)
-    external_model = model_dir.suffix.lower() in models.FILE_SUFFIXES and not model_dir.is_dir()
-    data_path = Path(seq_dict) if seq_dict else None
-    external_data = data_path is not None and _is_fasta(data_path)
-    if site_options.labels is not None and not external_data:
-        raise dio.InputError("--labels goes with a FASTA file given as --seq_dict; a data folder has its "
-                             "own labels.tsv")
-    if external_data:
-        data = dio.load_fasta_input(data_path, site_options.labels)
+    if not 0 <= min_effect < 1:
+        raise dio.InputError(f"--min_effect {min_effect} must lie in [0, 1)")
+    external_model = is_model_file(model)
     if external_model:
-        if data_path is None:
-            raise dio.InputError(f"--model {model_dir} is a model file with no record of its data; pass "
-                                 f"the sequences with --seq_dict (a FASTA file or a data folder)")
-        if not external_data:
-            data = dio.load_dataset(data_path)
-        predictor = models.load_file(model_dir, model_options.input_layout, model_options.output_index,
-                                     model_options.output_activation, input_length=data.seq_length)
-        model_meta = {}
+        seqs = load_sequences(seq_dict, site_options.labels, Path(model), external_model=True)
+        loaded = load_model(model, model_options, seqs.seq_length, preds)
     else:
-        predictor = models.load(model_dir)
-        model_meta = dio.read_json(model_dir / models.MODEL_JSON)
-    recorded = model_meta.get("data") or {}
-    warnings = []
-    if not external_data and not external_model:
-        data_dir = seq_dict or recorded.get("path")
-        if not data_dir:
-            raise dio.InputError(f"{model_dir}/model.json names no data folder; pass --seq_dict DIR")
-        data = dio.load_dataset(data_dir)
-        if recorded.get("sha256") and data_checksum(data.directory) != recorded["sha256"]:
-            if seq_dict is None:
-                raise dio.InputError(f"the data folder {data.directory} named in {model_dir}/model.json has "
-                                     f"changed since the model was trained (checksum differs); retrain the "
-                                     f"model or pass the data it was trained on with --seq_dict")
-            warnings.append(f"warning: {model_dir} was trained on other sequences than {data.directory} "
-                            f"(data checksum differs from model.json); its test split may overlap training")
-    if data.seq_length != predictor.input_length:
-        raise dio.InputError(f"the sequences ({data.directory}) are {data.seq_length} bp but the model "
+        loaded = load_model(model, model_options, None, preds)
+        seqs = load_sequences(seq_dict, site_options.labels, loaded.path, loaded.meta)
+    predictor = loaded.predictor
+    if seqs.seq_length != predictor.input_length:
+        raise dio.InputError(f"the sequences ({seqs.directory}) are {seqs.seq_length} bp but the model "
                              f"takes {predictor.input_length} bp; use sequences of the model's length")
-    planted = bool(data.metadata.get("gen_type")) and bool(data.sites)
-    if planted:
-        dio.check_rule_metadata(data.metadata, Path(data.directory) / dio.METADATA_NAME,
-                                {x.motif for v in data.sites.values() for x in v})
-    index = {sid: k for k, sid in enumerate(data.ids)}
-    preds_path = Path(preds) if preds else (None if external_model else model_dir / "predictions.tsv")
-    if preds_path is not None and (preds or not external_data):
-        cols = dio.read_tsv(preds_path, ["id"])
-        test_ids = [i for i, s in zip(cols["id"], cols.get("split", ["test"] * len(cols["id"]))) if s == "test"]
+    index = {sid: k for k, sid in enumerate(seqs.ids)}
+    external_data = seq_dict is not None and _is_fasta(Path(seq_dict))
+    if preds or not (external_data or external_model):
+        if loaded.test_ids is None:
+            raise dio.InputError(f"{loaded.path / 'predictions.tsv'} is missing; retrain the model or name "
+                                 f"its test split with --preds")
+        test_ids = list(loaded.test_ids)
         absent = [i for i in test_ids if i not in index]
         if absent:
-            raise dio.InputError(f"{preds_path} names sequences absent from {data.directory} (e.g. "
+            source = preds or loaded.path / "predictions.tsv"
+            raise dio.InputError(f"{source} names sequences absent from {seqs.directory} (e.g. "
                                  f"{absent[0]}); the model and data do not match, pass --seq_dict")
     else:
-        test_ids = list(data.ids)        # sequences from elsewhere: every one is a test sequence
-    if not test_ids:
-        raise dio.InputError(f"{preds_path} lists no test sequences; retrain with a test split")
-    meta = data.metadata if planted else {}
-    background = dio.check_base_distribution(
-        background_dist if background_dist is not None else meta.get("background_dist", [0.25] * 4))
-    if planted:
-        pwms = meta.get("pwms") or {}
-        names = motif_names or list(meta.get("motifs") or pwms)
-        unknown = [m for m in names if m not in pwms]
+        test_ids = list(seqs.ids)        # sequences from elsewhere: every one is a test sequence
+    background = dio.check_base_distribution(background_dist if background_dist is not None
+                                             else seqs.background)
+    warnings = list(seqs.warnings)
+    called = None
+    if seqs.rule is not None:
+        names = motif_names or list(seqs.rule.motifs)
+        unknown = [m for m in names if m not in seqs.library]
         if unknown:
-            raise dio.InputError(f"motif {unknown[0]} is not in the data ({', '.join(pwms) or 'no motifs'}); "
+            raise dio.InputError(f"motif {unknown[0]} is not in the data ({', '.join(seqs.library)}); "
                                  f"choose --motifs from those")
-        motifs = [Motif(m, np.asarray(pwms[m], dtype=np.float64)) for m in names]
+        motifs = [seqs.library[m] for m in names]
         if site_options.pair is not None:
             raise dio.InputError("--pair is for sequences without a planted rule; this data's pair is its rule's")
+        sites, pair = seqs.sites, None
     else:
-        from utils import motifs as motiflib
-        from utils.encoding import seqs_to_codes
-
-        if not motif_names:
-            raise dio.InputError(f"{data.directory} holds no planted sites; name the motifs to look for with "
-                                 f"--motifs (from --motif_db {site_options.motif_db}) so their sites can be "
-                                 f"called by scanning")
-        if not 0 < site_options.site_pvalue < 1:
-            raise dio.InputError(f"--site_pvalue {site_options.site_pvalue} must lie strictly between 0 and 1")
-        motifs = motiflib.get_motifs(list(motif_names), site_options.motif_db)
-        data.sites = motiflib.call_sites(data.ids, seqs_to_codes(data.seqs), motifs, background,
-                                         site_options.site_pvalue)
-        counts = {m.name: sum(1 for v in data.sites.values() for x in v if x.motif == m.name) for m in motifs}
-        pair = site_options.pair
-        if pair is not None:
-            pair = tuple(pair)
-            absent = [p for p in pair if p not in counts]
-            if absent:
-                raise dio.InputError(f"--pair names {absent[0]}, which is not among --motifs; add it to --motifs")
-            if pair[0] == pair[1]:
-                raise dio.InputError("--pair needs two different motifs")
-            for p in pair:
-                if counts[p] == 0:
-                    raise dio.InputError(f"--pair names {p}, which has no site at p <= "
-                                         f"{site_options.site_pvalue:g} in {data.directory}; raise --site_pvalue "
-                                         f"or pair motifs that occur")
-        meta = {"motifs": [m.name for m in motifs], "pair": list(pair) if pair else None,
-                "background_dist": list(map(float, background)), "motif_sampling": "pwm",
-                "site_calling": {"motif_db": site_options.motif_db, "pvalue": site_options.site_pvalue,
-                                 "strands": "both", "sites_per_motif": counts,
-                                 "definition": "FIMO-style: log-odds of the PWM against the background, "
-                                               "exact p-value per window and strand, overlapping sites of "
-                                               "one motif resolved by the best score"},
-                "seq_length": data.seq_length}
-        data.metadata = meta
-    if data.labels is None:
+        called = call_sites(seqs, motif_names, background, site_options)
+        motifs, sites, pair = called.motifs, called.sites, called.pair
+    rows = [index[i] for i in test_ids]
+    if seqs.labels is None:
         warnings.append("note: no --labels given: each sequence is labelled by the model's own call "
                         "(probability >= 0.5); loss changes are measured against those calls")
         from utils.encoding import one_hot
 
-        data.labels = (predictor.predict(one_hot(data.seqs)) >= 0.5).astype(np.int8)
-    if tests is not None and "distance" in tests and perturb.rule_pair(meta, [m.name for m in motifs]) is None:
-        raise dio.InputError("a distance test needs a pair of motifs, but none is given; drop 'distance' "
-                             "from --tests, test two motifs of a pair rule, or name one with --pair A B")
-    if not 0 <= min_effect < 1:
-        raise dio.InputError(f"--min_effect {min_effect} must lie in [0, 1)")
-    run, notes = attribution.resolve_methods(methods, predictor)
-    name = model_dir.stem if external_model else model_dir.resolve().name
-    out = Path(out_dir or Path("results") / name)
+        labels = (predictor.predict(one_hot([seqs.seqs[k] for k in rows])) >= 0.5).astype(np.int64)
+    else:
+        labels = np.asarray(seqs.labels)[rows].astype(np.int64)
+    plan, run, notes = choose_tests(seqs.rule, motifs, pair, tests, methods, predictor)
+    out = Path(out_dir or Path("results") / loaded.name)
     dio.check_out_dir(out, overwrite)
-    return InterpretationInputs(predictor, model_dir, data, test_ids, [index[i] for i in test_ids],
-                                motifs, background, out, run, notes, warnings)
+    return InterpretationInputs(predictor, loaded, seqs, test_ids, labels, sites, motifs, plan, background,
+                                out, run, called.record if called else None, notes, warnings)

@@ -11,14 +11,16 @@ from __future__ import annotations
 import contextlib
 import math
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from utils import motifs as motiflib
 from utils.engine_numpy import sample_background
-from utils.io import Site
-from utils.stats import benjamini_hochberg, curve_band, paired_test, sign_flip_pvalue, stable_seed, summarize_differences  # noqa: F401
+from utils.hypotheses import ABLATE, CONTROL, DISTANCE, INSERT, SWAP, Hypothesis
+from utils.io import InputError, Site
+from utils.planted import PlantedRule
+from utils.stats import curve_band, stable_seed, summarize_differences
 
 EPS = 1e-7
 _EYE = np.eye(4, dtype=np.float32)
@@ -51,12 +53,19 @@ def fill_background(x: np.ndarray, rows: np.ndarray, starts: np.ndarray, lengths
 @dataclass
 class Outcome:
     """Per-sequence result of one experiment."""
-    name: str
-    motifs: str
+    hypothesis: Hypothesis
     indices: np.ndarray          # which of the input sequences were tested
     delta_prob: np.ndarray       # (n,) mean change in probability over the draws
     delta_loss: np.ndarray       # (n,) mean change in loss over the draws
     num_perturbs: int
+
+    @property
+    def name(self) -> str:
+        return self.hypothesis.name
+
+    @property
+    def motifs(self) -> str:
+        return self.hypothesis.motif_text
 
 
 def _measure(predictor, x_sel: np.ndarray, y_sel: np.ndarray, base_prob: np.ndarray,
@@ -113,7 +122,7 @@ def ablate(predictor, x, y, base_prob, sites, motif, num_perturbs, background, r
             lengths += [s.end - s.start] * num_perturbs
     fill_background(copies, rows, starts, lengths, background, rng)
     d_prob, d_loss = _measure(predictor, x[idx], y[idx], base_prob[idx], copies, num_perturbs)
-    return Outcome(f"ablate:{motif}", motif, idx, d_prob, d_loss, num_perturbs)
+    return Outcome(Hypothesis(ABLATE, (motif,), label), idx, d_prob, d_loss, num_perturbs)
 
 
 def ablate_background(predictor, x, y, base_prob, sites, motif, width, num_perturbs, background, rng,
@@ -127,7 +136,7 @@ def ablate_background(predictor, x, y, base_prob, sites, motif, width, num_pertu
     starts = free.draw(idx, width, num_perturbs, rng) if len(idx) else np.zeros(0, dtype=np.int64)
     fill_background(copies, np.arange(len(copies)), starts, np.full(len(copies), width), background, rng)
     d_prob, d_loss = _measure(predictor, x[idx], y[idx], base_prob[idx], copies, num_perturbs)
-    return Outcome(f"control:background_{width}bp", motif, idx, d_prob, d_loss, num_perturbs)
+    return Outcome(Hypothesis(CONTROL, (motif,), width=width), idx, d_prob, d_loss, num_perturbs)
 
 
 def insert(predictor, x, y, base_prob, sites, motif: motiflib.Motif, num_perturbs, rng,
@@ -147,7 +156,7 @@ def insert(predictor, x, y, base_prob, sites, motif: motiflib.Motif, num_perturb
         rows = np.arange(len(starts))
         copies[rows[:, None], starts[:, None] + np.arange(motif.length)[None, :]] = _EYE[inst]
     d_prob, d_loss = _measure(predictor, x[idx], y[idx], base_prob[idx], copies, num_perturbs)
-    return Outcome(f"insert:{motif.name}", motif.name, idx, d_prob, d_loss, num_perturbs)
+    return Outcome(Hypothesis(INSERT, (motif.name,)), idx, d_prob, d_loss, num_perturbs)
 
 
 def pair_sites(sites: list[list[Site]], a: str, b: str) -> dict[int, tuple[Site, Site]]:
@@ -183,8 +192,7 @@ def swap(predictor, x, y, base_prob, sites, a, b, label, num_perturbs, max_seqs,
     idx = _choose([i for i in pairs if y[i] == label], max_seqs, rng)
     copies = np.stack([swap_in_place(x[i], *pairs[i]) for i in idx]) if len(idx) else x[:0]
     d_prob, d_loss = _measure(predictor, x[idx], y[idx], base_prob[idx], copies, 1)
-    who = "positives" if label == 1 else "negatives"
-    return Outcome(f"swap:{who}", f"{a},{b}", idx, d_prob, d_loss, 1)
+    return Outcome(Hypothesis(SWAP, (a, b), label), idx, d_prob, d_loss, 1)
 
 
 def gap_grid(gap_limit: int, min_dist: int | None, max_dist: int | None, coarse: int = 25) -> np.ndarray:
@@ -291,7 +299,7 @@ def respace_outcome(idx, curve, gaps, y, min_dist, max_dist, num_perturbs, a, b,
         loss = np.where(np.isfinite(curve), loss, np.nan)
         d_loss = np.nanmean(loss[:, inside], axis=1) - np.nanmean(loss[:, ~inside], axis=1)
     ok = np.isfinite(d) & np.isfinite(d_loss)
-    return Outcome("distance:inside_vs_outside", f"{a},{b}", idx[ok], d[ok], d_loss[ok], num_perturbs)
+    return Outcome(Hypothesis(DISTANCE, (a, b), 1), idx[ok], d[ok], d_loss[ok], num_perturbs)
 
 
 @contextlib.contextmanager
@@ -333,10 +341,12 @@ def _choose(candidates: list[int], max_seqs: int | None, rng: np.random.Generato
 
 
 def summarize(outcome: Outcome, rng: np.random.Generator) -> dict:
-    """One row of interpretation.csv (before q-values and verdict columns); see utils.stats."""
+    """One row of interpretation.csv (before q-values and verdict columns); see utils.stats.
+    ``hypothesis`` holds the test's identity, which the verdict matches on."""
     row = {"test": outcome.name, "motifs": outcome.motifs, "n_seqs": len(outcome.delta_prob),
            "num_perturbs": outcome.num_perturbs}
     row.update(summarize_differences(outcome.delta_prob, outcome.delta_loss, rng))
+    row["hypothesis"] = outcome.hypothesis
     return row
 
 
@@ -344,94 +354,135 @@ def summarize(outcome: Outcome, rng: np.random.Generator) -> dict:
 TESTS = ("ablation", "insertion", "order", "distance", "controls")
 
 
+@dataclass(frozen=True)
+class ExperimentPlan:
+    """Which experiments run, in order: one hypothesis per row of interpretation.csv, and the
+    pair whose distance curve is drawn.
+
+    ``curve_pair``: re-space this (A, B) pair over a gap grid refined around ``drawn_gaps``;
+    ``spacing_test``: the curve also gives the distance hypothesis (spacing rules only: an order
+    rule's data hold only gaps inside the window, so there the curve outside it is
+    extrapolation and stays descriptive).
+    """
+    hypotheses: tuple[Hypothesis, ...]
+    curve_pair: tuple[str, str] | None = None
+    drawn_gaps: tuple[int, int] | None = None
+    spacing_test: bool = False
+
+
+def plan_experiments(rule: PlantedRule | None, motifs: list[motiflib.Motif], pair: tuple[str, str] | None = None,
+                     tests=None) -> ExperimentPlan:
+    """The experiments that apply to the planted rule (or, without one, to the motifs and the
+    ``--pair`` named) among ``tests`` (of :data:`TESTS`; None: every one that applies).
+
+    Without a planted rule every motif is ablated in the positives (across both classes an
+    order model's effects would cancel). Raises InputError when ``tests`` asks for a distance
+    test and there is no pair.
+    """
+    names = [m.name for m in motifs]
+    requested, tests = tests is not None, tuple(tests or TESTS)
+    if rule is not None:
+        pair = rule.swap_pair(names)
+    elif pair is not None and not (pair[0] in names and pair[1] in names):
+        pair = None
+    if requested and "distance" in tests and pair is None:
+        raise InputError("a distance test needs a pair of motifs, but none is given; drop 'distance' "
+                         "from --tests, test two motifs of a pair rule, or name one with --pair A B")
+    hyps = []
+    for m in motifs:
+        if "ablation" in tests:
+            hyps.append(Hypothesis(ABLATE, (m.name,), rule.ablation_class(m.name) if rule is not None else 1))
+        if "insertion" in tests:
+            hyps.append(Hypothesis(INSERT, (m.name,)))
+        if "controls" in tests:
+            hyps.append(Hypothesis(CONTROL, (m.name,), width=m.length))
+    if pair and "order" in tests:
+        hyps += [Hypothesis(SWAP, pair, 1), Hypothesis(SWAP, pair, 0)]
+    curve = pair if pair and "distance" in tests else None
+    drawn = rule.drawn_gaps if rule is not None else None
+    spacing = bool(curve and rule is not None and rule.gap_window is not None and drawn is not None)
+    if spacing:
+        hyps.append(Hypothesis(DISTANCE, pair, 1))
+    return ExperimentPlan(tuple(hyps), curve, drawn, spacing)
+
+
 @dataclass
 class Battery:
-    """Everything the experiments found: one summary row per test and the distance curve."""
+    """Everything the experiments found: one summary row per test that ran, the distance curve,
+    and the tests that could not run (no sequence to perturb), each with its reason."""
     rows: list[dict]
     curve: dict | None = None          # gaps, mean, low, high, n, window, pair
+    not_run: list[dict] = field(default_factory=list)     # {test, motifs, reason}
 
 
-def run_battery(predictor, x: np.ndarray, y: np.ndarray, sites: list[list[Site]], metadata: dict,
+def not_run_reason(h: Hypothesis) -> str:
+    """Why an experiment found no sequence to perturb, in words."""
+    m = h.motif_text
+    if h.kind == ABLATE:
+        return f"no {'positive test sequence' if h.label == 1 else 'test sequence'} carries {m}"
+    if h.kind == INSERT:
+        return f"every test sequence carries {m} already or has no free stretch for it"
+    if h.kind == CONTROL:
+        return f"no test sequence carrying {m} has a free stretch of {h.width} bp"
+    a, b = h.motifs
+    return f"no {h.sequences[:-1]} among the test sequences carries exactly one {a} and one {b} apart"
+
+
+def run_battery(predictor, x: np.ndarray, y: np.ndarray, sites: list[list[Site]], plan: ExperimentPlan,
                 motifs: list[motiflib.Motif], background: np.ndarray, num_perturbs: int, max_seqs: int,
-                seed: int, tests=TESTS, quiet: bool = True) -> Battery:
-    """Run every applicable experiment on test sequences ``x`` (N, L, 4) with labels ``y``.
+                seed: int, sampling: str = "pwm", quiet: bool = True) -> Battery:
+    """Run the planned experiments on test sequences ``x`` (N, L, 4) with labels ``y``.
 
-    ``sites[i]`` are the planted sites of sequence i; ``motifs`` the motifs to test.
+    ``sites[i]`` are the planted (or called) sites of sequence i; ``motifs`` the motifs the plan
+    names; ``sampling`` how inserted instances are drawn (as the data drew them: pwm or consensus).
     """
     from utils.cli import progress
 
     base_prob = np.asarray(predictor.predict(x), dtype=np.float64)
     y = np.asarray(y, dtype=np.int64)
-    outcomes: list[Outcome] = []
+    by_name = {m.name: m for m in motifs}
     free = FreeSpace(sites, x.shape[1])
-    jobs = []      # (test name, motifs, run(rng)): each experiment draws from its own seeded stream
-    for m in motifs:
-        if "ablation" in tests:
-            # a motif of the rule is ablated in positives: the rule then says "negative". In a
-            # negative, removing it leaves a kind of sequence training never showed (an order
-            # rule's negatives always hold both motifs), so the rule constrains nothing there.
-            # without a planted rule (a pair named by --pair, or none) every motif is ablated in the
-            # positives: across both classes an order model's effects cancel
-            label = 1 if m.name in (metadata.get("pos_motifs") or []) or not metadata.get("gen_type") else None
-            jobs.append((f"ablate:{m.name}", m.name,
-                         lambda rng, m=m, label=label: ablate(predictor, x, y, base_prob, sites, m.name,
-                                                              num_perturbs, background, rng, max_seqs, label)))
-        if "insertion" in tests:
-            jobs.append((f"insert:{m.name}", m.name,
-                         lambda rng, m=m: insert(predictor, x, y, base_prob, sites, m, num_perturbs, rng,
-                                                 max_seqs, metadata.get("motif_sampling", "pwm"), free)))
-        if "controls" in tests:
-            jobs.append((f"control:background_{m.length}bp", m.name,
-                         lambda rng, m=m: ablate_background(predictor, x, y, base_prob, sites, m.name,
-                                                            m.length, num_perturbs, background, rng,
-                                                            max_seqs, free)))
-    pair = rule_pair(metadata, [m.name for m in motifs])
-    if pair and "order" in tests:
-        for label in (1, 0):
-            jobs.append((f"swap:{'positives' if label else 'negatives'}", f"{pair[0]},{pair[1]}",
-                         lambda rng, label=label: swap(predictor, x, y, base_prob, sites, *pair, label,
-                                                       num_perturbs, max_seqs, rng)))
-    for name, what, job in progress(jobs, total=len(jobs), desc="perturbation tests", quiet=quiet,
-                                    unit="test"):
-        outcomes.append(job(experiment_rng(seed, name, what)))
+
+    def run(h: Hypothesis, rng) -> Outcome:
+        m = h.motifs[0]
+        if h.kind == ABLATE:
+            return ablate(predictor, x, y, base_prob, sites, m, num_perturbs, background, rng, max_seqs, h.label)
+        if h.kind == INSERT:
+            return insert(predictor, x, y, base_prob, sites, by_name[m], num_perturbs, rng, max_seqs,
+                          sampling, free)
+        if h.kind == CONTROL:
+            return ablate_background(predictor, x, y, base_prob, sites, m, h.width, num_perturbs, background,
+                                     rng, max_seqs, free)
+        return swap(predictor, x, y, base_prob, sites, *h.motifs, h.label, num_perturbs, max_seqs, rng)
+
+    jobs = [h for h in plan.hypotheses if h.kind != DISTANCE]
+    outcomes: list[Outcome] = []
+    for h in progress(jobs, total=len(jobs), desc="perturbation tests", quiet=quiet, unit="test"):
+        # each experiment draws from its own stream, seeded by its name
+        outcomes.append(run(h, experiment_rng(seed, h.name, h.motif_text)))
     curve = None
-    if pair and "distance" in tests:
-        lengths = {m.name: m.length for m in motifs}
-        gap_limit = x.shape[1] - lengths[pair[0]] - lengths[pair[1]]
-        lo, hi = metadata.get("min_dist"), metadata.get("max_dist")
-        gaps = gap_grid(gap_limit, lo, hi)
-        rng = experiment_rng(seed, "distance:inside_vs_outside", f"{pair[0]},{pair[1]}")
-        gaps, idx, per_seq = respace(predictor, x, y, sites, *pair, gaps, num_perturbs, background, rng,
-                                     max_seqs, quiet, refine=True)
+    if plan.curve_pair:
+        a, b = plan.curve_pair
+        gap_limit = x.shape[1] - by_name[a].length - by_name[b].length
+        lo, hi = plan.drawn_gaps or (None, None)
+        rng = experiment_rng(seed, "distance:inside_vs_outside", f"{a},{b}")
+        gaps, idx, per_seq = respace(predictor, x, y, sites, a, b, gap_grid(gap_limit, lo, hi), num_perturbs,
+                                     background, rng, max_seqs, quiet, refine=True)
         mean, low, high, n = curve_band(per_seq, rng)
-        curve = {"pair": list(pair), "gaps": gaps, "mean": mean, "low": low, "high": high, "n": n,
+        curve = {"pair": [a, b], "gaps": gaps, "mean": mean, "low": low, "high": high, "n": n,
                  "window": responsive_window(gaps, mean)}
-        # a hypothesis test only where training showed gaps inside and outside the window (a
-        # spacing rule); an order rule's data hold only gaps inside it, so there the curve
-        # outside the window is extrapolation and stays descriptive
-        if metadata.get("gen_type") == "distance" and lo is not None and hi is not None:
-            outcomes.append(respace_outcome(idx, per_seq, gaps, y, lo, hi, num_perturbs, *pair,
-                                            spacing_rule=metadata.get("gen_type") == "distance"))
-    rows = [summarize(o, experiment_rng(seed, o.name, o.motifs, "statistics")) for o in outcomes]
-    return Battery(rows, curve)
+        if plan.spacing_test:
+            outcomes.append(respace_outcome(idx, per_seq, gaps, y, lo, hi, num_perturbs, a, b, spacing_rule=True))
+    rows, not_run = [], []
+    for o in outcomes:
+        if len(o.delta_prob) == 0:
+            not_run.append({"test": o.name, "motifs": o.motifs, "reason": not_run_reason(o.hypothesis)})
+        else:
+            rows.append(summarize(o, experiment_rng(seed, o.name, o.motifs, "statistics")))
+    return Battery(rows, curve, not_run)
 
 
 def experiment_rng(seed: int, *name) -> np.random.Generator:
     """The random stream of one experiment, seeded from the run's seed and the experiment's own
     name, so its row does not change when other tests are added or dropped."""
     return np.random.default_rng([int(seed) % (2 ** 63), stable_seed(*name)])
-
-
-def rule_pair(metadata: dict, motif_names: list[str]) -> tuple[str, str] | None:
-    """The motif pair whose order and spacing are tested: the rule's pair; for a presence rule
-    the positive motif and the first tested decoy (as a control); None when there is none."""
-    if metadata.get("pair"):           # named by the user (--pair) for sequences without a planted rule
-        a, b = metadata["pair"]
-        return (a, b) if a in motif_names and b in motif_names else None
-    pos = metadata.get("pos_motifs") or []
-    if metadata.get("gen_type") in ("order", "distance") and len(pos) == 2:
-        return pos[0], pos[1]
-    decoys = [n for n in (metadata.get("decoy_motifs") or []) if n in motif_names]
-    if pos and pos[0] in motif_names and decoys:
-        return pos[0], decoys[0]
-    return None

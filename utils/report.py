@@ -1,0 +1,191 @@
+"""The report of an interpretation run: summary.json and report.md, assembled in one place.
+
+:func:`summary` puts the verdict (:func:`utils.evaluate.verdict`), the run's provenance and the
+attribution scores into summary.json's dict; :func:`markdown` writes report.md for a person:
+the verdict or the rule found, the table of hypothesis tests, the tests that could not run,
+the distance curve and the attribution maps. Every sentence reads right when nothing was
+found and when there is no planted rule to compare with.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Iterable, Mapping
+
+import numpy as np
+
+from utils import attribution
+
+
+def summary(verdict: Mapping, *, model: str, data: str, n_test_seqs: int, num_perturbs: int, seed: int,
+            model_kind: str | None, metrics: Mapping | None = None, site_calling: Mapping | None = None,
+            scores: list[dict] | None = None, truth: bool = True, notes: Iterable[str] = ()) -> dict:
+    """summary.json: the verdict and the rule found, then what was run on what.
+
+    ``metrics`` is the model folder's metrics.json (its test auROC is copied for the benchmark
+    leaderboard); ``scores`` the attribution rows: localization against the planted sites when
+    ``truth``, else attribution mass per motif.
+    """
+    out = dict(verdict)
+    out.update(model=model, data=data, n_test_seqs=n_test_seqs, num_perturbs=num_perturbs, seed=seed)
+    out["model_kind"] = model_kind
+    if metrics is not None:
+        out["model_test_auroc"] = (metrics.get("test") or {}).get("auroc")
+    if site_calling:
+        out["site_calling"] = dict(site_calling)
+    if scores:
+        if truth:
+            out["attribution"] = {r["method"]: {k: r[k] for k in ("n", "auroc_mean", "auprc_mean", "seconds_per_seq")}
+                                  for r in scores}
+        else:
+            out["attribution_mass"] = {f"{r['method']}:{r['motif']}": {k: r[k] for k in ("n", "mass_mean", "site_share")}
+                                       for r in scores}
+    out["attribution_notes"] = list(notes)
+    return out
+
+
+def final_line(summary: Mapping, out_dir) -> str:
+    """The one line the script prints last."""
+    if summary["verdict"] is None:
+        return (f"FOUND: {summary['found_rule']['description']} (no planted rule to compare with) "
+                f"-> {out_dir}")
+    return f"{summary['verdict'].upper()}: {summary['reason']} -> {out_dir}"
+
+
+def markdown(summary: Mapping, rows: list[dict], curve_png: str | None = None, scores: list[dict] | None = None,
+             results_dir=None, pos_motifs: Iterable[str] = (), scale: str = "") -> str:
+    """report.md: the verdict (or the rule found), the tests, the distance curve, the maps."""
+    planted, found = summary["planted_rule"], summary["found_rule"]
+    model_dir, data_dir = summary["model"], summary["data"]
+    if summary["verdict"] is None:
+        calling = summary.get("site_calling") or {}
+        lines = [
+            f"# Interpretation of `{model_dir}`", "",
+            f"**Rule found:** {found['description']}. No planted rule to compare with, so no test has "
+            f"an expected effect and there is no verdict.", "",
+            f"- Sequences: `{data_dir}`",
+            f"- Motif sites: called by scanning ({calling.get('definition', '')}; p <= "
+            f"{calling.get('pvalue')}, both strands); sites per motif: {calling.get('sites_per_motif')}",
+        ]
+    else:
+        lines = [
+            f"# Interpretation of `{model_dir}`", "",
+            f"**Verdict: {summary['verdict']}.** {summary['reason']}.", "",
+            f"- Data: `{data_dir}`",
+            f"- Planted rule: {planted['description']}",
+            f"- Found: {found['description']}",
+        ]
+    if found.get("gap_window_error"):
+        lines.append(f"- Gap window found {found['gap_window']} vs planted {planted['gap_window']} "
+                     f"(error {found['gap_window_error'][0]:+d} / {found['gap_window_error'][1]:+d} bp)")
+    expected = ("`expected` is what the planted rule predicts." if summary["verdict"] is not None else
+                "With no planted rule, `expected` and `agrees` stay empty.")
+    lines += ["", f"A test is significant when its Benjamini-Hochberg q-value is below "
+              f"{summary['alpha']} and the mean change in probability is at least "
+              f"{summary['min_effect']}; {expected}", ""]
+    if rows:
+        lines += ["| test | motifs | n | mean Δprob | 95% CI | mean Δloss | effect size | p | q | "
+                  "significant | expected | agrees |",
+                  "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+        for r in rows:
+            lines.append(f"| {r['test']} | {r['motifs']} | {r['n_seqs']} | {_f(r['mean_delta_prob'])} | "
+                         f"[{_f(r['ci_low'])}, {_f(r['ci_high'])}] | {_f(r['mean_delta_loss'])} | "
+                         f"{_f(r['effect_size'])} | {_g(r['p_value'])} | {_g(r['q_value'])} | "
+                         f"{r['significant']} | {r['expected'] or ''} | "
+                         f"{'' if r['agrees'] is None else r['agrees']} |")
+    else:
+        lines.append("No hypothesis test found sequences to perturb.")
+    not_run = summary.get("not_run") or []
+    if not_run:
+        lines += ["", "## Not run", "", "These tests found no sequence to perturb, so they are not rows "
+                  "of the table:", ""]
+        lines += [f"- {t['test']} ({t['motifs']}): {t['reason']}" for t in not_run]
+    if curve_png:
+        lines += ["", "## Distance response", "",
+                  "Mean probability as the downstream motif is moved so the gap takes each value "
+                  "(95% bootstrap band over sequences).", ""]
+        if not found.get("gap_window"):
+            lines += ["The curve does not move: re-spacing the pair did not change the model's "
+                      "output, so no gap window is claimed.", ""]
+        lines.append(f"![distance curve]({curve_png})")
+    text = "\n".join(lines) + "\n"
+    if scores is not None:
+        if summary["verdict"] is not None or planted.get("pos_motifs"):
+            text += "\n" + attribution_section(scores, results_dir, summary.get("attribution_notes", ()),
+                                                pos_motifs, scale)
+        else:
+            text += "\n" + mass_section(scores, summary.get("attribution_notes", ()), scale)
+    return text
+
+
+def _f(v) -> str:
+    return "" if v is None or not np.isfinite(v) else f"{v:+.3f}"
+
+
+def _g(v) -> str:
+    return "" if v is None or not np.isfinite(v) else f"{v:.2g}"
+
+
+def mass_section(rows: list[dict], notes: Iterable[str] = (), scale: str = "") -> str:
+    """The report.md section on attribution maps when there is no planted truth."""
+    lines = ["## Where the attribution maps point", "",
+             "With no planted truth, each map is summarised by its **attribution mass**: the share "
+             "of the total per-position score (|attribution x input|) that falls inside the sites "
+             "called for each motif, averaged over the attributed sequences holding such a site. "
+             "`site share` is the share of positions those sites cover: a map blind to the motif "
+             "would give about that." + (f" Maps explain the model's {scale}." if scale else ""), "",
+             "| method | motif | n | attribution mass (mean ± SD) | site share |", "|---|---|---:|---:|---:|"]
+    for r in rows:
+        lines.append(f"| {r['method']} | {r['motif']} | {r['n']} | {_pm(r['mass_mean'], r['mass_sd'])} | "
+                     f"{r['site_share']:.3f} |")
+    lines.append("")
+    for note in notes:
+        lines.append(f"- {note}")
+    return "\n".join(lines) + "\n"
+
+
+def attribution_section(rows: list[dict], results_dir=None, notes: Iterable[str] = (),
+                   pos_motifs: Iterable[str] = (), scale: str = "") -> str:
+    """The report.md section on attribution maps (markdown, links relative to the results folder).
+
+    ``results_dir``, when given, is searched for ``attribution_scores.png`` and
+    ``logos/*.png`` to link; ``notes`` are the skipped-method notes of :func:`utils.attribution.resolve_methods`.
+    """
+    motifs = ", ".join(pos_motifs) or "the rule's motifs"
+    lines = ["## Attribution maps against the planted sites", ""]
+    lines.append(
+        f"Each method's map was scored on the attributed positive test sequences: positions "
+        f"inside a planted instance of {motifs} are the truth, the per-position score is the "
+        f"absolute value of attribution x input (the observed base, as the logos draw it; "
+        f"mean-centred for ISM), and auROC / auPRC are computed per "
+        f"sequence, then averaged (protocol of Koo and Ploenzke, 2021). Chance auROC is 0.5."
+        + (f" Maps explain the model's {scale}." if scale else ""))
+    lines.append("")
+    if rows:
+        lines.append("| method | n | auROC (mean ± SD) | auPRC (mean ± SD) | seconds per sequence |")
+        lines.append("|---|---:|---:|---:|---:|")
+        for r in rows:
+            lines.append(f"| {r['method']} | {r['n']} | {_pm(r['auroc_mean'], r['auroc_sd'])} | "
+                         f"{_pm(r['auprc_mean'], r['auprc_sd'])} | {r['seconds_per_seq']:.4g} |")
+    else:
+        lines.append("No attribution method was run.")
+    lines.append("")
+    if results_dir is not None:
+        folder = Path(results_dir)
+        if (folder / attribution.SCORES_PNG).exists():
+            lines += [f"![attribution scores]({attribution.SCORES_PNG})", ""]
+        logos = sorted((folder / attribution.LOGO_DIR).glob("*.png")) if (folder / attribution.LOGO_DIR).is_dir() else []
+        logos.sort(key=lambda p: not p.stem.endswith("_pos"))   # positives first, stable
+        if logos:
+            links = ", ".join(f"[{p.stem}]({attribution.LOGO_DIR}/{p.name})" for p in logos)
+            lines += [f"Attribution logos (planted sites shaded, rule motifs in orange): {links}", ""]
+    for note in notes:
+        lines.append(f"- {note}")
+    if notes:
+        lines.append("")
+    return "\n".join(lines)
+
+
+def _pm(mean: float, sd: float) -> str:
+    if not np.isfinite(mean):
+        return "n/a"
+    return f"{mean:.3f} ± {sd:.3f}" if np.isfinite(sd) else f"{mean:.3f}"
