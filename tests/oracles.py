@@ -1,4 +1,7 @@
-"""Hand-built models from elsewhere whose answers are known: they fire on one motif's consensus.
+"""Oracle models: every hand-built model of the tests, whose answers are known exactly.
+
+Rule oracles (MotifFinder and below) find motifs with the data's own PWMs and thresholds and
+output the planted rule's answer. Models from elsewhere fire on one motif's consensus:
 
 ``keras_oracle`` is a Keras model with channels-first input (N, 4, L) and two outputs;
 ``onnx_oracle`` an ONNX graph written with the onnx package's helpers (no PyTorch), input
@@ -10,6 +13,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+
+from utils import motifs as motiflib
+from utils.encoding import onehot_to_codes
 
 TOY_MEME = ("MEME version 4\n\nALPHABET= ACGT\n\nstrands: + -\n\n"
             "MOTIF TOYA\nletter-probability matrix: alength= 4 w= 8\n"
@@ -81,3 +87,98 @@ def onnx_oracle(path: Path, length: int, consensus: str = TOYA, channels: int = 
     onnx.checker.check_model(model)
     onnx.save(model, str(path))
     return path
+
+
+# ----------------------------------------------------------------------------- rule oracles
+# Models whose rule is known exactly, written with the data's own PWMs: the interpretation tests
+# check verdicts and effects against them without training anything.
+
+
+class MotifFinder:
+    """Locates motifs in one-hot input with the data's own PWMs and chance thresholds."""
+
+    def __init__(self, metadata):
+        bg = np.array(metadata["background_dist"])
+        self.lo = {m: motiflib.log_odds(motiflib.Motif(m, np.array(p)), bg) for m, p in metadata["pwms"].items()}
+        self.th = metadata["chance_matches"]["thresholds"]
+        self.input_length = metadata["seq_length"]
+
+    def best_hit(self, onehot, motif, avoid=None) -> np.ndarray:
+        """(N,) start of the best-scoring window of ``motif`` if it passes the threshold, else -1.
+
+        The data plant consensus instances, which score highest, so the best window is the
+        planted one even when a perturbation makes a weaker chance match elsewhere. ``avoid``
+        (starts, width) masks windows overlapping another motif's hit: a planted motif plus
+        a base of its flank can score as a weak motif (CTCF).
+        """
+        scores = motiflib.scan(onehot_to_codes(onehot), self.lo[motif])
+        w = self.lo[motif].shape[0]
+        if avoid is not None:
+            starts, width = avoid
+            pos = np.arange(scores.shape[1])[None, :]
+            clash = (starts[:, None] >= 0) & (pos < starts[:, None] + width) & (starts[:, None] < pos + w)
+            scores = np.where(clash, -np.inf, scores)
+        best = scores.argmax(axis=1)
+        return np.where(scores.max(axis=1) >= self.th[motif], best, -1)
+
+    def pair_hits(self, onehot, a, b):
+        pa = self.best_hit(onehot, a)
+        return pa, self.best_hit(onehot, b, avoid=(pa, self.lo[a].shape[0]))
+
+
+class PresenceOracle(MotifFinder):
+    def __init__(self, metadata, motif):
+        super().__init__(metadata)
+        self.motif = motif
+
+    def predict(self, onehot):
+        return (self.best_hit(onehot, self.motif) >= 0).astype(np.float64)
+
+
+class OrderOracle(MotifFinder):
+    def __init__(self, metadata, a, b):
+        super().__init__(metadata)
+        self.a, self.b = a, b
+
+    def predict(self, onehot):
+        pa, pb = self.pair_hits(onehot, self.a, self.b)
+        return ((pa >= 0) & (pb >= 0) & (pa < pb)).astype(np.float64)
+
+
+class WindowOracle(MotifFinder):
+    def __init__(self, metadata, a, b, lo, hi):
+        super().__init__(metadata)
+        self.a, self.b, self.lo_gap, self.hi_gap = a, b, lo, hi
+        self.len = {m: len(p) for m, p in metadata["pwms"].items()}
+
+    def predict(self, onehot):
+        pa, pb = self.pair_hits(onehot, self.a, self.b)
+        gap = np.where(pa < pb, pb - (pa + self.len[self.a]), pa - (pb + self.len[self.b]))
+        return ((pa >= 0) & (pb >= 0) & (gap >= self.lo_gap) & (gap <= self.hi_gap)).astype(np.float64)
+
+
+class ConstantOracle:
+    def predict(self, onehot):
+        return np.full(len(onehot), 0.7)
+
+
+class RandomOracle:
+    def __init__(self, seed):
+        # not default_rng(seed): SeedSequence pads with zeros, so seed 0 would replay the
+        # generator's label draw (default_rng([0, 0])) and tie the "random" output to the labels
+        self.rng = np.random.default_rng([seed, 99991])
+
+    def predict(self, onehot):
+        return self.rng.random(len(onehot))
+
+
+class PerSequenceWindowOracle(WindowOracle):
+    """Positive when the gap lies in a window that depends on the sequence: [10, 30] when its
+    first base is A or C, [25, 60] otherwise, so each row of a distance curve is one sequence."""
+
+    def predict(self, onehot):
+        pa, pb = self.pair_hits(onehot, self.a, self.b)
+        gap = np.where(pa < pb, pb - (pa + self.len[self.a]), pa - (pb + self.len[self.b]))
+        early = onehot[:, 0, :2].sum(axis=1) > 0
+        lo, hi = np.where(early, 10, 25), np.where(early, 40, 60)
+        return ((pa >= 0) & (pb >= 0) & (gap >= lo) & (gap <= hi)).astype(np.float64)

@@ -11,88 +11,12 @@ import pytest
 import Generate_sequences
 import Interpret_models
 import Train_models
-from utils import cli, evaluate, motifs as motiflib, perturb
-from utils.encoding import one_hot, onehot_to_codes
+from oracles import (ConstantOracle, OrderOracle, PerSequenceWindowOracle, PresenceOracle, RandomOracle,
+                     WindowOracle)
+from utils import cli, evaluate, motifs as motiflib, perturb, planted
+from utils.encoding import one_hot
 from utils.io import Site, load_dataset
-
-
-# ----------------------------------------------------------------------------- oracles
-class MotifFinder:
-    """Locates motifs in one-hot input with the data's own PWMs and chance thresholds."""
-
-    def __init__(self, metadata):
-        bg = np.array(metadata["background_dist"])
-        self.lo = {m: motiflib.log_odds(motiflib.Motif(m, np.array(p)), bg) for m, p in metadata["pwms"].items()}
-        self.th = metadata["chance_matches"]["thresholds"]
-        self.input_length = metadata["seq_length"]
-
-    def best_hit(self, onehot, motif, avoid=None) -> np.ndarray:
-        """(N,) start of the best-scoring window of ``motif`` if it passes the threshold, else -1.
-
-        The data plant consensus instances, which score highest, so the best window is the
-        planted one even when a perturbation makes a weaker chance match elsewhere. ``avoid``
-        (starts, width) masks windows overlapping another motif's hit: a planted motif plus
-        a base of its flank can score as a weak motif (CTCF).
-        """
-        scores = motiflib.scan(onehot_to_codes(onehot), self.lo[motif])
-        w = self.lo[motif].shape[0]
-        if avoid is not None:
-            starts, width = avoid
-            pos = np.arange(scores.shape[1])[None, :]
-            clash = (starts[:, None] >= 0) & (pos < starts[:, None] + width) & (starts[:, None] < pos + w)
-            scores = np.where(clash, -np.inf, scores)
-        best = scores.argmax(axis=1)
-        return np.where(scores.max(axis=1) >= self.th[motif], best, -1)
-
-    def pair_hits(self, onehot, a, b):
-        pa = self.best_hit(onehot, a)
-        return pa, self.best_hit(onehot, b, avoid=(pa, self.lo[a].shape[0]))
-
-
-class PresenceOracle(MotifFinder):
-    def __init__(self, metadata, motif):
-        super().__init__(metadata)
-        self.motif = motif
-
-    def predict(self, onehot):
-        return (self.best_hit(onehot, self.motif) >= 0).astype(np.float64)
-
-
-class OrderOracle(MotifFinder):
-    def __init__(self, metadata, a, b):
-        super().__init__(metadata)
-        self.a, self.b = a, b
-
-    def predict(self, onehot):
-        pa, pb = self.pair_hits(onehot, self.a, self.b)
-        return ((pa >= 0) & (pb >= 0) & (pa < pb)).astype(np.float64)
-
-
-class WindowOracle(MotifFinder):
-    def __init__(self, metadata, a, b, lo, hi):
-        super().__init__(metadata)
-        self.a, self.b, self.lo_gap, self.hi_gap = a, b, lo, hi
-        self.len = {m: len(p) for m, p in metadata["pwms"].items()}
-
-    def predict(self, onehot):
-        pa, pb = self.pair_hits(onehot, self.a, self.b)
-        gap = np.where(pa < pb, pb - (pa + self.len[self.a]), pa - (pb + self.len[self.b]))
-        return ((pa >= 0) & (pb >= 0) & (gap >= self.lo_gap) & (gap <= self.hi_gap)).astype(np.float64)
-
-
-class ConstantOracle:
-    def predict(self, onehot):
-        return np.full(len(onehot), 0.7)
-
-
-class RandomOracle:
-    def __init__(self, seed):
-        # not default_rng(seed): SeedSequence pads with zeros, so seed 0 would replay the
-        # generator's label draw (default_rng([0, 0])) and tie the "random" output to the labels
-        self.rng = np.random.default_rng([seed, 99991])
-
-    def predict(self, onehot):
-        return self.rng.random(len(onehot))
+from utils.stats import benjamini_hochberg
 
 
 # ----------------------------------------------------------------------------- fixtures
@@ -110,15 +34,18 @@ def datasets(tmp_path_factory):
             for t in ("presence", "order", "distance")}
 
 
-def interpret(predictor, data, num_perturbs=3, max_seqs=120, seed=0, alpha=0.05, tests=perturb.TESTS):
+def interpret(predictor, data, num_perturbs=3, max_seqs=120, seed=0, alpha=0.05, tests=None):
     meta = data.metadata
+    rule = planted.from_json(meta)
     motifs = [motiflib.Motif(m, np.array(p)) for m, p in meta["pwms"].items()]
     x = one_hot(data.seqs)
     sites = [data.sites.get(i, []) for i in data.ids]
-    battery = perturb.run_battery(predictor, x, data.labels, sites, meta, motifs,
-                                  np.array(meta["background_dist"]), num_perturbs, max_seqs, seed, tests)
-    rows = evaluate.annotate(battery.rows, meta, alpha)
-    return rows, evaluate.verdict(rows, meta, battery.curve, alpha), battery
+    plan = perturb.plan_experiments(rule, motifs, None, tests)
+    battery = perturb.run_battery(predictor, x, data.labels, sites, plan, motifs,
+                                  np.array(meta["background_dist"]), num_perturbs, max_seqs, seed,
+                                  sampling=meta["motif_sampling"])
+    rows = evaluate.annotate(battery.rows, rule, alpha)
+    return rows, evaluate.verdict(rows, rule, battery.curve, alpha, not_run=battery.not_run), battery
 
 
 def row(rows, test):
@@ -177,8 +104,17 @@ def test_window_oracle_with_a_shifted_window_is_caught(datasets):
 
 def test_presence_oracle_recovers_presence_rule(datasets):
     data = datasets["presence"]
-    rows, summary, _ = interpret(PresenceOracle(data.metadata, "STAT_known2"), data)
+    rows, summary, battery = interpret(PresenceOracle(data.metadata, "STAT_known2"), data)
     assert summary["verdict"] == "recovered", summary["reason"]
+    # negatives never carry the positive motif: the swap of positive motif and decoy cannot run
+    # there, and is listed as not run instead of being a row with n = 0
+    assert battery.not_run == summary["not_run"] == [
+        {"test": "swap:negatives", "motifs": "STAT_known2,CTCF_known1",
+         "reason": "no negative among the test sequences carries exactly one STAT_known2 and one CTCF_known1 apart"}]
+    assert "swap:negatives" not in [r["test"] for r in rows] and min(r["n_seqs"] for r in rows) > 0
+    # the decoy pair's distance curve is flat at 1 (the rule ignores spacing): no window is claimed
+    assert summary["found_rule"]["gap_window"] is None and np.nanmin(battery.curve["mean"]) == 1.0
+    assert summary["found_rule"]["description"] == "the model uses STAT_known2; order does not matter"
     assert row(rows, "insert:STAT_known2")["mean_delta_prob"] == 1.0
     assert row(rows, "ablate:CTCF_known1")["significant"] is False
     assert row(rows, "ablate:CTCF_known1")["expected"] == "none"
@@ -195,7 +131,7 @@ def test_decoy_oracle_on_presence_data_uses_decoy(datasets):
 def test_constant_oracle_finds_nothing(datasets, gen_type):
     rows, summary, _ = interpret(ConstantOracle(), datasets[gen_type])
     assert not any(r["significant"] for r in rows)
-    assert all(abs(r["mean_delta_prob"]) < 1e-12 for r in rows if r["n_seqs"])
+    assert all(abs(r["mean_delta_prob"]) < 1e-12 for r in rows)
     assert summary["verdict"] == "not recovered"
     assert summary["found_rule"]["motifs_that_matter"] == []
 
@@ -213,8 +149,8 @@ def test_random_oracle_false_positive_rate_at_most_alpha(datasets):
     for seed in range(runs):
         rows, summary, _ = interpret(RandomOracle(seed), data, num_perturbs=2, max_seqs=40, seed=seed,
                                      tests=("ablation", "insertion", "order", "controls"))
-        runs_with_a_finding += any(r["q_value"] < alpha for r in rows if r["n_seqs"])
-        pvalues += [r["p_value"] for r in rows if r["n_seqs"]]
+        runs_with_a_finding += any(r["q_value"] < alpha for r in rows)
+        pvalues += [r["p_value"] for r in rows]
         assert summary["verdict"] == "not recovered"
     hits = int(np.sum(np.array(pvalues) < alpha))
     assert binom.sf(runs_with_a_finding - 1, runs, alpha) > 0.01, runs_with_a_finding
@@ -274,18 +210,38 @@ def test_kmer_logistic_on_order_data_is_order_unused(kmer_order_model, tmp_path)
         table = list(csv.DictReader(fh))
     assert list(table[0].keys()) == evaluate.VERDICT_COLUMNS
     tests = [r["test"] for r in table]
-    assert "swap:positives" in tests and "distance:inside_vs_outside" not in tests   # order data: no spacing test
-    assert all(0 <= float(r["q_value"]) <= 1 for r in table if r["q_value"])
-    assert (out / "distance_curve.png").stat().st_size > 5000
-    assert "Verdict: not recovered" in (out / "report.md").read_text()
+    motifs = ["STAT_known2", "CTCF_known1"]
+    # order data: every motif ablated and controlled, both swaps, no spacing test; every sequence
+    # carries both motifs, so insertion found nowhere to run
+    assert tests == ["ablate:STAT_known2", "control:background_21bp", "ablate:CTCF_known1",
+                     "control:background_19bp", "swap:positives", "swap:negatives"]
+    assert [(t["test"], t["reason"]) for t in summary["not_run"]] == [
+        (f"insert:{m}", f"every test sequence carries {m} already or has no free stretch for it") for m in motifs]
+    # q-values are Benjamini-Hochberg of the table's own p-values, written in full precision
+    p = np.array([float(r["p_value"]) for r in table])
+    np.testing.assert_array_equal([float(r["q_value"]) for r in table], benjamini_hochberg(p))
+    with open(out / "distance_curve.csv") as fh:
+        curve = list(csv.DictReader(fh))
+    gaps = [int(r["gap"]) for r in curve]
+    assert gaps == sorted(gaps) and set(range(2, 39)) <= set(gaps)    # 1 bp around the window 10-30
+    report_md = (out / "report.md").read_text()
+    assert report_md.startswith(f"# Interpretation of `{kmer_order_model / 'models' / 'kmer_logistic'}`\n\n"
+                                f"**Verdict: not recovered.** {summary['reason']}.")
+    assert "![distance curve](distance_curve.png)" in report_md
     # attribution: ISM runs on any model; saliency needs a Keras graph and is skipped with a note
     assert summary["attribution_notes"] == ["saliency skipped: kmer_logistic has no Keras graph"]
     with open(out / "attribution_scores.csv") as fh:
         scores = list(csv.DictReader(fh))
-    assert [r["method"] for r in scores] == ["ism"] and int(scores[0]["n"]) > 0
+    # 20 attributed: 15 positives first (each carries both rule motifs), 5 places kept for negatives
+    assert [r["method"] for r in scores] == ["ism"] and int(scores[0]["n"]) == 15
     saved = np.load(out / "attributions_ism.npz", allow_pickle=False)
-    assert saved["attributions"].shape == (20, 200, 4)
-    assert len(list((out / "logos").glob("*.png"))) >= 2
+    assert saved["labels"].tolist() == [1] * 15 + [0] * 5
+    data = load_dataset(kmer_order_model / "data")
+    seq_of = dict(zip(data.ids, data.seqs))
+    np.testing.assert_array_equal(saved["onehot"], one_hot([seq_of[i] for i in saved["ids"]]))
+    ids = list(saved["ids"])
+    assert sorted(p.name for p in (out / "logos").glob("*.png")) == sorted(
+        [f"{i}_pos.png" for i in ids[:2]] + [f"{i}_neg.png" for i in ids[15:17]])
 
 
 def run_cli(capsys, argv):
@@ -331,7 +287,7 @@ def test_bad_input_one_line_exit_2_nothing_written(kmer_order_model, tmp_path, c
     assert code == 0, err
     summary = json.loads((out / "summary.json").read_text())
     assert summary["required_tests"] == ["ablate:STAT_known2"]
-    assert summary["verdict"] in ("recovered", "not recovered")
+    assert summary["verdict"] == "recovered", summary["reason"]
     # the model's data folder regenerated with another seed: same ids, other sequences
     make_data(tmp_path / "pd", "presence", n=300, seed=9, extra=["--motifs", "STAT_known2", "--overwrite"])
     out2 = tmp_path / "out2"
@@ -342,18 +298,6 @@ def test_bad_input_one_line_exit_2_nothing_written(kmer_order_model, tmp_path, c
                                  "--num_seqs", "40", "--num_perturbs", "2", "--methods", "none",
                                  "--out_dir", str(out2), "--quiet"])
     assert code == 0 and "trained on other sequences" in err
-
-
-class PerSequenceWindowOracle(WindowOracle):
-    """Positive when the gap lies in a window that depends on the sequence: [10, 30] when its
-    first base is A or C, [25, 60] otherwise, so each row of a distance curve is one sequence."""
-
-    def predict(self, onehot):
-        pa, pb = self.pair_hits(onehot, self.a, self.b)
-        gap = np.where(pa < pb, pb - (pa + self.len[self.a]), pa - (pb + self.len[self.b]))
-        early = onehot[:, 0, :2].sum(axis=1) > 0
-        lo, hi = np.where(early, 10, 25), np.where(early, 40, 60)
-        return ((pa >= 0) & (pb >= 0) & (gap >= lo) & (gap <= hi)).astype(np.float64)
 
 
 def test_refined_distance_curve_keeps_each_row_one_sequence(datasets):

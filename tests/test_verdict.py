@@ -1,81 +1,134 @@
 """The verdict on hand-built rows: every branch of evaluate.verdict, and annotate's power rule."""
 from __future__ import annotations
 
-import math
-
 import pytest
 
 from utils import evaluate
+from utils.hypotheses import Hypothesis
+from utils.planted import Distance, Order, Presence
 
-PRESENCE = {"gen_type": "presence", "pos_motifs": ["M"], "decoy_motifs": ["D"]}
-ORDER = {"gen_type": "order", "pos_motifs": ["A", "B"], "decoy_motifs": []}
-DISTANCE = {"gen_type": "distance", "pos_motifs": ["A", "B"], "decoy_motifs": [], "min_dist": 10,
-            "max_dist": 30}
+PRESENCE = Presence(motifs=("M", "D"), pos_motifs=("M",), decoy_motifs=("D",))
+ORDER = Order(motifs=("A", "B"), pos_motifs=("A", "B"), min_dist=10, max_dist=30)
+DISTANCE = Distance(motifs=("A", "B"), pos_motifs=("A", "B"), min_dist=10, max_dist=30)
 
 
-def raw(test, motifs, delta, p, n=100):
-    return {"test": test, "motifs": motifs, "n_seqs": n, "num_perturbs": 5, "mean_delta_prob": delta,
+def ablate(m, label=None):
+    return Hypothesis("ablate", (m,), label)
+
+
+def insert(m):
+    return Hypothesis("insert", (m,))
+
+
+def swap(label, pair=("A", "B")):
+    return Hypothesis("swap", pair, label)
+
+
+SPACING = Hypothesis("distance", ("A", "B"), 1)
+CONTROL_M = Hypothesis("control", ("M",), width=10)
+
+
+def raw(h, delta, p, n=100):
+    return {"test": h.name, "motifs": h.motif_text, "n_seqs": n, "num_perturbs": 5, "mean_delta_prob": delta,
             "mean_delta_loss": 0.0, "effect_size": 1.0, "ci_low": delta, "ci_high": delta,
-            "statistic": delta, "p_value": p, "test_used": "sign-flip"}
+            "statistic": delta, "p_value": p, "test_used": "sign-flip", "hypothesis": h}
 
 
-def judge(rows, meta, alpha=0.05):
-    annotated = evaluate.annotate(rows, meta, alpha)
-    return annotated, evaluate.verdict(annotated, meta, None, alpha)
+def judge(rows, rule, alpha=0.05, curve=None, not_run=()):
+    annotated = evaluate.annotate(rows, rule, alpha)
+    return annotated, evaluate.verdict(annotated, rule, curve, alpha, not_run=list(not_run))
 
 
 def test_a_disagreeing_insertion_is_not_recovered():
-    rows, v = judge([raw("ablate:M", "M", -0.6, 1e-6), raw("insert:M", "M", 0.01, 0.9),
-                     raw("ablate:D", "D", 0.0, 0.8)], PRESENCE)
+    rows, v = judge([raw(ablate("M", 1), -0.6, 1e-6), raw(insert("M"), 0.01, 0.9),
+                     raw(ablate("D"), 0.0, 0.8)], PRESENCE)
     assert [r["agrees"] for r in rows] == [True, False, True]
+    assert [r["expected"] for r in rows] == ["decrease", "increase", "none"]
     assert v["verdict"] == "not recovered" and v["n_disagree"] == 1
-    assert v["reason"].startswith("inserting M did not raise the probability")
+    assert v["reason"] == "inserting M did not raise the probability (+0.010, q=0.9)"
 
 
 def test_all_agree_with_required_tests_is_recovered():
-    _, v = judge([raw("ablate:M", "M", -0.6, 1e-6), raw("insert:M", "M", 0.5, 1e-6),
-                  raw("ablate:D", "D", 0.0, 0.8)], PRESENCE)
-    assert v["verdict"] == "recovered" and v["n_agree"] == 3
+    _, v = judge([raw(ablate("M", 1), -0.6, 1e-6), raw(insert("M"), 0.5, 1e-6),
+                  raw(ablate("D"), 0.0, 0.8)], PRESENCE)
+    assert v["verdict"] == "recovered" and v["n_agree"] == 3 and v["required_tests"] == ["ablate:M"]
+
+
+def test_the_required_ablation_is_matched_on_its_class():
+    # an ablation of M in both classes is not the test the presence rule requires (M in positives)
+    _, v = judge([raw(ablate("M"), -0.6, 1e-6)], PRESENCE)
+    assert v["verdict"] == "undetermined"
+    assert v["reason"].startswith("the planted rule needs ablate:M, which did not run")
 
 
 def test_controls_alone_are_undetermined():
-    _, v = judge([raw("control:background_10bp", "M", 0.0, 0.7)], PRESENCE)
+    _, v = judge([raw(CONTROL_M, 0.0, 0.7)], PRESENCE)
     assert v["verdict"] == "undetermined" and "ablate:M" in v["reason"]
 
 
 def test_a_missing_swap_leaves_order_undetermined():
-    _, v = judge([raw("swap:positives", "A,B", -0.8, 1e-6)], ORDER)
-    assert v["verdict"] == "undetermined" and "swap:negatives (A,B)" in v["reason"]
-    _, v = judge([raw("swap:positives", "A,B", -0.8, 1e-6), raw("swap:negatives", "A,B", 0.8, 1e-6)], ORDER)
-    assert v["verdict"] == "recovered"
+    not_run = [{"test": "swap:negatives", "motifs": "A,B", "reason": "no negative carries both"}]
+    _, v = judge([raw(swap(1), -0.8, 1e-6)], ORDER, not_run=not_run)
+    assert v["verdict"] == "undetermined"
+    assert v["reason"] == ("the planted rule needs swap:negatives (A,B), which did not run on any "
+                           "sequence (rerun with those --tests)")
+    assert v["not_run"] == not_run and v["n_tests"] == 1
+    _, v = judge([raw(swap(1), -0.8, 1e-6), raw(swap(0), 0.8, 1e-6)], ORDER)
+    assert v["verdict"] == "recovered" and v["required_tests"] == ["swap:positives", "swap:negatives"]
 
 
 def test_a_required_test_on_too_few_sequences_is_underpowered():
     # 5 sequences: the smallest attainable p is 2/32 = 0.0625 > alpha, whatever the effect
-    rows, v = judge([raw("distance:inside_vs_outside", "A,B", 0.9, 0.0625, n=5)], DISTANCE)
+    rows, v = judge([raw(SPACING, 0.9, 0.0625, n=5)], DISTANCE)
     assert rows[0]["underpowered"] and rows[0]["agrees"] is None
-    assert v["verdict"] == "undetermined" and "underpowered" in v["reason"]
-    rows, v = judge([raw("distance:inside_vs_outside", "A,B", 0.9, 0.03125, n=6)], DISTANCE)
+    assert v["verdict"] == "undetermined"
+    assert v["reason"] == ("underpowered: distance:inside_vs_outside on 5 sequences (its smallest attainable "
+                           "p-value 0.062 is not below alpha 0.05); test more sequences (--num_seqs)")
+    rows, v = judge([raw(SPACING, 0.9, 0.03125, n=6)], DISTANCE)
     assert not rows[0]["underpowered"] and v["verdict"] == "recovered"
 
 
 def test_a_disagreement_outranks_a_missing_test():
-    _, v = judge([raw("swap:positives", "A,B", 0.0, 0.9), raw("ablate:A", "A", -0.5, 1e-6)], ORDER)
-    assert v["verdict"] == "not recovered" and v["reason"].startswith("order unused")
+    _, v = judge([raw(swap(1), 0.0, 0.9), raw(ablate("A", 1), -0.5, 1e-6)], ORDER)
+    assert v["verdict"] == "not recovered"
+    assert v["reason"] == ("order unused (swapping A and B changed the probability of positives +0.000; "
+                           "the rule needs a change of sign)")
 
 
-@pytest.mark.parametrize("test,motifs,meta,start", [
-    ("ablate:D", "D", PRESENCE, "decoy D used"),
-    ("control:background_10bp", "M", PRESENCE, "responds to background changes"),
-    ("swap:positives", "M,D", PRESENCE, "order used although the rule ignores it"),
+@pytest.mark.parametrize("h,reason", [
+    (ablate("D"), "decoy D used (ablate:D +0.400)"),
+    (CONTROL_M, "responds to background changes (control:background_10bp near M: +0.400)"),
+    (swap(1, ("M", "D")), "order used although the rule ignores it (swap:positives +0.400)"),
 ])
-def test_effects_the_rule_ignores_are_failures(test, motifs, meta, start):
-    _, v = judge([raw("ablate:M", "M", -0.6, 1e-6), raw(test, motifs, 0.4, 1e-6)], meta)
-    assert v["verdict"] == "not recovered" and v["reason"].startswith(start)
+def test_effects_the_rule_ignores_are_failures(h, reason):
+    _, v = judge([raw(ablate("M", 1), -0.6, 1e-6), raw(h, 0.4, 1e-6)], PRESENCE)
+    assert v["verdict"] == "not recovered" and v["reason"] == reason
 
 
-def test_untested_rows_carry_no_verdict_and_unknown_rule_is_undetermined():
-    rows, v = judge([raw("ablate:M", "M", math.nan, math.nan, n=0)], PRESENCE)
-    assert rows[0]["agrees"] is None and v["verdict"] == "undetermined"
-    _, v = judge([raw("ablate:M", "M", -0.6, 1e-6)], {"gen_type": None, "pos_motifs": []})
+def test_without_a_planted_rule_there_is_no_verdict_and_the_rule_found_reads_right():
+    _, v = judge([raw(ablate("M", 1), -0.6, 1e-6)], None)
     assert v["verdict"] is None and v["reason"] == "no planted rule to compare with; the model uses M"
+    assert v["planted_rule"]["gen_type"] is None and v["required_tests"] == []
+    _, v = judge([raw(ablate("M", 1), -0.01, 0.6), raw(swap(1, ("M", "D")), 0.0, 1.0)], None)
+    assert v["found_rule"]["description"] == "no tested motif changes the model's output; order does not matter"
+
+
+FLAT = {"gaps": [0, 10, 20, 30, 40], "mean": [0.97, 0.98, 0.99, 0.98, 0.97], "window": [0, 40]}
+MOVING = {"gaps": [0, 10, 20, 30, 40], "mean": [0.1, 0.9, 0.95, 0.9, 0.1], "window": [10, 30]}
+
+
+def test_a_gap_window_is_claimed_only_when_the_curve_moved():
+    # a presence model re-spaced with a decoy: the curve sits near 1 at every gap
+    _, v = judge([raw(ablate("M", 1), -0.6, 1e-6)], PRESENCE, curve=FLAT)
+    assert v["found_rule"]["gap_window"] is None and "gaps" not in v["found_rule"]["description"]
+    assert v["found_rule"]["spacing_matters"] is None
+    _, v = judge([raw(SPACING, 0.8, 1e-6)], DISTANCE, curve={**MOVING, "window": [12, 29]})
+    assert v["found_rule"]["gap_window"] == [12, 29] and v["found_rule"]["gap_window_error"] == [2, -1]
+    assert v["found_rule"]["description"] == ("no tested motif changes the model's output; spacing matters; "
+                                              "re-spaced, the pair is called positive at gaps 12-29 bp")
+
+
+def test_curve_moves():
+    assert not evaluate.curve_moves(FLAT) and evaluate.curve_moves(MOVING) and not evaluate.curve_moves(None)
+    # a window covering every gap tested is no window, however much the curve moves inside it
+    assert not evaluate.curve_moves({**MOVING, "window": [0, 40]})

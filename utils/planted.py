@@ -281,8 +281,9 @@ def from_json(meta: Mapping, path="metadata.json", site_motifs: Iterable[str] = 
     motifs = meta.get("motifs") or list(pwms)
     if not isinstance(motifs, list) or any(not isinstance(m, str) for m in motifs):
         raise bad("motifs must list motif names")
-    decoys = meta.get("decoy_motifs") or [m for m in motifs if m not in pos]
     lookalikes = meta.get("lookalike_motifs") or {}
+    decoys = meta["decoy_motifs"] if "decoy_motifs" in meta else \
+        [m for m in motifs if m not in pos and m not in lookalikes]
     if not isinstance(decoys, list) or not isinstance(lookalikes, dict):
         raise bad("decoy_motifs must be a list and lookalike_motifs an object")
 
