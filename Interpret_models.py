@@ -26,9 +26,10 @@ def build_parser():
     g = p.add_argument_group("inputs")
     g.add_argument("--model", default="models/cnn", metavar="DIR|FILE",
                    help="model folder written by Train_models.py, or a model file from elsewhere: "
-                        ".keras / .h5 (loaded in Keras' safe mode) or .onnx (run with onnxruntime)")
+                        ".keras / .h5 (loaded in Keras' safe mode) or .onnx (run with onnxruntime, on CPU)")
     g.add_argument("--preds", default=None, metavar="TSV",
-                   help="the model's predictions.tsv (its test split); default: the one in --model")
+                   help="the model's predictions.tsv, which names the test split (with a FASTA every sequence "
+                        "is used); default: the one in --model")
     g.add_argument("--seq_dict", "--data_file", dest="seq_dict", default=None, metavar="DIR|FASTA",
                    help="data folder written by Generate_sequences.py, or a FASTA file (plain or .gz, "
                         "sequences of one length, N allowed); default: the folder recorded in model.json")
@@ -44,13 +45,13 @@ def build_parser():
                         "last layer")
     g = p.add_argument_group("motifs")
     cli.add_motif_flags(g, motifs_default=None,
-                        motifs_help="motifs to test; default: every motif in the data's metadata (sequences "
-                                    "without planted sites: required, taken from --motif_db)",
+                        motifs_help="motifs to test (required for sequences without planted sites, which take "
+                                    "them from --motif_db); default: every motif in the data's metadata",
                         background_default=None,
                         background_help="base distribution perturbations resample from; default: the data's")
     g.add_argument("--site_pvalue", type=cli.open_unit_float, default=1e-4, metavar="P",
                    help="sites are called by a FIMO-style scan (both strands, overlaps resolved by the "
-                        "best score) at this background p-value per window")
+                        "best score) at this exact background p-value per window and strand")
     g.add_argument("--pair", nargs=2, default=None, metavar=("A", "B"),
                    help="without a planted rule: the motif pair whose order (swap) and spacing "
                         "(re-space) are tested")

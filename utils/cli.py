@@ -240,7 +240,7 @@ def flag_row(action: argparse.Action) -> tuple[str, str, str]:
     if action.nargs == 0:
         default = "off" if not action.default else "on"
     elif action.default is None or action.default is argparse.SUPPRESS:
-        default = _markdown_text(said)
+        default = _markdown_text(said) if said else "none"
     else:
         default = f"`{_default_value(action.default)}`".replace("|", "\\|")
     usage = f"`{_flag_usage(action)}`".replace("|", "\\|")
@@ -251,11 +251,13 @@ def flag_row(action: argparse.Action) -> tuple[str, str, str]:
 
 def flag_table(parser: argparse.ArgumentParser) -> str:
     """Every option of ``parser`` except --help, in --help's order, as a Markdown table
-    ``| flag | default | meaning |`` (one line per flag, ending in a newline)."""
+    ``| flag | default | meaning |`` (one line per flag, a bold line per titled argument
+    group as --help shows them; ending in a newline)."""
     lines = ["| flag | default | meaning |", "|---|---|---|"]
     for group in parser._action_groups:
-        for action in group._group_actions:
-            if isinstance(action, argparse._HelpAction) or action.help is argparse.SUPPRESS:
-                continue
-            lines.append("| " + " | ".join(flag_row(action)) + " |")
+        shown = [a for a in group._group_actions
+                 if not isinstance(a, argparse._HelpAction) and a.help is not argparse.SUPPRESS]
+        if shown and group.title not in ("options", "optional arguments", "positional arguments"):
+            lines.append(f"| **{_markdown_text(group.title)}** | | |")
+        lines.extend("| " + " | ".join(flag_row(action)) + " |" for action in shown)
     return "\n".join(lines) + "\n"
