@@ -40,7 +40,8 @@ def build_parser():
                         background_help="base distribution of the background: four non-negative numbers "
                                         "(A C G T) summing to 1")
     g.add_argument("--pos_motifs", nargs="+", default=None, metavar="NAME",
-                   help="motifs that make a sequence positive; default: the first of --motifs for "
+                   help="motifs that make a sequence positive (the rest of --motifs are decoys); default: "
+                        "the first of --motifs for "
                         "presence, the first two for order and distance (A B)")
     g.add_argument("--presence_logic", choices=("any", "all"), default="any",
                    help="presence with several positive motifs: any one of them, or all of them")
