@@ -25,9 +25,8 @@ sys.path.insert(0, str(ROOT))
 
 import numpy as np  # noqa: E402
 
-from utils import io as dio, models, perturb  # noqa: E402
+from utils import interpretation, models, perturb  # noqa: E402
 from utils.encoding import one_hot  # noqa: E402
-from utils.motifs import Motif  # noqa: E402
 
 
 class Recorder:
@@ -67,23 +66,24 @@ def main() -> None:
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         folder = model_folder(Path(tmp), args.model)
-        predictor = models.load(folder)
-        meta = dio.read_json(folder / "model.json")
-        data = dio.load_dataset(meta["data"]["path"], need_sites=True)
-        test = dio.read_tsv(folder / "predictions.tsv", ["id"])["id"][:args.num_seqs]
+        loaded = interpretation.load_model(folder)
+        predictor = loaded.predictor
+        data = interpretation.load_sequences(None, model_path=loaded.path, model_meta=loaded.meta)
+        rule = data.rule
+        test = list(loaded.test_ids)[:args.num_seqs]
         index = {sid: k for k, sid in enumerate(data.ids)}
         x = one_hot([data.seqs[index[i]] for i in test])
         y = data.labels[[index[i] for i in test]]
         sites = [data.sites.get(i, []) for i in test]
-        md = data.metadata
-        motifs = [Motif(m, np.array(p)) for m, p in md["pwms"].items()]
+        motifs = [data.library[m] for m in rule.motifs]
+        plan = perturb.plan_experiments(rule, motifs)
         predictor.predict(x[:64])                       # warm up the compiled graph
         totals, replays, inside = [], [], []
         for _ in range(args.repeats):   # interleaved, best of each: the machine is shared and noisy
             rec = Recorder(predictor)
             start = time.perf_counter()
-            perturb.run_battery(rec, x, y, sites, md, motifs, np.array(md["background_dist"]),
-                                args.num_perturbs, args.num_seqs, seed=0)
+            perturb.run_battery(rec, x, y, sites, plan, motifs, data.background, args.num_perturbs,
+                                args.num_seqs, seed=0, sampling=data.sampling)
             totals.append(time.perf_counter() - start)
             inside.append(rec.seconds)
             batches = [np.array(b) for b in rec.batches]   # (the battery reuses buffers: copy now)
@@ -93,7 +93,7 @@ def main() -> None:
             replays.append(time.perf_counter() - start)
         total, model_only, in_battery = min(totals), min(replays), min(inside)
         calls = sum(len(b) for b in rec.batches)
-    print(f"data: {md['gen_type']} ({md['rule']}); {len(test)} test sequences, "
+    print(f"data: {rule.kind} ({rule.describe()}); {len(test)} test sequences, "
           f"--num_perturbs {args.num_perturbs}, {len(rec.batches)} batches; best of {args.repeats} runs")
     print(f"{'':34} {'seconds':>8} {'model calls/s':>14}")
     print(f"{'battery (experiments + model)':34} {total:8.2f} {calls / total:14,.0f}")
