@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 from hypothesis import given, strategies as st
 
-from utils import cli, io as dio, models, motifs
+from utils import cli, io as dio, models, motifs, planted
 from utils.io import InputError
 
 TOKENS = ["\t", "\n", "\r\n", ">", "#", " ", "id", "label", "0", "1", "-1", "2", "nan", "inf", "1e400",
@@ -84,12 +84,16 @@ json_values = st.recursive(st.one_of(st.none(), st.booleans(), st.integers(), st
 
 
 @given(st.dictionaries(st.sampled_from(["gen_type", "pos_motifs", "pwms", "min_dist", "max_dist",
-                                        "background_dist", "motifs"]), json_values, max_size=7))
+                                        "background_dist", "motifs", "decoy_motifs", "lookalike_motifs",
+                                        "presence_logic", "gap_limit"]), json_values, max_size=11))
 def test_rule_metadata_check(meta):
     try:
-        dio.check_rule_metadata(meta, "metadata.json", set())
+        rule = planted.from_json(meta, "metadata.json")
     except InputError as exc:
         assert "\n" not in str(exc)
+    else:        # what was accepted is a rule every later step can use
+        assert rule.kind == meta["gen_type"] and rule.describe() and rule.required()
+        assert all(isinstance(m, str) for m in rule.motifs + rule.decoy_motifs)
 
 
 @given(st.dictionaries(st.sampled_from(["kind", "input_length", "alphabet", "k"]), json_values, max_size=4))

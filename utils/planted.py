@@ -249,7 +249,7 @@ def from_json(meta: Mapping, path="metadata.json", site_motifs: Iterable[str] = 
         return InputError(f"{path}: {what}; regenerate the data with Generate_sequences.py")
 
     kind = meta.get("gen_type")
-    if kind not in RULE_KINDS:
+    if not isinstance(kind, str) or kind not in RULE_KINDS:
         raise bad(f"gen_type {kind!r} is not one of {', '.join(GEN_TYPES)}")
     pwms = meta.get("pwms")
     if not isinstance(pwms, dict) or not pwms:
@@ -284,8 +284,9 @@ def from_json(meta: Mapping, path="metadata.json", site_motifs: Iterable[str] = 
     lookalikes = meta.get("lookalike_motifs") or {}
     decoys = meta["decoy_motifs"] if "decoy_motifs" in meta else \
         [m for m in motifs if m not in pos and m not in lookalikes]
-    if not isinstance(decoys, list) or not isinstance(lookalikes, dict):
-        raise bad("decoy_motifs must be a list and lookalike_motifs an object")
+    if not isinstance(decoys, list) or any(not isinstance(m, str) for m in decoys) \
+            or not isinstance(lookalikes, dict) or any(not isinstance(v, str) for v in lookalikes.values()):
+        raise bad("decoy_motifs must list motif names and lookalike_motifs map names to names")
 
     def whole(v):
         return int(v) if isinstance(v, (int, np.integer)) and not isinstance(v, bool) else None
