@@ -7,8 +7,9 @@ import numpy as np
 import pytest
 
 from utils import attribution as attr
+from utils import attribution_outputs as outs
 from utils.encoding import one_hot
-from utils.localization import localization_scores, site_mask, summarize_localization
+from utils.localization import localization_scores, score_attributions, site_mask, summarize_localization
 from utils.io import InputError, Site
 
 MOTIF = "GGGTTTGT"          # no border (no proper prefix equals a suffix): one mutation cannot recreate it
@@ -225,14 +226,14 @@ def test_outputs_scores_npz_logos_and_report(tmp_path):
     model = MotifOracle(40)
     results = attr.run_attributions(model, x, ids, ["ism", "kernel_shap"], background_dist=AC_ONLY,
                                     window=4, nsamples=200, quiet=True)
-    rows = attr.write_attribution_outputs(tmp_path, ids, x, labels, sites, {"pos_motifs": ["M"]},
+    rows = outs.write_attribution_outputs(tmp_path, ids, x, labels, sites, {"pos_motifs": ["M"]},
                                           results, num_logos=2, scale="probability")
 
     assert [r["method"] for r in rows] == ["ism", "kernel_shap"]
     ism_row = rows[0]
     assert (ism_row["n"], ism_row["auroc_mean"], ism_row["auroc_sd"], ism_row["auprc_mean"]) == (4, 1.0, 0.0, 1.0)
     lines = (tmp_path / "attribution_scores.csv").read_text().splitlines()
-    assert lines[0] == ",".join(attr.SCORE_COLUMNS)
+    assert lines[0] == ",".join(outs.SCORE_COLUMNS)
     assert [float(v) for v in lines[1].split(",")[1:6]] == [4, 1.0, 0.0, 1.0, 0.0]
 
     with np.load(tmp_path / "attributions_ism.npz", allow_pickle=False) as npz:
@@ -273,13 +274,13 @@ def test_without_a_planted_rule_maps_are_summarised_by_attribution_mass(tmp_path
     maps[:, 10, :] = 1.0                      # ... and a quarter as much at 10
     ids = [f"s{i}" for i in range(n)]
     sites = {i: [Site(i, 2, 5, "M"), Site(i, 10, 11, "D")] for i in ids[:-1]}    # the last has none
-    rows = attr.write_attribution_outputs(tmp_path, ids, x, np.ones(n), sites, {"motifs": ["M", "D"]},
+    rows = outs.write_attribution_outputs(tmp_path, ids, x, np.ones(n), sites, {"motifs": ["M", "D"]},
                                           {"saliency": (maps, 0.5)})
     by = {r["motif"]: r for r in rows}
     assert by["M"]["n"] == by["D"]["n"] == n - 1
     assert by["M"]["mass_mean"] == pytest.approx(9 / 10) and by["D"]["mass_mean"] == pytest.approx(1 / 10)
     assert by["M"]["site_share"] == pytest.approx(3 / length)
-    assert (tmp_path / attr.MASS_CSV).exists() and not (tmp_path / attr.SCORES_CSV).exists()
+    assert (tmp_path / outs.MASS_CSV).exists() and not (tmp_path / outs.SCORES_CSV).exists()
 
 
 # ----------------------------------------------------------------------------- Keras methods
@@ -375,10 +376,10 @@ def test_run_attributions_on_keras_runs_all_methods(keras_predictor):
 
 
 def test_outputs_with_no_method_run(tmp_path):
-    rows = attr.write_attribution_outputs(tmp_path, ["a"], one_hot(["ACGT"]), np.ones(1), {},
+    rows = outs.write_attribution_outputs(tmp_path, ["a"], one_hot(["ACGT"]), np.ones(1), {},
                                           {"pos_motifs": ["M"]}, {})
     assert rows == []
-    assert (tmp_path / "attribution_scores.csv").read_text() == ",".join(attr.SCORE_COLUMNS) + "\n"
+    assert (tmp_path / "attribution_scores.csv").read_text() == ",".join(outs.SCORE_COLUMNS) + "\n"
     assert "No attribution method was run." in attr.report_section(rows, tmp_path)
 
 
@@ -396,7 +397,7 @@ def test_localization_scores_the_observed_base_by_default():
     seen = localization_scores(a, mask, x, "saliency", mode="input")
     summed = localization_scores(a, mask, x, "saliency", mode="sum")
     assert seen["auroc"][0] == 1.0 and summed["auroc"][0] == 0.0
-    rows = attr.score_attributions(["s"], np.array([1]), {"s": [Site("s", 3, 6, "M")]}, ["M"],
+    rows = score_attributions(["s"], np.array([1]), {"s": [Site("s", 3, 6, "M")]}, ["M"],
                                    {"saliency": (a, 1.0)}, x)
     assert rows[0]["auroc_mean"] == 1.0
 

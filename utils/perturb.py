@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from utils import motifs as motiflib
-from utils.engine_numpy import sample_background
+from utils.background import sample_background
 from utils.io import Site
 from utils.stats import benjamini_hochberg, curve_band, paired_test, sign_flip_pvalue, stable_seed, summarize_differences  # noqa: F401
 
