@@ -38,9 +38,10 @@ from typing import Callable, Iterable, Sequence
 import numpy as np
 
 from utils import fast_ism
+from utils.attribution_outputs import LOGO_DIR, SCORES_PNG   # the report sections' links, until they move
+from utils.background import sample_background
 from utils.cli import progress, say
 from utils.encoding import codes_to_onehot, onehot_to_codes
-from utils.attribution_outputs import LOGO_DIR, SCORES_PNG   # the report sections' links, until they move
 from utils.io import InputError, check_base_distribution
 
 ISM_CHUNK = 4096              # variants per predictor call: amortises the call cost, bounds memory
@@ -159,12 +160,12 @@ def check_background_dist(background_dist) -> np.ndarray:
 def background_sequences(num: int, length: int, background_dist=None, seed: int = 0) -> np.ndarray:
     """``num`` i.i.d. sequences of ``length`` bp drawn from ``background_dist`` -> (num, L, 4) float32.
 
-    The references of KernelSHAP, DeepSHAP and GradientSHAP; the same seed gives the same draws.
+    The references of KernelSHAP, DeepSHAP and GradientSHAP, drawn by the suite's one background
+    sampler (:func:`utils.background.sample_background`, as the generator and the experiments
+    draw); the same seed gives the same draws.
     """
     dist = check_background_dist(background_dist)
-    rng = np.random.default_rng(seed)
-    codes = rng.choice(4, size=(int(num), int(length)), p=dist).astype(np.uint8)
-    return codes_to_onehot(codes)
+    return codes_to_onehot(sample_background(int(num), int(length), dist, np.random.default_rng(seed)))
 
 
 def shuffled_sequences(onehot_row: np.ndarray, num: int, rng: np.random.Generator) -> np.ndarray:
