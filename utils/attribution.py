@@ -23,7 +23,8 @@ Methods:
 - ``saliency`` (Keras only): the gradient of the logit with respect to the input.
 
 Only the Predictor protocol of :mod:`utils.models` is used (duck typing), so oracle
-predictors written in a test work as well as trained models.
+predictors written in a test work as well as trained models. The maps are scored against
+planted sites in :mod:`utils.localization` and written by :mod:`utils.attribution_outputs`.
 """
 from __future__ import annotations
 
