@@ -17,7 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
-from utils import attribution, cli, evaluate, interpretation, io as dio, models, perturb, report
+from utils import (attribution, attribution_outputs, cli, evaluate, interpretation, io as dio, localization, models,
+                   perturb, report)
 from utils.encoding import one_hot
 
 
@@ -71,7 +72,7 @@ def build_parser():
     g.add_argument("--methods", nargs="+", default=None, metavar="METHOD",
                    help="attribution methods (ism kernel_shap deep_shap gradient_shap saliency); "
                         "default: every method the model supports; 'none' skips attribution")
-    g.add_argument("--score_mode", choices=attribution.SCORE_MODES, default="input",
+    g.add_argument("--score_mode", choices=localization.SCORE_MODES, default="input",
                    help="per-position score of a map against the planted sites: input = |attribution x "
                         "input| (the observed base, as the logos draw it); sum = |attribution| summed "
                         "over the four bases")
@@ -134,7 +135,7 @@ def main(argv=None) -> int:
         if battery.curve is not None:
             curve_png = write_distance_curve(tmp, battery.curve, rule.gap_window if rule is not None else None)
         if attributed:
-            scores = attribution.write_attribution_outputs(
+            scores = attribution_outputs.write_attribution_outputs(
                 tmp, attr_ids, x[pick], y[pick], inp.sites, truth_motifs, rule is not None, attributed,
                 scale=scale, quiet=args.quiet, score_mode=args.score_mode)
         summary = report.summary(

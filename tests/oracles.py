@@ -182,3 +182,96 @@ class PerSequenceWindowOracle(WindowOracle):
         early = onehot[:, 0, :2].sum(axis=1) > 0
         lo, hi = np.where(early, 10, 25), np.where(early, 40, 60)
         return ((pa >= 0) & (pb >= 0) & (gap >= lo) & (gap <= hi)).astype(np.float64)
+
+
+# ----------------------------------------------------------------------------- attribution oracles
+# Predictors of the Predictor protocol (utils.models) whose attributions are known by hand; used
+# by tests/test_attribution.py. ``predict_logit = predict`` makes the methods explain that output.
+ATTR_MOTIF = "GGGTTTGT"    # no border (no proper prefix equals a suffix): one mutation cannot recreate it
+
+
+class LinearOracle:
+    """output = sum(W * X): every base at every position adds a known amount. W: (L, 4)."""
+    kind = "oracle_linear"
+
+    def __init__(self, weights: np.ndarray):
+        self.weights = weights
+        self.input_length = weights.shape[0]
+        self.calls = 0
+
+    def predict(self, onehot):
+        self.calls += 1
+        return np.einsum("nlb,lb->n", np.asarray(onehot, dtype=np.float64), self.weights)
+
+    predict_logit = predict
+
+
+class MotifOracle:
+    """output = 1 when the sequence holds ``motif`` (default :data:`ATTR_MOTIF`) exactly, else 0."""
+    kind = "oracle_motif"
+
+    def __init__(self, length: int, motif: str = ATTR_MOTIF):
+        self.input_length = length
+        self.motif = motif
+
+    def predict(self, onehot):
+        letters = np.array(list("ACGT"))[np.asarray(onehot).argmax(-1)]
+        return np.array([float(self.motif in "".join(row)) for row in letters])
+
+    predict_logit = predict
+
+
+class ConstantProb:
+    """A probability-only predictor (no logit): 0.3 for every sequence of 10 bp."""
+    input_length = 10
+
+    def predict(self, onehot):
+        return np.full(len(onehot), 0.3)
+
+
+class KerasPredictor:
+    """A Keras graph behind the Predictor protocol: ``keras_model`` gives the probability,
+    ``logit_model`` the logit the gradient methods explain."""
+
+    def __init__(self, kind: str, keras_model, logit_model, length: int):
+        self.kind, self.keras_model, self.logit_model, self.input_length = kind, keras_model, logit_model, length
+
+    def predict(self, onehot):
+        return np.asarray(self.keras_model.predict_on_batch(np.asarray(onehot, np.float32)),
+                          dtype=np.float64).reshape(-1)
+
+    def predict_logit(self, onehot):
+        return np.asarray(self.logit_model.predict_on_batch(np.asarray(onehot, np.float32)),
+                          dtype=np.float64).reshape(-1)
+
+
+def tiny_keras_cnn(length: int = 30, seed: int = 0) -> KerasPredictor:
+    """Conv1D(3, 5, relu) -> global max pool -> Dense(1) logit -> sigmoid, random seeded weights
+    (non-linear: DeepSHAP's rescale rule and max pooling are exercised)."""
+    from utils.models import import_keras
+
+    keras = import_keras()
+    keras.utils.set_random_seed(seed)
+    inputs = keras.Input((length, 4))
+    h = keras.layers.Conv1D(3, 5, activation="relu")(inputs)
+    h = keras.layers.Flatten()(keras.layers.MaxPooling1D(pool_size=length - 4)(h))
+    logit = keras.layers.Dense(1)(h)
+    prob = keras.layers.Activation("sigmoid")(logit)
+    return KerasPredictor("tiny_cnn", keras.Model(inputs, prob), keras.Model(inputs, logit), length)
+
+
+def keras_linear(weights: np.ndarray, bias: float = 0.0) -> KerasPredictor:
+    """logit = sum(W * X) + bias as a Keras graph (Flatten -> Dense with these weights), W: (L, 4).
+
+    Every method has a closed form here: saliency = W; ISM = W[j, b] - W[j, x_j]; DeepSHAP and
+    (with one reference r) GradientSHAP = W * (x - mean reference)."""
+    from utils.models import import_keras
+
+    keras = import_keras()
+    length = weights.shape[0]
+    inputs = keras.Input((length, 4))
+    dense = keras.layers.Dense(1)
+    logit = dense(keras.layers.Flatten()(inputs))
+    prob = keras.layers.Activation("sigmoid")(logit)
+    dense.set_weights([np.asarray(weights, np.float32).reshape(-1, 1), np.array([bias], np.float32)])
+    return KerasPredictor("linear_keras", keras.Model(inputs, prob), keras.Model(inputs, logit), length)

@@ -5,9 +5,10 @@ import csv
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 
-from utils import leaderboard
+from utils import leaderboard, plots
 
 
 def write_run(folder: Path, gen_type: str, verdict: str, kind: str, scores: dict, auroc=0.9, error=None):
@@ -71,8 +72,91 @@ def test_leaderboard_rows_and_tables_from_known_numbers(runs, tmp_path):
     assert (order_cnn["gap_window_error_low"], order_cnn["gap_window_error_high"]) == (1, -2)
     text = (tmp_path / "board" / "summary.md").read_text()
     assert "False-recovery rate on null models: 0.50" in text and "| ism | kmer_logistic | 2 | 0.775 |" in text
-    assert (tmp_path / "board" / "localization_heatmap.png").stat().st_size > 1000
-    assert (tmp_path / "board" / "verdict_grid.png").stat().st_size > 1000
+    assert "![Localization heat map](localization_heatmap.png)" in text
+    assert "![Verdict grid](verdict_grid.png)" in text
+
+
+# every row follows from the hand-written summary.json and attribution_scores.csv of the fixture
+LEADERBOARD_CSV = """\
+rule,gen_type,model,model_kind,null,method,seed,test_auroc,verdict,expected_verdict,agrees_with_capability,\
+gap_window_error_low,gap_window_error_high,localization_auroc,localization_auprc,seconds_per_seq
+order,order,cnn,cnn,False,ism,1,0.9,not recovered,recovered,False,1.0,-2.0,0.7,0.3,0.01
+order,order,cnn,cnn,False,saliency,1,0.9,not recovered,recovered,False,1.0,-2.0,0.5,0.1,0.01
+order,order,cnn_null,cnn,True,ism,1,0.9,recovered,not recovered,False,1.0,-2.0,0.5,0.1,0.01
+order,order,cnn_null,cnn,True,saliency,1,0.9,recovered,not recovered,False,1.0,-2.0,0.5,0.1,0.01
+order,order,kmer_logistic,kmer_logistic,False,ism,1,0.9,not recovered,not recovered,True,1.0,-2.0,0.6,0.2,0.01
+presence,presence,cnn,cnn,False,ism,1,0.9,recovered,recovered,True,,,0.9,0.5,0.01
+presence,presence,cnn,cnn,False,ism,2,0.9,recovered,recovered,True,,,0.8,0.4,0.01
+presence,presence,cnn,cnn,False,saliency,1,0.9,recovered,recovered,True,,,0.7,0.3,0.01
+presence,presence,cnn,cnn,False,saliency,2,0.9,recovered,recovered,True,,,0.6,0.2,0.01
+presence,presence,cnn_null,cnn,True,ism,1,0.9,not recovered,not recovered,True,,,0.5,0.1,0.01
+presence,presence,kmer_logistic,kmer_logistic,False,ism,1,0.9,undetermined,recovered,False,,,0.95,0.6,0.01
+"""
+
+
+class Spy:
+    """Records each call's arguments, then calls the real function."""
+
+    def __init__(self, function):
+        self.function, self.calls = function, []
+
+    def __call__(self, *args, **kwargs):
+        self.calls.append((args, kwargs))
+        return self.function(*args, **kwargs)
+
+
+def test_leaderboard_csv_and_figure_inputs_are_golden(runs, tmp_path, monkeypatch):
+    heatmap, grid = Spy(plots.plot_localization_heatmap), Spy(plots.plot_verdict_grid)
+    monkeypatch.setattr(plots, "plot_localization_heatmap", heatmap)
+    monkeypatch.setattr(plots, "plot_verdict_grid", grid)
+    leaderboard.write_all(runs, tmp_path / "board")
+    assert (tmp_path / "board" / "leaderboard.csv").read_text() == LEADERBOARD_CSV
+    ((values, pairs, rules, path), _), = heatmap.calls
+    assert path == tmp_path / "board" / "localization_heatmap.png"
+    assert pairs == ["ism on cnn", "ism on kmer_logistic", "saliency on cnn"] and rules == ["order", "presence"]
+    # mean over seeds, trained models only (cnn_null's 0.5 left out): presence ism on cnn = (0.9 + 0.8) / 2
+    np.testing.assert_allclose(values, [[0.7, 0.85], [0.6, 0.95], [0.5, 0.65]], atol=1e-12)
+    ((cells, path), _), = grid.calls
+    assert path == tmp_path / "board" / "verdict_grid.png"
+    assert [(c["rule"], c["model"], c["seed"], c["verdict"], c["agrees_with_capability"]) for c in cells] == [
+        ("order", "cnn", 1, "not recovered", False), ("order", "cnn_null", 1, "recovered", False),
+        ("order", "kmer_logistic", 1, "not recovered", True), ("presence", "cnn", 1, "recovered", True),
+        ("presence", "cnn", 2, "recovered", True), ("presence", "cnn_null", 1, "not recovered", True),
+        ("presence", "kmer_logistic", 1, "undetermined", False)]
+
+
+def drawn_figure(monkeypatch):
+    """Keep the figure a plots function saves (it is closed otherwise) -> a list that receives it."""
+    kept = []
+    monkeypatch.setattr(plots, "save_figure", lambda fig, path: kept.append(fig) or str(path))
+    return kept
+
+
+def test_heatmap_draws_each_cell_on_the_chance_to_one_scale(tmp_path, monkeypatch):
+    kept = drawn_figure(monkeypatch)
+    plots.plot_localization_heatmap(np.array([[0.85, np.nan], [0.6, 1.0]]),
+                                    ["ism on cnn", "saliency on cnn"], ["order", "presence"], tmp_path / "h.png")
+    ax = kept[0].axes[0]
+    image = ax.images[0]
+    assert image.get_clim() == (0.5, 1.0)
+    np.testing.assert_array_equal(image.get_array().filled(np.nan), [[0.85, np.nan], [0.6, 1.0]])
+    labels = {(t.get_position(), t.get_text(), t.get_color()) for t in ax.texts}
+    assert labels == {((0, 0), "0.85", "black"), ((0, 1), "0.60", "white"), ((1, 1), "1.00", "black")}
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["ism on cnn", "saliency on cnn"]
+
+
+def test_verdict_grid_colours_one_cell_per_seed_and_outlines_wrong_ones(tmp_path, monkeypatch):
+    from matplotlib.colors import to_hex
+
+    kept = drawn_figure(monkeypatch)
+    cells = [{"rule": "order", "model": "cnn", "seed": 1, "verdict": "recovered", "agrees_with_capability": True},
+             {"rule": "order", "model": "cnn", "seed": 2, "verdict": "undetermined",
+              "agrees_with_capability": False}]
+    plots.plot_verdict_grid(cells, tmp_path / "v.png")
+    patches = kept[0].axes[0].patches
+    drawn = [(p.get_x(), p.get_width(), p.get_fill(), to_hex(p.get_facecolor()) if p.get_fill() else None)
+             for p in patches]
+    assert drawn == [(-0.5, 0.475, True, "#2b8a3e"), (0.0, 0.475, True, "#adb5bd"), (0.0, 0.475, False, None)]
 
 
 def test_capability():

@@ -23,7 +23,8 @@ Methods:
 - ``saliency`` (Keras only): the gradient of the logit with respect to the input.
 
 Only the Predictor protocol of :mod:`utils.models` is used (duck typing), so oracle
-predictors written in a test work as well as trained models.
+predictors written in a test work as well as trained models. The maps are scored against
+planted sites in :mod:`utils.localization` and written by :mod:`utils.attribution_outputs`.
 """
 from __future__ import annotations
 
@@ -33,16 +34,15 @@ import time
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterable, Mapping, Sequence
+from typing import Callable, Iterable, Sequence
 
 import numpy as np
 
 from utils import fast_ism
+from utils.background import sample_background
 from utils.cli import progress, say
 from utils.encoding import codes_to_onehot, onehot_to_codes
-from utils.io import InputError, Site, atomic_path, check_base_distribution, write_rows
-from utils.localization import (SCORE_MODES, localization_scores, observed_base_map, site_mask,
-                                summarize_localization)
+from utils.io import InputError, check_base_distribution
 
 ISM_CHUNK = 4096              # variants per predictor call: amortises the call cost, bounds memory
 # KernelSHAP defaults, chosen on default presence data with the default CNN (30 positives):
@@ -55,11 +55,6 @@ DEEP_BACKGROUND = 20          # reference sequences for DeepSHAP and GradientSHA
 GRADIENT_NSAMPLES = 200       # interpolation points per sequence for GradientSHAP
 GRADIENT_BATCH = 512          # sequences per gradient evaluation
 UNIFORM = (0.25, 0.25, 0.25, 0.25)
-SCORE_COLUMNS = ["method", "n", "auroc_mean", "auroc_sd", "auprc_mean", "auprc_sd",
-                 "seconds_total", "seconds_per_seq"]
-SCORES_CSV = "attribution_scores.csv"
-SCORES_PNG = "attribution_scores.png"
-LOGO_DIR = "logos"
 
 
 # ----------------------------------------------------------------------------- model access
@@ -165,12 +160,12 @@ def check_background_dist(background_dist) -> np.ndarray:
 def background_sequences(num: int, length: int, background_dist=None, seed: int = 0) -> np.ndarray:
     """``num`` i.i.d. sequences of ``length`` bp drawn from ``background_dist`` -> (num, L, 4) float32.
 
-    The references of KernelSHAP, DeepSHAP and GradientSHAP; the same seed gives the same draws.
+    The references of KernelSHAP, DeepSHAP and GradientSHAP, drawn by the suite's one background
+    sampler (:func:`utils.background.sample_background`, as the generator and the experiments
+    draw); the same seed gives the same draws.
     """
     dist = check_background_dist(background_dist)
-    rng = np.random.default_rng(seed)
-    codes = rng.choice(4, size=(int(num), int(length)), p=dist).astype(np.uint8)
-    return codes_to_onehot(codes)
+    return codes_to_onehot(sample_background(int(num), int(length), dist, np.random.default_rng(seed)))
 
 
 def shuffled_sequences(onehot_row: np.ndarray, num: int, rng: np.random.Generator) -> np.ndarray:
@@ -503,134 +498,3 @@ def run_attributions(predictor, onehot: np.ndarray, ids: Sequence[str], methods:
         per_seq = seconds / max(len(x), 1)
         say(f"{name}: {len(x)} sequences in {seconds:.1f} s ({per_seq * 1000:.1f} ms per sequence)", quiet)
     return results
-
-
-# ----------------------------------------------------------------------------- scoring and outputs
-logo_heights = observed_base_map      # letter heights of a logo are the observed-base map
-
-
-def score_attributions(ids: Sequence[str], labels: np.ndarray, sites: Mapping[str, list[Site]],
-                       pos_motifs: Iterable[str],
-                       attributions_by_method: Mapping[str, tuple[np.ndarray, float]],
-                       onehot: np.ndarray | None = None, mode: str = "input") -> list[dict]:
-    """Localization of each method on the positive sequences -> one row per method.
-
-    ``onehot`` (N, L, 4) and ``mode`` choose the per-position score (see
-    :func:`utils.localization.position_scores`): by default |attribution x input|.
-
-    Rows hold :data:`SCORE_COLUMNS`: ``n`` positives with a planted rule motif scored,
-    auROC / auPRC mean and sample SD across them, ``seconds_total`` of the method and
-    ``seconds_per_seq`` over all attributed sequences.
-    """
-    labels = np.asarray(labels)
-    rows = []
-    for method, (attributions, seconds) in attributions_by_method.items():
-        attributions = np.asarray(attributions)
-        if len(attributions) != len(ids) or len(labels) != len(ids):
-            raise ValueError(f"{method}: {len(attributions)} maps, {len(ids)} ids and {len(labels)} "
-                             f"labels; attribute and label the same sequences")
-        positive = labels == 1
-        mask = site_mask([i for i, p in zip(ids, positive) if p], sites, pos_motifs,
-                         attributions.shape[1])
-        per_seq = localization_scores(attributions[positive], mask,
-                                      None if onehot is None else np.asarray(onehot)[positive], method, mode)
-        summary = summarize_localization(per_seq["auroc"], per_seq["auprc"])
-        rows.append({"method": method, **summary, "seconds_total": float(seconds),
-                     "seconds_per_seq": float(seconds) / max(len(ids), 1)})
-    return rows
-
-
-def write_scores_csv(path, rows: list[dict]) -> None:
-    """``attribution_scores.csv``: comma-separated, one row per method, :data:`SCORE_COLUMNS`."""
-    write_rows(path, SCORE_COLUMNS, rows)
-
-
-def write_attributions_npz(path, ids: Sequence[str], onehot: np.ndarray, attributions: np.ndarray,
-                           labels: np.ndarray | None = None, scale: str = "") -> None:
-    """``attributions_<method>.npz``: ids (fixed-width unicode), onehot and attributions
-    (N, L, 4) float32, labels int8 and the output scale; readable with allow_pickle=False."""
-    arrays = {"ids": np.asarray(list(ids), dtype=str),
-              "onehot": np.asarray(onehot, dtype=np.float32),
-              "attributions": np.asarray(attributions, dtype=np.float32),
-              "scale": np.asarray(scale, dtype=str)}
-    if labels is not None:
-        arrays["labels"] = np.asarray(labels, dtype=np.int8)
-    with atomic_path(path) as tmp, open(tmp, "wb") as fh:   # a file object keeps savez off the name
-        np.savez_compressed(fh, **arrays)
-
-
-def pick_logo_seqs(labels: np.ndarray, ids: Sequence[str], sites: Mapping[str, list[Site]],
-                   pos_motifs: Iterable[str], num_each: int) -> list[int]:
-    """Indices of the sequences drawn as logos: ``num_each`` positives carrying a rule motif,
-    then ``num_each`` negatives, those with any planted site (decoys, lone motifs) first."""
-    wanted = set(pos_motifs)
-    labels = np.asarray(labels)
-    pos = [i for i in range(len(ids)) if labels[i] == 1
-           and any(s.motif in wanted for s in sites.get(ids[i], ()))]
-    neg = [i for i in range(len(ids)) if labels[i] != 1]
-    neg.sort(key=lambda i: not sites.get(ids[i]))          # stable: planted first, input order kept
-    return pos[:num_each] + neg[:num_each]
-
-
-def write_attribution_outputs(results_dir, ids: Sequence[str], onehot: np.ndarray, labels: np.ndarray,
-                              sites: Mapping[str, list[Site]], motifs: Sequence[str], truth: bool,
-                              attributions_by_method: Mapping[str, tuple[np.ndarray, float]],
-                              num_logos: int = 2, scale: str = "", quiet: bool = True,
-                              score_mode: str = "input") -> list[dict]:
-    """Write every attribution output into ``results_dir`` and return the score rows.
-
-    Writes ``attributions_<method>.npz``, ``attribution_scores.csv``,
-    ``attribution_scores.png`` and ``logos/<id>_<pos|neg>.png`` (``num_logos`` positives
-    and ``num_logos`` negatives, one panel per method). ``motifs``: with ``truth``, the planted
-    rule's motifs, whose sites are the truth the maps are scored against; without, the motifs
-    whose sites were called by scanning (each map's attribution mass is reported); ``scale`` ('logit' or
-    'probability', see :func:`output_scale`) is recorded in the npz files and the logos.
-    The caller stages ``results_dir`` atomically.
-    """
-    from utils import plots
-
-    out = Path(results_dir)
-    pos_motifs = list(motifs)
-    x = np.asarray(onehot, dtype=np.float32)
-    labels = np.asarray(labels)
-    for method, (attributions, _) in attributions_by_method.items():
-        write_attributions_npz(out / f"attributions_{method}.npz", ids, x, attributions, labels, scale)
-    if truth:
-        rows = score_attributions(ids, labels, sites, pos_motifs, attributions_by_method, x, score_mode)
-        write_scores_csv(out / SCORES_CSV, rows)
-        positive_ids = [i for i, label in zip(ids, labels) if label == 1]
-        chance = site_mask(positive_ids, sites, pos_motifs, x.shape[1]).mean() if positive_ids else None
-        plots.plot_attribution_scores(rows, out / SCORES_PNG, auprc_chance=chance)
-    else:          # no planted truth: where each map's weight falls, per motif found by scanning
-        rows = mass_rows(ids, sites, pos_motifs, attributions_by_method, x, score_mode)
-        write_mass_csv(out / MASS_CSV, rows)
-    if num_logos > 0 and attributions_by_method:
-        (out / LOGO_DIR).mkdir(exist_ok=True)
-        heights = {m: logo_heights(m, a, x) for m, (a, _) in attributions_by_method.items()}
-        chosen = pick_logo_seqs(labels, ids, sites, pos_motifs, num_logos)
-        for i in progress(chosen, total=len(chosen), desc="logos", quiet=quiet, unit="logo"):
-            kind = "pos" if labels[i] == 1 else "neg"
-            title = f"{ids[i]} ({'positive' if kind == 'pos' else 'negative'}; {scale or 'model output'})"
-            plots.plot_attribution_logos(out / LOGO_DIR / f"{ids[i]}_{kind}.png",
-                                         {m: h[i] for m, h in heights.items()},
-                                         sites.get(ids[i], []), pos_motifs, title=title)
-    return rows
-
-
-MASS_CSV = "attribution_mass.csv"
-MASS_COLUMNS = ["method", "motif", "n", "mass_mean", "mass_sd", "site_share", "seconds_per_seq"]
-
-
-def mass_rows(ids, sites, motifs, attributions_by_method, onehot, mode: str = "input") -> list[dict]:
-    """Per method and motif: the share of |attribution| inside the motif's sites (no truth needed)."""
-    from utils.localization import attribution_mass
-
-    rows = []
-    for method, (attributions, seconds) in attributions_by_method.items():
-        for r in attribution_mass(ids, sites, motifs, attributions, onehot, method, mode):
-            rows.append({"method": method, **r, "seconds_per_seq": float(seconds) / max(len(ids), 1)})
-    return rows
-
-
-def write_mass_csv(path, rows: list[dict]) -> None:
-    write_rows(path, MASS_COLUMNS, rows)

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from utils import motifs as motiflib
+from utils.background import sample_background
 from utils.io import InputError
 from utils.rules import Plan, Rule, draw_plan, plan_blocks
 
@@ -102,16 +103,6 @@ def sites_from_plan(plan: Plan, block_starts: np.ndarray, lengths: np.ndarray):
     motif_ids = np.concatenate(motif_ids)
     order = np.lexsort((starts, rows))
     return rows[order], starts[order], motif_ids[order]
-
-
-def sample_background(n: int, length: int, background: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """Independent bases from the background distribution -> uint8 (n, L)."""
-    cdf = np.cumsum(background)[:3]
-    u = rng.random((n, length), dtype=np.float32)
-    codes = (u >= np.float32(cdf[0])).astype(np.uint8)
-    codes += u >= np.float32(cdf[1])
-    codes += u >= np.float32(cdf[2])
-    return codes
 
 
 def generate_chunk_numpy(rule: Rule, labels: np.ndarray, rng: np.random.Generator) -> tuple:

@@ -197,14 +197,12 @@ def summary_markdown(rows: list[dict], figures: dict[str, str]) -> str:
     return "\n".join(lines)
 
 
-def plot_heatmap(rows: list[dict], path: Path) -> None:
-    """(Method, model) x rule heat map of mean localization auROC over seeds (trained models)."""
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+def localization_grid(rows: list[dict]) -> tuple[np.ndarray, list[str], list[str]]:
+    """Mean localization auROC over seeds per (method, model) and rule, trained models only.
 
-    from utils.plots import save_figure
-
+    Returns ``(grid, pairs, rules)``: grid (P, R) float64, NaN where a pair never ran on a rule;
+    ``pairs`` the P row labels ``"<method> on <model>"``, ``rules`` the R rules, both sorted.
+    """
     pairs = sorted({(r["method"], r["model"]) for r in rows if r["method"] and not r["null"]})
     rules = sorted({r["rule"] for r in rows})
     grid = np.full((len(pairs), len(rules)), np.nan)
@@ -212,56 +210,12 @@ def plot_heatmap(rows: list[dict], path: Path) -> None:
         for j, rule in enumerate(rules):
             grid[i, j] = mean_ci(r["localization_auroc"] for r in rows if r["method"] == m
                                  and r["model"] == model and r["rule"] == rule and not r["null"])[0]
-    methods = [f"{m} on {model}" for m, model in pairs]
-    fig, ax = plt.subplots(figsize=(2.4 + 1.4 * len(rules), 1.2 + 0.6 * max(1, len(methods))))
-    im = ax.imshow(grid, vmin=0.5, vmax=1.0, cmap="viridis", aspect="auto")
-    ax.set_xticks(range(len(rules)), rules)
-    ax.set_yticks(range(len(methods)), methods)
-    for i in range(len(methods)):
-        for j in range(len(rules)):
-            if np.isfinite(grid[i, j]):
-                ax.text(j, i, f"{grid[i, j]:.2f}", ha="center", va="center",
-                        color="white" if grid[i, j] < 0.8 else "black")
-    fig.colorbar(im, ax=ax, label="localization auROC")
-    ax.set_title("Localization auROC by method, model and rule")
-    save_figure(fig, path)
-
-
-def plot_verdicts(rows: list[dict], path: Path) -> None:
-    """Rule x model grid of verdicts (one cell per seed), outlined red where the verdict is wrong."""
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    from matplotlib.patches import Rectangle
-
-    from utils.plots import save_figure
-
-    runs = _runs_of(rows)
-    models = sorted({r["model"] for r in runs})
-    rules = sorted({r["rule"] for r in runs})
-    seeds = sorted({r["seed"] for r in runs})
-    colours = {"recovered": "#2b8a3e", "not recovered": "#c92a2a", "undetermined": "#adb5bd"}
-    fig, ax = plt.subplots(figsize=(1.6 + 1.2 * len(rules), 1.0 + 0.55 * len(models)))
-    width = 1.0 / max(1, len(seeds))
-    for r in runs:
-        j, i, k = rules.index(r["rule"]), models.index(r["model"]), seeds.index(r["seed"])
-        ax.add_patch(Rectangle((j - 0.5 + k * width, i - 0.45), width * 0.95, 0.9,
-                               color=colours.get(r["verdict"], "white")))
-        if not r["agrees_with_capability"]:
-            ax.add_patch(Rectangle((j - 0.5 + k * width, i - 0.45), width * 0.95, 0.9, fill=False,
-                                   edgecolor="black", linewidth=2))
-    ax.set_xlim(-0.5, len(rules) - 0.5)
-    ax.set_ylim(-0.5, len(models) - 0.5)
-    ax.set_xticks(range(len(rules)), rules)
-    ax.set_yticks(range(len(models)), models)
-    handles = [Rectangle((0, 0), 1, 1, color=c) for c in colours.values()]
-    ax.legend(handles, list(colours), loc="upper left", bbox_to_anchor=(1.01, 1), frameon=False)
-    ax.set_title("Verdicts (one cell per seed; outlined: wrong for the model's capability)")
-    save_figure(fig, path)
+    return grid, [f"{m} on {model}" for m, model in pairs], rules
 
 
 def write_all(runs: Iterable[Run], out_dir: str | Path) -> list[dict]:
     """leaderboard.csv, summary.md and the two figures into ``out_dir``."""
+    from utils import plots
     from utils.io import atomic_path
 
     out = Path(out_dir)
@@ -269,8 +223,8 @@ def write_all(runs: Iterable[Run], out_dir: str | Path) -> list[dict]:
     rows = build(runs)
     write_rows(out / "leaderboard.csv", COLUMNS, rows)
     figures = {"Localization heat map": "localization_heatmap.png", "Verdict grid": "verdict_grid.png"}
-    plot_heatmap(rows, out / figures["Localization heat map"])
-    plot_verdicts(rows, out / figures["Verdict grid"])
+    plots.plot_localization_heatmap(*localization_grid(rows), out / figures["Localization heat map"])
+    plots.plot_verdict_grid(_runs_of(rows), out / figures["Verdict grid"])
     with atomic_path(out / "summary.md") as tmp:
         Path(tmp).write_text(summary_markdown(rows, figures))
     return rows

@@ -140,3 +140,49 @@ def attribution_mass(ids: Sequence[str], sites: Mapping[str, list[Site]], motifs
                      "mass_sd": float(share.std(ddof=1)) if n > 1 else float("nan"),
                      "site_share": float(mask[keep].mean()) if n else float("nan")})
     return rows
+
+
+# ----------------------------------------------------------------------------- per method
+def score_attributions(ids: Sequence[str], labels: np.ndarray, sites: Mapping[str, list[Site]],
+                       pos_motifs: Iterable[str],
+                       attributions_by_method: Mapping[str, tuple[np.ndarray, float]],
+                       onehot: np.ndarray | None = None, mode: str = "input") -> list[dict]:
+    """Localization of each method on the positive sequences -> one row per method.
+
+    ``attributions_by_method``: {method: (attributions (N, L, 4), seconds)}, as
+    :func:`utils.attribution.run_attributions` returns; ``onehot`` (N, L, 4) and ``mode``
+    choose the per-position score (see :func:`position_scores`): by default |attribution x input|.
+
+    Rows hold the columns of attribution_scores.csv: ``method``, ``n`` positives with a planted rule motif scored,
+    auROC / auPRC mean and sample SD across them, ``seconds_total`` of the method and
+    ``seconds_per_seq`` over all attributed sequences.
+    """
+    labels = np.asarray(labels)
+    rows = []
+    for method, (attributions, seconds) in attributions_by_method.items():
+        attributions = np.asarray(attributions)
+        if len(attributions) != len(ids) or len(labels) != len(ids):
+            raise ValueError(f"{method}: {len(attributions)} maps, {len(ids)} ids and {len(labels)} "
+                             f"labels; attribute and label the same sequences")
+        positive = labels == 1
+        mask = site_mask([i for i, p in zip(ids, positive) if p], sites, pos_motifs,
+                         attributions.shape[1])
+        per_seq = localization_scores(attributions[positive], mask,
+                                      None if onehot is None else np.asarray(onehot)[positive], method, mode)
+        summary = summarize_localization(per_seq["auroc"], per_seq["auprc"])
+        rows.append({"method": method, **summary, "seconds_total": float(seconds),
+                     "seconds_per_seq": float(seconds) / max(len(ids), 1)})
+    return rows
+
+
+def mass_rows(ids, sites, motifs, attributions_by_method, onehot, mode: str = "input") -> list[dict]:
+    """Per method and motif: the share of |attribution| inside the motif's sites (no truth needed).
+
+    One row per method x motif: ``method``, the fields of :func:`attribution_mass` and
+    ``seconds_per_seq`` over all attributed sequences (the columns of attribution_mass.csv).
+    """
+    rows = []
+    for method, (attributions, seconds) in attributions_by_method.items():
+        for r in attribution_mass(ids, sites, motifs, attributions, onehot, method, mode):
+            rows.append({"method": method, **r, "seconds_per_seq": float(seconds) / max(len(ids), 1)})
+    return rows

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from utils import motifs as motiflib
-from utils.engine_numpy import sample_background
+from utils.background import sample_background
 from utils.hypotheses import ABLATE, CONTROL, DISTANCE, INSERT, SWAP, Hypothesis
 from utils.io import InputError, Site
 from utils.planted import PlantedRule

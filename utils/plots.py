@@ -1,4 +1,5 @@
-"""Figures: learning curves, distance-response curves, attribution logos, summary plots.
+"""Figures: learning curves, distance-response curves, attribution logos, summary plots,
+the benchmark leaderboard's heat map and verdict grid.
 
 Every function writes one PNG atomically and returns its path. matplotlib runs with
 the non-interactive Agg backend so the scripts work on machines with no screen.
@@ -63,7 +64,7 @@ def plot_attribution_logos(path, heights_by_method: dict, sites: list, rule_moti
     """One sequence, one logomaker panel per method, planted sites shaded and labelled.
 
     ``heights_by_method``: {method: (L, 4) letter heights over ACGT} (attribution x
-    one-hot input, see :func:`utils.attribution.logo_heights`); ``sites``: the
+    one-hot input, see :func:`utils.localization.observed_base_map`); ``sites``: the
     sequence's :class:`utils.io.Site` records (0-based, end exclusive); sites of
     ``rule_motifs`` are shaded orange, others grey.
     """
@@ -105,7 +106,7 @@ def plot_attribution_logos(path, heights_by_method: dict, sites: list, rule_moti
 def plot_attribution_scores(rows: list[dict], path, auprc_chance: float | None = None) -> str:
     """The methods side by side: localization auROC, auPRC (mean with SD bars), seconds per sequence.
 
-    ``rows``: score rows of :func:`utils.attribution.score_attributions`;
+    ``rows``: score rows of :func:`utils.localization.score_attributions`;
     ``auprc_chance``: fraction of site positions, drawn as auPRC's chance line.
     """
     import numpy as np
@@ -181,4 +182,63 @@ def plot_distance_curve(path, gaps, mean, low, high, pair, planted_window=None, 
     ax.set_xlabel(f"gap between {pair[0]} and {pair[1]} (bp, end of first to start of second)")
     ax.set_ylabel("model probability")
     ax.legend(fontsize=7, loc="best")
+    return save_figure(fig, path)
+
+
+# ----------------------------------------------------------------------------- benchmark leaderboard
+VERDICT_COLOURS = {"recovered": "#2b8a3e", "not recovered": "#c92a2a", "undetermined": "#adb5bd"}
+
+
+def plot_localization_heatmap(grid, row_labels: list[str], rules: list[str], path) -> str:
+    """(Method, model) x rule heat map of mean localization auROC, colour scale 0.5 (chance) to 1.
+
+    ``grid``: (P, R) auROC, NaN cells left blank; ``row_labels`` the P (method, model) pairs,
+    ``rules`` the R columns (see :func:`utils.leaderboard.localization_grid`).
+    """
+    import numpy as np
+
+    grid = np.asarray(grid, dtype=np.float64)
+    methods = list(row_labels)
+    fig, ax = plt.subplots(figsize=(2.4 + 1.4 * len(rules), 1.2 + 0.6 * max(1, len(methods))))
+    im = ax.imshow(grid, vmin=0.5, vmax=1.0, cmap="viridis", aspect="auto")
+    ax.set_xticks(range(len(rules)), rules)
+    ax.set_yticks(range(len(methods)), methods)
+    for i in range(len(methods)):
+        for j in range(len(rules)):
+            if np.isfinite(grid[i, j]):
+                ax.text(j, i, f"{grid[i, j]:.2f}", ha="center", va="center",
+                        color="white" if grid[i, j] < 0.8 else "black")
+    fig.colorbar(im, ax=ax, label="localization auROC")
+    ax.set_title("Localization auROC by method, model and rule")
+    return save_figure(fig, path)
+
+
+def plot_verdict_grid(runs: list[dict], path) -> str:
+    """Rule x model grid of verdicts (one cell per seed), outlined where the verdict is wrong.
+
+    ``runs``: one dict per run with ``rule``, ``model``, ``seed``, ``verdict`` and
+    ``agrees_with_capability`` (leaderboard rows, one per run); colours are :data:`VERDICT_COLOURS`.
+    """
+    from matplotlib.patches import Rectangle
+
+    models = sorted({r["model"] for r in runs})
+    rules = sorted({r["rule"] for r in runs})
+    seeds = sorted({r["seed"] for r in runs})
+    colours = VERDICT_COLOURS
+    fig, ax = plt.subplots(figsize=(1.6 + 1.2 * len(rules), 1.0 + 0.55 * len(models)))
+    width = 1.0 / max(1, len(seeds))
+    for r in runs:
+        j, i, k = rules.index(r["rule"]), models.index(r["model"]), seeds.index(r["seed"])
+        ax.add_patch(Rectangle((j - 0.5 + k * width, i - 0.45), width * 0.95, 0.9,
+                               color=colours.get(r["verdict"], "white")))
+        if not r["agrees_with_capability"]:
+            ax.add_patch(Rectangle((j - 0.5 + k * width, i - 0.45), width * 0.95, 0.9, fill=False,
+                                   edgecolor="black", linewidth=2))
+    ax.set_xlim(-0.5, len(rules) - 0.5)
+    ax.set_ylim(-0.5, len(models) - 0.5)
+    ax.set_xticks(range(len(rules)), rules)
+    ax.set_yticks(range(len(models)), models)
+    handles = [Rectangle((0, 0), 1, 1, color=c) for c in colours.values()]
+    ax.legend(handles, list(colours), loc="upper left", bbox_to_anchor=(1.01, 1), frameon=False)
+    ax.set_title("Verdicts (one cell per seed; outlined: wrong for the model's capability)")
     return save_figure(fig, path)

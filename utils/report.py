@@ -13,7 +13,7 @@ from typing import Iterable, Mapping
 
 import numpy as np
 
-from utils import attribution
+from utils.attribution_outputs import LOGO_DIR, SCORES_PNG
 
 
 def summary(verdict: Mapping, *, model: str, data: str, n_test_seqs: int, num_perturbs: int, seed: int,
@@ -171,12 +171,12 @@ def attribution_section(rows: list[dict], results_dir=None, notes: Iterable[str]
     lines.append("")
     if results_dir is not None:
         folder = Path(results_dir)
-        if (folder / attribution.SCORES_PNG).exists():
-            lines += [f"![attribution scores]({attribution.SCORES_PNG})", ""]
-        logos = sorted((folder / attribution.LOGO_DIR).glob("*.png")) if (folder / attribution.LOGO_DIR).is_dir() else []
+        if (folder / SCORES_PNG).exists():
+            lines += [f"![attribution scores]({SCORES_PNG})", ""]
+        logos = sorted((folder / LOGO_DIR).glob("*.png")) if (folder / LOGO_DIR).is_dir() else []
         logos.sort(key=lambda p: not p.stem.endswith("_pos"))   # positives first, stable
         if logos:
-            links = ", ".join(f"[{p.stem}]({attribution.LOGO_DIR}/{p.name})" for p in logos)
+            links = ", ".join(f"[{p.stem}]({LOGO_DIR}/{p.name})" for p in logos)
             lines += [f"Attribution logos (planted sites shaded, rule motifs in orange): {links}", ""]
     for note in notes:
         lines.append(f"- {note}")
