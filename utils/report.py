@@ -78,7 +78,7 @@ def markdown(summary: Mapping, rows: list[dict], curve_png: str | None = None, s
         lines.append(f"- Gap window found {found['gap_window']} vs planted {planted['gap_window']} "
                      f"(error {found['gap_window_error'][0]:+d} / {found['gap_window_error'][1]:+d} bp)")
     expected = ("`expected` is what the planted rule predicts." if summary["verdict"] is not None else
-                "With no planted rule, `expected` and `agrees` stay empty.")
+                "with no planted rule, `expected` and `agrees` stay empty.")
     lines += ["", f"A test is significant when its Benjamini-Hochberg q-value is below "
               f"{summary['alpha']} and the mean change in probability is at least "
               f"{summary['min_effect']}; {expected}", ""]
