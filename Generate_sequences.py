@@ -19,7 +19,7 @@ from __future__ import annotations
 import sys
 
 from utils import cli, motifs as motiflib, simulate
-from utils.io import check_free_space, check_out_dir
+from utils.folders import check_free_space, check_out_dir
 
 
 def build_parser():
@@ -83,7 +83,7 @@ def main(argv=None) -> int:
     check_free_space(args.out_dir, args.num_seqs * (args.seq_length + 30 + 40 * (len(rule.motifs) + 1)))
     for warning in rule.similar:
         print(f"warning: {warning}", file=sys.stderr)
-    meta = simulate.write_dataset(rule, args.out_dir, quiet=args.quiet)
+    meta = simulate.write_dataset(rule, args.out_dir, quiet=args.quiet, overwrite=args.overwrite)
     counts = meta["class_counts"]
     cli.say(f"{meta['num_seqs']} sequences ({counts['1']} positive, {counts['0']} negative), "
             f"rule: {meta['rule']}; chance matches removed in {meta['chance_matches']['sequences_touched']} "

@@ -25,7 +25,8 @@ sys.path.insert(0, str(ROOT))
 
 import numpy as np  # noqa: E402
 
-from utils import io as dio, models, perturb  # noqa: E402
+from utils import models, perturb  # noqa: E402
+from utils.folders import load_dataset, read_model_folder  # noqa: E402
 from utils.encoding import one_hot  # noqa: E402
 from utils.motifs import Motif  # noqa: E402
 
@@ -67,10 +68,10 @@ def main() -> None:
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         folder = model_folder(Path(tmp), args.model)
-        predictor = models.load(folder)
-        meta = dio.read_json(folder / "model.json")
-        data = dio.load_dataset(meta["data"]["path"], need_sites=True)
-        test = dio.read_tsv(folder / "predictions.tsv", ["id"])["id"][:args.num_seqs]
+        record = read_model_folder(folder)
+        predictor = models.load(folder, record.meta)
+        data = load_dataset(record.meta["data"]["path"], need_sites=True)
+        test = record.predictions.test_ids[:args.num_seqs]
         index = {sid: k for k, sid in enumerate(data.ids)}
         x = one_hot([data.seqs[index[i]] for i in test])
         y = data.labels[[index[i] for i in test]]

@@ -9,7 +9,8 @@ import pytest
 from utils import attribution as attr
 from utils.encoding import one_hot
 from utils.localization import localization_scores, site_mask, summarize_localization
-from utils.io import InputError, Site
+from utils.io import InputError
+from utils.seqfiles import Site
 
 MOTIF = "GGGTTTGT"          # no border (no proper prefix equals a suffix): one mutation cannot recreate it
 AC_ONLY = [0.5, 0.5, 0.0, 0.0]
@@ -264,7 +265,7 @@ def attr_logo_one_panel(folder, onehot_row, sites):
 
 def test_without_a_planted_rule_maps_are_summarised_by_attribution_mass(tmp_path, linear):
     """No pos_motifs: no localization against truth; each motif's share of |attribution x input|."""
-    from utils.io import Site
+    from utils.seqfiles import Site
 
     _, x = linear
     n, length = x.shape[:2]

@@ -13,7 +13,8 @@ import Interpret_models
 import Train_models
 from utils import cli, evaluate, motifs as motiflib, perturb
 from utils.encoding import one_hot, onehot_to_codes
-from utils.io import Site, load_dataset
+from utils.folders import load_dataset
+from utils.seqfiles import Site
 
 
 # ----------------------------------------------------------------------------- oracles

@@ -18,7 +18,8 @@ import pytest
 import Train_models
 from utils import cli, models, training
 from utils.encoding import codes_to_seqs, one_hot
-from utils.io import Dataset, InputError, load_dataset, write_json, write_tsv
+from utils.folders import Dataset, load_dataset
+from utils.io import InputError, write_json, write_tsv
 
 ROOT = Path(__file__).resolve().parents[1]
 MOTIF = "TGACGTCATC"        # planted once in every positive

@@ -40,9 +40,11 @@ import numpy as np
 from utils import fast_ism
 from utils.cli import progress, say
 from utils.encoding import codes_to_onehot, onehot_to_codes
-from utils.io import InputError, Site, atomic_path, check_base_distribution, write_rows
+from utils.folders import ResultsFolder
+from utils.io import InputError, atomic_path, check_base_distribution, write_rows
 from utils.localization import (SCORE_MODES, localization_scores, observed_base_map, site_mask,
                                 summarize_localization)
+from utils.seqfiles import Site
 
 ISM_CHUNK = 4096              # variants per predictor call: amortises the call cost, bounds memory
 # KernelSHAP defaults, chosen on default presence data with the default CNN (30 positives):
@@ -57,9 +59,9 @@ GRADIENT_BATCH = 512          # sequences per gradient evaluation
 UNIFORM = (0.25, 0.25, 0.25, 0.25)
 SCORE_COLUMNS = ["method", "n", "auroc_mean", "auroc_sd", "auprc_mean", "auprc_sd",
                  "seconds_total", "seconds_per_seq"]
-SCORES_CSV = "attribution_scores.csv"
-SCORES_PNG = "attribution_scores.png"
-LOGO_DIR = "logos"
+SCORES_CSV = ResultsFolder.SCORES_CSV
+SCORES_PNG = ResultsFolder.SCORES_PNG
+LOGO_DIR = ResultsFolder.LOGO_DIR
 
 
 # ----------------------------------------------------------------------------- model access
@@ -617,7 +619,7 @@ def write_attribution_outputs(results_dir, ids: Sequence[str], onehot: np.ndarra
     return rows
 
 
-MASS_CSV = "attribution_mass.csv"
+MASS_CSV = ResultsFolder.MASS_CSV
 MASS_COLUMNS = ["method", "motif", "n", "mass_mean", "mass_sd", "site_share", "seconds_per_seq"]
 
 

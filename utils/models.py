@@ -26,12 +26,10 @@ from typing import Protocol
 import numpy as np
 
 from utils.encoding import ALPHABET, kmer_counts
-from utils.io import InputError, read_json
+from utils.folders import ModelFolder, read_model_json
+from utils.io import InputError
 
 KINDS = ("cnn", "kmer_logistic", "kmer_gbt")
-MODEL_JSON = "model.json"
-KERAS_FILE = "model.keras"
-SKOPS_FILE = "model.skops"
 PREDICT_BATCH = 1024          # sequences per forward pass: amortises call cost; on 2 CPU cores 512-1024
                               # ran ~40% faster than 4096 (activations stay in cache)
 
@@ -267,11 +265,13 @@ def build_cnn(input_length: int, cfg: CNNConfig):
     layer is one that shap's DeepExplainer handles (no global pooling, no Lambda; the
     dilated convolutions' SpaceToBatchND/BatchToSpaceND are registered as linear in
     :func:`utils.attribution._import_shap`).
+
+    ``input_length`` must have passed :func:`check_cnn_length` (training does so once, in
+    :func:`utils.training.resolve_architecture`).
     """
     keras = import_keras()
     layers = keras.layers
 
-    check_cnn_length(input_length, cfg)
     if cfg.architecture == "dilated" and cfg.dilated_layers is None:
         raise ValueError("resolve dilated_layers (layers_for_field) before building the CNN")
     inputs = keras.Input(shape=(input_length, 4), name="onehot")
@@ -418,7 +418,7 @@ class KmerPredictor(_BatchedPredictor):
 
 # ----------------------------------------------------------------------------- save / load
 def model_file_name(kind: str) -> str:
-    return KERAS_FILE if kind == "cnn" else SKOPS_FILE
+    return ModelFolder.KERAS if kind == "cnn" else ModelFolder.SKOPS
 
 
 def save_model(predictor, folder: str | Path) -> Path:
@@ -432,29 +432,27 @@ def save_model(predictor, folder: str | Path) -> Path:
     return path
 
 
-def load(model_dir: str | Path) -> Predictor:
+def load(model_dir: str | Path, meta: dict | None = None) -> Predictor:
     """Read a model folder written by Train_models.py -> its Predictor.
 
+    ``meta``: the folder's model.json when the caller has read it already
+    (:func:`utils.folders.read_model_folder`), so it is not read twice; else it is read here.
     Raises InputError (one sentence) for a missing or corrupt folder, an unknown kind,
     or a k-mer model file that holds types outside :data:`SKOPS_TRUSTED`.
     """
     folder = Path(model_dir)
-    if not folder.is_dir():
-        raise InputError(f"model folder {folder} does not exist; train one with Train_models.py "
-                         f"or name an existing model folder")
-    meta = read_json(folder / MODEL_JSON) if (folder / MODEL_JSON).exists() else None
-    if not isinstance(meta, dict):
-        raise InputError(f"{folder} has no valid {MODEL_JSON}; it is not a model folder written by "
-                         f"Train_models.py")
+    if meta is None:
+        meta = read_model_json(folder)
+    model_json = folder / ModelFolder.MODEL_JSON
     kind = meta.get("kind")
     length = meta.get("input_length")
     if kind not in KINDS:
-        raise InputError(f"{folder / MODEL_JSON} names model kind {kind!r}; known kinds are "
+        raise InputError(f"{model_json} names model kind {kind!r}; known kinds are "
                          f"{', '.join(KINDS)}")
     if not isinstance(length, int) or length < 1:
-        raise InputError(f"{folder / MODEL_JSON} has no valid input_length; retrain the model")
+        raise InputError(f"{model_json} has no valid input_length; retrain the model")
     if meta.get("alphabet", ALPHABET) != ALPHABET:
-        raise InputError(f"{folder / MODEL_JSON} uses alphabet {meta.get('alphabet')!r}; "
+        raise InputError(f"{model_json} uses alphabet {meta.get('alphabet')!r}; "
                          f"only {ALPHABET} is supported")
     path = folder / model_file_name(kind)
     if not path.is_file():
@@ -463,7 +461,7 @@ def load(model_dir: str | Path) -> Predictor:
         return CNNPredictor(_load_keras(path, length), length)
     k = meta.get("k")
     if not isinstance(k, int) or k < 1:
-        raise InputError(f"{folder / MODEL_JSON} has no valid k for a k-mer model; retrain the model")
+        raise InputError(f"{model_json} has no valid k for a k-mer model; retrain the model")
     estimator = _load_skops(path)
     if not (callable(getattr(estimator, "predict_proba", None))
             and callable(getattr(estimator, "decision_function", None))):
