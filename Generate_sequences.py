@@ -18,8 +18,8 @@ from __future__ import annotations
 
 import sys
 
-from utils import cli, simulate
-from utils.io import check_free_space, check_out_dir
+from utils import cli, planted, simulate
+from utils.folders import check_free_space, check_out_dir
 
 
 def build_parser():
@@ -28,7 +28,7 @@ def build_parser():
     g.add_argument("--num_seqs", type=int, default=10000, metavar="INT",
                    help="number of sequences to generate")
     g.add_argument("--seq_length", type=int, default=200, metavar="INT bp", help="length of every sequence")
-    g.add_argument("--gen_type", choices=simulate.GEN_TYPES, default="presence",
+    g.add_argument("--gen_type", choices=planted.GEN_TYPES, default="presence",
                    help="the rule that decides the label")
     g.add_argument("--pos_fraction", type=float, default=0.5, metavar="FRACTION",
                    help="share of positive sequences, strictly between 0 and 1 (exactly round(num_seqs x "
@@ -84,7 +84,7 @@ def main(argv=None) -> int:
     check_free_space(args.out_dir, args.num_seqs * (args.seq_length + 30 + 40 * (len(rule.motifs) + 1)))
     for warning in rule.similar:
         print(f"warning: {warning}", file=sys.stderr)
-    meta = simulate.write_dataset(rule, args.out_dir, quiet=args.quiet)
+    meta = simulate.write_dataset(rule, args.out_dir, quiet=args.quiet, overwrite=args.overwrite)
     counts = meta["class_counts"]
     cli.say(f"{meta['num_seqs']} sequences ({counts['1']} positive, {counts['0']} negative), "
             f"rule: {meta['rule']}; chance matches removed in {meta['chance_matches']['sequences_touched']} "

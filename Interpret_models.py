@@ -15,11 +15,11 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-import numpy as np
 
 from utils import (attribution, attribution_outputs, cli, evaluate, interpretation, io as dio, localization, models,
                    perturb, report)
 from utils.encoding import one_hot
+from utils.folders import ResultsFolder
 
 
 def build_parser():
@@ -89,11 +89,11 @@ def build_parser():
 def write_distance_curve(folder: Path, curve: dict, planted_window) -> str:
     from utils.plots import plot_distance_curve
 
-    dio.write_csv(folder / "distance_curve.csv", ["gap", "mean_prob", "ci_low", "ci_high", "n_seqs"],
+    dio.write_csv(folder / ResultsFolder.DISTANCE_CSV, ["gap", "mean_prob", "ci_low", "ci_high", "n_seqs"],
                   [curve["gaps"].tolist(), curve["mean"], curve["low"], curve["high"], curve["n"].tolist()])
-    plot_distance_curve(folder / "distance_curve.png", curve["gaps"], curve["mean"], curve["low"],
+    plot_distance_curve(folder / ResultsFolder.DISTANCE_PNG, curve["gaps"], curve["mean"], curve["low"],
                         curve["high"], curve["pair"], planted_window, curve["window"])
-    return "distance_curve.png"
+    return ResultsFolder.DISTANCE_PNG
 
 
 def main(argv=None) -> int:
@@ -114,7 +114,7 @@ def main(argv=None) -> int:
     x = one_hot([inp.sequences.seqs[index[i]] for i in test_ids])
     battery = perturb.run_battery(predictor, x, y, [inp.sites.get(i, []) for i in test_ids], inp.plan,
                                   inp.motifs, inp.background, args.num_perturbs, args.num_seqs, args.seed,
-                                  sampling=inp.sequences.sampling, quiet=args.quiet)
+                                  sampling=inp.sequences.sampling, quiet=args.quiet, base_prob=inp.base_prob)
     rows = evaluate.annotate(battery.rows, rule, args.alpha, args.min_effect)
     verdict = evaluate.verdict(rows, rule, battery.curve, args.alpha, args.min_effect, battery.not_run)
     for note in inp.notes:
@@ -128,8 +128,8 @@ def main(argv=None) -> int:
             window=args.window, nsamples=args.nsamples, quiet=args.quiet)
     scale = attribution.output_scale(predictor)
     truth_motifs = list(rule.pos_motifs) if rule is not None else [m.name for m in inp.motifs]
-    with dio.staged_dir(inp.out_dir) as tmp:
-        dio.write_csv(tmp / "interpretation.csv", evaluate.VERDICT_COLUMNS,
+    with dio.staged_dir(inp.out_dir, overwrite=args.overwrite) as tmp:
+        dio.write_csv(tmp / ResultsFolder.INTERPRETATION, evaluate.VERDICT_COLUMNS,
                       [[r[c] for r in rows] for c in evaluate.VERDICT_COLUMNS])
         curve_png = None
         if battery.curve is not None:
@@ -143,8 +143,8 @@ def main(argv=None) -> int:
             n_test_seqs=len(test_ids), num_perturbs=args.num_perturbs, seed=args.seed,
             model_kind=getattr(predictor, "kind", None), metrics=inp.model.metrics,
             site_calling=inp.site_calling, scores=scores, truth=rule is not None, notes=inp.notes)
-        dio.write_json(tmp / "summary.json", summary)
-        dio.write_text(tmp / "report.md", report.markdown(summary, rows, curve_png, scores, tmp, truth_motifs, scale))
+        dio.write_json(tmp / ResultsFolder.SUMMARY, summary)
+        dio.write_text(tmp / ResultsFolder.REPORT, report.markdown(summary, rows, curve_png, scores, tmp, truth_motifs, scale))
     cli.say(report.final_line(summary, inp.out_dir), args.quiet)
     return 0
 

@@ -13,7 +13,8 @@ import sys
 from pathlib import Path
 
 from utils import cli, models, training
-from utils.io import InputError, check_out_dir, load_dataset
+from utils.folders import check_out_dir, load_dataset
+from utils.io import InputError
 
 DESCRIPTION = __doc__.split("\n\n")[0]
 EPILOG = """model kinds:
@@ -152,12 +153,11 @@ def main(argv: list[str] | None = None) -> int:
         raise InputError(f"--dilation_base {args.dilation_base} must be 2 or more (1 would not dilate)")
     kmer = models.KmerConfig(k=args.k)
     dataset = load_dataset(args.data_file)
-    if args.model_type == "cnn":
-        models.check_cnn_length(dataset.seq_length, arch)
     verbose = 1 if sys.stderr.isatty() and not args.quiet else 0
     result = training.train(dataset, args.model_type, cfg, args.seed, arch=arch, kmer=kmer,
                             verbose=verbose)
-    training.write_model_folder(result, dataset, out, cfg, args.seed, arch=arch, kmer=kmer)
+    training.write_model_folder(result, dataset, out, cfg, args.seed, arch=arch, kmer=kmer,
+                                overwrite=args.overwrite)
     for warning in result.warnings:
         print(warning, file=sys.stderr)
     test = result.metrics["test"]

@@ -34,7 +34,8 @@ import numpy as np  # noqa: E402
 from utils import attribution, fast_ism  # noqa: E402
 from utils.encoding import one_hot  # noqa: E402
 from utils.localization import localization_scores, site_mask, summarize_localization  # noqa: E402
-from utils.io import load_dataset, read_tsv  # noqa: E402
+from utils.folders import load_dataset  # noqa: E402
+from utils.io import read_tsv  # noqa: E402
 
 ISM_TARGET_SECONDS = 15.0     # for 1,000 sequences of 200 bp
 ISM_TARGET_RATIO = 10.0

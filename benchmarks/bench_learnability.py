@@ -28,7 +28,7 @@ import numpy as np  # noqa: E402
 
 from utils import attribution, fast_ism, models, simulate, training  # noqa: E402
 from utils.encoding import one_hot  # noqa: E402
-from utils.io import load_dataset  # noqa: E402
+from utils.folders import load_dataset  # noqa: E402
 
 SHORT = ("SPI1_known1", "AP1_known9")        # two motifs of 8 bp, for row 2 (checked below)
 RULES = [
@@ -64,8 +64,7 @@ def main() -> None:
             data = load_dataset(Path(tmp) / f"d{row}")
             cnn = training.train(data, "cnn", training.TrainConfig(), seed=0)
             kmer = training.train(data, "kmer_logistic", training.TrainConfig(), seed=0)
-            need, _ = models.field_needed(data.metadata)
-            field = f"{models.receptive_field(cnn.arch)}/{min(need, data.seq_length)}"
+            field = f"{models.receptive_field(cnn.arch)}/{cnn.field_needed[0]}"
             print(f"{name:32} {cnn.metrics['test']['auroc']:>9.3f} {cnn.metrics['epochs_run']:>6} "
                   f"{cnn.timing['seconds_per_epoch']:>7.1f} {field:>9} {kmer.metrics['test']['auroc']:>10.3f}",
                   flush=True)

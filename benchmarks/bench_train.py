@@ -26,8 +26,8 @@ sys.path.insert(0, str(ROOT))
 
 import Generate_sequences  # noqa: E402
 import Train_models  # noqa: E402
+from utils import planted  # noqa: E402
 
-GEN_TYPES = ("presence", "order", "distance")
 KINDS = ("cnn", "kmer_logistic", "kmer_gbt")
 TARGETS = {("presence", "cnn"): (">=", 0.98), ("order", "cnn"): (">=", 0.95),
            ("order", "kmer_logistic"): ("<=", 0.65), ("distance", "cnn"): (">=", 0.90)}
@@ -45,7 +45,7 @@ def main() -> None:
     ap.add_argument("--num_seqs", type=int, default=10000)
     ap.add_argument("--seq_length", type=int, default=200)
     ap.add_argument("--seed", type=int, default=1)
-    ap.add_argument("--gen_types", nargs="+", default=list(GEN_TYPES), choices=GEN_TYPES)
+    ap.add_argument("--gen_types", nargs="+", default=list(planted.GEN_TYPES), choices=planted.GEN_TYPES)
     ap.add_argument("--kinds", nargs="+", default=list(KINDS), choices=KINDS)
     args = ap.parse_args()
     print(f"{'gen_type':9} {'model':14} {'test auROC':>10} {'epochs':>6} {'s/epoch':>8} "

@@ -12,8 +12,9 @@ from utils import attribution as attr
 from utils import attribution_outputs as outs
 from utils import report
 from utils.encoding import one_hot
-from utils.io import InputError, Site
+from utils.io import InputError
 from utils.localization import localization_scores, score_attributions, site_mask, summarize_localization
+from utils.seqfiles import Site
 
 AC_ONLY = [0.5, 0.5, 0.0, 0.0]
 

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from utils import attribution, models, training
-from utils.io import Dataset, load_dataset
+from utils.folders import Dataset, load_dataset
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -51,8 +51,9 @@ def test_final_pool_auto_takes_max_and_mean_on_long_sequences():
                                                                         "B": [[0.25] * 4] * 20},
             "max_dist": 150, "seq_length": 1000}
     data = Dataset(Path("."), ["s"], ["A" * 1000], np.array([1]), metadata=meta)
-    arch = training.resolve_architecture(cfg, data)            # what model.json records
+    arch, need, how = training.resolve_architecture(cfg, data)   # what model.json records
     assert (arch.final_pool, arch.dilated_layers) == ("maxavg", 6)   # 20 + 20 + 2 * 155 + 19 = 369 bp
+    assert need == 369 and how.startswith("distance: motifs 20 + 20 bp")
 
 
 @pytest.mark.parametrize("extra", [{}, {"batch_norm": False, "final_pool": "maxavg"}])

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 from hypothesis import given, strategies as st
 
-from utils import cli, io as dio, models, motifs, planted
+from utils import cli, io as dio, models, motifs, planted, seqfiles
 from utils.io import InputError
 
 TOKENS = ["\t", "\n", "\r\n", ">", "#", " ", "id", "label", "0", "1", "-1", "2", "nan", "inf", "1e400",
@@ -40,7 +40,7 @@ def contract(fn, data: bytes, name: str = "f"):
 
 @given(blobs)
 def test_fasta_reader(data):
-    result = contract(dio.read_fasta, data, "x.fa")
+    result = contract(seqfiles.read_fasta, data, "x.fa")
     if result is not None:
         ids, seqs = result
         assert len(ids) == len(seqs) == len(set(ids)) and len({len(s) for s in seqs}) == 1
@@ -49,7 +49,7 @@ def test_fasta_reader(data):
 
 @given(blobs)
 def test_labels_reader(data):
-    result = contract(dio.read_labels, data, "labels.tsv")
+    result = contract(seqfiles.read_labels, data, "labels.tsv")
     if result is not None:
         ids, labels = result
         assert len(ids) == len(labels) and set(labels.tolist()) <= {0, 1}
@@ -57,7 +57,7 @@ def test_labels_reader(data):
 
 @given(blobs)
 def test_bed_reader(data):
-    result = contract(dio.read_bed, data, "sites.bed")
+    result = contract(seqfiles.read_bed, data, "sites.bed")
     if result is not None:
         assert all(0 <= s.start < s.end and s.strand in "+-" for s in result)
 

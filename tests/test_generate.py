@@ -12,7 +12,7 @@ from scipy import stats
 import Generate_sequences
 from utils import cli, motifs as motiflib, simulate
 from utils.encoding import seqs_to_codes
-from utils.io import load_dataset
+from utils.folders import load_dataset
 
 
 def generate(out, *flags):
@@ -355,29 +355,31 @@ def test_rule_resolution_defaults_fit_short_sequences():
 
 def test_byte_matrix_writers_give_the_bytes_of_line_by_line_formatting():
     """FASTA, labels and BED of a chunk are built as byte matrices; they must equal the
-    plain formatting, including ids past seq_9999999's width limit and multi-digit starts."""
-    from utils import io as dio
+    plain formatting, including ids past seq_9999999's width and multi-digit starts."""
+    from utils import seqfiles
     from utils.encoding import codes_to_seqs
+
+    def bed_line(i, s, e, m, d):            # BED6 as the design states it, one site per line
+        return f"seq_{i:07d}\t{s}\t{e}\t{m}\t0\t{d}\n"
 
     rng = np.random.default_rng(3)
     n = 50
     codes = rng.integers(0, 5, size=(n, 37)).astype(np.uint8)
     labels = rng.integers(0, 2, size=n)
-    for first in (123_456, 10 ** 7 - 25):          # the second crosses 7 digits: the line-by-line path
-        ids = [simulate.seq_id(first + i) for i in range(n)]
-        fasta, lab = simulate.fasta_and_labels_bytes(first, codes, labels)
+    for first in (123_456, 10 ** 7 - 25):          # the second crosses 7 digits: rows of two widths
+        ids = [f"seq_{first + i:07d}" for i in range(n)]
+        assert [seqfiles.seq_id(first + i) for i in range(n)] == ids
+        fasta, lab = seqfiles.fasta_and_labels_bytes(first, codes, labels)
         assert fasta == "".join(f">{i}\n{s}\n" for i, s in zip(ids, codes_to_seqs(codes))).encode()
         assert lab == "".join(f"{i}\t{v}\n" for i, v in zip(ids, labels)).encode()
-    first = 123_456
-    ids = [simulate.seq_id(first + i) for i in range(n)]
-    rows = rng.integers(0, n, size=200)
-    starts = np.concatenate([[0, 9, 10, 99_999], rng.integers(0, 100_000, size=196)])
-    ends = starts + rng.integers(1, 30, size=200)
-    names = ["CTCF_known1", "AP1", "X"]
-    motif = rng.integers(0, 3, size=200)
-    minus = rng.integers(0, 2, size=200)
-    got = simulate.bed_bytes(simulate._id_bytes(first, n)[rows], starts, ends, motif, names, minus)
-    want = dio.bed_lines([ids[r] for r in rows], starts.tolist(), ends.tolist(), [names[m] for m in motif],
-                         ["-" if s else "+" for s in minus])
-    assert got == want.encode()
-    assert simulate.bed_bytes(np.zeros((0, 11), np.uint8), [], [], [], names, []) == b""
+        rows = first + rng.integers(0, n, size=200)
+        starts = np.concatenate([[0, 9, 10, 99_999], rng.integers(0, 100_000, size=196)])
+        ends = starts + rng.integers(1, 30, size=200)
+        names = ["CTCF_known1", "AP1", "X"]
+        motif = rng.integers(0, 3, size=200)
+        minus = rng.integers(0, 2, size=200)
+        got = seqfiles.bed_bytes(rows, starts, ends, motif, names, minus)
+        assert got == "".join(bed_line(r, s, e, names[m], "-" if d else "+")
+                              for r, s, e, m, d in zip(rows, starts, ends, motif, minus)).encode()
+    assert b"seq_10000000\t" in got and b"seq_9999999\t" in got
+    assert seqfiles.bed_bytes(np.zeros(0, np.int64), [], [], [], names, []) == b""

@@ -15,7 +15,8 @@ from oracles import (ConstantOracle, OrderOracle, PerSequenceWindowOracle, Prese
                      WindowOracle)
 from utils import cli, evaluate, motifs as motiflib, perturb, planted
 from utils.encoding import one_hot
-from utils.io import Site, load_dataset
+from utils.folders import load_dataset
+from utils.seqfiles import Site
 from utils.stats import benjamini_hochberg
 
 

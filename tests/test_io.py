@@ -1,4 +1,5 @@
-"""utils.io: --overwrite replaces only the suite's own folders; staged folders swap atomically."""
+"""utils.io and utils.folders: --overwrite replaces only the suite's own folders; staged folders
+swap atomically and never replace a folder another run wrote meanwhile; folders are read once."""
 from __future__ import annotations
 
 import os
@@ -6,7 +7,7 @@ import os
 import pytest
 
 import Generate_sequences
-from utils import cli, io as dio
+from utils import cli, folders, io as dio, seqfiles
 
 
 def run_generate(capsys, argv):
@@ -37,6 +38,7 @@ def test_overwrite_never_deletes_a_folder_of_datasets(tmp_path, capsys):
 @pytest.mark.parametrize("written,ok", [
     (["model.json", "model.keras", "metrics.json", "split.tsv"], True),                  # a model folder
     (["summary.json", "report.md", "attributions_ism.npz", "logos/"], True),            # a results folder
+    (["summary.json", "report.md", "interpretation.csv", "attribution_mass.csv"], True),  # ... of a FASTA run
     (["model.json", "notes.txt"], False),                                                # a foreign file
     (["report.md"], False),                                                              # no marker
     (["summary.json", "cnn/"], False),                                                   # a folder inside
@@ -47,19 +49,19 @@ def test_overwrite_needs_the_suite_marker_and_nothing_else(tmp_path, written, ok
     for name in written:
         (folder / name).mkdir() if name.endswith("/") else (folder / name).write_text("x")
     if ok:
-        assert dio.check_out_dir(folder, overwrite=True) == folder
+        assert folders.check_out_dir(folder, overwrite=True) == folder
     else:
         with pytest.raises(dio.InputError, match="not written by this suite"):
-            dio.check_out_dir(folder, overwrite=True)
+            folders.check_out_dir(folder, overwrite=True)
     with pytest.raises(dio.InputError, match="already holds files"):
-        dio.check_out_dir(folder, overwrite=False)
+        folders.check_out_dir(folder, overwrite=False)
 
 
 def test_overwrite_refuses_the_current_folder(tmp_path, monkeypatch):
     (tmp_path / "metadata.json").write_text("{}")
     monkeypatch.chdir(tmp_path)
     with pytest.raises(dio.InputError, match="current folder"):
-        dio.check_out_dir(".", overwrite=True)
+        folders.check_out_dir(".", overwrite=True)
 
 
 def test_a_failed_swap_puts_the_old_folder_back(tmp_path, monkeypatch):
@@ -77,7 +79,7 @@ def test_a_failed_swap_puts_the_old_folder_back(tmp_path, monkeypatch):
 
     monkeypatch.setattr(dio.os, "replace", failing)
     with pytest.raises(OSError):
-        with dio.staged_dir(out) as tmp:
+        with dio.staged_dir(out, overwrite=True) as tmp:
             (tmp / "summary.json").write_text("new")
     monkeypatch.setattr(dio.os, "replace", real)
     assert (out / "summary.json").read_text() == "old"
@@ -143,7 +145,7 @@ def test_stale_staging_of_a_dead_process_is_removed(tmp_path, capsys):
 
 def test_unwritable_out_dir_is_refused_before_work(tmp_path):
     with pytest.raises(dio.InputError, match="cannot be written"):
-        dio.check_out_dir("/proc/x", overwrite=False)
+        folders.check_out_dir("/proc/x", overwrite=False)
 
 
 @pytest.mark.parametrize("text,needle", [
@@ -174,7 +176,7 @@ def test_bad_sites_are_refused(tmp_path, bed, needle):
     (tmp_path / "labels.tsv").write_text("id\tlabel\ns\t1\n")
     (tmp_path / "motif_sites.bed").write_text(bed)
     with pytest.raises(dio.InputError, match=needle):
-        dio.load_dataset(tmp_path)
+        folders.load_dataset(tmp_path)
 
 
 def test_fasta_gzip_crlf_and_bom_read_alike(tmp_path):
@@ -182,7 +184,7 @@ def test_fasta_gzip_crlf_and_bom_read_alike(tmp_path):
 
     (tmp_path / "a.fa").write_bytes(b"\xef\xbb\xbf>s1 desc\r\nACGT\r\nAC\r\n>s2\r\nNNGTAC\r\n")
     (tmp_path / "b.fa.gz").write_bytes(gzip.compress(b">s1\nACGTAC\n>s2\nNNGTAC\n"))
-    assert dio.read_fasta(tmp_path / "a.fa") == dio.read_fasta(tmp_path / "b.fa.gz") == \
+    assert seqfiles.read_fasta(tmp_path / "a.fa") == seqfiles.read_fasta(tmp_path / "b.fa.gz") == \
         (["s1", "s2"], ["ACGTAC", "NNGTAC"])
 
 
@@ -190,7 +192,150 @@ def test_blank_and_duplicate_labels_are_named(tmp_path):
     path = tmp_path / "labels.tsv"
     path.write_text("id\tlabel\na\t\nb\t1\n")
     with pytest.raises(dio.InputError, match="found an empty label"):
-        dio.read_labels(path)
+        seqfiles.read_labels(path)
     path.write_text("id\tlabel\na\t0\na\t1\n")
     with pytest.raises(dio.InputError, match="more than one label"):
-        dio.read_labels(path)
+        seqfiles.read_labels(path)
+
+
+# ----------------------------------------------------------------------------- two runs, one folder
+def test_a_folder_written_during_the_run_is_kept_and_this_run_loses(tmp_path):
+    out = tmp_path / "data" / "generated"
+    with pytest.raises(dio.InputError) as exc:
+        with dio.staged_dir(out) as tmp:
+            (tmp / "labels.tsv").write_text("mine\n")
+            out.mkdir(parents=True)                        # the other run's rename lands first
+            (out / "labels.tsv").write_text("theirs\n")
+    message = str(exc.value)
+    assert message == (f"--out_dir {out} was written by another run while this one ran; its files are "
+                       f"kept and this run's discarded: rerun with --overwrite or name another folder")
+    assert (out / "labels.tsv").read_text() == "theirs\n" and [p.name for p in out.iterdir()] == ["labels.tsv"]
+    assert sorted(p.name for p in out.parent.iterdir()) == ["generated"]        # no staging left
+
+
+def test_an_empty_folder_made_during_the_run_is_taken(tmp_path):
+    out = tmp_path / "res"
+    with dio.staged_dir(out) as tmp:
+        (tmp / "summary.json").write_text("mine")
+        out.mkdir()                                        # e.g. mkdir -p by hand: empty, so free
+        (out / ".gitkeep").write_text("")                  # check_out_dir counts .gitkeep as empty
+    assert (out / "summary.json").read_text() == "mine"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["res"]
+
+
+def test_with_overwrite_a_folder_written_during_the_run_is_replaced(tmp_path):
+    out = tmp_path / "res"
+    with dio.staged_dir(out, overwrite=True) as tmp:
+        (tmp / "summary.json").write_text("mine")
+        out.mkdir()
+        (out / "summary.json").write_text("theirs")
+    assert (out / "summary.json").read_text() == "mine"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["res"]               # no .old left
+
+
+RACER = """
+import contextlib, pathlib, sys, time
+sys.path.insert(0, {root!r})
+from utils import cli, io as dio, simulate
+import Generate_sequences
+
+real = dio.staged_dir
+
+@contextlib.contextmanager
+def held(path, overwrite=False):          # the files are staged; wait for the go before the move
+    with real(path, overwrite) as tmp:
+        yield tmp
+        pathlib.Path({ready!r}).touch()
+        while not pathlib.Path({go!r}).exists():
+            time.sleep(0.02)
+
+simulate.staged_dir = held
+sys.argv[0] = "Generate_sequences.py"
+cli.run(Generate_sequences.main, sys.argv[1:])
+"""
+
+
+@pytest.mark.slow
+def test_two_generate_runs_into_one_folder_the_later_one_fails(tmp_path):
+    """Two real processes: run 1 stages its files and is held before its move; run 2 writes the
+    folder meanwhile; released, run 1 exits 2 with one line and leaves run 2's files alone."""
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    root = str(Path(__file__).resolve().parents[1])
+    out, ready, go = tmp_path / "gen", tmp_path / "ready", tmp_path / "go"
+    script = RACER.format(root=root, ready=str(ready), go=str(go))
+    flags = ["--num_seqs", "200", "--out_dir", str(out), "--quiet"]
+    first = subprocess.Popen([sys.executable, "-c", script, *flags, "--seed", "1"], cwd=tmp_path,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 120
+        while not ready.exists() and first.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert ready.exists(), first.communicate()
+        second = subprocess.run([sys.executable, str(Path(root) / "Generate_sequences.py"), *flags, "--seed", "2"],
+                                cwd=tmp_path, capture_output=True, text=True, timeout=120)
+        assert second.returncode == 0, second.stderr
+        theirs = {p.name: p.read_bytes() for p in out.iterdir()}
+        go.touch()
+        _, err = first.communicate(timeout=120)
+    finally:
+        first.kill() if first.poll() is None else None
+    assert first.returncode == 2 and "Traceback" not in err
+    assert err.strip().splitlines() == [f"Generate_sequences.py: error: --out_dir {out} was written by another run while this one "
+                                        f"ran; its files are kept and this run's discarded: rerun with "
+                                        f"--overwrite or name another folder"]
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == theirs
+    assert b'"seed": 2' in theirs["metadata.json"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["gen", "go", "ready"]    # no staging left
+
+
+def test_the_data_checksum_is_sha256_of_the_four_files_in_order(tmp_path):
+    """What model.json records: the bytes of sequences.fa, labels.tsv, motif_sites.bed and
+    metadata.json, in that order, taken from the one read of each."""
+    import hashlib
+
+    assert Generate_sequences.main(["--num_seqs", "40", "--out_dir", str(tmp_path / "d"), "--quiet"]) == 0
+    data = folders.load_dataset(tmp_path / "d")
+    names = ["sequences.fa", "labels.tsv", "motif_sites.bed", "metadata.json"]
+    want = hashlib.sha256(b"".join((tmp_path / "d" / n).read_bytes() for n in names)).hexdigest()
+    assert data.checksum == want and data.files == tuple(names)
+    (tmp_path / "d" / "motif_sites.bed").unlink()          # an absent file is left out
+    want = hashlib.sha256(b"".join((tmp_path / "d" / n).read_bytes() for n in names if n != "motif_sites.bed"))
+    assert folders.load_dataset(tmp_path / "d").checksum == want.hexdigest()
+
+
+def test_the_data_folder_reader_reads_each_file_once(tmp_path, monkeypatch):
+    assert Generate_sequences.main(["--num_seqs", "40", "--out_dir", str(tmp_path / "d"), "--quiet"]) == 0
+    opened = []
+    real = open
+
+    def counting(path, *args, **kwargs):
+        opened.append(os.path.basename(str(path)))
+        return real(path, *args, **kwargs)
+
+    monkeypatch.setattr("builtins.open", counting)
+    folders.load_dataset(tmp_path / "d", need_sites=True)
+    assert sorted(opened) == ["labels.tsv", "metadata.json", "motif_sites.bed", "sequences.fa"]
+
+
+def test_the_model_folder_reader_reads_predictions_whole(tmp_path):
+    folder = tmp_path / "m"
+    folder.mkdir()
+    dio.write_json(folder / "model.json", {"kind": "kmer_logistic"})
+    dio.write_json(folder / "metrics.json", {"test": {"auroc": 0.75}})
+    dio.write_tsv(folder / "predictions.tsv", ["id", "split", "label", "prob"],
+                  [["a", "b", "c"], ["test", "val", "test"], [1, 0, 0], [0.9, 0.25, 0.125]])
+    record = folders.read_model_folder(folder)
+    assert record.meta == {"kind": "kmer_logistic"} and record.metrics["test"]["auroc"] == 0.75
+    p = record.predictions
+    assert p.ids == ["a", "b", "c"] and p.test_ids == ["a", "c"]
+    assert p.labels.tolist() == [1.0, 0.0, 0.0] and p.probs.tolist() == [0.9, 0.25, 0.125]
+    assert folders.read_model_folder(folder, predictions=False).predictions is None
+    (folder / "predictions.tsv").write_text("id\tprob\na\thigh\n")
+    with pytest.raises(dio.InputError, match="column prob holds 'high', which is not a number"):
+        folders.read_model_folder(folder)
+    with pytest.raises(dio.InputError, match="no valid model.json"):
+        folders.read_model_folder(tmp_path)

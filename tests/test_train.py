@@ -18,7 +18,8 @@ import pytest
 import Train_models
 from utils import cli, models, training
 from utils.encoding import codes_to_seqs, one_hot
-from utils.io import Dataset, InputError, load_dataset, write_json, write_tsv
+from utils.folders import Dataset, load_dataset
+from utils.io import InputError, write_json, write_tsv
 
 ROOT = Path(__file__).resolve().parents[1]
 MOTIF = "TGACGTCATC"        # planted once in every positive
@@ -407,3 +408,43 @@ def test_early_stopping_waits_out_the_chance_plateau(auroc, stop_epoch):
             stopped = epoch + 1
             break
     assert stopped == stop_epoch and callback.best_epoch == 1
+
+
+@pytest.mark.parametrize("kind", ["kmer_logistic", "cnn"])
+def test_load_takes_the_model_json_already_read(trained, data_dir, tmp_path, kind):
+    """read_model_folder reads model.json, metrics.json and predictions.tsv once; load() then
+    needs only the model file, and the predictions read back are the model's own outputs."""
+    import shutil
+
+    from utils import folders
+
+    copy = tmp_path / kind
+    shutil.copytree(trained[kind], copy)
+    record = folders.read_model_folder(copy)
+    (copy / "model.json").unlink()                       # not read a second time
+    predictor = models.load(copy, record.meta)
+    assert predictor.kind == kind and record.metrics["test"]["n"] == len(record.predictions.ids)
+    dataset = load_dataset(data_dir)
+    index = {k: i for i, k in enumerate(dataset.ids)}
+    onehot = one_hot([dataset.seqs[index[i]] for i in record.predictions.test_ids])
+    assert np.array_equal(predictor.predict(onehot).astype(np.float64), record.predictions.probs)
+    assert np.array_equal(record.predictions.labels, [dataset.labels[index[i]] for i in record.predictions.ids])
+
+
+@pytest.mark.slow
+def test_length_check_and_field_needed_run_once_per_training(data_dir, tmp_path, monkeypatch):
+    calls = {"check_cnn_length": 0, "field_needed": 0}
+    for name in calls:
+        real = getattr(models, name)
+
+        def counted(*args, _real=real, _name=name, **kwargs):
+            calls[_name] += 1
+            return _real(*args, **kwargs)
+
+        monkeypatch.setattr(models, name, counted)
+    argv = ["--data_file", str(data_dir), "--model_type", "cnn", "--out_dir", str(tmp_path), "--quiet",
+            "--seed", "3", "--epochs", "1", "--filters", "4"]
+    assert Train_models.main(argv) == 0
+    assert calls == {"check_cnn_length": 1, "field_needed": 1}
+    arch = json.loads((tmp_path / "cnn" / "model.json").read_text())["architecture"]
+    assert arch["field_needed_from"] == "no rule in metadata.json: the whole sequence"

@@ -17,15 +17,17 @@ from typing import Iterable, Mapping, Sequence
 import numpy as np
 
 from utils.cli import progress
-from utils.io import Site, atomic_path, write_rows
+from utils.folders import ResultsFolder
+from utils.io import atomic_path, write_rows
+from utils.seqfiles import Site
 from utils.localization import mass_rows, observed_base_map, score_attributions, site_mask
 
 SCORE_COLUMNS = ["method", "n", "auroc_mean", "auroc_sd", "auprc_mean", "auprc_sd",
                  "seconds_total", "seconds_per_seq"]
-SCORES_CSV = "attribution_scores.csv"
-SCORES_PNG = "attribution_scores.png"
-LOGO_DIR = "logos"
-MASS_CSV = "attribution_mass.csv"
+SCORES_CSV = ResultsFolder.SCORES_CSV
+SCORES_PNG = ResultsFolder.SCORES_PNG
+LOGO_DIR = ResultsFolder.LOGO_DIR
+MASS_CSV = ResultsFolder.MASS_CSV
 MASS_COLUMNS = ["method", "motif", "n", "mass_mean", "mass_sd", "site_share", "seconds_per_seq"]
 
 
@@ -88,7 +90,7 @@ def write_attribution_outputs(results_dir, ids: Sequence[str], onehot: np.ndarra
     x = np.asarray(onehot, dtype=np.float32)
     labels = np.asarray(labels)
     for method, (attributions, _) in attributions_by_method.items():
-        write_attributions_npz(out / f"attributions_{method}.npz", ids, x, attributions, labels, scale)
+        write_attributions_npz(out / ResultsFolder.attributions(method), ids, x, attributions, labels, scale)
     if truth:
         rows = score_attributions(ids, labels, sites, pos_motifs, attributions_by_method, x, score_mode)
         write_scores_csv(out / SCORES_CSV, rows)

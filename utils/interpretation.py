@@ -15,7 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
-from utils import attribution, io as dio, perturb, planted
+from utils import attribution, folders, io as dio, perturb
+from utils.folders import ModelFolder
 from utils.motifs import Motif
 from utils.planted import PlantedRule
 
@@ -47,7 +48,8 @@ class LoadedModel:
     external: bool
     meta: dict = field(default_factory=dict)             # model.json
     metrics: dict | None = None                          # metrics.json
-    test_ids: tuple[str, ...] | None = None              # the test split of predictions.tsv
+    test_ids: tuple[str, ...] | None = None              # the test split of predictions.tsv (or --preds)
+    test_probs: np.ndarray | None = None                 # the model's probabilities of those, as written
 
     @property
     def name(self) -> str:
@@ -72,6 +74,7 @@ class Sequences:
     background: np.ndarray
     sampling: str = "pwm"
     warnings: tuple[str, ...] = ()
+    same_data: bool = False          # the data folder the model's own predictions.tsv describes
 
     @property
     def seq_length(self) -> int:
@@ -102,6 +105,8 @@ class InterpretationInputs:
     out_dir: Path
     methods: list[str]
     site_calling: dict | None = None
+    base_prob: np.ndarray | None = None  # (N,) the model's own probabilities of the test sequences, as
+                                         # predictions.tsv holds them (None: computed afresh)
     notes: list[str] = field(default_factory=list)      # skipped attribution methods
     warnings: list[str] = field(default_factory=list)   # for stderr, one line each
 
@@ -134,72 +139,70 @@ def load_model(model: str | Path, options: ModelOptions | None = None, input_len
         predictor = models.load_file(path, options.input_layout, options.output_index,
                                      options.output_activation, input_length=input_length)
         return LoadedModel(predictor, path, True, test_ids=_test_ids(Path(preds)) if preds else None)
-    predictor = models.load(path)
-    meta = dio.read_json(path / models.MODEL_JSON)
-    metrics_path = path / "metrics.json"
-    metrics = dio.read_json(metrics_path) if metrics_path.is_file() else None
-    split = Path(preds) if preds else path / "predictions.tsv"
-    return LoadedModel(predictor, path, False, meta, metrics,
-                       _test_ids(split) if preds or split.is_file() else None)
+    own = path / ModelFolder.PREDICTIONS
+    record = folders.read_model_folder(path, predictions=not preds and own.is_file())
+    predictor = models.load(path, record.meta)
+    metrics = record.metrics if (path / ModelFolder.METRICS).is_file() else None
+    if preds:
+        return LoadedModel(predictor, path, False, record.meta, metrics, _test_ids(Path(preds)))
+    if record.predictions is None:
+        return LoadedModel(predictor, path, False, record.meta, metrics)
+    test = [k for k, s in enumerate(record.predictions.split) if s == "test"]
+    if not test:
+        raise dio.InputError(f"{own} lists no test sequences; retrain with a test split")
+    probs = record.predictions.probs
+    return LoadedModel(predictor, path, False, record.meta, metrics,
+                       tuple(record.predictions.ids[k] for k in test),
+                       None if probs is None or not np.all(np.isfinite(probs[test])) else probs[test])
 
 
 def _test_ids(path: Path) -> tuple[str, ...]:
-    cols = dio.read_tsv(path, ["id"])
-    ids = tuple(i for i, s in zip(cols["id"], cols.get("split", ["test"] * len(cols["id"]))) if s == "test")
+    ids = tuple(folders.read_predictions(path).test_ids)
     if not ids:
         raise dio.InputError(f"{path} lists no test sequences; retrain with a test split")
     return ids
 
 
 # ----------------------------------------------------------------------------- 2. the sequences
-def data_checksum(folder: Path) -> str:
-    """The checksum Train_models.py records in model.json for its data folder."""
-    return dio.checksum_files([Path(folder) / name for name in dio.DATA_FILES])
-
-
 def load_sequences(seq_dict: str | None, labels: str | None = None, model_path: Path | None = None,
                    model_meta: dict | None = None, external_model: bool = False) -> Sequences:
     """A data folder of Generate_sequences.py (default: the one model.json names) or a FASTA
-    file (plain or gzipped, with an optional ``labels`` TSV); the planted rule read once."""
+    file (plain or gzipped, with an optional ``labels`` TSV); the planted rule read once.
+
+    ``same_data`` in the result: the sequences are the ones the model folder was trained and
+    tested on (the data checksum model.json records), so its predictions.tsv describes them."""
     data_path = Path(seq_dict) if seq_dict else None
     external_data = data_path is not None and _is_fasta(data_path)
     if labels is not None and not external_data:
         raise dio.InputError("--labels goes with a FASTA file given as --seq_dict; a data folder has its "
                              "own labels.tsv")
-    warnings = []
+    warnings, same_data = [], False
     if external_data:
-        data = dio.load_fasta_input(data_path, labels)
+        data = folders.load_fasta_input(data_path, labels)
     elif external_model:
         if data_path is None:
             raise dio.InputError(f"--model {model_path} is a model file with no record of its data; pass "
                                  f"the sequences with --seq_dict (a FASTA file or a data folder)")
-        data = dio.load_dataset(data_path)
+        data = folders.load_dataset(data_path)
     else:
         recorded = (model_meta or {}).get("data") or {}
         data_dir = seq_dict or recorded.get("path")
         if not data_dir:
             raise dio.InputError(f"{model_path}/model.json names no data folder; pass --seq_dict DIR")
-        data = dio.load_dataset(data_dir)
-        if recorded.get("sha256") and data_checksum(data.directory) != recorded["sha256"]:
+        data = folders.load_dataset(data_dir)
+        same_data = bool(recorded.get("sha256")) and data.checksum == recorded["sha256"]
+        if recorded.get("sha256") and not same_data:
             if seq_dict is None:
                 raise dio.InputError(f"the data folder {data.directory} named in {model_path}/model.json has "
                                      f"changed since the model was trained (checksum differs); retrain the "
                                      f"model or pass the data it was trained on with --seq_dict")
             warnings.append(f"warning: {model_path} was trained on other sequences than {data.directory} "
                             f"(data checksum differs from model.json); its test split may overlap training")
-    meta = data.metadata
-    rule, library = None, {}
-    if meta.get("gen_type") and data.sites:
-        rule = planted.from_json(meta, Path(data.directory) / dio.METADATA_NAME,
-                                 {x.motif for v in data.sites.values() for x in v})
-        library = {m: Motif(m, np.asarray(p, dtype=np.float64)) for m, p in meta["pwms"].items()}
-        background = dio.check_base_distribution(meta.get("background_dist", [0.25] * 4))
-        sampling = meta.get("motif_sampling", "pwm")
-    else:
-        background, sampling = np.full(4, 0.25), "pwm"
+    planted = data.rule is not None and bool(data.sites)   # a rule without sites: scan like any FASTA
     return Sequences(Path(data.directory), tuple(data.ids), tuple(data.seqs), data.labels,
-                     dict(data.sites) if rule is not None else {}, rule, library, background, sampling,
-                     tuple(warnings))
+                     dict(data.sites) if planted else {}, data.rule if planted else None,
+                     dict(data.library) if planted else {}, data.background if planted else np.full(4, 0.25),
+                     data.sampling if planted else "pwm", tuple(warnings), same_data)
 
 
 # ----------------------------------------------------------------------------- 3. the sites
@@ -272,12 +275,12 @@ def resolve_inputs(model: str, seq_dict: str | None = None, preds: str | None = 
     external_data = seq_dict is not None and _is_fasta(Path(seq_dict))
     if preds or not (external_data or external_model):
         if loaded.test_ids is None:
-            raise dio.InputError(f"{loaded.path / 'predictions.tsv'} is missing; retrain the model or name "
+            raise dio.InputError(f"{loaded.path / ModelFolder.PREDICTIONS} is missing; retrain the model or name "
                                  f"its test split with --preds")
         test_ids = list(loaded.test_ids)
         absent = [i for i in test_ids if i not in index]
         if absent:
-            source = preds or loaded.path / "predictions.tsv"
+            source = preds or loaded.path / ModelFolder.PREDICTIONS
             raise dio.InputError(f"{source} names sequences absent from {seqs.directory} (e.g. "
                                  f"{absent[0]}); the model and data do not match, pass --seq_dict")
     else:
@@ -310,6 +313,9 @@ def resolve_inputs(model: str, seq_dict: str | None = None, preds: str | None = 
         labels = np.asarray(seqs.labels)[rows].astype(np.int64)
     plan, run, notes = choose_tests(seqs.rule, motifs, pair, tests, methods, predictor)
     out = Path(out_dir or Path("results") / loaded.name)
-    dio.check_out_dir(out, overwrite)
+    folders.check_out_dir(out, overwrite)
+    # the model folder's predictions.tsv was written from these very sequences: its probabilities
+    # are the experiments' starting point, not computed a second time
+    base_prob = loaded.test_probs if seqs.same_data and not preds else None
     return InterpretationInputs(predictor, loaded, seqs, test_ids, labels, sites, motifs, plan, background,
-                                out, run, called.record if called else None, notes, warnings)
+                                out, run, called.record if called else None, base_prob, notes, warnings)

@@ -21,6 +21,7 @@ from typing import Iterable
 
 import numpy as np
 
+from utils.folders import ResultsFolder
 from utils.io import InputError, read_json, write_rows
 
 COLUMNS = ["rule", "gen_type", "model", "model_kind", "null", "method", "seed", "test_auroc", "verdict",
@@ -62,7 +63,7 @@ def _number(value) -> float:
 
 def run_rows(run: Run) -> list[dict]:
     """The leaderboard rows of one run: one per attribution method (one row without methods)."""
-    summary_path = run.folder / "summary.json"
+    summary_path = run.folder / ResultsFolder.SUMMARY
     if not summary_path.exists():
         raise InputError(f"{run.folder} has no summary.json; run Interpret_models.py into it first")
     summary = read_json(summary_path)
@@ -77,7 +78,7 @@ def run_rows(run: Run) -> list[dict]:
             "null": run.null, "seed": run.seed, "test_auroc": _number(summary.get("model_test_auroc")),
             "verdict": verdict, "expected_verdict": expected, "agrees_with_capability": agrees(verdict, expected),
             "gap_window_error_low": _number(error[0]), "gap_window_error_high": _number(error[1])}
-    scores_path = run.folder / "attribution_scores.csv"
+    scores_path = run.folder / ResultsFolder.SCORES_CSV
     methods = []
     if scores_path.exists():
         with open(scores_path, newline="") as fh:

@@ -12,7 +12,8 @@ from typing import Iterable, Mapping, Sequence
 
 import numpy as np
 
-from utils.io import InputError, Site
+from utils.io import InputError
+from utils.seqfiles import Site
 
 SCORE_MODES = ("input", "sum")
 
@@ -21,7 +22,7 @@ def site_mask(ids: Sequence[str], sites: Mapping[str, list[Site]], motifs: Itera
               length: int) -> np.ndarray:
     """Truth mask: (N, L) bool, True at positions inside a planted instance of ``motifs``.
 
-    ``sites`` maps sequence id -> planted sites (as :func:`utils.io.load_dataset` gives);
+    ``sites`` maps sequence id -> planted sites (as :func:`utils.folders.load_dataset` gives);
     ids without sites get an all-False row. Sites are clipped to ``[0, length)``.
     """
     wanted = set(motifs)

@@ -26,12 +26,10 @@ from typing import Protocol
 import numpy as np
 
 from utils.encoding import ALPHABET, kmer_counts
-from utils.io import InputError, read_json
+from utils.folders import ModelFolder, read_model_json
+from utils.io import InputError
 
 KINDS = ("cnn", "kmer_logistic", "kmer_gbt")
-MODEL_JSON = "model.json"
-KERAS_FILE = "model.keras"
-SKOPS_FILE = "model.skops"
 PREDICT_BATCH = 1024          # sequences per forward pass: amortises call cost; on 2 CPU cores 512-1024
                               # ran ~40% faster than 4096 (activations stay in cache)
 
@@ -199,35 +197,13 @@ def receptive_field(cfg: CNNConfig) -> int | None:
     return first + cfg.pool_size * 2 * sum(cfg.dilation_base ** i for i in range(cfg.dilated_layers))
 
 
-def field_needed(metadata: dict, kernel_size: int = 19) -> tuple[int, str]:
-    """Bases a unit must see to decide the data's rule -> (bp, how it was derived).
-
-    Presence: the longest positive motif. Order: both motifs plus the largest gap the rule
-    involves. Distance: both motifs plus twice the largest gap it must tell apart (the
-    window's upper edge + 5 bp, so a gap just outside it is seen too): a field that only
-    just covers the pair leaves the two motifs to meet through the tower's outermost taps,
-    and training did not find that (500 bp, gaps 100-150: 5 layers, field 270 bp for 214
-    needed, stayed at chance; 6 layers, 526 bp, reached validation auROC 0.99). Both add one
-    first-layer kernel of margin. Data without a rule: the whole sequence.
-    """
-    pwms = metadata.get("pwms") or {}
-    pos = metadata.get("pos_motifs") or []
-    lengths = [len(pwms[m]) for m in pos if m in pwms]
-    gen_type = metadata.get("gen_type")
-    if gen_type == "presence" and lengths:
-        return max(lengths) + kernel_size, f"presence: longest positive motif ({max(lengths)} bp) + {kernel_size} bp"
-    if gen_type in ("order", "distance") and len(lengths) == 2 and metadata.get("max_dist") is not None:
-        if gen_type == "distance":
-            gap = int(metadata["max_dist"]) + 5
-            need = sum(lengths) + 2 * gap + kernel_size
-            return need, (f"distance: motifs {lengths[0]} + {lengths[1]} bp, twice the largest gap "
-                          f"2 x {gap} bp (window + 5), + {kernel_size} bp margin")
-        gap = int(metadata["max_dist"])
-        need = sum(lengths) + gap + kernel_size
-        return need, (f"order: motifs {lengths[0]} + {lengths[1]} bp, largest gap {gap} bp, "
-                      f"+ {kernel_size} bp margin")
-    length = int(metadata.get("seq_length") or 0)
-    return length, "no rule in metadata.json: the whole sequence"
+def field_needed(rule, motif_lengths, seq_length: int, kernel_size: int = 19) -> tuple[int, str]:
+    """Bases a unit must see to decide the data's rule -> (bp, how it was derived): the planted
+    rule's own answer (:meth:`utils.planted.PlantedRule.field_needed`), or the whole sequence for
+    data without a rule."""
+    if rule is None:
+        return int(seq_length), "no rule in metadata.json: the whole sequence"
+    return rule.field_needed(motif_lengths, kernel_size)
 
 
 def layers_for_field(cfg: CNNConfig, need_bp: int) -> int:
@@ -267,11 +243,13 @@ def build_cnn(input_length: int, cfg: CNNConfig):
     layer is one that shap's DeepExplainer handles (no global pooling, no Lambda; the
     dilated convolutions' SpaceToBatchND/BatchToSpaceND are registered as linear in
     :func:`utils.attribution._import_shap`).
+
+    ``input_length`` must have passed :func:`check_cnn_length` (training does so once, in
+    :func:`utils.training.resolve_architecture`).
     """
     keras = import_keras()
     layers = keras.layers
 
-    check_cnn_length(input_length, cfg)
     if cfg.architecture == "dilated" and cfg.dilated_layers is None:
         raise ValueError("resolve dilated_layers (layers_for_field) before building the CNN")
     inputs = keras.Input(shape=(input_length, 4), name="onehot")
@@ -418,7 +396,7 @@ class KmerPredictor(_BatchedPredictor):
 
 # ----------------------------------------------------------------------------- save / load
 def model_file_name(kind: str) -> str:
-    return KERAS_FILE if kind == "cnn" else SKOPS_FILE
+    return ModelFolder.KERAS if kind == "cnn" else ModelFolder.SKOPS
 
 
 def save_model(predictor, folder: str | Path) -> Path:
@@ -432,29 +410,27 @@ def save_model(predictor, folder: str | Path) -> Path:
     return path
 
 
-def load(model_dir: str | Path) -> Predictor:
+def load(model_dir: str | Path, meta: dict | None = None) -> Predictor:
     """Read a model folder written by Train_models.py -> its Predictor.
 
+    ``meta``: the folder's model.json when the caller has read it already
+    (:func:`utils.folders.read_model_folder`), so it is not read twice; else it is read here.
     Raises InputError (one sentence) for a missing or corrupt folder, an unknown kind,
     or a k-mer model file that holds types outside :data:`SKOPS_TRUSTED`.
     """
     folder = Path(model_dir)
-    if not folder.is_dir():
-        raise InputError(f"model folder {folder} does not exist; train one with Train_models.py "
-                         f"or name an existing model folder")
-    meta = read_json(folder / MODEL_JSON) if (folder / MODEL_JSON).exists() else None
-    if not isinstance(meta, dict):
-        raise InputError(f"{folder} has no valid {MODEL_JSON}; it is not a model folder written by "
-                         f"Train_models.py")
+    if meta is None:
+        meta = read_model_json(folder)
+    model_json = folder / ModelFolder.MODEL_JSON
     kind = meta.get("kind")
     length = meta.get("input_length")
     if kind not in KINDS:
-        raise InputError(f"{folder / MODEL_JSON} names model kind {kind!r}; known kinds are "
+        raise InputError(f"{model_json} names model kind {kind!r}; known kinds are "
                          f"{', '.join(KINDS)}")
     if not isinstance(length, int) or length < 1:
-        raise InputError(f"{folder / MODEL_JSON} has no valid input_length; retrain the model")
+        raise InputError(f"{model_json} has no valid input_length; retrain the model")
     if meta.get("alphabet", ALPHABET) != ALPHABET:
-        raise InputError(f"{folder / MODEL_JSON} uses alphabet {meta.get('alphabet')!r}; "
+        raise InputError(f"{model_json} uses alphabet {meta.get('alphabet')!r}; "
                          f"only {ALPHABET} is supported")
     path = folder / model_file_name(kind)
     if not path.is_file():
@@ -463,7 +439,7 @@ def load(model_dir: str | Path) -> Predictor:
         return CNNPredictor(_load_keras(path, length), length)
     k = meta.get("k")
     if not isinstance(k, int) or k < 1:
-        raise InputError(f"{folder / MODEL_JSON} has no valid k for a k-mer model; retrain the model")
+        raise InputError(f"{model_json} has no valid k for a k-mer model; retrain the model")
     estimator = _load_skops(path)
     if not (callable(getattr(estimator, "predict_proba", None))
             and callable(getattr(estimator, "decision_function", None))):

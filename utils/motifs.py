@@ -498,7 +498,7 @@ def call_sites(ids: list[str], codes: np.ndarray, motifs: list[Motif], backgroun
     both strands are scanned, and overlapping sites of the same motif are resolved by keeping
     the best-scoring one (greedily, best first). Sites of different motifs may overlap.
     """
-    from utils.io import Site
+    from utils.seqfiles import Site
 
     found: dict[str, list] = {}
     for motif in motifs:

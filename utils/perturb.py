@@ -9,7 +9,6 @@ Only ``predict`` is ever called, so any model kind works.
 from __future__ import annotations
 
 import contextlib
-import math
 import warnings
 from dataclasses import dataclass, field
 
@@ -18,7 +17,8 @@ import numpy as np
 from utils import motifs as motiflib
 from utils.background import sample_background
 from utils.hypotheses import ABLATE, CONTROL, DISTANCE, INSERT, SWAP, Hypothesis
-from utils.io import InputError, Site
+from utils.io import InputError
+from utils.seqfiles import Site
 from utils.planted import PlantedRule
 from utils.stats import curve_band, stable_seed, summarize_differences
 
@@ -430,15 +430,16 @@ def not_run_reason(h: Hypothesis) -> str:
 
 def run_battery(predictor, x: np.ndarray, y: np.ndarray, sites: list[list[Site]], plan: ExperimentPlan,
                 motifs: list[motiflib.Motif], background: np.ndarray, num_perturbs: int, max_seqs: int,
-                seed: int, sampling: str = "pwm", quiet: bool = True) -> Battery:
+                seed: int, sampling: str = "pwm", quiet: bool = True, base_prob: np.ndarray | None = None) -> Battery:
     """Run the planned experiments on test sequences ``x`` (N, L, 4) with labels ``y``.
 
     ``sites[i]`` are the planted (or called) sites of sequence i; ``motifs`` the motifs the plan
-    names; ``sampling`` how inserted instances are drawn (as the data drew them: pwm or consensus).
+    names; ``sampling`` how inserted instances are drawn (as the data drew them: pwm or consensus);
+    ``base_prob`` (N,) the model's probabilities of ``x`` when already known (predictions.tsv).
     """
     from utils.cli import progress
 
-    base_prob = np.asarray(predictor.predict(x), dtype=np.float64)
+    base_prob = np.asarray(predictor.predict(x) if base_prob is None else base_prob, dtype=np.float64)
     y = np.asarray(y, dtype=np.int64)
     by_name = {m.name: m for m in motifs}
     free = FreeSpace(sites, x.shape[1])

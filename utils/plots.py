@@ -65,7 +65,7 @@ def plot_attribution_logos(path, heights_by_method: dict, sites: list, rule_moti
 
     ``heights_by_method``: {method: (L, 4) letter heights over ACGT} (attribution x
     one-hot input, see :func:`utils.localization.observed_base_map`); ``sites``: the
-    sequence's :class:`utils.io.Site` records (0-based, end exclusive); sites of
+    sequence's :class:`utils.seqfiles.Site` records (0-based, end exclusive); sites of
     ``rule_motifs`` are shaded orange, others grey.
     """
     import numpy as np

@@ -31,10 +31,12 @@ from utils.chance_matches import MAX_CLEAN_ROUNDS, STUCK_ROUNDS, CleanStats, cle
 from utils.engine_numpy import (MAX_PLACEMENT_ROUNDS, Chunk, generate_chunk_numpy,  # noqa: F401
                                 place_blocks, sample_background, sites_from_plan)
 from utils.engine_simdna import generate_chunk_simdna
-from utils.planted import GEN_TYPES  # noqa: F401
+from utils.folders import DataFolder
+from utils.io import staged_dir, write_json
 from utils.rules import (MAX_RESEMBLANCE, WARN_RESEMBLANCE, DEFAULT_MAX_DIST, DEFAULT_MIN_DIST,  # noqa: F401
                          Plan, Rule, SimulationConfig, draw_labels, draw_labels_by_chunk, draw_plan,
                          plan_blocks, resolve_rule)
+from utils.seqfiles import bed_bytes, fasta_and_labels_bytes
 
 CHUNK = 20000
 
@@ -173,103 +175,20 @@ def metadata(rule: Rule, class_counts: dict, stats: CleanStats) -> dict:
     }
 
 
-def seq_id(index: int) -> str:
-    return f"seq_{index:07d}"
-
-
-_ID_DIGITS = 7
-_LETTER_BYTES = np.frombuffer(b"ACGTN", dtype=np.uint8)
-
-
-def _id_bytes(first: int, n: int) -> np.ndarray | None:
-    """The ids ``seq_0000000``... of rows first..first+n-1 as a uint8 matrix (n, 11); None
-    when some id would be wider than 7 digits (the caller then formats them one by one)."""
-    if first + n > 10 ** _ID_DIGITS:
-        return None
-    idx = np.arange(first, first + n, dtype=np.int64)
-    digits = (idx[:, None] // 10 ** np.arange(_ID_DIGITS - 1, -1, -1)[None, :]) % 10
-    prefix = np.broadcast_to(np.frombuffer(b"seq_", dtype=np.uint8), (n, 4))
-    return np.hstack([prefix, (digits + ord("0")).astype(np.uint8)])
-
-
-def fasta_and_labels_bytes(first: int, codes: np.ndarray, labels: np.ndarray) -> tuple[bytes, bytes]:
-    """FASTA records and labels.tsv lines of a chunk, built as byte matrices (one row per
-    sequence, all of one width): the same bytes as formatting them line by line."""
-    n = len(codes)
-    ids = _id_bytes(first, n)
-    if ids is None:
-        names = [seq_id(first + i) for i in range(n)]
-        from utils.encoding import codes_to_seqs
-        fasta = "".join(f">{i}\n{s}\n" for i, s in zip(names, codes_to_seqs(codes))).encode()
-        return fasta, "".join(f"{i}\t{int(v)}\n" for i, v in zip(names, labels)).encode()
-    col = np.full((n, 1), ord("\n"), dtype=np.uint8)
-    fasta = np.hstack([np.full((n, 1), ord(">"), dtype=np.uint8), ids, col, _LETTER_BYTES[codes], col])
-    lab = np.hstack([ids, np.full((n, 1), ord("\t"), dtype=np.uint8),
-                     (labels.astype(np.uint8)[:, None] + ord("0")), col])
-    return fasta.tobytes(), lab.tobytes()
-
-
-def _decimal_bytes(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Non-negative integers as right-aligned ASCII digits -> (bytes (m, D), keep mask (m, D)):
-    the mask drops the leading zeros, so ``bytes[mask]`` is ``str(v)`` for each value in turn."""
-    values = np.asarray(values, dtype=np.int64)
-    width = len(str(int(values.max(initial=0))))
-    powers = 10 ** np.arange(width - 1, -1, -1, dtype=np.int64)
-    digits = ((values[:, None] // powers[None, :]) % 10 + ord("0")).astype(np.uint8)
-    keep = values[:, None] >= powers[None, :]
-    keep[:, -1] = True
-    return digits, keep
-
-
-def bed_bytes(ids: np.ndarray, starts, ends, motif_index, names: list[str], minus) -> bytes:
-    """BED6 lines ``id start end motif 0 strand`` of a chunk's sites, built as one byte matrix
-    with a mask for the variable-width fields: the same bytes as :func:`utils.io.bed_lines`.
-
-    ``ids``: (m, w) uint8 id of each site's sequence; ``motif_index`` into ``names``;
-    ``minus``: True where the instance is on the - strand.
-    """
-    m = len(ids)
-    if m == 0:
-        return b""
-    encoded = [n.encode() for n in names]
-    width = max(len(e) for e in encoded)
-    table = np.zeros((len(encoded), width), dtype=np.uint8)
-    for i, e in enumerate(encoded):
-        table[i, :len(e)] = np.frombuffer(e, dtype=np.uint8)
-    name_len = np.array([len(e) for e in encoded])
-    motif_index = np.asarray(motif_index)
-
-    def const(text: bytes):
-        row = np.frombuffer(text, dtype=np.uint8)
-        return np.broadcast_to(row, (m, len(row))), np.ones((m, len(row)), dtype=bool)
-
-    start_b, start_k = _decimal_bytes(starts)
-    end_b, end_k = _decimal_bytes(ends)
-    strand = np.where(np.asarray(minus, dtype=bool), ord("-"), ord("+")).astype(np.uint8)[:, None]
-    parts = [(ids, np.ones(ids.shape, dtype=bool)), const(b"\t"), (start_b, start_k), const(b"\t"),
-             (end_b, end_k), const(b"\t"),
-             (table[motif_index], np.arange(width)[None, :] < name_len[motif_index][:, None]),
-             const(b"\t0\t"), (strand, np.ones((m, 1), dtype=bool)), const(b"\n")]
-    matrix = np.hstack([p[0] for p in parts])
-    keep = np.hstack([p[1] for p in parts])
-    return matrix[keep].tobytes()
-
-
-def write_dataset(rule: Rule, out_dir, quiet: bool = True) -> dict:
+def write_dataset(rule: Rule, out_dir, quiet: bool = True, overwrite: bool = False) -> dict:
     """Generate and write sequences.fa, labels.tsv, motif_sites.bed, metadata.json.
 
-    The folder is staged and renamed into place whole, so a crash leaves nothing behind.
-    Returns the metadata written.
+    The folder is staged and renamed into place whole, so a crash leaves nothing behind;
+    without ``overwrite``, a folder another run wrote at ``out_dir`` meanwhile is kept and
+    this run's files are discarded (InputError). Returns the metadata written.
     """
-    from utils import io as dio
-
     names = [m.name for m in rule.motifs]
     lengths = rule.lengths
     counts = {"0": 0, "1": 0}
     stats = CleanStats.empty(rule)
-    with dio.staged_dir(out_dir) as tmp:
-        with open(tmp / dio.FASTA_NAME, "wb") as fa, open(tmp / dio.LABELS_NAME, "wb") as lab, \
-                open(tmp / dio.SITES_NAME, "wb") as bed:
+    with staged_dir(out_dir, overwrite) as tmp:
+        with open(tmp / DataFolder.FASTA, "wb") as fa, open(tmp / DataFolder.LABELS, "wb") as lab, \
+                open(tmp / DataFolder.SITES, "wb") as bed:
             lab.write(b"id\tlabel\n")
             for first, chunk, chunk_stats in generate(rule, quiet=quiet):
                 stats += chunk_stats
@@ -277,17 +196,10 @@ def write_dataset(rule: Rule, out_dir, quiet: bool = True) -> dict:
                 fa.write(fasta)
                 lab.write(label_lines)
                 ends = chunk.site_start + lengths[chunk.site_motif]
-                ids = _id_bytes(first, len(chunk.labels))
-                if ids is not None:
-                    bed.write(bed_bytes(ids[chunk.site_seq], chunk.site_start, ends, chunk.site_motif,
-                                        names, chunk.site_strand))
-                else:
-                    site_ids = [seq_id(first + r) for r in chunk.site_seq.tolist()]
-                    bed.write(dio.bed_lines(site_ids, chunk.site_start.tolist(),
-                                            ends.tolist(), [names[m] for m in chunk.site_motif.tolist()],
-                                            ["-" if s else "+" for s in chunk.site_strand.tolist()]).encode())
+                bed.write(bed_bytes(first + np.asarray(chunk.site_seq, dtype=np.int64), chunk.site_start, ends,
+                                    chunk.site_motif, names, chunk.site_strand))
                 counts["1"] += int(chunk.labels.sum())
                 counts["0"] += int(len(chunk.labels) - chunk.labels.sum())
         meta = metadata(rule, counts, stats)
-        dio.write_json(tmp / dio.METADATA_NAME, meta)
+        write_json(tmp / DataFolder.METADATA, meta)
     return meta

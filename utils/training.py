@@ -1,8 +1,8 @@
 """Fitting a model kind to a data folder: split, class balance, training loop, metrics, output folder.
 
-The model folder (see design.md) holds ``model.keras``/``model.skops``, ``model.json``,
-``split.tsv``, ``metrics.json``, ``predictions.tsv`` and, for models trained in
-epochs, ``history.csv`` and ``learning_curves.png``.
+The model folder (:class:`utils.folders.ModelFolder`) holds ``model.keras``/``model.skops``,
+``model.json``, ``split.tsv``, ``metrics.json``, ``predictions.tsv`` and, for models trained
+in epochs, ``history.csv``, ``learning_curves.png`` and ``timing.json``.
 """
 from __future__ import annotations
 
@@ -17,17 +17,11 @@ import numpy as np
 
 from utils import models
 from utils.encoding import ALPHABET, codes_to_onehot, kmer_counts, seqs_to_codes
-from utils.io import (DATA_FILES, Dataset, InputError, staged_dir, write_json, write_text,
-                      write_tsv, checksum_files)
+from utils.folders import Dataset, ModelFolder
+from utils.io import InputError, staged_dir, write_json, write_text, write_tsv
 
 SPLITS = ("train", "val", "test")
-HISTORY_NAME = "history.csv"
-CURVES_NAME = "learning_curves.png"
-SPLIT_NAME = "split.tsv"
-METRICS_NAME = "metrics.json"
-TIMING_NAME = "timing.json"
 MIN_TEST_SEQS = 20           # fewer test sequences than this: the test auROC is noise; warn
-PREDICTIONS_NAME = "predictions.tsv"
 
 
 @dataclass(frozen=True)
@@ -59,6 +53,7 @@ class TrainResult:
     history: list[dict] = field(default_factory=list)
     timing: dict = field(default_factory=dict)              # wall-clock seconds (timing.json)
     arch: object = None                                     # the CNN's architecture, depth resolved
+    field_needed: tuple[int, str] | None = None             # the CNN: (bp, how derived), see resolve_architecture
     warnings: list[str] = field(default_factory=list)       # for stderr, one line each
 
 
@@ -202,17 +197,24 @@ def fit_kmer(kind: str, x_train, y_train, weights, cfg: models.KmerConfig, seed:
     return estimator
 
 
-def resolve_architecture(arch: models.CNNConfig, dataset: Dataset) -> models.CNNConfig:
-    """Fix the dilated tower's depth from what the data's rule needs, and the final pooling
-    from the length (unless set by hand)."""
+def resolve_architecture(arch: models.CNNConfig, dataset: Dataset) -> tuple[models.CNNConfig, int, str]:
+    """Check the sequence length against the CNN (the one place it is checked), fix the
+    dilated tower's depth from what the data's rule needs, and the final pooling from the
+    length (unless set by hand) -> (architecture, field needed in bp, how it was derived).
+
+    The field needed is :func:`utils.models.field_needed` capped at the sequence length;
+    model.json records it (:func:`architecture_record`).
+    """
     from dataclasses import replace
 
     models.check_cnn_length(dataset.seq_length, arch)
     arch = replace(arch, final_pool=models.resolve_final_pool(arch, dataset.seq_length))
-    if arch.architecture != "dilated" or arch.dilated_layers is not None:
-        return arch
-    need, _ = models.field_needed(dataset.metadata or {"seq_length": dataset.seq_length}, arch.kernel_size)
-    return replace(arch, dilated_layers=models.layers_for_field(arch, min(need, dataset.seq_length)))
+    need, how = models.field_needed(dataset.rule, {m: k.length for m, k in dataset.library.items()},
+                                    dataset.seq_length, arch.kernel_size)
+    need = int(min(need, dataset.seq_length))
+    if arch.architecture == "dilated" and arch.dilated_layers is None:
+        arch = replace(arch, dilated_layers=models.layers_for_field(arch, need))
+    return arch, need, how
 
 
 def train(dataset: Dataset, kind: str, cfg: TrainConfig, seed: int,
@@ -221,6 +223,8 @@ def train(dataset: Dataset, kind: str, cfg: TrainConfig, seed: int,
     """Split the data, fit one model kind, and score it on validation and test."""
     if kind not in models.KINDS:
         raise InputError(f"unknown --model_type {kind!r}; choose one of {', '.join(models.KINDS)}")
+    if kind == "cnn":            # refused before the split, as before any other work
+        arch, need, how = resolve_architecture(arch or models.CNNConfig(), dataset)
     labels = np.asarray(dataset.labels).astype(np.int64)
     split = split_labels(labels, cfg.test_sz, seed)
     codes = seqs_to_codes(dataset.seqs)            # (N, L) uint8: a quarter of one-hot float32's bytes
@@ -233,7 +237,6 @@ def train(dataset: Dataset, kind: str, cfg: TrainConfig, seed: int,
     history: list[dict] = []
     best_epoch = None
     if kind == "cnn":
-        arch = resolve_architecture(arch or models.CNNConfig(), dataset)
         model, history, best_epoch = fit_cnn(onehot("train"), labels[part["train"]], weights,
                                              onehot("val"), labels[part["val"]], arch, cfg, seed, verbose)
         predictor = models.CNNPredictor(model, dataset.seq_length)
@@ -260,6 +263,7 @@ def train(dataset: Dataset, kind: str, cfg: TrainConfig, seed: int,
         timing = {"seconds_per_epoch": float(np.mean(seconds)), "epoch_seconds": seconds}
     result = TrainResult(predictor, kind, split, metrics, probs, history)
     result.arch = arch if kind == "cnn" else None
+    result.field_needed = (need, how) if kind == "cnn" else None
     result.timing = timing
     n_test = metrics["test"]["n"]
     if n_test < MIN_TEST_SEQS:
@@ -291,53 +295,56 @@ def model_json(result: TrainResult, dataset: Dataset, cfg: TrainConfig, seed: in
         "input_length": int(dataset.seq_length),
         "alphabet": ALPHABET,
         "k": (kmer or models.KmerConfig()).k if kind != "cnn" else None,
-        "architecture": architecture_record(result.arch or arch or models.CNNConfig(), dataset)
-        if kind == "cnn" else None,
+        "architecture": architecture_record(result.arch, *result.field_needed) if kind == "cnn" else None,
         "estimator": (kmer or models.KmerConfig()).to_dict() if kind != "cnn" else None,
         "training": cfg.to_dict(),
         "seed": int(seed),
         "data": {
             "path": str(folder.resolve()),
-            "files": [name for name in DATA_FILES if (folder / name).exists()],
-            "sha256": checksum_files([folder / name for name in DATA_FILES]),
-            "gen_type": dataset.metadata.get("gen_type"),
+            "files": list(dataset.files),
+            "sha256": dataset.checksum,
+            "gen_type": dataset.rule.kind if dataset.rule is not None else None,
         },
         "best_epoch": result.metrics.get("best_epoch"),
         "versions": package_versions(),
     }
 
 
-def architecture_record(arch: models.CNNConfig, dataset: Dataset) -> dict:
-    """The CNN's fields, its receptive field, and what the data asked of it."""
+def architecture_record(arch: models.CNNConfig, need_bp: int, need_from: str) -> dict:
+    """The CNN's fields, its receptive field, and what the data asked of it (as
+    :func:`resolve_architecture` found it: bp, how derived)."""
     out = arch.to_dict()
-    need, how = models.field_needed(dataset.metadata or {"seq_length": dataset.seq_length}, arch.kernel_size)
-    out["field_needed_bp"] = int(min(need, dataset.seq_length))
-    out["field_needed_from"] = how
+    out["field_needed_bp"] = int(need_bp)
+    out["field_needed_from"] = need_from
     return out
 
 
 def write_model_folder(result: TrainResult, dataset: Dataset, out: str | Path, cfg: TrainConfig,
                        seed: int, arch: models.CNNConfig | None = None,
-                       kmer: models.KmerConfig | None = None) -> Path:
-    """Write every file of the model folder; ``out`` is replaced whole, or left as it was."""
+                       kmer: models.KmerConfig | None = None, overwrite: bool = False) -> Path:
+    """Write every file of the model folder; ``out`` is replaced whole, or left as it was.
+
+    Without ``overwrite``, a folder that another run wrote at ``out`` meanwhile is kept and
+    this run's files are discarded (InputError; see :func:`utils.io.staged_dir`).
+    """
     from utils.plots import plot_learning_curves
 
     out = Path(out)
     labels = np.asarray(dataset.labels).astype(int)
-    with staged_dir(out) as tmp:
+    with staged_dir(out, overwrite) as tmp:
         models.save_model(result.predictor, tmp)
-        write_json(tmp / models.MODEL_JSON, model_json(result, dataset, cfg, seed, arch, kmer))
-        write_tsv(tmp / SPLIT_NAME, ["id", "split"], [dataset.ids, list(result.split)])
-        write_json(tmp / METRICS_NAME, result.metrics)
+        write_json(tmp / ModelFolder.MODEL_JSON, model_json(result, dataset, cfg, seed, arch, kmer))
+        write_tsv(tmp / ModelFolder.SPLIT, ["id", "split"], [dataset.ids, list(result.split)])
+        write_json(tmp / ModelFolder.METRICS, result.metrics)
         if result.timing:
-            write_json(tmp / TIMING_NAME, result.timing)
+            write_json(tmp / ModelFolder.TIMING, result.timing)
         test = np.flatnonzero(result.split == "test")
-        write_tsv(tmp / PREDICTIONS_NAME, ["id", "split", "label", "prob"],
+        write_tsv(tmp / ModelFolder.PREDICTIONS, ["id", "split", "label", "prob"],
                   [[dataset.ids[i] for i in test], ["test"] * len(test), labels[test],
                    result.probs["test"]])
         if result.history:
-            write_text(tmp / HISTORY_NAME, history_csv(result.history))
-            plot_learning_curves(result.history, tmp / CURVES_NAME, result.metrics.get("best_epoch"))
+            write_text(tmp / ModelFolder.HISTORY, history_csv(result.history))
+            plot_learning_curves(result.history, tmp / ModelFolder.CURVES, result.metrics.get("best_epoch"))
     return out
 
 

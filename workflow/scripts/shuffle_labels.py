@@ -17,6 +17,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 import numpy as np  # noqa: E402
 
 from utils import cli, io as dio  # noqa: E402
+from utils.folders import DataFolder  # noqa: E402
+from utils.seqfiles import read_labels  # noqa: E402
 
 
 def main(argv=None) -> int:
@@ -26,16 +28,17 @@ def main(argv=None) -> int:
     ap.add_argument("--seed", type=cli.seed_value, default=0)
     args = ap.parse_args(argv)
     src = Path(args.data_dir)
-    ids, labels = dio.read_labels(src / dio.LABELS_NAME)
+    ids, labels = read_labels(src / DataFolder.LABELS)
     shuffled = np.random.default_rng([args.seed, 424242]).permutation(labels)
-    meta = dio.read_json(src / dio.METADATA_NAME)
+    meta = dio.read_json(src / DataFolder.METADATA)
     meta["null_model"] = True
     meta["null_model_definition"] = "labels.tsv permuted (seeded); sequences, sites and rule unchanged"
-    with dio.staged_dir(args.out_dir) as tmp:
-        for name in (dio.FASTA_NAME, dio.SITES_NAME):
+    # Snakemake reruns a job into its own output: replace it whole, as before
+    with dio.staged_dir(args.out_dir, overwrite=True) as tmp:
+        for name in (DataFolder.FASTA, DataFolder.SITES):
             shutil.copyfile(src / name, tmp / name)
-        dio.write_tsv(tmp / dio.LABELS_NAME, ["id", "label"], [ids, shuffled.astype(int).tolist()])
-        dio.write_json(tmp / dio.METADATA_NAME, meta)
+        dio.write_tsv(tmp / DataFolder.LABELS, ["id", "label"], [ids, shuffled.astype(int).tolist()])
+        dio.write_json(tmp / DataFolder.METADATA, meta)
     return 0
 
 
