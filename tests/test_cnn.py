@@ -73,6 +73,7 @@ def test_deep_shap_adds_up_on_the_dilated_cnn(extra):
     assert np.isfinite(grads).all() and np.abs(grads).sum() > 0
 
 
+@pytest.mark.slow
 def test_model_json_states_the_field_and_the_model_loads_in_safe_mode(tmp_path):
     out = tmp_path / "d"
     subprocess.run([sys.executable, str(ROOT / "Generate_sequences.py"), "--num_seqs", "300", "--gen_type",
@@ -96,6 +97,7 @@ def test_model_json_states_the_field_and_the_model_loads_in_safe_mode(tmp_path):
     np.testing.assert_allclose(predictor.predict(x), predictor.keras_model.predict_on_batch(x).ravel(), atol=1e-6)
 
 
+@pytest.mark.slow
 def test_a_distance_rule_beyond_the_old_reach_is_learned(tmp_path):
     """Gaps of 40-55 bp between a 21 bp and a 19 bp motif: the pair spans 80-95 bp, beyond the
     62 bp the old two-block CNN saw; the dilated CNN learns it, the old one stays near chance."""

@@ -51,6 +51,7 @@ def interpret(out: Path, *flags) -> tuple[dict, list[dict], str]:
     return summary, rows, (out / "report.md").read_text()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kind", ["keras", "onnx"])
 def test_oracle_from_elsewhere_uses_its_motif_and_not_the_decoy(outside, kind):
     out = outside["root"] / f"res_{kind}"
@@ -74,6 +75,7 @@ def test_oracle_from_elsewhere_uses_its_motif_and_not_the_decoy(outside, kind):
     assert (out / "attribution_mass.csv").exists() and not (out / "attribution_scores.csv").exists()
 
 
+@pytest.mark.slow
 def test_keras_file_layout_outputs_and_logit(outside):
     x = one_hot(["A" * 10 + oracles.TOYA + "C" * (LENGTH - 18), "A" * LENGTH])
     first = models.load_file(outside["keras"], input_length=LENGTH)
@@ -88,6 +90,7 @@ def test_keras_file_layout_outputs_and_logit(outside):
     np.testing.assert_allclose(onnx.predict(x), first.predict(x), atol=1e-6)
 
 
+@pytest.mark.slow
 def test_lambda_layer_is_refused_under_safe_mode(outside, tmp_path):
     path = oracles.keras_oracle(tmp_path / "lambda.keras", LENGTH, lambda_layer=True)
     proc = subprocess.run([sys.executable, str(ROOT / "Interpret_models.py"), "--model", str(path),
@@ -98,6 +101,7 @@ def test_lambda_layer_is_refused_under_safe_mode(outside, tmp_path):
     assert len(proc.stderr.strip().splitlines()) == 1 and not (tmp_path / "r").exists()
 
 
+@pytest.mark.slow
 def test_a_suite_model_exported_to_onnx_gives_the_same_rows(tmp_path):
     """Train_models.py's CNN, exported with Keras' ONNX export, interpreted from the .onnx file
     and from its folder on the same test split: every row agrees within 1e-4."""

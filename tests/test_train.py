@@ -101,6 +101,7 @@ def test_balanced_weights_give_each_class_the_same_total():
     assert weights.mean() == pytest.approx(1.0)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kind", ["kmer_logistic", "cnn"])
 def test_sampler_balances_an_imbalanced_training_set(kind):
     """On 90/10 labels that no feature explains, an unweighted model predicts ~0.1; balanced ~0.5."""
@@ -119,6 +120,7 @@ def test_sampler_balances_an_imbalanced_training_set(kind):
 
 
 # ----------------------------------------------------------------------------- model folder
+@pytest.mark.slow
 @pytest.mark.parametrize("kind", models.KINDS)
 def test_model_folder_files_and_columns(trained, data_dir, kind):
     folder = trained[kind]
@@ -165,6 +167,7 @@ def test_model_folder_files_and_columns(trained, data_dir, kind):
         assert len(timing["epoch_seconds"]) == 2 and timing["seconds_per_epoch"] > 0
 
 
+@pytest.mark.slow
 def test_same_seed_and_flags_give_the_same_files_but_timing(trained, data_dir, tmp_path):
     argv = ["--data_file", str(data_dir), "--model_type", "cnn", "--out_dir", str(tmp_path), "--quiet",
             "--seed", "3"] + CNN_FLAGS
@@ -173,6 +176,7 @@ def test_same_seed_and_flags_give_the_same_files_but_timing(trained, data_dir, t
         assert (tmp_path / "cnn" / name).read_bytes() == (trained["cnn"] / name).read_bytes(), name
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kind", models.KINDS)
 def test_save_load_round_trip_reproduces_predictions_exactly(trained, data_dir, kind):
     predictor = models.load(trained[kind])
@@ -188,6 +192,7 @@ def test_save_load_round_trip_reproduces_predictions_exactly(trained, data_dir, 
     assert np.allclose(predictor.predict(onehot[:7]), probs[:7], rtol=1e-5, atol=1e-7)
 
 
+@pytest.mark.slow
 def test_cnn_graph_has_separate_logit_and_sigmoid(trained):
     predictor = models.load(trained["cnn"])
     model = predictor.keras_model
@@ -201,6 +206,7 @@ def test_cnn_graph_has_separate_logit_and_sigmoid(trained):
     assert np.allclose(1 / (1 + np.exp(-logit)), predictor.predict(onehot), atol=1e-6)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kind", ["kmer_logistic", "kmer_gbt"])
 def test_kmer_logit_is_the_log_odds_of_the_probability(trained, kind):
     predictor = models.load(trained[kind])
@@ -210,6 +216,7 @@ def test_kmer_logit_is_the_log_odds_of_the_probability(trained, kind):
     assert np.allclose(1 / (1 + np.exp(-logit)), predictor.predict(onehot), atol=1e-6)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kind", models.KINDS)
 def test_predict_refuses_another_length(trained, kind):
     predictor = models.load(trained[kind])
@@ -219,6 +226,7 @@ def test_predict_refuses_another_length(trained, kind):
         predictor.predict(np.zeros((2, 100), dtype=np.float32))
 
 
+@pytest.mark.slow
 def test_cnn_training_is_reproducible(data_dir):
     dataset = load_dataset(data_dir)
     cfg = training.TrainConfig(epochs=1, batch_size=32)
@@ -241,6 +249,7 @@ def copy_folder(src: Path, dst: Path) -> Path:
     return dst
 
 
+@pytest.mark.slow
 def test_load_refuses_missing_and_corrupt_folders(trained, tmp_path):
     with pytest.raises(InputError, match="does not exist"):
         models.load(tmp_path / "nowhere")
@@ -260,6 +269,7 @@ def test_load_refuses_missing_and_corrupt_folders(trained, tmp_path):
             models.load(folder)
 
 
+@pytest.mark.slow
 def test_load_refuses_untrusted_skops_types(trained, tmp_path):
     import skops.io as sio
 
@@ -350,6 +360,7 @@ def test_k_longer_than_sequences_is_refused(tmp_path):
                        kmer=models.KmerConfig(k=7))
 
 
+@pytest.mark.slow
 def test_existing_model_folder_needs_overwrite(trained, data_dir, capsys):
     folder = trained["kmer_logistic"]
     before = {p.name: p.read_bytes() for p in folder.iterdir()}
@@ -366,6 +377,7 @@ def test_out_dir_that_is_a_file_is_refused(data_dir, tmp_path, capsys):
     assert (tmp_path / "models").read_text() == "a file, not a folder"
 
 
+@pytest.mark.slow
 def test_script_reports_bad_input_in_one_line(tmp_path):
     proc = subprocess.run([sys.executable, str(ROOT / "Train_models.py"), "--data_file",
                            str(tmp_path / "absent"), "--out_dir", str(tmp_path / "models")],
@@ -375,6 +387,7 @@ def test_script_reports_bad_input_in_one_line(tmp_path):
     assert proc.stdout == "" and not (tmp_path / "models").exists()
 
 
+@pytest.mark.slow
 def test_summary_line_names_kind_auroc_and_folder(data_dir, tmp_path, capsys):
     out = tmp_path / "m"
     assert Train_models.main(["--data_file", str(data_dir), "--model_type", "kmer_logistic",
