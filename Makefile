@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 
-.PHONY: venv workflow-venv demo test fuzz bench benchmark docs clean
+.PHONY: venv workflow-venv demo test test-fast fuzz bench benchmark docs clean
 
 venv: $(VENV)/.installed
 
@@ -30,8 +30,13 @@ demo: venv
 	  $(PY) Interpret_models.py --model models/kmer_logistic --overwrite && \
 	  $(PY) Interpret_models.py --model models/cnn --overwrite; fi
 
+# everything, as CI runs it
 test: venv workflow-venv
 	$(PY) -m pytest -q tests
+
+# without the tests marked slow (subprocesses, model training)
+test-fast: venv
+	$(PY) -m pytest -q -m "not slow" tests
 
 # the default sweep of workflow/config.yaml (rules x models x methods x seeds) on this machine
 benchmark: venv workflow-venv
@@ -43,10 +48,11 @@ benchmark: venv workflow-venv
 fuzz: venv
 	HYPOTHESIS_PROFILE=fuzz $(PY) -m pytest -q tests/test_fuzz.py
 
+# each benchmark is a module of the benchmarks package, run from the root (no sys.path edits)
 bench: venv
-	$(PY) benchmarks/bench_generate.py
+	$(PY) -m benchmarks.bench_generate
 	@for b in bench_library bench_train bench_learnability bench_verdicts bench_interpret bench_attribution bench_demo; do \
-	  if [ -f benchmarks/$$b.py ]; then $(PY) benchmarks/$$b.py || exit 1; fi; done
+	  if [ -f benchmarks/$$b.py ]; then $(PY) -m benchmarks.$$b || exit 1; fi; done
 
 # the flag tables of docs/*.md, regenerated from the scripts' parsers (tests/test_docs.py checks them)
 docs: venv

@@ -9,6 +9,8 @@ seconds of every step, the demo's total both ways and their ratio, with each ver
 The two ways alternate for --repeats rounds, so that load on the machine falls on both.
 
 Target (issue 9): the demo no slower than with the two-block CNN, within noise.
+
+Run from the repository's root: ``python -m benchmarks.bench_demo``.
 """
 from __future__ import annotations
 

@@ -7,6 +7,8 @@ imports included): the simdna engine on --simdna_seqs sequences and the numpy en
 run of the defaults with its wall time and peak memory (the child reports its own peak).
 Targets: numpy >= 60x simdna in sequences per second at 200 bp; 1,000,000 x 200 bp in
 under 15 s with peak memory under 1.5 GB.
+
+Run from the repository's root: ``python -m benchmarks.bench_generate``.
 """
 from __future__ import annotations
 
@@ -19,8 +21,8 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-PROBE = ("import resource, sys; sys.argv = sys.argv[1:]; sys.path.insert(0, sys.argv[0]);"
-         "import Generate_sequences as g; g.main(sys.argv[1:]);"
+# run with cwd=ROOT: `python -c` puts the working folder first on the import path
+PROBE = ("import resource, sys; import Generate_sequences as g; g.main(sys.argv[1:]);"
          "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)")
 
 
@@ -28,7 +30,7 @@ def run(n: int, *flags: str) -> tuple[float, float]:
     """(seconds of the whole process, its peak resident memory in MB)."""
     with tempfile.TemporaryDirectory() as tmp:
         start = time.perf_counter()
-        out = subprocess.run([sys.executable, "-c", PROBE, str(ROOT), "--num_seqs", str(n), *flags,
+        out = subprocess.run([sys.executable, "-c", PROBE, "--num_seqs", str(n), *flags,
                               "--out_dir", os.path.join(tmp, "d"), "--quiet"],
                              check=True, capture_output=True, text=True, cwd=ROOT)
         return time.perf_counter() - start, int(out.stdout.split()[-1]) / 1024

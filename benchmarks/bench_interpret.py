@@ -11,22 +11,22 @@ Uses models/cnn and data/generated when present (make demo makes them); otherwis
 generates the default data and trains the default CNN in a temporary folder. Then replays
 the same batches through the same CNN exported to ONNX (onnxruntime on CPU): model calls per
 second of the ONNX path next to the Keras path.
+
+Run from the repository's root: ``python -m benchmarks.bench_interpret``.
 """
 from __future__ import annotations
 
 import argparse
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 
-import numpy as np  # noqa: E402
+import numpy as np
 
-from utils import interpretation, models, perturb  # noqa: E402
-from utils.encoding import one_hot  # noqa: E402
+from utils import interpretation, models, perturb
+from utils.encoding import one_hot
 
 
 class Recorder:

@@ -11,24 +11,23 @@ sequences per second and the ratio of utils.attribution.ism to naive.
 
 Targets: CNN test auROC >= 0.97 on every row; kmer_logistic <= 0.6 on rows 2-6 (k-mer
 counts cannot see order or spacing); batched ISM >= 10x naive.
+
+Run from the repository's root: ``python -m benchmarks.bench_learnability``.
 """
 from __future__ import annotations
 
 import argparse
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "benchmarks"))
+import numpy as np
 
-import numpy as np  # noqa: E402
+import numpy as np
 
-from utils import attribution, fast_ism, models, simulate, training  # noqa: E402
-from utils.encoding import one_hot  # noqa: E402
-from utils.folders import load_dataset  # noqa: E402
+from utils import attribution, fast_ism, models, simulate, training
+from utils.encoding import one_hot
+from utils.folders import load_dataset
 
 SHORT = ("SPI1_known1", "AP1_known9")        # two motifs of 8 bp, for row 2 (checked below)
 RULES = [
@@ -49,7 +48,7 @@ def main() -> None:
     ap.add_argument("--ism_rows", type=int, nargs="*", default=[3, 4],
                     help="rows whose trained CNN runs the ISM comparison (5: 1,000 bp, max and mean pooling)")
     args = ap.parse_args()
-    from bench_attribution import naive_ism
+    from benchmarks.bench_attribution import naive_ism
 
     trained = {}
     print(f"{'rule':32} {'cnn auROC':>9} {'epochs':>6} {'s/epoch':>7} {'field':>9} {'kmer auROC':>10}", flush=True)

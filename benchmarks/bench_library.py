@@ -7,12 +7,13 @@ this process. Tallies how many generated, how many were refused up front (before
 work, with the reasons) and how many failed late (after generation began), with the
 median and worst seconds of each outcome. Targets: no late failure; at least 95% generated;
 every refusal within about two seconds.
+
+Run from the repository's root: ``python -m benchmarks.bench_library``.
 """
 from __future__ import annotations
 
 import argparse
 import re
-import sys
 import tempfile
 import time
 from collections import Counter
@@ -20,11 +21,8 @@ from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from utils import motifs as motiflib, simulate  # noqa: E402
-from utils.io import InputError  # noqa: E402
+from utils import motifs as motiflib, simulate
+from utils.io import InputError
 
 
 def reason(message: str) -> str:

@@ -9,6 +9,8 @@ auROC and seconds per epoch (CNN) or fit seconds (k-mer models).
 Targets: presence cnn >= 0.98; order cnn >= 0.95 while kmer_logistic <= 0.65 (k-mer
 counts cannot see order); distance cnn >= 0.90. A default CNN epoch on 7,000 x 200 bp
 should take seconds.
+
+Run from the repository's root: ``python -m benchmarks.bench_train``.
 """
 from __future__ import annotations
 
@@ -16,17 +18,13 @@ import argparse
 import contextlib
 import io
 import json
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-import Generate_sequences  # noqa: E402
-import Train_models  # noqa: E402
-from utils import planted  # noqa: E402
+import Generate_sequences
+import Train_models
+from utils import planted
 
 KINDS = ("cnn", "kmer_logistic", "kmer_gbt")
 TARGETS = {("presence", "cnn"): (">=", 0.98), ("order", "cnn"): (">=", 0.95),

@@ -6,6 +6,8 @@ trains the default cnn and kmer_logistic, interprets each (hypothesis tests only
 prints test auROC, the verdict, the reason and, for spacing, the gap window found.
 Expected: the CNN recovers every rule; kmer_logistic recovers presence and is caught on
 order ("order unused") and distance ("spacing unused").
+
+Run from the repository's root: ``python -m benchmarks.bench_verdicts``.
 """
 from __future__ import annotations
 
@@ -13,17 +15,13 @@ import argparse
 import contextlib
 import io
 import json
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-import Generate_sequences  # noqa: E402
-import Interpret_models  # noqa: E402
-import Train_models  # noqa: E402
+import Generate_sequences
+import Interpret_models
+import Train_models
 
 
 def quietly(main, argv):

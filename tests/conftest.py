@@ -1,10 +1,6 @@
-"""Make the repository root importable (utils/, the scripts) however pytest is started."""
+"""Shared pytest setup: the hypothesis profiles. (The repository root and tests/ are put on
+the import path by pytest.ini's ``pythonpath``, not here.)"""
 import os
-import sys
-
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-if ROOT not in sys.path:
-    sys.path.insert(0, ROOT)
 
 # Property-based fuzzing of the readers (tests/test_fuzz.py): a few seconds in `make test`,
 # many more examples with `make fuzz` (HYPOTHESIS_PROFILE=fuzz). Derandomized: same examples each run.

@@ -275,3 +275,64 @@ def keras_linear(weights: np.ndarray, bias: float = 0.0) -> KerasPredictor:
     prob = keras.layers.Activation("sigmoid")(logit)
     dense.set_weights([np.asarray(weights, np.float32).reshape(-1, 1), np.array([bias], np.float32)])
     return KerasPredictor("linear_keras", keras.Model(inputs, prob), keras.Model(inputs, logit), length)
+
+
+# ----------------------------------------------------------------------------- random-weight CNNs
+# The suite's own CNN graph with random weights (and randomised batch-norm statistics, so the
+# folded inference affine is not the identity): the fast paths (utils.cnn_graph, utils.fast_ism)
+# must give what the plain Keras graph or a naive loop gives on it.
+def random_cnn(length: int, seed: int = 0, **cfg):
+    """A ``models.CNNPredictor`` over ``models.build_cnn(length, CNNConfig(**cfg))`` with every
+    weight moved by N(0, 0.05) and batch-norm gamma, beta, mean, variance redrawn (seeded)."""
+    from utils import models
+
+    keras = models.import_keras()
+    keras.utils.set_random_seed(seed)
+    model = models.build_cnn(length, models.CNNConfig(**cfg))
+    rng = np.random.default_rng(seed)
+    for layer in model.layers:
+        weights = layer.get_weights()
+        if layer.name.startswith("bn_"):
+            gamma, beta, mean, var = weights
+            layer.set_weights([rng.uniform(0.5, 2, gamma.shape), rng.normal(0, 0.3, beta.shape),
+                               rng.normal(0, 0.3, mean.shape), rng.uniform(0.5, 2, var.shape)])
+        elif weights:
+            layer.set_weights([w + rng.normal(0, 0.05, w.shape) for w in weights])
+    return models.CNNPredictor(model, length)
+
+
+def random_onehot(n: int, length: int, seed: int = 1) -> np.ndarray:
+    """(n, length, 4) float32 one-hot of uniform random bases, n >= 4, with N bases (all-zero
+    rows) at sequence 1 position 3, sequence 2's last position and sequence 3's first five."""
+    rng = np.random.default_rng(seed)
+    x = np.eye(4, dtype=np.float32)[rng.integers(0, 4, (n, length))]
+    x[1, 3] = 0.0                  # N bases: every base is tried there
+    x[2, length - 1] = 0.0
+    x[3, :5] = 0.0
+    return x
+
+
+def naive_ism(predict, onehot: np.ndarray) -> np.ndarray:
+    """ISM by the textbook loop: the reference utils.attribution.ism and utils.fast_ism are
+    checked against. For each sequence, its variants are built position by position, base by
+    base, and sent in one ``predict`` call: (M, L, 4) float32 -> (M,) outputs.
+
+    Returns (N, L, 4) float64: at every position and every base not observed there (all four
+    at an N), the output with that base minus the sequence's own output; 0 at observed bases.
+    """
+    x = np.asarray(onehot, dtype=np.float32)
+    out = np.zeros(x.shape, dtype=np.float64)
+    for i in range(len(x)):
+        where, variants = [], [x[i]]
+        for pos in range(x.shape[1]):
+            for base in range(4):
+                if x[i, pos, base] != 1:
+                    variant = x[i].copy()
+                    variant[pos, :] = 0.0
+                    variant[pos, base] = 1.0
+                    where.append((pos, base))
+                    variants.append(variant)
+        outputs = np.asarray(predict(np.stack(variants))).reshape(-1).astype(np.float64)
+        for (pos, base), value in zip(where, outputs[1:]):
+            out[i, pos, base] = value - outputs[0]
+    return out

@@ -9,8 +9,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from oracles import random_cnn, random_onehot
 from utils import cnn_graph
-from test_fast_ism import _random_cnn, _sequences
 
 
 @pytest.mark.parametrize("length, cfg", [(200, {"dilated_layers": 3}),
@@ -18,8 +18,8 @@ from test_fast_ism import _random_cnn, _sequences
                                          (301, {"dilated_layers": 4, "pool_size": 3, "kernel_size": 11}),
                                          (260, {"dilated_layers": 3, "final_pool": "maxavg"})])
 def test_folded_forward_gives_the_keras_logit(length, cfg):
-    predictor = _random_cnn(length, **cfg)
-    x = _sequences(70, length)                        # 70: the predictor pads to 128 rows
+    predictor = random_cnn(length, **cfg)
+    x = random_onehot(70, length)                        # 70: the predictor pads to 128 rows
     keras_logit = np.asarray(predictor.logit_model.predict_on_batch(x)).reshape(-1)
     keras_prob = np.asarray(predictor.keras_model.predict_on_batch(x)).reshape(-1)
     folded = predictor.folded
@@ -38,8 +38,8 @@ def test_folded_forward_gives_the_keras_logit(length, cfg):
 
 
 def test_other_graphs_predict_through_keras():
-    predictor = _random_cnn(200, architecture="basic")
+    predictor = random_cnn(200, architecture="basic")
     assert predictor.folded is None
-    x = _sequences(8, 200)
+    x = random_onehot(8, 200)
     np.testing.assert_allclose(predictor.predict_logit(x),
                                np.asarray(predictor.logit_model.predict_on_batch(x)).reshape(-1), atol=1e-6)

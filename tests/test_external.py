@@ -51,6 +51,7 @@ def interpret(out: Path, *flags) -> tuple[dict, list[dict], str]:
     return summary, rows, (out / "report.md").read_text()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kind", ["keras", "onnx"])
 def test_oracle_from_elsewhere_uses_its_motif_and_not_the_decoy(outside, kind):
     out = outside["root"] / f"res_{kind}"
@@ -58,22 +59,29 @@ def test_oracle_from_elsewhere_uses_its_motif_and_not_the_decoy(outside, kind):
                                       "--labels", outside["labels"], "--motif_db", outside["meme"],
                                       "--motifs", "TOYA", "TOYB", "--methods", "ism", "--num_attr_seqs", "30")
     by = {r["test"]: r for r in rows}
-    assert float(by["ablate:TOYA"]["mean_delta_prob"]) < -0.5 and by["ablate:TOYA"]["significant"] == "True"
-    assert float(by["insert:TOYA"]["mean_delta_prob"]) > 0.3 and by["insert:TOYA"]["significant"] == "True"
-    for test in ("ablate:TOYB", "insert:TOYB"):
-        assert abs(float(by[test]["mean_delta_prob"])) < 0.01 and by[test]["significant"] == "False"
+    # ablating TOYA takes every positive from sigmoid(4) to sigmoid(-4); the inserts are golden
+    # (seeded placements; an insert that lands across the sequence's own TOYA changes nothing)
+    assert float(by["ablate:TOYA"]["mean_delta_prob"]) == pytest.approx(1 / (1 + np.e ** 4) - 1 / (1 + np.e ** -4),
+                                                                        abs=1e-6)
+    assert float(by["insert:TOYA"]["mean_delta_prob"]) == pytest.approx(0.7210122732173961, abs=1e-6)
+    assert [(by[t]["n_seqs"], by[t]["p_value"], by[t]["significant"]) for t in ("ablate:TOYA", "insert:TOYA")] == \
+        [("120", "0.0001", "True")] * 2
+    for test, n in (("ablate:TOYB", "44"), ("insert:TOYB", "133")):     # the oracle never sees TOYB
+        assert (by[test]["n_seqs"], float(by[test]["mean_delta_prob"]), by[test]["p_value"],
+                by[test]["significant"]) == (n, 0.0, "1.0", "False")
     assert all(r["expected"] == "" and r["agrees"] == "" for r in rows)      # no planted truth
     assert summary["verdict"] is None
     assert summary["found_rule"]["motifs_that_matter"] == ["TOYA"]
     assert "Rule found: the model uses TOYA" in report
     calls = summary["site_calling"]["sites_per_motif"]
-    assert calls["TOYA"] >= 120 and calls["TOYB"] >= 80          # every planted consensus is found
-    mass = summary["attribution_mass"]
-    assert mass["ism:TOYA"]["mass_mean"] > 0.9 > mass["ism:TOYA"]["site_share"] * 5
-    assert mass["ism:TOYB"]["mass_mean"] < 0.05
+    assert calls == {"TOYA": 120, "TOYB": 107}          # golden: every planted consensus, no other window
+    # the oracle's ISM mass lies on TOYA's sites alone (8 of 100 bp), none on TOYB's
+    assert summary["attribution_mass"] == {"ism:TOYA": {"n": 25, "mass_mean": 1.0, "site_share": 0.08},
+                                           "ism:TOYB": {"n": 11, "mass_mean": 0.0, "site_share": 0.08}}
     assert (out / "attribution_mass.csv").exists() and not (out / "attribution_scores.csv").exists()
 
 
+@pytest.mark.slow
 def test_keras_file_layout_outputs_and_logit(outside):
     x = one_hot(["A" * 10 + oracles.TOYA + "C" * (LENGTH - 18), "A" * LENGTH])
     first = models.load_file(outside["keras"], input_length=LENGTH)
@@ -88,6 +96,7 @@ def test_keras_file_layout_outputs_and_logit(outside):
     np.testing.assert_allclose(onnx.predict(x), first.predict(x), atol=1e-6)
 
 
+@pytest.mark.slow
 def test_lambda_layer_is_refused_under_safe_mode(outside, tmp_path):
     path = oracles.keras_oracle(tmp_path / "lambda.keras", LENGTH, lambda_layer=True)
     proc = subprocess.run([sys.executable, str(ROOT / "Interpret_models.py"), "--model", str(path),
@@ -98,6 +107,7 @@ def test_lambda_layer_is_refused_under_safe_mode(outside, tmp_path):
     assert len(proc.stderr.strip().splitlines()) == 1 and not (tmp_path / "r").exists()
 
 
+@pytest.mark.slow
 def test_a_suite_model_exported_to_onnx_gives_the_same_rows(tmp_path):
     """Train_models.py's CNN, exported with Keras' ONNX export, interpreted from the .onnx file
     and from its folder on the same test split: every row agrees within 1e-4."""
@@ -111,9 +121,13 @@ def test_a_suite_model_exported_to_onnx_gives_the_same_rows(tmp_path):
     predictor.keras_model.export(str(tmp_path / "cnn.onnx"), format="onnx", verbose=False)
     common = ["--seq_dict", data, "--preds", model_dir / "predictions.tsv", "--methods", "ism",
               "--num_attr_seqs", "10", "--num_seqs", "60"]
-    _, from_folder, _ = interpret(tmp_path / "r_folder", "--model", model_dir, *common)
+    folder_summary, from_folder, _ = interpret(tmp_path / "r_folder", "--model", model_dir, *common)
     summary, from_onnx, _ = interpret(tmp_path / "r_onnx", "--model", tmp_path / "cnn.onnx", *common)
-    assert summary["verdict"] in ("recovered", "not recovered", "undetermined")   # planted truth is used
+    # planted truth is used: 3 epochs on 400 sequences do not learn STAT_known2 (golden, seed 0),
+    # and the .onnx file is judged exactly as its folder
+    assert summary["verdict"] == folder_summary["verdict"] == "not recovered"
+    assert summary["reason"] == folder_summary["reason"]
+    assert summary["reason"].startswith("STAT_known2 unused (ablating it changed the probability by +0.001")
     assert [r["test"] for r in from_onnx] == [r["test"] for r in from_folder]
     for a, b in zip(from_folder, from_onnx):
         assert a["n_seqs"] == b["n_seqs"]

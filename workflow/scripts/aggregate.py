@@ -3,16 +3,16 @@
 
 Each run folder is <out>/results/<rule>/s<seed>/<model>; only its summary.json and
 attribution_scores.csv are read (utils.leaderboard).
+
+workflow/Snakefile runs it with the repository's root on PYTHONPATH, so that utils imports;
+by hand: ``PYTHONPATH=. python workflow/scripts/aggregate.py ...`` from the root.
 """
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-
-from utils import cli, leaderboard  # noqa: E402
+from utils import cli, leaderboard
 
 
 def main(argv=None) -> int:

@@ -4,21 +4,23 @@
 The sequences, planted sites and metadata.json stay as they are (so interpretation still
 knows the planted rule); labels.tsv keeps its ids in order with the labels shuffled, and
 metadata.json gains "null_model": true. The copy is written whole or not at all.
+
+workflow/Snakefile runs it with the repository's root on PYTHONPATH, so that utils imports;
+by hand: ``PYTHONPATH=. python workflow/scripts/shuffle_labels.py ...`` from the root.
 """
 from __future__ import annotations
 
 import argparse
 import shutil
-import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+import numpy as np
 
-import numpy as np  # noqa: E402
+import numpy as np
 
-from utils import cli, io as dio  # noqa: E402
-from utils.folders import DataFolder  # noqa: E402
-from utils.seqfiles import read_labels  # noqa: E402
+from utils import cli, io as dio
+from utils.folders import DataFolder
+from utils.seqfiles import read_labels
 
 
 def main(argv=None) -> int:
