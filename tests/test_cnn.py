@@ -13,8 +13,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from utils import attribution, models, training
+from utils import attribution, models, planted, training
 from utils.folders import Dataset, load_dataset
+from utils.motifs import Motif
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -25,16 +26,17 @@ def test_receptive_field_arithmetic_and_depth_from_the_rule():
     fields = [models.receptive_field(models.CNNConfig(dilated_layers=n)) for n in (3, 4, 5, 6, 7)]
     assert fields == [22 + 4 * 2 * 7, 22 + 4 * 2 * 15, 22 + 4 * 2 * 31, 22 + 4 * 2 * 63, 22 + 4 * 2 * 127]
     assert models.receptive_field(models.CNNConfig(architecture="basic")) == 22 + 4 * 10
-    meta = {"gen_type": "distance", "pos_motifs": ["A", "B"], "pwms": {"A": [[0.25] * 4] * 12,
-                                                                        "B": [[0.25] * 4] * 10},
-            "max_dist": 150, "seq_length": 1000}
-    need, how = models.field_needed(meta)
+    lengths = {"A": 12, "B": 10}
+    pair = dict(motifs=("A", "B"), pos_motifs=("A", "B"), min_dist=100, max_dist=150)
+    need, how = models.field_needed(planted.Distance(**pair), lengths, 1000)
     assert need == 12 + 10 + 2 * 155 + 19 and "window + 5" in how
-    assert models.field_needed({**meta, "gen_type": "order"})[0] == 12 + 10 + 150 + 19
+    assert models.field_needed(planted.Order(**pair), lengths, 1000)[0] == 12 + 10 + 150 + 19
+    assert models.field_needed(None, lengths, 1000) == (1000, "no rule in metadata.json: the whole sequence")
     n = models.layers_for_field(cfg, need)
     assert (need, n, models.receptive_field(models.CNNConfig(dilated_layers=n))) == (351, 6, 526)
     assert models.receptive_field(models.CNNConfig(dilated_layers=n - 1)) < need      # the fewest
-    assert models.field_needed({**meta, "gen_type": "presence"})[0] == 12 + 19
+    presence = planted.Presence(motifs=("A", "B"), pos_motifs=("A",), decoy_motifs=("B",))
+    assert models.field_needed(presence, lengths, 1000)[0] == 12 + 19
     assert models.layers_for_field(cfg, 10) == models.MIN_DILATED_LAYERS
 
 
@@ -47,10 +49,9 @@ def test_final_pool_auto_takes_max_and_mean_on_long_sequences():
     assert models.resolve_final_pool(models.CNNConfig(final_pool="max"), 1000) == "max"
     names = {layer.name for layer in models.build_cnn(1000, models.CNNConfig(dilated_layers=3)).layers}
     assert {"pool_max", "pool_avg"} <= names
-    meta = {"gen_type": "distance", "pos_motifs": ["A", "B"], "pwms": {"A": [[0.25] * 4] * 20,
-                                                                        "B": [[0.25] * 4] * 20},
-            "max_dist": 150, "seq_length": 1000}
-    data = Dataset(Path("."), ["s"], ["A" * 1000], np.array([1]), metadata=meta)
+    rule = planted.Distance(motifs=("A", "B"), pos_motifs=("A", "B"), min_dist=100, max_dist=150)
+    library = {m: Motif(m, np.full((20, 4), 0.25)) for m in "AB"}
+    data = Dataset(Path("."), ["s"], ["A" * 1000], np.array([1]), rule=rule, library=library)
     arch, need, how = training.resolve_architecture(cfg, data)   # what model.json records
     assert (arch.final_pool, arch.dilated_layers) == ("maxavg", 6)   # 20 + 20 + 2 * 155 + 19 = 369 bp
     assert need == 369 and how.startswith("distance: motifs 20 + 20 bp")

@@ -72,7 +72,7 @@ def test_oracle_from_elsewhere_uses_its_motif_and_not_the_decoy(outside, kind):
     assert all(r["expected"] == "" and r["agrees"] == "" for r in rows)      # no planted truth
     assert summary["verdict"] is None
     assert summary["found_rule"]["motifs_that_matter"] == ["TOYA"]
-    assert "Rule found: the model uses TOYA" in report
+    assert "**Rule found:** the model uses TOYA. No planted rule to compare with" in report
     calls = summary["site_calling"]["sites_per_motif"]
     assert calls == {"TOYA": 120, "TOYB": 107}          # golden: every planted consensus, no other window
     # the oracle's ISM mass lies on TOYA's sites alone (8 of 100 bp), none on TOYB's

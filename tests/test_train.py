@@ -36,7 +36,7 @@ def write_data_folder(folder: Path, seqs: list[str], labels) -> Path:
     ids = [f"seq_{i:07d}" for i in range(len(seqs))]
     (folder / "sequences.fa").write_text("".join(f">{i}\n{s}\n" for i, s in zip(ids, seqs)))
     write_tsv(folder / "labels.tsv", ["id", "label"], [ids, [int(v) for v in labels]])
-    write_json(folder / "metadata.json", {"gen_type": "presence", "seed": 0})
+    write_json(folder / "metadata.json", {"seed": 0})       # no planted rule: a user's data folder
     return folder
 
 
@@ -174,7 +174,11 @@ def test_model_folder_files_and_columns(trained, data_dir, kind):
     assert meta["seed"] == 3 and meta["training"]["test_sz"] == 0.15
     assert meta["k"] == (None if kind == "cnn" else 4)
     assert meta["data"]["path"] == str(data_dir.resolve())
-    assert meta["data"]["sha256"] == "1c886a8f7b93ae46a5562e652eef13e7793da4412b0c280c4533a64656e81300"
+    # sha256 over the data files' bytes in the folder's order (the folder has no motif_sites.bed)
+    import hashlib
+    files = ("sequences.fa", "labels.tsv", "metadata.json")
+    assert meta["data"]["sha256"] == hashlib.sha256(b"".join((data_dir / f).read_bytes() for f in files)).hexdigest()
+    assert meta["data"]["files"] == list(files) and meta["data"]["gen_type"] is None
 
     if kind == "cnn":
         header, rows = read_rows(folder / "history.csv", delimiter=",")

@@ -113,8 +113,14 @@ def test_without_a_planted_rule_there_is_no_verdict_and_the_rule_found_reads_rig
     assert v["found_rule"]["description"] == "no tested motif changes the model's output; order does not matter"
 
 
-FLAT = {"gaps": [0, 10, 20, 30, 40], "mean": [0.97, 0.98, 0.99, 0.98, 0.97], "window": [0, 40]}
-MOVING = {"gaps": [0, 10, 20, 30, 40], "mean": [0.1, 0.9, 0.95, 0.9, 0.1], "window": [10, 30]}
+def band(mean, half):
+    return {"mean": mean, "low": [m - half for m in mean], "high": [m + half for m in mean]}
+
+
+GAPS = [0, 10, 20, 30, 40]
+FLAT = {"gaps": GAPS, **band([0.97, 0.98, 0.99, 0.98, 0.97], 0.01), "window": [0, 40]}
+MOVING = {"gaps": GAPS, **band([0.1, 0.9, 0.95, 0.9, 0.1], 0.05), "window": [10, 30]}
+NOISY = {"gaps": GAPS, **band([0.45, 0.55, 0.52, 0.42, 0.47], 0.2), "window": [10, 20]}
 
 
 def test_a_gap_window_is_claimed_only_when_the_curve_moved():
@@ -132,3 +138,11 @@ def test_curve_moves():
     assert not evaluate.curve_moves(FLAT) and evaluate.curve_moves(MOVING) and not evaluate.curve_moves(None)
     # a window covering every gap tested is no window, however much the curve moves inside it
     assert not evaluate.curve_moves({**MOVING, "window": [0, 40]})
+    # a k-mer model hovering around 0.5: the mean spans 0.13 but every band overlaps every other
+    assert not evaluate.curve_moves(NOISY)
+    assert evaluate.curve_moves({**NOISY, **band(NOISY["mean"], 0.01)})
+
+
+def test_a_spacing_test_that_found_nothing_outweighs_the_curve():
+    _, v = judge([raw(SPACING, 0.01, 0.5)], DISTANCE, curve=MOVING)
+    assert v["found_rule"]["spacing_matters"] is False and v["found_rule"]["gap_window"] is None

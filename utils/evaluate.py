@@ -91,21 +91,27 @@ _FAILURE_RANK = ("order unused", "spacing unused")
 
 def curve_moves(curve: Mapping | None, min_effect: float = MIN_EFFECT) -> bool:
     """Did re-spacing the pair move the model? The mean probability over the gap grid spans at
-    least ``min_effect``, and the gaps where it predicts positive are not every gap tested (a
-    model blind to spacing answers the same at every gap: its "window" would be the whole grid)."""
+    least ``min_effect``, the 95% bands of two gaps do not overlap (the change is more than the
+    noise between sequences), and the gaps where it predicts positive are not every gap tested (a
+    model blind to spacing answers alike at every gap: its "window" would be the whole grid)."""
     if curve is None or not curve.get("window"):
         return False
     mean = np.asarray(curve["mean"], dtype=np.float64)
-    mean = mean[np.isfinite(mean)]
-    if mean.size < 2 or float(mean.max() - mean.min()) < min_effect:
+    seen = np.isfinite(mean)
+    if seen.sum() < 2 or float(mean[seen].max() - mean[seen].min()) < min_effect:
         return False
-    gaps = np.asarray(curve["gaps"])[np.isfinite(np.asarray(curve["mean"], dtype=np.float64))]
+    low = np.asarray(curve.get("low", mean), dtype=np.float64)[seen]
+    high = np.asarray(curve.get("high", mean), dtype=np.float64)[seen]
+    if not np.nanmax(low) > np.nanmin(high):
+        return False
+    gaps = np.asarray(curve["gaps"])[seen]
     return not (curve["window"][0] <= gaps.min() and curve["window"][1] >= gaps.max())
 
 
 def found_rule(rows: list[dict], curve: Mapping | None, planted_window, min_effect: float = MIN_EFFECT) -> dict:
     """The rule the model was found to use, from the rows that tested sequences with power and
-    the distance curve; it claims only what was tested (no gap window unless the curve moved)."""
+    the distance curve; it claims only what was tested: no gap window unless the curve moved
+    (:func:`curve_moves`) and, where the spacing test ran, it found spacing to matter."""
     powered = [r for r in rows if r["n_seqs"] > 0 and not r.get("underpowered") and np.isfinite(r["p_value"])]
     swaps = [r for r in powered if r["hypothesis"].kind == SWAP]
     dist = [r for r in powered if r["hypothesis"].kind == DISTANCE]
@@ -116,7 +122,8 @@ def found_rule(rows: list[dict], curve: Mapping | None, planted_window, min_effe
         "spacing_matters": (dist[0]["significant"] if dist else None),
         "gap_window": None, "gap_window_error": None,
     }
-    if curve_moves(curve, min_effect):
+    # a spacing test that ran and found nothing outweighs the curve's look
+    if curve_moves(curve, min_effect) and all(r["significant"] for r in dist):
         found["gap_window"] = list(curve["window"])
         if planted_window:
             found["gap_window_error"] = [curve["window"][0] - planted_window[0],
