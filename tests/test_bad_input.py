@@ -131,6 +131,7 @@ def inputs(tmp_path_factory):
 
 
 @pytest.mark.parametrize("script,args,what,needle", CATALOGUE, ids=[c[2] for c in CATALOGUE])
+@pytest.mark.slow
 def test_bad_input_is_one_line_exit_2_and_writes_nothing(inputs, tmp_path, script, args, what, needle):
     out = tmp_path / "outs"
     out.mkdir()

@@ -200,6 +200,7 @@ def kmer_order_model(tmp_path_factory):
     return root
 
 
+@pytest.mark.slow
 def test_kmer_logistic_on_order_data_is_order_unused(kmer_order_model, tmp_path):
     out = tmp_path / "res"
     assert Interpret_models.main(["--model", str(kmer_order_model / "models" / "kmer_logistic"),
@@ -251,6 +252,7 @@ def run_cli(capsys, argv):
     return exc.value.code, capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_bad_input_one_line_exit_2_nothing_written(kmer_order_model, tmp_path, capsys):
     model = str(kmer_order_model / "models" / "kmer_logistic")
     other = tmp_path / "short"

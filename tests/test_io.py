@@ -126,6 +126,7 @@ def test_a_full_disk_is_one_line_and_leaves_no_folder(tmp_path, monkeypatch):
     assert list(tmp_path.iterdir()) == []            # not even an empty models/
 
 
+@pytest.mark.slow
 def test_stale_staging_of_a_dead_process_is_removed(tmp_path, capsys):
     import subprocess
     import sys
