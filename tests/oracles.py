@@ -336,3 +336,15 @@ def naive_ism(predict, onehot: np.ndarray) -> np.ndarray:
         for (pos, base), value in zip(where, outputs[1:]):
             out[i, pos, base] = value - outputs[0]
     return out
+
+
+# ----------------------------------------------------------------------------- test doubles
+class Spy:
+    """Records each call's arguments, then calls the real function."""
+
+    def __init__(self, function):
+        self.function, self.calls = function, []
+
+    def __call__(self, *args, **kwargs):
+        self.calls.append((args, kwargs))
+        return self.function(*args, **kwargs)

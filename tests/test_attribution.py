@@ -6,7 +6,7 @@ import math
 import numpy as np
 import pytest
 from oracles import ATTR_MOTIF as MOTIF
-from oracles import ConstantProb, LinearOracle, MotifOracle, keras_linear, tiny_keras_cnn
+from oracles import ConstantProb, LinearOracle, MotifOracle, Spy, keras_linear, tiny_keras_cnn
 
 from utils import attribution as attr
 from utils import attribution_outputs as outs
@@ -213,17 +213,6 @@ def test_localization_scores_match_hand_computed_values():
 
 
 # ----------------------------------------------------------------------------- outputs
-class Spy:
-    """Records each call's arguments, then calls the real function."""
-
-    def __init__(self, function):
-        self.function, self.calls = function, []
-
-    def __call__(self, *args, **kwargs):
-        self.calls.append((args, kwargs))
-        return self.function(*args, **kwargs)
-
-
 def test_outputs_scores_npz_logos_and_report(tmp_path, monkeypatch):
     from utils import plots
 

@@ -121,7 +121,7 @@ def test_a_full_disk_is_one_line_and_leaves_no_folder(tmp_path, monkeypatch):
 
     out = tmp_path / "models" / "cnn"
     with pytest.raises(dio.InputError, match="No space left on device"):
-        with dio.staged_dir(out) as tmp:
+        with dio.staged_dir(out):
             raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
     assert list(tmp_path.iterdir()) == []            # not even an empty models/
 

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from oracles import Spy
 from utils import leaderboard, plots
 
 
@@ -92,17 +93,6 @@ presence,presence,cnn,cnn,False,saliency,2,0.9,recovered,recovered,True,,,0.6,0.
 presence,presence,cnn_null,cnn,True,ism,1,0.9,not recovered,not recovered,True,,,0.5,0.1,0.01
 presence,presence,kmer_logistic,kmer_logistic,False,ism,1,0.9,undetermined,recovered,False,,,0.95,0.6,0.01
 """
-
-
-class Spy:
-    """Records each call's arguments, then calls the real function."""
-
-    def __init__(self, function):
-        self.function, self.calls = function, []
-
-    def __call__(self, *args, **kwargs):
-        self.calls.append((args, kwargs))
-        return self.function(*args, **kwargs)
 
 
 def test_leaderboard_csv_and_figure_inputs_are_golden(runs, tmp_path, monkeypatch):

@@ -1,8 +1,6 @@
 """Labels are drawn chunk by chunk with the exact class count, so memory is flat in --num_seqs."""
 from __future__ import annotations
 
-import itertools
-
 import numpy as np
 import pytest
 
