@@ -127,9 +127,9 @@ def main() -> None:
         agree = float(np.abs(naive - batched[:m]).max())
         agree_whole = float(np.abs(whole - batched).max())
         kernel, t_kernel = timed(attribution.kernel_shap, predictor, x[:args.kernel_seqs],
-                                 background_dist=data.metadata.get("background_dist"))
+                                 background_dist=data.background)
         deep, t_deep = timed(attribution.deep_shap, predictor, x[:args.deep_seqs],
-                             background_dist=data.metadata.get("background_dist"))
+                             background_dist=data.background)
 
         rate_batched, rate_naive = n / t_batched, m / t_naive
         per_1000 = 1000 / rate_batched
@@ -149,7 +149,7 @@ def main() -> None:
         print(f"ISM, 1,000 x {length} bp: {per_1000:.1f} s "
               f"(target < {ISM_TARGET_SECONDS:.0f} s: {'met' if per_1000 < ISM_TARGET_SECONDS else 'MISSED'})")
 
-        pos_motifs = data.metadata.get("pos_motifs", [])
+        pos_motifs = list(data.rule.pos_motifs)
         print(f"\nlocalization on positive sequences (truth: planted {', '.join(pos_motifs)})")
         for name, maps in (("ism", batched), ("kernel_shap", kernel), ("deep_shap", deep)):
             keep = labels[:len(maps)] == 1
