@@ -21,6 +21,7 @@ from typing import Iterable
 
 import numpy as np
 
+from utils import planted
 from utils.folders import ResultsFolder
 from utils.io import InputError, read_json, write_rows
 
@@ -43,8 +44,9 @@ def expected_verdict(model_kind: str, gen_type: str | None, null: bool) -> str:
     """The verdict a model of this kind should get on this rule."""
     if null:
         return "not recovered"
-    if model_kind.startswith("kmer"):
-        return "recovered" if gen_type == "presence" else "not recovered"
+    if model_kind.startswith("kmer"):       # counts of k-mers see which motifs occur, not where
+        kind = planted.RULE_KINDS.get(gen_type)
+        return "recovered" if kind is not None and kind.needs_position is False else "not recovered"
     return "recovered"
 
 

@@ -45,6 +45,7 @@ class PlantedRule:
     that fits beside the decoys.
     """
     kind: ClassVar[str] = ""
+    needs_position: ClassVar[bool] = True    # deciding it needs where motifs are, not only which occur
     motifs: tuple[str, ...]
     pos_motifs: tuple[str, ...]
     decoy_motifs: tuple[str, ...] = ()
@@ -132,6 +133,7 @@ class Presence(PlantedRule):
     """Positive iff the sequence carries a positive motif (``any``) or all of them (``all``);
     negatives carry a shuffled look-alike in its place."""
     kind: ClassVar[str] = "presence"
+    needs_position: ClassVar[bool] = False   # a k-mer count model can learn it
 
     def describe(self) -> str:
         names = list(self.pos_motifs)
