@@ -55,7 +55,7 @@ def add_common_flags(parser: argparse.ArgumentParser, out_dir_default: str | Non
     group.add_argument("--seed", type=seed_value, default=0, metavar="INT",
                        help="random seed (0 to 2**32-1): the same seed and flags give byte-identical data files, "
                             "and the same weights, predictions and metrics (timings, in timing.json, "
-                            "and the .keras archive's save date differ)")
+                            "the .keras archive's save date and the names skops gives the arrays in .skops differ)")
     group.add_argument("--out_dir", default=out_dir_default, metavar="DIR", help=out_dir_help)
     group.add_argument("--overwrite", action="store_true",
                        help="replace an output folder that already holds files")
