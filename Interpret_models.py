@@ -13,7 +13,6 @@ and .png (motif pairs), attribution_scores.csv and .png, attributions_<method>.n
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
 
 from utils import (attribution, attribution_outputs, cli, evaluate, interpretation, io as dio, localization, models,
@@ -86,16 +85,6 @@ def build_parser():
     return p
 
 
-def write_distance_curve(folder: Path, curve: dict, planted_window) -> str:
-    from utils.plots import plot_distance_curve
-
-    dio.write_csv(folder / ResultsFolder.DISTANCE_CSV, ["gap", "mean_prob", "ci_low", "ci_high", "n_seqs"],
-                  [curve["gaps"].tolist(), curve["mean"], curve["low"], curve["high"], curve["n"].tolist()])
-    plot_distance_curve(folder / ResultsFolder.DISTANCE_PNG, curve["gaps"], curve["mean"], curve["low"],
-                        curve["high"], curve["pair"], planted_window, curve["window"])
-    return ResultsFolder.DISTANCE_PNG
-
-
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     if args.list_motifs is not None:
@@ -133,7 +122,7 @@ def main(argv=None) -> int:
                       [[r[c] for r in rows] for c in evaluate.VERDICT_COLUMNS])
         curve_png = None
         if battery.curve is not None:
-            curve_png = write_distance_curve(tmp, battery.curve, rule.gap_window if rule is not None else None)
+            curve_png = report.write_distance_curve(tmp, battery.curve, rule.gap_window if rule is not None else None)
         if attributed:
             scores = attribution_outputs.write_attribution_outputs(
                 tmp, attr_ids, x[pick], y[pick], inp.sites, truth_motifs, rule is not None, attributed,

@@ -14,6 +14,8 @@ from typing import Iterable, Mapping
 import numpy as np
 
 from utils.attribution_outputs import LOGO_DIR, SCORES_PNG
+from utils.folders import ResultsFolder
+from utils.io import write_csv
 
 
 def summary(verdict: Mapping, *, model: str, data: str, n_test_seqs: int, num_perturbs: int, seed: int,
@@ -41,6 +43,18 @@ def summary(verdict: Mapping, *, model: str, data: str, n_test_seqs: int, num_pe
                                        for r in scores}
     out["attribution_notes"] = list(notes)
     return out
+
+
+def write_distance_curve(folder: Path, curve: dict, planted_window) -> str:
+    """distance_curve.csv and .png: gap -> mean probability with its 95% band, the planted and
+    found windows drawn; returns the figure's name (for report.md's link)."""
+    from utils.plots import plot_distance_curve
+
+    write_csv(folder / ResultsFolder.DISTANCE_CSV, ["gap", "mean_prob", "ci_low", "ci_high", "n_seqs"],
+              [curve["gaps"].tolist(), curve["mean"], curve["low"], curve["high"], curve["n"].tolist()])
+    plot_distance_curve(folder / ResultsFolder.DISTANCE_PNG, curve["gaps"], curve["mean"], curve["low"],
+                        curve["high"], curve["pair"], planted_window, curve["window"])
+    return ResultsFolder.DISTANCE_PNG
 
 
 def final_line(summary: Mapping, out_dir) -> str:
