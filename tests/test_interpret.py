@@ -103,6 +103,18 @@ def test_window_oracle_with_a_shifted_window_is_caught(datasets):
     assert summary["found_rule"]["gap_window_error"] == [40, 53]
 
 
+def test_window_oracle_with_a_window_too_wide_is_not_recovered(datasets):
+    data = datasets["distance"]
+    meta = data.metadata
+    # gaps inside the planted 10-30 do raise its output, but so do 31-45: the window is wrong
+    oracle = WindowOracle(meta, "STAT_known2", "CTCF_known1", meta["min_dist"], meta["max_dist"] + 15)
+    rows, summary, _ = interpret(oracle, data)
+    assert row(rows, "distance:inside_vs_outside")["agrees"] is True
+    assert summary["found_rule"]["gap_window"] == [10, 45]
+    assert summary["verdict"] == "not recovered"
+    assert summary["reason"] == "gap window found 10-45 bp, planted 10-30 bp (each edge within 4 bp)"
+
+
 def test_presence_oracle_recovers_presence_rule(datasets):
     data = datasets["presence"]
     rows, summary, battery = interpret(PresenceOracle(data.metadata, "STAT_known2"), data)

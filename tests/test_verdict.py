@@ -1,6 +1,7 @@
 """The verdict on hand-built rows: every branch of evaluate.verdict, and annotate's power rule."""
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from utils import evaluate
@@ -84,7 +85,7 @@ def test_a_required_test_on_too_few_sequences_is_underpowered():
     assert v["verdict"] == "undetermined"
     assert v["reason"] == ("underpowered: distance:inside_vs_outside on 5 sequences (its smallest attainable "
                            "p-value 0.062 is not below alpha 0.05); test more sequences (--num_seqs)")
-    rows, v = judge([raw(SPACING, 0.9, 0.03125, n=6)], DISTANCE)
+    rows, v = judge([raw(SPACING, 0.9, 0.03125, n=6)], DISTANCE, curve=MOVING)
     assert not rows[0]["underpowered"] and v["verdict"] == "recovered"
 
 
@@ -141,6 +142,48 @@ def test_curve_moves():
     # a k-mer model hovering around 0.5: the mean spans 0.13 but every band overlaps every other
     assert not evaluate.curve_moves(NOISY)
     assert evaluate.curve_moves({**NOISY, **band(NOISY["mean"], 0.01)})
+
+
+def curve_of(gaps, mean, half=0.01):
+    from utils.perturb import responsive_window
+
+    gaps, mean = np.asarray(gaps), np.asarray(mean, dtype=np.float64)
+    return {"gaps": gaps, **band(mean, half), "window": responsive_window(gaps, mean)}
+
+
+def test_the_window_is_where_the_curve_rises_above_half_its_own_range():
+    from utils.perturb import response_level, responsive_window
+
+    gaps = np.arange(0, 111)
+    # a weakly learned model: 0.51 everywhere, a bump of 0.14 over the planted 5-15 (0.5 would take all)
+    weak = np.where((gaps >= 5) & (gaps <= 15), 0.65, 0.51)
+    assert response_level(weak) == pytest.approx(0.58) and responsive_window(gaps, weak) == [5, 15]
+    assert responsive_window(gaps, weak, cutoff=0.5) == [0, 110]          # what the 0.5 crossing gave
+    step = np.where((gaps >= 10) & (gaps <= 30), 0.99, 0.01)
+    assert responsive_window(gaps, step) == [10, 30]
+    two = np.where((gaps >= 5) & (gaps <= 15), 0.9, np.where((gaps >= 60) & (gaps <= 64), 0.9, 0.1))
+    assert responsive_window(gaps, two) == [5, 15]                     # the longer bump
+    assert responsive_window(gaps, np.full(len(gaps), np.nan)) is None
+
+
+NARROW = Distance(motifs=("A", "B"), pos_motifs=("A", "B"), min_dist=5, max_dist=15)
+
+
+def test_a_spacing_rule_is_recovered_only_with_the_planted_window():
+    gaps = np.arange(0, 111)
+    assert (NARROW.window_tolerance, DISTANCE.window_tolerance) == (2, 4)
+    wide = curve_of(gaps, np.where((gaps >= 5) & (gaps <= 30), 0.9, 0.1))
+    _, v = judge([raw(SPACING, 0.6, 1e-6)], NARROW, curve=wide)
+    assert v["verdict"] == "not recovered"
+    assert v["reason"] == "gap window found 5-30 bp, planted 5-15 bp (each edge within 2 bp)"
+    near = curve_of(gaps, np.where((gaps >= 6) & (gaps <= 17), 0.9, 0.1))   # edges off by 1 and 2 bp
+    _, v = judge([raw(SPACING, 0.6, 1e-6)], NARROW, curve=near)
+    assert v["verdict"] == "recovered" and v["found_rule"]["gap_window_error"] == [1, 2]
+    _, v = judge([raw(SPACING, 0.6, 1e-6)], NARROW, curve=None)
+    assert v["verdict"] == "not recovered" and v["reason"].startswith("gap window not found")
+    # a spacing test that disagrees is the reason by itself; the window adds nothing
+    _, v = judge([raw(SPACING, 0.0, 0.9)], NARROW, curve=wide)
+    assert v["reason"].startswith("spacing unused") and "gap window" not in v["reason"]
 
 
 def test_a_spacing_test_that_found_nothing_outweighs_the_curve():

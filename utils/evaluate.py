@@ -86,7 +86,7 @@ def _failure(r: Mapping, pos: list[str]) -> str:
     return f"decoy {r['motifs']} used ({r['test']} {d})"
 
 
-_FAILURE_RANK = ("order unused", "spacing unused")
+_FAILURE_RANK = ("order unused", "spacing unused", "gap window")
 
 
 def curve_moves(curve: Mapping | None, min_effect: float = MIN_EFFECT) -> bool:
@@ -164,6 +164,11 @@ def verdict(rows: list[dict], rule: PlantedRule | None, curve: Mapping | None, a
             weak.append(f"{h.name} on {n} sequences (its smallest attainable p-value "
                         f"{min_attainable_p(n):.2g} is not below alpha {alpha})")
     found = found_rule(rows, curve, rule.gap_window if rule is not None else None, min_effect)
+    window = window_failure(rule, rows, found)
+    if window:
+        failures.append(window)
+        failures.sort(key=lambda f: next((i for i, k in enumerate(_FAILURE_RANK) if f.startswith(k)),
+                                         len(_FAILURE_RANK)))
     if rule is None:
         result = None        # nothing planted to compare with: the report states the rule found
         reason = f"no planted rule to compare with; {found['description']}"
@@ -197,6 +202,26 @@ def verdict(rows: list[dict], rule: PlantedRule | None, curve: Mapping | None, a
         "required_tests": [h.name for h in required],
         "not_run": list(not_run),
     }
+
+
+def window_failure(rule: PlantedRule | None, rows: list[dict], found: Mapping) -> str | None:
+    """A spacing rule is learned only where the model's window is the planted one: when the
+    spacing test agrees (gaps inside the planted window raise the output), the window found on
+    the curve must match the planted window within the rule's tolerance; else the clause why."""
+    if rule is None or rule.gap_window is None:
+        return None
+    spacing = [r for r in rows if r["hypothesis"].kind == DISTANCE and r.get("agrees")]
+    if not spacing:
+        return None            # the spacing test disagreed or did not run: said elsewhere
+    planted = f"{rule.gap_window[0]}-{rule.gap_window[1]} bp"
+    tol = f"each edge within {rule.window_tolerance} bp"
+    if found.get("gap_window") is None:
+        return (f"gap window not found (gaps inside the planted window {planted} raise the output, but "
+                f"the distance curve shows no window of its own; {tol})")
+    if rule.window_matches(found["gap_window"]):
+        return None
+    lo, hi = found["gap_window"]
+    return f"gap window found {lo}-{hi} bp, planted {planted} ({tol})"
 
 
 def describe_found(found: Mapping) -> str:

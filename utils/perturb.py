@@ -275,7 +275,8 @@ def respace(predictor, x, y, sites, a, b, gaps, num_perturbs, background, rng, m
     curve = evaluate(gaps)
     if refine:
         with _quiet_nan():
-            extra = refine_edges(gaps, np.nanmean(curve, axis=0))
+            coarse = np.nanmean(curve, axis=0)
+            extra = refine_edges(gaps, coarse, response_level(coarse))
         if len(extra):      # 1-bp resolution where the response crosses 0.5 between grid points
             gaps = np.concatenate([gaps, extra])
             order = np.argsort(gaps, kind="stable")
@@ -310,17 +311,32 @@ def _quiet_nan():
         yield
 
 
+def response_level(mean: np.ndarray) -> float:
+    """Half-way between the curve's lowest and highest mean: the level a gap's response must
+    reach to count as inside the window. A curve's own contrast, not probability 0.5: a weakly
+    learned model's whole curve hovers near 0.5 (0.51 outside its window, 0.63 inside), so a
+    0.5 cut would put every gap inside; half its range finds the bump."""
+    finite = np.asarray(mean, dtype=np.float64)
+    finite = finite[np.isfinite(finite)]
+    return float((finite.max() + finite.min()) / 2) if finite.size else 0.5
+
+
 def refine_edges(gaps: np.ndarray, mean_prob: np.ndarray, cutoff: float = 0.5) -> np.ndarray:
     """Every gap strictly between two neighbouring grid points whose responses fall on
     opposite sides of ``cutoff``: evaluating them puts the window's edges at 1-bp resolution."""
-    above = np.nan_to_num(mean_prob, nan=0.0) >= cutoff
+    above = np.nan_to_num(mean_prob, nan=-np.inf) >= cutoff
     extra = [np.arange(gaps[i] + 1, gaps[i + 1]) for i in range(len(gaps) - 1)
              if above[i] != above[i + 1] and gaps[i + 1] - gaps[i] > 1]
     return np.concatenate(extra).astype(np.int64) if extra else np.zeros(0, dtype=np.int64)
 
 
-def responsive_window(gaps: np.ndarray, mean_prob: np.ndarray, cutoff: float = 0.5):
-    """The longest run of consecutive grid gaps where the mean probability is >= cutoff."""
+def responsive_window(gaps: np.ndarray, mean_prob: np.ndarray, cutoff: float | None = None):
+    """The longest run of consecutive grid gaps where the mean response reaches ``cutoff``
+    (default :func:`response_level`, half-way between the curve's lowest and highest mean) ->
+    [first gap, last gap], or None for an empty curve. Whether the curve moved at all is the
+    verdict's question (:func:`utils.evaluate.curve_moves`)."""
+    if cutoff is None:
+        cutoff = response_level(mean_prob)
     best, run = None, None
     for g, p in zip(gaps, mean_prob):
         if np.isfinite(p) and p >= cutoff:

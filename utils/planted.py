@@ -31,6 +31,8 @@ NEAR_EDGE_BP = 5              # distance negatives this close to the window edge
 NEAR_EDGE_SHARE = 0.3         # ... make up this share of the negatives (where they fit)
 DECOY_PROB = 0.5              # each decoy is planted in a sequence with this probability, both classes
 PRESENCE_LOGICS = ("any", "all")
+WINDOW_TOLERANCE_BP = 2       # a spacing rule is learned when each edge of the window found lies
+WINDOW_TOLERANCE_SHARE = 0.2  # within this many bp of the planted one, or this share of its width
 DECREASE, INCREASE, NONE = "decrease", "increase", "none"
 
 
@@ -205,6 +207,17 @@ class Distance(PlantedRule):
     @property
     def gap_window(self):
         return [self.min_dist, self.max_dist]
+
+    @property
+    def window_tolerance(self) -> int:
+        """How far (bp) each edge of the window found may lie from the planted one for the rule
+        to count as learned: a fifth of the window's width, at least 2 bp (10-30: 4 bp)."""
+        return max(WINDOW_TOLERANCE_BP, round((self.max_dist - self.min_dist + 1) * WINDOW_TOLERANCE_SHARE))
+
+    def window_matches(self, found) -> bool:
+        """Does a found window [lo, hi] match the planted one within :attr:`window_tolerance`?"""
+        return found is not None and abs(found[0] - self.min_dist) <= self.window_tolerance \
+            and abs(found[1] - self.max_dist) <= self.window_tolerance
 
     def describe(self) -> str:
         a, b = self.pos_motifs
