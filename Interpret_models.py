@@ -105,7 +105,8 @@ def main(argv=None) -> int:
                                   inp.motifs, inp.background, args.num_perturbs, args.num_seqs, args.seed,
                                   sampling=inp.sequences.sampling, quiet=args.quiet, base_prob=inp.base_prob)
     rows = evaluate.annotate(battery.rows, rule, args.alpha, args.min_effect)
-    verdict = evaluate.verdict(rows, rule, battery.curve, args.alpha, args.min_effect, battery.not_run)
+    verdict = evaluate.verdict(rows, rule, battery.curve, args.alpha, args.min_effect, battery.not_run,
+                               battery.contrast)
     for note in inp.notes:
         cli.say(f"note: {note}", args.quiet)
     attributed, scores = {}, None

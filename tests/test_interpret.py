@@ -46,7 +46,8 @@ def interpret(predictor, data, num_perturbs=3, max_seqs=120, seed=0, alpha=0.05,
                                   np.array(meta["background_dist"]), num_perturbs, max_seqs, seed,
                                   sampling=meta["motif_sampling"])
     rows = evaluate.annotate(battery.rows, rule, alpha)
-    return rows, evaluate.verdict(rows, rule, battery.curve, alpha, not_run=battery.not_run), battery
+    return rows, evaluate.verdict(rows, rule, battery.curve, alpha, not_run=battery.not_run,
+                                  contrast=battery.contrast), battery
 
 
 def row(rows, test):
@@ -128,6 +129,10 @@ def test_presence_oracle_recovers_presence_rule(datasets):
     # the decoy pair's distance curve is flat at 1 (the rule ignores spacing): no window is claimed
     assert summary["found_rule"]["gap_window"] is None and np.nanmin(battery.curve["mean"]) == 1.0
     assert summary["found_rule"]["description"] == "the model uses STAT_known2; order does not matter"
+    # the oracle calls every positive 1 and every negative 0; ablating the motif undoes all of it
+    assert battery.contrast == summary["class_contrast"] == 1.0
+    assert summary["effect_shares"] == [{"test": "ablate:STAT_known2", "motifs": "STAT_known2", "effect": -1.0,
+                                         "share": 1.0}]
     assert row(rows, "insert:STAT_known2")["mean_delta_prob"] == 1.0
     assert row(rows, "ablate:CTCF_known1")["significant"] is False
     assert row(rows, "ablate:CTCF_known1")["expected"] == "none"

@@ -189,3 +189,29 @@ def test_a_spacing_rule_is_recovered_only_with_the_planted_window():
 def test_a_spacing_test_that_found_nothing_outweighs_the_curve():
     _, v = judge([raw(SPACING, 0.01, 0.5)], DISTANCE, curve=MOVING)
     assert v["found_rule"]["spacing_matters"] is False and v["found_rule"]["gap_window"] is None
+
+
+def test_required_effects_small_against_the_class_contrast_are_weakly_learned():
+    rows = [raw(ablate("M", 1), -0.08, 1e-6), raw(ablate("D"), 0.0, 0.8)]
+    annotated = evaluate.annotate(rows, PRESENCE, 0.05)
+    v = evaluate.verdict(annotated, PRESENCE, None, 0.05, contrast=0.8)
+    assert v["verdict"] == "weakly learned"
+    assert v["reason"] == ("every test agrees with the planted rule, but the effects it requires are small against "
+                           "the model's own contrast between the classes (+0.800): ablate:M -0.080 (0.10 of it); "
+                           "a learned rule moves the output by at least 0.5 of it")
+    assert v["effect_shares"] == [{"test": "ablate:M", "motifs": "M", "effect": -0.08, "share": pytest.approx(0.1)}]
+    v = evaluate.verdict(annotated, PRESENCE, None, 0.05, contrast=0.15)       # 0.53 of a small contrast
+    assert v["verdict"] == "recovered" and v["class_contrast"] == 0.15
+    assert evaluate.verdict(annotated, PRESENCE, None, 0.05, contrast=None)["verdict"] == "recovered"
+    # both swaps of an order rule count: the weaker one decides
+    rows = evaluate.annotate([raw(swap(1), -0.9, 1e-6), raw(swap(0), 0.3, 1e-6)], ORDER, 0.05)
+    v = evaluate.verdict(rows, ORDER, None, 0.05, contrast=0.9)
+    assert v["verdict"] == "weakly learned" and "swap:negatives +0.300 (0.33 of it)" in v["reason"]
+    assert "swap:positives" not in v["reason"]
+
+
+def test_the_class_contrast_is_the_mean_output_of_positives_minus_negatives():
+    from utils.perturb import class_contrast
+
+    assert class_contrast(np.array([0.9, 0.7, 0.2, 0.0]), np.array([1, 1, 0, 0])) == pytest.approx(0.7)
+    assert class_contrast(np.array([0.9, 0.7]), np.array([1, 1])) is None

@@ -25,6 +25,8 @@ from utils.stats import min_attainable_p
 # agrees: each effect the rule implies is there, and nothing the rule ignores moves it.
 # =============================================================================================
 MIN_EFFECT = 0.05
+EFFECT_SHARE = 0.5      # a required effect must move the output by at least this share of the
+                        # model's own contrast between the classes (mean positives - negatives)
 VERDICT_COLUMNS = ["test", "motifs", "n_seqs", "num_perturbs", "mean_delta_prob", "mean_delta_loss",
                    "effect_size", "ci_low", "ci_high", "statistic", "p_value", "q_value",
                    "significant", "expected", "agrees", "underpowered", "test_used"]
@@ -132,15 +134,36 @@ def found_rule(rows: list[dict], curve: Mapping | None, planted_window, min_effe
     return found
 
 
+def effect_shares(rows: list[dict], required, contrast: float | None) -> list[dict]:
+    """Each required test's effect as a share of the model's contrast between the classes: the
+    rule says turning a positive into a negative (ablating its motif, swapping its pair, moving
+    its gap outside the window) moves the output as far as the model moves between classes."""
+    if contrast is None or not np.isfinite(contrast) or contrast <= 0:
+        return []
+    out = []
+    for h in required:
+        for r in rows:
+            if r["hypothesis"] == h and r.get("agrees"):
+                out.append({"test": h.name, "motifs": h.motif_text, "effect": r["mean_delta_prob"],
+                            "share": abs(r["mean_delta_prob"]) / contrast})
+    return out
+
+
 def verdict(rows: list[dict], rule: PlantedRule | None, curve: Mapping | None, alpha: float,
-            min_effect: float = MIN_EFFECT, not_run: list[dict] = ()) -> dict:
+            min_effect: float = MIN_EFFECT, not_run: list[dict] = (), contrast: float | None = None,
+            effect_share: float = EFFECT_SHARE) -> dict:
     """The planted rule, the rule the model was found to use, one verdict and why.
 
     - ``not recovered``: some row with a verdict disagrees with the planted rule;
     - ``undetermined``: none disagrees, but a test the rule requires (:meth:`PlantedRule.required`)
       did not run (``not_run`` lists those that found no sequence) or had too few sequences
       to reach significance;
-    - ``recovered``: every row with a verdict agrees and every required test ran with power.
+    - ``weakly learned``: as recovered, but some required effect moves the output by less than
+      ``effect_share`` of ``contrast``, the model's own contrast between the classes (mean
+      output of the test positives minus negatives): the effects point the right way, but the
+      rule explains little of what separates the classes for the model;
+    - ``recovered``: every row with a verdict agrees, every required test ran with power and
+      each required effect reaches that share.
     - None: no planted rule to compare with; the rule found is stated.
     """
     pos = list(rule.pos_motifs) if rule is not None else []
@@ -185,9 +208,17 @@ def verdict(rows: list[dict], rule: PlantedRule | None, curve: Mapping | None, a
             parts.append("no test could be run on these sequences")
         result, reason = "undetermined", "; ".join(parts)
     else:
-        result = "recovered"
-        reason = (f"all {len(tested)} tests agree with the planted rule: every effect it implies "
-                  f"was found and nothing it ignores moved the model")
+        small = [e for e in effect_shares(rows, required, contrast) if e["share"] < effect_share]
+        if small:
+            detail = ", ".join(f"{e['test']} {e['effect']:+.3f} ({e['share']:.2f} of it)" for e in small)
+            result = "weakly learned"
+            reason = (f"every test agrees with the planted rule, but the effects it requires are small "
+                      f"against the model's own contrast between the classes ({contrast:+.3f}): {detail}; "
+                      f"a learned rule moves the output by at least {effect_share:g} of it")
+        else:
+            result = "recovered"
+            reason = (f"all {len(tested)} tests agree with the planted rule: every effect it implies "
+                      f"was found and nothing it ignores moved the model")
     no_rule = {"description": None, "gen_type": None, "pos_motifs": [], "decoy_motifs": None,
                "presence_logic": None, "gap_window": None, "distance_definition": None}
     return {
@@ -200,6 +231,9 @@ def verdict(rows: list[dict], rule: PlantedRule | None, curve: Mapping | None, a
         "n_disagree": sum(1 for r in tested if not r["agrees"]),
         "n_underpowered": sum(1 for r in rows if r.get("underpowered")),
         "required_tests": [h.name for h in required],
+        "class_contrast": contrast,
+        "effect_shares": effect_shares(rows, required, contrast),
+        "effect_share_needed": effect_share,
         "not_run": list(not_run),
     }
 

@@ -429,6 +429,17 @@ class Battery:
     rows: list[dict]
     curve: dict | None = None          # gaps, mean, low, high, n, window, pair
     not_run: list[dict] = field(default_factory=list)     # {test, motifs, reason}
+    contrast: float | None = None      # the model's own contrast: mean output of positives - negatives
+
+
+def class_contrast(base_prob: np.ndarray, y: np.ndarray) -> float | None:
+    """Mean output of the test positives minus that of the negatives (None without both classes):
+    how far the model moves between the classes, so how far turning a positive into a negative
+    should move it."""
+    base_prob, y = np.asarray(base_prob, dtype=np.float64), np.asarray(y)
+    if not (np.any(y == 1) and np.any(y != 1)):
+        return None
+    return float(base_prob[y == 1].mean() - base_prob[y != 1].mean())
 
 
 def not_run_reason(h: Hypothesis) -> str:
@@ -496,7 +507,7 @@ def run_battery(predictor, x: np.ndarray, y: np.ndarray, sites: list[list[Site]]
             not_run.append({"test": o.name, "motifs": o.motifs, "reason": not_run_reason(o.hypothesis)})
         else:
             rows.append(summarize(o, experiment_rng(seed, o.name, o.motifs, "statistics")))
-    return Battery(rows, curve, not_run)
+    return Battery(rows, curve, not_run, class_contrast(base_prob, y))
 
 
 def experiment_rng(seed: int, *name) -> np.random.Generator:

@@ -186,7 +186,8 @@ def plot_distance_curve(path, gaps, mean, low, high, pair, planted_window=None, 
 
 
 # ----------------------------------------------------------------------------- benchmark leaderboard
-VERDICT_COLOURS = {"recovered": "#2b8a3e", "not recovered": "#c92a2a", "undetermined": "#adb5bd"}
+VERDICT_COLOURS = {"recovered": "#2b8a3e", "weakly learned": "#f08c00", "not recovered": "#c92a2a",
+                   "undetermined": "#adb5bd"}
 
 
 def plot_localization_heatmap(grid, row_labels: list[str], rules: list[str], path) -> str:

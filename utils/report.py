@@ -85,6 +85,9 @@ def markdown(summary: Mapping, rows: list[dict], curve_png: str | None = None, s
             f"# Interpretation of `{model_dir}`", "",
             f"**Verdict: {summary['verdict']}.** {summary['reason']}.", "",
             f"- Data: `{data_dir}`",
+            *([f"- Model: test auROC {summary['model_test_auroc']:.3f} (its own metrics.json); contrast between "
+               f"the classes {summary['class_contrast']:+.3f} (mean probability of the test positives minus negatives)"]
+              if summary.get("model_test_auroc") is not None and summary.get("class_contrast") is not None else []),
             f"- Planted rule: {planted['description']}",
             f"- Found: {found['description']}",
         ]
