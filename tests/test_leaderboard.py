@@ -80,18 +80,18 @@ def test_leaderboard_rows_and_tables_from_known_numbers(runs, tmp_path):
 # every row follows from the hand-written summary.json and attribution_scores.csv of the fixture
 LEADERBOARD_CSV = """\
 rule,gen_type,model,model_kind,null,method,seed,test_auroc,verdict,expected_verdict,agrees_with_capability,\
-gap_window_error_low,gap_window_error_high,localization_auroc,localization_auprc,seconds_per_seq
-order,order,cnn,cnn,False,ism,1,0.9,not recovered,recovered,False,1.0,-2.0,0.7,0.3,0.01
-order,order,cnn,cnn,False,saliency,1,0.9,not recovered,recovered,False,1.0,-2.0,0.5,0.1,0.01
-order,order,cnn_null,cnn,True,ism,1,0.9,recovered,not recovered,False,1.0,-2.0,0.5,0.1,0.01
-order,order,cnn_null,cnn,True,saliency,1,0.9,recovered,not recovered,False,1.0,-2.0,0.5,0.1,0.01
-order,order,kmer_logistic,kmer_logistic,False,ism,1,0.9,not recovered,not recovered,True,1.0,-2.0,0.6,0.2,0.01
-presence,presence,cnn,cnn,False,ism,1,0.9,recovered,recovered,True,,,0.9,0.5,0.01
-presence,presence,cnn,cnn,False,ism,2,0.9,recovered,recovered,True,,,0.8,0.4,0.01
-presence,presence,cnn,cnn,False,saliency,1,0.9,recovered,recovered,True,,,0.7,0.3,0.01
-presence,presence,cnn,cnn,False,saliency,2,0.9,recovered,recovered,True,,,0.6,0.2,0.01
-presence,presence,cnn_null,cnn,True,ism,1,0.9,not recovered,not recovered,True,,,0.5,0.1,0.01
-presence,presence,kmer_logistic,kmer_logistic,False,ism,1,0.9,undetermined,recovered,False,,,0.95,0.6,0.01
+gap_window_error_low,gap_window_error_high,localization_auroc,localization_auprc,seconds_per_seq,learned_verdict,agrees_with_learning
+order,order,cnn,cnn,False,ism,1,0.9,not recovered,recovered,False,1.0,-2.0,0.7,0.3,0.01,recovered,False
+order,order,cnn,cnn,False,saliency,1,0.9,not recovered,recovered,False,1.0,-2.0,0.5,0.1,0.01,recovered,False
+order,order,cnn_null,cnn,True,ism,1,0.9,recovered,not recovered,False,1.0,-2.0,0.5,0.1,0.01,not recovered,False
+order,order,cnn_null,cnn,True,saliency,1,0.9,recovered,not recovered,False,1.0,-2.0,0.5,0.1,0.01,not recovered,False
+order,order,kmer_logistic,kmer_logistic,False,ism,1,0.9,not recovered,not recovered,True,1.0,-2.0,0.6,0.2,0.01,not recovered,True
+presence,presence,cnn,cnn,False,ism,1,0.9,recovered,recovered,True,,,0.9,0.5,0.01,recovered,True
+presence,presence,cnn,cnn,False,ism,2,0.9,recovered,recovered,True,,,0.8,0.4,0.01,recovered,True
+presence,presence,cnn,cnn,False,saliency,1,0.9,recovered,recovered,True,,,0.7,0.3,0.01,recovered,True
+presence,presence,cnn,cnn,False,saliency,2,0.9,recovered,recovered,True,,,0.6,0.2,0.01,recovered,True
+presence,presence,cnn_null,cnn,True,ism,1,0.9,not recovered,not recovered,True,,,0.5,0.1,0.01,not recovered,True
+presence,presence,kmer_logistic,kmer_logistic,False,ism,1,0.9,undetermined,recovered,False,,,0.95,0.6,0.01,recovered,False
 """
 
 
@@ -155,3 +155,26 @@ def test_capability():
     assert leaderboard.expected_verdict("cnn", "distance", False) == "recovered"
     assert leaderboard.expected_verdict("cnn", "presence", True) == "not recovered"
     assert leaderboard.agrees("undetermined", "not recovered") and not leaderboard.agrees("undetermined", "recovered")
+
+
+def test_verdicts_are_judged_against_what_the_model_learned(tmp_path):
+    """A CNN that stayed at chance and is rightly "not recovered" is wrong for its capability but
+    right for what it learned; "weakly learned" is right for a model that learned, and a false
+    recovery for a null model."""
+    spec = [("at_chance", "cnn", False, "not recovered", 0.52), ("weak", "cnn", False, "weakly learned", 0.7),
+            ("weak_null", "cnn_null", True, "weakly learned", 0.5), ("full", "cnn", False, "recovered", 0.99)]
+    runs = []
+    for name, model, null, verdict, auroc in spec:
+        folder = tmp_path / name
+        write_run(folder, "distance", verdict, "cnn", {"ism": (0.8, 0.4)}, auroc=auroc)
+        runs.append(leaderboard.Run(name, model, 1, folder, null))
+    rows = leaderboard.build(runs)
+    got = {r["rule"]: (r["expected_verdict"], r["agrees_with_capability"], r["learned_verdict"],
+                       r["agrees_with_learning"]) for r in rows}
+    assert got == {"at_chance": ("recovered", False, "not recovered", True),
+                   "weak": ("recovered", False, "recovered", True),
+                   "weak_null": ("not recovered", False, "not recovered", False),
+                   "full": ("recovered", True, "recovered", True)}
+    table = {v["model"]: (v["correct"], v["correct_learning"], v["runs"]) for v in leaderboard.verdict_table(rows)}
+    assert table == {"cnn": (1, 3, 3), "cnn_null": (0, 0, 1)}
+    assert leaderboard.false_recovery_rate(rows) == (1.0, 1)
