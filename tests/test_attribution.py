@@ -12,6 +12,7 @@ from utils import attribution as attr
 from utils import attribution_outputs as outs
 from utils import report
 from utils.encoding import one_hot
+from utils.folders import ResultsFolder
 from utils.io import InputError
 from utils.localization import localization_scores, score_attributions, site_mask, summarize_localization
 from utils.seqfiles import Site
@@ -313,8 +314,8 @@ def test_without_a_planted_rule_maps_are_summarised_by_attribution_mass(tmp_path
     assert by["M"]["n"] == by["D"]["n"] == n - 1
     assert by["M"]["mass_mean"] == pytest.approx(9 / 10) and by["D"]["mass_mean"] == pytest.approx(1 / 10)
     assert by["M"]["site_share"] == pytest.approx(3 / length)
-    assert not (tmp_path / outs.SCORES_CSV).exists()
-    lines = (tmp_path / outs.MASS_CSV).read_text().splitlines()
+    assert not (tmp_path / ResultsFolder.SCORES_CSV).exists()
+    lines = (tmp_path / ResultsFolder.MASS_CSV).read_text().splitlines()
     assert lines[0] == ",".join(outs.MASS_COLUMNS)
     cells = [line.split(",") for line in lines[1:]]
     assert [c[:3] for c in cells] == [["saliency", "M", "4"], ["saliency", "D", "4"]]

@@ -24,10 +24,6 @@ from utils.localization import mass_rows, observed_base_map, score_attributions,
 
 SCORE_COLUMNS = ["method", "n", "auroc_mean", "auroc_sd", "auprc_mean", "auprc_sd",
                  "seconds_total", "seconds_per_seq"]
-SCORES_CSV = ResultsFolder.SCORES_CSV
-SCORES_PNG = ResultsFolder.SCORES_PNG
-LOGO_DIR = ResultsFolder.LOGO_DIR
-MASS_CSV = ResultsFolder.MASS_CSV
 MASS_COLUMNS = ["method", "motif", "n", "mass_mean", "mass_sd", "site_share", "seconds_per_seq"]
 
 
@@ -93,21 +89,21 @@ def write_attribution_outputs(results_dir, ids: Sequence[str], onehot: np.ndarra
         write_attributions_npz(out / ResultsFolder.attributions(method), ids, x, attributions, labels, scale)
     if truth:
         rows = score_attributions(ids, labels, sites, pos_motifs, attributions_by_method, x, score_mode)
-        write_scores_csv(out / SCORES_CSV, rows)
+        write_scores_csv(out / ResultsFolder.SCORES_CSV, rows)
         positive_ids = [i for i, label in zip(ids, labels) if label == 1]
         chance = site_mask(positive_ids, sites, pos_motifs, x.shape[1]).mean() if positive_ids else None
-        plots.plot_attribution_scores(rows, out / SCORES_PNG, auprc_chance=chance)
+        plots.plot_attribution_scores(rows, out / ResultsFolder.SCORES_PNG, auprc_chance=chance)
     else:          # no planted truth: where each map's weight falls, per motif found by scanning
         rows = mass_rows(ids, sites, pos_motifs, attributions_by_method, x, score_mode)
-        write_mass_csv(out / MASS_CSV, rows)
+        write_mass_csv(out / ResultsFolder.MASS_CSV, rows)
     if num_logos > 0 and attributions_by_method:
-        (out / LOGO_DIR).mkdir(exist_ok=True)
+        (out / ResultsFolder.LOGO_DIR).mkdir(exist_ok=True)
         heights = {m: observed_base_map(m, a, x) for m, (a, _) in attributions_by_method.items()}
         chosen = pick_logo_seqs(labels, ids, sites, pos_motifs, num_logos)
         for i in progress(chosen, total=len(chosen), desc="logos", quiet=quiet, unit="logo"):
             kind = "pos" if labels[i] == 1 else "neg"
             title = f"{ids[i]} ({'positive' if kind == 'pos' else 'negative'}; {scale or 'model output'})"
-            plots.plot_attribution_logos(out / LOGO_DIR / f"{ids[i]}_{kind}.png",
+            plots.plot_attribution_logos(out / ResultsFolder.LOGO_DIR / f"{ids[i]}_{kind}.png",
                                          {m: h[i] for m, h in heights.items()},
                                          sites.get(ids[i], []), pos_motifs, title=title)
     return rows

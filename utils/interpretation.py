@@ -142,7 +142,7 @@ def load_model(model: str | Path, options: ModelOptions | None = None, input_len
     own = path / ModelFolder.PREDICTIONS
     record = folders.read_model_folder(path, predictions=not preds and own.is_file())
     predictor = models.load(path, record.meta)
-    metrics = record.metrics if (path / ModelFolder.METRICS).is_file() else None
+    metrics = record.metrics or None          # {} when the folder has no metrics.json
     if preds:
         return LoadedModel(predictor, path, False, record.meta, metrics, _test_ids(Path(preds)))
     if record.predictions is None:

@@ -22,6 +22,7 @@ from typing import Iterable
 import numpy as np
 
 from utils import planted
+from utils.training import CHANCE_AUROC   # below it a model has not left chance: nothing to recover
 from utils.folders import ResultsFolder
 from utils.io import InputError, read_json, write_rows
 
@@ -29,7 +30,6 @@ COLUMNS = ["rule", "gen_type", "model", "model_kind", "null", "method", "seed", 
            "expected_verdict", "agrees_with_capability", "gap_window_error_low", "gap_window_error_high",
            "localization_auroc", "localization_auprc", "seconds_per_seq", "learned_verdict",
            "agrees_with_learning"]
-CHANCE_AUROC = 0.6          # a model whose test auROC stays below this learned nothing to recover
 
 
 @dataclass(frozen=True)
@@ -52,10 +52,13 @@ def expected_verdict(model_kind: str, gen_type: str | None, null: bool) -> str:
     return "recovered"
 
 
+CLAIMS = ("recovered", "weakly learned")   # verdicts that say the model learned the rule
+
+
 def agrees(verdict: str | None, expected: str) -> bool:
-    """A model expected to recover must be "recovered"; one expected not to must not be, nor
-    "weakly learned" (a claim that it learned the rule)."""
-    return verdict == "recovered" if expected == "recovered" else verdict not in ("recovered", "weakly learned")
+    """A model expected to recover must be "recovered"; one expected not to must make no claim
+    (neither "recovered" nor "weakly learned")."""
+    return verdict == "recovered" if expected == "recovered" else verdict not in CLAIMS
 
 
 def learned_verdict(capability: str, test_auroc: float) -> str:
@@ -69,7 +72,7 @@ def learned_verdict(capability: str, test_auroc: float) -> str:
 def agrees_with_learning(verdict: str | None, learned: str) -> bool:
     """Against what was learned, "weakly learned" is a right answer for a model that learned and
     a wrong one (a claim of learning) for a model that did not."""
-    claimed = verdict in ("recovered", "weakly learned")
+    claimed = verdict in CLAIMS
     return claimed if learned == "recovered" else not claimed
 
 
@@ -183,7 +186,7 @@ def false_recovery_rate(rows: list[dict]) -> tuple[float, int]:
     nulls = [r for r in _runs_of(rows) if r["null"]]
     if not nulls:
         return float("nan"), 0
-    return sum(1 for r in nulls if r["verdict"] in ("recovered", "weakly learned")) / len(nulls), len(nulls)
+    return sum(1 for r in nulls if r["verdict"] in CLAIMS) / len(nulls), len(nulls)
 
 
 def _fmt(v, digits: int = 3) -> str:

@@ -168,20 +168,28 @@ class Presence(PlantedRule):
 
 
 @dataclass(frozen=True)
-class Order(PlantedRule):
-    """Positive iff A lies before B; both classes carry both once, gaps from one window."""
-    kind: ClassVar[str] = "order"
+class PairRule(PlantedRule):
+    """A rule on the pair (A, B) = ``pos_motifs``: both classes carry each once."""
 
     @property
     def pair(self):
         return self.pos_motifs[0], self.pos_motifs[1]
+
+    def _pair_lengths(self, motif_lengths) -> tuple[int, int]:
+        return int(motif_lengths[self.pos_motifs[0]]), int(motif_lengths[self.pos_motifs[1]])
+
+
+@dataclass(frozen=True)
+class Order(PairRule):
+    """Positive iff A lies before B; both classes carry both once, gaps from one window."""
+    kind: ClassVar[str] = "order"
 
     def describe(self) -> str:
         a, b = self.pos_motifs
         return f"positive iff {a} lies before {b} (5' to 3'); both always present once"
 
     def field_needed(self, motif_lengths, kernel_size=19):
-        la, lb = (int(motif_lengths[m]) for m in self.pos_motifs)
+        la, lb = self._pair_lengths(motif_lengths)
         gap = int(self.max_dist)
         return la + lb + gap + kernel_size, (f"order: motifs {la} + {lb} bp, largest gap {gap} bp, "
                                              f"+ {kernel_size} bp margin")
@@ -196,13 +204,9 @@ class Order(PlantedRule):
 
 
 @dataclass(frozen=True)
-class Distance(PlantedRule):
+class Distance(PairRule):
     """Positive iff the gap between A and B (either order) lies in [min_dist, max_dist]."""
     kind: ClassVar[str] = "distance"
-
-    @property
-    def pair(self):
-        return self.pos_motifs[0], self.pos_motifs[1]
 
     @property
     def gap_window(self):
@@ -230,7 +234,7 @@ class Distance(PlantedRule):
         meet through the tower's outermost taps, and training did not find that (500 bp, gaps
         100-150: 5 layers, field 270 bp for 214 needed, stayed at chance; 6 layers, 526 bp,
         reached validation auROC 0.99)."""
-        la, lb = (int(motif_lengths[m]) for m in self.pos_motifs)
+        la, lb = self._pair_lengths(motif_lengths)
         gap = int(self.max_dist) + NEAR_EDGE_BP
         return la + lb + 2 * gap + kernel_size, (f"distance: motifs {la} + {lb} bp, twice the largest gap "
                                                  f"2 x {gap} bp (window + 5), + {kernel_size} bp margin")
@@ -251,7 +255,7 @@ class Distance(PlantedRule):
 
 RULE_KINDS: dict[str, type[PlantedRule]] = {cls.kind: cls for cls in (Presence, Order, Distance)}
 GEN_TYPES = tuple(RULE_KINDS)
-PAIR_KINDS = tuple(k for k, cls in RULE_KINDS.items() if cls.pair is not PlantedRule.pair)
+PAIR_KINDS = tuple(k for k, cls in RULE_KINDS.items() if issubclass(cls, PairRule))
 
 
 def from_json(meta: Mapping, path="metadata.json", site_motifs: Iterable[str] = ()) -> PlantedRule:

@@ -13,7 +13,6 @@ from typing import Iterable, Mapping
 
 import numpy as np
 
-from utils.attribution_outputs import LOGO_DIR, SCORES_PNG
 from utils.folders import ResultsFolder
 from utils.io import write_csv
 
@@ -188,12 +187,12 @@ def attribution_section(rows: list[dict], results_dir=None, notes: Iterable[str]
     lines.append("")
     if results_dir is not None:
         folder = Path(results_dir)
-        if (folder / SCORES_PNG).exists():
-            lines += [f"![attribution scores]({SCORES_PNG})", ""]
-        logos = sorted((folder / LOGO_DIR).glob("*.png")) if (folder / LOGO_DIR).is_dir() else []
+        if (folder / ResultsFolder.SCORES_PNG).exists():
+            lines += [f"![attribution scores]({ResultsFolder.SCORES_PNG})", ""]
+        logos = sorted((folder / ResultsFolder.LOGO_DIR).glob("*.png")) if (folder / ResultsFolder.LOGO_DIR).is_dir() else []
         logos.sort(key=lambda p: not p.stem.endswith("_pos"))   # positives first, stable
         if logos:
-            links = ", ".join(f"[{p.stem}]({LOGO_DIR}/{p.name})" for p in logos)
+            links = ", ".join(f"[{p.stem}]({ResultsFolder.LOGO_DIR}/{p.name})" for p in logos)
             lines += [f"Attribution logos (planted sites shaded, rule motifs in orange): {links}", ""]
     for note in notes:
         lines.append(f"- {note}")
