@@ -215,3 +215,14 @@ def test_the_class_contrast_is_the_mean_output_of_positives_minus_negatives():
 
     assert class_contrast(np.array([0.9, 0.7, 0.2, 0.0]), np.array([1, 1, 0, 0])) == pytest.approx(0.7)
     assert class_contrast(np.array([0.9, 0.7]), np.array([1, 1])) is None
+
+
+def test_gaps_few_sequences_could_take_define_no_window():
+    from utils.perturb import supported_gaps
+
+    assert supported_gaps(np.array([40, 40, 30, 20, 19, 3])).tolist() == [True, True, True, True, False, False]
+    # the bump sits only at the last two gaps, which 3 of 40 sequences could take
+    curve = {**band([0.9, 0.9, 0.9, 0.5, 0.9], 0.01), "gaps": GAPS, "window": [0, 20],
+             "supported": np.array([True, True, True, False, False])}
+    assert not evaluate.curve_moves(curve)
+    assert evaluate.curve_moves({**curve, "supported": np.ones(5, dtype=bool), "window": [0, 20]})

@@ -94,12 +94,13 @@ _FAILURE_RANK = ("order unused", "spacing unused", "gap window")
 def curve_moves(curve: Mapping | None, min_effect: float = MIN_EFFECT) -> bool:
     """Did re-spacing the pair move the model? The mean probability over the gap grid spans at
     least ``min_effect``, the 95% bands of two gaps do not overlap (the change is more than the
-    noise between sequences), and the gaps where it predicts positive are not every gap tested (a
+    noise between sequences), all over the gaps at least half the sequences took (``supported``),
+    and the gaps where it predicts positive are not every gap tested (a
     model blind to spacing answers alike at every gap: its "window" would be the whole grid)."""
     if curve is None or not curve.get("window"):
         return False
     mean = np.asarray(curve["mean"], dtype=np.float64)
-    seen = np.isfinite(mean)
+    seen = np.isfinite(mean) & np.asarray(curve.get("supported", np.ones(len(mean), dtype=bool)))
     if seen.sum() < 2 or float(mean[seen].max() - mean[seen].min()) < min_effect:
         return False
     low = np.asarray(curve.get("low", mean), dtype=np.float64)[seen]

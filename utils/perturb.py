@@ -311,6 +311,13 @@ def _quiet_nan():
         yield
 
 
+def supported_gaps(n: np.ndarray) -> np.ndarray:
+    """(G,) bool: the gaps of a distance curve that at least half as many sequences took as the
+    best-supported gap."""
+    n = np.asarray(n)
+    return n >= max(1, n.max(initial=0) / 2)
+
+
 def response_level(mean: np.ndarray) -> float:
     """Half-way between the curve's lowest and highest mean: the level a gap's response must
     reach to count as inside the window. A curve's own contrast, not probability 0.5: a weakly
@@ -498,7 +505,11 @@ def run_battery(predictor, x: np.ndarray, y: np.ndarray, sites: list[list[Site]]
                                      background, rng, max_seqs, quiet, refine=True)
         mean, low, high, n = curve_band(per_seq, rng)
         curve = {"pair": [a, b], "gaps": gaps, "mean": mean, "low": low, "high": high, "n": n,
-                 "window": responsive_window(gaps, mean)}
+                 "window": None, "supported": supported_gaps(n)}
+        # the window is read where at least half the sequences could take the gap: at the largest
+        # gaps only the few sequences whose upstream motif lies near the 5' end fit, and a handful
+        # of sequences is no window (a k-mer model "responded" at gaps 264-265 of 265 so)
+        curve["window"] = responsive_window(gaps, np.where(curve["supported"], mean, np.nan))
         if plan.spacing_test:
             outcomes.append(respace_outcome(idx, per_seq, gaps, y, lo, hi, num_perturbs, a, b, spacing_rule=True))
     rows, not_run = [], []
