@@ -106,7 +106,7 @@ def main(argv=None) -> int:
                                   sampling=inp.sequences.sampling, quiet=args.quiet, base_prob=inp.base_prob)
     rows = evaluate.annotate(battery.rows, rule, args.alpha, args.min_effect)
     verdict = evaluate.verdict(rows, rule, battery.curve, args.alpha, args.min_effect, battery.not_run,
-                               battery.contrast)
+                               battery.contrast, separation=battery.separation)
     for note in inp.notes:
         cli.say(f"note: {note}", args.quiet)
     attributed, scores = {}, None

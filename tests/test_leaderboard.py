@@ -12,11 +12,13 @@ from oracles import Spy
 from utils import leaderboard, plots
 
 
-def write_run(folder: Path, gen_type: str, verdict: str, kind: str, scores: dict, auroc=0.9, error=None):
+def write_run(folder: Path, gen_type: str, verdict: str, kind: str, scores: dict, auroc=0.9, error=None,
+              shares=()):
     folder.mkdir(parents=True)
     (folder / "summary.json").write_text(json.dumps({
         "verdict": verdict, "planted_rule": {"gen_type": gen_type}, "model_kind": kind,
-        "model_test_auroc": auroc, "found_rule": {"gap_window_error": error}}))
+        "model_test_auroc": auroc, "found_rule": {"gap_window_error": error},
+        "effect_shares": [{"test": f"t{i}", "share": v} for i, v in enumerate(shares)]}))
     with open(folder / "attribution_scores.csv", "w", newline="") as fh:
         w = csv.writer(fh)
         w.writerow(["method", "n", "auroc_mean", "auroc_sd", "auprc_mean", "auprc_sd", "seconds_total",
@@ -80,18 +82,18 @@ def test_leaderboard_rows_and_tables_from_known_numbers(runs, tmp_path):
 # every row follows from the hand-written summary.json and attribution_scores.csv of the fixture
 LEADERBOARD_CSV = """\
 rule,gen_type,model,model_kind,null,method,seed,test_auroc,verdict,expected_verdict,agrees_with_capability,\
-gap_window_error_low,gap_window_error_high,localization_auroc,localization_auprc,seconds_per_seq,learned_verdict,agrees_with_learning
-order,order,cnn,cnn,False,ism,1,0.9,not recovered,recovered,False,1.0,-2.0,0.7,0.3,0.01,recovered,False
-order,order,cnn,cnn,False,saliency,1,0.9,not recovered,recovered,False,1.0,-2.0,0.5,0.1,0.01,recovered,False
-order,order,cnn_null,cnn,True,ism,1,0.9,recovered,not recovered,False,1.0,-2.0,0.5,0.1,0.01,not recovered,False
-order,order,cnn_null,cnn,True,saliency,1,0.9,recovered,not recovered,False,1.0,-2.0,0.5,0.1,0.01,not recovered,False
-order,order,kmer_logistic,kmer_logistic,False,ism,1,0.9,not recovered,not recovered,True,1.0,-2.0,0.6,0.2,0.01,not recovered,True
-presence,presence,cnn,cnn,False,ism,1,0.9,recovered,recovered,True,,,0.9,0.5,0.01,recovered,True
-presence,presence,cnn,cnn,False,ism,2,0.9,recovered,recovered,True,,,0.8,0.4,0.01,recovered,True
-presence,presence,cnn,cnn,False,saliency,1,0.9,recovered,recovered,True,,,0.7,0.3,0.01,recovered,True
-presence,presence,cnn,cnn,False,saliency,2,0.9,recovered,recovered,True,,,0.6,0.2,0.01,recovered,True
-presence,presence,cnn_null,cnn,True,ism,1,0.9,not recovered,not recovered,True,,,0.5,0.1,0.01,not recovered,True
-presence,presence,kmer_logistic,kmer_logistic,False,ism,1,0.9,undetermined,recovered,False,,,0.95,0.6,0.01,recovered,False
+gap_window_error_low,gap_window_error_high,localization_auroc,localization_auprc,seconds_per_seq,learned_verdict,agrees_with_learning,min_effect_share
+order,order,cnn,cnn,False,ism,1,0.9,not recovered,recovered,False,1.0,-2.0,0.7,0.3,0.01,recovered,False,
+order,order,cnn,cnn,False,saliency,1,0.9,not recovered,recovered,False,1.0,-2.0,0.5,0.1,0.01,recovered,False,
+order,order,cnn_null,cnn,True,ism,1,0.9,recovered,not recovered,False,1.0,-2.0,0.5,0.1,0.01,not recovered,False,
+order,order,cnn_null,cnn,True,saliency,1,0.9,recovered,not recovered,False,1.0,-2.0,0.5,0.1,0.01,not recovered,False,
+order,order,kmer_logistic,kmer_logistic,False,ism,1,0.9,not recovered,not recovered,True,1.0,-2.0,0.6,0.2,0.01,not recovered,True,
+presence,presence,cnn,cnn,False,ism,1,0.9,recovered,recovered,True,,,0.9,0.5,0.01,recovered,True,
+presence,presence,cnn,cnn,False,ism,2,0.9,recovered,recovered,True,,,0.8,0.4,0.01,recovered,True,
+presence,presence,cnn,cnn,False,saliency,1,0.9,recovered,recovered,True,,,0.7,0.3,0.01,recovered,True,
+presence,presence,cnn,cnn,False,saliency,2,0.9,recovered,recovered,True,,,0.6,0.2,0.01,recovered,True,
+presence,presence,cnn_null,cnn,True,ism,1,0.9,not recovered,not recovered,True,,,0.5,0.1,0.01,not recovered,True,
+presence,presence,kmer_logistic,kmer_logistic,False,ism,1,0.9,undetermined,recovered,False,,,0.95,0.6,0.01,recovered,False,
 """
 
 
@@ -162,19 +164,28 @@ def test_verdicts_are_judged_against_what_the_model_learned(tmp_path):
     right for what it learned; "weakly learned" is right for a model that learned, and a false
     recovery for a null model."""
     spec = [("at_chance", "cnn", False, "not recovered", 0.52), ("weak", "cnn", False, "weakly learned", 0.7),
-            ("weak_null", "cnn_null", True, "weakly learned", 0.5), ("full", "cnn", False, "recovered", 0.99)]
+            ("weak_null", "cnn_null", True, "weakly learned", 0.5), ("full", "cnn", False, "recovered", 0.99),
+            ("weak_called_recovered", "cnn", False, "recovered", 0.7),
+            ("strong_called_weak", "cnn", False, "weakly learned", 0.99)]
+    shares = {"strong_called_weak": (0.9, 0.7), "small_effects": (0.9, 0.2)}
+    spec.append(("small_effects", "cnn", False, "weakly learned", 0.99))   # separates, effects small
     runs = []
     for name, model, null, verdict, auroc in spec:
         folder = tmp_path / name
-        write_run(folder, "distance", verdict, "cnn", {"ism": (0.8, 0.4)}, auroc=auroc)
+        write_run(folder, "distance", verdict, "cnn", {"ism": (0.8, 0.4)}, auroc=auroc, shares=shares.get(name, ()))
         runs.append(leaderboard.Run(name, model, 1, folder, null))
     rows = leaderboard.build(runs)
     got = {r["rule"]: (r["expected_verdict"], r["agrees_with_capability"], r["learned_verdict"],
                        r["agrees_with_learning"]) for r in rows}
     assert got == {"at_chance": ("recovered", False, "not recovered", True),
-                   "weak": ("recovered", False, "recovered", True),
+                   "weak": ("recovered", False, "weakly learned", True),
                    "weak_null": ("not recovered", False, "not recovered", False),
-                   "full": ("recovered", True, "recovered", True)}
+                   "full": ("recovered", True, "recovered", True),
+                   "weak_called_recovered": ("recovered", True, "weakly learned", False),
+                   "strong_called_weak": ("recovered", False, "recovered", False),
+                   "small_effects": ("recovered", False, "weakly learned", True)}
+    assert {r["rule"]: r["min_effect_share"] for r in rows if r["rule"] in shares} == {
+        "strong_called_weak": 0.7, "small_effects": 0.2}
     table = {v["model"]: (v["correct"], v["correct_learning"], v["runs"]) for v in leaderboard.verdict_table(rows)}
-    assert table == {"cnn": (1, 3, 3), "cnn_null": (0, 0, 1)}
+    assert table == {"cnn": (2, 4, 6), "cnn_null": (0, 0, 1)}
     assert leaderboard.false_recovery_rate(rows) == (1.0, 1)

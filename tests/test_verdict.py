@@ -210,6 +210,32 @@ def test_required_effects_small_against_the_class_contrast_are_weakly_learned():
     assert "swap:positives" not in v["reason"]
 
 
+def test_a_model_that_separates_its_classes_weakly_is_weakly_learned_whatever_its_effect_shares():
+    """A kmer model at auROC 0.7 moves little for its motifs and has a small contrast alike: the
+    shares look fine (0.8 of a +0.1 contrast), the separation says it barely learned."""
+    rows = evaluate.annotate([raw(ablate("M", 1), -0.08, 1e-6), raw(ablate("D"), 0.0, 0.8)], PRESENCE, 0.05)
+    v = evaluate.verdict(rows, PRESENCE, None, 0.05, contrast=0.1, separation=0.7)
+    assert v["verdict"] == "weakly learned"
+    assert v["reason"] == ("every test agrees with the planted rule, but the model separates the classes weakly: "
+                           "auROC 0.700 between the test positives and negatives, where a learned rule reaches 0.8")
+    assert (v["class_separation"], v["separation_needed"]) == (0.7, 0.8)
+    assert evaluate.verdict(rows, PRESENCE, None, 0.05, contrast=0.1, separation=0.95)["verdict"] == "recovered"
+    both = evaluate.verdict(rows, PRESENCE, None, 0.05, contrast=0.8, separation=0.7)["reason"]
+    assert "ablate:M -0.080 (0.10 of it)" in both and "; and the model separates the classes weakly" in both
+    # a disagreeing test still decides: a weak separation does not soften "not recovered"
+    bad = evaluate.annotate([raw(ablate("M", 1), 0.0, 0.9)], PRESENCE, 0.05)
+    assert evaluate.verdict(bad, PRESENCE, None, 0.05, separation=0.7)["verdict"] == "not recovered"
+
+
+def test_the_class_separation_is_the_auroc_of_the_output_between_the_classes():
+    from utils.perturb import class_separation
+
+    y = np.array([1, 1, 1, 0, 0])
+    assert class_separation(np.array([0.9, 0.8, 0.1, 0.2, 0.0]), y) == pytest.approx(5 / 6)
+    assert class_separation(np.array([0.5, 0.5, 0.5, 0.5, 0.5]), y) == pytest.approx(0.5)    # ties count half
+    assert class_separation(np.array([0.9, 0.7, 0.8]), np.array([1, 1, 1])) is None
+
+
 def test_the_class_contrast_is_the_mean_output_of_positives_minus_negatives():
     from utils.perturb import class_contrast
 

@@ -27,6 +27,10 @@ from utils.stats import min_attainable_p
 MIN_EFFECT = 0.05
 EFFECT_SHARE = 0.5      # a required effect must move the output by at least this share of the
                         # model's own contrast between the classes (mean positives - negatives)
+STRONG_SEPARATION = 0.8  # planted classes are separable by construction: a model whose output
+                         # ranks a random test negative above a random positive more often than one
+                         # time in five (auROC below 0.8) learned the rule weakly, however its
+                         # effects compare with its own (small) contrast
 VERDICT_COLUMNS = ["test", "motifs", "n_seqs", "num_perturbs", "mean_delta_prob", "mean_delta_loss",
                    "effect_size", "ci_low", "ci_high", "statistic", "p_value", "q_value",
                    "significant", "expected", "agrees", "underpowered", "test_used"]
@@ -152,7 +156,8 @@ def effect_shares(rows: list[dict], required, contrast: float | None) -> list[di
 
 def verdict(rows: list[dict], rule: PlantedRule | None, curve: Mapping | None, alpha: float,
             min_effect: float = MIN_EFFECT, not_run: list[dict] = (), contrast: float | None = None,
-            effect_share: float = EFFECT_SHARE) -> dict:
+            effect_share: float = EFFECT_SHARE, separation: float | None = None,
+            strong_separation: float = STRONG_SEPARATION) -> dict:
     """The planted rule, the rule the model was found to use, one verdict and why.
 
     - ``not recovered``: some row with a verdict disagrees with the planted rule;
@@ -162,7 +167,10 @@ def verdict(rows: list[dict], rule: PlantedRule | None, curve: Mapping | None, a
     - ``weakly learned``: as recovered, but some required effect moves the output by less than
       ``effect_share`` of ``contrast``, the model's own contrast between the classes (mean
       output of the test positives minus negatives): the effects point the right way, but the
-      rule explains little of what separates the classes for the model;
+      rule explains little of what separates the classes for the model; or the model separates
+      the classes weakly (``separation``, the auROC of its output between them, below
+      ``strong_separation``): a model that barely learned has small effects and a small contrast
+      alike, so the share alone cannot tell it from one that learned;
     - ``recovered``: every row with a verdict agrees, every required test ran with power and
       each required effect reaches that share.
     - None: no planted rule to compare with; the rule found is stated.
@@ -210,12 +218,19 @@ def verdict(rows: list[dict], rule: PlantedRule | None, curve: Mapping | None, a
         result, reason = "undetermined", "; ".join(parts)
     else:
         small = [e for e in effect_shares(rows, required, contrast) if e["share"] < effect_share]
-        if small:
-            detail = ", ".join(f"{e['test']} {e['effect']:+.3f} ({e['share']:.2f} of it)" for e in small)
+        blurred = separation is not None and np.isfinite(separation) and separation < strong_separation
+        if small or blurred:
+            parts = []
+            if small:
+                detail = ", ".join(f"{e['test']} {e['effect']:+.3f} ({e['share']:.2f} of it)" for e in small)
+                parts.append(f"the effects it requires are small against the model's own contrast between "
+                             f"the classes ({contrast:+.3f}): {detail}; a learned rule moves the output by at "
+                             f"least {effect_share:g} of it")
+            if blurred:
+                parts.append(f"the model separates the classes weakly: auROC {separation:.3f} between the test "
+                             f"positives and negatives, where a learned rule reaches {strong_separation:g}")
             result = "weakly learned"
-            reason = (f"every test agrees with the planted rule, but the effects it requires are small "
-                      f"against the model's own contrast between the classes ({contrast:+.3f}): {detail}; "
-                      f"a learned rule moves the output by at least {effect_share:g} of it")
+            reason = "every test agrees with the planted rule, but " + "; and ".join(parts)
         else:
             result = "recovered"
             reason = (f"all {len(tested)} tests agree with the planted rule: every effect it implies "
@@ -235,6 +250,8 @@ def verdict(rows: list[dict], rule: PlantedRule | None, curve: Mapping | None, a
         "class_contrast": contrast,
         "effect_shares": effect_shares(rows, required, contrast),
         "effect_share_needed": effect_share,
+        "class_separation": separation,
+        "separation_needed": strong_separation,
         "not_run": list(not_run),
     }
 

@@ -22,6 +22,7 @@ from typing import Iterable
 import numpy as np
 
 from utils import planted
+from utils.evaluate import EFFECT_SHARE, STRONG_SEPARATION
 from utils.training import CHANCE_AUROC   # below it a model has not left chance: nothing to recover
 from utils.folders import ResultsFolder
 from utils.io import InputError, read_json, write_rows
@@ -29,7 +30,7 @@ from utils.io import InputError, read_json, write_rows
 COLUMNS = ["rule", "gen_type", "model", "model_kind", "null", "method", "seed", "test_auroc", "verdict",
            "expected_verdict", "agrees_with_capability", "gap_window_error_low", "gap_window_error_high",
            "localization_auroc", "localization_auprc", "seconds_per_seq", "learned_verdict",
-           "agrees_with_learning"]
+           "agrees_with_learning", "min_effect_share"]
 
 
 @dataclass(frozen=True)
@@ -61,19 +62,30 @@ def agrees(verdict: str | None, expected: str) -> bool:
     return verdict == "recovered" if expected == "recovered" else verdict not in CLAIMS
 
 
-def learned_verdict(capability: str, test_auroc: float) -> str:
-    """The verdict that fits what this model learned: one that stayed at chance on its own test
-    split (auROC below CHANCE_AUROC) has nothing to recover, whatever its kind could learn."""
-    if capability == "recovered" and np.isfinite(test_auroc) and test_auroc < CHANCE_AUROC:
+def learned_verdict(capability: str, test_auroc: float, effect_share: float = math.nan) -> str:
+    """The verdict that fits what this model learned, from its test auROC and its effects: one that
+    stayed at chance on its own test split (auROC below CHANCE_AUROC) has nothing to recover,
+    whatever its kind could learn; one that left chance but separates its test classes weakly
+    (auROC below the verdict's STRONG_SEPARATION), or whose smallest required effect is under
+    EFFECT_SHARE of its contrast between the classes, learned the rule weakly."""
+    if capability != "recovered" or not np.isfinite(test_auroc):
+        return capability
+    if test_auroc < CHANCE_AUROC:
         return "not recovered"
-    return capability
+    if test_auroc < STRONG_SEPARATION or (np.isfinite(effect_share) and effect_share < EFFECT_SHARE):
+        return "weakly learned"
+    return "recovered"
 
 
 def agrees_with_learning(verdict: str | None, learned: str) -> bool:
-    """Against what was learned, "weakly learned" is a right answer for a model that learned and
-    a wrong one (a claim of learning) for a model that did not."""
-    claimed = verdict in CLAIMS
-    return claimed if learned == "recovered" else not claimed
+    """Against what was learned: a model that learned strongly must be "recovered"; one that learned
+    weakly must not be "recovered" (weakly learned, or not recovered when a test it needs failed);
+    one that learned nothing must make no claim of learning."""
+    if learned == "recovered":
+        return verdict == "recovered"
+    if learned == "weakly learned":
+        return verdict != "recovered"
+    return verdict not in CLAIMS
 
 
 def _number(value) -> float:
@@ -98,12 +110,15 @@ def run_rows(run: Run) -> list[dict]:
     verdict = summary.get("verdict")
     error = found.get("gap_window_error") or [None, None]
     auroc = _number(summary.get("model_test_auroc"))
-    learned = learned_verdict(expected, auroc)
+    shares = [e.get("share") for e in summary.get("effect_shares") or []]
+    share = min((_number(v) for v in shares), default=math.nan)
+    learned = learned_verdict(expected, auroc, share)
     base = {"rule": run.rule, "gen_type": gen_type, "model": run.model, "model_kind": kind,
             "null": run.null, "seed": run.seed, "test_auroc": auroc,
             "verdict": verdict, "expected_verdict": expected, "agrees_with_capability": agrees(verdict, expected),
             "gap_window_error_low": _number(error[0]), "gap_window_error_high": _number(error[1]),
-            "learned_verdict": learned, "agrees_with_learning": agrees_with_learning(verdict, learned)}
+            "learned_verdict": learned, "agrees_with_learning": agrees_with_learning(verdict, learned),
+            "min_effect_share": share}
     scores_path = run.folder / ResultsFolder.SCORES_CSV
     methods = []
     if scores_path.exists():
@@ -218,8 +233,9 @@ def summary_markdown(rows: list[dict], figures: dict[str, str]) -> str:
               "A verdict is correct for the capability when it matches what the model kind can learn: a "
               "CNN should recover every rule, a k-mer model presence only, a null model (shuffled labels) "
               f"nothing. It is correct for what was learned when, besides, a model whose test auROC stayed "
-              f"below {CHANCE_AUROC} is not called recovered or weakly learned (it learned nothing), and a "
-              f"model that learned may be weakly learned.", "",
+              f"below {CHANCE_AUROC} makes no claim (it learned nothing); one below {STRONG_SEPARATION:g}, or "
+              f"whose smallest required effect is under {EFFECT_SHARE:g} of its contrast between the classes, "
+              f"is not called recovered (it learned weakly); and one that learned strongly is recovered.", "",
               "| model | null | runs | correct (capability) | accuracy | correct (learned) | accuracy |",
               "|---|---|---:|---:|---:|---:|---:|"]
     for v in verdicts:

@@ -437,6 +437,7 @@ class Battery:
     curve: dict | None = None          # gaps, mean, low, high, n, window, pair
     not_run: list[dict] = field(default_factory=list)     # {test, motifs, reason}
     contrast: float | None = None      # the model's own contrast: mean output of positives - negatives
+    separation: float | None = None    # auROC of the model's output between those classes
 
 
 def class_contrast(base_prob: np.ndarray, y: np.ndarray) -> float | None:
@@ -447,6 +448,19 @@ def class_contrast(base_prob: np.ndarray, y: np.ndarray) -> float | None:
     if not (np.any(y == 1) and np.any(y != 1)):
         return None
     return float(base_prob[y == 1].mean() - base_prob[y != 1].mean())
+
+
+def class_separation(base_prob: np.ndarray, y: np.ndarray) -> float | None:
+    """The auROC of the model's output between the test positives and negatives (ties count half;
+    None without both classes): how cleanly the model tells the classes apart, in no unit."""
+    from scipy.stats import rankdata
+
+    base_prob, y = np.asarray(base_prob, dtype=np.float64), np.asarray(y)
+    pos, n_pos, n_neg = y == 1, int(np.sum(y == 1)), int(np.sum(y != 1))
+    if not (n_pos and n_neg):
+        return None
+    ranks = rankdata(base_prob)
+    return float((ranks[pos].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
 
 
 def not_run_reason(h: Hypothesis) -> str:
@@ -518,7 +532,7 @@ def run_battery(predictor, x: np.ndarray, y: np.ndarray, sites: list[list[Site]]
             not_run.append({"test": o.name, "motifs": o.motifs, "reason": not_run_reason(o.hypothesis)})
         else:
             rows.append(summarize(o, experiment_rng(seed, o.name, o.motifs, "statistics")))
-    return Battery(rows, curve, not_run, class_contrast(base_prob, y))
+    return Battery(rows, curve, not_run, class_contrast(base_prob, y), class_separation(base_prob, y))
 
 
 def experiment_rng(seed: int, *name) -> np.random.Generator:

@@ -64,6 +64,21 @@ def final_line(summary: Mapping, out_dir) -> str:
     return f"{summary['verdict'].upper()}: {summary['reason']} -> {out_dir}"
 
 
+def _model_line(summary: dict) -> list[str]:
+    """How well the model learned, beside the verdict: its own test auROC, and the separation and
+    contrast between the classes on the sequences interpreted here."""
+    parts = []
+    if summary.get("model_test_auroc") is not None:
+        parts.append(f"test auROC {summary['model_test_auroc']:.3f} (its own metrics.json)")
+    if summary.get("class_separation") is not None:
+        parts.append(f"auROC {summary['class_separation']:.3f} on the sequences interpreted here "
+                     f"(a learned rule reaches {summary.get('separation_needed', 0.8):g})")
+    if summary.get("class_contrast") is not None:
+        parts.append(f"contrast between the classes {summary['class_contrast']:+.3f} (mean probability of "
+                     f"the test positives minus negatives)")
+    return [f"- Model: {'; '.join(parts)}"] if parts else []
+
+
 def markdown(summary: Mapping, rows: list[dict], curve_png: str | None = None, scores: list[dict] | None = None,
              results_dir=None, pos_motifs: Iterable[str] = (), scale: str = "") -> str:
     """report.md: the verdict (or the rule found), the tests, the distance curve, the maps."""
@@ -84,9 +99,7 @@ def markdown(summary: Mapping, rows: list[dict], curve_png: str | None = None, s
             f"# Interpretation of `{model_dir}`", "",
             f"**Verdict: {summary['verdict']}.** {summary['reason']}.", "",
             f"- Data: `{data_dir}`",
-            *([f"- Model: test auROC {summary['model_test_auroc']:.3f} (its own metrics.json); contrast between "
-               f"the classes {summary['class_contrast']:+.3f} (mean probability of the test positives minus negatives)"]
-              if summary.get("model_test_auroc") is not None and summary.get("class_contrast") is not None else []),
+            *_model_line(summary),
             f"- Planted rule: {planted['description']}",
             f"- Found: {found['description']}",
         ]
