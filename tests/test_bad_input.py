@@ -67,6 +67,12 @@ CATALOGUE = [
      "a model file whose input is not one-hot DNA shaped", "which is not one-hot DNA"),
     (INTERPRET, "--model {onnx} --seq_dict {fasta} --motifs CTCF_known1 --output_index 3 --out_dir {out}/r",
      "an `--output_index` beyond the model's outputs", "--output_index 3 is out of range"),
+    (INTERPRET, "--model {onnx} --seq_dict {fasta} --motifs CTCF_known1 --min_effect -0.1 --out_dir {out}/r",
+     "a negative `--min_effect`", "--min_effect -0.1 is negative"),
+    (INTERPRET, "--model {onnx} --seq_dict {fasta} --labels {labels} --motifs CTCF_known1 --min_effect 1.5 "
+     "--out_dir {out}/r", "a `--min_effect` of 1 or more for a probability output", "must lie in [0, 1)"),
+    (INTERPRET, "--model {onnx} --seq_dict {fasta} --motifs CTCF_known1 --output_kind counts --out_dir {out}/r",
+     "an unknown `--output_kind`", "--output_kind"),
     (INTERPRET, "--model {onnx} --seq_dict {unequal} --motifs CTCF_known1 --out_dir {out}/r",
      "a FASTA whose sequences differ in length", "same length"),
     (INTERPRET, "--model {onnx} --seq_dict {fasta} --labels {other_labels} --motifs CTCF_known1 --out_dir {out}/r",
@@ -127,7 +133,7 @@ def inputs(tmp_path_factory):
     return {"data": root / "data", "model": root / "models" / "kmer_logistic", "bogus": bogus,
             "foreign": foreign, "bad_meme": bad_meme,
             "short_meme": short_meme, "rna_meme": rna_meme, "flat_meme": flat_meme, "onnx": onnx, "onnx5": onnx5,
-            "fasta": fasta, "unequal": unequal, "other_labels": other_labels, "poly_a": poly_a, "toy_meme": toy_meme}
+            "fasta": fasta, "labels": root / "data" / "labels.tsv", "unequal": unequal, "other_labels": other_labels, "poly_a": poly_a, "toy_meme": toy_meme}
 
 
 @pytest.mark.parametrize("script,args,what,needle", CATALOGUE, ids=[c[2] for c in CATALOGUE])

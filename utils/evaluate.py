@@ -24,16 +24,30 @@ from utils.stats import min_attainable_p
 # matter), and whether the two agree. The model "recovered" the rule when every test
 # agrees: each effect the rule implies is there, and nothing the rule ignores moves it.
 # =============================================================================================
-MIN_EFFECT = 0.05
+MIN_EFFECT = 0.05       # probability: the smallest mean change that counts as an effect
+MIN_EFFECT_SD = 0.1     # value outputs: the same in standard deviations of the model's test outputs
 EFFECT_SHARE = 0.5      # a required effect must move the output by at least this share of the
                         # model's own contrast between the classes (mean positives - negatives)
 STRONG_SEPARATION = 0.8  # planted classes are separable by construction: a model whose output
                          # ranks a random test negative above a random positive more often than one
                          # time in five (auROC below 0.8) learned the rule weakly, however its
                          # effects compare with its own (small) contrast
-VERDICT_COLUMNS = ["test", "motifs", "n_seqs", "num_perturbs", "mean_delta_prob", "mean_delta_loss",
+VERDICT_COLUMNS = ["test", "motifs", "n_seqs", "num_perturbs", "mean_delta_output", "mean_delta_loss",
                    "effect_size", "ci_low", "ci_high", "statistic", "p_value", "q_value",
                    "significant", "expected", "agrees", "underpowered", "test_used"]
+
+
+def resolve_min_effect(requested: float | None, output_kind: str, output_sd: float | None) -> tuple[float, str]:
+    """(--min_effect in the output's units, how it was set). A probability moves on a fixed
+    scale, so one number serves every classifier; a value output's scale is the model's own
+    (activity, log-counts), so the default is a share of the spread of its outputs."""
+    if requested is not None:
+        return float(requested), f"--min_effect {requested:g}"
+    if output_kind != "value":
+        return MIN_EFFECT, f"{MIN_EFFECT:g} probability (the default)"
+    sd = float(output_sd) if output_sd is not None and np.isfinite(output_sd) else 0.0
+    return MIN_EFFECT_SD * sd, (f"{MIN_EFFECT_SD:g} standard deviation of the model's outputs over the test "
+                                f"sequences ({MIN_EFFECT_SD:g} x {sd:.4g} = {MIN_EFFECT_SD * sd:.4g} in its units)")
 
 
 def annotate(rows: list[dict], rule: PlantedRule | None, alpha: float, min_effect: float = MIN_EFFECT) -> list[dict]:
@@ -52,14 +66,14 @@ def annotate(rows: list[dict], rule: PlantedRule | None, alpha: float, min_effec
         row = dict(row)
         tested = row["n_seqs"] > 0 and np.isfinite(qv)
         underpowered = bool(row["n_seqs"] > 0 and min_attainable_p(row["n_seqs"]) >= alpha)
-        significant = bool(tested and qv < alpha and abs(row["mean_delta_prob"]) >= min_effect)
+        significant = bool(tested and qv < alpha and abs(row["mean_delta_output"]) >= min_effect)
         expected = rule.expected(row["hypothesis"]) if rule is not None else None
         if not tested or underpowered or expected is None:
             agrees = None
         elif expected == "none":
             agrees = not significant
         else:
-            sign_ok = row["mean_delta_prob"] < 0 if expected == "decrease" else row["mean_delta_prob"] > 0
+            sign_ok = row["mean_delta_output"] < 0 if expected == "decrease" else row["mean_delta_output"] > 0
             agrees = significant and sign_ok
         row.update(q_value=float(qv), significant=significant, expected=expected, agrees=agrees,
                    underpowered=underpowered)
@@ -70,7 +84,7 @@ def annotate(rows: list[dict], rule: PlantedRule | None, alpha: float, min_effec
 def _failure(r: Mapping, pos: list[str]) -> str:
     """Why a row that disagrees with the planted rule counts against the model: one clause per
     kind of hypothesis, for an effect the rule implies that is missing and for one it does not."""
-    h, d = r["hypothesis"], f"{r['mean_delta_prob']:+.3f}"
+    h, d = r["hypothesis"], f"{r['mean_delta_output']:+.3f}"
     if r["expected"] != "none":
         if h.kind == ABLATE:
             return f"{r['motifs']} unused (ablating it changed the probability by {d}, q={r['q_value']:.2g})"
@@ -149,8 +163,8 @@ def effect_shares(rows: list[dict], required, contrast: float | None) -> list[di
     for h in required:
         for r in rows:
             if r["hypothesis"] == h and r.get("agrees"):
-                out.append({"test": h.name, "motifs": h.motif_text, "effect": r["mean_delta_prob"],
-                            "share": abs(r["mean_delta_prob"]) / contrast})
+                out.append({"test": h.name, "motifs": h.motif_text, "effect": r["mean_delta_output"],
+                            "share": abs(r["mean_delta_output"]) / contrast})
     return out
 
 
@@ -180,7 +194,7 @@ def verdict(rows: list[dict], rule: PlantedRule | None, curve: Mapping | None, a
     bad_swaps = [r for r in tested if not r["agrees"] and r["hypothesis"].kind == SWAP and r["expected"] != "none"]
     failures = [_failure(r, pos) for r in tested if not r["agrees"] and r not in bad_swaps]
     if bad_swaps:        # one clause for the order rule, with each class's change
-        detail = ", ".join(f"{r['hypothesis'].sequences} {r['mean_delta_prob']:+.3f}" for r in bad_swaps)
+        detail = ", ".join(f"{r['hypothesis'].sequences} {r['mean_delta_output']:+.3f}" for r in bad_swaps)
         failures.append(f"order unused (swapping {' and '.join(pos)} changed the probability of "
                         f"{detail}; the rule needs a change of sign)")
     failures.sort(key=lambda f: next((i for i, k in enumerate(_FAILURE_RANK) if f.startswith(k)),

@@ -108,15 +108,22 @@ def markdown(summary: Mapping, rows: list[dict], curve_png: str | None = None, s
                      f"(error {found['gap_window_error'][0]:+d} / {found['gap_window_error'][1]:+d} bp)")
     expected = ("`expected` is what the planted rule predicts." if summary["verdict"] is not None else
                 "with no planted rule, `expected` and `agrees` stay empty.")
+    units = summary.get("output_units", "probability")
+    unit_text = "probability" if units == "probability" else "the model's output (its own units)"
+    kind_note = (f" The model's output is a {summary['output_kind']}: effects are changes in {unit_text}, "
+                 f"and the loss is {'squared error' if units == 'value' else 'binary cross-entropy'}."
+                 if summary.get("output_kind") else "")
     lines += ["", f"A test is significant when its Benjamini-Hochberg q-value is below "
-              f"{summary['alpha']} and the mean change in probability is at least "
-              f"{summary['min_effect']}; {expected}", ""]
+              f"{summary['alpha']} and the mean change in {unit_text} is at least "
+              f"{summary['min_effect']:.4g} ({summary.get('min_effect_definition') or '--min_effect'}); "
+              f"{expected}{kind_note}", ""]
     if rows:
-        lines += ["| test | motifs | n | mean Δprob | 95% CI | mean Δloss | effect size | p | q | "
+        delta = "Δprob" if units == "probability" else "Δoutput"
+        lines += [f"| test | motifs | n | mean {delta} | 95% CI | mean Δloss | effect size | p | q | "
                   "significant | expected | agrees |",
                   "|---|---|---|---|---|---|---|---|---|---|---|---|"]
         for r in rows:
-            lines.append(f"| {r['test']} | {r['motifs']} | {r['n_seqs']} | {_f(r['mean_delta_prob'])} | "
+            lines.append(f"| {r['test']} | {r['motifs']} | {r['n_seqs']} | {_f(r['mean_delta_output'])} | "
                          f"[{_f(r['ci_low'])}, {_f(r['ci_high'])}] | {_f(r['mean_delta_loss'])} | "
                          f"{_f(r['effect_size'])} | {_g(r['p_value'])} | {_g(r['q_value'])} | "
                          f"{r['significant']} | {r['expected'] or ''} | "
