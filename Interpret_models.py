@@ -16,8 +16,8 @@ import argparse
 import sys
 
 
-from utils import (attribution, attribution_outputs, cli, evaluate, interpretation, io as dio, localization, models,
-                   perturb, report)
+from utils import (attribution, attribution_outputs, cli, evaluate, gia, interpretation, io as dio, localization,
+                   models, perturb, report)
 from utils.encoding import one_hot
 from utils.folders import ResultsFolder
 
@@ -112,10 +112,15 @@ def main(argv=None) -> int:
                                   inp.motifs, inp.background, args.num_perturbs, args.num_seqs, args.seed,
                                   sampling=inp.sequences.sampling, quiet=args.quiet, base_prob=inp.base_prob,
                                   target=inp.targets)
+    measured = None
+    if args.tests is None or "interactions" in args.tests:
+        measured = gia.measure(predictor, inp.motifs, rule, gia.pair_of(rule, args.pair), inp.background,
+                               x.shape[1], n=args.num_seqs, seed=args.seed, sampling=inp.sequences.sampling,
+                               thresholds=inp.sequences.match_thresholds)
     min_effect, min_effect_text = evaluate.resolve_min_effect(args.min_effect, battery.output_kind, battery.output_sd)
     rows = evaluate.annotate(battery.rows, rule, args.alpha, min_effect)
     verdict = evaluate.verdict(rows, rule, battery.curve, args.alpha, min_effect, battery.not_run,
-                               battery.contrast, separation=battery.separation)
+                               battery.contrast, separation=battery.separation, measured=measured)
     verdict.update(output_kind=battery.output_kind, output_units=models.effect_unit(battery.output_kind),
                    min_effect_definition=min_effect_text)
     for note in inp.notes:

@@ -241,6 +241,52 @@ class PerSequenceWindowOracle(WindowOracle):
         return ((pa >= 0) & (pb >= 0) & (gap >= lo) & (gap <= hi)).astype(np.float64)
 
 
+class ActivityOracle:
+    """A regression oracle on exact consensus matches (forward strand): ``effects[m]`` per copy of
+    motif m, plus ``interaction`` once when the first copies of ``pair`` (A, B) stand in the
+    arrangement: A upstream of B with a gap in [lo, hi] (``window``), A upstream of B at any gap
+    (``order``), or both present (``both``). ``logit``: output sigmoid(value) as a classifier."""
+    kind = "oracle_activity"
+
+    def __init__(self, length: int, effects: dict, pair=None, interaction: float = 0.0, arrangement: str = "both",
+                 window=(0, 0), logit: bool = False):
+        self.input_length, self.effects, self.pair = length, dict(effects), pair
+        self.interaction, self.arrangement, self.window, self.logit = interaction, arrangement, window, logit
+        self.output_kind = "probability" if logit else "value"
+
+    @staticmethod
+    def _starts(codes: np.ndarray, consensus: str) -> list[list[int]]:
+        want = np.array(["ACGT".index(b) for b in consensus])
+        w = len(want)
+        windows = np.lib.stride_tricks.sliding_window_view(codes, w, axis=1)        # (N, L-w+1, w)
+        hit = np.all(windows == want, axis=2)
+        return [list(np.flatnonzero(row)) for row in hit]
+
+    def value(self, onehot) -> np.ndarray:
+        codes = onehot_to_codes(np.asarray(onehot))
+        out = np.zeros(len(codes))
+        starts = {m: self._starts(codes, m) for m in self.effects}
+        for m, e in self.effects.items():
+            out += e * np.array([len(s) for s in starts[m]])
+        if self.pair is not None and self.interaction:
+            a, b = self.pair
+            for i, (sa, sb) in enumerate(zip(starts[a], starts[b])):
+                if not sa or not sb:
+                    continue
+                gap = sb[0] - (sa[0] + len(a))
+                holds = (self.arrangement == "both" or (self.arrangement == "order" and gap >= 0)
+                         or (self.arrangement == "window" and self.window[0] <= gap <= self.window[1]))
+                out[i] += self.interaction if holds else 0.0
+        return out
+
+    def predict(self, onehot):
+        v = self.value(onehot)
+        return 1 / (1 + np.exp(-v)) if self.logit else v
+
+    def predict_logit(self, onehot):
+        return self.value(onehot)
+
+
 # ----------------------------------------------------------------------------- attribution oracles
 # Predictors of the Predictor protocol (utils.models) whose attributions are known by hand; used
 # by tests/test_attribution.py. ``predict_logit = predict`` makes the methods explain that output.

@@ -153,6 +153,25 @@ def found_rule(rows: list[dict], curve: Mapping | None, planted_window, min_effe
     return found
 
 
+def measured_terms(measured: Mapping | None) -> dict:
+    """found_rule's effects, interaction and dose from the global importance analysis
+    (:func:`utils.gia.measure`), in its unit (logit for classifiers, the value otherwise)."""
+    if measured is None:
+        return {"effects": None, "interaction": None, "dose": None, "effects_unit": None}
+    keep = ("estimate", "ci_low", "ci_high", "p_value", "n")
+    inter = measured.get("interaction")
+    return {
+        "effects_unit": measured["unit"],
+        "effects": {m: {k: e[k] for k in keep} for m, e in measured["effects"].items()},
+        "interaction": None if inter is None else {
+            "pair": inter["pair"], "arrangement": inter["arrangement"],
+            "outside_arrangement": inter["outside_arrangement"],
+            "inside": None if inter["inside"] is None else {k: inter["inside"][k] for k in keep},
+            "outside": None if inter["outside"] is None else {k: inter["outside"][k] for k in keep}},
+        "dose": {m: [dict(r) for r in rows] for m, rows in (measured.get("dose") or {}).items()} or None,
+    }
+
+
 def effect_shares(rows: list[dict], required, contrast: float | None) -> list[dict]:
     """Each required test's effect as a share of the model's contrast between the classes: the
     rule says turning a positive into a negative (ablating its motif, swapping its pair, moving
@@ -171,7 +190,7 @@ def effect_shares(rows: list[dict], required, contrast: float | None) -> list[di
 def verdict(rows: list[dict], rule: PlantedRule | None, curve: Mapping | None, alpha: float,
             min_effect: float = MIN_EFFECT, not_run: list[dict] = (), contrast: float | None = None,
             effect_share: float = EFFECT_SHARE, separation: float | None = None,
-            strong_separation: float = STRONG_SEPARATION) -> dict:
+            strong_separation: float = STRONG_SEPARATION, measured: Mapping | None = None) -> dict:
     """The planted rule, the rule the model was found to use, one verdict and why.
 
     - ``not recovered``: some row with a verdict disagrees with the planted rule;
@@ -210,6 +229,7 @@ def verdict(rows: list[dict], rule: PlantedRule | None, curve: Mapping | None, a
             weak.append(f"{h.name} on {n} sequences (its smallest attainable p-value "
                         f"{min_attainable_p(n):.2g} is not below alpha {alpha})")
     found = found_rule(rows, curve, rule.gap_window if rule is not None else None, min_effect)
+    found.update(measured_terms(measured))
     window = window_failure(rule, rows, found)
     if window:
         failures.append(window)

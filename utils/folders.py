@@ -175,6 +175,7 @@ class Dataset:
     library: dict = field(default_factory=dict)
     background: np.ndarray = field(default_factory=lambda: np.full(4, 0.25))
     sampling: str = "pwm"
+    match_thresholds: dict = field(default_factory=dict)   # motif -> (score, share of PWM draws kept)
 
     @property
     def seq_length(self) -> int:
@@ -263,7 +264,19 @@ def load_dataset(path: str | os.PathLike, need_sites: bool = False) -> Dataset:
         background = check_base_distribution(metadata.get("background_dist", [0.25] * 4))
     files = tuple(name for name in DataFolder.FILES if (folder / name).exists())
     return Dataset(folder, ids, seqs, labels, sites, metadata, digest.hexdigest(), files, rule, library,
-                   background, str(metadata.get("motif_sampling") or "pwm"))
+                   background, str(metadata.get("motif_sampling") or "pwm"), _match_thresholds(metadata))
+
+
+def _match_thresholds(metadata: dict) -> dict:
+    """metadata.json's chance_matches per motif -> {motif: (threshold score, share of draws kept)}:
+    what an instance must score to count as one, as the generator drew them."""
+    out = {}
+    for name, m in ((metadata.get("chance_matches") or {}).get("motifs") or {}).items():
+        try:
+            out[name] = (float(m["threshold_score"]), float(m["share_of_pwm_draws_kept"]))
+        except (KeyError, TypeError, ValueError):
+            continue
+    return out
 
 
 def load_fasta_input(fasta: str | os.PathLike, labels: str | os.PathLike | None = None) -> Dataset:

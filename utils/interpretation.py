@@ -75,6 +75,7 @@ class Sequences:
     sampling: str = "pwm"
     warnings: tuple[str, ...] = ()
     same_data: bool = False          # the data folder the model's own predictions.tsv describes
+    match_thresholds: dict = field(default_factory=dict)    # motif -> (score, share kept): how instances were drawn
 
     @property
     def seq_length(self) -> int:
@@ -206,7 +207,8 @@ def load_sequences(seq_dict: str | None, labels: str | None = None, model_path: 
     return Sequences(Path(data.directory), tuple(data.ids), tuple(data.seqs), data.labels,
                      dict(data.sites) if planted else {}, data.rule if planted else None,
                      dict(data.library) if planted else {}, data.background if planted else np.full(4, 0.25),
-                     data.sampling if planted else "pwm", tuple(warnings), same_data)
+                     data.sampling if planted else "pwm", tuple(warnings), same_data,
+                     dict(data.match_thresholds) if planted else {})
 
 
 # ----------------------------------------------------------------------------- 3. the sites

@@ -397,7 +397,9 @@ def summarize(outcome: Outcome, rng: np.random.Generator) -> dict:
 
 
 # ============================================================================ the battery
-TESTS = ("ablation", "insertion", "order", "distance", "controls")
+TESTS = ("ablation", "insertion", "order", "distance", "controls", "interactions")
+# "interactions": the motifs' effects, the pair's interaction and the dose, embedded in background
+# sequences (utils.gia); the others perturb the test sequences themselves
 
 
 @dataclass(frozen=True)
