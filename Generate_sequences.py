@@ -80,7 +80,8 @@ def build_parser():
     g.add_argument("--interaction", type=float, default=None, metavar="VALUE",
                    help="activity: added to the label where the rule's arrangement holds (presence all: "
                         "every positive motif present; order: A before B; distance: the gap inside the "
-                        "window); default: 1.0 for those rules, 0 for presence any or one positive motif")
+                        "window); default: 1.0 for presence all, order and distance, 0 for presence any or one positive "
+                        "motif")
     g.add_argument("--noise_sd", type=float, default=None, metavar="SD",
                    help="activity: standard deviation of the Gaussian noise added to each label (0: labels "
                         "follow exactly from motif_sites.bed); default: 0.2")
