@@ -80,7 +80,8 @@ class PlantedRule:
     ``pos_motifs``: the motifs the rule uses (a pair rule: A then B); ``decoy_motifs``: planted
     in both classes alike; ``lookalikes``: (look-alike, the motif it stands in for) pairs;
     ``min_dist``/``max_dist``: the gap window in bp (pair rules); ``gap_limit``: the largest gap
-    that fits beside the decoys.
+    that fits beside the decoys; ``activity``: the terms of an activity target, None for a class
+    target (0/1 labels).
     """
     kind: ClassVar[str] = ""
     needs_position: ClassVar[bool] = True    # deciding it needs where motifs are, not only which occur
