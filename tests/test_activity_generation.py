@@ -306,3 +306,20 @@ def test_kind_counts_are_exact_across_chunks_and_threads(tmp_path, monkeypatch):
     sites = read_sites(a)
     assert Counter(kind_of(meta, sites.get(f"seq_{i:07d}", [])) for i in range(301)) \
         == meta["activity"]["design"]["counts"]
+
+
+@pytest.mark.parametrize("edit,needle", [
+    (lambda m: m.update(target="regression"), "target 'regression' is not one of class, activity"),
+    (lambda m: m.pop("activity"), "holds no activity object"),
+    (lambda m: m["activity"]["effects"].update(STAT_known2="1"), "effects must map motif names to finite numbers"),
+    (lambda m: m["activity"]["effects"].update(NOT_PLANTED=1.0), "'NOT_PLANTED', which is not among motifs"),
+    (lambda m: m["activity"].update(interaction=None), "interaction must be a finite number"),
+    (lambda m: m["activity"].update(noise_sd=-1), "noise_sd must be a finite number, 0 or more"),
+    (lambda m: m["activity"].update(max_copies=2), "max_copies must be a whole number"),
+])
+def test_metadata_activity_object_is_checked_when_read(tmp_path, edit, needle):
+    out = generate(tmp_path / "d", "--target", "activity", "--gen_type", "order", "--num_seqs", 20)
+    meta = json.loads((out / "metadata.json").read_text())
+    edit(meta)
+    with pytest.raises(planted.InputError, match=re.escape(needle)):
+        planted.from_json(meta)
