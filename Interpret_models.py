@@ -114,13 +114,17 @@ def main(argv=None) -> int:
                                   target=inp.targets)
     measured = None
     if args.tests is None or "interactions" in args.tests:
+        activity = rule.activity if rule is not None else None
         measured = gia.measure(predictor, inp.motifs, rule, gia.pair_of(rule, args.pair), inp.background,
                                x.shape[1], n=args.num_seqs, seed=args.seed, sampling=inp.sequences.sampling,
-                               thresholds=inp.sequences.match_thresholds)
+                               thresholds=inp.sequences.match_thresholds,
+                               max_copies=activity.max_copies if activity is not None else 1,
+                               dose_motifs=tuple(rule.pos_motifs) if activity is not None else ())
     min_effect, min_effect_text = evaluate.resolve_min_effect(args.min_effect, battery.output_kind, battery.output_sd)
     rows = evaluate.annotate(battery.rows, rule, args.alpha, min_effect)
     verdict = evaluate.verdict(rows, rule, battery.curve, args.alpha, min_effect, battery.not_run,
-                               battery.contrast, separation=battery.separation, measured=measured)
+                               battery.contrast, separation=battery.separation, measured=measured,
+                               output_kind=battery.output_kind)
     verdict.update(output_kind=battery.output_kind, output_units=models.effect_unit(battery.output_kind),
                    min_effect_definition=min_effect_text)
     for note in inp.notes:
