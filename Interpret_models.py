@@ -39,8 +39,13 @@ def build_parser():
                         "labelled by the model's own call")
     g.add_argument("--input_layout", choices=models.LAYOUTS, default="auto",
                    help="model file input: (N, L, 4) or (N, 4, L); auto reads it from the input shape")
-    g.add_argument("--output_index", type=cli.non_negative_int, default=0, metavar="INT",
-                   help="model file with several outputs: which value (counted over all outputs in order)")
+    g.add_argument("--output_index", type=cli.index_or_name, default=0, metavar="INT|NAME[:K]",
+                   help="model file with several outputs: which value, counted over all outputs in order (a "
+                        "profile counts as one), or an output by its name (NAME:K for value K of it)")
+    g.add_argument("--output_reduce", default="sum", metavar="sum|mean|max|POSITION",
+                   help="a profile output (one value per position, e.g. BPNet's profile head) becomes one value "
+                        "per sequence: summed, averaged or maxed over positions (and strands), or its value at "
+                        "one position (summed over strands)")
     g.add_argument("--output_kind", choices=models.OUTPUT_KIND_CHOICES, default="auto",
                    help="model file output: a probability (sigmoid), a logit (read as log-odds of 0/1 labels) "
                         "or a value (a regression: effects in its own units); auto: a sigmoid output is a "
@@ -100,7 +105,8 @@ def main(argv=None) -> int:
         args.model, seq_dict=args.seq_dict, preds=args.preds, motif_names=args.motifs,
         background_dist=args.background_dist, tests=args.tests, min_effect=args.min_effect,
         methods=args.methods, out_dir=args.out_dir, overwrite=args.overwrite,
-        model_options=interpretation.ModelOptions(args.input_layout, args.output_index, args.output_kind),
+        model_options=interpretation.ModelOptions(args.input_layout, args.output_index, args.output_kind,
+                                                  args.output_reduce),
         site_options=interpretation.SiteOptions(args.motif_db, args.site_pvalue,
                                                 tuple(args.pair) if args.pair else None, args.labels))
     for warning in inp.warnings:

@@ -146,6 +146,58 @@ def onnx_regression_oracle(path: Path, length: int, effects=(2.0, 1.0), interact
     return path
 
 
+def keras_profile_oracle(path: Path) -> Path:
+    """The Keras twin of :func:`onnx_profile_oracle` (input (N, any length, 4)): a profile head
+    (N, L - 7, 2) of TOYA's detector (1.0 and 0.5) and a counts head 1.7 x [TOYA occurs]."""
+    from utils.models import import_keras
+
+    keras = import_keras()
+    layers = keras.layers
+    inp = keras.Input(shape=(None, 4), name="dna")
+    conv = layers.Conv1D(2, len(TOYA), activation="relu", name="profile")
+    profile = conv(inp)
+    counts = layers.Dense(1, use_bias=False, name="counts")
+    out = counts(layers.GlobalMaxPooling1D()(profile))
+    model = keras.Model(inp, [profile, out])
+    w, bias = consensus_filter(TOYA)
+    conv.set_weights([np.stack([w, 0.5 * w], axis=-1), np.array([bias, 0.5 * bias], dtype=np.float32)])
+    counts.set_weights([np.array([[1.7], [0.0]], dtype=np.float32)])
+    model.save(path)
+    return path
+
+
+def onnx_profile_oracle(path: Path) -> Path:
+    """A BPNet-shaped ONNX graph of any input length: a profile head (N, 2, L) - TOYA's detector
+    at the motif's first base, 1.0 on one track and 0.5 on the other - and a counts
+    head (N, 1) of 1.7 x [TOYA occurs]."""
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    w, bias = consensus_filter(TOYA)
+    nodes = [
+        helper.make_node("Transpose", ["x"], ["xt"], perm=[0, 2, 1]),
+        helper.make_node("Conv", ["xt", "W", "B"], ["c"], pads=[0, len(TOYA) - 1]),   # (N, 2, L)
+        helper.make_node("Relu", ["c"], ["profile"]),
+        helper.make_node("ReduceMax", ["profile"], ["m"], axes=[1, 2], keepdims=0),      # (N,)
+        helper.make_node("Unsqueeze", ["m", "one"], ["m1"]),
+        helper.make_node("Mul", ["m1", "scale"], ["counts"]),
+    ]
+    weights = np.stack([w.T, 0.5 * w.T]).astype(np.float32)
+    inits = [numpy_helper.from_array(weights, "W"),
+             numpy_helper.from_array(np.array([bias, 0.5 * bias], dtype=np.float32), "B"),
+             numpy_helper.from_array(np.array([1], dtype=np.int64), "one"),
+             numpy_helper.from_array(np.array([1.7], dtype=np.float32), "scale")]
+    graph = helper.make_graph(nodes, "profile_oracle",
+                              [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", "L", 4])],
+                              [helper.make_tensor_value_info("profile", TensorProto.FLOAT, ["N", 2, "L"]),
+                               helper.make_tensor_value_info("counts", TensorProto.FLOAT, ["N", 1])], inits)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+    model.ir_version = 8
+    onnx.checker.check_model(model)
+    onnx.save(model, str(path))
+    return path
+
+
 # ----------------------------------------------------------------------------- rule oracles
 # Models whose rule is known exactly, written with the data's own PWMs: the interpretation tests
 # check verdicts and effects against them without training anything.

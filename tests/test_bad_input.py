@@ -89,6 +89,10 @@ CATALOGUE = [
      "a model file whose input is not one-hot DNA shaped", "which is not one-hot DNA"),
     (INTERPRET, "--model {onnx} --seq_dict {fasta} --motifs CTCF_known1 --output_index 3 --out_dir {out}/r",
      "an `--output_index` beyond the model's outputs", "--output_index 3 is out of range"),
+    (INTERPRET, "--model {onnx} --seq_dict {fasta} --motifs CTCF_known1 --output_index logits --out_dir {out}/r",
+     "an `--output_index` naming no output of the model", "no output named 'logits'"),
+    (INTERPRET, "--model {onnx} --seq_dict {fasta} --motifs CTCF_known1 --output_reduce median --out_dir {out}/r",
+     "an unknown `--output_reduce`", "--output_reduce 'median' is unknown"),
     (INTERPRET, "--model {onnx} --seq_dict {fasta} --motifs CTCF_known1 --min_effect -0.1 --out_dir {out}/r",
      "a negative `--min_effect`", "--min_effect -0.1 is negative"),
     (INTERPRET, "--model {onnx} --seq_dict {fasta} --labels {labels} --motifs CTCF_known1 --min_effect 1.5 "

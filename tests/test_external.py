@@ -197,3 +197,30 @@ def test_a_regression_model_reads_in_its_own_units(outside, regressions, kind):
     assert summary["min_effect_definition"].startswith("0.1 standard deviation of the model's outputs")
     assert "The model's output is a value: effects are changes in the model's output (its own units)" in report
     assert "| mean Δoutput |" in report
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kind", ["keras", "onnx"])
+def test_profile_outputs_are_reduced_and_outputs_are_named(tmp_path, kind):
+    """A BPNet-shaped model of any input length: its profile head counts as one output value,
+    summed (or maxed, or read at one position) over positions and strands; its counts head is
+    chosen by index or by name."""
+    path = (oracles.keras_profile_oracle(tmp_path / "bpnet.keras") if kind == "keras"
+            else oracles.onnx_profile_oracle(tmp_path / "bpnet.onnx"))
+    x = one_hot(["A" * 10 + oracles.TOYA + "C" * (LENGTH - 18), "A" * LENGTH])
+    profile = models.load_file(path, input_length=LENGTH)
+    assert [(s.name, s.width, s.profile) for s in profile.slots] == [("profile", 1, True), ("counts", 1, False)]
+    assert profile.output_kind == "value"
+    np.testing.assert_allclose(profile.predict(x), [1.5, 0.0], atol=1e-6)           # 1.0 + 0.5 at base 10
+    np.testing.assert_allclose(models.load_file(path, input_length=LENGTH, output_reduce="max").predict(x), [1.0, 0.0])
+    np.testing.assert_allclose(models.load_file(path, input_length=LENGTH, output_reduce="10").predict(x), [1.5, 0.0])
+    np.testing.assert_allclose(models.load_file(path, input_length=LENGTH, output_reduce="11").predict(x), [0.0, 0.0])
+    for index in (1, "counts", "counts:0"):
+        np.testing.assert_allclose(models.load_file(path, input_length=LENGTH, output_index=index).predict(x),
+                                   [1.7, 0.0], atol=1e-6)
+    with pytest.raises(models.InputError, match="has 2 output values per sequence"):
+        models.load_file(path, input_length=LENGTH, output_index=2)
+    with pytest.raises(models.InputError, match="no output named 'shape'; its outputs are profile, counts"):
+        models.load_file(path, input_length=LENGTH, output_index="shape")
+    with pytest.raises(models.InputError, match="lies beyond the profile"):
+        models.load_file(path, input_length=LENGTH, output_reduce="500").predict(x)

@@ -123,6 +123,15 @@ def non_negative_int(text: str) -> int:
     return value
 
 
+def index_or_name(text: str):
+    """A whole number of 0 or more, or a name (e.g. a model output's): --output_index."""
+    if text.lstrip("-").isdigit():
+        return non_negative_int(text)
+    if not text.strip():
+        raise argparse.ArgumentTypeError("an empty name; give an index (0, 1, ...) or an output's name")
+    return text
+
+
 def positive_float(text: str) -> float:
     value = _number(text, float, "a number")
     if not (value > 0 and math.isfinite(value)):

@@ -29,6 +29,7 @@ class ModelOptions:
     input_layout: str = "auto"
     output_index: int = 0
     output_kind: str = "auto"        # auto | probability | logit | value (utils.models.resolve_output_kind)
+    output_reduce: str = "sum"       # a profile output -> one value: sum | mean | max | a position
 
 
 @dataclass
@@ -142,7 +143,8 @@ def load_model(model: str | Path, options: ModelOptions | None = None, input_len
     options = options or ModelOptions()
     if is_model_file(path):
         predictor = models.load_file(path, options.input_layout, options.output_index,
-                                     options.output_kind, input_length=input_length, class_labels=class_labels)
+                                     options.output_kind, input_length=input_length, class_labels=class_labels,
+                                     output_reduce=options.output_reduce)
         return LoadedModel(predictor, path, True, test_ids=_test_ids(Path(preds)) if preds else None)
     own = path / ModelFolder.PREDICTIONS
     record = folders.read_model_folder(path, predictions=not preds and own.is_file())

@@ -579,8 +579,58 @@ def _layout_of(shape, path: Path, layout: str) -> tuple[str, int | None]:
     return layout, length
 
 
-def _pick_output(widths: list[int], output_index: int, path: Path) -> tuple[int, int]:
-    """(output tensor, column) of flat output number ``output_index`` over all outputs."""
+OUTPUT_REDUCTIONS = ("sum", "mean", "max")     # or a position (an integer) along a profile's length
+
+
+@dataclass(frozen=True)
+class OutputSlot:
+    """One output tensor of a model file: its name, how many values per sequence it counts for
+    (a profile counts as one, once reduced), and where its length axis is (profiles only)."""
+    name: str
+    width: int
+    profile: bool = False
+    length_axis: int | None = None      # among the non-batch axes
+
+
+def output_slots(names: list[str], shapes: list[tuple], input_length: int) -> list[OutputSlot]:
+    """Each output's slot. A profile (an output per position: BPNet's and ChromBPNet's profile
+    heads, Basenji's tracks) has two or more non-batch axes, or one that is symbolic or as long as
+    the input; it is reduced to one value per sequence (``--output_reduce``). Any other output
+    counts its values."""
+    out = []
+    for name, shape in zip(names, shapes):
+        dims = list(shape[1:])
+        symbolic = [i for i, d in enumerate(dims) if not isinstance(d, int) or d is None or d < 0]
+        along = [i for i, d in enumerate(dims) if isinstance(d, int) and d == input_length and input_length > 1]
+        if len(dims) >= 2 or symbolic or along:
+            axis = (symbolic or along or [int(np.argmax([d if isinstance(d, int) else 0 for d in dims]))])[0]
+            out.append(OutputSlot(str(name), 1, True, axis))
+        else:
+            out.append(OutputSlot(str(name), int(dims[0]) if dims else 1))
+    return out
+
+
+def _pick_output(slots: list[OutputSlot], output_index, path: Path) -> tuple[int, int]:
+    """(output tensor, column) of ``output_index``: a flat number over all outputs' values in
+    order (a profile counts as one), or an output's name, ``NAME`` or ``NAME:K``."""
+    widths = [s.width for s in slots]
+    text = str(output_index)
+    if not text.lstrip("-").isdigit():
+        name, _, col = text.partition(":")
+        names = [s.name for s in slots]
+        if name not in names:
+            raise InputError(f"--output_index {text}: {path} has no output named {name!r}; its outputs are "
+                             f"{', '.join(names)}")
+        pos = names.index(name)
+        if not col and widths[pos] > 1:
+            raise InputError(f"--output_index {text}: output {name} has {widths[pos]} values per sequence; "
+                             f"name one as {name}:K (K from 0 to {widths[pos] - 1})")
+        k = int(col) if col.isdigit() else 0
+        if col and not col.isdigit() or k >= widths[pos]:
+            raise InputError(f"--output_index {text} is out of range: output {name} has {widths[pos]} value"
+                             f"{'s' if widths[pos] != 1 else ''} per sequence (0 to {widths[pos] - 1})")
+        return pos, k
+    output_index = int(text)
     total = sum(widths)
     if not 0 <= output_index < total:
         raise InputError(f"--output_index {output_index} is out of range: {path} has {total} output "
@@ -590,6 +640,31 @@ def _pick_output(widths: list[int], output_index: int, path: Path) -> tuple[int,
             return pos, output_index
         output_index -= w
     raise AssertionError("unreachable")
+
+
+def check_reduce(reduce: str) -> str:
+    """--output_reduce: sum, mean, max, or a position (a whole number of 0 or more)."""
+    text = str(reduce)
+    if text in OUTPUT_REDUCTIONS or text.isdigit():
+        return text
+    raise InputError(f"--output_reduce {text!r} is unknown; choose {', '.join(OUTPUT_REDUCTIONS)} or a position "
+                     f"along the profile (0, 1, ...)")
+
+
+def reduce_profile(values: np.ndarray, reduce: str, length_axis: int, path: Path) -> np.ndarray:
+    """(N, ...) profile -> (N,): summed, averaged or maxed over every non-batch axis, or at one
+    position along the length axis (summed over the others, e.g. both strands)."""
+    v = np.asarray(values, dtype=np.float32)
+    if reduce.isdigit():
+        pos = int(reduce)
+        size = v.shape[1 + length_axis]
+        if pos >= size:
+            raise InputError(f"--output_reduce {pos} lies beyond the profile of {path} ({size} positions, "
+                             f"0 to {size - 1})")
+        v = np.take(v, pos, axis=1 + length_axis)
+        return v.reshape(len(v), -1).sum(axis=1)
+    flat = v.reshape(len(v), -1)
+    return {"sum": flat.sum, "mean": flat.mean, "max": flat.max}[reduce](axis=1)
 
 
 def _as_logit(prob: np.ndarray) -> np.ndarray:
@@ -615,7 +690,8 @@ class KerasFilePredictor(CNNPredictor):
     deep_shap_ok = False        # DeepExplainer fails on layers it lacks (global pooling ...): skipped
 
     def __init__(self, path: str | Path, input_layout: str = "auto", output_index: int = 0,
-                 output_kind: str = "auto", input_length: int | None = None, class_labels: bool | None = None):
+                 output_kind: str = "auto", input_length: int | None = None, class_labels: bool | None = None,
+                 output_reduce: str = "sum"):
         path = Path(path)
         keras = import_keras()
         model = _load_keras_file(path)
@@ -625,27 +701,33 @@ class KerasFilePredictor(CNNPredictor):
             raise InputError(f"{path} takes sequences of any length; give sequences (--seq_dict) so the "
                              f"length is known")
         outputs = list(model.outputs)
-        widths = [int(np.prod([d for d in o.shape[1:] if d is not None])) if len(o.shape) > 1 else 1
-                  for o in outputs]
-        pos, col = _pick_output(widths, output_index, path)
+        names = list(getattr(model, "output_names", None) or [o._keras_history[0].name for o in outputs])
+        layers = keras.layers
+        inp = keras.Input(shape=(length, 4), name="onehot")
+        x = layers.Permute((2, 1), name="to_channels_first")(inp) if self.layout == "channels_first" else inp
+        called = keras.Model(model.inputs, outputs)(x)
+        called = list(called) if isinstance(called, (list, tuple)) else [called]
+        self.slots = output_slots(names, [tuple(t.shape) for t in called], length)
+        pos, col = _pick_output(self.slots, output_index, path)
+        slot = self.slots[pos]
+        self.output_reduce = check_reduce(output_reduce) if slot.profile else None
         out_layer = outputs[pos]._keras_history[0]
         act = getattr(getattr(out_layer, "activation", None), "__name__", None)
         self.output_kind, self.output_kind_reason = resolve_output_kind(
             output_kind, act == "sigmoid", act, class_labels, path)
         self.output_index = output_index
         self.source = path
-        layers = keras.layers
-        inp = keras.Input(shape=(length, 4), name="onehot")
-        x = layers.Permute((2, 1), name="to_channels_first")(inp) if self.layout == "channels_first" else inp
-        sub = keras.Model(model.inputs, outputs[pos])
-        value = _column(keras, sub(x), widths[pos], col, "value")
+        if slot.profile:
+            value = _reduce_tensor(keras, called[pos], self.output_reduce, slot.length_axis, path)
+        else:
+            value = _column(keras, called[pos], slot.width, col, "value")
         logit_model = None
         if self.output_kind == "probability":
             out = value
             logit_tensor = _pre_sigmoid(keras, model, out_layer) if act == "sigmoid" else None
-            if logit_tensor is not None:
+            if logit_tensor is not None and not slot.profile:
                 inner = keras.Model(model.inputs, logit_tensor)
-                logit_model = keras.Model(inp, _column(keras, inner(x), widths[pos], col, "logit"))
+                logit_model = keras.Model(inp, _column(keras, inner(x), slot.width, col, "logit"))
         elif self.output_kind == "logit":
             logit_model = keras.Model(inp, value)
             out = layers.Activation("sigmoid", name="prob")(value)
@@ -664,6 +746,22 @@ class KerasFilePredictor(CNNPredictor):
         if self._logit_from_prob:
             return _as_logit(self.keras_model.predict_on_batch(chunk))
         return self._logit_model.predict_on_batch(chunk)
+
+
+def _reduce_tensor(keras, tensor, reduce: str, length_axis: int, path: Path):
+    """A profile tensor (N, ...) -> (N, 1) in the graph (keras.ops, no Lambda layer): its sum,
+    mean or max over every non-batch axis, or its value at one position summed over the rest."""
+    ops = keras.ops
+    if reduce.isdigit():
+        size = int(tensor.shape[1 + length_axis])
+        pos = int(reduce)
+        if pos >= size:
+            raise InputError(f"--output_reduce {pos} lies beyond the profile of {path} ({size} positions, "
+                             f"0 to {size - 1})")
+        tensor = ops.take(tensor, pos, axis=1 + length_axis)
+        reduce = "sum"
+    flat = ops.reshape(tensor, (-1, int(np.prod(tensor.shape[1:])) if len(tensor.shape) > 1 else 1))
+    return {"sum": ops.sum, "mean": ops.mean, "max": ops.max}[reduce](flat, axis=1, keepdims=True)
 
 
 def _column(keras, tensor, width: int, col: int, name: str):
@@ -722,7 +820,8 @@ class OnnxPredictor(_BatchedPredictor):
     kind = "onnx"
 
     def __init__(self, path: str | Path, input_layout: str = "auto", output_index: int = 0,
-                 output_kind: str = "auto", input_length: int | None = None, class_labels: bool | None = None):
+                 output_kind: str = "auto", input_length: int | None = None, class_labels: bool | None = None,
+                 output_reduce: str = "sum"):
         path = Path(path)
         if not path.is_file():
             raise InputError(f"model file {path} does not exist; name a .keras, .h5 or .onnx file or a model folder")
@@ -747,11 +846,10 @@ class OnnxPredictor(_BatchedPredictor):
                              f"length is known")
         super().__init__(length)
         self.outputs = [o.name for o in self.session.get_outputs()]
-        widths = []
-        for o in self.session.get_outputs():
-            dims = [d for d in o.shape[1:] if isinstance(d, int)]
-            widths.append(int(np.prod(dims)) if dims else 1)
-        self.pos, self.col = _pick_output(widths, output_index, path)
+        self.slots = output_slots(self.outputs, [tuple(o.shape) for o in self.session.get_outputs()], length)
+        self.pos, self.col = _pick_output(self.slots, output_index, path)
+        slot = self.slots[self.pos]
+        self.output_reduce = check_reduce(output_reduce) if slot.profile else None
         producer = {out: node.op_type for node in graph.graph.node for out in node.output}
         op = producer.get(self.outputs[self.pos])
         act = {"Sigmoid": "sigmoid", "Relu": "relu", "Softplus": "softplus", "Exp": "exp",
@@ -764,6 +862,9 @@ class OnnxPredictor(_BatchedPredictor):
     def _raw(self, chunk):
         x = np.transpose(chunk, (0, 2, 1)) if self.layout == "channels_first" else chunk
         out = self.session.run([self.outputs[self.pos]], {self.input_name: np.ascontiguousarray(x)})[0]
+        slot = self.slots[self.pos]
+        if slot.profile:
+            return reduce_profile(out, self.output_reduce, slot.length_axis, self.source)
         return np.asarray(out, dtype=np.float32).reshape(len(chunk), -1)[:, self.col]
 
     def _prob(self, chunk):
@@ -775,9 +876,9 @@ class OnnxPredictor(_BatchedPredictor):
         return _as_logit(raw) if self.output_kind == "probability" else raw
 
 
-def load_file(path: str | Path, input_layout: str = "auto", output_index: int = 0,
+def load_file(path: str | Path, input_layout: str = "auto", output_index: int | str = 0,
               output_kind: str = "auto", input_length: int | None = None,
-              class_labels: bool | None = None) -> Predictor:
+              class_labels: bool | None = None, output_reduce: str = "sum") -> Predictor:
     """A model file from elsewhere -> its Predictor (.keras/.h5 through Keras, .onnx through
     onnxruntime). ``class_labels``: the sequences' labels are 0/1 (a linear output is then a
     logit under ``output_kind`` auto); the older names ``sigmoid`` and ``none`` of
@@ -788,11 +889,13 @@ def load_file(path: str | Path, input_layout: str = "auto", output_index: int = 
         raise InputError(f"--input_layout {input_layout!r} is unknown; choose {', '.join(LAYOUTS)}")
     if output_kind not in OUTPUT_KIND_CHOICES:
         raise InputError(f"--output_kind {output_kind!r} is unknown; choose {', '.join(OUTPUT_KIND_CHOICES)}")
-    if output_index < 0:
+    if str(output_index).startswith("-"):
         raise InputError(f"--output_index {output_index} is negative; outputs count from 0")
+    check_reduce(output_reduce)
     suffix = path.suffix.lower()
     if suffix == ".onnx":
-        return OnnxPredictor(path, input_layout, output_index, output_kind, input_length, class_labels)
+        return OnnxPredictor(path, input_layout, output_index, output_kind, input_length, class_labels, output_reduce)
     if suffix in (".keras", ".h5", ".hdf5"):
-        return KerasFilePredictor(path, input_layout, output_index, output_kind, input_length, class_labels)
+        return KerasFilePredictor(path, input_layout, output_index, output_kind, input_length, class_labels,
+                                  output_reduce)
     raise InputError(f"--model {path} is neither a model folder nor a .keras, .h5 or .onnx file")
