@@ -374,3 +374,32 @@ def test_load_refuses_a_target_its_kind_cannot_have(ridge_dir, tmp_path):
     meta["target"] = "counts"
     with pytest.raises(InputError, match="names target 'counts'"):
         models.load(copy, meta)
+
+
+@pytest.mark.slow
+def test_null_model_labels_of_an_activity_folder_keep_their_digits(activity_dir, tmp_path):
+    """workflow/scripts/shuffle_labels.py permutes activity labels as written ("%.6f")."""
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[1]
+    proc = subprocess.run([sys.executable, str(root / "workflow" / "scripts" / "shuffle_labels.py"),
+                           str(activity_dir), str(tmp_path / "null"), "--seed", "1"],
+                          capture_output=True, text=True, env={"PYTHONPATH": str(root)})
+    assert proc.returncode == 0, proc.stderr
+    before = (activity_dir / "labels.tsv").read_text().splitlines()
+    after = (tmp_path / "null" / "labels.tsv").read_text().splitlines()
+    assert [r.split("\t")[0] for r in after] == [r.split("\t")[0] for r in before]
+    assert sorted(r.split("\t")[1] for r in after[1:]) == sorted(r.split("\t")[1] for r in before[1:])
+    assert after != before and load_dataset(tmp_path / "null").target == "activity"
+
+
+def test_labels_told_from_their_values_are_named_on_stderr(tmp_path, capsys):
+    seqs, labels, _, _, _ = activity_data(n=200)
+    folder = write_activity_folder(tmp_path / "f", seqs, labels)
+    (folder / "metadata.json").unlink()
+    assert Train_models.main(["--data_file", str(folder / "sequences.fa"), "--model_type", "kmer_ridge", "--k", "4",
+                              "--out_dir", str(tmp_path / "m")]) == 0
+    captured = capsys.readouterr()
+    assert "read as activity labels (real numbers) and fitted as a regression" in captured.err
+    assert captured.out.startswith("kmer_ridge: test Pearson r ")
