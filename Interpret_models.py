@@ -12,11 +12,12 @@ and .png (motif pairs), attribution_scores.csv and .png, attributions_<method>.n
 """
 from __future__ import annotations
 
+import argparse
 import sys
 
 
-from utils import (attribution, attribution_outputs, cli, evaluate, interpretation, io as dio, localization, models,
-                   perturb, report)
+from utils import (attribution, attribution_outputs, cli, evaluate, gia, interpretation, io as dio, localization,
+                   models, perturb, report)
 from utils.encoding import one_hot
 from utils.folders import ResultsFolder
 
@@ -40,9 +41,13 @@ def build_parser():
                    help="model file input: (N, L, 4) or (N, 4, L); auto reads it from the input shape")
     g.add_argument("--output_index", type=cli.non_negative_int, default=0, metavar="INT",
                    help="model file with several outputs: which value (counted over all outputs in order)")
-    g.add_argument("--output_activation", choices=models.OUTPUT_ACTIVATIONS, default="auto",
-                   help="model file output: a probability (sigmoid) or a logit (none); auto reads the "
-                        "last layer")
+    g.add_argument("--output_kind", choices=models.OUTPUT_KIND_CHOICES, default="auto",
+                   help="model file output: a probability (sigmoid), a logit (read as log-odds of 0/1 labels) "
+                        "or a value (a regression: effects in its own units); auto: a sigmoid output is a "
+                        "probability, a linear one a logit with 0/1 --labels and a value otherwise, any other "
+                        "activation a value")
+    g.add_argument("--output_activation", dest="output_kind", choices=models.OUTPUT_ACTIVATIONS,
+                   default=argparse.SUPPRESS, help=argparse.SUPPRESS)     # the older name: sigmoid, none
     g = p.add_argument_group("motifs")
     cli.add_motif_flags(g, motifs_default=None,
                         motifs_help="motifs to test (required for sequences without planted sites, which take "
@@ -65,8 +70,10 @@ def build_parser():
                    help="most test sequences per experiment")
     g.add_argument("--alpha", type=cli.open_unit_float, default=0.05, metavar="FLOAT",
                    help="significance level for the Benjamini-Hochberg q-values")
-    g.add_argument("--min_effect", type=float, default=evaluate.MIN_EFFECT, metavar="FLOAT",
-                   help="smallest mean change in probability that counts as an effect")
+    g.add_argument("--min_effect", type=float, default=None, metavar="FLOAT",
+                   help=f"smallest mean change in the output that counts as an effect; default "
+                        f"{evaluate.MIN_EFFECT} for a probability, {evaluate.MIN_EFFECT_SD} standard deviation of "
+                        f"the model's outputs over the test sequences for a value output (in its units)")
     g = p.add_argument_group("attribution")
     g.add_argument("--methods", nargs="+", default=None, metavar="METHOD",
                    help="attribution methods (ism kernel_shap deep_shap gradient_shap saliency); "
@@ -93,7 +100,7 @@ def main(argv=None) -> int:
         args.model, seq_dict=args.seq_dict, preds=args.preds, motif_names=args.motifs,
         background_dist=args.background_dist, tests=args.tests, min_effect=args.min_effect,
         methods=args.methods, out_dir=args.out_dir, overwrite=args.overwrite,
-        model_options=interpretation.ModelOptions(args.input_layout, args.output_index, args.output_activation),
+        model_options=interpretation.ModelOptions(args.input_layout, args.output_index, args.output_kind),
         site_options=interpretation.SiteOptions(args.motif_db, args.site_pvalue,
                                                 tuple(args.pair) if args.pair else None, args.labels))
     for warning in inp.warnings:
@@ -103,10 +110,23 @@ def main(argv=None) -> int:
     x = one_hot([inp.sequences.seqs[index[i]] for i in test_ids])
     battery = perturb.run_battery(predictor, x, y, [inp.sites.get(i, []) for i in test_ids], inp.plan,
                                   inp.motifs, inp.background, args.num_perturbs, args.num_seqs, args.seed,
-                                  sampling=inp.sequences.sampling, quiet=args.quiet, base_prob=inp.base_prob)
-    rows = evaluate.annotate(battery.rows, rule, args.alpha, args.min_effect)
-    verdict = evaluate.verdict(rows, rule, battery.curve, args.alpha, args.min_effect, battery.not_run,
-                               battery.contrast, separation=battery.separation)
+                                  sampling=inp.sequences.sampling, quiet=args.quiet, base_prob=inp.base_prob,
+                                  target=inp.targets)
+    measured = None
+    if args.tests is None or "interactions" in args.tests:
+        activity = rule.activity if rule is not None else None
+        measured = gia.measure(predictor, inp.motifs, rule, gia.pair_of(rule, args.pair), inp.background,
+                               x.shape[1], n=args.num_seqs, seed=args.seed, sampling=inp.sequences.sampling,
+                               thresholds=inp.sequences.match_thresholds,
+                               max_copies=activity.max_copies if activity is not None else 1,
+                               dose_motifs=tuple(rule.pos_motifs) if activity is not None else ())
+    min_effect, min_effect_text = evaluate.resolve_min_effect(args.min_effect, battery.output_kind, battery.output_sd)
+    rows = evaluate.annotate(battery.rows, rule, args.alpha, min_effect)
+    verdict = evaluate.verdict(rows, rule, battery.curve, args.alpha, min_effect, battery.not_run,
+                               battery.contrast, separation=battery.separation, measured=measured,
+                               output_kind=battery.output_kind)
+    verdict.update(output_kind=battery.output_kind, output_units=models.effect_unit(battery.output_kind),
+                   min_effect_definition=min_effect_text)
     for note in inp.notes:
         cli.say(f"note: {note}", args.quiet)
     attributed, scores = {}, None

@@ -39,35 +39,42 @@ def main() -> None:
     ap.add_argument("--kinds", nargs="+", default=["cnn", "kmer_logistic"])
     ap.add_argument("--fractions", nargs="+", type=float, default=[1.0, 0.1],
                     help="share of --num_seqs each model is trained on: 0.1 gives weak learners beside the full ones")
+    ap.add_argument("--weak_case", choices=["on", "off"], default="on",
+                    help="also run the weak learner a user meets: presence `all` of GATA_known1 and "
+                         "TAL1_known1, 6,000 sequences, for each of --kinds")
     args = ap.parse_args()
-    print(f"{'data':9} {'seqs':>6} {'model':14} {'auROC':>6} {'seconds':>8}  verdict")
+    cases = [(gen_type, max(100, int(round(args.num_seqs * fraction))), ["--gen_type", gen_type])
+             for gen_type in args.gen_types for fraction in args.fractions]
+    if args.weak_case == "on":
+        cases.append(("pres_all", 6000, ["--gen_type", "presence", "--presence_logic", "all", "--motifs",
+                                         "GATA_known1", "TAL1_known1", "--pos_motifs", "GATA_known1", "TAL1_known1"]))
+    print(f"{'data':9} {'seqs':>6} {'model':14} {'auROC':>6} {'separ.':>6} {'contr.':>6} {'seconds':>8}  verdict")
     with tempfile.TemporaryDirectory() as tmp:
-        for gen_type in args.gen_types:
-            for fraction in args.fractions:
-                n = max(100, int(round(args.num_seqs * fraction)))
-                data = Path(tmp) / f"{gen_type}_{n}"
-                quietly(Generate_sequences.main, ["--gen_type", gen_type, "--num_seqs", str(n),
-                                                  "--seed", str(args.seed), "--out_dir", str(data), "--quiet"])
-                for kind in args.kinds:
-                    start = time.perf_counter()
-                    quietly(Train_models.main, ["--data_file", str(data), "--model_type", kind, "--seed",
-                                                str(args.seed), "--out_dir", str(Path(tmp) / "m" / data.name),
-                                                "--quiet"])
-                    model = Path(tmp) / "m" / data.name / kind
-                    out = Path(tmp) / "r" / data.name / kind
-                    quietly(Interpret_models.main, ["--model", str(model), "--methods", "none",
-                                                    "--out_dir", str(out), "--quiet"])
-                    seconds = time.perf_counter() - start
-                    auroc = json.loads((model / "metrics.json").read_text())["test"]["auroc"]
-                    summary = json.loads((out / "summary.json").read_text())
-                    window = summary["found_rule"].get("gap_window")
-                    extra = ""
-                    if gen_type == "distance":
-                        extra = (f" [window found {window}, planted {summary['planted_rule']['gap_window']}, "
-                                 f"error {summary['found_rule'].get('gap_window_error')}]")
-                    print(f"{gen_type:9} {n:6} {kind:14} {auroc:6.3f} {seconds:8.1f}  {summary['verdict']}: "
-                          f"{summary['reason']}{extra}", flush=True)
-
+        for name, n, flags in cases:
+            data = Path(tmp) / f"{name}_{n}"
+            quietly(Generate_sequences.main, [*flags, "--num_seqs", str(n), "--seed", str(args.seed),
+                                              "--out_dir", str(data), "--quiet"])
+            for kind in args.kinds:
+                start = time.perf_counter()
+                quietly(Train_models.main, ["--data_file", str(data), "--model_type", kind, "--seed",
+                                            str(args.seed), "--out_dir", str(Path(tmp) / "m" / data.name),
+                                            "--quiet"])
+                model = Path(tmp) / "m" / data.name / kind
+                out = Path(tmp) / "r" / data.name / kind
+                quietly(Interpret_models.main, ["--model", str(model), "--methods", "none",
+                                                "--out_dir", str(out), "--quiet"])
+                seconds = time.perf_counter() - start
+                auroc = json.loads((model / "metrics.json").read_text())["test"]["auroc"]
+                summary = json.loads((out / "summary.json").read_text())
+                window = summary["found_rule"].get("gap_window")
+                extra = ""
+                if summary["planted_rule"]["gen_type"] == "distance":
+                    extra = (f" [window found {window}, planted {summary['planted_rule']['gap_window']}, "
+                             f"error {summary['found_rule'].get('gap_window_error')}]")
+                sep, con = summary.get("class_separation"), summary.get("class_contrast")
+                print(f"{name:9} {n:6} {kind:14} {auroc:6.3f} {sep if sep is None else f'{sep:6.3f}':>6} "
+                      f"{con if con is None else f'{con:6.3f}':>6} {seconds:8.1f}  {summary['verdict']}: "
+                      f"{summary['reason']}{extra}", flush=True)
 
 if __name__ == "__main__":
     main()

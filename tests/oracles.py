@@ -25,6 +25,7 @@ TOY_MEME = ("MEME version 4\n\nALPHABET= ACGT\n\nstrands: + -\n\n"
             + "".join(" ".join("0.97" if b == i else "0.01" for b in range(4)) + "\n"
                       for i in (3, 1, 1, 0, 2, 3, 0, 0)))
 TOYA = "AGTTCAGC"
+TOYB = "TCCAGTAA"
 
 
 def consensus_filter(consensus: str) -> tuple[np.ndarray, float]:
@@ -82,6 +83,62 @@ def onnx_oracle(path: Path, length: int, consensus: str = TOYA, channels: int = 
     graph = helper.make_graph(nodes, "oracle",
                               [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", length, channels])],
                               [helper.make_tensor_value_info("prob", TensorProto.FLOAT, ["N", 1])], inits)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+    model.ir_version = 8
+    onnx.checker.check_model(model)
+    onnx.save(model, str(path))
+    return path
+
+
+def keras_regression_oracle(path: Path, length: int, effects=(2.0, 1.0), interaction: float = 0.0) -> Path:
+    """A Keras regression model (linear output, input (N, L, 4)): effects[0] x [TOYA occurs] +
+    effects[1] x [TOYB occurs] + interaction x [both occur], exactly (forward strand)."""
+    from utils.models import import_keras
+
+    keras = import_keras()
+    layers = keras.layers
+    inp = keras.Input(shape=(length, 4), name="dna")
+    conv = layers.Conv1D(2, len(TOYA), activation="relu", name="detectors")
+    hits = layers.GlobalMaxPooling1D(name="hits")(conv(inp))               # (N, 2): 1 where a motif occurs
+    additive = layers.Dense(1, name="additive")
+    both = layers.Dense(1, use_bias=False, name="both")
+    a_and_b = layers.Multiply(name="a_and_b")([layers.Dense(1, use_bias=False, name="pick_a")(hits),
+                                                layers.Dense(1, use_bias=False, name="pick_b")(hits)])
+    out = layers.Add(name="activity")([additive(hits), both(a_and_b)])
+    model = keras.Model(inp, out)
+    (wa, ba), (wb, bb) = consensus_filter(TOYA), consensus_filter(TOYB)
+    model.get_layer("detectors").set_weights([np.stack([wa, wb], axis=-1), np.array([ba, bb], dtype=np.float32)])
+    additive.set_weights([np.array([[effects[0]], [effects[1]]], dtype=np.float32), np.zeros(1, dtype=np.float32)])
+    model.get_layer("pick_a").set_weights([np.array([[1.0], [0.0]], dtype=np.float32)])
+    model.get_layer("pick_b").set_weights([np.array([[0.0], [1.0]], dtype=np.float32)])
+    both.set_weights([np.array([[interaction]], dtype=np.float32)])
+    model.save(path)
+    return path
+
+
+def onnx_regression_oracle(path: Path, length: int, effects=(2.0, 1.0), interaction: float = 0.0) -> Path:
+    """The same regression as :func:`keras_regression_oracle`, as an ONNX graph (input (N, L, 4))."""
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    (wa, ba), (wb, bb) = consensus_filter(TOYA), consensus_filter(TOYB)
+    nodes = [
+        helper.make_node("Transpose", ["x"], ["xt"], perm=[0, 2, 1]),
+        helper.make_node("Conv", ["xt", "W", "B"], ["c"]),
+        helper.make_node("Relu", ["c"], ["r"]),
+        helper.make_node("ReduceMax", ["r"], ["hits"], axes=[2], keepdims=0),       # (N, 2)
+        helper.make_node("MatMul", ["hits", "effects"], ["additive"]),              # (N, 1)
+        helper.make_node("ReduceProd", ["hits"], ["both"], axes=[1], keepdims=1),   # (N, 1)
+        helper.make_node("Mul", ["both", "interaction"], ["coop"]),
+        helper.make_node("Add", ["additive", "coop"], ["activity"]),
+    ]
+    inits = [numpy_helper.from_array(np.stack([wa.T, wb.T]).astype(np.float32), "W"),
+             numpy_helper.from_array(np.array([ba, bb], dtype=np.float32), "B"),
+             numpy_helper.from_array(np.array([[effects[0]], [effects[1]]], dtype=np.float32), "effects"),
+             numpy_helper.from_array(np.array([interaction], dtype=np.float32), "interaction")]
+    graph = helper.make_graph(nodes, "regression_oracle",
+                              [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", length, 4])],
+                              [helper.make_tensor_value_info("activity", TensorProto.FLOAT, ["N", 1])], inits)
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
     model.ir_version = 8
     onnx.checker.check_model(model)
@@ -182,6 +239,52 @@ class PerSequenceWindowOracle(WindowOracle):
         early = onehot[:, 0, :2].sum(axis=1) > 0
         lo, hi = np.where(early, 10, 25), np.where(early, 40, 60)
         return ((pa >= 0) & (pb >= 0) & (gap >= lo) & (gap <= hi)).astype(np.float64)
+
+
+class ActivityOracle:
+    """A regression oracle on exact consensus matches (forward strand): ``effects[m]`` per copy of
+    motif m, plus ``interaction`` once when the first copies of ``pair`` (A, B) stand in the
+    arrangement: A upstream of B with a gap in [lo, hi] (``window``), A upstream of B at any gap
+    (``order``), or both present (``both``). ``logit``: output sigmoid(value) as a classifier."""
+    kind = "oracle_activity"
+
+    def __init__(self, length: int, effects: dict, pair=None, interaction: float = 0.0, arrangement: str = "both",
+                 window=(0, 0), logit: bool = False):
+        self.input_length, self.effects, self.pair = length, dict(effects), pair
+        self.interaction, self.arrangement, self.window, self.logit = interaction, arrangement, window, logit
+        self.output_kind = "probability" if logit else "value"
+
+    @staticmethod
+    def _starts(codes: np.ndarray, consensus: str) -> list[list[int]]:
+        want = np.array(["ACGT".index(b) for b in consensus])
+        w = len(want)
+        windows = np.lib.stride_tricks.sliding_window_view(codes, w, axis=1)        # (N, L-w+1, w)
+        hit = np.all(windows == want, axis=2)
+        return [list(np.flatnonzero(row)) for row in hit]
+
+    def value(self, onehot) -> np.ndarray:
+        codes = onehot_to_codes(np.asarray(onehot))
+        out = np.zeros(len(codes))
+        starts = {m: self._starts(codes, m) for m in self.effects}
+        for m, e in self.effects.items():
+            out += e * np.array([len(s) for s in starts[m]])
+        if self.pair is not None and self.interaction:
+            a, b = self.pair
+            for i, (sa, sb) in enumerate(zip(starts[a], starts[b])):
+                if not sa or not sb:
+                    continue
+                gap = sb[0] - (sa[0] + len(a))
+                holds = (self.arrangement == "both" or (self.arrangement == "order" and gap >= 0)
+                         or (self.arrangement == "window" and self.window[0] <= gap <= self.window[1]))
+                out[i] += self.interaction if holds else 0.0
+        return out
+
+    def predict(self, onehot):
+        v = self.value(onehot)
+        return 1 / (1 + np.exp(-v)) if self.logit else v
+
+    def predict_logit(self, onehot):
+        return self.value(onehot)
 
 
 # ----------------------------------------------------------------------------- attribution oracles

@@ -45,6 +45,28 @@ CATALOGUE = [
      "two motifs too alike to tell apart (labels would be ambiguous)", "cannot be told apart"),
     (GEN, "--gen_type distance --min_dist 40 --max_dist 10 --out_dir {out}", "`--min_dist` above `--max_dist`",
      "--min_dist"),
+    (GEN, "--target activity --effects STAT_known2 --out_dir {out}", "a malformed `--effects` (not NAME=NUMBER)",
+     "is not NAME=NUMBER"),
+    (GEN, "--target activity --effects STAT_known2=inf --out_dir {out}", "a non-finite number in `--effects`",
+     "not a finite number"),
+    (GEN, "--target activity --effects GATA_known1=1 --out_dir {out}",
+     "an `--effects` name that is not among the motifs planted", "not among --motifs"),
+    (GEN, "--target activity --effects CTCF_known1=0.5 --out_dir {out}", "a non-zero `--effects` for a decoy",
+     "gives decoy CTCF_known1 an effect"),
+    (GEN, "--target activity --noise_sd -0.5 --out_dir {out}", "a negative `--noise_sd`", "--noise_sd -0.5"),
+    (GEN, "--target activity --max_copies 0 --out_dir {out}", "`--max_copies` below 1", "--max_copies 0 is below 1"),
+    (GEN, "--target activity --gen_type distance --max_copies 2 --out_dir {out}",
+     "`--max_copies` above 1 for an order or distance rule", "applies to presence rules only"),
+    (GEN, "--target activity --interaction 2 --out_dir {out}",
+     "an `--interaction` for a rule without an arrangement (presence any, one positive motif)", "cannot apply"),
+    (GEN, "--effects STAT_known2=2 --out_dir {out}", "`--effects` with `--target class`",
+     "--effects applies to activity targets only"),
+    (GEN, "--target class --interaction 1 --out_dir {out}", "`--interaction` with `--target class`",
+     "--interaction applies to activity targets only"),
+    (GEN, "--noise_sd 0.1 --out_dir {out}", "`--noise_sd` with `--target class`",
+     "--noise_sd applies to activity targets only"),
+    (GEN, "--max_copies 2 --out_dir {out}", "`--max_copies` above 1 with `--target class`",
+     "--max_copies applies to activity targets only"),
     (GEN, "--out_dir /proc/x", "an output folder that cannot be created (`/proc/x`)", "cannot be written"),
     (GEN, "--out_dir {foreign} --overwrite", "`--overwrite` on a folder the suite did not write",
      "not written by this suite"),
@@ -75,6 +97,12 @@ CATALOGUE = [
      "a model file whose input is not one-hot DNA shaped", "which is not one-hot DNA"),
     (INTERPRET, "--model {onnx} --seq_dict {fasta} --motifs CTCF_known1 --output_index 3 --out_dir {out}/r",
      "an `--output_index` beyond the model's outputs", "--output_index 3 is out of range"),
+    (INTERPRET, "--model {onnx} --seq_dict {fasta} --motifs CTCF_known1 --min_effect -0.1 --out_dir {out}/r",
+     "a negative `--min_effect`", "--min_effect -0.1 is negative"),
+    (INTERPRET, "--model {onnx} --seq_dict {fasta} --labels {labels} --motifs CTCF_known1 --min_effect 1.5 "
+     "--out_dir {out}/r", "a `--min_effect` of 1 or more for a probability output", "must lie in [0, 1)"),
+    (INTERPRET, "--model {onnx} --seq_dict {fasta} --motifs CTCF_known1 --output_kind counts --out_dir {out}/r",
+     "an unknown `--output_kind`", "--output_kind"),
     (INTERPRET, "--model {onnx} --seq_dict {unequal} --motifs CTCF_known1 --out_dir {out}/r",
      "a FASTA whose sequences differ in length", "same length"),
     (INTERPRET, "--model {onnx} --seq_dict {fasta} --labels {other_labels} --motifs CTCF_known1 --out_dir {out}/r",
@@ -129,26 +157,24 @@ def inputs(tmp_path_factory):
     poly_a.write_text("".join(f">s{i}\n{'A' * 200}\n" for i in range(20)))
     toy_meme = root / "toy.meme"
     toy_meme.write_text(oracles.TOY_MEME)
-    # an activity data folder: the class folder's sequences with real-valued labels ("%.6f") and
-    # metadata.json's target activity, as Generate_sequences.py --target activity lays them out
-    ids = [line.split("\t")[0] for line in (root / "data" / "labels.tsv").read_text().splitlines()[1:]]
-    rows = "".join(f"{i}\t{0.5 * (n % 7):.6f}\n" for n, i in enumerate(ids))
-    folders = {}
-    for name, text in (("activity", rows), ("nan_activity", rows.replace("\t1.000000\n", "\tnan\n", 1))):
-        folders[name] = root / name
-        folders[name].mkdir()
-        for file in ("sequences.fa", "motif_sites.bed"):
-            (folders[name] / file).write_bytes((root / "data" / file).read_bytes())
-        (folders[name] / "labels.tsv").write_text("id\tlabel\n" + text)
-        (folders[name] / "metadata.json").write_text(json.dumps({**json.loads((root / "data" / "metadata.json").read_text()), "target": "activity"}))
+    # an activity data folder from the generator, and a copy with one label not a finite number
+    assert Generate_sequences.main(["--num_seqs", "300", "--target", "activity", "--out_dir",
+                                    str(root / "activity"), "--quiet"]) == 0
+    folders = {"activity": root / "activity", "nan_activity": root / "nan_activity"}
+    folders["nan_activity"].mkdir()
+    for file in ("sequences.fa", "motif_sites.bed", "metadata.json", "labels.tsv"):
+        (folders["nan_activity"] / file).write_bytes((root / "activity" / file).read_bytes())
+    rows = (root / "activity" / "labels.tsv").read_text().splitlines()
+    rows[3] = rows[3].split("\t")[0] + "\tnan"
+    (folders["nan_activity"] / "labels.tsv").write_text("\n".join(rows) + "\n")
     foreign = root / "foreign"
     foreign.mkdir()
     (foreign / "notes.txt").write_text("mine")
     return {"data": root / "data", "model": root / "models" / "kmer_logistic", "bogus": bogus,
             "foreign": foreign, "bad_meme": bad_meme,
             "short_meme": short_meme, "rna_meme": rna_meme, "flat_meme": flat_meme, "onnx": onnx, "onnx5": onnx5,
-            "fasta": fasta, "unequal": unequal, "other_labels": other_labels, "poly_a": poly_a, "toy_meme": toy_meme,
-            **folders}
+            "fasta": fasta, "labels": root / "data" / "labels.tsv", "unequal": unequal, "other_labels": other_labels,
+            "poly_a": poly_a, "toy_meme": toy_meme, **folders}
 
 
 @pytest.mark.parametrize("script,args,what,needle", CATALOGUE, ids=[c[2] for c in CATALOGUE])

@@ -61,13 +61,13 @@ def test_oracle_from_elsewhere_uses_its_motif_and_not_the_decoy(outside, kind):
     by = {r["test"]: r for r in rows}
     # ablating TOYA takes every positive from sigmoid(4) to sigmoid(-4); the inserts are golden
     # (seeded placements; an insert that lands across the sequence's own TOYA changes nothing)
-    assert float(by["ablate:TOYA"]["mean_delta_prob"]) == pytest.approx(1 / (1 + np.e ** 4) - 1 / (1 + np.e ** -4),
+    assert float(by["ablate:TOYA"]["mean_delta_output"]) == pytest.approx(1 / (1 + np.e ** 4) - 1 / (1 + np.e ** -4),
                                                                         abs=1e-6)
-    assert float(by["insert:TOYA"]["mean_delta_prob"]) == pytest.approx(0.7210122732173961, abs=1e-6)
+    assert float(by["insert:TOYA"]["mean_delta_output"]) == pytest.approx(0.7210122732173961, abs=1e-6)
     assert [(by[t]["n_seqs"], by[t]["p_value"], by[t]["significant"]) for t in ("ablate:TOYA", "insert:TOYA")] == \
         [("120", "0.0001", "True")] * 2
     for test, n in (("ablate:TOYB", "44"), ("insert:TOYB", "133")):     # the oracle never sees TOYB
-        assert (by[test]["n_seqs"], float(by[test]["mean_delta_prob"]), by[test]["p_value"],
+        assert (by[test]["n_seqs"], float(by[test]["mean_delta_output"]), by[test]["p_value"],
                 by[test]["significant"]) == (n, 0.0, "1.0", "False")
     assert all(r["expected"] == "" and r["agrees"] == "" for r in rows)      # no planted truth
     assert summary["verdict"] is None
@@ -85,14 +85,22 @@ def test_oracle_from_elsewhere_uses_its_motif_and_not_the_decoy(outside, kind):
 def test_keras_file_layout_outputs_and_logit(outside):
     x = one_hot(["A" * 10 + oracles.TOYA + "C" * (LENGTH - 18), "A" * LENGTH])
     first = models.load_file(outside["keras"], input_length=LENGTH)
-    assert (first.kind, first.layout, first.output_activation) == ("keras", "channels_first", "sigmoid")
+    assert (first.kind, first.layout, first.output_kind) == ("keras", "channels_first", "probability")
     np.testing.assert_allclose(first.predict(x), 1 / (1 + np.exp([-4.0, 4.0])), rtol=1e-5)
     np.testing.assert_allclose(first.predict_logit(x), [4.0, -4.0], atol=1e-5)     # the layer's own logit
-    second = models.load_file(outside["keras"], output_index=1, input_length=LENGTH)
-    assert second.output_activation == "none"
+    # the second output is linear: a logit beside 0/1 labels, a value without them
+    second = models.load_file(outside["keras"], output_index=1, input_length=LENGTH, class_labels=True)
+    assert second.output_kind == "logit"
     np.testing.assert_allclose(second.predict_logit(x), [-3.0, 0.0], atol=1e-6)
+    np.testing.assert_allclose(second.predict(x), 1 / (1 + np.exp([3.0, 0.0])), rtol=1e-5)
+    value = models.load_file(outside["keras"], output_index=1, input_length=LENGTH)
+    assert (value.output_kind, value.output_kind_reason) == ("value", "its output is linear and no 0/1 labels "
+                                                                      "were given")
+    np.testing.assert_allclose(value.predict(x), [-3.0, 0.0], atol=1e-6)
+    assert models.load_file(outside["keras"], output_index=1, input_length=LENGTH,
+                            output_kind="none").output_kind == "logit"      # the older --output_activation
     onnx = models.load_file(outside["onnx"], input_length=LENGTH)
-    assert (onnx.kind, onnx.layout, onnx.output_activation) == ("onnx", "length_first", "sigmoid")
+    assert (onnx.kind, onnx.layout, onnx.output_kind) == ("onnx", "length_first", "probability")
     np.testing.assert_allclose(onnx.predict(x), first.predict(x), atol=1e-6)
 
 
@@ -131,7 +139,7 @@ def test_a_suite_model_exported_to_onnx_gives_the_same_rows(tmp_path):
     assert [r["test"] for r in from_onnx] == [r["test"] for r in from_folder]
     for a, b in zip(from_folder, from_onnx):
         assert a["n_seqs"] == b["n_seqs"]
-        for col in ("mean_delta_prob", "mean_delta_loss", "p_value"):
+        for col in ("mean_delta_output", "mean_delta_loss", "p_value"):
             if a[col] == "" or b[col] == "":          # a test that had no sequence to run on
                 assert a[col] == b[col] == "", (a["test"], col)
                 continue
@@ -153,3 +161,39 @@ def test_site_threshold_is_fimos_p_value_on_its_score_grid():
     seqs = ["A" * 20 + one + "A" * 20, "A" * 20 + two + "A" * 20]
     found = call_sites(["one", "two"], seqs_to_codes(seqs), [Motif("M", pwm)], np.full(4, 0.25), 1e-4)
     assert [(s.start, s.strand) for s in found["one"]] == [(20, "+")] and "two" not in found
+
+
+@pytest.fixture(scope="module")
+def regressions(outside):
+    """Keras and ONNX regression oracles: 2 x [TOYA] + 1 x [TOYB] + 1.5 x [both], exactly."""
+    root = outside["root"]
+    return {"keras": oracles.keras_regression_oracle(root / "reg.keras", LENGTH, interaction=1.5),
+            "onnx": oracles.onnx_regression_oracle(root / "reg.onnx", LENGTH, interaction=1.5)}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kind", ["keras", "onnx"])
+def test_a_regression_model_reads_in_its_own_units(outside, regressions, kind):
+    """The linear output is a value (no 0/1 labels): ablating TOYA moves it by exactly -2 (TOYB's
+    carriers among the positives lose the interaction too), TOYB by -1 - 1.5 in the upper half,
+    not the sigmoid-squashed fractions of a probability; both motifs are found."""
+    x = one_hot(["A" * 10 + oracles.TOYA + "C" * 10 + oracles.TOYB + "A" * (LENGTH - 36),
+                 "A" * 10 + oracles.TOYB + "C" * (LENGTH - 18), "A" * LENGTH])
+    predictor = models.load_file(regressions[kind], input_length=LENGTH)
+    assert predictor.output_kind == "value"
+    np.testing.assert_allclose(predictor.predict(x), [4.5, 1.0, 0.0], atol=1e-6)
+    out = outside["root"] / f"reg_{kind}"
+    summary, rows, report = interpret(out, "--model", regressions[kind], "--seq_dict", outside["fasta"],
+                                      "--motif_db", outside["meme"], "--motifs", "TOYA", "TOYB", "--methods", "none")
+    by = {r["test"]: r for r in rows}
+    # positives: the upper half of the outputs = the 120 TOYA carriers (2.0, or 4.5 with TOYB)
+    assert (by["ablate:TOYA"]["n_seqs"], by["ablate:TOYB"]["n_seqs"]) == ("120", "44")   # 44 carry both
+    expected_a = -(2.0 * 120 + 1.5 * 44) / 120
+    assert float(by["ablate:TOYA"]["mean_delta_output"]) == pytest.approx(expected_a, abs=1e-6)
+    assert float(by["ablate:TOYB"]["mean_delta_output"]) == pytest.approx(-2.5, abs=1e-6)
+    assert by["ablate:TOYA"]["mean_delta_loss"] == ""          # no labels: no loss
+    assert (summary["output_kind"], summary["output_units"]) == ("value", "value")
+    assert summary["found_rule"]["motifs_that_matter"] == ["TOYA", "TOYB"]
+    assert summary["min_effect_definition"].startswith("0.1 standard deviation of the model's outputs")
+    assert "The model's output is a value: effects are changes in the model's output (its own units)" in report
+    assert "| mean Δoutput |" in report

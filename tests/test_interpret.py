@@ -59,8 +59,8 @@ def test_order_oracle_recovers_order_rule(datasets):
     data = datasets["order"]
     rows, summary, _ = interpret(OrderOracle(data.metadata, "STAT_known2", "CTCF_known1"), data)
     assert summary["verdict"] == "recovered", summary["reason"]
-    assert row(rows, "swap:positives")["mean_delta_prob"] == -1.0
-    assert row(rows, "swap:negatives")["mean_delta_prob"] == 1.0
+    assert row(rows, "swap:positives")["mean_delta_output"] == -1.0
+    assert row(rows, "swap:negatives")["mean_delta_output"] == 1.0
     assert row(rows, "swap:positives")["expected"] == "decrease"
     assert summary["found_rule"]["order_matters"] is True
     assert sorted(summary["found_rule"]["motifs_that_matter"]) == ["CTCF_known1", "STAT_known2"]
@@ -72,7 +72,7 @@ def test_presence_only_oracle_on_order_data_is_order_unused(datasets):
     assert summary["verdict"] == "not recovered"
     assert summary["reason"].startswith("order unused")
     assert "CTCF_known1 unused" in summary["reason"]
-    assert row(rows, "swap:positives")["mean_delta_prob"] == 0.0
+    assert row(rows, "swap:positives")["mean_delta_output"] == 0.0
     assert row(rows, "swap:positives")["agrees"] is False
     assert row(rows, "ablate:STAT_known2")["agrees"] is True
     assert summary["found_rule"]["order_matters"] is False
@@ -133,7 +133,7 @@ def test_presence_oracle_recovers_presence_rule(datasets):
     assert battery.contrast == summary["class_contrast"] == 1.0
     assert summary["effect_shares"] == [{"test": "ablate:STAT_known2", "motifs": "STAT_known2", "effect": -1.0,
                                          "share": 1.0}]
-    assert row(rows, "insert:STAT_known2")["mean_delta_prob"] == 1.0
+    assert row(rows, "insert:STAT_known2")["mean_delta_output"] == 1.0
     assert row(rows, "ablate:CTCF_known1")["significant"] is False
     assert row(rows, "ablate:CTCF_known1")["expected"] == "none"
 
@@ -149,7 +149,7 @@ def test_decoy_oracle_on_presence_data_uses_decoy(datasets):
 def test_constant_oracle_finds_nothing(datasets, gen_type):
     rows, summary, _ = interpret(ConstantOracle(), datasets[gen_type])
     assert not any(r["significant"] for r in rows)
-    assert all(abs(r["mean_delta_prob"]) < 1e-12 for r in rows)
+    assert all(abs(r["mean_delta_output"]) < 1e-12 for r in rows)
     assert summary["verdict"] == "not recovered"
     assert summary["found_rule"]["motifs_that_matter"] == []
 
@@ -348,5 +348,5 @@ def test_a_row_does_not_depend_on_which_other_tests_ran(datasets):
     alone, _, _ = interpret(oracle, data, tests=("ablation",))
     for r in alone:
         same = next(e for e in every if e["test"] == r["test"] and e["motifs"] == r["motifs"])
-        for key in ("n_seqs", "mean_delta_prob", "mean_delta_loss", "ci_low", "ci_high", "p_value"):
+        for key in ("n_seqs", "mean_delta_output", "mean_delta_loss", "ci_low", "ci_high", "p_value"):
             assert same[key] == r[key] or (np.isnan(same[key]) and np.isnan(r[key])), (r["test"], key)

@@ -23,7 +23,7 @@ def test_paired_test_uses_the_mean_for_test_and_effect():
     mean, p, name = stats.paired_test(np.array([0.5, 0.4, 0.6]))
     assert name == stats.TEST_EXACT and p == pytest.approx(0.25)
     row = stats.summarize_differences(d, d, np.random.default_rng(1))
-    assert row["statistic"] == row["mean_delta_prob"] == pytest.approx(15.5)
+    assert row["statistic"] == row["mean_delta_output"] == pytest.approx(15.5)
     assert row["test_used"] == stats.TEST_MONTE_CARLO and row["ci_low"] < 15.5 < row["ci_high"]
 
 

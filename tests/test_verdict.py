@@ -30,7 +30,7 @@ CONTROL_M = Hypothesis("control", ("M",), width=10)
 
 
 def raw(h, delta, p, n=100):
-    return {"test": h.name, "motifs": h.motif_text, "n_seqs": n, "num_perturbs": 5, "mean_delta_prob": delta,
+    return {"test": h.name, "motifs": h.motif_text, "n_seqs": n, "num_perturbs": 5, "mean_delta_output": delta,
             "mean_delta_loss": 0.0, "effect_size": 1.0, "ci_low": delta, "ci_high": delta,
             "statistic": delta, "p_value": p, "test_used": "sign-flip", "hypothesis": h}
 

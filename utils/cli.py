@@ -138,6 +138,18 @@ def open_unit_float(text: str) -> float:
     return value
 
 
+def name_number(text: str) -> tuple[str, float]:
+    """NAME=NUMBER (a motif's effect, say) -> (name, value); the number must be finite."""
+    name, sep, number = text.partition("=")
+    if not sep or not name.strip() or not number.strip():
+        raise argparse.ArgumentTypeError(f"{text!r} is not NAME=NUMBER (for example STAT_known2=1.5)")
+    value = _number(number, float, "a number")
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"{text!r}: {number} is not a finite number; give NAME=NUMBER "
+                                         f"such as {name.strip()}=1.5")
+    return name.strip(), value
+
+
 def boolean(text: str) -> bool:
     """true/false, yes/no, 1/0 (the original README's --sampler took true/false)."""
     lowered = text.strip().lower()

@@ -24,16 +24,30 @@ from utils.stats import min_attainable_p
 # matter), and whether the two agree. The model "recovered" the rule when every test
 # agrees: each effect the rule implies is there, and nothing the rule ignores moves it.
 # =============================================================================================
-MIN_EFFECT = 0.05
+MIN_EFFECT = 0.05       # probability: the smallest mean change that counts as an effect
+MIN_EFFECT_SD = 0.1     # value outputs: the same in standard deviations of the model's test outputs
 EFFECT_SHARE = 0.5      # a required effect must move the output by at least this share of the
                         # model's own contrast between the classes (mean positives - negatives)
 STRONG_SEPARATION = 0.8  # planted classes are separable by construction: a model whose output
                          # ranks a random test negative above a random positive more often than one
                          # time in five (auROC below 0.8) learned the rule weakly, however its
                          # effects compare with its own (small) contrast
-VERDICT_COLUMNS = ["test", "motifs", "n_seqs", "num_perturbs", "mean_delta_prob", "mean_delta_loss",
+VERDICT_COLUMNS = ["test", "motifs", "n_seqs", "num_perturbs", "mean_delta_output", "mean_delta_loss",
                    "effect_size", "ci_low", "ci_high", "statistic", "p_value", "q_value",
                    "significant", "expected", "agrees", "underpowered", "test_used"]
+
+
+def resolve_min_effect(requested: float | None, output_kind: str, output_sd: float | None) -> tuple[float, str]:
+    """(--min_effect in the output's units, how it was set). A probability moves on a fixed
+    scale, so one number serves every classifier; a value output's scale is the model's own
+    (activity, log-counts), so the default is a share of the spread of its outputs."""
+    if requested is not None:
+        return float(requested), f"--min_effect {requested:g}"
+    if output_kind != "value":
+        return MIN_EFFECT, f"{MIN_EFFECT:g} probability (the default)"
+    sd = float(output_sd) if output_sd is not None and np.isfinite(output_sd) else 0.0
+    return MIN_EFFECT_SD * sd, (f"{MIN_EFFECT_SD:g} standard deviation of the model's outputs over the test "
+                                f"sequences ({MIN_EFFECT_SD:g} x {sd:.4g} = {MIN_EFFECT_SD * sd:.4g} in its units)")
 
 
 def annotate(rows: list[dict], rule: PlantedRule | None, alpha: float, min_effect: float = MIN_EFFECT) -> list[dict]:
@@ -52,14 +66,16 @@ def annotate(rows: list[dict], rule: PlantedRule | None, alpha: float, min_effec
         row = dict(row)
         tested = row["n_seqs"] > 0 and np.isfinite(qv)
         underpowered = bool(row["n_seqs"] > 0 and min_attainable_p(row["n_seqs"]) >= alpha)
-        significant = bool(tested and qv < alpha and abs(row["mean_delta_prob"]) >= min_effect)
-        expected = rule.expected(row["hypothesis"]) if rule is not None else None
+        significant = bool(tested and qv < alpha and abs(row["mean_delta_output"]) >= min_effect)
+        # an activity rule is judged on its planted terms (activity_verdict): the perturbations of
+        # the test sequences stay descriptive there, with no class to expect a change of
+        expected = rule.expected(row["hypothesis"]) if rule is not None and rule.activity is None else None
         if not tested or underpowered or expected is None:
             agrees = None
         elif expected == "none":
             agrees = not significant
         else:
-            sign_ok = row["mean_delta_prob"] < 0 if expected == "decrease" else row["mean_delta_prob"] > 0
+            sign_ok = row["mean_delta_output"] < 0 if expected == "decrease" else row["mean_delta_output"] > 0
             agrees = significant and sign_ok
         row.update(q_value=float(qv), significant=significant, expected=expected, agrees=agrees,
                    underpowered=underpowered)
@@ -70,7 +86,7 @@ def annotate(rows: list[dict], rule: PlantedRule | None, alpha: float, min_effec
 def _failure(r: Mapping, pos: list[str]) -> str:
     """Why a row that disagrees with the planted rule counts against the model: one clause per
     kind of hypothesis, for an effect the rule implies that is missing and for one it does not."""
-    h, d = r["hypothesis"], f"{r['mean_delta_prob']:+.3f}"
+    h, d = r["hypothesis"], f"{r['mean_delta_output']:+.3f}"
     if r["expected"] != "none":
         if h.kind == ABLATE:
             return f"{r['motifs']} unused (ablating it changed the probability by {d}, q={r['q_value']:.2g})"
@@ -139,6 +155,113 @@ def found_rule(rows: list[dict], curve: Mapping | None, planted_window, min_effe
     return found
 
 
+ACTIVITY_TOLERANCE = 0.25   # a planted term is found when its estimate lies within this share of it:
+                            # wide enough for a model fit to noisy labels (noise_sd 0.2 on terms of
+                            # 1.0) and PWM draws of varying strength, narrow enough that an additive
+                            # model's missing interaction (off by 100%) or a halved effect fails
+
+
+def planted_terms(rule: PlantedRule) -> list[dict]:
+    """Every term an activity rule plants, as the analysis measures it: each motif's effect per
+    instance (decoys 0), the interaction inside the arrangement (and 0 outside it), and k copies
+    of each positive motif (k x its effect) when up to max_copies > 1 are planted."""
+    act = rule.activity
+    terms = [{"term": f"effect of {m}", "kind": "effect", "motif": m, "planted": float(v)} for m, v in act.effects]
+    if rule.arrangement() is not None:
+        terms.append({"term": "interaction inside the arrangement", "kind": "inside", "planted": act.interaction})
+        if rule.pair is not None:
+            terms.append({"term": "interaction outside the arrangement", "kind": "outside", "planted": 0.0})
+    if act.max_copies > 1:
+        for m in rule.pos_motifs:
+            for k in range(2, act.max_copies + 1):
+                terms.append({"term": f"{k} x {m}", "kind": "dose", "motif": m, "copies": k,
+                              "planted": k * act.effect(m)})
+    return terms
+
+
+def _measured(term: dict, measured: Mapping) -> float | None:
+    if term["kind"] == "effect":
+        e = measured["effects"].get(term["motif"])
+    elif term["kind"] in ("inside", "outside"):
+        e = (measured.get("interaction") or {}).get(term["kind"])
+    else:
+        e = next((r for r in (measured.get("dose") or {}).get(term["motif"], []) if r["copies"] == term["copies"]),
+                 None)
+    return None if e is None else float(e["estimate"])
+
+
+def activity_terms(rule: PlantedRule, measured: Mapping | None, min_effect: float,
+                   tolerance: float = ACTIVITY_TOLERANCE) -> list[dict]:
+    """Each planted term against its estimate: a non-zero term is found with its sign and within
+    ``tolerance`` of its value; a zero term (a decoy, the interaction outside the arrangement, an
+    absent interaction) must stay below ``min_effect``."""
+    out = []
+    for t in planted_terms(rule):
+        est = None if measured is None else _measured(t, measured)
+        planted = t["planted"]
+        if est is None or not np.isfinite(est):
+            ok, error = None, None
+        elif planted != 0:
+            error = (est - planted) / abs(planted)
+            ok = bool(np.sign(est) == np.sign(planted) and abs(error) <= tolerance)
+        else:
+            error = None
+            ok = bool(abs(est) < min_effect)
+        out.append({**t, "estimate": est, "relative_error": error, "found": ok})
+    return out
+
+
+def _term_failure(t: dict, min_effect: float) -> str:
+    if t["planted"] == 0:
+        return f"{t['term']} {t['estimate']:+.3f} where none is planted (at least {min_effect:.3g} counts)"
+    if t["kind"] == "inside" and abs(t["estimate"]) < 0.5 * abs(t["planted"]):
+        return f"interaction missed ({t['estimate']:+.3f}, planted {t['planted']:+g})"
+    return f"{t['term']} off by {abs(t['relative_error']) * 100:.0f}% ({t['estimate']:+.3f}, planted {t['planted']:+g})"
+
+
+def activity_verdict(rule: PlantedRule, measured: Mapping | None, output_kind: str, min_effect: float,
+                     tolerance: float = ACTIVITY_TOLERANCE) -> tuple[str, str, list[dict]]:
+    """(verdict, reason, terms) of an activity rule: recovered when every planted term is found
+    (:func:`activity_terms`), not recovered naming each term that failed, undetermined when the
+    analysis did not run or the model's output is not a value in the label's units."""
+    terms = activity_terms(rule, measured, min_effect, tolerance)
+    if measured is None:
+        return "undetermined", ("an activity rule is judged on its terms, measured by the interactions "
+                                "experiment, which did not run (add interactions to --tests)"), terms
+    if output_kind != "value":
+        return "undetermined", (f"the model's output is a {output_kind}, not a value in the label's units, so "
+                                f"its effects cannot be compared with the planted terms (--output_kind value "
+                                f"if it predicts the activity)"), terms
+    failed = [t for t in terms if t["found"] is False]
+    missing = [t["term"] for t in terms if t["found"] is None]
+    if failed:
+        return "not recovered", "; ".join(_term_failure(t, min_effect) for t in failed), terms
+    if missing:
+        return "undetermined", f"not measured: {', '.join(missing)}", terms
+    return "recovered", (f"all {len(terms)} planted terms found: each non-zero term within "
+                         f"{tolerance * 100:.0f}% of its planted value with its sign, and each zero term "
+                         f"below {min_effect:.3g}"), terms
+
+
+def measured_terms(measured: Mapping | None) -> dict:
+    """found_rule's effects, interaction and dose from the global importance analysis
+    (:func:`utils.gia.measure`), in its unit (logit for classifiers, the value otherwise)."""
+    if measured is None:
+        return {"effects": None, "interaction": None, "dose": None, "effects_unit": None}
+    keep = ("estimate", "ci_low", "ci_high", "p_value", "n")
+    inter = measured.get("interaction")
+    return {
+        "effects_unit": measured["unit"],
+        "effects": {m: {k: e[k] for k in keep} for m, e in measured["effects"].items()},
+        "interaction": None if inter is None else {
+            "pair": inter["pair"], "arrangement": inter["arrangement"],
+            "outside_arrangement": inter["outside_arrangement"],
+            "inside": None if inter["inside"] is None else {k: inter["inside"][k] for k in keep},
+            "outside": None if inter["outside"] is None else {k: inter["outside"][k] for k in keep}},
+        "dose": {m: [dict(r) for r in rows] for m, rows in (measured.get("dose") or {}).items()} or None,
+    }
+
+
 def effect_shares(rows: list[dict], required, contrast: float | None) -> list[dict]:
     """Each required test's effect as a share of the model's contrast between the classes: the
     rule says turning a positive into a negative (ablating its motif, swapping its pair, moving
@@ -149,15 +272,16 @@ def effect_shares(rows: list[dict], required, contrast: float | None) -> list[di
     for h in required:
         for r in rows:
             if r["hypothesis"] == h and r.get("agrees"):
-                out.append({"test": h.name, "motifs": h.motif_text, "effect": r["mean_delta_prob"],
-                            "share": abs(r["mean_delta_prob"]) / contrast})
+                out.append({"test": h.name, "motifs": h.motif_text, "effect": r["mean_delta_output"],
+                            "share": abs(r["mean_delta_output"]) / contrast})
     return out
 
 
 def verdict(rows: list[dict], rule: PlantedRule | None, curve: Mapping | None, alpha: float,
             min_effect: float = MIN_EFFECT, not_run: list[dict] = (), contrast: float | None = None,
             effect_share: float = EFFECT_SHARE, separation: float | None = None,
-            strong_separation: float = STRONG_SEPARATION) -> dict:
+            strong_separation: float = STRONG_SEPARATION, measured: Mapping | None = None,
+            output_kind: str = "probability") -> dict:
     """The planted rule, the rule the model was found to use, one verdict and why.
 
     - ``not recovered``: some row with a verdict disagrees with the planted rule;
@@ -180,7 +304,7 @@ def verdict(rows: list[dict], rule: PlantedRule | None, curve: Mapping | None, a
     bad_swaps = [r for r in tested if not r["agrees"] and r["hypothesis"].kind == SWAP and r["expected"] != "none"]
     failures = [_failure(r, pos) for r in tested if not r["agrees"] and r not in bad_swaps]
     if bad_swaps:        # one clause for the order rule, with each class's change
-        detail = ", ".join(f"{r['hypothesis'].sequences} {r['mean_delta_prob']:+.3f}" for r in bad_swaps)
+        detail = ", ".join(f"{r['hypothesis'].sequences} {r['mean_delta_output']:+.3f}" for r in bad_swaps)
         failures.append(f"order unused (swapping {' and '.join(pos)} changed the probability of "
                         f"{detail}; the rule needs a change of sign)")
     failures.sort(key=lambda f: next((i for i, k in enumerate(_FAILURE_RANK) if f.startswith(k)),
@@ -196,6 +320,11 @@ def verdict(rows: list[dict], rule: PlantedRule | None, curve: Mapping | None, a
             weak.append(f"{h.name} on {n} sequences (its smallest attainable p-value "
                         f"{min_attainable_p(n):.2g} is not below alpha {alpha})")
     found = found_rule(rows, curve, rule.gap_window if rule is not None else None, min_effect)
+    found.update(measured_terms(measured))
+    if rule is not None and rule.activity is not None:
+        result, reason, terms = activity_verdict(rule, measured, output_kind, min_effect)
+        return _verdict_record(result, reason, rule, found, rows, alpha, min_effect, not_run, [],
+                               contrast, separation, effect_share, strong_separation, terms)
     window = window_failure(rule, rows, found)
     if window:
         failures.append(window)
@@ -235,9 +364,17 @@ def verdict(rows: list[dict], rule: PlantedRule | None, curve: Mapping | None, a
             result = "recovered"
             reason = (f"all {len(tested)} tests agree with the planted rule: every effect it implies "
                       f"was found and nothing it ignores moved the model")
+    return _verdict_record(result, reason, rule, found, rows, alpha, min_effect, not_run, required, contrast,
+                           separation, effect_share, strong_separation)
+
+
+def _verdict_record(result, reason, rule, found, rows, alpha, min_effect, not_run, required, contrast,
+                    separation, effect_share, strong_separation, terms=None) -> dict:
+    """summary.json's verdict fields; ``terms``: an activity rule's planted terms against their estimates."""
     no_rule = {"description": None, "gen_type": None, "pos_motifs": [], "decoy_motifs": None,
                "presence_logic": None, "gap_window": None, "distance_definition": None}
-    return {
+    tested = [r for r in rows if r.get("agrees") is not None]
+    out = {
         "verdict": result,
         "reason": reason,
         "planted_rule": rule.summary() if rule is not None else no_rule,
@@ -254,6 +391,10 @@ def verdict(rows: list[dict], rule: PlantedRule | None, curve: Mapping | None, a
         "separation_needed": strong_separation,
         "not_run": list(not_run),
     }
+    if terms is not None:
+        out["activity_terms"] = terms
+        out["activity_tolerance"] = ACTIVITY_TOLERANCE
+    return out
 
 
 def window_failure(rule: PlantedRule | None, rows: list[dict], found: Mapping) -> str | None:

@@ -178,6 +178,7 @@ class Dataset:
     library: dict = field(default_factory=dict)
     background: np.ndarray = field(default_factory=lambda: np.full(4, 0.25))
     sampling: str = "pwm"
+    match_thresholds: dict = field(default_factory=dict)   # motif -> (score, share of PWM draws kept)
     target: str | None = "class"
 
     @property
@@ -269,7 +270,20 @@ def load_dataset(path: str | os.PathLike, need_sites: bool = False) -> Dataset:
         background = check_base_distribution(metadata.get("background_dist", [0.25] * 4))
     files = tuple(name for name in DataFolder.FILES if (folder / name).exists())
     return Dataset(folder, ids, seqs, labels, sites, metadata, digest.hexdigest(), files, rule, library,
-                   background, str(metadata.get("motif_sampling") or "pwm"), target_of(labels))
+                   background, str(metadata.get("motif_sampling") or "pwm"), _match_thresholds(metadata),
+                   target_of(labels))
+
+
+def _match_thresholds(metadata: dict) -> dict:
+    """metadata.json's chance_matches per motif -> {motif: (threshold score, share of draws kept)}:
+    what an instance must score to count as one, as the generator drew them."""
+    out = {}
+    for name, m in ((metadata.get("chance_matches") or {}).get("motifs") or {}).items():
+        try:
+            out[name] = (float(m["threshold_score"]), float(m["share_of_pwm_draws_kept"]))
+        except (KeyError, TypeError, ValueError):
+            continue
+    return out
 
 
 def metadata_target(metadata: dict, path: str | os.PathLike = DataFolder.METADATA) -> str:

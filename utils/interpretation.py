@@ -28,7 +28,7 @@ class ModelOptions:
     """How to read a model file from elsewhere (ignored for model folders)."""
     input_layout: str = "auto"
     output_index: int = 0
-    output_activation: str = "auto"
+    output_kind: str = "auto"        # auto | probability | logit | value (utils.models.resolve_output_kind)
 
 
 @dataclass
@@ -75,6 +75,7 @@ class Sequences:
     sampling: str = "pwm"
     warnings: tuple[str, ...] = ()
     same_data: bool = False          # the data folder the model's own predictions.tsv describes
+    match_thresholds: dict = field(default_factory=dict)    # motif -> (score, share kept): how instances were drawn
 
     @property
     def seq_length(self) -> int:
@@ -97,7 +98,8 @@ class InterpretationInputs:
     model: LoadedModel
     sequences: Sequences
     test_ids: list[str]
-    labels: np.ndarray               # (N,) int 0/1 of the test sequences (the model's calls without labels)
+    labels: np.ndarray               # (N,) int 0/1 classes of the test sequences the experiments select by
+                                     # (the model's calls without labels; see test_classes)
     sites: dict                      # id -> planted or called sites
     motifs: list[Motif]
     plan: perturb.ExperimentPlan
@@ -109,6 +111,8 @@ class InterpretationInputs:
                                          # predictions.tsv holds them (None: computed afresh)
     notes: list[str] = field(default_factory=list)      # skipped attribution methods
     warnings: list[str] = field(default_factory=list)   # for stderr, one line each
+    targets: np.ndarray | None = None    # (N,) float: what a value output's loss compares with
+                                         # (labels or activities; NaN without labels); None for classifiers
 
 
 def _is_fasta(path: Path) -> bool:
@@ -125,11 +129,12 @@ def is_model_file(model: str | Path) -> bool:
 
 # ----------------------------------------------------------------------------- 1. the model
 def load_model(model: str | Path, options: ModelOptions | None = None, input_length: int | None = None,
-               preds: str | None = None) -> LoadedModel:
+               preds: str | None = None, class_labels: bool | None = None) -> LoadedModel:
     """A model folder written by Train_models.py, or a ``.keras``/``.h5``/``.onnx`` file.
 
     ``input_length`` is the sequences' length (a model file may take any length); ``preds``
-    a predictions.tsv naming the test split (default: the model folder's own).
+    a predictions.tsv naming the test split (default: the model folder's own); ``class_labels``
+    the sequences' labels are 0/1 (a model file's linear output is then a logit).
     """
     from utils import models
 
@@ -137,7 +142,7 @@ def load_model(model: str | Path, options: ModelOptions | None = None, input_len
     options = options or ModelOptions()
     if is_model_file(path):
         predictor = models.load_file(path, options.input_layout, options.output_index,
-                                     options.output_activation, input_length=input_length)
+                                     options.output_kind, input_length=input_length, class_labels=class_labels)
         return LoadedModel(predictor, path, True, test_ids=_test_ids(Path(preds)) if preds else None)
     own = path / ModelFolder.PREDICTIONS
     record = folders.read_model_folder(path, predictions=not preds and own.is_file())
@@ -202,7 +207,8 @@ def load_sequences(seq_dict: str | None, labels: str | None = None, model_path: 
     return Sequences(Path(data.directory), tuple(data.ids), tuple(data.seqs), data.labels,
                      dict(data.sites) if planted else {}, data.rule if planted else None,
                      dict(data.library) if planted else {}, data.background if planted else np.full(4, 0.25),
-                     data.sampling if planted else "pwm", tuple(warnings), same_data)
+                     data.sampling if planted else "pwm", tuple(warnings), same_data,
+                     dict(data.match_thresholds) if planted else {})
 
 
 # ----------------------------------------------------------------------------- 3. the sites
@@ -258,16 +264,20 @@ def resolve_inputs(model: str, seq_dict: str | None = None, preds: str | None = 
                    site_options: SiteOptions | None = None) -> InterpretationInputs:
     """Load and cross-check model, data and predictions (the flags of Interpret_models.py)."""
     site_options = site_options or SiteOptions()
-    if not 0 <= min_effect < 1:
-        raise dio.InputError(f"--min_effect {min_effect} must lie in [0, 1)")
+    if min_effect is not None and not 0 <= min_effect:
+        raise dio.InputError(f"--min_effect {min_effect} is negative; give the smallest effect that counts, 0 or more")
     external_model = is_model_file(model)
     if external_model:
         seqs = load_sequences(seq_dict, site_options.labels, Path(model), external_model=True)
-        loaded = load_model(model, model_options, seqs.seq_length, preds)
+        loaded = load_model(model, model_options, seqs.seq_length, preds, class_labels=_are_classes(seqs.labels))
     else:
         loaded = load_model(model, model_options, None, preds)
         seqs = load_sequences(seq_dict, site_options.labels, loaded.path, loaded.meta)
     predictor = loaded.predictor
+    kind = getattr(predictor, "output_kind", "probability")
+    if min_effect is not None and kind != "value" and min_effect >= 1:
+        raise dio.InputError(f"--min_effect {min_effect} must lie in [0, 1) for a model whose output is a "
+                             f"probability")
     if seqs.seq_length != predictor.input_length:
         raise dio.InputError(f"the sequences ({seqs.directory}) are {seqs.seq_length} bp but the model "
                              f"takes {predictor.input_length} bp; use sequences of the model's length")
@@ -303,14 +313,13 @@ def resolve_inputs(model: str, seq_dict: str | None = None, preds: str | None = 
         called = call_sites(seqs, motif_names, background, site_options)
         motifs, sites, pair = called.motifs, called.sites, called.pair
     rows = [index[i] for i in test_ids]
-    if seqs.labels is None:
-        warnings.append("note: no --labels given: each sequence is labelled by the model's own call "
-                        "(probability >= 0.5); loss changes are measured against those calls")
-        from utils.encoding import one_hot
-
-        labels = (predictor.predict(one_hot([seqs.seqs[k] for k in rows])) >= 0.5).astype(np.int64)
-    else:
-        labels = np.asarray(seqs.labels)[rows].astype(np.int64)
+    if external_model:
+        warnings.append(f"note: {Path(model).name}: output {loaded.predictor.output_index} is read as a {kind} "
+                        f"({predictor.output_kind_reason}); effects are in "
+                        f"{'probability' if kind != 'value' else 'its own units'} (--output_kind to choose)")
+    labels, targets, note = test_classes(predictor, seqs, rows)
+    if note:
+        warnings.append(note)
     plan, run, notes = choose_tests(seqs.rule, motifs, pair, tests, methods, predictor)
     out = Path(out_dir or Path("results") / loaded.name)
     folders.check_out_dir(out, overwrite)
@@ -318,4 +327,40 @@ def resolve_inputs(model: str, seq_dict: str | None = None, preds: str | None = 
     # are the experiments' starting point, not computed a second time
     base_prob = loaded.test_probs if seqs.same_data and not preds else None
     return InterpretationInputs(predictor, loaded, seqs, test_ids, labels, sites, motifs, plan, background,
-                                out, run, called.record if called else None, base_prob, notes, warnings)
+                                out, run, called.record if called else None, base_prob, notes, warnings, targets)
+
+
+def _are_classes(labels: np.ndarray | None) -> bool | None:
+    """True when every label is 0 or 1, False for other numbers, None without labels."""
+    if labels is None:
+        return None
+    return bool(np.all(np.isin(np.asarray(labels, dtype=np.float64), (0.0, 1.0))))
+
+
+def test_classes(predictor, seqs: Sequences, rows: list[int]) -> tuple[np.ndarray, np.ndarray | None, str | None]:
+    """(classes the experiments select by, the targets a value output's loss compares with, a note).
+
+    A classifier: the 0/1 labels, or without labels the model's own calls (probability >= 0.5).
+    A value output (regression): 0/1 labels as they are; real-valued labels (activities) split
+    at their median (the upper half counts as "positive": the sequences whose motifs ablation
+    should lower); without labels the model's own outputs split at their median, and no loss."""
+    from utils.encoding import one_hot
+
+    value = getattr(predictor, "output_kind", "probability") == "value"
+    labels = None if seqs.labels is None else np.asarray(seqs.labels, dtype=np.float64)[rows]
+    if not value:
+        if labels is not None:
+            return labels.astype(np.int64), None, None
+        calls = (predictor.predict(one_hot([seqs.seqs[k] for k in rows])) >= 0.5).astype(np.int64)
+        return calls, None, ("note: no --labels given: each sequence is labelled by the model's own call "
+                             "(probability >= 0.5); loss changes are measured against those calls")
+    if labels is not None and _are_classes(labels):
+        return labels.astype(np.int64), labels, None
+    if labels is not None:
+        return (labels >= np.median(labels)).astype(np.int64), labels, (
+            "note: real-valued labels: the experiments take the test sequences at or above the median label "
+            f"({np.median(labels):.4g}) as the positives; loss changes are in squared error")
+    out = np.asarray(predictor.predict(one_hot([seqs.seqs[k] for k in rows])), dtype=np.float64)
+    return (out >= np.median(out)).astype(np.int64), np.full(len(rows), np.nan), (
+        f"note: no --labels given: the test sequences whose output is at or above the median output "
+        f"({np.median(out):.4g}) count as the positives; without labels there is no loss change")

@@ -36,7 +36,6 @@ KINDS = ("cnn", "kmer_logistic", "kmer_gbt", "kmer_ridge")
 CLASS_KINDS = ("cnn", "kmer_logistic", "kmer_gbt")          # kinds that fit 0/1 labels
 ACTIVITY_KINDS = ("cnn", "kmer_ridge", "kmer_gbt")          # kinds that fit real-valued labels
 TARGET_KINDS = {"class": CLASS_KINDS, "activity": ACTIVITY_KINDS}
-OUTPUT_KINDS = ("probability", "logit", "value")            # what a predictor's predict() returns
 PREDICT_BATCH = 1024          # sequences per forward pass: amortises call cost; on 2 CPU cores 512-1024
                               # ran ~40% faster than 4096 (activations stay in cache)
 
@@ -82,30 +81,42 @@ def import_keras():
     return keras
 
 
-class Predictor(Protocol):
-    """What interpretation may use: a black box from one-hot batches to one output per sequence.
+OUTPUT_KINDS = ("probability", "logit", "value")
 
-    ``output_kind`` (one of :data:`OUTPUT_KINDS`) says what ``predict`` returns:
-    ``"probability"``: the probability of the positive class (a classifier; ``predict_logit``
-    gives its log-odds); ``"logit"``: log-odds, unbounded; ``"value"``: a number in the
-    model's own units, e.g. the activity a regression predicts (no sigmoid anywhere:
-    ``predict_logit`` returns the same value, the graph's unsquashed output). The suite's
-    own classes state it: the classifiers "probability", the regressions "value".
-    """
+
+def effect_unit(output_kind: str) -> str:
+    """The unit effects are measured in: a classifier's probability (a logit output is passed
+    through the sigmoid), or a value output's own units."""
+    return "value" if output_kind == "value" else "probability"
+
+
+class Predictor(Protocol):
+    """What interpretation may use: a black box from one-hot batches to its output.
+
+    ``output_kind`` says what the model computes: ``probability`` (a sigmoid output), ``logit``
+    (a linear output read as log-odds of 0/1 labels) or ``value`` (a regression: activity,
+    log-counts, a profile reduced to one number). ``predict`` returns the probability for the
+    first two and the value itself for ``value``; ``predict_logit`` the pre-sigmoid output for
+    the first two and the value again for ``value`` (what gradient methods explain).
+
+    The suite's own classes state it: its classifiers (:class:`CNNPredictor`,
+    :class:`KmerPredictor`) ``probability``, its regressions trained on an activity target
+    (:class:`CNNValuePredictor`, :class:`KmerValuePredictor`) ``value``."""
     kind: str
     input_length: int
     output_kind: str
 
     def predict(self, onehot: np.ndarray) -> np.ndarray:
-        """(N, L, 4) float32 one-hot -> (N,) float32 output of the kind ``output_kind`` names."""
+        """(N, L, 4) float32 one-hot -> (N,) float32 probability of the positive class, or value."""
 
     def predict_logit(self, onehot: np.ndarray) -> np.ndarray:
-        """(N, L, 4) -> (N,) float32 log-odds of the positive class (a value output: the value)."""
+        """(N, L, 4) -> (N,) float32 log-odds of the positive class, or the value."""
 
 
 class _BatchedPredictor:
     """Shared input check and chunking; subclasses give ``_prob`` and ``_logit`` per chunk."""
     kind = ""
+    output_kind = "probability"
     keras_model = None          # a Keras graph for the gradient methods, where the kind has one
 
     def __init__(self, input_length: int):
@@ -616,8 +627,25 @@ def _load_skops(path: Path):
 
 # ----------------------------------------------------------------------------- models from elsewhere
 LAYOUTS = ("auto", "length_first", "channels_first")
-OUTPUT_ACTIVATIONS = ("auto", "sigmoid", "none")
+OUTPUT_KIND_CHOICES = ("auto",) + OUTPUT_KINDS
+OUTPUT_ACTIVATIONS = ("auto", "sigmoid", "none")     # the older flag: sigmoid = probability, none = logit
 FILE_SUFFIXES = (".keras", ".h5", ".hdf5", ".onnx")
+
+
+def resolve_output_kind(requested: str, sigmoid: bool, activation: str | None, class_labels: bool | None,
+                        path: Path) -> tuple[str, str]:
+    """(output kind, why) of a model file's chosen output. ``auto``: a sigmoid output is a
+    probability; a linear one is a logit when the labels are 0/1 (``class_labels``) and a value
+    otherwise; any other activation (relu, softplus, exp: counts, activity) is a value."""
+    if requested != "auto":
+        return requested, f"--output_kind {requested}"
+    if sigmoid:
+        return "probability", "its output ends in a sigmoid"
+    if activation in (None, "linear") and class_labels:
+        return "logit", "its output is linear and the labels are 0/1"
+    if activation in (None, "linear"):
+        return "value", "its output is linear and no 0/1 labels were given"
+    return "value", f"its output ends in a {activation} activation"
 
 
 def _layout_of(shape, path: Path, layout: str) -> tuple[str, int | None]:
@@ -672,16 +700,17 @@ class KerasFilePredictor(CNNPredictor):
     """A Keras model file from elsewhere (``.keras`` or legacy ``.h5``), loaded in safe mode.
 
     Its input may be (N, L, 4) or channels-first (N, 4, L); it may have several outputs
-    (``output_index`` counts their values in order); its output may be a probability
-    (sigmoid) or a logit. Internally it is wrapped into a graph from (N, L, 4) to the
-    chosen value, and for the gradient methods into one that stops at the logit (the
-    input of the sigmoid, when the output is one).
+    (``output_index`` counts their values in order); its output is a probability (sigmoid), a
+    logit or a value (:func:`resolve_output_kind`). Internally it is wrapped into a graph from
+    (N, L, 4) to the chosen value (its probability for a logit), and for the gradient methods
+    into one that stops at the logit (the input of the sigmoid, when the output is one) or
+    gives the value.
     """
     kind = "keras"
     deep_shap_ok = False        # DeepExplainer fails on layers it lacks (global pooling ...): skipped
 
     def __init__(self, path: str | Path, input_layout: str = "auto", output_index: int = 0,
-                 output_activation: str = "auto", input_length: int | None = None):
+                 output_kind: str = "auto", input_length: int | None = None, class_labels: bool | None = None):
         path = Path(path)
         keras = import_keras()
         model = _load_keras_file(path)
@@ -696,13 +725,8 @@ class KerasFilePredictor(CNNPredictor):
         pos, col = _pick_output(widths, output_index, path)
         out_layer = outputs[pos]._keras_history[0]
         act = getattr(getattr(out_layer, "activation", None), "__name__", None)
-        detected = "sigmoid" if act == "sigmoid" else "none" if act in ("linear", None) else act
-        if output_activation == "auto":
-            if detected not in ("sigmoid", "none"):
-                raise InputError(f"{path}'s output ends in a {detected} activation; pass "
-                                 f"--output_activation sigmoid (a probability) or none (a logit)")
-            output_activation = detected
-        self.output_activation = output_activation
+        self.output_kind, self.output_kind_reason = resolve_output_kind(
+            output_kind, act == "sigmoid", act, class_labels, path)
         self.output_index = output_index
         self.source = path
         layers = keras.layers
@@ -710,17 +734,20 @@ class KerasFilePredictor(CNNPredictor):
         x = layers.Permute((2, 1), name="to_channels_first")(inp) if self.layout == "channels_first" else inp
         sub = keras.Model(model.inputs, outputs[pos])
         value = _column(keras, sub(x), widths[pos], col, "value")
-        if output_activation == "sigmoid":
-            prob = value
-            logit_tensor = _pre_sigmoid(keras, model, out_layer)
-            logit_model = None
+        logit_model = None
+        if self.output_kind == "probability":
+            out = value
+            logit_tensor = _pre_sigmoid(keras, model, out_layer) if act == "sigmoid" else None
             if logit_tensor is not None:
                 inner = keras.Model(model.inputs, logit_tensor)
                 logit_model = keras.Model(inp, _column(keras, inner(x), widths[pos], col, "logit"))
-        else:
+        elif self.output_kind == "logit":
             logit_model = keras.Model(inp, value)
-            prob = layers.Activation("sigmoid", name="prob")(value)
-        super().__init__(keras.Model(inp, prob), length)
+            out = layers.Activation("sigmoid", name="prob")(value)
+        else:                        # a value: predicted and explained as it is
+            out = value
+            logit_model = keras.Model(inp, value)
+        super().__init__(keras.Model(inp, out), length)
         self._logit_model = logit_model
         self._logit_from_prob = logit_model is None
 
@@ -790,7 +817,7 @@ class OnnxPredictor(_BatchedPredictor):
     kind = "onnx"
 
     def __init__(self, path: str | Path, input_layout: str = "auto", output_index: int = 0,
-                 output_activation: str = "auto", input_length: int | None = None):
+                 output_kind: str = "auto", input_length: int | None = None, class_labels: bool | None = None):
         path = Path(path)
         if not path.is_file():
             raise InputError(f"model file {path} does not exist; name a .keras, .h5 or .onnx file or a model folder")
@@ -821,8 +848,11 @@ class OnnxPredictor(_BatchedPredictor):
             widths.append(int(np.prod(dims)) if dims else 1)
         self.pos, self.col = _pick_output(widths, output_index, path)
         producer = {out: node.op_type for node in graph.graph.node for out in node.output}
-        detected = "sigmoid" if producer.get(self.outputs[self.pos]) == "Sigmoid" else "none"
-        self.output_activation = detected if output_activation == "auto" else output_activation
+        op = producer.get(self.outputs[self.pos])
+        act = {"Sigmoid": "sigmoid", "Relu": "relu", "Softplus": "softplus", "Exp": "exp",
+               "Softmax": "softmax", "Tanh": "tanh"}.get(op)
+        self.output_kind, self.output_kind_reason = resolve_output_kind(
+            output_kind, op == "Sigmoid", act, class_labels, path)
         self.output_index = output_index
         self.source = path
 
@@ -833,27 +863,31 @@ class OnnxPredictor(_BatchedPredictor):
 
     def _prob(self, chunk):
         raw = self._raw(chunk)
-        return raw if self.output_activation == "sigmoid" else _sigmoid(raw)
+        return _sigmoid(raw) if self.output_kind == "logit" else raw
 
     def _logit(self, chunk):
         raw = self._raw(chunk)
-        return _as_logit(raw) if self.output_activation == "sigmoid" else raw
+        return _as_logit(raw) if self.output_kind == "probability" else raw
 
 
 def load_file(path: str | Path, input_layout: str = "auto", output_index: int = 0,
-              output_activation: str = "auto", input_length: int | None = None) -> Predictor:
-    """A model file from elsewhere -> its Predictor (.keras/.h5 through Keras, .onnx through onnxruntime)."""
+              output_kind: str = "auto", input_length: int | None = None,
+              class_labels: bool | None = None) -> Predictor:
+    """A model file from elsewhere -> its Predictor (.keras/.h5 through Keras, .onnx through
+    onnxruntime). ``class_labels``: the sequences' labels are 0/1 (a linear output is then a
+    logit under ``output_kind`` auto); the older names ``sigmoid`` and ``none`` of
+    ``--output_activation`` mean probability and logit."""
     path = Path(path)
+    output_kind = {"sigmoid": "probability", "none": "logit"}.get(output_kind, output_kind)
     if input_layout not in LAYOUTS:
         raise InputError(f"--input_layout {input_layout!r} is unknown; choose {', '.join(LAYOUTS)}")
-    if output_activation not in OUTPUT_ACTIVATIONS:
-        raise InputError(f"--output_activation {output_activation!r} is unknown; choose "
-                         f"{', '.join(OUTPUT_ACTIVATIONS)}")
+    if output_kind not in OUTPUT_KIND_CHOICES:
+        raise InputError(f"--output_kind {output_kind!r} is unknown; choose {', '.join(OUTPUT_KIND_CHOICES)}")
     if output_index < 0:
         raise InputError(f"--output_index {output_index} is negative; outputs count from 0")
     suffix = path.suffix.lower()
     if suffix == ".onnx":
-        return OnnxPredictor(path, input_layout, output_index, output_activation, input_length)
+        return OnnxPredictor(path, input_layout, output_index, output_kind, input_length, class_labels)
     if suffix in (".keras", ".h5", ".hdf5"):
-        return KerasFilePredictor(path, input_layout, output_index, output_activation, input_length)
+        return KerasFilePredictor(path, input_layout, output_index, output_kind, input_length, class_labels)
     raise InputError(f"--model {path} is neither a model folder nor a .keras, .h5 or .onnx file")

@@ -428,6 +428,18 @@ def draw_kept(draw, k: int, lo: np.ndarray, threshold: float, kept_share: float)
     return np.concatenate(out)[:k] if out else np.zeros((0, lo.shape[0]), dtype=np.uint8)
 
 
+def instance_drawer(thresholds: dict, background: np.ndarray, sampling: str = "pwm"):
+    """``draw(motif, n, rng)`` -> n instances (n, w) as the data planted them: the consensus, or PWM
+    draws that reach the motif's match threshold when ``thresholds`` (name -> (score, share of
+    draws kept), metadata.json's chance_matches) names it, else unconditioned PWM draws."""
+    def draw(motif: Motif, n: int, rng: np.random.Generator) -> np.ndarray:
+        if sampling == "consensus" or motif.name not in thresholds:
+            return sample_instances(motif, n, rng, sampling)
+        score, kept = thresholds[motif.name]
+        return draw_kept(lambda k: sample_instances(motif, k, rng), n, log_odds(motif, background), score, kept)
+    return draw
+
+
 def reverse_complement(inst: np.ndarray) -> np.ndarray:
     """Reverse complement of uint8 codes (A0 C1 G2 T3) along the last axis."""
     return (3 - inst[..., ::-1]).astype(np.uint8)

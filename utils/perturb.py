@@ -55,7 +55,7 @@ class Outcome:
     """Per-sequence result of one experiment."""
     hypothesis: Hypothesis
     indices: np.ndarray          # which of the input sequences were tested
-    delta_prob: np.ndarray       # (n,) mean change in probability over the draws
+    delta_output: np.ndarray     # (n,) mean change in the output over the draws (probability or value)
     delta_loss: np.ndarray       # (n,) mean change in loss over the draws
     num_perturbs: int
 
@@ -68,13 +68,29 @@ class Outcome:
         return self.hypothesis.motif_text
 
 
-def _measure(predictor, x_sel: np.ndarray, y_sel: np.ndarray, base_prob: np.ndarray,
-             perturbed: np.ndarray, num_perturbs: int) -> tuple[np.ndarray, np.ndarray]:
-    """Predict all perturbed copies (laid out sequence-major) and average per sequence."""
-    prob = np.asarray(predictor.predict(perturbed), dtype=np.float64).reshape(len(x_sel), num_perturbs)
-    d_prob = (prob - base_prob[:, None]).mean(axis=1)
-    d_loss = (bce(prob, y_sel[:, None]) - bce(base_prob, y_sel)[:, None]).mean(axis=1)
-    return d_prob, d_loss
+def output_loss(out: np.ndarray, target: np.ndarray, output_kind: str) -> np.ndarray:
+    """The loss of each output against its target: binary cross-entropy for a probability (a
+    logit output is predicted as one), squared error for a value; NaN where the target is."""
+    if output_kind == "value":
+        return (np.asarray(out, dtype=np.float64) - np.asarray(target, dtype=np.float64)) ** 2
+    return bce(out, target)
+
+
+def _measure(predictor, target: np.ndarray, base: np.ndarray, perturbed: np.ndarray,
+             num_perturbs: int) -> tuple[np.ndarray, np.ndarray]:
+    """Predict all perturbed copies (laid out sequence-major) and average per sequence: the
+    change in output and in loss against ``target`` (the labels, or the activities)."""
+    kind = getattr(predictor, "output_kind", "probability")
+    out = np.asarray(predictor.predict(perturbed), dtype=np.float64).reshape(len(base), num_perturbs)
+    d_out = (out - base[:, None]).mean(axis=1)
+    d_loss = (output_loss(out, target[:, None], kind) - output_loss(base, target, kind)[:, None]).mean(axis=1)
+    return d_out, d_loss
+
+
+def _target(y: np.ndarray, target: np.ndarray | None) -> np.ndarray:
+    """What the loss compares outputs with: ``target`` when given (a value model's activities, or
+    NaN without labels), else the class labels ``y``."""
+    return np.asarray(y if target is None else target, dtype=np.float64)
 
 
 def _sites_of(sites: list[list[Site]], motif: str) -> list[list[Site]]:
@@ -108,7 +124,7 @@ class FreeSpace:
 
 # ============================================================================ experiments
 def ablate(predictor, x, y, base_prob, sites, motif, num_perturbs, background, rng,
-           max_seqs: int | None = None, label: int | None = None) -> Outcome:
+           max_seqs: int | None = None, label: int | None = None, target: np.ndarray | None = None) -> Outcome:
     """Resample every planted instance of ``motif`` from the background, in sequences carrying it
     (only those of class ``label`` when given)."""
     per_seq = _sites_of(sites, motif)
@@ -121,12 +137,13 @@ def ablate(predictor, x, y, base_prob, sites, motif, num_perturbs, background, r
             starts += [s.start] * num_perturbs
             lengths += [s.end - s.start] * num_perturbs
     fill_background(copies, rows, starts, lengths, background, rng)
-    d_prob, d_loss = _measure(predictor, x[idx], y[idx], base_prob[idx], copies, num_perturbs)
+    d_prob, d_loss = _measure(predictor, _target(y, target)[idx], base_prob[idx], copies, num_perturbs)
     return Outcome(Hypothesis(ABLATE, (motif,), label), idx, d_prob, d_loss, num_perturbs)
 
 
 def ablate_background(predictor, x, y, base_prob, sites, motif, width, num_perturbs, background, rng,
-                      max_seqs: int | None = None, free: FreeSpace | None = None) -> Outcome:
+                      max_seqs: int | None = None, free: FreeSpace | None = None,
+                      target: np.ndarray | None = None) -> Outcome:
     """Control: resample a random background stretch as long as ``motif``, in sequences carrying it."""
     free = free or FreeSpace(sites, x.shape[1])
     carriers = np.array([i for i, s in enumerate(_sites_of(sites, motif)) if s], dtype=np.int64)
@@ -135,12 +152,13 @@ def ablate_background(predictor, x, y, base_prob, sites, motif, width, num_pertu
     copies = np.repeat(x[idx], num_perturbs, axis=0)
     starts = free.draw(idx, width, num_perturbs, rng) if len(idx) else np.zeros(0, dtype=np.int64)
     fill_background(copies, np.arange(len(copies)), starts, np.full(len(copies), width), background, rng)
-    d_prob, d_loss = _measure(predictor, x[idx], y[idx], base_prob[idx], copies, num_perturbs)
+    d_prob, d_loss = _measure(predictor, _target(y, target)[idx], base_prob[idx], copies, num_perturbs)
     return Outcome(Hypothesis(CONTROL, (motif,), width=width), idx, d_prob, d_loss, num_perturbs)
 
 
 def insert(predictor, x, y, base_prob, sites, motif: motiflib.Motif, num_perturbs, rng,
-           max_seqs: int | None = None, sampling: str = "pwm", free: FreeSpace | None = None) -> Outcome:
+           max_seqs: int | None = None, sampling: str = "pwm", free: FreeSpace | None = None,
+           target: np.ndarray | None = None) -> Outcome:
     """Plant ``motif`` at a random free position in sequences lacking it.
 
     Instances are drawn the way the data planted them: sampled from the PWM, or its consensus.
@@ -155,7 +173,7 @@ def insert(predictor, x, y, base_prob, sites, motif: motiflib.Motif, num_perturb
         inst = motiflib.sample_instances(motif, len(starts), rng, sampling)
         rows = np.arange(len(starts))
         copies[rows[:, None], starts[:, None] + np.arange(motif.length)[None, :]] = _EYE[inst]
-    d_prob, d_loss = _measure(predictor, x[idx], y[idx], base_prob[idx], copies, num_perturbs)
+    d_prob, d_loss = _measure(predictor, _target(y, target)[idx], base_prob[idx], copies, num_perturbs)
     return Outcome(Hypothesis(INSERT, (motif.name,)), idx, d_prob, d_loss, num_perturbs)
 
 
@@ -183,7 +201,8 @@ def swap_in_place(onehot: np.ndarray, first: Site, second: Site) -> np.ndarray:
     return onehot[cols]
 
 
-def swap(predictor, x, y, base_prob, sites, a, b, label, num_perturbs, max_seqs, rng) -> Outcome:
+def swap(predictor, x, y, base_prob, sites, a, b, label, num_perturbs, max_seqs, rng,
+         target: np.ndarray | None = None) -> Outcome:
     """Swap the planted A and B in place, in sequences of class ``label`` carrying both once.
 
     The swap is deterministic, so it is evaluated once and counts as every draw.
@@ -191,7 +210,7 @@ def swap(predictor, x, y, base_prob, sites, a, b, label, num_perturbs, max_seqs,
     pairs = pair_sites(sites, a, b)
     idx = _choose([i for i in pairs if y[i] == label], max_seqs, rng)
     copies = np.stack([swap_in_place(x[i], *pairs[i]) for i in idx]) if len(idx) else x[:0]
-    d_prob, d_loss = _measure(predictor, x[idx], y[idx], base_prob[idx], copies, 1)
+    d_prob, d_loss = _measure(predictor, _target(y, target)[idx], base_prob[idx], copies, 1)
     return Outcome(Hypothesis(SWAP, (a, b), label), idx, d_prob, d_loss, 1)
 
 
@@ -285,11 +304,13 @@ def respace(predictor, x, y, sites, a, b, gaps, num_perturbs, background, rng, m
 
 
 def respace_outcome(idx, curve, gaps, y, min_dist, max_dist, num_perturbs, a, b,
-                    spacing_rule: bool) -> Outcome:
-    """Per sequence: mean probability at gaps inside the window minus outside it.
+                    spacing_rule: bool, output_kind: str = "probability") -> Outcome:
+    """Per sequence: mean output at gaps inside the window minus outside it.
 
     The loss is taken against the label each re-spaced copy should have: under a spacing
-    rule 1 inside the window and 0 outside; under any other rule the sequence's own label.
+    rule 1 inside the window and 0 outside; under any other rule the sequence's own label. A
+    value output has no such label (what activity a re-spaced copy should have is the rule's
+    terms, not a class): its loss change is NaN.
     """
     inside = (gaps >= min_dist) & (gaps <= max_dist)
     yy = np.asarray(y, dtype=np.float64)[idx][:, None]
@@ -299,7 +320,9 @@ def respace_outcome(idx, curve, gaps, y, min_dist, max_dist, num_perturbs, a, b,
                    if spacing_rule else yy)
         loss = np.where(np.isfinite(curve), loss, np.nan)
         d_loss = np.nanmean(loss[:, inside], axis=1) - np.nanmean(loss[:, ~inside], axis=1)
-    ok = np.isfinite(d) & np.isfinite(d_loss)
+    if output_kind == "value":
+        d_loss = np.full(len(d), np.nan)
+    ok = np.isfinite(d) & (np.isfinite(d_loss) | (output_kind == "value"))
     return Outcome(Hypothesis(DISTANCE, (a, b), 1), idx[ok], d[ok], d_loss[ok], num_perturbs)
 
 
@@ -366,15 +389,17 @@ def _choose(candidates: list[int], max_seqs: int | None, rng: np.random.Generato
 def summarize(outcome: Outcome, rng: np.random.Generator) -> dict:
     """One row of interpretation.csv (before q-values and verdict columns); see utils.stats.
     ``hypothesis`` holds the test's identity, which the verdict matches on."""
-    row = {"test": outcome.name, "motifs": outcome.motifs, "n_seqs": len(outcome.delta_prob),
+    row = {"test": outcome.name, "motifs": outcome.motifs, "n_seqs": len(outcome.delta_output),
            "num_perturbs": outcome.num_perturbs}
-    row.update(summarize_differences(outcome.delta_prob, outcome.delta_loss, rng))
+    row.update(summarize_differences(outcome.delta_output, outcome.delta_loss, rng))
     row["hypothesis"] = outcome.hypothesis
     return row
 
 
 # ============================================================================ the battery
-TESTS = ("ablation", "insertion", "order", "distance", "controls")
+TESTS = ("ablation", "insertion", "order", "distance", "controls", "interactions")
+# "interactions": the motifs' effects, the pair's interaction and the dose, embedded in background
+# sequences (utils.gia); the others perturb the test sequences themselves
 
 
 @dataclass(frozen=True)
@@ -438,6 +463,8 @@ class Battery:
     not_run: list[dict] = field(default_factory=list)     # {test, motifs, reason}
     contrast: float | None = None      # the model's own contrast: mean output of positives - negatives
     separation: float | None = None    # auROC of the model's output between those classes
+    output_kind: str = "probability"   # the predictor's: probability, logit (read as probability) or value
+    output_sd: float | None = None     # SD of the model's output over the test sequences
 
 
 def class_contrast(base_prob: np.ndarray, y: np.ndarray) -> float | None:
@@ -478,31 +505,37 @@ def not_run_reason(h: Hypothesis) -> str:
 
 def run_battery(predictor, x: np.ndarray, y: np.ndarray, sites: list[list[Site]], plan: ExperimentPlan,
                 motifs: list[motiflib.Motif], background: np.ndarray, num_perturbs: int, max_seqs: int,
-                seed: int, sampling: str = "pwm", quiet: bool = True, base_prob: np.ndarray | None = None) -> Battery:
-    """Run the planned experiments on test sequences ``x`` (N, L, 4) with labels ``y``.
+                seed: int, sampling: str = "pwm", quiet: bool = True, base_prob: np.ndarray | None = None,
+                target: np.ndarray | None = None) -> Battery:
+    """Run the planned experiments on test sequences ``x`` (N, L, 4) with classes ``y``.
 
     ``sites[i]`` are the planted (or called) sites of sequence i; ``motifs`` the motifs the plan
     names; ``sampling`` how inserted instances are drawn (as the data drew them: pwm or consensus);
-    ``base_prob`` (N,) the model's probabilities of ``x`` when already known (predictions.tsv).
+    ``base_prob`` (N,) the model's outputs of ``x`` when already known (predictions.tsv);
+    ``target`` (N,) what the loss compares a value output with (the activities; NaN unknown),
+    default ``y``. Effects are in the predictor's units (:func:`utils.models.effect_unit`).
     """
     from utils.cli import progress
 
     base_prob = np.asarray(predictor.predict(x) if base_prob is None else base_prob, dtype=np.float64)
     y = np.asarray(y, dtype=np.int64)
+    kind = getattr(predictor, "output_kind", "probability")
     by_name = {m.name: m for m in motifs}
     free = FreeSpace(sites, x.shape[1])
 
     def run(h: Hypothesis, rng) -> Outcome:
         m = h.motifs[0]
         if h.kind == ABLATE:
-            return ablate(predictor, x, y, base_prob, sites, m, num_perturbs, background, rng, max_seqs, h.label)
+            return ablate(predictor, x, y, base_prob, sites, m, num_perturbs, background, rng, max_seqs, h.label,
+                          target=target)
         if h.kind == INSERT:
             return insert(predictor, x, y, base_prob, sites, by_name[m], num_perturbs, rng, max_seqs,
-                          sampling, free)
+                          sampling, free, target=target)
         if h.kind == CONTROL:
             return ablate_background(predictor, x, y, base_prob, sites, m, h.width, num_perturbs, background,
-                                     rng, max_seqs, free)
-        return swap(predictor, x, y, base_prob, sites, *h.motifs, h.label, num_perturbs, max_seqs, rng)
+                                     rng, max_seqs, free, target=target)
+        return swap(predictor, x, y, base_prob, sites, *h.motifs, h.label, num_perturbs, max_seqs, rng,
+                    target=target)
 
     jobs = [h for h in plan.hypotheses if h.kind != DISTANCE]
     outcomes: list[Outcome] = []
@@ -525,14 +558,16 @@ def run_battery(predictor, x: np.ndarray, y: np.ndarray, sites: list[list[Site]]
         # of sequences is no window (a k-mer model "responded" at gaps 264-265 of 265 so)
         curve["window"] = responsive_window(gaps, np.where(curve["supported"], mean, np.nan))
         if plan.spacing_test:
-            outcomes.append(respace_outcome(idx, per_seq, gaps, y, lo, hi, num_perturbs, a, b, spacing_rule=True))
+            outcomes.append(respace_outcome(idx, per_seq, gaps, y, lo, hi, num_perturbs, a, b, spacing_rule=True,
+                                            output_kind=kind))
     rows, not_run = [], []
     for o in outcomes:
-        if len(o.delta_prob) == 0:
+        if len(o.delta_output) == 0:
             not_run.append({"test": o.name, "motifs": o.motifs, "reason": not_run_reason(o.hypothesis)})
         else:
             rows.append(summarize(o, experiment_rng(seed, o.name, o.motifs, "statistics")))
-    return Battery(rows, curve, not_run, class_contrast(base_prob, y), class_separation(base_prob, y))
+    return Battery(rows, curve, not_run, class_contrast(base_prob, y), class_separation(base_prob, y), kind,
+                   float(np.std(base_prob)) if len(base_prob) else None)
 
 
 def experiment_rng(seed: int, *name) -> np.random.Generator:

