@@ -2,8 +2,9 @@
 """Train a model on a data folder written by Generate_sequences.py and save it as a model folder.
 
 Thin command line over utils.training and utils.models: parse flags, read the data,
-fit one model kind, write models/<model_name>/ (model file, model.json, split.tsv,
-metrics.json, predictions.tsv, and history.csv + learning_curves.png for the CNN).
+fit one model kind (a classifier for 0/1 labels, a regression for activity labels),
+write models/<model_name>/ (model file, model.json, split.tsv, metrics.json,
+predictions.tsv, and history.csv + learning_curves.png for the CNN).
 """
 from __future__ import annotations
 
@@ -17,11 +18,15 @@ from utils.folders import check_out_dir, load_dataset
 from utils.io import InputError
 
 DESCRIPTION = __doc__.split("\n\n")[0]
-EPILOG = """model kinds:
+EPILOG = """model kinds (class: 0/1 labels; activity: real-valued labels, metadata.json "target"):
   cnn            Keras 1-D CNN on the one-hot sequence (sees motifs, their order and spacing):
-                 by default a dilated residual tower whose receptive field covers the rule
-  kmer_logistic  logistic regression on standardised k-mer counts (sees only which k-mers occur)
-  kmer_gbt       histogram gradient boosting on k-mer counts
+                 by default a dilated residual tower whose receptive field covers the rule;
+                 activity: the same graph with a linear output, mean squared error
+  kmer_logistic  class: logistic regression on standardised k-mer counts (sees only which
+                 k-mers occur)
+  kmer_ridge     activity: ridge regression on the same features (the additive control,
+                 blind to order and spacing); alpha by leave-one-out CV over a fixed grid
+  kmer_gbt       histogram gradient boosting on k-mer counts (activity: its regressor)
 
 example:
   python Train_models.py --data_file data/generated --model_type cnn --epochs 20
@@ -79,12 +84,15 @@ def build_parser() -> cli.Parser:
                            "labels.tsv beside it)")
     data.add_argument("--test_sz", type=split_fraction, default=training.TrainConfig.test_sz,
                       metavar="FRACTION",
-                      help="fraction of each class held out for testing; validation takes as much again")
+                      help="fraction of each class (activity labels: of all sequences, drawn at random) "
+                           "held out for testing; validation takes as much again")
     data.add_argument("--sampler", type=cli.boolean, default=False, metavar="BOOL",
                       help="true: weight classes so each carries half the training loss "
-                           "(for imbalanced data)")
+                           "(for imbalanced data; class labels only)")
     model = parser.add_argument_group("model")
-    model.add_argument("--model_type", choices=models.KINDS, default="cnn", help="kind of model to fit")
+    model.add_argument("--model_type", choices=models.KINDS, default="cnn",
+                       help="kind of model to fit (kmer_logistic: class labels only; kmer_ridge: activity "
+                            "labels only)")
     model.add_argument("--model_name", type=model_name, default=None, metavar="NAME",
                        help="name of the model folder under --out_dir (default: the model type)")
     model.add_argument("--k", type=kmer_length, default=models.KmerConfig.k, metavar="INT bp",
@@ -120,13 +128,14 @@ def build_parser() -> cli.Parser:
     fit.add_argument("--early_stop", type=patience, default=training.TrainConfig.patience, metavar="INT",
                      help="patience: stop after this many epochs without a better validation score "
                           "(0 or false: never stop early); the best epoch's weights (by validation auROC, ties: "
-                          "lower loss) are kept either way")
+                          "lower loss; activity labels: by validation loss) are kept either way")
     fit.add_argument("--min_epochs", type=cli.non_negative_int, default=training.TrainConfig.min_epochs,
                      metavar="INT", help="never stop early before this epoch (spacing rules sit at chance for "
                                          "several epochs before the motif detectors form)")
     fit.add_argument("--plateau_epochs", type=cli.non_negative_int, default=training.TrainConfig.plateau_epochs,
-                     metavar="INT", help="while the validation auROC is still below 0.6 (chance), never stop "
-                                         "early before this epoch (long sequences plateau longer)")
+                     metavar="INT", help="while the validation auROC is still below 0.6 (chance; activity "
+                                         "labels: validation R^2 below 0.1), never stop early before this "
+                                         "epoch (long sequences plateau longer)")
     fit.add_argument("--batch_size", type=cli.positive_int, default=training.TrainConfig.batch_size,
                      metavar="INT", help="sequences per gradient step")
     fit.add_argument("--lr", type=cli.positive_float, default=training.TrainConfig.lr, metavar="FLOAT",
@@ -158,14 +167,21 @@ def main(argv: list[str] | None = None) -> int:
                             verbose=verbose)
     training.write_model_folder(result, dataset, out, cfg, args.seed, arch=arch, kmer=kmer,
                                 overwrite=args.overwrite)
+    if dataset.target == "activity" and not dataset.metadata:
+        # no metadata.json names the target: say what the labels were taken for
+        print(f"note: {Path(args.data_file)} has no metadata.json and its labels are not all 0 or 1: "
+              f"read as activity labels (real numbers) and fitted as a regression", file=sys.stderr)
     for warning in result.warnings:
         print(warning, file=sys.stderr)
     test = result.metrics["test"]
-    auroc = "undefined" if test["auroc"] is None else f"{test['auroc']:.3f}"
+    if result.target == "activity":
+        score = "test Pearson r " + ("undefined" if test["pearson_r"] is None else f"{test['pearson_r']:.3f}")
+    else:
+        score = "test auROC " + ("undefined" if test["auroc"] is None else f"{test['auroc']:.3f}")
     per_epoch = result.timing.get("seconds_per_epoch")
     timing = f", {result.metrics['epochs_run']} epochs at {per_epoch:.1f} s/epoch" if per_epoch else ""
     field = f", receptive field {models.receptive_field(result.arch)} bp" if result.arch else ""
-    cli.say(f"{args.model_type}: test auROC {auroc} (n={test['n']}{timing}{field}) -> {out}", args.quiet)
+    cli.say(f"{args.model_type}: {score} (n={test['n']}{timing}{field}) -> {out}", args.quiet)
     return 0
 
 

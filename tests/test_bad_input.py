@@ -77,6 +77,14 @@ CATALOGUE = [
     (TRAIN, "--data_file {data} --test_sz 0.6 --out_dir {out}", "a `--test_sz` of 0.5 or more", "--test_sz"),
     (TRAIN, "--data_file {data} --out_dir /proc/x", "a model folder that cannot be created, before training",
      "cannot be written"),
+    (TRAIN, "--data_file {activity} --model_type kmer_logistic --out_dir {out}",
+     "`--model_type kmer_logistic` on activity labels (a classifier; use kmer_ridge)", "use kmer_ridge"),
+    (TRAIN, "--data_file {activity} --model_type kmer_ridge --sampler true --out_dir {out}",
+     "`--sampler true` on activity labels (no classes to weight)", "leave --sampler false"),
+    (TRAIN, "--data_file {data} --model_type kmer_ridge --out_dir {out}",
+     "`--model_type kmer_ridge` on 0/1 class labels (a regression; use kmer_logistic)", "use kmer_logistic"),
+    (TRAIN, "--data_file {nan_activity} --model_type kmer_ridge --out_dir {out}",
+     "labels that are not finite numbers (nan, inf)", "finite numbers, found 'nan'"),
     (INTERPRET, "--model {out}/missing --out_dir {out}/r", "a model folder that does not exist", "does not exist"),
     (INTERPRET, "--model {model} --alpha 1.5 --out_dir {out}/r", "an `--alpha` outside (0, 1)", "--alpha"),
     (INTERPRET, "--model {model} --motifs GATA_known6 --out_dir {out}/r", "a motif the data do not hold",
@@ -153,13 +161,24 @@ def inputs(tmp_path_factory):
     poly_a.write_text("".join(f">s{i}\n{'A' * 200}\n" for i in range(20)))
     toy_meme = root / "toy.meme"
     toy_meme.write_text(oracles.TOY_MEME)
+    # an activity data folder from the generator, and a copy with one label not a finite number
+    assert Generate_sequences.main(["--num_seqs", "300", "--target", "activity", "--out_dir",
+                                    str(root / "activity"), "--quiet"]) == 0
+    folders = {"activity": root / "activity", "nan_activity": root / "nan_activity"}
+    folders["nan_activity"].mkdir()
+    for file in ("sequences.fa", "motif_sites.bed", "metadata.json", "labels.tsv"):
+        (folders["nan_activity"] / file).write_bytes((root / "activity" / file).read_bytes())
+    rows = (root / "activity" / "labels.tsv").read_text().splitlines()
+    rows[3] = rows[3].split("\t")[0] + "\tnan"
+    (folders["nan_activity"] / "labels.tsv").write_text("\n".join(rows) + "\n")
     foreign = root / "foreign"
     foreign.mkdir()
     (foreign / "notes.txt").write_text("mine")
     return {"data": root / "data", "model": root / "models" / "kmer_logistic", "bogus": bogus,
             "foreign": foreign, "bad_meme": bad_meme,
             "short_meme": short_meme, "rna_meme": rna_meme, "flat_meme": flat_meme, "onnx": onnx, "onnx5": onnx5,
-            "fasta": fasta, "labels": root / "data" / "labels.tsv", "unequal": unequal, "other_labels": other_labels, "poly_a": poly_a, "toy_meme": toy_meme}
+            "fasta": fasta, "labels": root / "data" / "labels.tsv", "unequal": unequal, "other_labels": other_labels,
+            "poly_a": poly_a, "toy_meme": toy_meme, **folders}
 
 
 @pytest.mark.parametrize("script,args,what,needle", CATALOGUE, ids=[c[2] for c in CATALOGUE])

@@ -56,6 +56,15 @@ def test_labels_reader(data):
 
 
 @given(blobs)
+def test_labels_reader_telling_the_target(data):
+    result = contract(lambda path: seqfiles.read_labels(path, target=None), data, "labels.tsv")
+    if result is not None:
+        ids, labels = result
+        assert len(ids) == len(labels) and np.all(np.isfinite(labels))
+        assert labels.dtype == np.float64 or set(labels.tolist()) <= {0, 1}
+
+
+@given(blobs)
 def test_bed_reader(data):
     result = contract(seqfiles.read_bed, data, "sites.bed")
     if result is not None:

@@ -63,7 +63,7 @@ def trained(tmp_path_factory, data_dir) -> dict[str, Path]:
     """One model folder per kind, trained through the command line's main."""
     out = tmp_path_factory.mktemp("models")
     folders = {}
-    for kind in models.KINDS:
+    for kind in models.CLASS_KINDS:
         argv = ["--data_file", str(data_dir), "--model_type", kind, "--out_dir", str(out), "--quiet",
                 "--seed", "3"] + (CNN_FLAGS if kind == "cnn" else KMER_FLAGS)
         assert Train_models.main(argv) == 0
@@ -136,7 +136,7 @@ GOLDEN_FIRST_PROBS = {"cnn": [0.5341363549232483, 0.5157549977302551, 0.48142933
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("kind", models.KINDS)
+@pytest.mark.parametrize("kind", models.CLASS_KINDS)
 def test_model_folder_files_and_columns(trained, data_dir, kind):
     folder = trained[kind]
     dataset = load_dataset(data_dir)
@@ -201,7 +201,7 @@ def test_same_seed_and_flags_give_the_same_files_but_timing(trained, data_dir, t
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("kind", models.KINDS)
+@pytest.mark.parametrize("kind", models.CLASS_KINDS)
 def test_save_load_round_trip_reproduces_predictions_exactly(trained, data_dir, kind):
     predictor = models.load(trained[kind])
     assert predictor.kind == kind and predictor.input_length == 100
@@ -241,7 +241,7 @@ def test_kmer_logit_is_the_log_odds_of_the_probability(trained, kind):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("kind", models.KINDS)
+@pytest.mark.parametrize("kind", models.CLASS_KINDS)
 def test_predict_refuses_another_length(trained, kind):
     predictor = models.load(trained[kind])
     with pytest.raises(InputError, match="trained on 100 bp"):
@@ -284,7 +284,7 @@ def test_load_refuses_missing_and_corrupt_folders(trained, tmp_path):
     (broken / "model.json").write_text("{not json")
     with pytest.raises(InputError, match="not valid JSON"):
         models.load(broken)
-    for kind in models.KINDS:
+    for kind in models.CLASS_KINDS:
         folder = copy_folder(trained[kind], tmp_path / f"corrupt_{kind}")
         (folder / models.model_file_name(kind)).write_bytes(b"these bytes are no model")
         with pytest.raises(InputError, match="retrain"):

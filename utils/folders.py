@@ -20,16 +20,16 @@ import numpy as np
 from utils import planted
 from utils.io import InputError, check_base_distribution, read_bytes, read_json, read_tsv
 from utils.motifs import Motif
-from utils.seqfiles import Site, read_bed, read_fasta, read_labels, sites_by_id
+from utils.seqfiles import TARGETS, Site, read_bed, read_fasta, read_labels, sites_by_id, target_of
 
 
 # ----------------------------------------------------------------------------- the contracts
 class DataFolder:
     """Generate_sequences.py's output (``--out_dir``, default ``data/generated``)."""
     FASTA = "sequences.fa"              # one line of uppercase ACGT per record
-    LABELS = "labels.tsv"               # id<TAB>label, 0/1
+    LABELS = "labels.tsv"               # id<TAB>label: 0/1, or a real number (target activity)
     SITES = "motif_sites.bed"           # BED6, one line per planted motif instance
-    METADATA = "metadata.json"          # the rule, every parameter, the PWMs, class counts
+    METADATA = "metadata.json"          # the rule, every parameter, the PWMs, class counts, the target
     FILES = (FASTA, LABELS, SITES, METADATA)    # also the order of the checksum
     MARKER = METADATA
     PATTERNS: tuple[tuple[str, str], ...] = ()
@@ -44,7 +44,7 @@ class ModelFolder:
     SPLIT = "split.tsv"                 # id<TAB>split
     METRICS = "metrics.json"
     TIMING = "timing.json"              # wall-clock seconds (not reproducible, kept apart)
-    PREDICTIONS = "predictions.tsv"     # id split label prob of the test split
+    PREDICTIONS = "predictions.tsv"     # id split label prob (activity: pred) of the test split
     HISTORY = "history.csv"             # per-epoch rows (CNN)
     CURVES = "learning_curves.png"
     FILES = (MODEL_JSON, KERAS, SKOPS, SPLIT, METRICS, TIMING, PREDICTIONS, HISTORY, CURVES)
@@ -158,7 +158,10 @@ class Dataset:
     ``background``: (4,) the base distribution the data drew; ``sampling``: how instances were
     drawn (pwm or consensus); ``metadata``: the metadata.json record as read, for provenance
     (the suite reads the rule and motifs from the fields above, never from it);
-    ``labels``: (N,) int8 0/1, or None for sequences from elsewhere without labels;
+    ``labels``: (N,) int8 0/1 for a class target, float64 for an activity target, or None for
+    sequences from elsewhere without labels; ``target``: ``"class"`` or ``"activity"``
+    (metadata.json's ``target``, absent meaning class; without metadata.json told from the
+    labels, :func:`utils.seqfiles.read_labels`), None without labels;
     ``checksum``: sha256 hex digest of the files read, in :attr:`DataFolder.FILES` order
     (what model.json records as ``data.sha256``); ``files``: the names of
     :attr:`DataFolder.FILES` present in ``directory``.
@@ -176,6 +179,7 @@ class Dataset:
     background: np.ndarray = field(default_factory=lambda: np.full(4, 0.25))
     sampling: str = "pwm"
     match_thresholds: dict = field(default_factory=dict)   # motif -> (score, share of PWM draws kept)
+    target: str | None = "class"
 
     @property
     def seq_length(self) -> int:
@@ -216,9 +220,15 @@ def load_dataset(path: str | os.PathLike, need_sites: bool = False) -> Dataset:
         digest.update(read_bytes(folder / DataFolder.FASTA))
     ids, seqs = read_fasta(fasta, raw)
     del raw
+    meta_path = folder / DataFolder.METADATA
+    meta_raw, metadata = None, {}
+    if meta_path.exists():          # read first for the target; hashed in its place below
+        meta_raw = read_bytes(meta_path, "JSON file")
+        metadata = read_json(meta_path, meta_raw)
+    target = metadata_target(metadata, meta_path) if meta_raw is not None else None
     raw = read_bytes(labels_path)
     digest.update(raw)
-    label_ids, labels = read_labels(labels_path, raw)
+    label_ids, labels = read_labels(labels_path, raw, target)
     if label_ids != ids:
         missing = set(ids) - set(label_ids)
         extra = set(label_ids) - set(ids)
@@ -248,12 +258,8 @@ def load_dataset(path: str | os.PathLike, need_sites: bool = False) -> Dataset:
             if far is not None:
                 raise InputError(f"{sites_path}: a site of {seq_id} ends at {far.end}, past the "
                                  f"{length} bp sequence; use the sites written with these sequences")
-    meta_path = folder / DataFolder.METADATA
-    metadata = {}
-    if meta_path.exists():
-        raw = read_bytes(meta_path, "JSON file")
-        digest.update(raw)
-        metadata = read_json(meta_path, raw)
+    if meta_raw is not None:
+        digest.update(meta_raw)
     if need_sites and not metadata:
         raise InputError(f"data folder {folder} has no {DataFolder.METADATA}; interpretation needs the "
                          f"planted rule written by Generate_sequences.py")
@@ -264,7 +270,8 @@ def load_dataset(path: str | os.PathLike, need_sites: bool = False) -> Dataset:
         background = check_base_distribution(metadata.get("background_dist", [0.25] * 4))
     files = tuple(name for name in DataFolder.FILES if (folder / name).exists())
     return Dataset(folder, ids, seqs, labels, sites, metadata, digest.hexdigest(), files, rule, library,
-                   background, str(metadata.get("motif_sampling") or "pwm"), _match_thresholds(metadata))
+                   background, str(metadata.get("motif_sampling") or "pwm"), _match_thresholds(metadata),
+                   target_of(labels))
 
 
 def _match_thresholds(metadata: dict) -> dict:
@@ -279,11 +286,23 @@ def _match_thresholds(metadata: dict) -> dict:
     return out
 
 
+def metadata_target(metadata: dict, path: str | os.PathLike = DataFolder.METADATA) -> str:
+    """metadata.json's ``target``: ``"class"`` (also when absent or null) or ``"activity"``."""
+    target = metadata.get("target")
+    if target is None:
+        return "class"
+    if target not in TARGETS:
+        raise InputError(f"{path} names target {str(target)[:40]!r}; the targets are class (0/1 labels) "
+                         f"and activity (real-valued labels)")
+    return target
+
+
 def load_fasta_input(fasta: str | os.PathLike, labels: str | os.PathLike | None = None) -> Dataset:
     """Sequences from elsewhere: a FASTA file (plain or gzipped, one length, N allowed) and
     optionally a labels TSV (``id<TAB>label``) naming exactly its sequences. No sites, no
-    metadata; ``labels`` is None without a labels file; ``checksum`` covers the FASTA's
-    bytes, then the labels file's."""
+    metadata; ``labels`` is None without a labels file; labels all written 0 or 1 are a
+    class target, any other finite numbers an activity (:func:`utils.seqfiles.read_labels`);
+    ``checksum`` covers the FASTA's bytes, then the labels file's."""
     fasta = Path(fasta)
     if not fasta.is_file():
         raise InputError(f"--seq_dict {fasta} does not exist; give a data folder or a FASTA file")
@@ -296,7 +315,7 @@ def load_fasta_input(fasta: str | os.PathLike, labels: str | os.PathLike | None 
     if labels is not None:
         raw = read_bytes(labels)
         digest.update(raw)
-        label_ids, values = read_labels(labels, raw)
+        label_ids, values = read_labels(labels, raw, target=None)
         missing, extra = set(ids) - set(label_ids), set(label_ids) - set(ids)
         if missing or extra:
             example = sorted(missing)[0] if missing else sorted(extra)[0]
@@ -305,22 +324,25 @@ def load_fasta_input(fasta: str | os.PathLike, labels: str | os.PathLike | None 
                              f"label per sequence of the FASTA")
         order = {k: i for i, k in enumerate(label_ids)}
         values = values[[order[k] for k in ids]]
-    return Dataset(fasta.parent, ids, seqs, values, {}, {}, digest.hexdigest())
+    return Dataset(fasta.parent, ids, seqs, values, {}, {}, digest.hexdigest(), target=target_of(values))
 
 
 # ----------------------------------------------------------------------------- model folder
 @dataclass(frozen=True)
 class Predictions:
-    """A predictions TSV (``id split label prob``): one entry per row, in file order.
+    """A predictions TSV (``id split label prob``, a regression's ``id split label pred``): one
+    entry per row, in file order.
 
-    ``split``: "test" for every row when the file has no split column; ``labels`` and
-    ``probs``: (n,) float64, or None when the file lacks that column (a user's --preds
-    file may name ids only); an empty cell reads as NaN.
+    ``split``: "test" for every row when the file has no split column; ``labels``,
+    ``probs`` and ``preds``: (n,) float64, or None when the file lacks that column (a user's
+    --preds file may name ids only; a regression's file has ``pred``, not ``prob``); an empty
+    cell reads as NaN.
     """
     ids: list[str]
     split: list[str]
     labels: np.ndarray | None
     probs: np.ndarray | None
+    preds: np.ndarray | None = None
 
     @property
     def test_ids(self) -> list[str]:
@@ -342,7 +364,8 @@ def read_predictions(path: str | os.PathLike) -> Predictions:
             raise InputError(f"{path}: column {name} holds {bad[:20]!r}, which is not a number; "
                              f"regenerate the predictions") from None
 
-    return Predictions(cols["id"], cols.get("split", ["test"] * n), numbers("label"), numbers("prob"))
+    return Predictions(cols["id"], cols.get("split", ["test"] * n), numbers("label"), numbers("prob"),
+                       numbers("pred"))
 
 
 def _is_number(text: str) -> bool:

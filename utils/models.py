@@ -1,16 +1,19 @@
 """Model kinds behind one interface: the Predictor protocol, building, saving and loading.
 
-Interpretation sees every trained model as ``predict(onehot) -> prob``, with
-``onehot`` float32 of shape ``(N, L, 4)`` and ``prob`` float32 of shape ``(N,)``.
-A new model kind is one new Predictor class here plus an entry in
-:func:`load` and :func:`save_model`.
+Interpretation sees every trained model as ``predict(onehot) -> output``, with
+``onehot`` float32 of shape ``(N, L, 4)`` and ``output`` float32 of shape ``(N,)``, and
+the predictor's ``output_kind`` saying what that output is (a probability, or a value in
+the model's own units for a regression). A new model kind is one new Predictor class here
+plus an entry in :func:`load` and :func:`save_model`.
 
-Kinds:
+Kinds (each for a class target, 0/1 labels, or an activity target, real-valued labels):
 - ``cnn``: a Keras 1-D CNN over the one-hot sequence (Eraslan et al. 2019 style),
-  saved as ``model.keras`` and loaded with ``safe_mode=True``.
-- ``kmer_logistic`` / ``kmer_gbt``: scikit-learn models on k-mer counts
-  (:func:`utils.encoding.kmer_counts`), saved through skops as ``model.skops`` and
-  loaded only if the file holds nothing beyond an explicit allow-list of types.
+  saved as ``model.keras`` and loaded with ``safe_mode=True``; for an activity target the
+  same graph ends in a linear unit (no sigmoid).
+- ``kmer_logistic`` (class) / ``kmer_ridge`` (activity) / ``kmer_gbt`` (either: classifier
+  or regressor): scikit-learn models on k-mer counts (:func:`utils.encoding.kmer_counts`),
+  saved through skops as ``model.skops`` and loaded only if the file holds nothing beyond
+  an explicit allow-list of types.
 
 TensorFlow is imported only where a CNN is built or loaded, so k-mer models stay light.
 """
@@ -29,7 +32,10 @@ from utils.encoding import ALPHABET, kmer_counts
 from utils.folders import ModelFolder, read_model_json
 from utils.io import InputError
 
-KINDS = ("cnn", "kmer_logistic", "kmer_gbt")
+KINDS = ("cnn", "kmer_logistic", "kmer_gbt", "kmer_ridge")
+CLASS_KINDS = ("cnn", "kmer_logistic", "kmer_gbt")          # kinds that fit 0/1 labels
+ACTIVITY_KINDS = ("cnn", "kmer_ridge", "kmer_gbt")          # kinds that fit real-valued labels
+TARGET_KINDS = {"class": CLASS_KINDS, "activity": ACTIVITY_KINDS}
 PREDICT_BATCH = 1024          # sequences per forward pass: amortises call cost; on 2 CPU cores 512-1024
                               # ran ~40% faster than 4096 (activations stay in cache)
 
@@ -41,6 +47,9 @@ SKOPS_TRUSTED = [
     "sklearn.linear_model._logistic.LogisticRegression",
     "sklearn.ensemble._hist_gradient_boosting.gradient_boosting.HistGradientBoostingClassifier",
     "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
+    # the regressions of an activity target
+    "sklearn.linear_model._ridge.RidgeCV",
+    "sklearn.ensemble._hist_gradient_boosting.gradient_boosting.HistGradientBoostingRegressor",
 ]
 
 
@@ -88,7 +97,11 @@ class Predictor(Protocol):
     (a linear output read as log-odds of 0/1 labels) or ``value`` (a regression: activity,
     log-counts, a profile reduced to one number). ``predict`` returns the probability for the
     first two and the value itself for ``value``; ``predict_logit`` the pre-sigmoid output for
-    the first two and the value again for ``value`` (what gradient methods explain)."""
+    the first two and the value again for ``value`` (what gradient methods explain).
+
+    The suite's own classes state it: its classifiers (:class:`CNNPredictor`,
+    :class:`KmerPredictor`) ``probability``, its regressions trained on an activity target
+    (:class:`CNNValuePredictor`, :class:`KmerValuePredictor`) ``value``."""
     kind: str
     input_length: int
     output_kind: str
@@ -252,8 +265,10 @@ def check_cnn_length(input_length: int, cfg: CNNConfig) -> None:
                          f"memory); cut the sequences into windows of at most {MAX_CNN_LENGTH:,} bp")
 
 
-def build_cnn(input_length: int, cfg: CNNConfig):
-    """The uncompiled Keras CNN: (N, L, 4) -> (N, 1) probability (see :class:`CNNConfig`).
+def build_cnn(input_length: int, cfg: CNNConfig, output_kind: str = "probability"):
+    """The uncompiled Keras CNN: (N, L, 4) -> (N, 1) probability (see :class:`CNNConfig`);
+    with ``output_kind="value"`` (a regression) the same graph ends in the linear unit
+    ``value``, no sigmoid.
 
     The logit and the sigmoid are separate layers so that
     ``keras.Model(model.inputs, model.layers[-2].output)`` gives the logit, and every
@@ -269,6 +284,8 @@ def build_cnn(input_length: int, cfg: CNNConfig):
 
     if cfg.architecture == "dilated" and cfg.dilated_layers is None:
         raise ValueError("resolve dilated_layers (layers_for_field) before building the CNN")
+    if output_kind not in ("probability", "value"):
+        raise ValueError(f"the suite's CNN outputs a probability or a value, not {output_kind!r}")
     inputs = keras.Input(shape=(input_length, 4), name="onehot")
     x = layers.Conv1D(cfg.filters, cfg.kernel_size, name="conv1")(inputs)
     x = layers.Activation("relu", name="relu1")(x)
@@ -296,6 +313,8 @@ def build_cnn(input_length: int, cfg: CNNConfig):
     x = layers.Dense(cfg.dense_units, name="dense")(x)
     x = layers.Activation("relu", name="relu_dense")(x)
     x = layers.Dropout(cfg.dropout, name="drop_dense")(x)
+    if output_kind == "value":
+        return keras.Model(inputs, layers.Dense(1, name="value")(x), name="cnn")
     x = layers.Dense(1, name="logit")(x)
     outputs = layers.Activation("sigmoid", name="prob")(x)
     return keras.Model(inputs, outputs, name="cnn")
@@ -304,6 +323,7 @@ def build_cnn(input_length: int, cfg: CNNConfig):
 class CNNPredictor(_BatchedPredictor):
     """A Keras model whose last layer is the sigmoid and the one before it the logit."""
     kind = "cnn"
+    output_kind = "probability"
 
     def __init__(self, model, input_length: int):
         super().__init__(input_length)
@@ -354,6 +374,29 @@ class CNNPredictor(_BatchedPredictor):
         return self.logit_model.predict_on_batch(chunk)
 
 
+class CNNValuePredictor(CNNPredictor):
+    """The suite's CNN trained on an activity target: its last layer is the linear unit
+    ``value`` (:func:`build_cnn` with ``output_kind="value"``); ``predict`` and
+    ``predict_logit`` both return that value, and ``logit_model`` (what the gradient methods
+    differentiate) is the graph itself. Predictions run the Keras graph (the folded fast path
+    of :mod:`utils.cnn_graph` knows only the sigmoid head)."""
+    output_kind = "value"
+
+    @property
+    def logit_model(self):
+        return self.keras_model
+
+    @property
+    def folded(self):
+        return None
+
+    def _prob(self, chunk):
+        return self.keras_model.predict_on_batch(chunk)
+
+    def _logit(self, chunk):
+        return self.keras_model.predict_on_batch(chunk)
+
+
 # ----------------------------------------------------------------------------- k-mer models
 @dataclass(frozen=True)
 class KmerConfig:
@@ -363,13 +406,31 @@ class KmerConfig:
     max_iter: int = 1000             # logistic: solver iterations
     learning_rate: float = 0.1       # gbt
     max_gbt_iter: int = 300          # gbt: boosting rounds (early stopping may use fewer)
+    ridge_alphas: tuple = tuple(float(10.0 ** e) for e in np.arange(-1.0, 5.01, 0.5))
+                                     # ridge: L2 strengths on standardised counts, 0.1 to 1e5 in half
+                                     # decades; RidgeCV keeps the one of least leave-one-out error
 
     def to_dict(self) -> dict:
         return asdict(self)
 
 
-def build_kmer_estimator(kind: str, cfg: KmerConfig, seed: int):
-    """An unfitted scikit-learn estimator for a k-mer kind."""
+def build_kmer_estimator(kind: str, cfg: KmerConfig, seed: int, target: str = "class"):
+    """An unfitted scikit-learn estimator for a k-mer kind and target (class or activity).
+
+    ``kmer_ridge``: standardised counts -> RidgeCV over ``cfg.ridge_alphas``, alpha chosen by
+    efficient leave-one-out cross-validation (exact, so deterministic without a seed).
+    ``kmer_gbt`` on an activity target: HistGradientBoostingRegressor (squared error) with the
+    classifier's settings.
+    """
+    if kind == "kmer_ridge":
+        from sklearn.linear_model import RidgeCV
+        from sklearn.pipeline import make_pipeline
+        from sklearn.preprocessing import StandardScaler
+        return make_pipeline(StandardScaler(), RidgeCV(alphas=list(cfg.ridge_alphas)))
+    if kind == "kmer_gbt" and target == "activity":
+        from sklearn.ensemble import HistGradientBoostingRegressor
+        return HistGradientBoostingRegressor(learning_rate=cfg.learning_rate, max_iter=cfg.max_gbt_iter,
+                                             early_stopping=True, random_state=seed)
     if kind == "kmer_logistic":
         from sklearn.linear_model import LogisticRegression
         from sklearn.pipeline import make_pipeline
@@ -380,7 +441,7 @@ def build_kmer_estimator(kind: str, cfg: KmerConfig, seed: int):
         from sklearn.ensemble import HistGradientBoostingClassifier
         return HistGradientBoostingClassifier(learning_rate=cfg.learning_rate, max_iter=cfg.max_gbt_iter,
                                               early_stopping=True, random_state=seed)
-    raise InputError(f"unknown k-mer model kind {kind!r}; choose kmer_logistic or kmer_gbt")
+    raise InputError(f"unknown k-mer model kind {kind!r}; choose kmer_logistic, kmer_gbt or kmer_ridge")
 
 
 def estimator_fit_kwargs(estimator, sample_weight) -> dict:
@@ -394,6 +455,7 @@ def estimator_fit_kwargs(estimator, sample_weight) -> dict:
 
 class KmerPredictor(_BatchedPredictor):
     """A fitted scikit-learn classifier on k-mer counts of the one-hot input."""
+    output_kind = "probability"
 
     def __init__(self, kind: str, estimator, k: int, input_length: int):
         super().__init__(input_length)
@@ -409,6 +471,27 @@ class KmerPredictor(_BatchedPredictor):
 
     def _logit(self, chunk):
         return self.estimator.decision_function(self.features(chunk))
+
+
+class KmerValuePredictor(KmerPredictor):
+    """A fitted scikit-learn regressor on k-mer counts (an activity target): ``predict`` and
+    ``predict_logit`` both return its predicted value."""
+    output_kind = "value"
+
+    def _prob(self, chunk):
+        return self.estimator.predict(self.features(chunk))
+
+    def _logit(self, chunk):
+        return self.estimator.predict(self.features(chunk))
+
+
+def predictor_for(kind: str, model, input_length: int, target: str = "class", k: int | None = None):
+    """The suite's Predictor of a fitted model (a Keras graph, or a scikit-learn estimator with
+    its ``k``) trained on ``target``: a classifier's for class, a value predictor's for activity."""
+    value = target == "activity"
+    if kind == "cnn":
+        return (CNNValuePredictor if value else CNNPredictor)(model, input_length)
+    return (KmerValuePredictor if value else KmerPredictor)(kind, model, k, input_length)
 
 
 # ----------------------------------------------------------------------------- save / load
@@ -433,7 +516,9 @@ def load(model_dir: str | Path, meta: dict | None = None) -> Predictor:
     ``meta``: the folder's model.json when the caller has read it already
     (:func:`utils.folders.read_model_folder`), so it is not read twice; else it is read here.
     Raises InputError (one sentence) for a missing or corrupt folder, an unknown kind,
-    or a k-mer model file that holds types outside :data:`SKOPS_TRUSTED`.
+    or a k-mer model file that holds types outside :data:`SKOPS_TRUSTED`. model.json's
+    ``target`` (absent: class) picks the predictor: a classifier's (``output_kind``
+    probability) or a regression's (value).
     """
     folder = Path(model_dir)
     if meta is None:
@@ -444,6 +529,11 @@ def load(model_dir: str | Path, meta: dict | None = None) -> Predictor:
     if kind not in KINDS:
         raise InputError(f"{model_json} names model kind {kind!r}; known kinds are "
                          f"{', '.join(KINDS)}")
+    target = meta.get("target") or "class"
+    if target not in TARGET_KINDS or kind not in TARGET_KINDS[target]:
+        raise InputError(f"{model_json} names target {str(target)[:40]!r} for a {kind} model; "
+                         f"{kind} is trained on the target(s) "
+                         f"{' or '.join(t for t, kinds in TARGET_KINDS.items() if kind in kinds)}; retrain the model")
     if not isinstance(length, int) or length < 1:
         raise InputError(f"{model_json} has no valid input_length; retrain the model")
     if meta.get("alphabet", ALPHABET) != ALPHABET:
@@ -453,20 +543,25 @@ def load(model_dir: str | Path, meta: dict | None = None) -> Predictor:
     if not path.is_file():
         raise InputError(f"{folder} has no {path.name}; the folder is incomplete, retrain the model")
     if kind == "cnn":
-        return CNNPredictor(_load_keras(path, length), length)
+        return predictor_for(kind, _load_keras(path, length), length, target)
     k = meta.get("k")
     if not isinstance(k, int) or k < 1:
         raise InputError(f"{model_json} has no valid k for a k-mer model; retrain the model")
     estimator = _load_skops(path)
-    if not (callable(getattr(estimator, "predict_proba", None))
-            and callable(getattr(estimator, "decision_function", None))):
+    if target == "activity":
+        from sklearn.base import is_regressor
+        if not (is_regressor(estimator) and callable(getattr(estimator, "predict", None))):
+            raise InputError(f"{path} holds a {type(estimator).__name__}, not a fitted regressor as "
+                             f"model.json's target activity needs; retrain the model with Train_models.py")
+    elif not (callable(getattr(estimator, "predict_proba", None))
+              and callable(getattr(estimator, "decision_function", None))):
         raise InputError(f"{path} holds a {type(estimator).__name__}, not a fitted classifier; "
                          f"retrain the model with Train_models.py")
     n_features = getattr(estimator, "n_features_in_", None)
     if n_features is not None and n_features != 4 ** k:
         raise InputError(f"{path} was fitted on {n_features} features but model.json says k={k} "
                          f"({4 ** k} k-mers); the files do not belong together, retrain the model")
-    return KmerPredictor(kind, estimator, k, length)
+    return predictor_for(kind, estimator, length, target, k)
 
 
 def _load_keras(path: Path, input_length: int):

@@ -138,16 +138,21 @@ def plot_attribution_scores(rows: list[dict], path, auprc_chance: float | None =
     return save_figure(fig, path)
 
 
-def plot_learning_curves(history: list[dict], path, best_epoch: int | None = None) -> str:
+def plot_learning_curves(history: list[dict], path, best_epoch: int | None = None,
+                         loss_name: str = "binary cross-entropy") -> str:
     """Loss and auROC per epoch, training against validation, from history rows.
 
     ``history`` holds one dict per epoch with ``epoch`` and Keras' logs
-    (``loss``, ``val_loss``, ``auroc``, ``val_auroc``, ...); missing series are skipped.
+    (``loss``, ``val_loss``, ``auroc``, ``val_auroc``, ...); missing series are skipped, and
+    without any auROC (a regression) the figure shows the loss alone, titled ``loss_name``.
     ``best_epoch``, if given, is marked as the epoch whose weights were kept.
     """
     epochs = [row["epoch"] for row in history]
-    fig, axes = plt.subplots(1, 2, figsize=(9, 3.4))
-    for ax, metric, title in ((axes[0], "loss", "binary cross-entropy"), (axes[1], "auroc", "auROC")):
+    panels = [("loss", loss_name)]
+    if any(row.get(key) is not None for row in history for key in ("auroc", "val_auroc")):
+        panels.append(("auroc", "auROC"))
+    fig, axes = plt.subplots(1, len(panels), figsize=(4.5 * len(panels), 3.4), squeeze=False)
+    for ax, (metric, title) in zip(axes[0], panels):
         ax.set_title(title)
         for key, label, style in ((metric, "train", "-"), (f"val_{metric}", "validation", "--")):
             values = [row.get(key) for row in history]

@@ -58,17 +58,55 @@ def read_fasta(path: str | os.PathLike, raw: bytes | None = None) -> tuple[list[
     return ids, seqs
 
 
-def read_labels(path: str | os.PathLike, raw: bytes | None = None) -> tuple[list[str], np.ndarray]:
-    """``id<TAB>label`` rows, labels 0/1 -> (ids, labels int8 (N,)); ``raw``: the bytes when already read."""
+TARGETS = ("class", "activity")     # 0/1 labels, or real numbers (metadata.json's "target")
+
+
+def read_labels(path: str | os.PathLike, raw: bytes | None = None,
+                target: str | None = "class") -> tuple[list[str], np.ndarray]:
+    """``id<TAB>label`` rows -> (ids, labels (N,)); ``raw``: the bytes when already read.
+
+    ``target``: ``"class"`` (labels 0/1 -> int8), ``"activity"`` (finite real numbers ->
+    float64), or None to tell from the labels themselves: every label written ``0`` or ``1``
+    is a class, any other finite numbers an activity (see :func:`target_of`). Text such as
+    ``1.000000`` is a number, not a class, so an activity that happens to be 0 or 1 stays one.
+    """
+    if target not in (None, *TARGETS):
+        raise ValueError(f"unknown target {target!r}")
     cols = read_tsv(path, ["id", "label"], raw)
-    bad = sorted({v for v in cols["label"] if v.strip() not in ("0", "1")})
-    if bad:
-        shown = ", ".join(repr(v) if v.strip() else "an empty label" for v in bad[:3])
-        raise InputError(f"{path}: labels must be 0 or 1, found {shown}")
+    values = [v.strip() for v in cols["label"]]
+    if target is None:
+        target = "class" if all(v in ("0", "1") for v in values) else "activity"
+    if target == "class":
+        bad = sorted({v for v in cols["label"] if v.strip() not in ("0", "1")})
+        if bad:
+            shown = ", ".join(repr(v) if v.strip() else "an empty label" for v in bad[:3])
+            raise InputError(f"{path}: labels must be 0 or 1, found {shown}")
+    else:
+        labels = np.empty(len(values), dtype=np.float64)
+        for i, v in enumerate(values):
+            try:
+                labels[i] = float(v)
+            except ValueError:
+                shown = repr(cols["label"][i]) if v else "an empty label"
+                raise InputError(f"{path}: activity labels must be numbers, found {shown} "
+                                 f"(id {cols['id'][i]!r})") from None
+            if not np.isfinite(labels[i]):
+                raise InputError(f"{path}: labels must be finite numbers, found {v!r} (id {cols['id'][i]!r}); "
+                                 f"drop or fix that sequence's label")
     if len(set(cols["id"])) != len(cols["id"]):
         dup = next(i for i in cols["id"] if cols["id"].count(i) > 1)
         raise InputError(f"{path}: id {dup!r} has more than one label; give each sequence one row")
-    return cols["id"], np.array([int(v) for v in cols["label"]], dtype=np.int8)
+    if target == "class":
+        return cols["id"], np.array([int(v) for v in values], dtype=np.int8)
+    return cols["id"], labels
+
+
+def target_of(labels: np.ndarray | None) -> str | None:
+    """The target labels as :func:`read_labels` returns them stand for: ``"class"`` (integers
+    0/1), ``"activity"`` (floats), None without labels."""
+    if labels is None:
+        return None
+    return "activity" if np.asarray(labels).dtype.kind == "f" else "class"
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,11 @@
 The model folder (:class:`utils.folders.ModelFolder`) holds ``model.keras``/``model.skops``,
 ``model.json``, ``split.tsv``, ``metrics.json``, ``predictions.tsv`` and, for models trained
 in epochs, ``history.csv``, ``learning_curves.png`` and ``timing.json``.
+
+Two targets (:attr:`utils.folders.Dataset.target`): ``class`` (0/1 labels: a classifier,
+binary cross-entropy, auROC) and ``activity`` (real-valued labels: a regression, mean
+squared error, Pearson r). The target decides the split (stratified by class, or at
+random), the loss, what early stopping watches, the metrics and the predictions' column.
 """
 from __future__ import annotations
 
@@ -22,6 +27,7 @@ from utils.io import InputError, staged_dir, write_json, write_text, write_tsv
 
 SPLITS = ("train", "val", "test")
 MIN_TEST_SEQS = 20           # fewer test sequences than this: the test auROC is noise; warn
+PREDICTION_COLUMN = {"class": "prob", "activity": "pred"}    # predictions.tsv's output column
 
 
 @dataclass(frozen=True)
@@ -34,8 +40,9 @@ class TrainConfig:
     patience: int = 5            # epochs without a better validation score before stopping
     min_epochs: int = 10         # never stop before this epoch: spacing rules sit at chance for
                                  # several epochs before the motif detectors form ...
-    plateau_epochs: int = 30     # ... and while the validation auROC has not left chance (< 0.6),
-                                 # not before this one (long sequences plateau longer)
+    plateau_epochs: int = 30     # ... and while the validation auROC has not left chance (< 0.6;
+                                 # a regression: validation R^2 below 0.1), not before this one
+                                 # (long sequences plateau longer)
     batch_size: int = 64
     lr: float = 1e-3
 
@@ -49,12 +56,13 @@ class TrainResult:
     kind: str
     split: np.ndarray                       # (N,) of "train" / "val" / "test"
     metrics: dict
-    probs: dict[str, np.ndarray]            # split -> probabilities of that split's sequences
+    probs: dict[str, np.ndarray]            # split -> outputs (probabilities; activity: values) of that split
     history: list[dict] = field(default_factory=list)
     timing: dict = field(default_factory=dict)              # wall-clock seconds (timing.json)
     arch: object = None                                     # the CNN's architecture, depth resolved
     field_needed: tuple[int, str] | None = None             # the CNN: (bp, how derived), see resolve_architecture
     warnings: list[str] = field(default_factory=list)       # for stderr, one line each
+    target: str = "class"                                   # "class" or "activity" (the data's)
 
 
 # ----------------------------------------------------------------------------- split and balance
@@ -83,6 +91,26 @@ def split_labels(labels: np.ndarray, test_sz: float, seed: int) -> np.ndarray:
                              f"generate more sequences or raise --test_sz")
         split[idx[:n_hold]] = "test"
         split[idx[n_hold:2 * n_hold]] = "val"
+    return split.astype(str)
+
+
+def split_random(n: int, test_sz: float, seed: int) -> np.ndarray:
+    """Seeded split of ``n`` real-valued labels -> (N,) array of 'train'/'val'/'test'.
+
+    An activity has no classes to stratify by: round(n * test_sz) sequences drawn at random
+    go to test and as many to validation (the sizes the stratified split gives), the rest train.
+    """
+    if not 0 < test_sz < 0.5:
+        raise InputError(f"--test_sz {test_sz} must lie strictly between 0 and 0.5 "
+                         f"(test and validation each take that fraction)")
+    n_hold = int(round(n * test_sz))
+    if n_hold < 2 or n - 2 * n_hold < 2:
+        raise InputError(f"{n} sequences are too few to put at least two in train, validation and "
+                         f"test at --test_sz {test_sz}; generate more sequences or raise --test_sz")
+    idx = np.random.default_rng([seed, 8111]).permutation(n)
+    split = np.full(n, "train", dtype=object)
+    split[idx[:n_hold]] = "test"
+    split[idx[n_hold:2 * n_hold]] = "val"
     return split.astype(str)
 
 
@@ -115,6 +143,43 @@ def binary_metrics(labels: np.ndarray, probs: np.ndarray) -> dict:
     }
 
 
+def regression_metrics(labels: np.ndarray, preds: np.ndarray) -> dict:
+    """Pearson r, Spearman rho, mean squared error, R^2 (1 - SSE / SS around the labels' mean), n.
+
+    r and rho are None where undefined (constant labels or predictions), R^2 where the
+    labels are constant.
+    """
+    from scipy.stats import spearmanr
+
+    y = np.asarray(labels, dtype=np.float64)
+    p = np.asarray(preds, dtype=np.float64)
+    varies = len(y) > 1 and np.ptp(y) > 0 and np.ptp(p) > 0
+    sse = float(np.sum((y - p) ** 2))
+    sst = float(np.sum((y - y.mean()) ** 2)) if len(y) else 0.0
+    return {
+        "pearson_r": float(np.corrcoef(y, p)[0, 1]) if varies else None,
+        "spearman_rho": float(spearmanr(y, p)[0]) if varies else None,
+        "mse": sse / len(y) if len(y) else None,
+        "r2": 1.0 - sse / sst if sst > 0 else None,
+        "n": int(len(y)),
+    }
+
+
+def check_target(kind: str, target: str, sampler: bool, source) -> None:
+    """Refuse, in one line, a model kind or flag that has no meaning for the data's target."""
+    if target == "activity":
+        if kind == "kmer_logistic":
+            raise InputError(f"--model_type kmer_logistic is a classifier, but {source} holds activity "
+                             f"labels (real numbers); use kmer_ridge (the additive k-mer regression), "
+                             f"kmer_gbt or cnn")
+        if sampler:
+            raise InputError(f"--sampler true weights the classes, which the activity labels (real "
+                             f"numbers) of {source} do not have; leave --sampler false")
+    elif kind == "kmer_ridge":
+        raise InputError(f"--model_type kmer_ridge is a regression for activity labels, but {source} "
+                         f"holds 0/1 class labels; use kmer_logistic (its classifier twin)")
+
+
 # ----------------------------------------------------------------------------- fitting
 def set_seed(seed: int) -> None:
     """Seed Python, numpy and TensorFlow, and make TensorFlow's ops deterministic."""
@@ -126,20 +191,36 @@ def set_seed(seed: int) -> None:
 
 
 def fit_cnn(x_train, y_train, weights, x_val, y_val, arch: models.CNNConfig, cfg: TrainConfig,
-            seed: int, verbose: int = 0):
-    """Train the CNN with Adam on binary cross-entropy -> (model, history rows, best epoch).
+            seed: int, verbose: int = 0, target: str = "class"):
+    """Train the CNN with Adam -> (model, history rows, best epoch).
 
-    The weights of the best epoch (highest validation auROC, ties to the lower validation
-    loss) are restored at the end, whether or not training stopped early. auROC rather
-    than loss decides because on small or hard sets the validation loss can sit flat
-    for many epochs while the ranking, the thing measured, already improves.
+    Class target: binary cross-entropy; the weights of the best epoch (highest validation
+    auROC, ties to the lower validation loss) are restored at the end, whether or not
+    training stopped early. auROC rather than loss decides because on small or hard sets
+    the validation loss can sit flat for many epochs while the ranking, the thing measured,
+    already improves.
+
+    Activity target: the same graph with a linear output unit (its bias starts at the
+    training labels' mean), mean squared error; the best epoch is the one of lowest
+    validation loss, and the plateau rule reads "at chance" as a validation R^2 below
+    :data:`CHANCE_R2` (validation MSE above (1 - CHANCE_R2) x the validation labels' variance).
     """
     keras = models.import_keras()
     set_seed(seed)
-    model = models.build_cnn(x_train.shape[1], arch)
-    model.compile(optimizer=keras.optimizers.Adam(learning_rate=cfg.lr), loss="binary_crossentropy",
-                  metrics=[keras.metrics.AUC(name="auroc"), keras.metrics.BinaryAccuracy(name="accuracy")])
-    best = best_epoch_callback(cfg.patience if cfg.early_stop else None, cfg.min_epochs, cfg.plateau_epochs)
+    patience = cfg.patience if cfg.early_stop else None
+    if target == "activity":
+        model = models.build_cnn(x_train.shape[1], arch, output_kind="value")
+        unit = model.get_layer("value")
+        unit.set_weights([unit.get_weights()[0], np.full(1, float(np.mean(y_train)), dtype=np.float32)])
+        model.compile(optimizer=keras.optimizers.Adam(learning_rate=cfg.lr), loss="mean_squared_error")
+        chance = (1.0 - CHANCE_R2) * float(np.var(np.asarray(y_val, dtype=np.float64)))
+        best = best_epoch_callback(patience, cfg.min_epochs, cfg.plateau_epochs, monitor="val_loss",
+                                   chance_loss=chance)
+    else:
+        model = models.build_cnn(x_train.shape[1], arch)
+        model.compile(optimizer=keras.optimizers.Adam(learning_rate=cfg.lr), loss="binary_crossentropy",
+                      metrics=[keras.metrics.AUC(name="auroc"), keras.metrics.BinaryAccuracy(name="accuracy")])
+        best = best_epoch_callback(patience, cfg.min_epochs, cfg.plateau_epochs)
     model.fit(x_train, y_train.astype(np.float32), sample_weight=weights,
               validation_data=(x_val, y_val.astype(np.float32)), epochs=cfg.epochs,
               batch_size=cfg.batch_size, shuffle=True, verbose=verbose, callbacks=[best])
@@ -147,13 +228,23 @@ def fit_cnn(x_train, y_train, weights, x_val, y_val, arch: models.CNNConfig, cfg
 
 
 CHANCE_AUROC = 0.6               # a validation auROC below this has not left chance yet
+CHANCE_R2 = 0.1                  # a regression's validation R^2 below this has not left chance yet
 
 
-def best_epoch_callback(patience: int | None, min_epochs: int = 0, plateau_epochs: int = 0):
+def best_epoch_callback(patience: int | None, min_epochs: int = 0, plateau_epochs: int = 0,
+                        monitor: str = "val_auroc", chance_loss: float | None = None):
     """A Keras callback: per-epoch history rows with seconds; keeps the weights of the best
-    epoch (highest val_auroc, ties to lower val_loss) and restores them when training ends;
-    stops after ``patience`` epochs without a better one (never if None). Defined in a
-    function so that importing this module does not import TensorFlow."""
+    epoch and restores them when training ends; stops after ``patience`` epochs without a
+    better one (never if None), not before ``min_epochs``, and while the best epoch is still
+    at chance not before ``plateau_epochs``. Defined in a function so that importing this
+    module does not import TensorFlow.
+
+    ``monitor="val_auroc"`` (a classifier): best = highest val_auroc, ties to lower val_loss;
+    at chance = best val_auroc below CHANCE_AUROC. ``monitor="val_loss"`` (a regression):
+    best = lowest val_loss; at chance = best val_loss above ``chance_loss`` (None: never).
+    """
+    if monitor not in ("val_auroc", "val_loss"):
+        raise ValueError(f"monitor {monitor!r} is neither val_auroc nor val_loss")
     keras = models.import_keras()
 
     class BestEpoch(keras.callbacks.Callback):
@@ -174,13 +265,23 @@ def best_epoch_callback(patience: int | None, min_epochs: int = 0, plateau_epoch
             row.update({key: float(value) for key, value in sorted(logs.items())})
             row["seconds"] = time.perf_counter() - self._start
             self.rows.append(row)
-            score = (logs.get("val_auroc", -math.inf), -logs.get("val_loss", math.inf))
+            loss = logs.get("val_loss", math.inf)
+            loss = math.inf if math.isnan(loss) else loss
+            if monitor == "val_auroc":
+                score = (logs.get("val_auroc", -math.inf), -loss)
+            else:
+                score = (-loss, -loss)
             if score > self.best_score:
                 self.best_score, self.best_epoch = score, epoch + 1
                 self.best_weights = self.model.get_weights()
             elif (patience is not None and epoch + 1 - self.best_epoch >= patience and epoch + 1 >= min_epochs
-                  and (self.best_score[0] >= CHANCE_AUROC or epoch + 1 >= plateau_epochs)):
+                  and (not self.at_chance() or epoch + 1 >= plateau_epochs)):
                 self.model.stop_training = True
+
+        def at_chance(self) -> bool:
+            if monitor == "val_auroc":
+                return self.best_score[0] < CHANCE_AUROC
+            return chance_loss is not None and -self.best_score[0] > chance_loss
 
         def on_train_end(self, logs=None):
             if self.best_weights is not None:
@@ -189,9 +290,9 @@ def best_epoch_callback(patience: int | None, min_epochs: int = 0, plateau_epoch
     return BestEpoch()
 
 
-def fit_kmer(kind: str, x_train, y_train, weights, cfg: models.KmerConfig, seed: int):
+def fit_kmer(kind: str, x_train, y_train, weights, cfg: models.KmerConfig, seed: int, target: str = "class"):
     """Fit a k-mer estimator on uint8 codes (N, L) or one-hot (N, L, 4) -> fitted estimator."""
-    estimator = models.build_kmer_estimator(kind, cfg, seed)
+    estimator = models.build_kmer_estimator(kind, cfg, seed, target)
     features = kmer_counts(x_train, cfg.k)
     estimator.fit(features, y_train, **models.estimator_fit_kwargs(estimator, weights))
     return estimator
@@ -220,13 +321,28 @@ def resolve_architecture(arch: models.CNNConfig, dataset: Dataset) -> tuple[mode
 def train(dataset: Dataset, kind: str, cfg: TrainConfig, seed: int,
           arch: models.CNNConfig | None = None, kmer: models.KmerConfig | None = None,
           verbose: int = 0) -> TrainResult:
-    """Split the data, fit one model kind, and score it on validation and test."""
+    """Split the data, fit one model kind, and score it on validation and test.
+
+    The data's target (class or activity) decides a classifier or a regression; a kind or
+    flag the target has no use for is refused first (:func:`check_target`).
+    """
     if kind not in models.KINDS:
         raise InputError(f"unknown --model_type {kind!r}; choose one of {', '.join(models.KINDS)}")
+    if dataset.labels is None:
+        raise InputError(f"{dataset.directory} has no labels; training needs an id<TAB>label file")
+    target = dataset.target or "class"
+    check_target(kind, target, cfg.sampler, dataset.directory)
     if kind == "cnn":            # refused before the split, as before any other work
         arch, need, how = resolve_architecture(arch or models.CNNConfig(), dataset)
-    labels = np.asarray(dataset.labels).astype(np.int64)
-    split = split_labels(labels, cfg.test_sz, seed)
+    if target == "activity":
+        labels = np.asarray(dataset.labels, dtype=np.float64)
+        if np.ptp(labels) == 0:
+            raise InputError(f"all {len(labels)} activity labels of {dataset.directory} are {labels[0]:g}; "
+                             f"a regression needs labels that vary")
+        split = split_random(len(labels), cfg.test_sz, seed)
+    else:
+        labels = np.asarray(dataset.labels).astype(np.int64)
+        split = split_labels(labels, cfg.test_sz, seed)
     codes = seqs_to_codes(dataset.seqs)            # (N, L) uint8: a quarter of one-hot float32's bytes
     part = {name: split == name for name in SPLITS}
 
@@ -238,21 +354,28 @@ def train(dataset: Dataset, kind: str, cfg: TrainConfig, seed: int,
     best_epoch = None
     if kind == "cnn":
         model, history, best_epoch = fit_cnn(onehot("train"), labels[part["train"]], weights,
-                                             onehot("val"), labels[part["val"]], arch, cfg, seed, verbose)
-        predictor = models.CNNPredictor(model, dataset.seq_length)
+                                             onehot("val"), labels[part["val"]], arch, cfg, seed, verbose,
+                                             target)
+        predictor = models.predictor_for(kind, model, dataset.seq_length, target)
     else:
         kmer = kmer or models.KmerConfig()
         if kmer.k > dataset.seq_length:
             raise InputError(f"--k {kmer.k} is longer than the {dataset.seq_length} bp sequences; "
                              f"choose a k of at most {dataset.seq_length}")
-        estimator = fit_kmer(kind, codes[part["train"]], labels[part["train"]], weights, kmer, seed)
-        predictor = models.KmerPredictor(kind, estimator, kmer.k, dataset.seq_length)
+        estimator = fit_kmer(kind, codes[part["train"]], labels[part["train"]], weights, kmer, seed, target)
+        predictor = models.predictor_for(kind, estimator, dataset.seq_length, target, kmer.k)
     probs = {name: predictor.predict(onehot(name)) for name in ("val", "test")}
     if not all(np.all(np.isfinite(p)) for p in probs.values()):
         raise InputError(f"training diverged: the model's outputs became NaN (the loss blew up at --lr "
                          f"{cfg.lr:g}); lower --lr, e.g. to 0.001")
-    metrics = {name: binary_metrics(labels[part[name]], probs[name]) for name in ("test", "val")}
-    metrics["train"] = {"n": int(part["train"].sum()), "n_positive": int(labels[part["train"]].sum())}
+    if target == "activity":
+        metrics = {name: regression_metrics(labels[part[name]], probs[name]) for name in ("test", "val")}
+        train_y = labels[part["train"]]
+        metrics["train"] = {"n": int(part["train"].sum()), "label_mean": float(train_y.mean()),
+                            "label_sd": float(train_y.std())}
+    else:
+        metrics = {name: binary_metrics(labels[part[name]], probs[name]) for name in ("test", "val")}
+        metrics["train"] = {"n": int(part["train"].sum()), "n_positive": int(labels[part["train"]].sum())}
     timing = {}
     if history:
         metrics["epochs_run"] = len(history)
@@ -261,15 +384,16 @@ def train(dataset: Dataset, kind: str, cfg: TrainConfig, seed: int,
         # the same seed and flags reproduce exactly, and written to timing.json
         seconds = [row.pop("seconds") for row in history]
         timing = {"seconds_per_epoch": float(np.mean(seconds)), "epoch_seconds": seconds}
-    result = TrainResult(predictor, kind, split, metrics, probs, history)
+    result = TrainResult(predictor, kind, split, metrics, probs, history, target=target)
     result.arch = arch if kind == "cnn" else None
     result.field_needed = (need, how) if kind == "cnn" else None
     result.timing = timing
     n_test = metrics["test"]["n"]
     if n_test < MIN_TEST_SEQS:
-        result.warnings.append(f"warning: the test split holds only {n_test} sequences, so its auROC "
-                               f"({metrics['test']['auroc']}) means little; generate more sequences or "
-                               f"raise --test_sz")
+        score = "auroc" if target == "class" else "pearson_r"
+        result.warnings.append(f"warning: the test split holds only {n_test} sequences, so its "
+                               f"{'auROC' if target == 'class' else 'Pearson r'} ({metrics['test'][score]}) "
+                               f"means little; generate more sequences or raise --test_sz")
     return result
 
 
@@ -289,8 +413,10 @@ def model_json(result: TrainResult, dataset: Dataset, cfg: TrainConfig, seed: in
     """What load() needs plus provenance: kind, input shape, features, flags, seed, data checksum."""
     kind = result.kind
     folder = Path(dataset.directory)
-    return {
+    record = {
         "kind": kind,
+        "target": result.target,
+        "output_kind": result.predictor.output_kind,
         "model_file": models.model_file_name(kind),
         "input_length": int(dataset.seq_length),
         "alphabet": ALPHABET,
@@ -308,6 +434,9 @@ def model_json(result: TrainResult, dataset: Dataset, cfg: TrainConfig, seed: in
         "best_epoch": result.metrics.get("best_epoch"),
         "versions": package_versions(),
     }
+    if kind == "kmer_ridge":          # the strength RidgeCV chose from ridge_alphas
+        record["estimator"]["alpha_chosen"] = float(result.predictor.estimator[-1].alpha_)
+    return record
 
 
 def architecture_record(arch: models.CNNConfig, need_bp: int, need_from: str) -> dict:
@@ -330,7 +459,8 @@ def write_model_folder(result: TrainResult, dataset: Dataset, out: str | Path, c
     from utils.plots import plot_learning_curves
 
     out = Path(out)
-    labels = np.asarray(dataset.labels).astype(int)
+    labels = np.asarray(dataset.labels)
+    labels = labels.astype(np.float64) if result.target == "activity" else labels.astype(int)
     with staged_dir(out, overwrite) as tmp:
         models.save_model(result.predictor, tmp)
         write_json(tmp / ModelFolder.MODEL_JSON, model_json(result, dataset, cfg, seed, arch, kmer))
@@ -339,12 +469,14 @@ def write_model_folder(result: TrainResult, dataset: Dataset, out: str | Path, c
         if result.timing:
             write_json(tmp / ModelFolder.TIMING, result.timing)
         test = np.flatnonzero(result.split == "test")
-        write_tsv(tmp / ModelFolder.PREDICTIONS, ["id", "split", "label", "prob"],
+        write_tsv(tmp / ModelFolder.PREDICTIONS, ["id", "split", "label", PREDICTION_COLUMN[result.target]],
                   [[dataset.ids[i] for i in test], ["test"] * len(test), labels[test],
                    result.probs["test"]])
         if result.history:
             write_text(tmp / ModelFolder.HISTORY, history_csv(result.history))
-            plot_learning_curves(result.history, tmp / ModelFolder.CURVES, result.metrics.get("best_epoch"))
+            plot_learning_curves(result.history, tmp / ModelFolder.CURVES, result.metrics.get("best_epoch"),
+                                 loss_name="binary cross-entropy" if result.target == "class"
+                                 else "mean squared error")
     return out
 
 

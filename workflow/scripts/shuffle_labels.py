@@ -19,7 +19,7 @@ import numpy as np
 import numpy as np
 
 from utils import cli, io as dio
-from utils.folders import DataFolder
+from utils.folders import DataFolder, metadata_target
 from utils.seqfiles import read_labels
 
 
@@ -30,16 +30,19 @@ def main(argv=None) -> int:
     ap.add_argument("--seed", type=cli.seed_value, default=0)
     args = ap.parse_args(argv)
     src = Path(args.data_dir)
-    ids, labels = read_labels(src / DataFolder.LABELS)
-    shuffled = np.random.default_rng([args.seed, 424242]).permutation(labels)
     meta = dio.read_json(src / DataFolder.METADATA)
+    target = metadata_target(meta, src / DataFolder.METADATA)
+    ids, labels = read_labels(src / DataFolder.LABELS, target=target)
+    shuffled = np.random.default_rng([args.seed, 424242]).permutation(labels)
+    # activity labels keep the generator's fixed digits ("%.6f"), classes stay 0/1
+    cells = [f"{v:.6f}" for v in shuffled] if target == "activity" else shuffled.astype(int).tolist()
     meta["null_model"] = True
     meta["null_model_definition"] = "labels.tsv permuted (seeded); sequences, sites and rule unchanged"
     # Snakemake reruns a job into its own output: replace it whole, as before
     with dio.staged_dir(args.out_dir, overwrite=True) as tmp:
         for name in (DataFolder.FASTA, DataFolder.SITES):
             shutil.copyfile(src / name, tmp / name)
-        dio.write_tsv(tmp / DataFolder.LABELS, ["id", "label"], [ids, shuffled.astype(int).tolist()])
+        dio.write_tsv(tmp / DataFolder.LABELS, ["id", "label"], [ids, cells])
         dio.write_json(tmp / DataFolder.METADATA, meta)
     return 0
 
