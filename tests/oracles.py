@@ -436,14 +436,15 @@ def keras_linear(weights: np.ndarray, bias: float = 0.0) -> KerasPredictor:
 # The suite's own CNN graph with random weights (and randomised batch-norm statistics, so the
 # folded inference affine is not the identity): the fast paths (utils.cnn_graph, utils.fast_ism)
 # must give what the plain Keras graph or a naive loop gives on it.
-def random_cnn(length: int, seed: int = 0, **cfg):
+def random_cnn(length: int, seed: int = 0, output_kind: str = "probability", **cfg):
     """A ``models.CNNPredictor`` over ``models.build_cnn(length, CNNConfig(**cfg))`` with every
-    weight moved by N(0, 0.05) and batch-norm gamma, beta, mean, variance redrawn (seeded)."""
+    weight moved by N(0, 0.05) and batch-norm gamma, beta, mean, variance redrawn (seeded);
+    ``output_kind="value"``: the regression graph and a ``models.CNNValuePredictor``."""
     from utils import models
 
     keras = models.import_keras()
     keras.utils.set_random_seed(seed)
-    model = models.build_cnn(length, models.CNNConfig(**cfg))
+    model = models.build_cnn(length, models.CNNConfig(**cfg), output_kind=output_kind)
     rng = np.random.default_rng(seed)
     for layer in model.layers:
         weights = layer.get_weights()
@@ -453,7 +454,7 @@ def random_cnn(length: int, seed: int = 0, **cfg):
                                rng.normal(0, 0.3, mean.shape), rng.uniform(0.5, 2, var.shape)])
         elif weights:
             layer.set_weights([w + rng.normal(0, 0.05, w.shape) for w in weights])
-    return models.CNNPredictor(model, length)
+    return (models.CNNValuePredictor if output_kind == "value" else models.CNNPredictor)(model, length)
 
 
 def random_onehot(n: int, length: int, seed: int = 1) -> np.ndarray:

@@ -43,3 +43,26 @@ def test_other_graphs_predict_through_keras():
     x = random_onehot(8, 200)
     np.testing.assert_allclose(predictor.predict_logit(x),
                                np.asarray(predictor.logit_model.predict_on_batch(x)).reshape(-1), atol=1e-6)
+
+
+def test_a_regression_cnn_runs_the_folded_graph_without_a_sigmoid():
+    """The activity CNN ends in the linear unit ``value``: the folded graph gives that value for
+    predict and predict_logit alike, and fast ISM takes it (on the value's own scale)."""
+    from oracles import naive_ism
+    from utils import attribution
+
+    predictor = random_cnn(200, output_kind="value", dilated_layers=3)
+    x = random_onehot(20, 200)
+    keras_value = np.asarray(predictor.keras_model.predict_on_batch(x)).reshape(-1)
+    layout = cnn_graph.tower_layout(predictor.keras_model)
+    assert layout["head"] == "value" and predictor.folded is not None
+    assert np.ptp(keras_value) > 0.1
+    np.testing.assert_allclose(predictor.predict(x), keras_value, atol=1e-5)
+    np.testing.assert_allclose(predictor.predict_logit(x), keras_value, atol=1e-5)
+    assert attribution.output_scale(predictor) == "value"
+    from utils import fast_ism
+
+    assert fast_ism.for_predictor(predictor) is not None
+    fast = attribution.ism(predictor, x[:3])
+    np.testing.assert_allclose(fast, naive_ism(lambda v: predictor.keras_model.predict_on_batch(v).reshape(-1), x[:3]),
+                               atol=1e-4)

@@ -63,8 +63,11 @@ def has_keras_graph(predictor) -> bool:
 
 
 def output_scale(predictor) -> str:
-    """The output every method explains for this predictor: ``'logit'`` whenever the predictor
-    has one (Keras and k-mer models alike, so methods and kinds compare), else ``'probability'``."""
+    """The output every method explains for this predictor: ``'value'`` for a regression (its
+    output itself), ``'logit'`` whenever a classifier has one (Keras and k-mer models alike, so
+    methods and kinds compare), else ``'probability'``."""
+    if getattr(predictor, "output_kind", "probability") == "value":
+        return "value"
     return "logit" if callable(getattr(predictor, "predict_logit", None)) else "probability"
 
 

@@ -19,7 +19,8 @@ def tower_layout(keras_model) -> dict | None:
     """The weights of a suite dilated CNN as numpy arrays, or None if the graph is another.
 
     Returns ``{"conv1": (kernel (K, 4, F), bias), "pool": P, "tower": [(kernel (3, F, F),
-    bias, dilation, scale, shift)], "final": "max" | "maxavg", "dense": (w, b), "logit": (w, b)}``,
+    bias, dilation, scale, shift)], "final": "max" | "maxavg", "dense": (w, b), "logit": (w, b),
+    "head": "sigmoid" | "value"}`` (a value head's "logit" is its linear output unit),
     where ``scale`` and ``shift`` are batch normalization at inference (ones and zeros without it).
     """
     keras_model = getattr(keras_model, "keras_model", keras_model)
@@ -27,12 +28,19 @@ def tower_layout(keras_model) -> dict | None:
         return None
     names = [layer.name for layer in keras_model.layers]
     expected_head = ["onehot", "conv1", "relu1", "pool1", "drop1"]
-    expected_tail = ["pool_all", "flatten", "dense", "relu_dense", "drop_dense", "logit", "prob"]
+    sigmoid_tail = ["pool_all", "flatten", "dense", "relu_dense", "drop_dense", "logit", "prob"]
+    value_tail = ["pool_all", "flatten", "dense", "relu_dense", "drop_dense", "value"]   # activity targets
     maxavg_head = ["pool_max", "pool_avg", "flat_max", "flat_avg"]     # Keras' topological order
-    if names[:5] != expected_head or names[-7:] != expected_tail:
+    if names[:5] != expected_head:
         return None
-    final = "maxavg" if names[-11:-7] == maxavg_head else "max"
-    middle = names[5:-11] if final == "maxavg" else names[5:-7]
+    if names[-7:] == sigmoid_tail:
+        head, t, out_name = "sigmoid", 7, "logit"
+    elif names[-6:] == value_tail:
+        head, t, out_name = "value", 6, "value"
+    else:
+        return None
+    final = "maxavg" if names[-(t + 4):-t] == maxavg_head else "max"
+    middle = names[5:-(t + 4)] if final == "maxavg" else names[5:-t]
     depth = sum(1 for n in middle if n.startswith("dilated"))
     if depth == 0:
         return None
@@ -51,8 +59,8 @@ def tower_layout(keras_model) -> dict | None:
         _final_pool_ok(keras_model, final),
         keras_model.get_layer("relu_dense").activation.__name__ == "relu",
         keras_model.get_layer("dense").activation.__name__ == "linear",
-        keras_model.get_layer("logit").activation.__name__ == "linear",
-        keras_model.get_layer("prob").activation.__name__ == "sigmoid",
+        keras_model.get_layer(out_name).activation.__name__ == "linear",
+        head == "value" or keras_model.get_layer("prob").activation.__name__ == "sigmoid",
     ]
     if not all(checks):
         return None
@@ -86,8 +94,9 @@ def tower_layout(keras_model) -> dict | None:
         "tower": tower,
         "final": final,
         "dense": tuple(np.asarray(w, np.float32) for w in keras_model.get_layer("dense").get_weights()),
-        "logit": tuple(np.asarray(w, np.float32) for w in keras_model.get_layer("logit").get_weights()),
+        "logit": tuple(np.asarray(w, np.float32) for w in keras_model.get_layer(out_name).get_weights()),
         "width": width,
+        "head": head,          # sigmoid: "logit" is the pre-sigmoid unit; value: the output itself
     }
 
 
@@ -124,7 +133,10 @@ class FoldedForward:
         self.wl, self.bl = (tf.constant(a) for a in layout["logit"])
         signature = [tf.TensorSpec([None, int(input_length), 4], tf.float32)]
         self.logit = tf.function(self._logit, input_signature=signature)
-        self.prob = tf.function(lambda x: tf.sigmoid(self._logit(x)), input_signature=signature)
+        if layout.get("head", "sigmoid") == "sigmoid":
+            self.prob = tf.function(lambda x: tf.sigmoid(self._logit(x)), input_signature=signature)
+        else:                       # a regression: the value is the output, no sigmoid
+            self.prob = self.logit
 
     def head(self, pooled):
         """Dense -> ReLU -> logit on the pooled tower output: (N, F or 2F) -> (N, 1)."""

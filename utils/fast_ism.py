@@ -161,7 +161,8 @@ class LocalISM:
         return padded, prefix, suffix, sums, logit
 
     def __call__(self, x: np.ndarray, scale: str, chunk_size: int = CHUNK, quiet: bool = True) -> np.ndarray:
-        """ISM deltas (N, L, 4) on the logit (``scale="logit"``) or the probability."""
+        """ISM deltas (N, L, 4) on the logit (``scale="logit"``), the value of a regression
+        (``"value"``) or the probability."""
         n, length, _ = x.shape
         delta = np.zeros((n, length, 4), dtype=np.float32)
         group = max(1, GROUP_VARIANTS // (3 * length))
@@ -175,7 +176,7 @@ class LocalISM:
             for c in range(0, len(seq), chunk_size):
                 s, p, b = seq[c:c + chunk_size], pos[c:c + chunk_size], base[c:c + chunk_size]
                 logit = np.asarray(self._variants(onehot_pad, padded, prefix, suffix, *sums, s, p, b), np.float64)
-                if scale == "logit":
+                if scale in ("logit", "value"):          # a value head's "logit" is the value
                     change = logit - ref_logit[s]
                 else:
                     change = _sigmoid(logit) - _sigmoid(ref_logit[s])

@@ -378,23 +378,13 @@ class CNNValuePredictor(CNNPredictor):
     """The suite's CNN trained on an activity target: its last layer is the linear unit
     ``value`` (:func:`build_cnn` with ``output_kind="value"``); ``predict`` and
     ``predict_logit`` both return that value, and ``logit_model`` (what the gradient methods
-    differentiate) is the graph itself. Predictions run the Keras graph (the folded fast path
-    of :mod:`utils.cnn_graph` knows only the sigmoid head)."""
+    differentiate) is the graph itself. Predictions run the folded fast path of
+    :mod:`utils.cnn_graph`, whose value head has no sigmoid."""
     output_kind = "value"
 
     @property
     def logit_model(self):
         return self.keras_model
-
-    @property
-    def folded(self):
-        return None
-
-    def _prob(self, chunk):
-        return self.keras_model.predict_on_batch(chunk)
-
-    def _logit(self, chunk):
-        return self.keras_model.predict_on_batch(chunk)
 
 
 # ----------------------------------------------------------------------------- k-mer models
