@@ -82,18 +82,18 @@ def test_leaderboard_rows_and_tables_from_known_numbers(runs, tmp_path):
 # every row follows from the hand-written summary.json and attribution_scores.csv of the fixture
 LEADERBOARD_CSV = """\
 rule,gen_type,model,model_kind,null,method,seed,test_auroc,verdict,expected_verdict,agrees_with_capability,\
-gap_window_error_low,gap_window_error_high,localization_auroc,localization_auprc,seconds_per_seq,learned_verdict,agrees_with_learning,min_effect_share
-order,order,cnn,cnn,False,ism,1,0.9,not recovered,recovered,False,1.0,-2.0,0.7,0.3,0.01,recovered,False,
-order,order,cnn,cnn,False,saliency,1,0.9,not recovered,recovered,False,1.0,-2.0,0.5,0.1,0.01,recovered,False,
-order,order,cnn_null,cnn,True,ism,1,0.9,recovered,not recovered,False,1.0,-2.0,0.5,0.1,0.01,not recovered,False,
-order,order,cnn_null,cnn,True,saliency,1,0.9,recovered,not recovered,False,1.0,-2.0,0.5,0.1,0.01,not recovered,False,
-order,order,kmer_logistic,kmer_logistic,False,ism,1,0.9,not recovered,not recovered,True,1.0,-2.0,0.6,0.2,0.01,not recovered,True,
-presence,presence,cnn,cnn,False,ism,1,0.9,recovered,recovered,True,,,0.9,0.5,0.01,recovered,True,
-presence,presence,cnn,cnn,False,ism,2,0.9,recovered,recovered,True,,,0.8,0.4,0.01,recovered,True,
-presence,presence,cnn,cnn,False,saliency,1,0.9,recovered,recovered,True,,,0.7,0.3,0.01,recovered,True,
-presence,presence,cnn,cnn,False,saliency,2,0.9,recovered,recovered,True,,,0.6,0.2,0.01,recovered,True,
-presence,presence,cnn_null,cnn,True,ism,1,0.9,not recovered,not recovered,True,,,0.5,0.1,0.01,not recovered,True,
-presence,presence,kmer_logistic,kmer_logistic,False,ism,1,0.9,undetermined,recovered,False,,,0.95,0.6,0.01,recovered,False,
+gap_window_error_low,gap_window_error_high,localization_auroc,localization_auprc,seconds_per_seq,learned_verdict,agrees_with_learning,min_effect_share,test_pearson_r,max_term_error
+order,order,cnn,cnn,False,ism,1,0.9,not recovered,recovered,False,1.0,-2.0,0.7,0.3,0.01,recovered,False,,,
+order,order,cnn,cnn,False,saliency,1,0.9,not recovered,recovered,False,1.0,-2.0,0.5,0.1,0.01,recovered,False,,,
+order,order,cnn_null,cnn,True,ism,1,0.9,recovered,not recovered,False,1.0,-2.0,0.5,0.1,0.01,not recovered,False,,,
+order,order,cnn_null,cnn,True,saliency,1,0.9,recovered,not recovered,False,1.0,-2.0,0.5,0.1,0.01,not recovered,False,,,
+order,order,kmer_logistic,kmer_logistic,False,ism,1,0.9,not recovered,not recovered,True,1.0,-2.0,0.6,0.2,0.01,not recovered,True,,,
+presence,presence,cnn,cnn,False,ism,1,0.9,recovered,recovered,True,,,0.9,0.5,0.01,recovered,True,,,
+presence,presence,cnn,cnn,False,ism,2,0.9,recovered,recovered,True,,,0.8,0.4,0.01,recovered,True,,,
+presence,presence,cnn,cnn,False,saliency,1,0.9,recovered,recovered,True,,,0.7,0.3,0.01,recovered,True,,,
+presence,presence,cnn,cnn,False,saliency,2,0.9,recovered,recovered,True,,,0.6,0.2,0.01,recovered,True,,,
+presence,presence,cnn_null,cnn,True,ism,1,0.9,not recovered,not recovered,True,,,0.5,0.1,0.01,not recovered,True,,,
+presence,presence,kmer_logistic,kmer_logistic,False,ism,1,0.9,undetermined,recovered,False,,,0.95,0.6,0.01,recovered,False,,,
 """
 
 
@@ -189,3 +189,31 @@ def test_verdicts_are_judged_against_what_the_model_learned(tmp_path):
     table = {v["model"]: (v["correct"], v["correct_learning"], v["runs"]) for v in leaderboard.verdict_table(rows)}
     assert table == {"cnn": (2, 4, 6), "cnn_null": (0, 0, 1)}
     assert leaderboard.false_recovery_rate(rows) == (1.0, 1)
+
+
+def test_activity_rules_expect_an_additive_kmer_model_to_miss_only_the_interaction(tmp_path):
+    """kmer_ridge (additive) should recover an activity rule without an interaction and not one
+    with it; the CNN every one; the leaderboard carries the test Pearson r and the largest
+    relative error of the planted terms."""
+    def run(name, model, interaction, verdict, errors):
+        folder = tmp_path / name / model
+        folder.mkdir(parents=True)
+        planted = {"gen_type": "distance" if interaction else "presence", "target": "activity",
+                   "activity": {"interaction": interaction,
+                                "interaction_applies": "the gap is within [10, 30] bp" if interaction else None}}
+        terms = [{"term": f"t{i}", "planted": 1.0, "relative_error": e} for i, e in enumerate(errors)]
+        terms.append({"term": "outside", "planted": 0.0, "relative_error": None})
+        (folder / "summary.json").write_text(json.dumps({
+            "verdict": verdict, "planted_rule": planted, "model_kind": model, "model_test_auroc": None,
+            "model_test_pearson_r": 0.9, "found_rule": {}, "activity_terms": terms}))
+        return leaderboard.Run(name, model, 1, folder)
+
+    runs = [run("cooperative", "kmer_ridge", 1.0, "not recovered", [-0.2, -1.0]),
+            run("cooperative", "cnn", 1.0, "recovered", [0.1, -0.16]),
+            run("additive", "kmer_ridge", 0.0, "recovered", [-0.05, 0.12])]
+    rows = {(r["rule"], r["model"]): r for r in leaderboard.build(runs)}
+    assert {k: (r["expected_verdict"], r["agrees_with_capability"]) for k, r in rows.items()} == {
+        ("cooperative", "kmer_ridge"): ("not recovered", True), ("cooperative", "cnn"): ("recovered", True),
+        ("additive", "kmer_ridge"): ("recovered", True)}
+    assert [rows[k]["max_term_error"] for k in sorted(rows)] == [0.12, 0.16, 1.0]
+    assert all(r["test_pearson_r"] == 0.9 for r in rows.values())

@@ -26,11 +26,16 @@ def job_counts(output: str) -> dict[str, int]:
 
 
 def expected_jobs(config: dict) -> dict[str, int]:
-    sims, seeds = len(config["rules"]), len(config["seeds"])
-    models = len(config["models"]) + len(config.get("null_models") or [])
-    nulls = 1 if config.get("null_models") else 0
-    return {"generate": sims * seeds, "shuffle_labels": nulls * sims * seeds, "train": sims * seeds * models,
-            "interpret": sims * seeds * models, "aggregate": 1, "all": 1}
+    """Class rules cross the models, activity rules the activity models; a null model runs on
+    each rule whose model set holds it."""
+    seeds, nulls = len(config["seeds"]), config.get("null_models") or []
+    groups = [(config["rules"], config["models"]), (config.get("activity_rules") or {},
+                                                    config.get("activity_models") or {})]
+    sims = sum(len(r) for r, _ in groups)
+    shuffles = sum(len(r) for r, m in groups if any(n in m for n in nulls))
+    runs = sum(len(r) * (len(m) + sum(1 for n in nulls if n in m)) for r, m in groups)
+    return {"generate": sims * seeds, "shuffle_labels": shuffles * seeds, "train": runs * seeds,
+            "interpret": runs * seeds, "aggregate": 1, "all": 1}
 
 
 @pytest.mark.parametrize("name", ["config.yaml", "config.full.yaml"])

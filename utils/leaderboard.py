@@ -8,7 +8,8 @@ sweep (rule, model, seed) is given by the caller, e.g. the workflow's folder lay
 What each model kind can learn, and so which verdict is correct ("capability"):
 - a CNN sees motifs, their order and their spacing: it should recover every rule;
 - a k-mer model sees only which k-mers occur: it should recover presence and must *not*
-  recover order or distance;
+  recover order or distance; on an activity target it is additive (kmer_ridge), so it should
+  recover a rule without an interaction term and must not recover one with it;
 - a null model (trained on shuffled labels) learned nothing: it must never be "recovered".
 """
 from __future__ import annotations
@@ -30,7 +31,7 @@ from utils.io import InputError, read_json, write_rows
 COLUMNS = ["rule", "gen_type", "model", "model_kind", "null", "method", "seed", "test_auroc", "verdict",
            "expected_verdict", "agrees_with_capability", "gap_window_error_low", "gap_window_error_high",
            "localization_auroc", "localization_auprc", "seconds_per_seq", "learned_verdict",
-           "agrees_with_learning", "min_effect_share"]
+           "agrees_with_learning", "min_effect_share", "test_pearson_r", "max_term_error"]
 
 
 @dataclass(frozen=True)
@@ -43,10 +44,18 @@ class Run:
     null: bool = False
 
 
-def expected_verdict(model_kind: str, gen_type: str | None, null: bool) -> str:
-    """The verdict a model of this kind should get on this rule."""
+def expected_verdict(model_kind: str, gen_type: str | None, null: bool, planted_rule: dict | None = None) -> str:
+    """The verdict a model of this kind should get on this rule (``planted_rule``: summary.json's
+    planted_rule, which says whether the target is an activity and what it adds up)."""
     if null:
         return "not recovered"
+    rule = planted_rule or {}
+    activity = rule.get("activity") if rule.get("target") == "activity" else None
+    if activity is not None and model_kind.startswith("kmer"):
+        # an additive model on k-mer counts learns each motif's effect and its dose, never an
+        # interaction: it can recover an activity rule only when the rule plants none
+        additive = not activity.get("interaction") or activity.get("interaction_applies") is None
+        return "recovered" if additive else "not recovered"
     if model_kind.startswith("kmer"):       # counts of k-mers see which motifs occur, not where
         kind = planted.RULE_KINDS.get(gen_type)
         return "recovered" if kind is not None and kind.needs_position is False else "not recovered"
@@ -96,6 +105,13 @@ def _number(value) -> float:
     return out
 
 
+def max_term_error(summary: dict) -> float:
+    """The largest |relative error| of an activity rule's non-zero planted terms (NaN otherwise)."""
+    errors = [abs(_number(t.get("relative_error"))) for t in summary.get("activity_terms") or []
+              if t.get("planted") and t.get("relative_error") is not None]
+    return max(errors) if errors else float("nan")
+
+
 def run_rows(run: Run) -> list[dict]:
     """The leaderboard rows of one run: one per attribution method (one row without methods)."""
     summary_path = run.folder / ResultsFolder.SUMMARY
@@ -106,7 +122,7 @@ def run_rows(run: Run) -> list[dict]:
     found = summary.get("found_rule") or {}
     gen_type = planted.get("gen_type")
     kind = summary.get("model_kind") or run.model.replace("_null", "")
-    expected = expected_verdict(kind, gen_type, run.null)
+    expected = expected_verdict(kind, gen_type, run.null, planted)
     verdict = summary.get("verdict")
     error = found.get("gap_window_error") or [None, None]
     auroc = _number(summary.get("model_test_auroc"))
@@ -118,7 +134,8 @@ def run_rows(run: Run) -> list[dict]:
             "verdict": verdict, "expected_verdict": expected, "agrees_with_capability": agrees(verdict, expected),
             "gap_window_error_low": _number(error[0]), "gap_window_error_high": _number(error[1]),
             "learned_verdict": learned, "agrees_with_learning": agrees_with_learning(verdict, learned),
-            "min_effect_share": share}
+            "min_effect_share": share, "test_pearson_r": _number(summary.get("model_test_pearson_r")),
+            "max_term_error": max_term_error(summary)}
     scores_path = run.folder / ResultsFolder.SCORES_CSV
     methods = []
     if scores_path.exists():

@@ -30,7 +30,10 @@ def summary(verdict: Mapping, *, model: str, data: str, n_test_seqs: int, num_pe
     out.update(model=model, data=data, n_test_seqs=n_test_seqs, num_perturbs=num_perturbs, seed=seed)
     out["model_kind"] = model_kind
     if metrics is not None:
-        out["model_test_auroc"] = (metrics.get("test") or {}).get("auroc")
+        test = metrics.get("test") or {}
+        out["model_test_auroc"] = test.get("auroc")
+        if test.get("pearson_r") is not None:         # a regression's metrics.json (activity targets)
+            out["model_test_pearson_r"] = test.get("pearson_r")
     if site_calling:
         out["site_calling"] = dict(site_calling)
     if scores:
