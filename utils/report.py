@@ -96,6 +96,16 @@ def effects_section(found: Mapping) -> list[str]:
     return lines
 
 
+def _output_line(summary: Mapping) -> list[str]:
+    """What the model outputs and so the unit of every effect below."""
+    kind = summary.get("output_kind")
+    if not kind:
+        return []
+    unit = {"probability": "probability", "logit": "probability (the logit passed through the sigmoid)",
+            "value": "the model's own units (a value output is never squashed through a sigmoid)"}[kind]
+    return [f"- Model output: a {kind}; effects of the tests are in {unit}"]
+
+
 def _model_line(summary: dict) -> list[str]:
     """How well the model learned, beside the verdict: its own test auROC, and the separation and
     contrast between the classes on the sequences interpreted here."""
@@ -123,6 +133,7 @@ def markdown(summary: Mapping, rows: list[dict], curve_png: str | None = None, s
             f"**Rule found:** {found['description']}. No planted rule to compare with, so no test has "
             f"an expected effect and there is no verdict.", "",
             f"- Sequences: `{data_dir}`",
+            *_output_line(summary),
             f"- Motif sites: called by scanning ({calling.get('definition', '')}; p <= "
             f"{calling.get('pvalue')}, both strands); sites per motif: {calling.get('sites_per_motif')}",
         ]
@@ -131,6 +142,7 @@ def markdown(summary: Mapping, rows: list[dict], curve_png: str | None = None, s
             f"# Interpretation of `{model_dir}`", "",
             f"**Verdict: {summary['verdict']}.** {summary['reason']}.", "",
             f"- Data: `{data_dir}`",
+            *_output_line(summary),
             *_model_line(summary),
             f"- Planted rule: {planted['description']}",
             f"- Found: {found['description']}",
