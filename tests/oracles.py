@@ -60,8 +60,20 @@ def keras_oracle(path: Path, length: int, consensus: str = TOYA, lambda_layer: b
     return path
 
 
-def onnx_oracle(path: Path, length: int, consensus: str = TOYA, channels: int = 4) -> Path:
+def _save_onnx(path: Path, name: str, nodes, inits, inp, outputs) -> Path:
+    """Write a checked opset-13 ONNX graph of ``nodes`` with one input and ``outputs``."""
     import onnx
+    from onnx import helper
+
+    graph = helper.make_graph(nodes, name, [inp], outputs, inits)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+    model.ir_version = 8
+    onnx.checker.check_model(model)
+    onnx.save(model, str(path))
+    return path
+
+
+def onnx_oracle(path: Path, length: int, consensus: str = TOYA, channels: int = 4) -> Path:
     from onnx import TensorProto, helper, numpy_helper
 
     w, bias = consensus_filter(consensus)
@@ -80,14 +92,9 @@ def onnx_oracle(path: Path, length: int, consensus: str = TOYA, channels: int = 
              numpy_helper.from_array(np.array([bias], dtype=np.float32), "B"),
              numpy_helper.from_array(np.array([8.0], dtype=np.float32), "scale"),
              numpy_helper.from_array(np.array([-4.0], dtype=np.float32), "shift")]
-    graph = helper.make_graph(nodes, "oracle",
-                              [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", length, channels])],
-                              [helper.make_tensor_value_info("prob", TensorProto.FLOAT, ["N", 1])], inits)
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
-    model.ir_version = 8
-    onnx.checker.check_model(model)
-    onnx.save(model, str(path))
-    return path
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", length, channels])
+    out = helper.make_tensor_value_info("prob", TensorProto.FLOAT, ["N", 1])
+    return _save_onnx(path, "oracle", nodes, inits, x, [out])
 
 
 def keras_regression_oracle(path: Path, length: int, effects=(2.0, 1.0), interaction: float = 0.0) -> Path:
@@ -118,7 +125,6 @@ def keras_regression_oracle(path: Path, length: int, effects=(2.0, 1.0), interac
 
 def onnx_regression_oracle(path: Path, length: int, effects=(2.0, 1.0), interaction: float = 0.0) -> Path:
     """The same regression as :func:`keras_regression_oracle`, as an ONNX graph (input (N, L, 4))."""
-    import onnx
     from onnx import TensorProto, helper, numpy_helper
 
     (wa, ba), (wb, bb) = consensus_filter(TOYA), consensus_filter(TOYB)
@@ -136,14 +142,9 @@ def onnx_regression_oracle(path: Path, length: int, effects=(2.0, 1.0), interact
              numpy_helper.from_array(np.array([ba, bb], dtype=np.float32), "B"),
              numpy_helper.from_array(np.array([[effects[0]], [effects[1]]], dtype=np.float32), "effects"),
              numpy_helper.from_array(np.array([interaction], dtype=np.float32), "interaction")]
-    graph = helper.make_graph(nodes, "regression_oracle",
-                              [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", length, 4])],
-                              [helper.make_tensor_value_info("activity", TensorProto.FLOAT, ["N", 1])], inits)
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
-    model.ir_version = 8
-    onnx.checker.check_model(model)
-    onnx.save(model, str(path))
-    return path
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", length, 4])
+    out = helper.make_tensor_value_info("activity", TensorProto.FLOAT, ["N", 1])
+    return _save_onnx(path, "regression_oracle", nodes, inits, x, [out])
 
 
 def keras_profile_oracle(path: Path) -> Path:
@@ -170,7 +171,6 @@ def onnx_profile_oracle(path: Path) -> Path:
     """A BPNet-shaped ONNX graph of any input length: a profile head (N, 2, L) - TOYA's detector
     at the motif's first base, 1.0 on one track and 0.5 on the other - and a counts
     head (N, 1) of 1.7 x [TOYA occurs]."""
-    import onnx
     from onnx import TensorProto, helper, numpy_helper
 
     w, bias = consensus_filter(TOYA)
@@ -187,15 +187,21 @@ def onnx_profile_oracle(path: Path) -> Path:
              numpy_helper.from_array(np.array([bias, 0.5 * bias], dtype=np.float32), "B"),
              numpy_helper.from_array(np.array([1], dtype=np.int64), "one"),
              numpy_helper.from_array(np.array([1.7], dtype=np.float32), "scale")]
-    graph = helper.make_graph(nodes, "profile_oracle",
-                              [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", "L", 4])],
-                              [helper.make_tensor_value_info("profile", TensorProto.FLOAT, ["N", 2, "L"]),
-                               helper.make_tensor_value_info("counts", TensorProto.FLOAT, ["N", 1])], inits)
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
-    model.ir_version = 8
-    onnx.checker.check_model(model)
-    onnx.save(model, str(path))
-    return path
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", "L", 4])
+    outs = [helper.make_tensor_value_info("profile", TensorProto.FLOAT, ["N", 2, "L"]),
+            helper.make_tensor_value_info("counts", TensorProto.FLOAT, ["N", 1])]
+    return _save_onnx(path, "profile_oracle", nodes, inits, x, outs)
+
+
+class CallbackModel:
+    """What a Keras training callback touches of its model: a stop flag and the weights (none)."""
+    stop_training = False
+
+    def get_weights(self):
+        return []
+
+    def set_weights(self, weights):
+        pass
 
 
 # ----------------------------------------------------------------------------- rule oracles

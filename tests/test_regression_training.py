@@ -17,6 +17,7 @@ import pytest
 from scipy import stats
 
 import Train_models
+from oracles import CallbackModel
 from utils import cli, models, training
 from utils.encoding import codes_to_seqs, one_hot
 from utils.folders import Dataset, load_dataset, load_fasta_input
@@ -172,20 +173,11 @@ def test_early_stopping_of_a_regression_watches_the_validation_loss():
     """Patience 2, min_epochs 4, plateau_epochs 8: the lowest validation loss is kept (epoch 3);
     a regression that left chance stops at epoch 5, one whose loss stays above the chance level
     (1 - CHANCE_R2) x var only at plateau_epochs."""
-    class Model:
-        stop_training = False
-
-        def get_weights(self):
-            return []
-
-        def set_weights(self, weights):
-            pass
-
     losses = [1.0, 0.9, 0.5, 0.6, 0.7, 0.7, 0.7, 0.7, 0.7, 0.7]
     for chance, stop_epoch in ((0.8, 5), (0.4, 8)):
         callback = training.best_epoch_callback(patience=2, min_epochs=4, plateau_epochs=8, monitor="val_loss",
                                                 chance_loss=chance)
-        callback.set_model(Model())
+        callback.set_model(CallbackModel())
         stopped = None
         for epoch, loss in enumerate(losses):
             callback.on_epoch_begin(epoch)

