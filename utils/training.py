@@ -309,7 +309,9 @@ def resolve_architecture(arch: models.CNNConfig, dataset: Dataset) -> tuple[mode
     from dataclasses import replace
 
     models.check_cnn_length(dataset.seq_length, arch)
-    arch = replace(arch, final_pool=models.resolve_final_pool(arch, dataset.seq_length))
+    activity = getattr(dataset.rule, "activity", None)
+    counts = activity is not None and activity.max_copies > 1
+    arch = replace(arch, final_pool=models.resolve_final_pool(arch, dataset.seq_length, counts_copies=counts))
     need, how = models.field_needed(dataset.rule, {m: k.length for m, k in dataset.library.items()},
                                     dataset.seq_length, arch.kernel_size)
     need = int(min(need, dataset.seq_length))
