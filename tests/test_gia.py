@@ -113,6 +113,10 @@ def test_the_oracle_of_the_planted_terms_recovers_the_activity_rule(cooperative)
                    "effect of GATA_known1": (0.0, 0.0), "interaction inside the arrangement": (1.5, 1.5),
                    "interaction outside the arrangement": (0.0, 0.0)}
     assert v["found_rule"]["interaction"]["inside"]["estimate"] == pytest.approx(1.5, abs=1e-6)
+    assert v["found_rule"]["interaction"]["planted"] == 1.5
+    assert {m: e["planted"] for m, e in v["found_rule"]["effects"].items()} == {
+        "STAT_known2": 2.0, "CTCF_known1": 1.0, "GATA_known1": 0.0,
+        "STAT_known2_shuffled": 0.0, "CTCF_known1_shuffled": 0.0}          # look-alikes add nothing
     assert v["activity_tolerance"] == 0.25
 
 

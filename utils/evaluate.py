@@ -243,22 +243,30 @@ def activity_verdict(rule: PlantedRule, measured: Mapping | None, output_kind: s
                          f"below {min_effect:.3g}"), terms
 
 
-def measured_terms(measured: Mapping | None) -> dict:
+def measured_terms(measured: Mapping | None, rule: PlantedRule | None = None) -> dict:
     """found_rule's effects, interaction and dose from the global importance analysis
-    (:func:`utils.gia.measure`), in its unit (logit for classifiers, the value otherwise)."""
+    (:func:`utils.gia.measure`), in its unit (logit for classifiers, the value otherwise), each
+    beside its ``planted`` value where an activity rule plants one (None otherwise)."""
     if measured is None:
         return {"effects": None, "interaction": None, "dose": None, "effects_unit": None}
     keep = ("estimate", "ci_low", "ci_high", "p_value", "n")
+    act = rule.activity if rule is not None else None
     inter = measured.get("interaction")
+    planted_inter = None
+    if act is not None and inter is not None and rule.arrangement() is not None:
+        planted_inter = act.interaction
     return {
         "effects_unit": measured["unit"],
-        "effects": {m: {k: e[k] for k in keep} for m, e in measured["effects"].items()},
+        "effects": {m: {**{k: e[k] for k in keep}, "planted": act.effect(m) if act is not None else None}
+                    for m, e in measured["effects"].items()},
         "interaction": None if inter is None else {
             "pair": inter["pair"], "arrangement": inter["arrangement"],
             "outside_arrangement": inter["outside_arrangement"],
             "inside": None if inter["inside"] is None else {k: inter["inside"][k] for k in keep},
-            "outside": None if inter["outside"] is None else {k: inter["outside"][k] for k in keep}},
-        "dose": {m: [dict(r) for r in rows] for m, rows in (measured.get("dose") or {}).items()} or None,
+            "outside": None if inter["outside"] is None else {k: inter["outside"][k] for k in keep},
+            "planted": planted_inter},
+        "dose": {m: [{**r, "planted": r["copies"] * act.effect(m) if act is not None else None} for r in rows]
+                 for m, rows in (measured.get("dose") or {}).items()} or None,
     }
 
 
@@ -320,7 +328,7 @@ def verdict(rows: list[dict], rule: PlantedRule | None, curve: Mapping | None, a
             weak.append(f"{h.name} on {n} sequences (its smallest attainable p-value "
                         f"{min_attainable_p(n):.2g} is not below alpha {alpha})")
     found = found_rule(rows, curve, rule.gap_window if rule is not None else None, min_effect)
-    found.update(measured_terms(measured))
+    found.update(measured_terms(measured, rule))
     if rule is not None and rule.activity is not None:
         result, reason, terms = activity_verdict(rule, measured, output_kind, min_effect)
         return _verdict_record(result, reason, rule, found, rows, alpha, min_effect, not_run, [],
