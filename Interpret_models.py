@@ -81,8 +81,13 @@ def build_parser():
                         f"the model's outputs over the test sequences for a value output (in its units)")
     g = p.add_argument_group("attribution")
     g.add_argument("--methods", nargs="+", default=None, metavar="METHOD",
-                   help="attribution methods (ism kernel_shap deep_shap gradient_shap saliency); "
+                   help="attribution methods (ism kernel_shap deep_shap gradient_shap saliency "
+                        "integrated_gradients); "
                         "default: every method the model supports; 'none' skips attribution")
+    g.add_argument("--gradient_correction", type=cli.boolean, default=False, metavar="BOOL",
+                   help="subtract, at each position, the mean over the four bases from the maps of the gradient "
+                        "methods (saliency, integrated_gradients, gradient_shap): the correction of Majdandzic "
+                        "et al. 2023 for gradients off the one-hot simplex")
     g.add_argument("--score_mode", choices=localization.SCORE_MODES, default="input",
                    help="per-position score of a map against the planted sites: input = |attribution x "
                         "input| (the observed base, as the logos draw it); sum = |attribution| summed "
@@ -141,7 +146,8 @@ def main(argv=None) -> int:
         attr_ids = [test_ids[k] for k in pick]
         attributed = attribution.run_attributions(
             predictor, x[pick], attr_ids, inp.methods, background_dist=inp.background, seed=args.seed,
-            window=args.window, nsamples=args.nsamples, quiet=args.quiet)
+            window=args.window, nsamples=args.nsamples, quiet=args.quiet,
+            gradient_correction=args.gradient_correction)
     scale = attribution.output_scale(predictor)
     truth_motifs = list(rule.pos_motifs) if rule is not None else [m.name for m in inp.motifs]
     with dio.staged_dir(inp.out_dir, overwrite=args.overwrite) as tmp:

@@ -147,7 +147,7 @@ def test_non_keras_predictors_skip_gradient_methods_with_a_note(linear):
     model, x = linear
     assert attr.supported_methods(model) == ["ism", "kernel_shap"]
     run, notes = attr.resolve_methods(None, model)
-    assert run == ["ism", "kernel_shap"] and len(notes) == 3
+    assert run == ["ism", "kernel_shap"] and len(notes) == 4
     assert attr.resolve_methods("all", model) == (run, notes)
     assert attr.resolve_methods(["none"], model) == ([], [])
     run, notes = attr.resolve_methods("saliency,ism,deep_shap", model)
@@ -374,6 +374,33 @@ def test_keras_methods_equal_their_closed_form_on_a_linear_graph(keras_lin):
     ref = attr.background_sequences(1, 12, None, seed=4)            # one reference: no sampling noise
     np.testing.assert_allclose(attr.gradient_shap(model, x, num_background=1, nsamples=50, seed=4),
                                w * (x - ref), atol=2e-6)
+
+
+def test_integrated_gradients_on_a_linear_graph_and_its_completeness(keras_lin, keras_predictor):
+    """On a linear graph IG = W * (x - r), r the background's expected one-hot; on a CNN the map
+    sums to f(x) - f(r) within the midpoint rule's error."""
+    model, w, x = keras_lin
+    dist = [0.1, 0.2, 0.3, 0.4]
+    np.testing.assert_allclose(attr.integrated_gradients(model, x, background_dist=dist),
+                               w * (x - np.array(dist, dtype=np.float32)), atol=1e-6)
+    cnn, xc = keras_predictor
+    phi = attr.integrated_gradients(cnn, xc, steps=100)
+    reference = np.full((1,) + xc.shape[1:], 0.25, dtype=np.float32)
+    gap = cnn.predict_logit(xc) - cnn.predict_logit(reference)[0]
+    np.testing.assert_allclose(phi.sum((1, 2)), gap, atol=0.02 * np.abs(gap).max())
+
+
+def test_gradient_correction_removes_the_mean_over_the_four_bases(keras_lin):
+    """Majdandzic et al. 2023: a gradient's component equal at all four bases points off the
+    one-hot simplex; the corrected map has none (each position sums to 0) and the differences
+    between bases are kept."""
+    model, w, x = keras_lin
+    ids = [f"s{i}" for i in range(len(x))]
+    results = attr.run_attributions(model, x, ids, ["saliency", "ism"], quiet=True, gradient_correction=True)
+    corrected = results["saliency"][0]
+    np.testing.assert_allclose(corrected, np.broadcast_to(w - w.mean(-1, keepdims=True), x.shape), atol=1e-7)
+    np.testing.assert_allclose(corrected.sum(-1), 0.0, atol=1e-6)
+    np.testing.assert_allclose(results["ism"][0], w - (x * w).sum(-1, keepdims=True), atol=1e-6)   # not a gradient
 
 
 def gradient_mixture(phi, weights, x):
