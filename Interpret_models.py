@@ -84,6 +84,10 @@ def build_parser():
                    help="attribution methods (ism kernel_shap deep_shap gradient_shap saliency "
                         "integrated_gradients); "
                         "default: every method the model supports; 'none' skips attribution")
+    g.add_argument("--deep_background", choices=attribution.DEEP_BACKGROUNDS, default="dist",
+                   help="DeepSHAP's references: dist = sequences drawn from the background distribution, "
+                        "shared by all; shuffle = position shuffles of each sequence; dinuc = dinucleotide "
+                        "shuffles of each (the BPNet / tangermeme reference)")
     g.add_argument("--gradient_correction", type=cli.boolean, default=False, metavar="BOOL",
                    help="subtract, at each position, the mean over the four bases from the maps of the gradient "
                         "methods (saliency, integrated_gradients, gradient_shap): the correction of Majdandzic "
@@ -147,7 +151,7 @@ def main(argv=None) -> int:
         attributed = attribution.run_attributions(
             predictor, x[pick], attr_ids, inp.methods, background_dist=inp.background, seed=args.seed,
             window=args.window, nsamples=args.nsamples, quiet=args.quiet,
-            gradient_correction=args.gradient_correction)
+            gradient_correction=args.gradient_correction, deep_background=args.deep_background)
     scale = attribution.output_scale(predictor)
     truth_motifs = list(rule.pos_motifs) if rule is not None else [m.name for m in inp.motifs]
     with dio.staged_dir(inp.out_dir, overwrite=args.overwrite) as tmp:

@@ -508,3 +508,27 @@ def test_logo_draws_a_letter_per_visible_cell_only():
     draw_logo(ax, values)
     assert len(ax.patches) == 3
     plt.close(fig)
+
+
+def test_dinucleotide_shuffles_keep_every_dinucleotide_count_and_the_ends():
+    rng = np.random.default_rng(5)
+    codes = np.random.default_rng(1).integers(0, 4, 120).astype(np.uint8)
+    codes[[10, 11, 50]] = 4                                        # N runs are letters too
+    counts = lambda c: sorted(zip(c[:-1].tolist(), c[1:].tolist()))   # noqa: E731
+    shuffles = [attr.dinucleotide_shuffle(codes, rng) for _ in range(20)]
+    for s in shuffles:
+        assert counts(s) == counts(codes) and (s[0], s[-1]) == (codes[0], codes[-1])
+    assert len({s.tobytes() for s in shuffles}) == 20             # they differ from each other
+    x = one_hot(["ACGTTGCAACGTAGGCTTAA"])[0]
+    refs = attr.dinucleotide_shuffled_sequences(x, 3, rng)
+    assert refs.shape == (3, 20, 4) and np.all(refs.sum(-1) == 1)
+
+
+def test_deep_shap_with_dinucleotide_shuffled_references(keras_predictor):
+    model, x = keras_predictor
+    phi = attr.deep_shap(model, x, background="dinuc", num_background=4, seed=3)
+    rng = np.random.default_rng(3)
+    expected = [model.predict_logit(x[i:i + 1])[0]
+                - model.predict_logit(attr.dinucleotide_shuffled_sequences(x[i], 4, rng)).mean()
+                for i in range(len(x))]
+    np.testing.assert_allclose(phi.sum((1, 2)), expected, atol=1e-4)

@@ -55,6 +55,7 @@ KERNEL_WINDOW = 5             # bp per player
 KERNEL_NSAMPLES = 500         # coalitions per sequence
 KERNEL_BACKGROUND = 5         # background sequences per coalition (model calls = nsamples * this)
 DEEP_BACKGROUND = 20          # reference sequences for DeepSHAP and GradientSHAP
+DEEP_BACKGROUNDS = ("dist", "shuffle", "dinuc")   # DeepSHAP's references (see deep_shap)
 GRADIENT_NSAMPLES = 200       # interpolation points per sequence for GradientSHAP
 GRADIENT_BATCH = 512          # sequences per gradient evaluation
 UNIFORM = (0.25, 0.25, 0.25, 0.25)
@@ -172,6 +173,54 @@ def background_sequences(num: int, length: int, background_dist=None, seed: int 
     """
     dist = check_background_dist(background_dist)
     return codes_to_onehot(sample_background(int(num), int(length), dist, np.random.default_rng(seed)))
+
+
+def dinucleotide_shuffle(codes: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """One shuffle of a code sequence (uint8, 0-4 with 4 = N) that keeps every dinucleotide count
+    and the first and last letter (Altschul & Erickson 1985): a random Eulerian path through the
+    graph of letter transitions, whose last exits form a random arborescence into the last letter
+    (Wilson's loop-erased walks), as fasta-shuffle-letters and tangermeme shuffle."""
+    seq = np.asarray(codes, dtype=np.int64)
+    if len(seq) < 3:
+        return seq.astype(np.uint8)
+    exits = {}
+    for a, b in zip(seq[:-1], seq[1:]):
+        exits.setdefault(int(a), []).append(int(b))
+    root = int(seq[-1])
+    last = {root: None}                 # vertex -> its designated last exit (into the tree)
+    in_tree = {root}
+    for start in exits:
+        u, path = start, {}
+        while u not in in_tree:         # random walk to the tree, loops erased by overwriting
+            nxt = exits[u][int(rng.integers(len(exits[u])))]
+            path[u] = nxt
+            u = nxt
+        u = start
+        while u not in in_tree:
+            in_tree.add(u)
+            last[u] = path[u]
+            u = path[u]
+    order = {}
+    for u, out in exits.items():
+        rest = list(out)
+        if last.get(u) is not None:
+            rest.remove(last[u])
+        rest = [rest[i] for i in rng.permutation(len(rest))]
+        order[u] = rest + ([last[u]] if last.get(u) is not None else [])
+    out, used = [int(seq[0])], {u: 0 for u in order}
+    for _ in range(len(seq) - 1):
+        u = out[-1]
+        out.append(order[u][used[u]])
+        used[u] += 1
+    return np.asarray(out, dtype=np.uint8)
+
+
+def dinucleotide_shuffled_sequences(onehot_row: np.ndarray, num: int, rng: np.random.Generator) -> np.ndarray:
+    """``num`` dinucleotide shuffles of one sequence: (L, 4) -> (num, L, 4) (N positions stay all-zero rows)."""
+    row = np.asarray(onehot_row, dtype=np.float32)
+    codes = np.where(row.sum(axis=1) > 0, row.argmax(axis=1), 4).astype(np.uint8)
+    eye = np.vstack([np.eye(4, dtype=np.float32), np.zeros((1, 4), dtype=np.float32)])
+    return np.stack([eye[dinucleotide_shuffle(codes, rng)] for _ in range(int(num))])
 
 
 def shuffled_sequences(onehot_row: np.ndarray, num: int, rng: np.random.Generator) -> np.ndarray:
@@ -318,7 +367,9 @@ def deep_shap(predictor, onehot: np.ndarray, background: str = "dist", backgroun
 
     onehot: (N, L, 4) float32. ``background``: ``'dist'`` = ``num_background`` sequences
     drawn once from ``background_dist`` (seeded), shared by all sequences;
-    ``'shuffle'`` = ``num_background`` position shuffles of each sequence itself.
+    ``'shuffle'`` = ``num_background`` position shuffles of each sequence itself;
+    ``'dinuc'`` = ``num_background`` dinucleotide shuffles of each (the BPNet / tangermeme
+    reference: it keeps the sequence's CpG and other dinucleotide content).
     Returns (N, L, 4) float32 attributions on all four channels; per sequence they add
     up to ``logit(x) - mean logit(references)``.
     """
@@ -327,8 +378,8 @@ def deep_shap(predictor, onehot: np.ndarray, background: str = "dist", backgroun
     model = _require_keras(predictor, "deep_shap")
     x = check_onehot(predictor, onehot)
     n, length, _ = x.shape
-    if background not in ("dist", "shuffle"):
-        raise InputError(f"the DeepSHAP background must be 'dist' or 'shuffle'; got {background!r}")
+    if background not in DEEP_BACKGROUNDS:
+        raise InputError(f"the DeepSHAP background must be one of {', '.join(DEEP_BACKGROUNDS)}; got {background!r}")
     if num_background < 1:
         raise InputError(f"the number of background sequences must be 1 or more; got {num_background}")
     if background == "dist":
@@ -336,8 +387,10 @@ def deep_shap(predictor, onehot: np.ndarray, background: str = "dist", backgroun
     else:
         rng = np.random.default_rng(seed)
 
+        shuffle = dinucleotide_shuffled_sequences if background == "dinuc" else shuffled_sequences
+
         def data(inputs):             # shap calls this once per explained sequence, in order
-            return shuffled_sequences(inputs[0], num_background, rng)
+            return shuffle(inputs[0], num_background, rng)
 
     attributions = np.zeros_like(x)
     with _quiet_shap():
