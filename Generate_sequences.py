@@ -78,10 +78,10 @@ def build_parser():
     g.add_argument("--orientation", choices=planted.ORIENTATIONS, default=None,
                    help=f"--gen_type orientation: the relative orientation of positives: convergent (upstream "
                         f"on +, downstream on -), divergent (upstream -, downstream +) or tandem (both on one "
-                        f"strand); default {planted.DEFAULT_ORIENTATION}: its negatives include its mirror "
-                        f"image (divergent), whose motifs stand on opposite strands exactly as in positives, "
-                        f"so not even the pair of strands separates the classes, only which one is upstream "
-                        f"(tandem positives always share a strand, which pairs of k-mer counts can see)")
+                        f"strand); default {planted.DEFAULT_ORIENTATION}; why convergent: its negatives include "
+                        f"its mirror image (divergent), whose motifs stand on opposite strands exactly as in "
+                        f"positives, so only which strand is upstream separates them (tandem positives always "
+                        f"share a strand, which a model pairing k-mer counts can see)")
     g = p.add_argument_group("target")
     g.add_argument("--target", choices=planted.TARGETS, default="class",
                    help="class: 0/1 labels from the rule; activity: a real-valued label (motif effects per "
