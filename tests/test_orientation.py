@@ -179,8 +179,11 @@ def test_an_oracle_blind_to_orientation_is_orientation_unused(consensus):
     data = consensus["convergent"]
     rows, summary, _ = interpret(OrientationOracle(data.metadata, A, B, None), data)
     assert summary["verdict"] == "not recovered"
-    assert summary["reason"].startswith("orientation unused (flipping the upstream site in positives +0.000 "
-                                        "(decrease expected)"), summary["reason"]
+    assert summary["reason"] == (
+        f"orientation unused (flipping one site of {A} and {B} changed the probability by: upstream in "
+        f"positives +0.000, upstream in negatives made positive +0.000, downstream in positives +0.000, "
+        f"downstream in negatives made positive +0.000; the rule needs a decrease in positives and an "
+        f"increase in the negatives one flip makes positive)"), summary["reason"]
     assert row(rows, f"ablate:{A}")["agrees"] is True
     assert summary["found_rule"]["orientation_matters"] is False
 

@@ -321,9 +321,12 @@ def verdict(rows: list[dict], rule: PlantedRule | None, curve: Mapping | None, a
     bad_flips = [r for r in tested if not r["agrees"] and r["hypothesis"].kind == FLIP and r["expected"] != "none"]
     failures = [_failure(r, pos) for r in tested if not r["agrees"] and r not in bad_swaps and r not in bad_flips]
     if bad_flips:        # one clause for the orientation rule, with each flip's change
-        detail = ", ".join(f"the {r['hypothesis'].site} site in {r['hypothesis'].sequences} "
-                           f"{r['mean_delta_output']:+.3f} ({r['expected']} expected)" for r in bad_flips)
-        failures.append(f"orientation unused (flipping {detail})")
+        groups = {"positives": "positives", "negatives_made_positive": "negatives made positive"}
+        detail = ", ".join(f"{r['hypothesis'].site} in {groups[r['test'].split(':')[2]]} "
+                           f"{r['mean_delta_output']:+.3f}" for r in bad_flips)
+        failures.append(f"orientation unused (flipping one site of {' and '.join(pos)} changed the probability "
+                        f"by: {detail}; the rule needs a decrease in positives and an increase in the "
+                        f"negatives one flip makes positive)")
     if bad_swaps:        # one clause for the order rule, with each class's change
         detail = ", ".join(f"{r['hypothesis'].sequences} {r['mean_delta_output']:+.3f}" for r in bad_swaps)
         failures.append(f"order unused (swapping {' and '.join(pos)} changed the probability of "
