@@ -56,7 +56,7 @@ def build_parser():
     g.add_argument("--pos_motifs", nargs="+", default=None, metavar="NAME",
                    help="motifs that make a sequence positive (the rest of --motifs are decoys); default: "
                         "the first of --motifs for "
-                        "presence, the first two for order and distance (A B)")
+                        "presence, the first two for order, distance and orientation (A B)")
     g.add_argument("--presence_logic", choices=("any", "all"), default="any",
                    help="presence with several positive motifs: any one of them, or all of them")
     g.add_argument("--min_dist", type=int, default=None, metavar="INT bp",
