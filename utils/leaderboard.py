@@ -6,9 +6,11 @@ method's localization auROC / auPRC and seconds per sequence). A run folder's pl
 sweep (rule, model, seed) is given by the caller, e.g. the workflow's folder layout.
 
 What each model kind can learn, and so which verdict is correct ("capability"):
-- a CNN sees motifs, their order and their spacing: it should recover every rule;
+- a CNN sees motifs, their order, their spacing and their strands: it should recover every rule;
 - a k-mer model sees only which k-mers occur: it should recover presence and must *not*
-  recover order or distance; on an activity target it is additive (kmer_ridge), so it should
+  recover order or distance, nor orientation (it counts a motif's forward and reverse-complement
+  k-mers alike, and the orientation data put each motif on either strand equally often in both
+  classes); on an activity target it is additive (kmer_ridge), so it should
   recover a rule without an interaction term and must not recover one with it;
 - a null model (trained on shuffled labels) learned nothing: it must never be "recovered".
 """

@@ -440,6 +440,11 @@ def instance_drawer(thresholds: dict, background: np.ndarray, sampling: str = "p
     return draw
 
 
+def strand_readable(inst: np.ndarray, lo: np.ndarray) -> np.ndarray:
+    """(k,) bool: does each instance (k, w) score higher on its own strand than reverse-complemented?"""
+    return window_scores(inst, lo) > window_scores(reverse_complement(inst), lo) + 1e-9
+
+
 def reverse_complement(inst: np.ndarray) -> np.ndarray:
     """Reverse complement of uint8 codes (A0 C1 G2 T3) along the last axis."""
     return (3 - inst[..., ::-1]).astype(np.uint8)

@@ -1,4 +1,4 @@
-"""In-silico experiments on a black-box model: ablate, insert, swap, re-space; their statistics.
+"""In-silico experiments on a black-box model: ablate, insert, swap, re-space, flip; their statistics.
 
 Every experiment takes real test sequences (one-hot ``(N, L, 4)``), builds all of its
 perturbed copies at once (``num_perturbs`` draws per sequence), sends them through
@@ -16,10 +16,10 @@ import numpy as np
 
 from utils import motifs as motiflib
 from utils.background import sample_background
-from utils.hypotheses import ABLATE, CONTROL, DISTANCE, INSERT, SWAP, Hypothesis
+from utils.hypotheses import ABLATE, CONTROL, DISTANCE, FLIP, FLIP_SITES, INSERT, SWAP, Hypothesis
 from utils.io import InputError
 from utils.seqfiles import Site
-from utils.planted import PlantedRule
+from utils.planted import PlantedRule, orientation_of
 from utils.stats import curve_band, stable_seed, summarize_differences
 
 EPS = 1e-7
@@ -214,6 +214,48 @@ def swap(predictor, x, y, base_prob, sites, a, b, label, num_perturbs, max_seqs,
     return Outcome(Hypothesis(SWAP, (a, b), label), idx, d_prob, d_loss, 1)
 
 
+def flip_in_place(onehot: np.ndarray, site: Site) -> np.ndarray:
+    """Reverse-complement one planted instance where it stands, every other base kept.
+
+    (L, 4) -> (L, 4): the site's columns reversed and each base complemented (A<->T, C<->G: the
+    one-hot channels reversed), so the instance now reads on the other strand.
+    """
+    out = onehot.copy()
+    out[site.start:site.end] = onehot[site.start:site.end][::-1, ::-1]
+    return out
+
+
+def _flipped(strand: str) -> str:
+    return "+" if strand == "-" else "-"
+
+
+def flip_becomes(pair: tuple[Site, Site], site: str, orientation: str) -> int:
+    """1 when flipping the ``site`` (upstream, downstream) of the pair puts it in ``orientation``, else 0."""
+    up, down = pair[0].strand, pair[1].strand
+    if site == "upstream":
+        up = _flipped(up)
+    else:
+        down = _flipped(down)
+    return int(orientation_of(up, down) == orientation)
+
+
+def flip(predictor, x, y, base_prob, sites, a, b, label, site, max_seqs, rng, becomes: int | None = None,
+         orientation: str | None = None, target: np.ndarray | None = None) -> Outcome:
+    """Reverse-complement the upstream or downstream site of the (A, B) pair in place, in sequences
+    of class ``label`` carrying both once; with ``becomes`` (and the planted ``orientation``) only
+    those whose flip makes that orientation (1) or does not (0), by their sites' strands.
+
+    The flip is deterministic, so it is evaluated once and counts as every draw.
+    """
+    pairs = pair_sites(sites, a, b)
+    k = FLIP_SITES.index(site)
+    idx = _choose([i for i in pairs if y[i] == label and (becomes is None
+                   or flip_becomes(pairs[i], site, orientation) == becomes)], max_seqs, rng)
+    copies = np.stack([flip_in_place(x[i], pairs[i][k]) for i in idx]) if len(idx) else x[:0]
+    d_prob, d_loss = _measure(predictor, _target(y, target)[idx], base_prob[idx], copies, 1)
+    return Outcome(Hypothesis(FLIP, (a, b), label, site=site, becomes=becomes), idx, d_prob, d_loss, 1)
+
+
 def gap_grid(gap_limit: int, min_dist: int | None, max_dist: int | None, coarse: int = 25) -> np.ndarray:
     """Gaps to test: every gap near the planted window's edges, and about ``coarse`` spread over the rest."""
     grid = set(np.linspace(0, gap_limit, num=min(coarse, gap_limit + 1)).round().astype(int).tolist())
@@ -397,9 +439,10 @@ def summarize(outcome: Outcome, rng: np.random.Generator) -> dict:
 
 
 # ============================================================================ the battery
-TESTS = ("ablation", "insertion", "order", "distance", "controls", "interactions")
+TESTS = ("ablation", "insertion", "order", "distance", "controls", "interactions", "orientation")
 # "interactions": the motifs' effects, the pair's interaction and the dose, embedded in background
-# sequences (utils.gia); the others perturb the test sequences themselves
+# sequences (utils.gia); the others perturb the test sequences themselves; "orientation": flip one
+# site of the pair (orientation rules, and sequences without a rule given --pair)
 
 
 @dataclass(frozen=True)
@@ -416,6 +459,7 @@ class ExperimentPlan:
     curve_pair: tuple[str, str] | None = None
     drawn_gaps: tuple[int, int] | None = None
     spacing_test: bool = False
+    orientation: str | None = None     # the planted orientation the flips' negatives are split by
 
 
 def plan_experiments(rule: PlantedRule | None, motifs: list[motiflib.Motif], pair: tuple[str, str] | None = None,
@@ -451,7 +495,14 @@ def plan_experiments(rule: PlantedRule | None, motifs: list[motiflib.Motif], pai
     spacing = bool(curve and rule is not None and rule.gap_window is not None and drawn is not None)
     if spacing:
         hyps.append(Hypothesis(DISTANCE, pair, 1))
-    return ExperimentPlan(tuple(hyps), curve, drawn, spacing)
+    # the flip: an orientation rule's own experiment; without a rule, descriptive for the --pair; other
+    # rules plant no strand, so it does not run for them
+    orientation = getattr(rule, "orientation", None)
+    if "orientation" in tests and orientation is not None:
+        hyps += rule.flips()
+    elif "orientation" in tests and rule is None and pair is not None:
+        hyps += [Hypothesis(FLIP, pair, label, site=site) for site in FLIP_SITES for label in (1, 0)]
+    return ExperimentPlan(tuple(hyps), curve, drawn, spacing, orientation)
 
 
 @dataclass
@@ -499,6 +550,8 @@ def not_run_reason(h: Hypothesis) -> str:
         return f"every test sequence carries {m} already or has no free stretch for it"
     if h.kind == CONTROL:
         return f"no test sequence carrying {m} has a free stretch of {h.width} bp"
+    if h.kind == FLIP and h.becomes is not None:
+        return f"no test sequence is among the {h.sequences} (carrying exactly one {h.motifs[0]} and one {h.motifs[1]})"
     a, b = h.motifs
     return f"no {h.sequences[:-1]} among the test sequences carries exactly one {a} and one {b} apart"
 
@@ -534,6 +587,9 @@ def run_battery(predictor, x: np.ndarray, y: np.ndarray, sites: list[list[Site]]
         if h.kind == CONTROL:
             return ablate_background(predictor, x, y, base_prob, sites, m, h.width, num_perturbs, background,
                                      rng, max_seqs, free, target=target)
+        if h.kind == FLIP:
+            return flip(predictor, x, y, base_prob, sites, *h.motifs, h.label, h.site, max_seqs, rng,
+                        becomes=h.becomes, orientation=plan.orientation, target=target)
         return swap(predictor, x, y, base_prob, sites, *h.motifs, h.label, num_perturbs, max_seqs, rng,
                     target=target)
 

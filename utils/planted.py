@@ -26,7 +26,7 @@ import math
 
 import numpy as np
 
-from utils.hypotheses import ABLATE, DISTANCE, INSERT, SWAP, Hypothesis
+from utils.hypotheses import ABLATE, DISTANCE, FLIP, FLIP_SITES, INSERT, SWAP, Hypothesis
 from utils.io import InputError, check_base_distribution
 from utils.seqfiles import TARGETS      # noqa: F401 - the targets a label file can hold, named once
 
@@ -47,6 +47,36 @@ ACTIVITY_COPIES_DEFINITION = (
     "1 to max_copies copies (each count equally often); every slot a copy leaves empty holds a "
     "look-alike of that motif, so every sequence carries max_copies instances per positive motif "
     "(real or look-alike) and the label follows from which of them are real")
+ORIENTATIONS = ("tandem", "convergent", "divergent")
+DEFAULT_ORIENTATION = "convergent"
+ORIENTATION_DEFINITION = (
+    "the relative orientation of the pair is read from the strands (BED column 6) of its two instances, "
+    "upstream (the smaller start) then downstream: convergent = upstream on +, downstream on - (facing "
+    "each other, an inverted repeat); divergent = upstream on -, downstream on + (facing away, an everted "
+    "repeat); tandem = both on one strand (+ + or - -, a direct repeat); an instance on - is a PWM draw "
+    "reverse-complemented, whichever motif is upstream")
+STRAND_READABLE_DEFINITION = (
+    "every planted instance of A and B scores higher (log-odds) on its own strand than its reverse "
+    "complement does (draws that do not are drawn again), so the strand of each instance can be read "
+    "from its bases")
+# the strand patterns (upstream, downstream) of each class, as (pattern, share of the class); either
+# motif upstream with probability 1/2 in every pattern. Per-motif strand frequencies: P(A on +) =
+# P(B on +) = 1/2 in both classes (see Orientation.strand_mix)
+ORIENTATION_MIX = {
+    "convergent": {"positives": ((("+", "-"), 1.0),),
+                   "negatives": ((("-", "+"), 0.5), (("+", "+"), 0.25), (("-", "-"), 0.25))},
+    "divergent": {"positives": ((("-", "+"), 1.0),),
+                  "negatives": ((("+", "-"), 0.5), (("+", "+"), 0.25), (("-", "-"), 0.25))},
+    "tandem": {"positives": ((("+", "+"), 0.5), (("-", "-"), 0.5)),
+               "negatives": ((("+", "-"), 0.5), (("-", "+"), 0.5))},
+}
+
+
+def orientation_of(upstream_strand: str, downstream_strand: str) -> str:
+    """The relative orientation of a pair from its instances' strands ('+' or '-'), upstream first."""
+    if upstream_strand == downstream_strand:
+        return "tandem"
+    return "convergent" if upstream_strand == "+" else "divergent"
 
 
 @dataclass(frozen=True)
@@ -358,7 +388,91 @@ class Distance(PairRule):
         return out
 
 
-RULE_KINDS: dict[str, type[PlantedRule]] = {cls.kind: cls for cls in (Presence, Order, Distance)}
+@dataclass(frozen=True)
+class Orientation(PairRule):
+    """Positive iff the pair (A, B) stands in one relative orientation (:data:`ORIENTATIONS`);
+    both classes carry both once, gaps from one window, either motif upstream."""
+    kind: ClassVar[str] = "orientation"
+    orientation: str = DEFAULT_ORIENTATION
+
+    def holds(self, upstream_strand: str, downstream_strand: str) -> bool:
+        """Does a pair with these strands ('+'/'-', upstream first) stand in the planted orientation?"""
+        return orientation_of(upstream_strand, downstream_strand) == self.orientation
+
+    def _pattern_text(self) -> str:
+        return {"convergent": "upstream instance on +, downstream on -, facing each other",
+                "divergent": "upstream instance on -, downstream on +, facing away",
+                "tandem": "both instances on the same strand, + + or - -"}[self.orientation]
+
+    def class_rule(self) -> str:
+        a, b = self.pos_motifs
+        return (f"positive iff {a} and {b} are {self.orientation} ({self._pattern_text()}), whichever of "
+                f"them is upstream; both always present once, each on either strand")
+
+    def arrangement(self):
+        a, b = self.pos_motifs
+        return f"both are present and {self.orientation} ({self._pattern_text()})"
+
+    def strand_mix(self) -> str:
+        """Which strand patterns each class gets, and why k-mer counts cannot separate them, in words."""
+        mix = ORIENTATION_MIX[self.orientation]
+
+        def text(cls):
+            return ", ".join(f"({u},{d}) {share:g}" for (u, d), share in mix[cls])
+        why = ("so P(A on +) = P(B on +) = 1/2 in both classes: either motif is upstream with "
+               "probability 1/2 in every pattern, a (+,-) or (-,+) pair puts each motif on + half the "
+               "time, and (+,+) and (-,-) are equally common; every instance on - is a reverse-complemented "
+               "PWM draw, so counts of each motif's forward and reverse-complement k-mers have one "
+               "distribution in both classes")
+        if self.orientation == "tandem":
+            why += ("; the pair's joint strands cannot match as well (positives always share a strand, "
+                    "negatives never do), so a model of k-mer counts that multiplies motif features could "
+                    "tell them apart; an additive one cannot")
+        else:
+            why += ("; half the negatives are the mirror arrangement, whose motifs stand on opposite strands "
+                    "exactly as in positives, and the tandem quarter in each of (+,+) and (-,-) keeps every "
+                    "arrangement one flip can reach in the training data")
+        return (f"strand patterns (upstream, downstream) and their share of each class: positives "
+                f"{text('positives')}; negatives {text('negatives')}; {why}")
+
+    def field_needed(self, motif_lengths, kernel_size=19):
+        la, lb = self._pair_lengths(motif_lengths)
+        gap = int(self.max_dist)
+        return la + lb + gap + kernel_size, (f"orientation: motifs {la} + {lb} bp, largest gap {gap} bp, "
+                                             f"+ {kernel_size} bp margin")
+
+    def flips(self) -> list[Hypothesis]:
+        """The flip experiment's tests: each site, in positives and in both groups of negatives."""
+        out = []
+        for site in FLIP_SITES:
+            out += [Hypothesis(FLIP, self.pair, 1, site=site), Hypothesis(FLIP, self.pair, 0, site=site, becomes=1),
+                    Hypothesis(FLIP, self.pair, 0, site=site, becomes=0)]
+        return out
+
+    def expected(self, h):
+        if h.kind == FLIP and h.motifs == self.pair:
+            if h.label == 1:
+                return DECREASE       # one flip always breaks the orientation
+            return {1: INCREASE, 0: NONE}.get(h.becomes)
+        if h.kind == SWAP:
+            return None               # a swap turns convergent into divergent and keeps tandem: mixed
+        return super().expected(h)
+
+    def required(self):
+        return [h for h in self.flips() if h.label == 1 or h.becomes == 1]
+
+    def to_json(self):
+        out = super().to_json()
+        out.update(orientation=self.orientation, orientation_definition=ORIENTATION_DEFINITION,
+                   strand_mix=self.strand_mix(), strand_readable_definition=STRAND_READABLE_DEFINITION)
+        return out
+
+    def summary(self):
+        return {**super().summary(), "orientation": self.orientation,
+                "orientation_definition": ORIENTATION_DEFINITION}
+
+
+RULE_KINDS: dict[str, type[PlantedRule]] = {cls.kind: cls for cls in (Presence, Order, Distance, Orientation)}
 GEN_TYPES = tuple(RULE_KINDS)
 PAIR_KINDS = tuple(k for k, cls in RULE_KINDS.items() if issubclass(cls, PairRule))
 
@@ -420,10 +534,19 @@ def from_json(meta: Mapping, path="metadata.json", site_motifs: Iterable[str] = 
         raise bad(f"target {target!r} is not one of {', '.join(TARGETS)}")
     activity = _activity_from_json(meta.get("activity"), motifs, kind in PAIR_KINDS, bad) \
         if target == "activity" else None
+    extra = {}
+    if kind == "orientation":
+        if meta.get("orientation") not in ORIENTATIONS:
+            raise bad(f"orientation {meta.get('orientation')!r} is not one of {', '.join(ORIENTATIONS)}")
+        if activity is not None:
+            raise bad("an orientation rule has class labels only, but target is activity")
+        if whole(lo) is None or whole(hi) is None:
+            raise bad("an orientation rule needs whole numbers min_dist and max_dist")
+        extra["orientation"] = meta["orientation"]
     return cls(motifs=tuple(motifs), pos_motifs=tuple(pos), decoy_motifs=tuple(decoys),
                lookalikes=tuple((str(k), str(v)) for k, v in lookalikes.items()), presence_logic=logic,
                min_dist=whole(lo), max_dist=whole(hi), gap_limit=whole(meta.get("gap_limit")),
-               activity=activity)
+               activity=activity, **extra)
 
 
 def _finite(v) -> bool:

