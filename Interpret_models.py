@@ -20,6 +20,7 @@ from utils import (attribution, attribution_outputs, cli, evaluate, gia, interpr
                    models, perturb, report)
 from utils.encoding import one_hot
 from utils.folders import ResultsFolder
+from utils.seqfiles import sites_bed_text
 
 
 def build_parser():
@@ -155,6 +156,8 @@ def main(argv=None) -> int:
     scale = attribution.output_scale(predictor)
     truth_motifs = list(rule.pos_motifs) if rule is not None else [m.name for m in inp.motifs]
     with dio.staged_dir(inp.out_dir, overwrite=args.overwrite) as tmp:
+        if inp.site_calling is not None:          # the sites the experiments used, for the user to check
+            dio.write_text(tmp / ResultsFolder.CALLED_SITES, sites_bed_text(inp.sites, test_ids))
         dio.write_csv(tmp / ResultsFolder.INTERPRETATION, evaluate.VERDICT_COLUMNS,
                       [[r[c] for r in rows] for c in evaluate.VERDICT_COLUMNS])
         curve_png = None

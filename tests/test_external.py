@@ -75,6 +75,11 @@ def test_oracle_from_elsewhere_uses_its_motif_and_not_the_decoy(outside, kind):
     assert "**Rule found:** the model uses TOYA. No planted rule to compare with" in report
     calls = summary["site_calling"]["sites_per_motif"]
     assert calls == {"TOYA": 120, "TOYB": 107}          # golden: every planted consensus, no other window
+    from utils.seqfiles import read_bed
+
+    called = read_bed(out / "called_sites.bed")          # the sites the experiments used, as BED6
+    assert len(called) == 227 and {s.motif for s in called} == {"TOYA", "TOYB"}
+    assert all(s.end - s.start == 8 for s in called)
     # the oracle's ISM mass lies on TOYA's sites alone (8 of 100 bp), none on TOYB's
     assert summary["attribution_mass"] == {"ism:TOYA": {"n": 25, "mass_mean": 1.0, "site_share": 0.08},
                                            "ism:TOYB": {"n": 11, "mass_mean": 0.0, "site_share": 0.08}}

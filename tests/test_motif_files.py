@@ -1,6 +1,7 @@
 """MEME motif files: malformed motifs are refused in one line naming the motif and the row."""
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from utils import motifs
@@ -89,3 +90,20 @@ def test_find_matches_equals_a_full_scan():
             want = np.nonzero(scores >= t)
             np.testing.assert_array_equal(rows, want[0])
             np.testing.assert_array_equal(cols, want[1])
+
+
+def test_windows_over_an_n_are_never_sites():
+    """An unknown base scores 0: a run of N let STAT_known2's threshold be reached on its few known
+    bases (14 calls in 50 sequences at p 1e-4, all over the N run); none now, and the sites
+    beside the run are kept."""
+    from utils.encoding import seqs_to_codes
+    from utils.motifs import call_sites, get_motifs
+
+    rng = np.random.default_rng(0)
+    motif = get_motifs(["STAT_known2"], "encode")[0]
+    site = "".join("ACGT"[i] for i in motif.pwm.argmax(axis=1))
+    seqs = ["".join(rng.choice(list("ACGT"), 60)) + "N" * 80 + "".join(rng.choice(list("ACGT"), 60)) for _ in range(50)]
+    seqs[0] = seqs[0][:30] + site + seqs[0][30 + len(site):]           # a real site before the run
+    calls = call_sites([str(i) for i in range(50)], seqs_to_codes(seqs), [motif], np.full(4, 0.25), 1e-4)
+    starts = [(sid, s.start) for sid, v in calls.items() for s in v]
+    assert starts == [("0", 30)]

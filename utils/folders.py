@@ -64,7 +64,9 @@ class ResultsFolder:
     SCORES_PNG = "attribution_scores.png"
     MASS_CSV = "attribution_mass.csv"         # attribution mass on sites (no planted truth)
     LOGO_DIR = "logos"                        # logos/<id>_<pos|neg>.png
-    FILES = (INTERPRETATION, SUMMARY, REPORT, DISTANCE_CSV, DISTANCE_PNG, SCORES_CSV, SCORES_PNG, MASS_CSV)
+    CALLED_SITES = "called_sites.bed"         # sequences without planted sites: the sites the scan called
+    FILES = (INTERPRETATION, SUMMARY, REPORT, DISTANCE_CSV, DISTANCE_PNG, SCORES_CSV, SCORES_PNG, MASS_CSV,
+             CALLED_SITES)
     MARKER = SUMMARY
     ATTRIBUTIONS = ("attributions_", ".npz")  # attributions_<method>.npz
     PATTERNS = (ATTRIBUTIONS,)

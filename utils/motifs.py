@@ -513,11 +513,15 @@ def call_sites(ids: list[str], codes: np.ndarray, motifs: list[Motif], backgroun
     A window is a site of motif M when its log-odds score (PWM against ``background``) has
     a background p-value at most ``pvalue`` on its strand (exact, :func:`threshold_for_pvalue`);
     both strands are scanned, and overlapping sites of the same motif are resolved by keeping
-    the best-scoring one (greedily, best first). Sites of different motifs may overlap.
+    the best-scoring one (greedily, best first). Sites of different motifs may overlap. A
+    window that holds an N (code 4) is never a site.
     """
     from utils.seqfiles import Site
 
     found: dict[str, list] = {}
+    codes = np.asarray(codes)
+    n_cum = np.concatenate([np.zeros((len(codes), 1), dtype=np.int64),
+                            np.cumsum(codes >= 4, axis=1, dtype=np.int64)], axis=1)
     for motif in motifs:
         exact = log_odds(motif, background)
         t = threshold_for_pvalue(exact, pvalue, background)
@@ -531,6 +535,10 @@ def call_sites(ids: list[str], codes: np.ndarray, motifs: list[Motif], backgroun
         rev = scan(codes, lo[::-1, ::-1], both_strands=False)
         best = np.maximum(fwd, rev)
         rows, cols = np.nonzero(best >= t - SCORE_BIN / 2)
+        # a window over an N is no site: an unknown base scores 0, and a run of N would otherwise
+        # let a short motif's threshold be reached on its few known bases
+        known = n_cum[rows, cols + motif.length] == n_cum[rows, cols]
+        rows, cols = rows[known], cols[known]
         if rows.size == 0:
             continue
         scores = best[rows, cols]
