@@ -36,8 +36,9 @@ def build_parser():
                    help="data folder written by Generate_sequences.py, or a FASTA file (plain or .gz, "
                         "sequences of one length, N allowed); default: the folder recorded in model.json")
     g.add_argument("--labels", default=None, metavar="TSV",
-                   help="with a FASTA: id<TAB>label (0/1) for its sequences; without it each sequence is "
-                        "labelled by the model's own call")
+                   help="with a FASTA: id<TAB>label for its sequences (0/1 classes, or real numbers: an "
+                        "activity; the header may be missing, and rows of sequences the FASTA lacks are left "
+                        "out with a note); without it each sequence is labelled by the model's own call")
     g.add_argument("--input_layout", choices=models.LAYOUTS, default="auto",
                    help="model file input: (N, L, 4) or (N, 4, L); auto reads it from the input shape")
     g.add_argument("--output_index", type=cli.index_or_name, default=0, metavar="INT|NAME[:K]",

@@ -254,3 +254,27 @@ def test_a_regression_model_file_recovers_the_activity_rule_it_computes(outside,
                                    "interaction inside the arrangement": 1.5}, abs=0.02)
     assert "## Effects and interactions (global importance analysis)" in report
     assert all(r["expected"] == "" for r in rows)          # the perturbation rows stay descriptive
+
+
+def test_labels_as_users_hold_them_headerless_or_of_a_larger_set(tmp_path):
+    """A labels file without a header is read (its first row an id and a number); one that also
+    lists sequences the FASTA lacks gives the FASTA's labels and a note; one missing a sequence
+    of the FASTA is still refused."""
+    from utils.folders import load_fasta_input
+
+    fasta = tmp_path / "mine.fa"
+    fasta.write_text(">a\nACGTACGT\n>b\nTTTTACGT\n")
+    plain = tmp_path / "plain.tsv"
+    plain.write_text("b\t1\na\t0\n")
+    data = load_fasta_input(fasta, plain)
+    assert data.labels.tolist() == [0, 1] and data.target == "class" and data.notes == ()
+    larger = tmp_path / "genome.tsv"
+    larger.write_text("id\tlabel\na\t0.5\nz\t2.0\nb\t1.25\ny\t0\n")
+    data = load_fasta_input(fasta, larger)
+    assert data.labels.tolist() == [0.5, 1.25] and data.target == "activity"
+    assert data.notes == ("note: --labels genome.tsv lists 2 sequences that are not in mine.fa; their labels "
+                          "are not used",)
+    short = tmp_path / "short.tsv"
+    short.write_text("a\t1\n")
+    with pytest.raises(models.InputError, match="'b' is missing from the labels"):
+        load_fasta_input(fasta, short)

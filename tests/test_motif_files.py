@@ -107,3 +107,4 @@ def test_windows_over_an_n_are_never_sites():
     calls = call_sites([str(i) for i in range(50)], seqs_to_codes(seqs), [motif], np.full(4, 0.25), 1e-4)
     starts = [(sid, s.start) for sid, v in calls.items() for s in v]
     assert starts == [("0", 30)]
+

@@ -182,6 +182,7 @@ class Dataset:
     sampling: str = "pwm"
     match_thresholds: dict = field(default_factory=dict)   # motif -> (score, share of PWM draws kept)
     target: str | None = "class"
+    notes: tuple[str, ...] = ()      # what reading the files decided that the user should hear (stderr)
 
     @property
     def seq_length(self) -> int:
@@ -313,20 +314,26 @@ def load_fasta_input(fasta: str | os.PathLike, labels: str | os.PathLike | None 
     digest.update(raw)
     ids, seqs = read_fasta(fasta, raw)
     del raw
-    values = None
+    values, notes = None, []
     if labels is not None:
         raw = read_bytes(labels)
         digest.update(raw)
         label_ids, values = read_labels(labels, raw, target=None)
         missing, extra = set(ids) - set(label_ids), set(label_ids) - set(ids)
-        if missing or extra:
-            example = sorted(missing)[0] if missing else sorted(extra)[0]
-            raise InputError(f"--labels {labels} does not match {fasta.name}: {example!r} is "
-                             f"{'missing from the labels' if missing else 'not in the FASTA'}; give one "
-                             f"label per sequence of the FASTA")
+        if missing:
+            raise InputError(f"--labels {labels} does not match {fasta.name}: {sorted(missing)[0]!r} is "
+                             f"missing from the labels ({len(missing)} sequences of the FASTA have none); give "
+                             f"one label per sequence of the FASTA")
+        if extra and not set(ids) & set(label_ids):
+            raise InputError(f"--labels {labels} names none of the sequences of {fasta.name} (e.g. "
+                             f"{sorted(extra)[0]!r}); give the labels of this FASTA")
+        if extra:      # a labels table of a larger set (a whole genome's, a paper's): the FASTA's rows
+            notes.append(f"note: --labels {Path(labels).name} lists {len(extra)} sequences that are not in "
+                         f"{fasta.name}; their labels are not used")
         order = {k: i for i, k in enumerate(label_ids)}
         values = values[[order[k] for k in ids]]
-    return Dataset(fasta.parent, ids, seqs, values, {}, {}, digest.hexdigest(), target=target_of(values))
+    return Dataset(fasta.parent, ids, seqs, values, {}, {}, digest.hexdigest(), target=target_of(values),
+                   notes=tuple(notes))
 
 
 # ----------------------------------------------------------------------------- model folder

@@ -186,6 +186,7 @@ def load_sequences(seq_dict: str | None, labels: str | None = None, model_path: 
     warnings, same_data = [], False
     if external_data:
         data = folders.load_fasta_input(data_path, labels)
+        warnings.extend(data.notes)
     elif external_model:
         if data_path is None:
             raise dio.InputError(f"--model {model_path} is a model file with no record of its data; pass "

@@ -61,9 +61,26 @@ def read_fasta(path: str | os.PathLike, raw: bytes | None = None) -> tuple[list[
 TARGETS = ("class", "activity")     # 0/1 labels, or real numbers (metadata.json's "target")
 
 
+def _with_label_header(path, raw: bytes | None) -> bytes:
+    """The labels file's bytes, with the header ``id<TAB>label`` put in front when it has none
+    (its first line already an id and a number, as many tools write them)."""
+    from utils.io import read_bytes
+
+    raw = read_bytes(path) if raw is None else raw
+    first = raw.split(b"\n", 1)[0].rstrip(b"\r").split(b"\t")
+    if len(first) == 2 and first[0].strip() != b"id":
+        try:
+            float(first[1])
+        except ValueError:
+            return raw
+        return b"id\tlabel\n" + raw
+    return raw
+
+
 def read_labels(path: str | os.PathLike, raw: bytes | None = None,
                 target: str | None = "class") -> tuple[list[str], np.ndarray]:
-    """``id<TAB>label`` rows -> (ids, labels (N,)); ``raw``: the bytes when already read.
+    """``id<TAB>label`` rows -> (ids, labels (N,)); ``raw``: the bytes when already read. The
+    header may be missing (the first row is then an id and a number).
 
     ``target``: ``"class"`` (labels 0/1 -> int8), ``"activity"`` (finite real numbers ->
     float64), or None to tell from the labels themselves: every label written ``0`` or ``1``
@@ -72,6 +89,7 @@ def read_labels(path: str | os.PathLike, raw: bytes | None = None,
     """
     if target not in (None, *TARGETS):
         raise ValueError(f"unknown target {target!r}")
+    raw = _with_label_header(path, raw)
     cols = read_tsv(path, ["id", "label"], raw)
     values = [v.strip() for v in cols["label"]]
     if target is None:
