@@ -162,6 +162,8 @@ def metadata(rule: Rule, class_counts: dict, stats: CleanStats, activity_record:
     params["motifs"] = list(c.motifs)
     params["pos_motifs"] = [names[i] for i in rule.pos]
     truth = rule.truth.to_json()
+    if c.min_motifs is None:             # only at_least has one: other data keep the metadata they had
+        params.pop("min_motifs")
     if rule.activity is None:
         for key in ("target", "effects", "interaction", "noise_sd", "max_copies"):
             params.pop(key)
