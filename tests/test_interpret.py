@@ -13,7 +13,7 @@ import Interpret_models
 import Train_models
 from oracles import (ConstantOracle, OrderOracle, PerSequenceWindowOracle, PresenceOracle, RandomOracle,
                      WindowOracle)
-from utils import cli, evaluate, motifs as motiflib, perturb, planted
+from utils import cli, evaluate, gia, motifs as motiflib, perturb, planted
 from utils.encoding import one_hot
 from utils.folders import load_dataset
 from utils.seqfiles import Site
@@ -46,8 +46,12 @@ def interpret(predictor, data, num_perturbs=3, max_seqs=120, seed=0, alpha=0.05,
                                   np.array(meta["background_dist"]), num_perturbs, max_seqs, seed,
                                   sampling=meta["motif_sampling"])
     rows = evaluate.annotate(battery.rows, rule, alpha)
+    table = None
+    if rule.kind == "presence" and (tests is None or "truth_table" in tests):     # as Interpret_models.py does
+        table = gia.truth_table(predictor, motifs, rule.pos_motifs, np.array(meta["background_dist"]),
+                                x.shape[1], n=max_seqs, seed=seed, sampling=meta["motif_sampling"], rule=rule)
     return rows, evaluate.verdict(rows, rule, battery.curve, alpha, not_run=battery.not_run,
-                                  contrast=battery.contrast), battery
+                                  contrast=battery.contrast, truth_table=table), battery
 
 
 def row(rows, test):

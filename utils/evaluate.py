@@ -495,13 +495,14 @@ def truth_table_check(rule: PlantedRule, table: Mapping | None, min_effect: floa
                   f"less than the {min_effect:.3g} an effect needs")
     else:
         parts = []
-        for cls, where, bound in ((0, "lowest", f"at most {fmt(neg_top)}"), (1, "highest", f"at least {fmt(pos_bottom)}")):
+        for cls, where, bound in ((0, "above the lowest", f"at most {fmt(neg_top)}"),
+                                  (1, "below the highest", f"at least {fmt(pos_bottom)}")):
             bad = [r for r in rows if r["planted_class"] == cls and not r["agrees"]]
             if bad:
                 listed = " and ".join(f"{subset_name(r['motifs'])} {fmt(r['mean'])}" for r in bad)
+                of_range = "" if parts else f" of the range between {anchors}"
                 parts.append(f"{listed} (planted {'negative' if cls == 0 else 'positive'}) "
-                             f"{'sit' if len(bad) > 1 else 'sits'} outside the {where} third of the range between "
-                             f"{anchors} ({bound})")
+                             f"{'sit' if len(bad) > 1 else 'sits'} {where} third{of_range} ({bound})")
         if parts:
             reason = f"the truth table does not follow {logic}: " + "; ".join(parts)
     return {"follows": reason is None, "reason": reason, "unit": table.get("unit"),

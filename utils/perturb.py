@@ -397,9 +397,10 @@ def summarize(outcome: Outcome, rng: np.random.Generator) -> dict:
 
 
 # ============================================================================ the battery
-TESTS = ("ablation", "insertion", "order", "distance", "controls", "interactions")
+TESTS = ("ablation", "insertion", "order", "distance", "controls", "interactions", "truth_table")
 # "interactions": the motifs' effects, the pair's interaction and the dose, embedded in background
-# sequences (utils.gia); the others perturb the test sequences themselves
+# sequences (utils.gia); "truth_table": every subset of a presence rule's positive motifs embedded
+# in background sequences (utils.gia.truth_table); the others perturb the test sequences themselves
 
 
 @dataclass(frozen=True)
