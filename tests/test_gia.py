@@ -213,3 +213,10 @@ def test_the_subsets_share_their_backgrounds_and_places_and_do_not_overlap():
     assert [r["mean"] for r in tab["subsets"]] == pytest.approx([0, 1, 10, 100, 11, 101, 110, 111], abs=1e-12)
     assert all(r["logit"] is None for r in tab["subsets"])
     assert gia.truth_table(counter, THREE, (A, B, C), AC_ONLY, 10, n=5, seed=1) is None     # 18 bp do not fit
+
+
+def test_a_steep_threshold_on_the_count_computes_and_and_passes():
+    """An additive logit that thresholds the count steeply between one and two motifs is AND."""
+    rule = presence("all", pos=(A, B))
+    v = judged(rule, table(LogicOracle(LENGTH, [A, B], additive=(-10.0, 6.7)), rule))
+    assert v["verdict"] == "recovered", v["reason"]
