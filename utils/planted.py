@@ -298,7 +298,7 @@ class Presence(PlantedRule):
         from itertools import combinations
 
         pos, n = self.pos_motifs, len(self.pos_motifs)
-        if self.logic == "any" and self.presence_logic != "at_least":
+        if self.logic == "any":
             sizes = (0, 1)
         elif self.logic == "all":
             sizes = (n - 1, n)
