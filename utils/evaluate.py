@@ -297,7 +297,7 @@ def verdict(rows: list[dict], rule: PlantedRule | None, curve: Mapping | None, a
             min_effect: float = MIN_EFFECT, not_run: list[dict] = (), contrast: float | None = None,
             effect_share: float = EFFECT_SHARE, separation: float | None = None,
             strong_separation: float = STRONG_SEPARATION, measured: Mapping | None = None,
-            output_kind: str = "probability") -> dict:
+            output_kind: str = "probability", truth_table: Mapping | None = None) -> dict:
     """The planted rule, the rule the model was found to use, one verdict and why.
 
     - ``not recovered``: some row with a verdict disagrees with the planted rule;
@@ -313,6 +313,9 @@ def verdict(rows: list[dict], rule: PlantedRule | None, curve: Mapping | None, a
       alike, so the share alone cannot tell it from one that learned;
     - ``recovered``: every row with a verdict agrees, every required test ran with power and
       each required effect reaches that share.
+    A presence rule with a class target also needs its ``truth_table`` (:func:`utils.gia.truth_table`):
+    without one it is undetermined, and one that does not follow the planted logic
+    (:func:`truth_table_check`) makes it not recovered, naming the subsets that disagree.
     - None: no planted rule to compare with; the rule found is stated.
     """
     pos = list(rule.pos_motifs) if rule is not None else []
@@ -354,6 +357,12 @@ def verdict(rows: list[dict], rule: PlantedRule | None, curve: Mapping | None, a
         failures.append(window)
         failures.sort(key=lambda f: next((i for i, k in enumerate(_FAILURE_RANK) if f.startswith(k)),
                                          len(_FAILURE_RANK)))
+    if rule is not None and rule.kind == "presence":        # every presence logic is judged on its table
+        found["truth_table"] = truth_table_check(rule, truth_table, min_effect)
+        if found["truth_table"] is None:
+            missing.append("truth_table")
+        elif not found["truth_table"]["follows"]:
+            failures.append(found["truth_table"]["reason"])
     if rule is None:
         result = None        # nothing planted to compare with: the report states the rule found
         reason = f"no planted rule to compare with; {found['description']}"
@@ -455,3 +464,69 @@ def describe_found(found: Mapping) -> str:
     if found.get("orientation_matters") is not None:
         parts.append("orientation matters" if found["orientation_matters"] else "orientation does not matter")
     return "; ".join(parts)
+
+
+# =============================================================================================
+# The truth table of a presence rule (utils.gia.truth_table): every subset of the positive motifs
+# embedded in the same backgrounds, the model's mean output per subset against the planted logic.
+#
+# Read in probability for classifiers (in its own units for a value output): each subset's mean
+# is placed on the table's own range, from its lowest subset to its highest. A planted-negative
+# subset must lie in the lowest third of that range and a planted-positive subset in the highest
+# third, and the range must reach the smallest effect that counts (min_effect). A third, because
+# a model that adds the motifs up (or cannot tell AND from OR) puts the single-motif subsets of an
+# AND rule halfway between none and all, in the middle third (sigmoid(-2 + 2 x count): 0.12, 0.50,
+# 0.88, the singles exactly at the middle), while a model that computes the logic puts each subset
+# near its class's end; a third on each side leaves a subset of a weak motif room to fall short of
+# the extreme. The midpoint alone would pass the halfway model (0.5 is on neither side), and class
+# means would let the halfway subsets pull the negative mean towards them.
+# =============================================================================================
+TABLE_SIDE_SHARE = 1 / 3
+
+
+def subset_name(motifs) -> str:
+    return "none" if not motifs else "{" + ", ".join(motifs) + "}"
+
+
+def truth_table_check(rule: PlantedRule, table: Mapping | None, min_effect: float = MIN_EFFECT,
+                      side_share: float = TABLE_SIDE_SHARE) -> dict | None:
+    """The truth table against the planted logic -> {follows, reason, lowest_third_max,
+    highest_third_min, subsets (each with its position on the range and whether it agrees)};
+    None without a table."""
+    if table is None:
+        return None
+    rows = [dict(r) for r in table["subsets"]]
+    means = np.array([r["mean"] for r in rows], dtype=np.float64)
+    lo_i, hi_i = int(np.argmin(means)), int(np.argmax(means))
+    lo, hi = float(means[lo_i]), float(means[hi_i])
+    span = hi - lo
+    neg_top, pos_bottom = lo + side_share * span, hi - side_share * span
+    fmt = (lambda v: f"{v:.3f}") if table.get("unit") == "probability" else (lambda v: f"{v:.3g}")
+    logic = rule.logic_text() if hasattr(rule, "logic_text") else rule.presence_logic
+    for r, v in zip(rows, means):
+        r["position"] = float((v - lo) / span) if span > 0 else None
+        r["agrees"] = bool(span >= min_effect and (v <= neg_top if r["planted_class"] == 0 else v >= pos_bottom))
+    anchors = f"{subset_name(rows[lo_i]['motifs'])} ({fmt(lo)}) and {subset_name(rows[hi_i]['motifs'])} ({fmt(hi)})"
+    reason = None
+    if span < min_effect:
+        reason = (f"the truth table does not follow {logic}: its subsets span only {fmt(span)}, between {anchors}, "
+                  f"less than the {min_effect:.3g} an effect needs")
+    else:
+        parts = []
+        for cls, where, bound in ((0, "above the lowest", f"at most {fmt(neg_top)}"),
+                                  (1, "below the highest", f"at least {fmt(pos_bottom)}")):
+            bad = [r for r in rows if r["planted_class"] == cls and not r["agrees"]]
+            if bad:
+                listed = " and ".join(f"{subset_name(r['motifs'])} {fmt(r['mean'])}" for r in bad)
+                of_range = "" if parts else f" of the range between {anchors}"
+                parts.append(f"{listed} (planted {'negative' if cls == 0 else 'positive'}) "
+                             f"{'sit' if len(bad) > 1 else 'sits'} {where} third{of_range} ({bound})")
+        if parts:
+            reason = f"the truth table does not follow {logic}: " + "; ".join(parts)
+    return {"follows": reason is None, "reason": reason, "unit": table.get("unit"),
+            "n_backgrounds": table.get("n_backgrounds"), "motifs": list(table.get("motifs", [])),
+            "side_share": side_share, "lowest_third_max": neg_top, "highest_third_min": pos_bottom,
+            "criterion": (f"each planted-negative subset in the lowest {side_share:.3g} of the range between the "
+                          f"table's lowest and highest subsets, each planted-positive subset in the highest "
+                          f"{side_share:.3g}, and that range at least min_effect ({min_effect:.3g})"),
+            "subsets": rows}

@@ -188,3 +188,72 @@ def measure(predictor, motifs: list[motiflib.Motif], rule: PlantedRule | None, p
             rows.append({"copies": k, **_estimate(_score(predictor, x) - f_none, stats_rng)})
         out["dose"][name] = rows
     return out
+
+
+# ============================================================================ the truth table
+MAX_TABLE_MOTIFS = 5          # 2^5 = 32 subsets: beyond five positive motifs the first five are tabled
+
+
+def truth_table(predictor, motifs: list[motiflib.Motif], pos_motifs, background: np.ndarray, length: int, n: int,
+                seed: int, sampling: str = "pwm", thresholds: dict | None = None, rule=None) -> dict | None:
+    """The model's mean output for every subset of (up to :data:`MAX_TABLE_MOTIFS`) positive motifs
+    embedded in the same ``n`` background sequences.
+
+    Each background gets one place per motif (non-overlapping, the motifs in a random order with
+    random room between them) and one instance per motif, drawn as the data drew them; every subset
+    writes its motifs at those places, so the subsets differ only in which motifs are there. Per
+    subset: the mean probability and the mean logit (classifiers) or the mean value (regressions),
+    each with a bootstrap 95% CI over backgrounds, and the planted class when ``rule`` (a presence
+    rule) gives one. None when no motif fits.
+
+    Returns {unit, n_backgrounds, motifs, subsets: [{motifs, planted_class, mean, ci_low, ci_high,
+    logit: {mean, ci_low, ci_high} or None}]}, subsets by size then in motif order; ``mean`` is in
+    probability for classifiers, in the model's units for value outputs.
+    """
+    from itertools import combinations
+
+    by_name = {m.name: m for m in motifs}
+    names = [m for m in pos_motifs if m in by_name][:MAX_TABLE_MOTIFS]
+    widths = np.array([by_name[m].length for m in names], dtype=np.int64)
+    if not names or widths.sum() > length:
+        return None
+    rng = np.random.default_rng([int(seed) % (2 ** 63), stable_seed("truth_table")])
+    stats_rng = np.random.default_rng([int(seed) % (2 ** 63), stable_seed("truth_table", "statistics")])
+    bg = np.asarray(background, dtype=np.float64)
+    draw = motiflib.instance_drawer(thresholds or {}, bg, sampling)
+    bare = _EYE[sample_background(n, length, bg, rng)]
+    k, free = len(names), int(length - widths.sum())
+    order = np.argsort(rng.random((n, k)), axis=1)                       # the motifs' order along each background
+    cuts = np.sort(rng.integers(0, free + 1, (n, k)), axis=1)             # room before each, in that order
+    room = np.diff(np.hstack([np.zeros((n, 1), dtype=np.int64), cuts]), axis=1)
+    w_sorted = widths[order]
+    start_sorted = np.cumsum(room, axis=1) + np.cumsum(w_sorted, axis=1) - w_sorted
+    starts = np.empty_like(start_sorted)
+    np.put_along_axis(starts, order, start_sorted, axis=1)
+    inst = [draw(by_name[m], n, rng) for m in names]
+    value = output_unit(predictor) == "value"
+    out = {"unit": "value" if value else "probability", "n_backgrounds": int(n), "motifs": names, "subsets": []}
+    for size in range(k + 1):
+        for combo in combinations(range(k), size):
+            x = bare.copy()
+            for j in combo:
+                _write(x, starts[:, j], inst[j])
+            present = [names[j] for j in combo]
+            if value:
+                main = np.asarray(predictor.predict(x), dtype=np.float64)
+                logit = None
+            else:
+                logit = _score(predictor, x)
+                main = np.asarray(predictor.predict(x), dtype=np.float64)
+            row = {"motifs": present, "planted_class": int(rule.positive(present)) if rule is not None else None,
+                   **_mean_ci(main, stats_rng)}
+            row["logit"] = None if logit is None else _mean_ci(logit, stats_rng)
+            out["subsets"].append(row)
+    return out
+
+
+def _mean_ci(v: np.ndarray, rng: np.random.Generator, n_boot: int = 1000) -> dict:
+    """The mean of ``v`` over backgrounds and its bootstrap 95% CI."""
+    boots = v[rng.integers(0, len(v), size=(n_boot, len(v)))].mean(axis=1)
+    return {"mean": float(v.mean()), "ci_low": float(np.percentile(boots, 2.5)),
+            "ci_high": float(np.percentile(boots, 97.5))}

@@ -439,10 +439,12 @@ def summarize(outcome: Outcome, rng: np.random.Generator) -> dict:
 
 
 # ============================================================================ the battery
-TESTS = ("ablation", "insertion", "order", "distance", "controls", "interactions", "orientation")
+TESTS = ("ablation", "insertion", "order", "distance", "controls", "interactions", "orientation", "truth_table")
 # "interactions": the motifs' effects, the pair's interaction and the dose, embedded in background
-# sequences (utils.gia); the others perturb the test sequences themselves; "orientation": flip one
-# site of the pair (orientation rules, and sequences without a rule given --pair)
+# sequences (utils.gia); "truth_table": every subset of a presence rule's positive motifs embedded
+# in background sequences (utils.gia.truth_table); "orientation": flip one site of the pair
+# (orientation rules, and sequences without a rule given --pair); the others perturb the test
+# sequences themselves
 
 
 @dataclass(frozen=True)

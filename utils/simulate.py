@@ -164,6 +164,8 @@ def metadata(rule: Rule, class_counts: dict, stats: CleanStats, activity_record:
     truth = rule.truth.to_json()
     if c.gen_type != "orientation":
         params.pop("orientation")     # only orientation data carry it, so other data's metadata stay as they were
+    if c.min_motifs is None:             # only at_least has one: other data keep the metadata they had
+        params.pop("min_motifs")
     if rule.activity is None:
         for key in ("target", "effects", "interaction", "noise_sd", "max_copies"):
             params.pop(key)
