@@ -435,6 +435,21 @@ def gradient_shap(predictor, onehot: np.ndarray, background_dist=None,
     return attributions
 
 
+def _input_gradient(model, length: int):
+    """A compiled ``batch (n, length, 4) -> d model(batch) / d batch``; the fixed input signature
+    traces the graph once for every batch size."""
+    tf = quiet_import_tensorflow()
+
+    @tf.function(input_signature=[tf.TensorSpec((None, length, 4), tf.float32)])
+    def gradient(batch):
+        with tf.GradientTape() as tape:
+            tape.watch(batch)
+            # summed inside the tape: each sequence's output depends on its own input only
+            total = tf.reduce_sum(model(batch, training=False))
+        return tape.gradient(total, batch)
+    return gradient
+
+
 def saliency(predictor, onehot: np.ndarray, batch_size: int = GRADIENT_BATCH,
              quiet: bool = True) -> np.ndarray:
     """Saliency: d logit / d input through ``predictor.logit_model`` (tf.GradientTape).
@@ -446,16 +461,7 @@ def saliency(predictor, onehot: np.ndarray, batch_size: int = GRADIENT_BATCH,
     tf = quiet_import_tensorflow()
     x = check_onehot(predictor, onehot)
     n, length, _ = x.shape
-
-    # a fixed input signature traces the graph once for every batch size
-    @tf.function(input_signature=[tf.TensorSpec((None, length, 4), tf.float32)])
-    def gradient(batch):
-        with tf.GradientTape() as tape:
-            tape.watch(batch)
-            # summed inside the tape: each sequence's logit depends on its own input only
-            total = tf.reduce_sum(model(batch, training=False))
-        return tape.gradient(total, batch)
-
+    gradient = _input_gradient(model, length)
     out = np.zeros_like(x)
     starts = range(0, n, int(batch_size))
     with _quiet_shap():
@@ -485,14 +491,7 @@ def integrated_gradients(predictor, onehot: np.ndarray, background_dist=None, st
         raise InputError(f"integrated gradients needs 1 step or more; got {steps}")
     reference = np.broadcast_to(check_background_dist(background_dist).astype(np.float32), (length, 4))
     alphas = ((np.arange(steps, dtype=np.float32) + 0.5) / steps)[:, None, None]
-
-    @tf.function(input_signature=[tf.TensorSpec((None, length, 4), tf.float32)])
-    def gradient(batch):
-        with tf.GradientTape() as tape:
-            tape.watch(batch)
-            total = tf.reduce_sum(model(batch, training=False))
-        return tape.gradient(total, batch)
-
+    gradient = _input_gradient(model, length)
     out = np.zeros_like(x)
     per_batch = max(1, int(batch_size) // steps)
     starts = range(0, n, per_batch)
