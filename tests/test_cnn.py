@@ -129,6 +129,8 @@ def test_a_distance_rule_beyond_the_old_reach_is_learned(tmp_path):
     new = training.train(data, "cnn", cfg, seed=0)
     old = training.train(data, "cnn", cfg, seed=0, arch=models.CNNConfig(architecture="basic"))
     assert models.receptive_field(old.arch) == 62 < 21 + 19 + 40
-    # golden (deterministic ops, seed 0): learned against near chance
-    assert new.metrics["test"]["auroc"] == pytest.approx(0.9978086419753086, abs=1e-12)
-    assert old.metrics["test"]["auroc"] == pytest.approx(0.7146296296296296, abs=1e-12)
+    # golden (deterministic ops, seed 0) up to the CPU: TensorFlow's kernels differ in their last bits
+    # between processors (0.99781 on one machine, 0.99664 on an AMD EPYC), so a few thousandths
+    assert new.metrics["test"]["auroc"] == pytest.approx(0.9978086419753086, abs=5e-3)
+    assert old.metrics["test"]["auroc"] == pytest.approx(0.7146296296296296, abs=3e-2)
+    assert new.metrics["test"]["auroc"] - old.metrics["test"]["auroc"] > 0.2        # learned against near chance

@@ -311,7 +311,10 @@ def test_bad_input_one_line_exit_2_nothing_written(kmer_order_model, tmp_path, c
     assert code == 0, err
     summary = json.loads((out / "summary.json").read_text())
     assert summary["required_tests"] == ["ablate:STAT_known2"]
-    assert summary["verdict"] == "recovered", summary["reason"]
+    # 300 sequences leave kmer_logistic a weak learner: every test agrees, but its output separates
+    # the classes at auROC 0.744, below the 0.8 a learned rule reaches
+    assert summary["verdict"] == "weakly learned", summary["reason"]
+    assert summary["class_separation"] == pytest.approx(0.744, abs=0.01)
     # the model's data folder regenerated with another seed: same ids, other sequences
     make_data(tmp_path / "pd", "presence", n=300, seed=9, extra=["--motifs", "STAT_known2", "--overwrite"])
     out2 = tmp_path / "out2"

@@ -51,7 +51,8 @@ def test_dry_run_plans_every_job(name, tmp_path):
     assert counts["total"] == sum(want.values())
 
 
-# golden rows of the tiny sweep (seed 1), computed once from the code as it stood: test auROC,
+# golden rows of the tiny sweep (seed 1), computed once from the code as it stood (to 1e-3: an
+# untrained CNN's ISM ties break on TensorFlow's last bits, which differ between CPUs): test auROC,
 # localization auROC and auPRC of ISM, the verdict and the verdict the model kind is expected to
 # reach. 300 sequences and one CNN epoch learn nothing, and the leaderboard says so.
 TINY_GOLDEN = {
@@ -72,7 +73,7 @@ def test_tiny_sweep_end_to_end_cached_and_resumed(tmp_path):
               "models": {"kmer_logistic": "--model_type kmer_logistic --k 3",
                          "cnn": "--model_type cnn --epochs 1 --filters 8"},
               "null_models": [], "methods": ["ism"], "seeds": [1],
-              "interpret_flags": "--num_seqs 40 --num_attr_seqs 10 --num_perturbs 2 --tests ablation order",
+              "interpret_flags": "--num_seqs 40 --num_attr_seqs 10 --num_perturbs 2 --tests ablation order truth_table",
               "resources": {step: {"threads": 1} for step in ("generate", "train", "interpret")}}
     cfg = tmp_path / "tiny.yaml"
     cfg.write_text(yaml.safe_dump(config))
@@ -90,7 +91,7 @@ def test_tiny_sweep_end_to_end_cached_and_resumed(tmp_path):
         rule, model = r["rule"], r["model"]
         auroc, loc_auroc, loc_auprc, verdict, expected = TINY_GOLDEN[rule, model]
         assert (float(r["test_auroc"]), float(r["localization_auroc"]), float(r["localization_auprc"])) == \
-            pytest.approx((auroc, loc_auroc, loc_auprc), abs=1e-9), (rule, model)
+            pytest.approx((auroc, loc_auroc, loc_auprc), abs=1e-3), (rule, model)   # CPUs differ in last bits
         assert (r["verdict"], r["expected_verdict"]) == (verdict, expected), (rule, model)
         assert r["agrees_with_capability"] == str(verdict == expected)
         assert math.isfinite(float(r["seconds_per_seq"])) and float(r["seconds_per_seq"]) > 0   # timings vary
