@@ -242,9 +242,10 @@ def truth_table(predictor, motifs: list[motiflib.Motif], pos_motifs, background:
             if value:
                 main = np.asarray(predictor.predict(x), dtype=np.float64)
                 logit = None
-            else:
+            else:                    # one model call: the probability is the logit's sigmoid
                 logit = _score(predictor, x)
-                main = np.asarray(predictor.predict(x), dtype=np.float64)
+                main = (np.asarray(predictor.predict(x), dtype=np.float64)
+                        if not callable(getattr(predictor, "predict_logit", None)) else 1 / (1 + np.exp(-logit)))
             row = {"motifs": present, "planted_class": int(rule.positive(present)) if rule is not None else None,
                    **_mean_ci(main, stats_rng)}
             row["logit"] = None if logit is None else _mean_ci(logit, stats_rng)

@@ -320,7 +320,7 @@ def resolve_inputs(model: str, seq_dict: str | None = None, preds: str | None = 
         warnings.append(f"note: {Path(model).name}: output {loaded.predictor.output_index} is read as a {kind} "
                         f"({predictor.output_kind_reason}); effects are in "
                         f"{'probability' if kind != 'value' else 'its own units'} (--output_kind to choose)")
-    labels, targets, note = test_classes(predictor, seqs, rows)
+    labels, targets, note, outputs = test_classes(predictor, seqs, rows)
     if note:
         warnings.append(note)
     plan, run, notes = choose_tests(seqs.rule, motifs, pair, tests, methods, predictor)
@@ -328,7 +328,7 @@ def resolve_inputs(model: str, seq_dict: str | None = None, preds: str | None = 
     folders.check_out_dir(out, overwrite)
     # the model folder's predictions.tsv was written from these very sequences: its probabilities
     # are the experiments' starting point, not computed a second time
-    base_prob = loaded.test_probs if seqs.same_data and not preds else None
+    base_prob = loaded.test_probs if seqs.same_data and not preds else outputs
     return InterpretationInputs(predictor, loaded, seqs, test_ids, labels, sites, motifs, plan, background,
                                 out, run, called.record if called else None, base_prob, notes, warnings, targets)
 
@@ -340,8 +340,10 @@ def _are_classes(labels: np.ndarray | None) -> bool | None:
     return bool(np.all(np.isin(np.asarray(labels, dtype=np.float64), (0.0, 1.0))))
 
 
-def test_classes(predictor, seqs: Sequences, rows: list[int]) -> tuple[np.ndarray, np.ndarray | None, str | None]:
-    """(classes the experiments select by, the targets a value output's loss compares with, a note).
+def test_classes(predictor, seqs: Sequences, rows: list[int]) -> tuple:
+    """(classes the experiments select by, the targets a value output's loss compares with, a note,
+    the model's outputs of the test sequences when they had to be computed (else None): the
+    experiments start from them instead of predicting the same sequences again).
 
     A classifier: the 0/1 labels, or without labels the model's own calls (probability >= 0.5).
     A value output (regression): 0/1 labels as they are; real-valued labels (activities) split
@@ -353,17 +355,18 @@ def test_classes(predictor, seqs: Sequences, rows: list[int]) -> tuple[np.ndarra
     labels = None if seqs.labels is None else np.asarray(seqs.labels, dtype=np.float64)[rows]
     if not value:
         if labels is not None:
-            return labels.astype(np.int64), None, None
-        calls = (predictor.predict(one_hot([seqs.seqs[k] for k in rows])) >= 0.5).astype(np.int64)
-        return calls, None, ("note: no --labels given: each sequence is labelled by the model's own call "
-                             "(probability >= 0.5); loss changes are measured against those calls")
+            return labels.astype(np.int64), None, None, None
+        out = np.asarray(predictor.predict(one_hot([seqs.seqs[k] for k in rows])), dtype=np.float64)
+        return (out >= 0.5).astype(np.int64), None, (
+            "note: no --labels given: each sequence is labelled by the model's own call (probability >= "
+            "0.5); loss changes are measured against those calls"), out
     if labels is not None and _are_classes(labels):
-        return labels.astype(np.int64), labels, None
+        return labels.astype(np.int64), labels, None, None
     if labels is not None:
         return (labels >= np.median(labels)).astype(np.int64), labels, (
             "note: real-valued labels: the experiments take the test sequences at or above the median label "
-            f"({np.median(labels):.4g}) as the positives; loss changes are in squared error")
+            f"({np.median(labels):.4g}) as the positives; loss changes are in squared error"), None
     out = np.asarray(predictor.predict(one_hot([seqs.seqs[k] for k in rows])), dtype=np.float64)
     return (out >= np.median(out)).astype(np.int64), np.full(len(rows), np.nan), (
         f"note: no --labels given: the test sequences whose output is at or above the median output "
-        f"({np.median(out):.4g}) count as the positives; without labels there is no loss change")
+        f"({np.median(out):.4g}) count as the positives; without labels there is no loss change"), out
