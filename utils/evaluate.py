@@ -95,6 +95,9 @@ def _failure(r: Mapping, pos: list[str]) -> str:
         if h.kind == SWAP:
             return (f"order unused (swapping {' and '.join(pos)} in {h.sequences} changed the "
                     f"probability by {d}; the rule needs a change of sign)")
+        if h.kind == DISTANCE and r.get("phasing"):
+            return (f"helical phasing unused (in-phase gaps raised the probability by {d} over "
+                    f"out-of-phase gaps)")
         if h.kind == DISTANCE:
             return (f"spacing unused (gaps inside the planted window raised the probability by {d} "
                     f"over gaps outside)")
@@ -114,7 +117,7 @@ def _failure(r: Mapping, pos: list[str]) -> str:
     return f"decoy {r['motifs']} used ({r['test']} {d})"
 
 
-_FAILURE_RANK = ("order unused", "spacing unused", "gap window", "orientation unused")
+_FAILURE_RANK = ("order unused", "spacing unused", "helical phasing", "gap window", "orientation unused")
 
 
 def curve_moves(curve: Mapping | None, min_effect: float = MIN_EFFECT) -> bool:
@@ -322,7 +325,9 @@ def verdict(rows: list[dict], rule: PlantedRule | None, curve: Mapping | None, a
     tested = [r for r in rows if r.get("agrees") is not None]
     bad_swaps = [r for r in tested if not r["agrees"] and r["hypothesis"].kind == SWAP and r["expected"] != "none"]
     bad_flips = [r for r in tested if not r["agrees"] and r["hypothesis"].kind == FLIP and r["expected"] != "none"]
-    failures = [_failure(r, pos) for r in tested if not r["agrees"] and r not in bad_swaps and r not in bad_flips]
+    phasing = rule is not None and rule.kind == "phasing"
+    failures = [_failure({**r, "phasing": phasing}, pos) for r in tested
+                if not r["agrees"] and r not in bad_swaps and r not in bad_flips]
     if bad_flips:        # one clause for the orientation rule, with each flip's change
         groups = {"positives": "positives", "negatives_made_positive": "negatives made positive"}
         detail = ", ".join(f"{r['hypothesis'].site} in {groups[r['test'].split(':')[2]]} "
@@ -352,7 +357,11 @@ def verdict(rows: list[dict], rule: PlantedRule | None, curve: Mapping | None, a
         result, reason, terms = activity_verdict(rule, measured, output_kind, min_effect)
         return _verdict_record(result, reason, rule, found, rows, alpha, min_effect, not_run, [],
                                contrast, separation, effect_share, strong_separation, terms)
-    window = window_failure(rule, rows, found)
+    if rule is not None and rule.kind == "phasing":
+        found.update(phasing_found(rule, curve, min_effect))
+        found["gap_window"] = found["gap_window_error"] = None    # a phasing rule has no one window
+        found["description"] = describe_found(found)
+    window = window_failure(rule, rows, found) or phase_failure(rule, rows, found)
     if window:
         failures.append(window)
         failures.sort(key=lambda f: next((i for i, k in enumerate(_FAILURE_RANK) if f.startswith(k)),
@@ -450,6 +459,69 @@ def window_failure(rule: PlantedRule | None, rows: list[dict], found: Mapping) -
     return f"gap window found {lo}-{hi} bp, planted {planted} ({tol})"
 
 
+def phasing_found(rule: PlantedRule | None, curve: Mapping | None, min_effect: float = MIN_EFFECT) -> dict:
+    """A phasing rule's reading of the distance curve: its period and phase (the least-squares
+    sinusoid over the gaps the data planted, in phase and out of phase, where at least half the
+    sequences could take the gap: :func:`utils.stats.curve_period`) and, for every multiple of the
+    planted period in the window, whether its in-phase gaps respond (their mean reaches the level
+    half-way between the lowest and highest of those gaps: :func:`utils.perturb.response_level`).
+    Empty for other rules or without a curve."""
+    from utils.perturb import response_level
+    from utils.stats import curve_period
+
+    if rule is None or rule.kind != "phasing" or curve is None:
+        return {}
+    gaps = np.asarray(curve["gaps"])
+    mean = np.asarray(curve["mean"], dtype=np.float64)
+    supported = np.asarray(curve.get("supported", np.ones(len(gaps), dtype=bool)), dtype=bool)
+    inside, outside = rule.spacing_masks(gaps)
+    used = (inside | outside) & supported & np.isfinite(mean)
+    moves = curve_moves(curve, min_effect)
+    fit = curve_period(gaps[used], mean[used], min_period=2.0) if moves else None
+    out = {"period": None, "phase": None, "period_fit_explained": None, "turns": []}
+    if fit is not None:
+        p = fit["period"]
+        out.update(period=p, phase=float((fit["phase"] + p / 2) % p - p / 2),
+                   period_fit_explained=fit["explained"])
+    level = response_level(mean[used]) if used.any() else None
+    for m in rule.multiples:
+        near = used & inside & (np.abs(gaps - m) <= rule.phase_tolerance + 1e-9)
+        response = float(mean[near].mean()) if near.any() else None
+        out["turns"].append({"multiple": m, "gaps": gaps[near].tolist(), "response": response,
+                             "responds": None if response is None or level is None or not moves
+                             else bool(response >= level)})
+    out["turn_level"] = level
+    return out
+
+
+def phase_failure(rule: PlantedRule | None, rows: list[dict], found: Mapping) -> str | None:
+    """A phasing rule is learned only where the model's curve repeats with the planted period: when
+    the spacing test agrees (in-phase gaps raise the output over out-of-phase ones), the period
+    found must lie within the rule's period tolerance, its peaks within the phase tolerance (at
+    least 1 bp) of the multiples, and every turn in the window must respond; else the clause why."""
+    if rule is None or rule.kind != "phasing":
+        return None
+    spacing = [r for r in rows if r["hypothesis"].kind == DISTANCE and r.get("agrees")]
+    if not spacing:
+        return None            # the spacing test disagreed or did not run: said elsewhere
+    if found.get("period") is None:
+        return "helical phasing not found (the distance curve has no period over the planted gaps)"
+    parts = []
+    if abs(found["period"] - rule.period) > rule.period_tolerance:
+        parts.append(f"period found {found['period']:.2f} bp, planted {rule.period:g} bp (within "
+                     f"{rule.period_tolerance:.2g} bp)")
+    phase_tol = max(rule.phase_tolerance, 1.0)
+    if not parts and abs(found["phase"]) > phase_tol:
+        parts.append(f"peaks {found['phase']:+.1f} bp off the multiples of {rule.period:g} bp (within "
+                     f"{phase_tol:g} bp)")
+    silent = [t for t in found.get("turns", []) if t["responds"] is False]
+    if silent:
+        listed = ", ".join(f"{t['multiple']:g}" for t in silent)
+        parts.append(f"in-phase gaps near {listed} bp do not respond (below the curve's mid-level "
+                     f"{found['turn_level']:.3f})")
+    return ("helical phasing off: " + "; ".join(parts)) if parts else None
+
+
 def describe_found(found: Mapping) -> str:
     """The rule found, as a sentence that reads right whatever was (or was not) found."""
     parts = [f"the model uses {', '.join(found['motifs_that_matter'])}" if found["motifs_that_matter"]
@@ -463,6 +535,9 @@ def describe_found(found: Mapping) -> str:
                      f"{found['gap_window'][1]} bp")
     if found.get("orientation_matters") is not None:
         parts.append("orientation matters" if found["orientation_matters"] else "orientation does not matter")
+    if found.get("period") is not None:
+        parts.append(f"its distance curve repeats every {found['period']:.2f} bp, peaks {found['phase']:+.1f} bp "
+                     f"from the multiples")
     return "; ".join(parts)
 
 

@@ -346,22 +346,28 @@ def respace(predictor, x, y, sites, a, b, gaps, num_perturbs, background, rng, m
 
 
 def respace_outcome(idx, curve, gaps, y, min_dist, max_dist, num_perturbs, a, b,
-                    spacing_rule: bool, output_kind: str = "probability") -> Outcome:
-    """Per sequence: mean output at gaps inside the window minus outside it.
+                    spacing_rule: bool, output_kind: str = "probability", masks=None) -> Outcome:
+    """Per sequence: mean output at gaps inside the window minus outside it (``masks``: the
+    rule's own (inside, outside) gaps, :meth:`utils.planted.PlantedRule.spacing_masks`, e.g. in
+    phase and out of phase; default the window [min_dist, max_dist] and every other gap).
 
     The loss is taken against the label each re-spaced copy should have: under a spacing
     rule 1 inside the window and 0 outside; under any other rule the sequence's own label. A
     value output has no such label (what activity a re-spaced copy should have is the rule's
     terms, not a class): its loss change is NaN.
     """
-    inside = (gaps >= min_dist) & (gaps <= max_dist)
+    if masks is None:
+        inside = (gaps >= min_dist) & (gaps <= max_dist)
+        outside = ~inside
+    else:
+        inside, outside = (np.asarray(m, dtype=bool) for m in masks)
     yy = np.asarray(y, dtype=np.float64)[idx][:, None]
     with _quiet_nan():
-        d = np.nanmean(curve[:, inside], axis=1) - np.nanmean(curve[:, ~inside], axis=1)
+        d = np.nanmean(curve[:, inside], axis=1) - np.nanmean(curve[:, outside], axis=1)
         loss = bce(np.where(np.isfinite(curve), curve, 0.5), np.where(inside[None, :], 1.0, 0.0)
                    if spacing_rule else yy)
         loss = np.where(np.isfinite(curve), loss, np.nan)
-        d_loss = np.nanmean(loss[:, inside], axis=1) - np.nanmean(loss[:, ~inside], axis=1)
+        d_loss = np.nanmean(loss[:, inside], axis=1) - np.nanmean(loss[:, outside], axis=1)
     if output_kind == "value":
         d_loss = np.full(len(d), np.nan)
     ok = np.isfinite(d) & (np.isfinite(d_loss) | (output_kind == "value"))
@@ -462,6 +468,7 @@ class ExperimentPlan:
     drawn_gaps: tuple[int, int] | None = None
     spacing_test: bool = False
     orientation: str | None = None     # the planted orientation the flips' negatives are split by
+    rule: PlantedRule | None = None    # the spacing test's inside and outside gaps (its spacing_masks)
 
 
 def plan_experiments(rule: PlantedRule | None, motifs: list[motiflib.Motif], pair: tuple[str, str] | None = None,
@@ -494,7 +501,7 @@ def plan_experiments(rule: PlantedRule | None, motifs: list[motiflib.Motif], pai
         hyps += [Hypothesis(SWAP, pair, 1), Hypothesis(SWAP, pair, 0)]
     curve = pair if pair and "distance" in tests else None
     drawn = rule.drawn_gaps if rule is not None else None
-    spacing = bool(curve and rule is not None and rule.gap_window is not None and drawn is not None)
+    spacing = bool(curve and rule is not None and rule.spacing_masks([0]) is not None and drawn is not None)
     if spacing:
         hyps.append(Hypothesis(DISTANCE, pair, 1))
     # the flip: an orientation rule's own experiment; without a rule, descriptive for the --pair; other
@@ -504,7 +511,7 @@ def plan_experiments(rule: PlantedRule | None, motifs: list[motiflib.Motif], pai
         hyps += rule.flips()
     elif "orientation" in tests and rule is None and pair is not None:
         hyps += [Hypothesis(FLIP, pair, label, site=site) for site in FLIP_SITES for label in (1, 0)]
-    return ExperimentPlan(tuple(hyps), curve, drawn, spacing, orientation)
+    return ExperimentPlan(tuple(hyps), curve, drawn, spacing, orientation, rule)
 
 
 @dataclass
@@ -617,7 +624,7 @@ def run_battery(predictor, x: np.ndarray, y: np.ndarray, sites: list[list[Site]]
         curve["window"] = responsive_window(gaps, np.where(curve["supported"], mean, np.nan))
         if plan.spacing_test:
             outcomes.append(respace_outcome(idx, per_seq, gaps, y, lo, hi, num_perturbs, a, b, spacing_rule=True,
-                                            output_kind=kind))
+                                            output_kind=kind, masks=plan.rule.spacing_masks(gaps)))
     rows, not_run = [], []
     for o in outcomes:
         if len(o.delta_output) == 0:

