@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from oracles import Spy
-from utils import leaderboard, plots
+from utils import leaderboard, planted, plots
 
 
 def write_run(folder: Path, gen_type: str, verdict: str, kind: str, scores: dict, auroc=0.9, error=None,
@@ -217,3 +217,27 @@ def test_activity_rules_expect_an_additive_kmer_model_to_miss_only_the_interacti
         ("additive", "kmer_ridge"): ("recovered", True)}
     assert [rows[k]["max_term_error"] for k in sorted(rows)] == [0.12, 0.16, 1.0]
     assert all(r["test_pearson_r"] == 0.9 for r in rows.values())
+
+
+def test_capability_table_covers_every_rule_kind_and_logic():
+    for kind in planted.GEN_TYPES:
+        if kind == "presence":
+            for logic in planted.PRESENCE_LOGICS:
+                assert f"presence {logic}" in leaderboard.CAPABILITY
+        else:
+            assert kind in leaderboard.CAPABILITY, f"{kind} has no row in the capability table"
+    xor = {"presence_logic": "xor", "pos_motifs": ["A", "B"]}
+    assert leaderboard.expected_verdict("kmer_logistic", "presence", False, xor) == "not recovered"
+    assert leaderboard.expected_verdict("kmer_gbt", "presence", False, xor) == "recovered"
+    assert leaderboard.expected_verdict("kmer_logistic", "presence", False,
+                                        {"presence_logic": "xor", "pos_motifs": ["A"]}) == "recovered"
+    assert leaderboard.expected_verdict("kmer_logistic", "phasing", False) == "not recovered"
+    assert leaderboard.expected_verdict("cnn", "phasing", False) == "recovered"
+    assert leaderboard.expected_verdict("kmer_logistic", "copies", False) == "recovered"
+    assert leaderboard.expected_verdict("onnx", "position", False) == "recovered"
+    inter = {"target": "activity", "activity": {"interaction": 1.0, "interaction_applies": "both present"}}
+    assert leaderboard.expected_verdict("kmer_ridge", "presence", False, inter) == "not recovered"
+    assert leaderboard.expected_verdict("kmer_gbt", "presence", False, inter) == "recovered"
+    assert leaderboard.expected_verdict("kmer_gbt", "distance", False, inter) == "not recovered"
+    assert leaderboard.expected_verdict("kmer_ridge", "order", False,
+                                        {"target": "activity", "activity": {"interaction": 0.0}}) == "recovered"

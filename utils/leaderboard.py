@@ -5,14 +5,13 @@ gap window and its error, the model's test auROC) and ``attribution_scores.csv``
 method's localization auROC / auPRC and seconds per sequence). A run folder's place in the
 sweep (rule, model, seed) is given by the caller, e.g. the workflow's folder layout.
 
-What each model kind can learn, and so which verdict is correct ("capability"):
-- a CNN sees motifs, their order, their spacing and their strands: it should recover every rule;
-- a k-mer model sees only which k-mers occur: it should recover presence and must *not*
-  recover order or distance, nor orientation (it counts a motif's forward and reverse-complement
-  k-mers alike, and the orientation data put each motif on either strand equally often in both
-  classes); on an activity target it is additive (kmer_ridge), so it should
-  recover a rule without an interaction term and must not recover one with it;
-- a null model (trained on shuffled labels) learned nothing: it must never be "recovered".
+What each model kind can learn, and so which verdict is correct ("capability"), is one table,
+:data:`CAPABILITY`: a CNN sees motifs, their order, spacing, strands and positions and should
+recover every rule; a k-mer model sees only which k-mers occur and how often, so it should
+recover presence (xor only with trees) and copy number and must *not* recover order, distance,
+orientation, phasing or position; on an activity target an additive one (kmer_ridge) recovers a
+rule without an interaction term only; a null model (trained on shuffled labels) learned
+nothing: it must never be "recovered".
 """
 from __future__ import annotations
 
@@ -46,22 +45,67 @@ class Run:
     null: bool = False
 
 
-def expected_verdict(model_kind: str, gen_type: str | None, null: bool, planted_rule: dict | None = None) -> str:
-    """The verdict a model of this kind should get on this rule (``planted_rule``: summary.json's
-    planted_rule, which says whether the target is an activity and what it adds up)."""
-    if null:
-        return "not recovered"
+# The model capability table, written once: for each rule (its kind, and for presence its logic;
+# for an activity target whether it plants an interaction), the verdict each model family should
+# get. Families: "cnn" (any model that sees the sequence itself, the suite's CNN and models from
+# elsewhere), "kmer_additive" (kmer_logistic, kmer_ridge: a weighted sum of k-mer counts) and
+# "kmer_trees" (kmer_gbt: trees on k-mer counts). K-mer counts see which motifs occur and how
+# often (a motif's forward and reverse-complement k-mers alike), never where, in which order,
+# on which strand relative to the other, or at which gap.
+CAPABILITY_FAMILIES = ("cnn", "kmer_additive", "kmer_trees")
+R, N = "recovered", "not recovered"
+CAPABILITY: dict[str, tuple[str, str, str]] = {
+    #                           cnn kmer_additive kmer_trees
+    "presence any":             (R, R, R),
+    "presence all":             (R, R, R),    # a threshold on the summed counts
+    "presence at_least":        (R, R, R),
+    "presence xor":             (R, N, R),    # no weighted sum is high for one motif and low for two
+    "order":                    (R, N, N),
+    "distance":                 (R, N, N),
+    "orientation":              (R, N, N),    # each motif on either strand equally often in both classes
+    "phasing":                  (R, N, N),
+    "copies":                   (R, R, R),    # counts see copy number
+    "position":                 (R, N, N),
+    "activity additive":        (R, R, R),    # each motif's effect per copy: a weighted count
+    "activity presence interaction": (R, N, R),   # trees split on both motifs' counts; a sum cannot
+    "activity pair interaction": (R, N, N),   # the arrangement is order or spacing: not in the counts
+}
+del R, N
+
+
+def model_family(model_kind: str) -> str:
+    """The capability family of a model kind (:data:`CAPABILITY_FAMILIES`)."""
+    if model_kind == "kmer_gbt":
+        return "kmer_trees"
+    return "kmer_additive" if model_kind.startswith("kmer") else "cnn"
+
+
+def capability_key(gen_type: str | None, planted_rule: dict | None = None) -> str | None:
+    """The row of :data:`CAPABILITY` a planted rule reads (``planted_rule``: summary.json's
+    planted_rule); None for a rule kind the table does not know."""
     rule = planted_rule or {}
     activity = rule.get("activity") if rule.get("target") == "activity" else None
-    if activity is not None and model_kind.startswith("kmer"):
-        # an additive model on k-mer counts learns each motif's effect and its dose, never an
-        # interaction: it can recover an activity rule only when the rule plants none
-        additive = not activity.get("interaction") or activity.get("interaction_applies") is None
-        return "recovered" if additive else "not recovered"
-    if model_kind.startswith("kmer"):       # counts of k-mers see which motifs occur, not where
-        kind = planted.RULE_KINDS.get(gen_type)
-        return "recovered" if kind is not None and kind.needs_position is False else "not recovered"
-    return "recovered"
+    if activity is not None:
+        if not activity.get("interaction") or activity.get("interaction_applies") is None:
+            return "activity additive"
+        return f"activity {'presence' if gen_type == 'presence' else 'pair'} interaction"
+    if gen_type == "presence":
+        logic = rule.get("presence_logic") or "any"
+        if len(rule.get("pos_motifs") or [None]) <= 1:
+            logic = "any"           # one positive motif: every logic is presence
+        return f"presence {logic}"
+    return gen_type if gen_type in CAPABILITY else None
+
+
+def expected_verdict(model_kind: str, gen_type: str | None, null: bool, planted_rule: dict | None = None) -> str:
+    """The verdict a model of this kind should get on this rule (:data:`CAPABILITY`; a null model,
+    trained on shuffled labels, learned nothing and should never recover)."""
+    if null:
+        return "not recovered"
+    key = capability_key(gen_type, planted_rule)
+    if key is None:
+        return "recovered" if model_family(model_kind) == "cnn" else "not recovered"
+    return CAPABILITY[key][CAPABILITY_FAMILIES.index(model_family(model_kind))]
 
 
 CLAIMS = ("recovered", "weakly learned")   # verdicts that say the model learned the rule
