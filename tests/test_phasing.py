@@ -112,3 +112,21 @@ def test_refusals(flags, needle):
     cfg.update(flags)
     with pytest.raises(InputError, match=needle.replace("(", r"\(")):
         simulate.resolve_rule(simulate.SimulationConfig(**cfg))
+
+
+def test_interaction_is_measured_at_in_phase_and_out_of_phase_gaps(data):
+    from utils import gia, motifs as motiflib
+
+    meta = data.metadata
+    rule = planted.from_json(meta)
+    motifs = [motiflib.Motif(m, np.array(p)) for m, p in meta["pwms"].items()]
+    oracle = PhasingOracle(meta, A, B)
+    out = gia.measure(oracle, motifs, rule, gia.pair_of(rule, None), np.array(meta["background_dist"]), meta["seq_length"], n=60,
+                      seed=0, sampling="consensus")
+    inter = out["interaction"]
+    assert "in-phase gaps" in inter["arrangement"] and "out-of-phase" in inter["outside_arrangement"]
+    # the oracle answers 1 (logit +l, l = logit(1 - 1e-7) after clipping) only for the pair in phase and -l for
+    # A alone, B alone and neither, so the interaction f(AB) - f(A) - f(B) + f(none) is 2 l inside and 0 outside
+    logit_one = float(np.log(1 - 1e-7) - np.log(1e-7))
+    assert inter["inside"]["estimate"] == pytest.approx(2 * logit_one, rel=1e-9)
+    assert inter["outside"]["estimate"] == pytest.approx(0.0, abs=1e-9)

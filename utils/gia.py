@@ -48,6 +48,10 @@ def arrangement_of(rule: PlantedRule | None) -> Arrangement:
         lo, hi = rule.gap_window
         return Arrangement("distance", f"B downstream of A, gap drawn in the planted window {lo}-{hi} bp",
                            f"B downstream of A, gap drawn outside {lo}-{hi} bp")
+    if kind == "phasing":
+        return Arrangement("phasing", f"B downstream of A, gap drawn among the in-phase gaps (within "
+                           f"{rule.phase_tolerance:g} bp of a multiple of {rule.period:g} bp in {rule.min_dist}-"
+                           f"{rule.max_dist} bp)", "B downstream of A, gap drawn among the out-of-phase gaps")
     if kind == "order":
         return Arrangement("order", "A upstream of B", "B upstream of A (the same gap)")
     return Arrangement("apart", "A and B anywhere, apart", None)
@@ -94,13 +98,9 @@ def _pair_places(rng, n: int, length: int, wa: int, wb: int, arrangement: Arrang
                  outside: bool) -> tuple[np.ndarray, np.ndarray]:
     """(start of A, start of B) per background for the inside (or outside) variant."""
     span_limit = length - wa - wb                       # the largest gap that fits
-    if arrangement.kind == "distance":
-        lo, hi = rule.gap_window
-        hi = min(hi, span_limit)
-        if outside:
-            pool = np.array([g for g in range(0, span_limit + 1) if g < lo or g > hi], dtype=np.int64)
-        else:
-            pool = np.arange(lo, hi + 1, dtype=np.int64)
+    if arrangement.kind in ("distance", "phasing"):     # the rule's own inside and outside gaps
+        fits = np.arange(0, span_limit + 1, dtype=np.int64)
+        pool = fits[rule.spacing_masks(fits)[1 if outside else 0]]
         gaps = pool[rng.integers(0, len(pool), n)]
     elif arrangement.kind == "order" and rule.drawn_gaps is not None:   # the gaps the data drew
         lo, hi = rule.drawn_gaps
