@@ -65,6 +65,11 @@ def build_parser():
     g.add_argument("--site_pvalue", type=cli.open_unit_float, default=1e-4, metavar="P",
                    help="sites are called by a FIMO-style scan (both strands, overlaps resolved by the "
                         "best score) at this exact background p-value per window and strand")
+    g.add_argument("--truth_sites", default=None, metavar="BED",
+                   help="sequences without planted sites (a FASTA): the true sites you hold (BED: id start end "
+                        "motif [score strand], 0-based, end exclusive), used instead of calling sites by scanning; "
+                        "localization is scored against them and their motifs (column 4) are looked up in "
+                        "--motif_db; default: call sites at --site_pvalue")
     g.add_argument("--pair", nargs=2, default=None, metavar=("A", "B"),
                    help="without a planted rule: the motif pair whose order (swap) and spacing "
                         "(re-space) are tested")
@@ -120,7 +125,8 @@ def main(argv=None) -> int:
         model_options=interpretation.ModelOptions(args.input_layout, args.output_index, args.output_kind,
                                                   args.output_reduce),
         site_options=interpretation.SiteOptions(args.motif_db, args.site_pvalue,
-                                                tuple(args.pair) if args.pair else None, args.labels))
+                                                tuple(args.pair) if args.pair else None, args.labels,
+                                                args.truth_sites))
     for warning in inp.warnings:
         print(warning, file=sys.stderr)
     predictor, rule, test_ids, y = inp.predictor, inp.sequences.rule, inp.test_ids, inp.labels
@@ -165,8 +171,9 @@ def main(argv=None) -> int:
             gradient_correction=args.gradient_correction, deep_background=args.deep_background)
     scale = attribution.output_scale(predictor)
     truth_motifs = list(rule.pos_motifs) if rule is not None else [m.name for m in inp.motifs]
+    truth_given = bool(args.truth_sites)       # the user's true sites: localization is scored against them
     with dio.staged_dir(inp.out_dir, overwrite=args.overwrite) as tmp:
-        if inp.site_calling is not None:          # the sites the experiments used, for the user to check
+        if inp.site_calling is not None and "source" not in inp.site_calling:   # the called sites, for the user to check
             dio.write_text(tmp / ResultsFolder.CALLED_SITES, sites_bed_text(inp.sites, test_ids))
         dio.write_csv(tmp / ResultsFolder.INTERPRETATION, evaluate.VERDICT_COLUMNS,
                       [[r[c] for r in rows] for c in evaluate.VERDICT_COLUMNS])
@@ -177,13 +184,13 @@ def main(argv=None) -> int:
                                                     spans or None)
         if attributed:
             scores = attribution_outputs.write_attribution_outputs(
-                tmp, attr_ids, x[pick], y[pick], inp.sites, truth_motifs, rule is not None, attributed,
+                tmp, attr_ids, x[pick], y[pick], inp.sites, truth_motifs, rule is not None or truth_given, attributed,
                 scale=scale, quiet=args.quiet, score_mode=args.score_mode)
         summary = report.summary(
             verdict, model=str(inp.model.path), data=str(args.seq_dict or inp.sequences.directory),
             n_test_seqs=len(test_ids), num_perturbs=args.num_perturbs, seed=args.seed,
             model_kind=getattr(predictor, "kind", None), metrics=inp.model.metrics,
-            site_calling=inp.site_calling, scores=scores, truth=rule is not None, notes=inp.notes)
+            site_calling=inp.site_calling, scores=scores, truth=rule is not None or truth_given, notes=inp.notes)
         dio.write_json(tmp / ResultsFolder.SUMMARY, summary)
         dio.write_text(tmp / ResultsFolder.REPORT, report.markdown(summary, rows, curve_png, scores, tmp, truth_motifs, scale))
     cli.say(report.final_line(summary, inp.out_dir), args.quiet)

@@ -131,6 +131,12 @@ CATALOGUE = [
      "cannot be written"),
     (INTERPRET, "--model {onnx5} --seq_dict {fasta} --motifs CTCF_known1 --out_dir {out}/r",
      "a model file whose input is not one-hot DNA shaped", "which is not one-hot DNA"),
+    (INTERPRET, "--model {onnx} --seq_dict {fasta} --truth_sites {stray_bed} --out_dir {out}/r",
+     "a `--truth_sites` BED naming a sequence the FASTA lacks", "not in"),
+    (INTERPRET, "--model {onnx} --seq_dict {fasta} --truth_sites {long_bed} --out_dir {out}/r",
+     "a `--truth_sites` site running past the end of its sequence", "runs past the end"),
+    (INTERPRET, "--model {model} --truth_sites {stray_bed} --out_dir {out}/r",
+     "`--truth_sites` for a data folder with planted sites", "--truth_sites is for sequences without planted sites"),
     (INTERPRET, "--model {onnx} --seq_dict {fasta} --motifs CTCF_known1 --output_index 3 --out_dir {out}/r",
      "an `--output_index` beyond the model's outputs", "--output_index 3 is out of range"),
     (INTERPRET, "--model {onnx} --seq_dict {fasta} --motifs CTCF_known1 --output_index logits --out_dir {out}/r",
@@ -209,6 +215,10 @@ def inputs(tmp_path_factory):
     rows = (root / "activity" / "labels.tsv").read_text().splitlines()
     rows[3] = rows[3].split("\t")[0] + "\tnan"
     (folders["nan_activity"] / "labels.tsv").write_text("\n".join(rows) + "\n")
+    stray_bed = root / "stray.bed"
+    stray_bed.write_text("not_a_sequence\t3\t11\tCTCF_known1\t0\t+\n")
+    long_bed = root / "long.bed"
+    long_bed.write_text("seq_0000000\t195\t214\tCTCF_known1\t0\t+\n")
     foreign = root / "foreign"
     foreign.mkdir()
     (foreign / "notes.txt").write_text("mine")
@@ -216,7 +226,8 @@ def inputs(tmp_path_factory):
             "foreign": foreign, "bad_meme": bad_meme,
             "short_meme": short_meme, "rna_meme": rna_meme, "flat_meme": flat_meme, "onnx": onnx, "onnx5": onnx5,
             "fasta": fasta, "labels": root / "data" / "labels.tsv", "unequal": unequal, "other_labels": other_labels,
-            "poly_a": poly_a, "toy_meme": toy_meme, "palindrome_meme": palindrome_meme, **folders}
+            "poly_a": poly_a, "toy_meme": toy_meme, "palindrome_meme": palindrome_meme, "stray_bed": stray_bed,
+            "long_bed": long_bed, **folders}
 
 
 @pytest.mark.parametrize("script,args,what,needle", CATALOGUE, ids=[c[2] for c in CATALOGUE])

@@ -278,3 +278,32 @@ def test_labels_as_users_hold_them_headerless_or_of_a_larger_set(tmp_path):
     short.write_text("a\t1\n")
     with pytest.raises(models.InputError, match="'b' is missing from the labels"):
         load_fasta_input(fasta, short)
+
+
+@pytest.mark.slow
+def test_truth_sites_score_a_fasta_as_its_planted_sites_would(outside):
+    """The FASTA with the BED of its true sites (--truth_sites) scores each map exactly as the data
+    folder's planted sites do: same sequences, same sites, same localization."""
+    gen = outside["root"] / "gen"
+    flags = ["--model", outside["keras"], "--motif_db", outside["meme"], "--methods", "ism", "saliency",
+             "--num_attr_seqs", "30", "--tests", "ablation"]
+    planted_out = outside["root"] / "res_planted"
+    interpret(planted_out, *flags, "--seq_dict", gen)
+    truth_out = outside["root"] / "res_truth"
+    summary, rows, report = interpret(truth_out, *flags, "--seq_dict", outside["fasta"], "--labels",
+                                      outside["labels"], "--truth_sites", gen / "motif_sites.bed", "--motifs", "TOYA")
+    assert summary["site_calling"]["source"].endswith("motif_sites.bed")
+    assert summary["site_calling"]["sites_per_motif"] == {"TOYA": 120}
+    assert not (truth_out / "called_sites.bed").exists()         # nothing was called
+    with open(planted_out / "attribution_scores.csv") as fh:
+        planted_scores = list(csv.DictReader(fh))
+    with open(truth_out / "attribution_scores.csv") as fh:
+        truth_scores = list(csv.DictReader(fh))
+    drop = ("seconds_per_seq", "seconds_total")
+    assert [{k: v for k, v in r.items() if k not in drop} for r in truth_scores] == \
+        [{k: v for k, v in r.items() if k not in drop} for r in planted_scores]
+    assert float(truth_scores[0]["auroc_mean"]) > 0.9            # the oracle's ISM sits on TOYA
+    assert "## Attribution maps against the planted sites" in report
+    by = {r["test"]: r for r in rows}
+    assert float(by["ablate:TOYA"]["mean_delta_output"]) == pytest.approx(1 / (1 + np.e ** 4) - 1 / (1 + np.e ** -4),
+                                                                        abs=1e-6)

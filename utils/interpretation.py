@@ -39,6 +39,7 @@ class SiteOptions:
     site_pvalue: float = 1e-4
     pair: tuple | None = None
     labels: str | None = None
+    truth_sites: str | None = None      # a BED of the true sites of a FASTA's sequences: used instead of calling
 
 
 @dataclass(frozen=True)
@@ -251,6 +252,49 @@ def call_sites(seqs: Sequences, motif_names: list[str] | None, background: np.nd
     return CalledSites(sites, motifs, pair, record)
 
 
+def read_truth_sites(seqs: Sequences, motif_names: list[str] | None, options: SiteOptions) -> CalledSites:
+    """The true sites a user holds for a FASTA's sequences (``--truth_sites`` BED: id, start, end,
+    motif, score, strand), used as planted sites are: each motif named in column 4 (or only those
+    of ``--motifs``) is looked up in ``--motif_db`` for the experiments that draw its instances;
+    every id must be a sequence of the FASTA and every site must lie inside it."""
+    from utils import motifs as motiflib
+    from utils.seqfiles import read_bed
+
+    path = options.truth_sites
+    rows = read_bed(path)
+    length = {sid: len(seq) for sid, seq in zip(seqs.ids, seqs.seqs)}
+    for s in rows:
+        if s.seq_id not in length:
+            raise dio.InputError(f"{path} names sequence {s.seq_id!r}, which is not in {seqs.directory}; give "
+                                 f"the BED of these sequences")
+        if s.end > length[s.seq_id]:
+            raise dio.InputError(f"{path}: the site {s.seq_id}:{s.start}-{s.end} ({s.motif}) runs past the end of "
+                                 f"its {length[s.seq_id]} bp sequence; give 0-based, end-exclusive coordinates")
+    in_bed = list(dict.fromkeys(s.motif for s in rows))
+    if not in_bed:
+        raise dio.InputError(f"{path} holds no sites; give a BED with one line per true site (id start end motif)")
+    names = list(motif_names) if motif_names else in_bed
+    absent = [m for m in names if m not in in_bed]
+    if absent:
+        raise dio.InputError(f"--motifs names {absent[0]}, which has no site in {path}; name motifs of its "
+                             f"column 4 ({', '.join(in_bed[:5])})")
+    motifs = motiflib.get_motifs(names, options.motif_db)
+    keep = set(names)
+    sites: dict = {}
+    for s in rows:
+        if s.motif in keep:
+            sites.setdefault(s.seq_id, []).append(s)
+    for v in sites.values():
+        v.sort(key=lambda x: (x.start, x.end, x.motif))
+    counts = {m: sum(1 for v in sites.values() for x in v if x.motif == m) for m in names}
+    pair = tuple(options.pair) if options.pair is not None else None
+    if pair is not None and (pair[0] not in counts or pair[1] not in counts or pair[0] == pair[1]):
+        raise dio.InputError("--pair needs two different motifs of --truth_sites (its column 4)")
+    record = {"source": str(path), "motif_db": options.motif_db, "sites_per_motif": counts,
+              "definition": "the true sites the user gave (--truth_sites), not called by scanning"}
+    return CalledSites(sites, motifs, pair, record)
+
+
 # ----------------------------------------------------------------------------- 4. the tests
 def choose_tests(rule: PlantedRule | None, motifs: list[Motif], pair, tests, methods, predictor):
     """The experiments that apply (:func:`utils.perturb.plan_experiments`) and the attribution
@@ -302,6 +346,9 @@ def resolve_inputs(model: str, seq_dict: str | None = None, preds: str | None = 
                                              else seqs.background)
     warnings = list(seqs.warnings)
     called = None
+    if seqs.rule is not None and site_options.truth_sites:
+        raise dio.InputError(f"--truth_sites is for sequences without planted sites; {seqs.directory} has its own "
+                             f"motif_sites.bed")
     if seqs.rule is not None:
         names = motif_names or list(seqs.rule.motifs)
         unknown = [m for m in names if m not in seqs.library]
@@ -313,7 +360,8 @@ def resolve_inputs(model: str, seq_dict: str | None = None, preds: str | None = 
             raise dio.InputError("--pair is for sequences without a planted rule; this data's pair is its rule's")
         sites, pair = seqs.sites, None
     else:
-        called = call_sites(seqs, motif_names, background, site_options)
+        called = read_truth_sites(seqs, motif_names, site_options) if site_options.truth_sites \
+            else call_sites(seqs, motif_names, background, site_options)
         motifs, sites, pair = called.motifs, called.sites, called.pair
     rows = [index[i] for i in test_ids]
     if external_model:

@@ -242,7 +242,8 @@ def markdown(summary: Mapping, rows: list[dict], curve_png: str | None = None, s
     lines += truth_table_section(found)
     text = "\n".join(lines) + "\n"
     if scores is not None:
-        if summary["verdict"] is not None or planted.get("pos_motifs"):
+        truth_sites = bool((summary.get("site_calling") or {}).get("source"))      # --truth_sites
+        if summary["verdict"] is not None or planted.get("pos_motifs") or truth_sites:
             text += "\n" + attribution_section(scores, results_dir, summary.get("attribution_notes", ()),
                                                 pos_motifs, scale)
         else:
