@@ -185,7 +185,7 @@ def main(argv=None) -> int:
         if attributed:
             scores = attribution_outputs.write_attribution_outputs(
                 tmp, attr_ids, x[pick], y[pick], inp.sites, truth_motifs, rule is not None or truth_given, attributed,
-                scale=scale, quiet=args.quiet, score_mode=args.score_mode)
+                scale=scale, quiet=args.quiet, score_mode=args.score_mode, rule=rule)
         summary = report.summary(
             verdict, model=str(inp.model.path), data=str(args.seq_dict or inp.sequences.directory),
             n_test_seqs=len(test_ids), num_perturbs=args.num_perturbs, seed=args.seed,

@@ -22,9 +22,9 @@ def write_run(folder: Path, gen_type: str, verdict: str, kind: str, scores: dict
     with open(folder / "attribution_scores.csv", "w", newline="") as fh:
         w = csv.writer(fh)
         w.writerow(["method", "n", "auroc_mean", "auroc_sd", "auprc_mean", "auprc_sd", "seconds_total",
-                    "seconds_per_seq"])
+                    "seconds_per_seq", "faithfulness", "supported_share"])
         for method, (a, p) in scores.items():
-            w.writerow([method, 10, a, 0.1, p, 0.1, 1.0, 0.01])
+            w.writerow([method, 10, a, 0.1, p, 0.1, 1.0, 0.01, a / 2, ""])     # faithfulness: half the auROC
 
 
 @pytest.fixture()
@@ -75,6 +75,8 @@ def test_leaderboard_rows_and_tables_from_known_numbers(runs, tmp_path):
     assert (order_cnn["gap_window_error_low"], order_cnn["gap_window_error_high"]) == (1, -2)
     text = (tmp_path / "board" / "summary.md").read_text()
     assert "False-recovery rate on null models: 0.50" in text and "| ism | kmer_logistic | 2 | 0.775 |" in text
+    assert methods["ism", "kmer_logistic"]["faithfulness"] == pytest.approx((0.3 + 0.475) / 2)
+    assert f"| 0.400 | {(0.3 + 0.475) / 2:.3f} | 0.0100 |" in text     # auPRC, faithfulness, seconds
     assert "![Localization heat map](localization_heatmap.png)" in text
     assert "![Verdict grid](verdict_grid.png)" in text
 
@@ -82,18 +84,18 @@ def test_leaderboard_rows_and_tables_from_known_numbers(runs, tmp_path):
 # every row follows from the hand-written summary.json and attribution_scores.csv of the fixture
 LEADERBOARD_CSV = """\
 rule,gen_type,model,model_kind,null,method,seed,test_auroc,verdict,expected_verdict,agrees_with_capability,\
-gap_window_error_low,gap_window_error_high,localization_auroc,localization_auprc,seconds_per_seq,learned_verdict,agrees_with_learning,min_effect_share,test_pearson_r,max_term_error
-order,order,cnn,cnn,False,ism,1,0.9,not recovered,recovered,False,1.0,-2.0,0.7,0.3,0.01,recovered,False,,,
-order,order,cnn,cnn,False,saliency,1,0.9,not recovered,recovered,False,1.0,-2.0,0.5,0.1,0.01,recovered,False,,,
-order,order,cnn_null,cnn,True,ism,1,0.9,recovered,not recovered,False,1.0,-2.0,0.5,0.1,0.01,not recovered,False,,,
-order,order,cnn_null,cnn,True,saliency,1,0.9,recovered,not recovered,False,1.0,-2.0,0.5,0.1,0.01,not recovered,False,,,
-order,order,kmer_logistic,kmer_logistic,False,ism,1,0.9,not recovered,not recovered,True,1.0,-2.0,0.6,0.2,0.01,not recovered,True,,,
-presence,presence,cnn,cnn,False,ism,1,0.9,recovered,recovered,True,,,0.9,0.5,0.01,recovered,True,,,
-presence,presence,cnn,cnn,False,ism,2,0.9,recovered,recovered,True,,,0.8,0.4,0.01,recovered,True,,,
-presence,presence,cnn,cnn,False,saliency,1,0.9,recovered,recovered,True,,,0.7,0.3,0.01,recovered,True,,,
-presence,presence,cnn,cnn,False,saliency,2,0.9,recovered,recovered,True,,,0.6,0.2,0.01,recovered,True,,,
-presence,presence,cnn_null,cnn,True,ism,1,0.9,not recovered,not recovered,True,,,0.5,0.1,0.01,not recovered,True,,,
-presence,presence,kmer_logistic,kmer_logistic,False,ism,1,0.9,undetermined,recovered,False,,,0.95,0.6,0.01,recovered,False,,,
+gap_window_error_low,gap_window_error_high,localization_auroc,localization_auprc,seconds_per_seq,learned_verdict,agrees_with_learning,min_effect_share,test_pearson_r,max_term_error,faithfulness
+order,order,cnn,cnn,False,ism,1,0.9,not recovered,recovered,False,1.0,-2.0,0.7,0.3,0.01,recovered,False,,,,0.35
+order,order,cnn,cnn,False,saliency,1,0.9,not recovered,recovered,False,1.0,-2.0,0.5,0.1,0.01,recovered,False,,,,0.25
+order,order,cnn_null,cnn,True,ism,1,0.9,recovered,not recovered,False,1.0,-2.0,0.5,0.1,0.01,not recovered,False,,,,0.25
+order,order,cnn_null,cnn,True,saliency,1,0.9,recovered,not recovered,False,1.0,-2.0,0.5,0.1,0.01,not recovered,False,,,,0.25
+order,order,kmer_logistic,kmer_logistic,False,ism,1,0.9,not recovered,not recovered,True,1.0,-2.0,0.6,0.2,0.01,not recovered,True,,,,0.3
+presence,presence,cnn,cnn,False,ism,1,0.9,recovered,recovered,True,,,0.9,0.5,0.01,recovered,True,,,,0.45
+presence,presence,cnn,cnn,False,ism,2,0.9,recovered,recovered,True,,,0.8,0.4,0.01,recovered,True,,,,0.4
+presence,presence,cnn,cnn,False,saliency,1,0.9,recovered,recovered,True,,,0.7,0.3,0.01,recovered,True,,,,0.35
+presence,presence,cnn,cnn,False,saliency,2,0.9,recovered,recovered,True,,,0.6,0.2,0.01,recovered,True,,,,0.3
+presence,presence,cnn_null,cnn,True,ism,1,0.9,not recovered,not recovered,True,,,0.5,0.1,0.01,not recovered,True,,,,0.25
+presence,presence,kmer_logistic,kmer_logistic,False,ism,1,0.9,undetermined,recovered,False,,,0.95,0.6,0.01,recovered,False,,,,0.475
 """
 
 

@@ -3,7 +3,7 @@
 | file | content |
 |---|---|
 | ``attributions_<method>.npz`` | ids, one-hot inputs and attributions (N, L, 4) float32, labels, output scale |
-| ``attribution_scores.csv`` / ``.png`` | localization against planted sites, one row per method |
+| ``attribution_scores.csv`` / ``.png`` | localization against planted sites and faithfulness to the rule, one row per method |
 | ``attribution_mass.csv`` | with no planted rule: each method's attribution mass per motif |
 | ``logos/<id>_<pos|neg>.png`` | logos of example sequences, planted sites shaded |
 
@@ -20,10 +20,11 @@ from utils.cli import progress
 from utils.folders import ResultsFolder
 from utils.io import atomic_path, write_rows
 from utils.seqfiles import Site
+from utils.faithfulness import faithfulness
 from utils.localization import mass_rows, observed_base_map, score_attributions, site_mask
 
 SCORE_COLUMNS = ["method", "n", "auroc_mean", "auroc_sd", "auprc_mean", "auprc_sd",
-                 "seconds_total", "seconds_per_seq"]
+                 "seconds_total", "seconds_per_seq", "faithfulness", "supported_share"]
 MASS_COLUMNS = ["method", "motif", "n", "mass_mean", "mass_sd", "site_share", "seconds_per_seq"]
 
 
@@ -68,7 +69,7 @@ def write_attribution_outputs(results_dir, ids: Sequence[str], onehot: np.ndarra
                               sites: Mapping[str, list[Site]], motifs: Sequence[str], truth: bool,
                               attributions_by_method: Mapping[str, tuple[np.ndarray, float]],
                               num_logos: int = 2, scale: str = "", quiet: bool = True,
-                              score_mode: str = "input") -> list[dict]:
+                              score_mode: str = "input", rule=None) -> list[dict]:
     """Write every attribution output into ``results_dir`` and return the score rows.
 
     Writes ``attributions_<method>.npz``, ``attribution_scores.csv``,
@@ -77,7 +78,9 @@ def write_attribution_outputs(results_dir, ids: Sequence[str], onehot: np.ndarra
     rule's motifs, whose sites are the truth the maps are scored against; without, the motifs
     whose sites were called by scanning (each map's attribution mass is reported); ``scale`` ('logit' or
     'probability', see :func:`utils.attribution.output_scale`) is recorded in the npz files and the logos.
-    The caller stages ``results_dir`` atomically.
+    ``rule``: the planted rule, whose logic each map's signs are scored against
+    (:func:`utils.faithfulness.faithfulness`; empty columns without one). The caller stages
+    ``results_dir`` atomically.
     """
     from utils import plots
 
@@ -89,6 +92,10 @@ def write_attribution_outputs(results_dir, ids: Sequence[str], onehot: np.ndarra
         write_attributions_npz(out / ResultsFolder.attributions(method), ids, x, attributions, labels, scale)
     if truth:
         rows = score_attributions(ids, labels, sites, pos_motifs, attributions_by_method, x, score_mode)
+        for row in rows:
+            f = faithfulness(rule, ids, labels, sites, row["method"], attributions_by_method[row["method"]][0], x) \
+                if rule is not None and rule.activity is None else {}
+            row.update(faithfulness=f.get("faithful_share"), supported_share=f.get("supported_share"))
         write_scores_csv(out / ResultsFolder.SCORES_CSV, rows)
         positive_ids = [i for i, label in zip(ids, labels) if label == 1]
         chance = site_mask(positive_ids, sites, pos_motifs, x.shape[1]).mean() if positive_ids else None

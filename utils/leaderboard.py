@@ -32,7 +32,7 @@ from utils.io import InputError, read_json, write_rows
 COLUMNS = ["rule", "gen_type", "model", "model_kind", "null", "method", "seed", "test_auroc", "verdict",
            "expected_verdict", "agrees_with_capability", "gap_window_error_low", "gap_window_error_high",
            "localization_auroc", "localization_auprc", "seconds_per_seq", "learned_verdict",
-           "agrees_with_learning", "min_effect_share", "test_pearson_r", "max_term_error"]
+           "agrees_with_learning", "min_effect_share", "test_pearson_r", "max_term_error", "faithfulness"]
 
 
 @dataclass(frozen=True)
@@ -189,10 +189,11 @@ def run_rows(run: Run) -> list[dict]:
             methods = list(csv.DictReader(fh))
     if not methods:
         return [{**base, "method": "", "localization_auroc": float("nan"), "localization_auprc": float("nan"),
-                 "seconds_per_seq": float("nan")}]
+                 "seconds_per_seq": float("nan"), "faithfulness": float("nan")}]
     return [{**base, "method": m["method"], "localization_auroc": _number(m.get("auroc_mean")),
              "localization_auprc": _number(m.get("auprc_mean")),
-             "seconds_per_seq": _number(m.get("seconds_per_seq"))} for m in methods]
+             "seconds_per_seq": _number(m.get("seconds_per_seq")),
+             "faithfulness": _number(m.get("faithfulness"))} for m in methods]
 
 
 def build(runs: Iterable[Run]) -> list[dict]:
@@ -228,7 +229,8 @@ def method_table(rows: list[dict]) -> list[dict]:
             auprc = mean_ci(r["localization_auprc"] for r in sel)
             out.append({"method": method, "model": model, "n": auroc[3], "auroc_mean": auroc[0],
                         "auroc_low": auroc[1], "auroc_high": auroc[2], "auprc_mean": auprc[0],
-                        "seconds_per_seq": mean_ci(r["seconds_per_seq"] for r in sel)[0]})
+                        "seconds_per_seq": mean_ci(r["seconds_per_seq"] for r in sel)[0],
+                        "faithfulness": mean_ci(r.get("faithfulness", float("nan")) for r in sel)[0]})
     return out
 
 
@@ -286,12 +288,15 @@ def summary_markdown(rows: list[dict], figures: dict[str, str]) -> str:
              "## Localization by method", "",
              "Mean over rules and seeds of each method's localization auROC against the planted "
              "sites, per model (trained models, not the null models), with its 95% t-interval.", "",
-             "| method | model | runs | localization auROC | 95% CI | auPRC | seconds per sequence |",
-             "|---|---|---:|---:|---|---:|---:|"]
+             "Faithfulness: the share of attributed positives whose map supports (signed sum over the site "
+             "above the 95th percentile of background windows) the motifs the planted rule needs "
+             "(utils.faithfulness).", "",
+             "| method | model | runs | localization auROC | 95% CI | auPRC | faithfulness | seconds per sequence |",
+             "|---|---|---:|---:|---|---:|---:|---:|"]
     for m in methods:
         lines.append(f"| {m['method']} | {m['model']} | {m['n']} | {_fmt(m['auroc_mean'])} | "
                      f"[{_fmt(m['auroc_low'])}, {_fmt(m['auroc_high'])}] | {_fmt(m['auprc_mean'])} | "
-                     f"{_fmt(m['seconds_per_seq'], 4)} |")
+                     f"{_fmt(m.get('faithfulness'))} | {_fmt(m['seconds_per_seq'], 4)} |")
     lines += ["", "## Verdict accuracy by model", "",
               "A verdict is correct for the capability when it matches what the model kind can learn: a "
               "CNN should recover every rule, a k-mer model presence only, a null model (shuffled labels) "

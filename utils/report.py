@@ -295,11 +295,18 @@ def attribution_section(rows: list[dict], results_dir=None, notes: Iterable[str]
         + (f" Maps explain the model's {scale}." if scale else ""))
     lines.append("")
     if rows:
-        lines.append("| method | n | auROC (mean ± SD) | auPRC (mean ± SD) | seconds per sequence |")
-        lines.append("|---|---:|---:|---:|---:|")
+        lines.append("| method | n | auROC (mean ± SD) | auPRC (mean ± SD) | faithfulness | seconds per sequence |")
+        lines.append("|---|---:|---:|---:|---:|---:|")
         for r in rows:
+            faithful = r.get("faithfulness")
+            faithful = "" if faithful is None or not np.isfinite(faithful) else f"{faithful:.3f}"
             lines.append(f"| {r['method']} | {r['n']} | {_pm(r['auroc_mean'], r['auroc_sd'])} | "
-                         f"{_pm(r['auprc_mean'], r['auprc_sd'])} | {r['seconds_per_seq']:.4g} |")
+                         f"{_pm(r['auprc_mean'], r['auprc_sd'])} | {faithful} | {r['seconds_per_seq']:.4g} |")
+        if any(r.get("faithfulness") is not None for r in rows):
+            lines += ["", "Faithfulness: the share of these positives whose map *supports* every motif the planted "
+                      "rule needs (presence: its logic over the supported motifs); a site is supported when the "
+                      "signed sum of attribution x input over it beats the 95th percentile of the same sum over "
+                      "the sequence's background windows (utils/faithfulness.py)."]
     else:
         lines.append("No attribution method was run.")
     lines.append("")
