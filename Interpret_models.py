@@ -90,8 +90,9 @@ def build_parser():
     g = p.add_argument_group("attribution")
     g.add_argument("--methods", nargs="+", default=None, metavar="METHOD",
                    help="attribution methods (ism kernel_shap deep_shap gradient_shap saliency "
-                        "integrated_gradients); "
-                        "default: every method the model supports; 'none' skips attribution")
+                        "integrated_gradients squid); 'all' every one the model supports; "
+                        "default: every one the model supports but squid (a library of 2,000 predictions per "
+                        "sequence); 'none' skips attribution")
     g.add_argument("--deep_background", choices=attribution.DEEP_BACKGROUNDS, default="dist",
                    help="DeepSHAP's references: dist = sequences drawn from the background distribution, "
                         "shared by all; shuffle = position shuffles of each sequence; dinuc = dinucleotide "

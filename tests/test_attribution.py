@@ -145,10 +145,10 @@ def test_kernel_shap_seeded_values_and_bad_settings_refused():
 # ----------------------------------------------------------------------------- registry
 def test_non_keras_predictors_skip_gradient_methods_with_a_note(linear):
     model, x = linear
-    assert attr.supported_methods(model) == ["ism", "kernel_shap"]
+    assert attr.supported_methods(model) == ["ism", "kernel_shap", "squid"]
     run, notes = attr.resolve_methods(None, model)
     assert run == ["ism", "kernel_shap"] and len(notes) == 4
-    assert attr.resolve_methods("all", model) == (run, notes)
+    assert attr.resolve_methods("all", model) == (run + ["squid"], notes)     # all: squid too
     assert attr.resolve_methods(["none"], model) == ([], [])
     run, notes = attr.resolve_methods("saliency,ism,deep_shap", model)
     assert run == ["ism"]
@@ -532,3 +532,31 @@ def test_deep_shap_with_dinucleotide_shuffled_references(keras_predictor):
                 - model.predict_logit(attr.dinucleotide_shuffled_sequences(x[i], 4, rng)).mean()
                 for i in range(len(x))]
     np.testing.assert_allclose(phi.sum((1, 2)), expected, atol=1e-4)
+
+
+def test_squid_additive_surrogate_recovers_a_linear_oracles_weights(capsys):
+    """SQUID's in-silico MAVE through predict only, with its additive ridge surrogate, gives back a linear
+    model's weights in the zero-sum gauge (each position's four weights centred), and is seeded."""
+    from oracles import LinearOracle
+
+    rng = np.random.default_rng(0)
+    w = rng.normal(size=(40, 4)).astype(np.float32)
+    x = one_hot(["".join(rng.choice(list("ACGT"), 40)) for _ in range(2)])
+    got = attr.squid(LinearOracle(w), x, library=1500, seed=3)
+    centred = w - w.mean(axis=1, keepdims=True)
+    assert np.abs(got - centred[None]).max() < 1e-3
+    again = attr.squid(LinearOracle(w), x, library=1500, seed=3)
+    assert np.array_equal(got, again)
+    assert capsys.readouterr().err == ""                # squid-nn's progress bar is kept off the terminal
+    state = np.random.get_state()[1].copy()
+    attr.squid(LinearOracle(w), x[:1], library=200, seed=4)
+    assert np.array_equal(np.random.get_state()[1], state)     # numpy's global stream is left as it was
+
+
+def test_default_methods_leave_out_squid_and_all_includes_it():
+    from oracles import LinearOracle
+
+    oracle = LinearOracle(np.zeros((10, 4), dtype=np.float32))
+    assert attr.resolve_methods(None, oracle)[0] == ["ism", "kernel_shap"]
+    assert attr.resolve_methods("all", oracle)[0] == ["ism", "kernel_shap", "squid"]
+    assert attr.resolve_methods(["squid"], oracle)[0] == ["squid"]

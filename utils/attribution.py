@@ -33,6 +33,7 @@ planted sites in :mod:`utils.localization` and written by :mod:`utils.attributio
 from __future__ import annotations
 
 import contextlib
+import io
 import math
 import time
 import warnings
@@ -46,6 +47,7 @@ from utils.background import sample_background
 from utils.cli import progress, say
 from utils.encoding import codes_to_onehot, onehot_to_codes
 from utils.io import InputError, check_base_distribution
+from utils.stats import stable_seed
 
 ISM_CHUNK = 4096              # variants per predictor call: amortises the call cost, bounds memory
 # KernelSHAP defaults, chosen on default presence data with the default CNN (30 positives):
@@ -505,6 +507,48 @@ def integrated_gradients(predictor, onehot: np.ndarray, background_dist=None, st
     return out
 
 
+SQUID_LIBRARY = 2000        # variants per sequence in SQUID's in-silico MAVE
+SQUID_MUT_RATE = 0.1        # expected share of positions mutated in each variant (Poisson count)
+SQUID_ALPHAS = (1e-3, 1e-2, 1e-1, 1.0, 10.0)    # RidgeCV's regularization grid (5-fold)
+
+
+def squid(predictor, onehot: np.ndarray, library: int = SQUID_LIBRARY, mut_rate: float = SQUID_MUT_RATE,
+          seed: int = 0, quiet: bool = True) -> np.ndarray:
+    """SQUID (Seitz et al. 2024) with its additive surrogate, through ``predict`` only: per sequence,
+    an in-silico MAVE of ``library`` variants with Poisson(``mut_rate`` x L) random substitutions
+    (squid-nn's RandomMutagenesis), the explained output of each (the logit where the model has
+    one), and squid-nn's additive ridge surrogate (SurrogateRidgeCV: RidgeCV over the one-hot
+    variants, 5-fold over :data:`SQUID_ALPHAS`). Returns (N, L, 4) float32: the surrogate's
+    additive weights, centred over the four bases at each position (the zero-sum gauge: a one-hot
+    position's four weights are known only up to a shared offset). Seeded per sequence (``seed``,
+    index); numpy's global random state, which squid-nn seeds, is restored afterwards."""
+    from utils.cli import progress
+
+    quiet_import_tensorflow()          # squid-nn imports TensorFlow for its optional surrogates
+    with _quiet_shap():
+        from squid import mutagenizer, surrogate_zoo
+    x = np.asarray(onehot, dtype=np.float32)
+    n, length = x.shape[0], x.shape[1]
+    out = np.zeros_like(x)
+    f = explained_output(predictor)
+    state = np.random.get_state()
+    try:
+        for i in progress(range(n), total=n, desc="squid", quiet=quiet, unit="seq"):
+            gen = mutagenizer.RandomMutagenesis(mut_rate=mut_rate, seed=stable_seed("squid", seed, i) % (2 ** 32))
+            with contextlib.redirect_stderr(io.StringIO()):       # squid-nn's own progress bar
+                x_mut = gen(x[i], library).astype(np.float32)
+            y_mut = f(x_mut)
+            surrogate = surrogate_zoo.SurrogateRidgeCV((library, length, 4), 1, alphas=list(SQUID_ALPHAS), cv=5,
+                                                       deduplicate=False)
+            with contextlib.redirect_stdout(io.StringIO()):
+                surrogate.train(x_mut, y_mut, verbose=0)
+            theta = np.asarray(surrogate.get_params()[1], dtype=np.float64)
+            out[i] = (theta - theta.mean(axis=-1, keepdims=True)).astype(np.float32)
+    finally:
+        np.random.set_state(state)
+    return out
+
+
 GRADIENT_METHODS = ("saliency", "integrated_gradients", "gradient_shap")
 
 
@@ -524,6 +568,7 @@ class Method:
     name: str
     function: Callable[..., np.ndarray]
     needs_keras: bool
+    default: bool = True          # among the methods run when --methods is not given
 
 
 METHODS: dict[str, Method] = {
@@ -533,6 +578,7 @@ METHODS: dict[str, Method] = {
     "gradient_shap": Method("gradient_shap", gradient_shap, True),
     "saliency": Method("saliency", saliency, True),
     "integrated_gradients": Method("integrated_gradients", integrated_gradients, True),
+    "squid": Method("squid", squid, False, default=False),     # about SQUID_LIBRARY predictions per sequence
 }
 
 
@@ -546,16 +592,21 @@ def resolve_methods(requested, predictor) -> tuple[list[str], list[str]]:
     """Turn ``--methods`` into (methods to run, notes on the ones skipped).
 
     ``requested``: None, ``'all'``, ``'none'``, a comma-separated string or a list of names;
-    None, empty and ``'all'`` mean every method, ``'none'`` no method. Unknown names raise InputError; Keras-only
+    None and empty mean every default method (all but squid, which costs a library of predictions
+    per sequence), ``'all'`` every method, ``'none'`` no method. Unknown names raise InputError; Keras-only
     methods on a model without a Keras graph are skipped with a note, not an error.
     """
-    if requested is None or (isinstance(requested, str) and requested.strip().lower() in ("", "all")):
+    if requested is None or (isinstance(requested, str) and requested.strip() == ""):
         names: list[str] = []
+    elif isinstance(requested, str) and requested.strip().lower() == "all":
+        names = ["all"]
     elif isinstance(requested, str):
         names = [part.strip() for part in requested.split(",") if part.strip()]
     else:
         names = [str(part).strip() for part in requested if str(part).strip()]
-    if not names or names == ["all"]:
+    if not names:
+        names = [name for name, m in METHODS.items() if m.default]
+    elif names == ["all"]:
         names = list(METHODS)
     if names == ["none"]:
         return [], []
@@ -609,6 +660,8 @@ def run_attributions(predictor, onehot: np.ndarray, ids: Sequence[str], methods:
             kwargs.update(background_dist=background_dist, seed=seed)
         elif name == "integrated_gradients":
             kwargs.update(background_dist=background_dist)
+        elif name == "squid":
+            kwargs.update(seed=seed)
         start = time.perf_counter()
         attributions = METHODS[name].function(predictor, x, **kwargs)
         if gradient_correction and name in GRADIENT_METHODS:
