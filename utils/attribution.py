@@ -522,6 +522,8 @@ def squid(predictor, onehot: np.ndarray, library: int = SQUID_LIBRARY, mut_rate:
     additive weights, centred over the four bases at each position (the zero-sum gauge: a one-hot
     position's four weights are known only up to a shared offset). Seeded per sequence (``seed``,
     index); numpy's global random state, which squid-nn seeds, is restored afterwards."""
+    from scipy.linalg import LinAlgWarning
+
     from utils.cli import progress
 
     quiet_import_tensorflow()          # squid-nn imports TensorFlow for its optional surrogates
@@ -540,7 +542,10 @@ def squid(predictor, onehot: np.ndarray, library: int = SQUID_LIBRARY, mut_rate:
             y_mut = f(x_mut)
             surrogate = surrogate_zoo.SurrogateRidgeCV((library, length, 4), 1, alphas=list(SQUID_ALPHAS), cv=5,
                                                        deduplicate=False)
-            with contextlib.redirect_stdout(io.StringIO()):
+            with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
+                # one-hot columns sum to 1 at each position: the smallest alphas meet a singular
+                # design, which RidgeCV's own cross-validation then passes over
+                warnings.simplefilter("ignore", LinAlgWarning)
                 surrogate.train(x_mut, y_mut, verbose=0)
             theta = np.asarray(surrogate.get_params()[1], dtype=np.float64)
             out[i] = (theta - theta.mean(axis=-1, keepdims=True)).astype(np.float32)
