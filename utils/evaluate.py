@@ -462,12 +462,14 @@ def window_failure(rule: PlantedRule | None, rows: list[dict], found: Mapping) -
 def phasing_found(rule: PlantedRule | None, curve: Mapping | None, min_effect: float = MIN_EFFECT) -> dict:
     """A phasing rule's reading of the distance curve: its period and phase (the least-squares
     sinusoid over the gaps the data planted, in phase and out of phase, where at least half the
-    sequences could take the gap: :func:`utils.stats.curve_period`) and, for every multiple of the
+    sequences could take the gap: :func:`utils.stats.curve_period`; then refined to the spacing of
+    the curve's peaks, :func:`utils.stats.peak_period`, where two or more stand above the curve's
+    mid-level) and, for every multiple of the
     planted period in the window, whether its in-phase gaps respond (their mean reaches the level
     half-way between the lowest and highest of those gaps: :func:`utils.perturb.response_level`).
     Empty for other rules or without a curve."""
     from utils.perturb import response_level
-    from utils.stats import curve_period
+    from utils.stats import curve_period, peak_period
 
     if rule is None or rule.kind != "phasing" or curve is None:
         return {}
@@ -478,12 +480,16 @@ def phasing_found(rule: PlantedRule | None, curve: Mapping | None, min_effect: f
     used = (inside | outside) & supported & np.isfinite(mean)
     moves = curve_moves(curve, min_effect)
     fit = curve_period(gaps[used], mean[used], min_period=2.0) if moves else None
-    out = {"period": None, "phase": None, "period_fit_explained": None, "turns": []}
+    out = {"period": None, "phase": None, "period_fit_explained": None, "period_sinusoid": None, "peaks": None,
+           "turns": []}
+    level = response_level(mean[used]) if used.any() else None
     if fit is not None:
         p = fit["period"]
         out.update(period=p, phase=float((fit["phase"] + p / 2) % p - p / 2),
-                   period_fit_explained=fit["explained"])
-    level = response_level(mean[used]) if used.any() else None
+                   period_fit_explained=fit["explained"], period_sinusoid=p)
+        peaks = peak_period(gaps[used], mean[used], p, level)
+        if peaks is not None:           # the peaks' own spacing refines the sinusoid's period
+            out.update(period=peaks["period"], phase=peaks["phase"], peaks=peaks["peaks"])
     for m in rule.multiples:
         near = used & inside & (np.abs(gaps - m) <= rule.phase_tolerance + 1e-9)
         response = float(mean[near].mean()) if near.any() else None
