@@ -308,3 +308,29 @@ def test_truth_sites_score_a_fasta_as_its_planted_sites_would(outside):
     by = {r["test"]: r for r in rows}
     assert float(by["ablate:TOYA"]["mean_delta_output"]) == pytest.approx(1 / (1 + np.e ** 4) - 1 / (1 + np.e ** -4),
                                                                         abs=1e-6)
+
+
+def test_a_model_folder_given_its_own_training_fasta_interprets_its_test_split(tmp_path):
+    """--seq_dict naming the very FASTA (and labels) a model folder was trained on: the model's own
+    test split is interpreted, with a note, not every sequence (most of them training data)."""
+    import Generate_sequences
+    import Train_models
+
+    assert Generate_sequences.main(["--num_seqs", "300", "--out_dir", str(tmp_path / "gen"), "--quiet"]) == 0
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    for name in ("sequences.fa", "labels.tsv"):            # a FASTA with labels beside it, as users hold them
+        (mine / name).write_bytes((tmp_path / "gen" / name).read_bytes())
+    assert Train_models.main(["--data_file", str(mine / "sequences.fa"), "--model_type", "kmer_logistic", "--k", "3",
+                              "--out_dir", str(tmp_path / "m"), "--quiet"]) == 0
+    test_ids = [line.split("\t")[0] for line in (tmp_path / "m" / "kmer_logistic" / "predictions.tsv")
+                .read_text().splitlines()[1:] if line.split("\t")[1] == "test"]
+    out = tmp_path / "r"
+    proc = subprocess.run([sys.executable, str(ROOT / "Interpret_models.py"), "--model", str(tmp_path / "m" / "kmer_logistic"),
+                           "--seq_dict", str(mine / "sequences.fa"), "--labels", str(mine / "labels.tsv"),
+                           "--motifs", "STAT_known2", "--methods", "none", "--tests", "ablation", "--out_dir", str(out),
+                           "--quiet"], capture_output=True, text=True, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["n_test_seqs"] == len(test_ids) == 44          # 15% of 300, rounded per class
+    assert f"its own test split of {len(test_ids)} sequences is interpreted" in proc.stderr

@@ -188,6 +188,9 @@ def load_sequences(seq_dict: str | None, labels: str | None = None, model_path: 
     if external_data:
         data = folders.load_fasta_input(data_path, labels)
         warnings.extend(data.notes)
+        recorded = (model_meta or {}).get("data") or {}
+        # the very FASTA (and labels) a model folder was trained on: its own test split applies
+        same_data = not external_model and bool(recorded.get("sha256")) and data.checksum == recorded["sha256"]
     elif external_model:
         if data_path is None:
             raise dio.InputError(f"--model {model_path} is a model file with no record of its data; pass "
@@ -330,7 +333,8 @@ def resolve_inputs(model: str, seq_dict: str | None = None, preds: str | None = 
                              f"takes {predictor.input_length} bp; use sequences of the model's length")
     index = {sid: k for k, sid in enumerate(seqs.ids)}
     external_data = seq_dict is not None and _is_fasta(Path(seq_dict))
-    if preds or not (external_data or external_model):
+    split_note = None
+    if preds or seqs.same_data or not (external_data or external_model):
         if loaded.test_ids is None:
             raise dio.InputError(f"{loaded.path / ModelFolder.PREDICTIONS} is missing; retrain the model or name "
                                  f"its test split with --preds")
@@ -340,11 +344,16 @@ def resolve_inputs(model: str, seq_dict: str | None = None, preds: str | None = 
             source = preds or loaded.path / ModelFolder.PREDICTIONS
             raise dio.InputError(f"{source} names sequences absent from {seqs.directory} (e.g. "
                                  f"{absent[0]}); the model and data do not match, pass --seq_dict")
+        if external_data and seqs.same_data and not preds:
+            split_note = (f"note: {seq_dict} holds the sequences {loaded.path.name} was trained on (model.json's "
+                            f"checksum): its own test split of {len(test_ids)} sequences is interpreted, not the "
+                            f"{len(seqs.ids)} it trained and validated on; name other sequences with --preds to "
+                            f"choose them")
     else:
         test_ids = list(seqs.ids)        # sequences from elsewhere: every one is a test sequence
     background = dio.check_base_distribution(background_dist if background_dist is not None
                                              else seqs.background)
-    warnings = list(seqs.warnings)
+    warnings = list(seqs.warnings) + ([split_note] if split_note else [])
     called = None
     if seqs.rule is not None and site_options.truth_sites:
         raise dio.InputError(f"--truth_sites is for sequences without planted sites; {seqs.directory} has its own "
