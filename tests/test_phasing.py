@@ -91,6 +91,7 @@ def test_presence_of_both_is_phasing_unused(data):
     assert summary["verdict"] == "not recovered"
     assert row(rows, "distance:inside_vs_outside")["mean_delta_output"] == 0.0
     assert summary["reason"].startswith("helical phasing unused (in-phase gaps raised the probability by +0.000")
+    assert summary["found_rule"]["period"] is None and summary["found_rule"]["turns"] == []    # nothing claimed
 
 
 def test_another_period_is_named(data):

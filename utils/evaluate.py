@@ -358,7 +358,9 @@ def verdict(rows: list[dict], rule: PlantedRule | None, curve: Mapping | None, a
         return _verdict_record(result, reason, rule, found, rows, alpha, min_effect, not_run, [],
                                contrast, separation, effect_share, strong_separation, terms)
     if rule is not None and rule.kind == "phasing":
-        found.update(phasing_found(rule, curve, min_effect))
+        # a spacing test that ran and found nothing outweighs the curve's look, as for a gap window
+        spaced = all(r["significant"] for r in rows if r["hypothesis"].kind == DISTANCE)
+        found.update(phasing_found(rule, curve if spaced else None, min_effect))
         found["gap_window"] = found["gap_window_error"] = None    # a phasing rule has no one window
         found["description"] = describe_found(found)
     window = window_failure(rule, rows, found) or phase_failure(rule, rows, found)
@@ -471,8 +473,11 @@ def phasing_found(rule: PlantedRule | None, curve: Mapping | None, min_effect: f
     from utils.perturb import response_level
     from utils.stats import curve_period, peak_period
 
-    if rule is None or rule.kind != "phasing" or curve is None:
+    if rule is None or rule.kind != "phasing":
         return {}
+    if curve is None:
+        return {"period": None, "phase": None, "period_fit_explained": None, "period_sinusoid": None,
+                "peaks": None, "turns": [], "turn_level": None}
     gaps = np.asarray(curve["gaps"])
     mean = np.asarray(curve["mean"], dtype=np.float64)
     supported = np.asarray(curve.get("supported", np.ones(len(gaps), dtype=bool)), dtype=bool)
