@@ -178,3 +178,33 @@ def test_copies_tests_run_only_for_copies_rules():
     plan = perturb.plan_experiments(rule, motifs)
     assert plan.copies == (A, FILL, 2, 3)
     assert perturb.plan_experiments(rule, motifs, tests=["ablation"]).copies is None
+
+
+def test_simdna_engine_follows_the_same_design(tmp_path):
+    data = make_data(tmp_path / "s", "copies", n=80, seed=1, extra=["--engine", "simdna"])
+    real, fake = copies_of(data), copies_of(data, FILL)
+    assert [int(real[i] >= 2) for i in data.ids] == list(data.labels)
+    assert all(real[i] + fake[i] == 3 for i in data.ids)
+    assert Counter(real[i] for i, y in zip(data.ids, data.labels) if y == 1) == Counter({2: 20, 3: 20})
+
+
+def test_interpret_models_writes_the_dose_curve_end_to_end(tmp_path):
+    import csv
+    import json
+
+    import Interpret_models
+    import Train_models
+
+    make_data(tmp_path / "d", "copies", n=600, seed=2)
+    assert Train_models.main(["--data_file", str(tmp_path / "d"), "--model_type", "kmer_logistic", "--out_dir",
+                              str(tmp_path / "m"), "--model_name", "k", "--quiet"]) == 0
+    assert Interpret_models.main(["--model", str(tmp_path / "m" / "k"), "--out_dir", str(tmp_path / "r"),
+                                  "--methods", "none", "--tests", "ablation", "copies", "--quiet"]) == 0
+    summary = json.loads((tmp_path / "r" / "summary.json").read_text())
+    with open(tmp_path / "r" / "dose_curve.csv") as fh:
+        curve = list(csv.DictReader(fh))
+    assert [r["copies"] for r in curve] == ["0", "1", "2", "3"]
+    assert [float(r["mean_output"]) for r in curve] == pytest.approx(summary["found_rule"]["dose_curve"]["mean"])
+    assert summary["planted_rule"]["min_copies"] == 2
+    assert "## Dose response (copies)" in (tmp_path / "r" / "report.md").read_text()
+    assert (tmp_path / "r" / "dose_curve.png").stat().st_size > 0
