@@ -129,7 +129,7 @@ def main(argv=None) -> int:
     battery = perturb.run_battery(predictor, x, y, [inp.sites.get(i, []) for i in test_ids], inp.plan,
                                   inp.motifs, inp.background, args.num_perturbs, args.num_seqs, args.seed,
                                   sampling=inp.sequences.sampling, quiet=args.quiet, base_prob=inp.base_prob,
-                                  target=inp.targets)
+                                  target=inp.targets, thresholds=inp.sequences.match_thresholds)
     measured = None
     if args.tests is None or "interactions" in args.tests:
         activity = rule.activity if rule is not None else None

@@ -171,17 +171,19 @@ def insert(predictor, x, y, base_prob, sites, motif: motiflib.Motif, num_perturb
 
 
 def _plant_at_free(x, candidates, motif: motiflib.Motif, num_perturbs, rng, max_seqs, sampling,
-                   free: FreeSpace) -> tuple[np.ndarray, np.ndarray]:
+                   free: FreeSpace, draw=None) -> tuple[np.ndarray, np.ndarray]:
     """Of the ``candidates`` with a free stretch for ``motif``, at most ``max_seqs``; each copied
-    ``num_perturbs`` times with one instance (drawn as the data drew them) planted at a random free
-    place -> (indices (n,), perturbed copies (n * num_perturbs, L, 4), sequence-major)."""
+    ``num_perturbs`` times with one instance planted at a random free place -> (indices (n,),
+    perturbed copies (n * num_perturbs, L, 4), sequence-major). Instances come from ``draw(motif, k,
+    rng)`` (:func:`utils.motifs.instance_drawer`) when given, else PWM draws (or the consensus)."""
     cand = np.asarray(candidates, dtype=np.int64)
     room = free.valid(cand, motif.length).any(axis=1) if len(cand) else np.zeros(0, dtype=bool)
     idx = _choose(list(cand[room]), max_seqs, rng)
     copies = np.repeat(x[idx], num_perturbs, axis=0)
     if len(idx):
         starts = free.draw(idx, motif.length, num_perturbs, rng)
-        inst = motiflib.sample_instances(motif, len(starts), rng, sampling)
+        inst = draw(motif, len(starts), rng) if draw is not None else \
+            motiflib.sample_instances(motif, len(starts), rng, sampling)
         rows = np.arange(len(starts))
         copies[rows[:, None], starts[:, None] + np.arange(motif.length)[None, :]] = _EYE[inst]
     return idx, copies
@@ -206,20 +208,21 @@ def remove_one_copy(predictor, x, y, base_prob, sites, motif: str, copies: int, 
 
 def add_one_copy(predictor, x, y, base_prob, sites, motif: motiflib.Motif, copies: int, num_perturbs, rng,
                  max_seqs: int | None = None, sampling: str = "pwm", free: FreeSpace | None = None,
-                 target: np.ndarray | None = None) -> Outcome:
+                 target: np.ndarray | None = None, draw=None) -> Outcome:
     """In the negatives carrying exactly ``copies`` instances of ``motif`` (one fewer than a copies
-    rule's threshold), plant one more at a random free place (:func:`insert`'s placement)."""
+    rule's threshold), plant one more at a random free place (:func:`insert`'s placement), drawn by
+    ``draw`` (:func:`utils.motifs.instance_drawer`: as the data planted them) when given."""
     free = free or FreeSpace(sites, x.shape[1])
     per_seq = _sites_of(sites, motif.name)
     cand = [i for i, s in enumerate(per_seq) if len(s) == copies and y[i] == 0]
-    idx, work = _plant_at_free(x, cand, motif, num_perturbs, rng, max_seqs, sampling, free)
+    idx, work = _plant_at_free(x, cand, motif, num_perturbs, rng, max_seqs, sampling, free, draw)
     d_prob, d_loss = _measure(predictor, _target(y, target)[idx], base_prob[idx], work, num_perturbs)
     return Outcome(Hypothesis(COPIES, (motif.name,), 0), idx, d_prob, d_loss, num_perturbs)
 
 
 def dose_response(predictor, x, sites, motif: motiflib.Motif, lookalike: str | None, max_count: int,
                   num_perturbs: int, rng, max_seqs: int | None = None, sampling: str = "pwm",
-                  quiet: bool = True) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+                  quiet: bool = True, draw=None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The model's output as the number of copies of ``motif`` is set to 0, 1, ..., ``max_count``.
 
     Test sequences (both classes) carrying exactly ``max_count`` slots - instances of the motif and
@@ -228,7 +231,9 @@ def dose_response(predictor, x, sites, motif: motiflib.Motif, lookalike: str | N
     data drew them) and a fresh look-alike (a shuffled one), and the slots are ranked at random: at
     count c the first c slots hold the motif and the others the look-alike. So each sequence keeps its
     background and its number of motif-shaped sites at every count, and one draw's instances serve
-    every count (common random numbers): the curve's steps are the count's alone.
+    every count (common random numbers): the curve's steps are the count's alone. ``draw(motif, k,
+    rng)`` (:func:`utils.motifs.instance_drawer`) draws the instances as the data planted them (PWM
+    draws reaching the match threshold); without it, unconditioned PWM draws (or the consensus).
     Returns (counts (C,), sequence indices (n,), mean output (n, C)).
     """
     from utils.cli import progress
@@ -245,9 +250,9 @@ def dose_response(predictor, x, sites, motif: motiflib.Motif, lookalike: str | N
     rows_total = n * num_perturbs
     work = np.repeat(x[idx], num_perturbs, axis=0)
     starts = np.repeat(np.array([[t.start for t in slots[i]] for i in idx], dtype=np.int64), num_perturbs, axis=0)
-    real = motiflib.sample_instances(motif, rows_total * k, rng, sampling).reshape(rows_total, k, w)
-    fake = motiflib.shuffle_instances(motiflib.sample_instances(motif, rows_total * k, rng, sampling),
-                                      rng).reshape(rows_total, k, w)
+    draw = draw or (lambda m, size, g: motiflib.sample_instances(m, size, g, sampling))
+    real = draw(motif, rows_total * k, rng).reshape(rows_total, k, w)
+    fake = motiflib.shuffle_instances(draw(motif, rows_total * k, rng), rng).reshape(rows_total, k, w)
     rank = np.argsort(rng.random((rows_total, k)), axis=1).argsort(axis=1)     # each slot's place in a random order
     rows = np.arange(rows_total)[:, None]
     out = np.full((n, len(counts)), np.nan)
@@ -674,7 +679,7 @@ def not_run_reason(h: Hypothesis) -> str:
 def run_battery(predictor, x: np.ndarray, y: np.ndarray, sites: list[list[Site]], plan: ExperimentPlan,
                 motifs: list[motiflib.Motif], background: np.ndarray, num_perturbs: int, max_seqs: int,
                 seed: int, sampling: str = "pwm", quiet: bool = True, base_prob: np.ndarray | None = None,
-                target: np.ndarray | None = None) -> Battery:
+                target: np.ndarray | None = None, thresholds: dict | None = None) -> Battery:
     """Run the planned experiments on test sequences ``x`` (N, L, 4) with classes ``y``.
 
     ``sites[i]`` are the planted (or called) sites of sequence i; ``motifs`` the motifs the plan
@@ -682,6 +687,8 @@ def run_battery(predictor, x: np.ndarray, y: np.ndarray, sites: list[list[Site]]
     ``base_prob`` (N,) the model's outputs of ``x`` when already known (predictions.tsv);
     ``target`` (N,) what the loss compares a value output with (the activities; NaN unknown),
     default ``y``. Effects are in the predictor's units (:func:`utils.models.effect_unit`).
+    ``thresholds`` (motif -> (score, share of draws kept), the data's match thresholds): the copies
+    experiment draws the copies it adds as the data planted them, PWM draws reaching the threshold.
     """
     from utils.cli import progress
 
@@ -690,6 +697,7 @@ def run_battery(predictor, x: np.ndarray, y: np.ndarray, sites: list[list[Site]]
     kind = getattr(predictor, "output_kind", "probability")
     by_name = {m.name: m for m in motifs}
     free = FreeSpace(sites, x.shape[1])
+    draw = motiflib.instance_drawer(dict(thresholds or {}), np.asarray(background, dtype=np.float64), sampling)
 
     def run(h: Hypothesis, rng) -> Outcome:
         m = h.motifs[0]
@@ -708,7 +716,7 @@ def run_battery(predictor, x: np.ndarray, y: np.ndarray, sites: list[list[Site]]
                 return remove_one_copy(predictor, x, y, base_prob, sites, m, k, num_perturbs, background, rng,
                                        max_seqs, target=target)
             return add_one_copy(predictor, x, y, base_prob, sites, by_name[m], k - 1, num_perturbs, rng, max_seqs,
-                                sampling, free, target=target)
+                                sampling, free, target=target, draw=draw)
         if h.kind == FLIP:
             return flip(predictor, x, y, base_prob, sites, *h.motifs, h.label, h.site, max_seqs, rng,
                         becomes=h.becomes, orientation=plan.orientation, target=target)
@@ -743,7 +751,7 @@ def run_battery(predictor, x: np.ndarray, y: np.ndarray, sites: list[list[Site]]
         m, fill, k, top = plan.copies
         rng = experiment_rng(seed, "copies:dose_response", m)
         counts, idx, per_seq = dose_response(predictor, x, sites, by_name[m], fill, top, num_perturbs, rng,
-                                             max_seqs, sampling, quiet)
+                                             max_seqs, sampling, quiet, draw=draw)
         mean, low, high, n = curve_band(per_seq, rng)
         dose = {"motif": m, "planted_threshold": k, "counts": counts, "mean": mean, "low": low, "high": high,
                 "n": n, "threshold": copy_threshold(counts, mean), "level": response_level(mean)}
