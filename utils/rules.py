@@ -430,6 +430,9 @@ def _check_target_flags(c: SimulationConfig) -> None:
         given = [f for f in ACTIVITY_FLAGS if getattr(c, f) is not None]
         if c.max_copies != 1 and c.gen_type != "copies":
             given.append("max_copies")
+        if given == ["max_copies"]:
+            raise InputError("--max_copies applies to activity targets only (and to --gen_type copies); add "
+                             "--target activity or drop --max_copies")
         if given:
             raise InputError(f"--{given[0]} applies to activity targets only; add --target activity "
                              f"or drop --{given[0]}")
