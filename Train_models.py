@@ -120,7 +120,8 @@ def build_parser() -> cli.Parser:
                             "and mean side by side; auto = maxavg from "
                             f"{models.MAXAVG_FROM} pooled positions (~{models.MAXAVG_FROM * 4 + 18} bp with "
                             "the defaults) on, where max alone did not learn a 1,000 bp spacing rule, or when an "
-                            "activity label counts copies of a motif (a max cannot count), else max")
+                            "activity label or a copies rule counts copies of a motif (a max cannot count), "
+                            "else max")
     model.add_argument("--dropout", type=dropout_rate, default=models.CNNConfig.dropout,
                        metavar="RATE", help="CNN: dropout rate after pooling and the dense layer")
     fit = parser.add_argument_group("training (CNN)")

@@ -319,6 +319,32 @@ class OrientationOracle(MotifFinder):
         return (both & holds).astype(np.float64)
 
 
+class CopiesOracle(MotifFinder):
+    """Counts the matches of ``motif`` (windows scoring at or above the data's match threshold on
+    either strand, taken left to right, none overlapping the one taken before) and outputs 1 when
+    there are at least ``threshold`` of them: a copies rule with K = ``threshold``, exactly; with
+    ``threshold`` 1 it asks presence only."""
+
+    def __init__(self, metadata, motif, threshold):
+        super().__init__(metadata)
+        self.motif, self.threshold = motif, threshold
+
+    def count(self, onehot) -> np.ndarray:
+        """(N,) the number of non-overlapping matches of the motif."""
+        scores = motiflib.scan(onehot_to_codes(onehot), self.lo[self.motif])
+        w = self.lo[self.motif].shape[0]
+        out = np.zeros(len(scores), dtype=np.int64)
+        last = np.full(len(scores), -w, dtype=np.int64)     # start of the match taken last in each row
+        for r, c in zip(*np.nonzero(scores >= self.th[self.motif])):     # row-major: left to right
+            if c >= last[r] + w:
+                out[r] += 1
+                last[r] = c
+        return out
+
+    def predict(self, onehot):
+        return (self.count(onehot) >= self.threshold).astype(np.float64)
+
+
 class ConstantOracle:
     def predict(self, onehot):
         return np.full(len(onehot), 0.7)

@@ -10,7 +10,7 @@ from typing import Mapping
 
 import numpy as np
 
-from utils.hypotheses import ABLATE, CONTROL, DISTANCE, FLIP, INSERT, SWAP
+from utils.hypotheses import ABLATE, CONTROL, COPIES, DISTANCE, FLIP, INSERT, SWAP
 from utils.planted import PlantedRule
 from utils.stats import min_attainable_p
 
@@ -117,7 +117,8 @@ def _failure(r: Mapping, pos: list[str]) -> str:
     return f"decoy {r['motifs']} used ({r['test']} {d})"
 
 
-_FAILURE_RANK = ("order unused", "spacing unused", "helical phasing", "gap window", "orientation unused")
+_FAILURE_RANK = ("order unused", "spacing unused", "helical phasing", "gap window", "orientation unused",
+                 "copy number unused", "copy threshold")
 
 
 def curve_moves(curve: Mapping | None, min_effect: float = MIN_EFFECT) -> bool:
@@ -300,7 +301,8 @@ def verdict(rows: list[dict], rule: PlantedRule | None, curve: Mapping | None, a
             min_effect: float = MIN_EFFECT, not_run: list[dict] = (), contrast: float | None = None,
             effect_share: float = EFFECT_SHARE, separation: float | None = None,
             strong_separation: float = STRONG_SEPARATION, measured: Mapping | None = None,
-            output_kind: str = "probability", truth_table: Mapping | None = None) -> dict:
+            output_kind: str = "probability", truth_table: Mapping | None = None,
+            dose_curve: Mapping | None = None) -> dict:
     """The planted rule, the rule the model was found to use, one verdict and why.
 
     - ``not recovered``: some row with a verdict disagrees with the planted rule;
@@ -319,15 +321,18 @@ def verdict(rows: list[dict], rule: PlantedRule | None, curve: Mapping | None, a
     A presence rule with a class target also needs its ``truth_table`` (:func:`utils.gia.truth_table`):
     without one it is undetermined, and one that does not follow the planted logic
     (:func:`truth_table_check`) makes it not recovered, naming the subsets that disagree.
+    A copies rule also needs its ``dose_curve`` (:func:`utils.perturb.dose_response`): recovered only
+    where the copy threshold found on it is the planted K (:func:`copies_failure`).
     - None: no planted rule to compare with; the rule found is stated.
     """
     pos = list(rule.pos_motifs) if rule is not None else []
     tested = [r for r in rows if r.get("agrees") is not None]
     bad_swaps = [r for r in tested if not r["agrees"] and r["hypothesis"].kind == SWAP and r["expected"] != "none"]
     bad_flips = [r for r in tested if not r["agrees"] and r["hypothesis"].kind == FLIP and r["expected"] != "none"]
+    bad_copies = [r for r in tested if not r["agrees"] and r["hypothesis"].kind == COPIES]
     phasing = rule is not None and rule.kind == "phasing"
     failures = [_failure({**r, "phasing": phasing}, pos) for r in tested
-                if not r["agrees"] and r not in bad_swaps and r not in bad_flips]
+                if not r["agrees"] and r not in bad_swaps and r not in bad_flips and r not in bad_copies]
     if bad_flips:        # one clause for the orientation rule, with each flip's change
         groups = {"positives": "positives", "negatives_made_positive": "negatives made positive"}
         detail = ", ".join(f"{r['hypothesis'].site} in {groups[r['test'].split(':')[2]]} "
@@ -363,7 +368,13 @@ def verdict(rows: list[dict], rule: PlantedRule | None, curve: Mapping | None, a
         found.update(phasing_found(rule, curve if spaced else None, min_effect))
         found["gap_window"] = found["gap_window_error"] = None    # a phasing rule has no one window
         found["description"] = describe_found(found)
-    window = window_failure(rule, rows, found) or phase_failure(rule, rows, found)
+    if rule is not None and rule.kind == "copies":
+        found.update(copies_found(rule, dose_curve, min_effect))
+        found["description"] = describe_found(found)
+        if dose_curve is None:
+            missing.append("copies:dose_response")
+    window = window_failure(rule, rows, found) or phase_failure(rule, rows, found) \
+        or copies_failure(rule, rows, found, bad_copies)
     if window:
         failures.append(window)
         failures.sort(key=lambda f: next((i for i, k in enumerate(_FAILURE_RANK) if f.startswith(k)),
@@ -533,6 +544,63 @@ def phase_failure(rule: PlantedRule | None, rows: list[dict], found: Mapping) ->
     return ("helical phasing off: " + "; ".join(parts)) if parts else None
 
 
+def _band_moves(mean, low, high, seen, min_effect: float) -> bool:
+    """Does a response curve move over the points ``seen``: its mean spans at least ``min_effect``
+    and the 95% bands of two points do not overlap?"""
+    if seen.sum() < 2 or float(mean[seen].max() - mean[seen].min()) < min_effect:
+        return False
+    return bool(np.nanmax(low[seen]) > np.nanmin(high[seen]))
+
+
+def copies_found(rule: PlantedRule | None, dose: Mapping | None, min_effect: float = MIN_EFFECT) -> dict:
+    """A copies rule's reading of the dose-response curve: whether the count matters at all
+    (``copy_number_used``: the curve moves over the counts from 1 up, where presence alone answers
+    alike), the threshold (the smallest count reaching the curve's mid-level,
+    :func:`utils.perturb.copy_threshold`, claimed only where the curve moves) and the curve itself
+    for summary.json. Empty for other rules or without a curve."""
+    if rule is None or rule.kind != "copies" or dose is None:
+        return {}
+    counts = np.asarray(dose["counts"])
+    mean, low, high = (np.asarray(dose[k], dtype=np.float64) for k in ("mean", "low", "high"))
+    seen = np.isfinite(mean)
+    moves = _band_moves(mean, low, high, seen, min_effect)
+    used = _band_moves(mean, low, high, seen & (counts >= 1), min_effect)
+
+    def listed(v):
+        return [None if not np.isfinite(e) else float(e) for e in v]
+    return {"copy_threshold": dose["threshold"] if moves else None, "copy_number_used": used,
+            "dose_curve": {"motif": dose["motif"], "counts": counts.tolist(), "mean": listed(mean),
+                           "low": listed(low), "high": listed(high), "n": np.asarray(dose["n"]).tolist(),
+                           "level": float(dose["level"]) if np.isfinite(dose["level"]) else None,
+                           "definition": ("mean output of test sequences (both classes) with their A-like "
+                                          "slots set to each count of real copies, the rest look-alikes; 95% "
+                                          "bootstrap band over sequences; the threshold is the smallest count "
+                                          "reaching the level half-way between the curve's lowest and highest "
+                                          "mean")}}
+
+
+def copies_failure(rule: PlantedRule | None, rows: list[dict], found: Mapping, bad: list[dict]) -> str | None:
+    """A copies rule is learned only where the model counts: its dose-response curve moves between
+    counts of 1 and more, its threshold is the planted K, and the remove-one / add-one tests agree;
+    else one clause naming what disagrees."""
+    if rule is None or rule.kind != "copies" or "dose_curve" not in found:
+        return None
+    k, a = rule.min_copies, rule.motif
+    curve = found["dose_curve"]
+    means = ", ".join(f"{c}: {m:.3f}" for c, m in zip(curve["counts"], curve["mean"]) if m is not None)
+    tests = "; ".join(f"{r['test']} {r['mean_delta_output']:+.3f} ({r['expected']} expected)" for r in bad)
+    tail = f"; {tests}" if tests else ""
+    if not found["copy_number_used"]:
+        return (f"copy number unused (the model answers alike at every count of {a} from 1 to "
+                f"{max(curve['counts'])}: mean output by count {means}{tail})")
+    if found["copy_threshold"] != k:
+        return (f"copy threshold at {found['copy_threshold']}, planted {k} (mean output by count of {a}: "
+                f"{means}; mid-level {curve['level']:.3f}{tail})")
+    if bad:
+        return f"copy number tests disagree with the planted threshold {k}: {tests}"
+    return None
+
+
 def describe_found(found: Mapping) -> str:
     """The rule found, as a sentence that reads right whatever was (or was not) found."""
     parts = [f"the model uses {', '.join(found['motifs_that_matter'])}" if found["motifs_that_matter"]
@@ -546,6 +614,9 @@ def describe_found(found: Mapping) -> str:
                      f"{found['gap_window'][1]} bp")
     if found.get("orientation_matters") is not None:
         parts.append("orientation matters" if found["orientation_matters"] else "orientation does not matter")
+    if found.get("copy_number_used") is not None:
+        parts.append(f"the copy number matters, threshold {found['copy_threshold']} copies"
+                     if found["copy_number_used"] else "the copy number does not matter beyond presence")
     if found.get("period") is not None:
         parts.append(f"its distance curve repeats every {found['period']:.2f} bp, peaks {found['phase']:+.1f} bp "
                      f"from the multiples")

@@ -11,12 +11,16 @@ from dataclasses import dataclass
 
 ABLATE, INSERT, SWAP, DISTANCE, CONTROL = "ablate", "insert", "swap", "distance", "control"
 FLIP = "flip"
-KINDS = (ABLATE, INSERT, SWAP, DISTANCE, CONTROL, FLIP)
+COPIES = "copies"
+KINDS = (ABLATE, INSERT, SWAP, DISTANCE, CONTROL, FLIP, COPIES)
 CLASS_NAMES = {1: "positives", 0: "negatives", None: "test sequences"}
 FLIP_SITES = ("upstream", "downstream")
 # a flip's negatives under an orientation rule: those one flip turns into the planted orientation
 # (becomes 1) and those it leaves in another (becomes 0)
 BECOMES_NAMES = {1: "negatives_made_positive", 0: "negatives_kept_negative"}
+# a copies test: remove one copy of A from the positives at the threshold (label 1), add one to the
+# negatives just below it (label 0)
+COPY_CHANGES = {1: "remove_one:positives_at_threshold", 0: "add_one:negatives_below_threshold"}
 
 
 @dataclass(frozen=True)
@@ -55,6 +59,8 @@ class Hypothesis:
             group = BECOMES_NAMES[self.becomes] if self.label == 0 and self.becomes is not None \
                 else CLASS_NAMES[self.label]
             return f"flip:{self.site}:{group}"
+        if self.kind == COPIES:
+            return f"copies:{COPY_CHANGES[self.label]}"
         return f"control:background_{self.width}bp"
 
     @property
@@ -68,4 +74,7 @@ class Hypothesis:
         if self.kind == FLIP and self.label == 0 and self.becomes is not None:
             return (f"negatives whose {self.site} flip makes the planted orientation" if self.becomes
                     else f"negatives whose {self.site} flip leaves them outside the planted orientation")
+        if self.kind == COPIES:
+            return ("positives carrying exactly the threshold number of copies" if self.label == 1
+                    else "negatives carrying one copy fewer than the threshold")
         return CLASS_NAMES[self.label]

@@ -211,7 +211,9 @@ def resolve_final_pool(cfg: CNNConfig, input_length: int, counts_copies: bool = 
     positions) max alone learned every benchmark rule. A max cannot count: on an additive
     activity rule with 1-3 copies of each motif (10,000 x 200 bp) max alone put the first copy
     at +1.23 and +1.31 (planted +1) and three at +2.66 (planted +3), test r 0.955; max and mean
-    gave +1.12 / +1.16 and +2.85 / +2.69, test r 0.965.
+    gave +1.12 / +1.16 and +2.85 / +2.69, test r 0.965. A copies rule (``counts_copies`` of the
+    planted rule) takes maxavg too: at 600 bp (K = 2, 10,000 sequences) max alone reached test
+    auROC 0.983, max and mean 0.999.
     """
     if cfg.final_pool != "auto":
         return cfg.final_pool

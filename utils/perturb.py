@@ -1,4 +1,4 @@
-"""In-silico experiments on a black-box model: ablate, insert, swap, re-space, flip; their statistics.
+"""In-silico experiments on a black-box model: ablate, insert, swap, re-space, flip, copy number; their statistics.
 
 Every experiment takes real test sequences (one-hot ``(N, L, 4)``), builds all of its
 perturbed copies at once (``num_perturbs`` draws per sequence), sends them through
@@ -16,7 +16,7 @@ import numpy as np
 
 from utils import motifs as motiflib
 from utils.background import sample_background
-from utils.hypotheses import ABLATE, CONTROL, DISTANCE, FLIP, FLIP_SITES, INSERT, SWAP, Hypothesis
+from utils.hypotheses import ABLATE, CONTROL, COPIES, DISTANCE, FLIP, FLIP_SITES, INSERT, SWAP, Hypothesis
 from utils.io import InputError
 from utils.seqfiles import Site
 from utils.planted import PlantedRule, orientation_of
@@ -164,17 +164,117 @@ def insert(predictor, x, y, base_prob, sites, motif: motiflib.Motif, num_perturb
     Instances are drawn the way the data planted them: sampled from the PWM, or its consensus.
     """
     free = free or FreeSpace(sites, x.shape[1])
-    lacking = np.array([i for i, s in enumerate(_sites_of(sites, motif.name)) if not s], dtype=np.int64)
-    room = free.valid(lacking, motif.length).any(axis=1) if len(lacking) else np.zeros(0, dtype=bool)
-    idx = _choose(list(lacking[room]), max_seqs, rng)
+    lacking = [i for i, s in enumerate(_sites_of(sites, motif.name)) if not s]
+    idx, copies = _plant_at_free(x, lacking, motif, num_perturbs, rng, max_seqs, sampling, free)
+    d_prob, d_loss = _measure(predictor, _target(y, target)[idx], base_prob[idx], copies, num_perturbs)
+    return Outcome(Hypothesis(INSERT, (motif.name,)), idx, d_prob, d_loss, num_perturbs)
+
+
+def _plant_at_free(x, candidates, motif: motiflib.Motif, num_perturbs, rng, max_seqs, sampling,
+                   free: FreeSpace, draw=None) -> tuple[np.ndarray, np.ndarray]:
+    """Of the ``candidates`` with a free stretch for ``motif``, at most ``max_seqs``; each copied
+    ``num_perturbs`` times with one instance planted at a random free place -> (indices (n,),
+    perturbed copies (n * num_perturbs, L, 4), sequence-major). Instances come from ``draw(motif, k,
+    rng)`` (:func:`utils.motifs.instance_drawer`) when given, else PWM draws (or the consensus)."""
+    cand = np.asarray(candidates, dtype=np.int64)
+    room = free.valid(cand, motif.length).any(axis=1) if len(cand) else np.zeros(0, dtype=bool)
+    idx = _choose(list(cand[room]), max_seqs, rng)
     copies = np.repeat(x[idx], num_perturbs, axis=0)
     if len(idx):
         starts = free.draw(idx, motif.length, num_perturbs, rng)
-        inst = motiflib.sample_instances(motif, len(starts), rng, sampling)
+        inst = draw(motif, len(starts), rng) if draw is not None else \
+            motiflib.sample_instances(motif, len(starts), rng, sampling)
         rows = np.arange(len(starts))
         copies[rows[:, None], starts[:, None] + np.arange(motif.length)[None, :]] = _EYE[inst]
-    d_prob, d_loss = _measure(predictor, _target(y, target)[idx], base_prob[idx], copies, num_perturbs)
-    return Outcome(Hypothesis(INSERT, (motif.name,)), idx, d_prob, d_loss, num_perturbs)
+    return idx, copies
+
+
+# ============================================================================ copy number
+def remove_one_copy(predictor, x, y, base_prob, sites, motif: str, copies: int, num_perturbs, background, rng,
+                    max_seqs: int | None = None, target: np.ndarray | None = None) -> Outcome:
+    """In the positives carrying exactly ``copies`` instances of ``motif`` (a copies rule's threshold),
+    resample one of them from the background: a different copy, drawn at random, in each draw."""
+    per_seq = _sites_of(sites, motif)
+    idx = _choose([i for i, s in enumerate(per_seq) if len(s) == copies and y[i] == 1], max_seqs, rng)
+    work = np.repeat(x[idx], num_perturbs, axis=0)
+    if len(idx):
+        pick = np.minimum((rng.random(len(work)) * copies).astype(np.int64), copies - 1)
+        chosen = [per_seq[idx[r // num_perturbs]][pick[r]] for r in range(len(work))]
+        fill_background(work, np.arange(len(work)), [s.start for s in chosen], [s.end - s.start for s in chosen],
+                        background, rng)
+    d_prob, d_loss = _measure(predictor, _target(y, target)[idx], base_prob[idx], work, num_perturbs)
+    return Outcome(Hypothesis(COPIES, (motif,), 1), idx, d_prob, d_loss, num_perturbs)
+
+
+def add_one_copy(predictor, x, y, base_prob, sites, motif: motiflib.Motif, copies: int, num_perturbs, rng,
+                 max_seqs: int | None = None, sampling: str = "pwm", free: FreeSpace | None = None,
+                 target: np.ndarray | None = None, draw=None) -> Outcome:
+    """In the negatives carrying exactly ``copies`` instances of ``motif`` (one fewer than a copies
+    rule's threshold), plant one more at a random free place (:func:`insert`'s placement), drawn by
+    ``draw`` (:func:`utils.motifs.instance_drawer`: as the data planted them) when given."""
+    free = free or FreeSpace(sites, x.shape[1])
+    per_seq = _sites_of(sites, motif.name)
+    cand = [i for i, s in enumerate(per_seq) if len(s) == copies and y[i] == 0]
+    idx, work = _plant_at_free(x, cand, motif, num_perturbs, rng, max_seqs, sampling, free, draw)
+    d_prob, d_loss = _measure(predictor, _target(y, target)[idx], base_prob[idx], work, num_perturbs)
+    return Outcome(Hypothesis(COPIES, (motif.name,), 0), idx, d_prob, d_loss, num_perturbs)
+
+
+def dose_response(predictor, x, sites, motif: motiflib.Motif, lookalike: str | None, max_count: int,
+                  num_perturbs: int, rng, max_seqs: int | None = None, sampling: str = "pwm",
+                  quiet: bool = True, draw=None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The model's output as the number of copies of ``motif`` is set to 0, 1, ..., ``max_count``.
+
+    Test sequences (both classes) carrying exactly ``max_count`` slots - instances of the motif and
+    of its ``lookalike`` (a copies rule's design gives every sequence that many) - are copied
+    ``num_perturbs`` times; in each draw every slot gets a fresh instance of the motif (drawn as the
+    data drew them) and a fresh look-alike (a shuffled one), and the slots are ranked at random: at
+    count c the first c slots hold the motif and the others the look-alike. So each sequence keeps its
+    background and its number of motif-shaped sites at every count, and one draw's instances serve
+    every count (common random numbers): the curve's steps are the count's alone. ``draw(motif, k,
+    rng)`` (:func:`utils.motifs.instance_drawer`) draws the instances as the data planted them (PWM
+    draws reaching the match threshold); without it, unconditioned PWM draws (or the consensus).
+    Returns (counts (C,), sequence indices (n,), mean output (n, C)).
+    """
+    from utils.cli import progress
+
+    names = (motif.name, lookalike)
+    slots = [[s for s in seq_sites if s.motif in names] for seq_sites in sites]
+    w = motif.length
+    idx = _choose([i for i, s in enumerate(slots) if len(s) == max_count and all(t.end - t.start == w for t in s)],
+                  max_seqs, rng)
+    counts = np.arange(max_count + 1)
+    n, k = len(idx), max_count
+    if n == 0 or k == 0:
+        return counts, idx, np.full((n, len(counts)), np.nan)
+    rows_total = n * num_perturbs
+    work = np.repeat(x[idx], num_perturbs, axis=0)
+    starts = np.repeat(np.array([[t.start for t in slots[i]] for i in idx], dtype=np.int64), num_perturbs, axis=0)
+    draw = draw or (lambda m, size, g: motiflib.sample_instances(m, size, g, sampling))
+    real = draw(motif, rows_total * k, rng).reshape(rows_total, k, w)
+    fake = motiflib.shuffle_instances(draw(motif, rows_total * k, rng), rng).reshape(rows_total, k, w)
+    rank = np.argsort(rng.random((rows_total, k)), axis=1).argsort(axis=1)     # each slot's place in a random order
+    rows = np.arange(rows_total)[:, None]
+    out = np.full((n, len(counts)), np.nan)
+    for c in progress(counts, total=len(counts), desc="dose-response", quiet=quiet, unit="count"):
+        for j in range(k):
+            inst = np.where((rank[:, j] < c)[:, None], real[:, j], fake[:, j])
+            work[rows, starts[:, j, None] + np.arange(w)[None, :]] = _EYE[inst]
+        prob = np.asarray(predictor.predict(work), dtype=np.float64).reshape(n, num_perturbs)
+        out[:, c] = prob.mean(axis=1)
+    return counts, idx, out
+
+
+def copy_threshold(counts: np.ndarray, mean: np.ndarray) -> int | None:
+    """The smallest count whose mean response reaches the curve's own mid-level
+    (:func:`response_level`); None for an empty curve. Whether the curve moved at all is the
+    verdict's question (:func:`utils.evaluate.copies_found`)."""
+    mean = np.asarray(mean, dtype=np.float64)
+    if not np.isfinite(mean).any():
+        return None
+    level = response_level(mean)
+    above = np.flatnonzero(np.isfinite(mean) & (mean >= level))
+    return int(np.asarray(counts)[above[0]]) if above.size else None
 
 
 def pair_sites(sites: list[list[Site]], a: str, b: str) -> dict[int, tuple[Site, Site]]:
@@ -445,12 +545,14 @@ def summarize(outcome: Outcome, rng: np.random.Generator) -> dict:
 
 
 # ============================================================================ the battery
-TESTS = ("ablation", "insertion", "order", "distance", "controls", "interactions", "orientation", "truth_table")
+TESTS = ("ablation", "insertion", "order", "distance", "controls", "interactions", "orientation", "truth_table",
+         "copies")
 # "interactions": the motifs' effects, the pair's interaction and the dose, embedded in background
 # sequences (utils.gia); "truth_table": every subset of a presence rule's positive motifs embedded
 # in background sequences (utils.gia.truth_table); "orientation": flip one site of the pair
-# (orientation rules, and sequences without a rule given --pair); the others perturb the test
-# sequences themselves
+# (orientation rules, and sequences without a rule given --pair); "copies": remove one copy at a
+# copies rule's threshold, add one just below it, and the dose-response curve; the others perturb the
+# test sequences themselves
 
 
 @dataclass(frozen=True)
@@ -469,6 +571,7 @@ class ExperimentPlan:
     spacing_test: bool = False
     orientation: str | None = None     # the planted orientation the flips' negatives are split by
     rule: PlantedRule | None = None    # the spacing test's inside and outside gaps (its spacing_masks)
+    copies: tuple | None = None        # a copies rule's (motif, its look-alike, K, max copies): the dose curve
 
 
 def plan_experiments(rule: PlantedRule | None, motifs: list[motiflib.Motif], pair: tuple[str, str] | None = None,
@@ -511,7 +614,12 @@ def plan_experiments(rule: PlantedRule | None, motifs: list[motiflib.Motif], pai
         hyps += rule.flips()
     elif "orientation" in tests and rule is None and pair is not None:
         hyps += [Hypothesis(FLIP, pair, label, site=site) for site in FLIP_SITES for label in (1, 0)]
-    return ExperimentPlan(tuple(hyps), curve, drawn, spacing, orientation, rule)
+    copies = None
+    if "copies" in tests and rule is not None and rule.kind == "copies" and rule.motif in names:
+        hyps += rule.copy_tests()
+        fill = next((f for f, m in rule.lookalikes if m == rule.motif), None)
+        copies = (rule.motif, fill, rule.min_copies, rule.max_copies)
+    return ExperimentPlan(tuple(hyps), curve, drawn, spacing, orientation, rule, copies)
 
 
 @dataclass
@@ -525,6 +633,7 @@ class Battery:
     separation: float | None = None    # auROC of the model's output between those classes
     output_kind: str = "probability"   # the predictor's: probability, logit (read as probability) or value
     output_sd: float | None = None     # SD of the model's output over the test sequences
+    dose: dict | None = None           # copies rules: counts, mean, low, high, n, threshold, motif, planted
 
 
 def class_contrast(base_prob: np.ndarray, y: np.ndarray) -> float | None:
@@ -559,6 +668,8 @@ def not_run_reason(h: Hypothesis) -> str:
         return f"every test sequence carries {m} already or has no free stretch for it"
     if h.kind == CONTROL:
         return f"no test sequence carrying {m} has a free stretch of {h.width} bp"
+    if h.kind == COPIES:
+        return f"no test sequence is among the {h.sequences} of {m}, with room for the change"
     if h.kind == FLIP and h.becomes is not None:
         return f"no test sequence is among the {h.sequences} (carrying exactly one {h.motifs[0]} and one {h.motifs[1]})"
     a, b = h.motifs
@@ -568,7 +679,7 @@ def not_run_reason(h: Hypothesis) -> str:
 def run_battery(predictor, x: np.ndarray, y: np.ndarray, sites: list[list[Site]], plan: ExperimentPlan,
                 motifs: list[motiflib.Motif], background: np.ndarray, num_perturbs: int, max_seqs: int,
                 seed: int, sampling: str = "pwm", quiet: bool = True, base_prob: np.ndarray | None = None,
-                target: np.ndarray | None = None) -> Battery:
+                target: np.ndarray | None = None, thresholds: dict | None = None) -> Battery:
     """Run the planned experiments on test sequences ``x`` (N, L, 4) with classes ``y``.
 
     ``sites[i]`` are the planted (or called) sites of sequence i; ``motifs`` the motifs the plan
@@ -576,6 +687,8 @@ def run_battery(predictor, x: np.ndarray, y: np.ndarray, sites: list[list[Site]]
     ``base_prob`` (N,) the model's outputs of ``x`` when already known (predictions.tsv);
     ``target`` (N,) what the loss compares a value output with (the activities; NaN unknown),
     default ``y``. Effects are in the predictor's units (:func:`utils.models.effect_unit`).
+    ``thresholds`` (motif -> (score, share of draws kept), the data's match thresholds): the copies
+    experiment draws the copies it adds as the data planted them, PWM draws reaching the threshold.
     """
     from utils.cli import progress
 
@@ -584,6 +697,7 @@ def run_battery(predictor, x: np.ndarray, y: np.ndarray, sites: list[list[Site]]
     kind = getattr(predictor, "output_kind", "probability")
     by_name = {m.name: m for m in motifs}
     free = FreeSpace(sites, x.shape[1])
+    draw = motiflib.instance_drawer(dict(thresholds or {}), np.asarray(background, dtype=np.float64), sampling)
 
     def run(h: Hypothesis, rng) -> Outcome:
         m = h.motifs[0]
@@ -596,6 +710,13 @@ def run_battery(predictor, x: np.ndarray, y: np.ndarray, sites: list[list[Site]]
         if h.kind == CONTROL:
             return ablate_background(predictor, x, y, base_prob, sites, m, h.width, num_perturbs, background,
                                      rng, max_seqs, free, target=target)
+        if h.kind == COPIES:
+            k = plan.copies[2]
+            if h.label == 1:
+                return remove_one_copy(predictor, x, y, base_prob, sites, m, k, num_perturbs, background, rng,
+                                       max_seqs, target=target)
+            return add_one_copy(predictor, x, y, base_prob, sites, by_name[m], k - 1, num_perturbs, rng, max_seqs,
+                                sampling, free, target=target, draw=draw)
         if h.kind == FLIP:
             return flip(predictor, x, y, base_prob, sites, *h.motifs, h.label, h.site, max_seqs, rng,
                         becomes=h.becomes, orientation=plan.orientation, target=target)
@@ -625,6 +746,15 @@ def run_battery(predictor, x: np.ndarray, y: np.ndarray, sites: list[list[Site]]
         if plan.spacing_test:
             outcomes.append(respace_outcome(idx, per_seq, gaps, y, lo, hi, num_perturbs, a, b, spacing_rule=True,
                                             output_kind=kind, masks=plan.rule.spacing_masks(gaps)))
+    dose = None
+    if plan.copies:
+        m, fill, k, top = plan.copies
+        rng = experiment_rng(seed, "copies:dose_response", m)
+        counts, idx, per_seq = dose_response(predictor, x, sites, by_name[m], fill, top, num_perturbs, rng,
+                                             max_seqs, sampling, quiet, draw=draw)
+        mean, low, high, n = curve_band(per_seq, rng)
+        dose = {"motif": m, "planted_threshold": k, "counts": counts, "mean": mean, "low": low, "high": high,
+                "n": n, "threshold": copy_threshold(counts, mean), "level": response_level(mean)}
     rows, not_run = [], []
     for o in outcomes:
         if len(o.delta_output) == 0:
@@ -632,7 +762,7 @@ def run_battery(predictor, x: np.ndarray, y: np.ndarray, sites: list[list[Site]]
         else:
             rows.append(summarize(o, experiment_rng(seed, o.name, o.motifs, "statistics")))
     return Battery(rows, curve, not_run, class_contrast(base_prob, y), class_separation(base_prob, y), kind,
-                   float(np.std(base_prob)) if len(base_prob) else None)
+                   float(np.std(base_prob)) if len(base_prob) else None, dose)
 
 
 def experiment_rng(seed: int, *name) -> np.random.Generator:

@@ -26,7 +26,7 @@ import math
 
 import numpy as np
 
-from utils.hypotheses import ABLATE, DISTANCE, FLIP, FLIP_SITES, INSERT, SWAP, Hypothesis
+from utils.hypotheses import ABLATE, COPIES, DISTANCE, FLIP, FLIP_SITES, INSERT, SWAP, Hypothesis
 from utils.io import InputError, check_base_distribution
 from utils.seqfiles import TARGETS      # noqa: F401 - the targets a label file can hold, named once
 
@@ -65,6 +65,16 @@ PHASING_DEFINITION = (
     "whole k >= 1 (positives); out of phase = at least period / 4 from every multiple k x period, k >= 0 "
     "(negatives); gaps that are neither are never planted; every gap drawn uniformly from its class's gaps "
     "in [min_dist, max_dist], either motif upstream with probability 1/2")
+DEFAULT_MIN_COPIES = 2          # copies rules: K, the fewest copies of A that make a positive
+COPIES_DEFINITION = ("copies = planted instances of the one positive motif A in a sequence (its lines in "
+                     "motif_sites.bed); positive iff copies >= min_copies")
+COPIES_DESIGN_DEFINITION = (
+    "every sequence carries max_copies slots for A: a positive's copy number is drawn from min_copies.."
+    "max_copies and a negative's from 1..min_copies - 1, each count equally often within its class (exact "
+    "shares: counts differ by at most one); the slots a copy leaves empty hold look-alikes of A (a shuffled "
+    "instance of A each), so both classes carry max_copies A-like sites and at least one A: neither the "
+    "presence of A nor the number of motif-shaped sites tells the classes apart, only how many of those "
+    "sites are real A's")
 ORIENTATIONS = ("tandem", "convergent", "divergent")
 DEFAULT_ORIENTATION = "convergent"
 ORIENTATION_DEFINITION = (
@@ -133,6 +143,7 @@ class PlantedRule:
     """
     kind: ClassVar[str] = ""
     needs_position: ClassVar[bool] = True    # deciding it needs where motifs are, not only which occur
+    counts_copies: ClassVar[bool] = False    # the label counts copies of a motif (the CNN's pooling must count)
     motifs: tuple[str, ...]
     pos_motifs: tuple[str, ...]
     decoy_motifs: tuple[str, ...] = ()
@@ -669,7 +680,70 @@ class Phasing(PairRule):
                 "phasing_definition": PHASING_DEFINITION}
 
 
-RULE_KINDS: dict[str, type[PlantedRule]] = {cls.kind: cls for cls in (Presence, Order, Distance, Orientation, Phasing)}
+@dataclass(frozen=True)
+class Copies(PlantedRule):
+    """Positive iff the sequence carries at least ``min_copies`` (K) instances of the one positive
+    motif A; positives carry K to ``max_copies`` copies, negatives 1 to K - 1 (never 0: presence
+    alone does not separate the classes); every sequence carries ``max_copies`` A-like sites, the
+    slots a copy leaves empty holding look-alikes of A (:data:`COPIES_DESIGN_DEFINITION`)."""
+    kind: ClassVar[str] = "copies"
+    needs_position: ClassVar[bool] = False   # k-mer counts see copy number
+    counts_copies: ClassVar[bool] = True     # the CNN's final pooling must be able to count
+    min_copies: int = DEFAULT_MIN_COPIES
+    max_copies: int = 2 * DEFAULT_MIN_COPIES - 1
+
+    @property
+    def motif(self) -> str:
+        return self.pos_motifs[0]
+
+    def positive(self, copies: int) -> bool:
+        """The planted class of a sequence carrying ``copies`` instances of A."""
+        return int(copies) >= int(self.min_copies)
+
+    def counts(self, label: int) -> list[int]:
+        """The copy numbers of A planted in class ``label``, each equally often."""
+        return list(range(self.min_copies, self.max_copies + 1)) if label == 1 else list(range(1, self.min_copies))
+
+    def class_rule(self) -> str:
+        a, k = self.motif, self.min_copies
+        neg = "1" if k == 2 else f"1 to {k - 1}"
+        top = f"{k}" if self.max_copies == k else f"{k} to {self.max_copies}"
+        return (f"positive iff the sequence carries at least {k} instances of {a} (positives {top}, "
+                f"negatives {neg}, each count equally often within its class; every "
+                f"sequence carries {self.max_copies} {a}-like sites, look-alikes of {a} filling the slots "
+                f"a copy leaves empty)")
+
+    def field_needed(self, motif_lengths, kernel_size=19):
+        w = int(motif_lengths[self.motif])
+        return w + kernel_size, (f"copies: one instance of {self.motif} ({w} bp) + {kernel_size} bp; the count "
+                                 f"is taken over the length by the final pooling")
+
+    def copy_tests(self) -> list[Hypothesis]:
+        """The copies experiment's tests: remove one copy from positives at the threshold (K copies),
+        add one to negatives just below it (K - 1 copies)."""
+        return [Hypothesis(COPIES, (self.motif,), 1), Hypothesis(COPIES, (self.motif,), 0)]
+
+    def expected(self, h):
+        if h.kind == COPIES and h.motifs == (self.motif,):
+            return DECREASE if h.label == 1 else INCREASE
+        return super().expected(h)
+
+    def required(self):
+        return self.copy_tests()
+
+    def to_json(self):
+        out = super().to_json()
+        out.update(min_copies=self.min_copies, max_copies=self.max_copies,
+                   copies_definition=COPIES_DEFINITION, copies_design=COPIES_DESIGN_DEFINITION,
+                   copy_counts={"positives": self.counts(1), "negatives": self.counts(0)})
+        return out
+
+    def summary(self):
+        return {**super().summary(), "min_copies": self.min_copies, "max_copies": self.max_copies,
+                "copies_definition": COPIES_DEFINITION}
+
+
+RULE_KINDS: dict[str, type[PlantedRule]] = {cls.kind: cls for cls in (Presence, Order, Distance, Orientation, Phasing, Copies)}
 GEN_TYPES = tuple(RULE_KINDS)
 PAIR_KINDS = tuple(k for k, cls in RULE_KINDS.items() if issubclass(cls, PairRule))
 
@@ -757,6 +831,15 @@ def from_json(meta: Mapping, path="metadata.json", site_motifs: Iterable[str] = 
         if whole(lo) is None or whole(hi) is None or not 0 <= whole(lo) <= whole(hi):
             raise bad("a phasing rule needs whole numbers 0 <= min_dist <= max_dist")
         extra.update(period=float(period), phase_tolerance=float(tol))
+    if kind == "copies":
+        k, top = meta.get("min_copies"), meta.get("max_copies")
+        if len(pos) != 1:
+            raise bad("a copies rule needs exactly one pos_motifs entry")
+        if whole(k) is None or whole(top) is None or not 2 <= whole(k) <= whole(top):
+            raise bad("a copies rule needs whole numbers 2 <= min_copies <= max_copies")
+        if activity is not None:
+            raise bad("a copies rule has class labels only, but target is activity")
+        extra.update(min_copies=whole(k), max_copies=whole(top))
     return cls(motifs=tuple(motifs), pos_motifs=tuple(pos), decoy_motifs=tuple(decoys),
                lookalikes=tuple((str(k), str(v)) for k, v in lookalikes.items()), presence_logic=logic,
                min_dist=whole(lo), max_dist=whole(hi), gap_limit=whole(meta.get("gap_limit")),

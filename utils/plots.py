@@ -195,6 +195,33 @@ def plot_distance_curve(path, gaps, mean, low, high, pair, planted_window=None, 
     return save_figure(fig, path)
 
 
+def plot_dose_curve(path, counts, mean, low, high, motif, planted_threshold=None, found_threshold=None,
+                    level=None, ylabel="model probability") -> str:
+    """Mean output against the number of copies of ``motif``, with its band, the planted
+    threshold (shaded from K up) and the threshold found (a dashed line at that count)."""
+    import numpy as np
+
+    fig, ax = plt.subplots(figsize=(5, 3.4))
+    counts = np.asarray(counts)
+    ax.fill_between(counts, low, high, color="tab:blue", alpha=0.25, linewidth=0, label="95% bootstrap band")
+    ax.plot(counts, mean, color="tab:blue", marker="o", label="mean output")
+    if planted_threshold is not None:
+        ax.axvspan(planted_threshold - 0.5, counts.max() + 0.5, color="tab:green", alpha=0.15,
+                   label=f"planted positive: {planted_threshold} copies or more")
+    if found_threshold is not None:
+        ax.axvline(found_threshold - 0.5, color="tab:red", linestyle="--", linewidth=1,
+                   label=f"threshold found: {found_threshold}")
+    if level is not None and np.isfinite(level):
+        ax.axhline(level, color="grey", linewidth=0.8, label="the curve's mid-level")
+    if ylabel == "model probability":
+        ax.set_ylim(-0.02, 1.02)
+    ax.set_xticks(counts)
+    ax.set_xlabel(f"copies of {motif}")
+    ax.set_ylabel(ylabel)
+    ax.legend(fontsize=7, loc="best")
+    return save_figure(fig, path)
+
+
 # ----------------------------------------------------------------------------- benchmark leaderboard
 VERDICT_COLOURS = {"recovered": "#2b8a3e", "weakly learned": "#f08c00", "not recovered": "#c92a2a",
                    "undetermined": "#adb5bd"}

