@@ -546,6 +546,7 @@ def squid(predictor, onehot: np.ndarray, library: int = SQUID_LIBRARY, mut_rate:
                 # one-hot columns sum to 1 at each position: the smallest alphas meet a singular
                 # design, which RidgeCV's own cross-validation then passes over
                 warnings.simplefilter("ignore", LinAlgWarning)
+                warnings.filterwarnings("ignore", message=r".*DataFrame.from_dict.*")   # squid-nn's, under pandas 3
                 surrogate.train(x_mut, y_mut, verbose=0)
             theta = np.asarray(surrogate.get_params()[1], dtype=np.float64)
             out[i] = (theta - theta.mean(axis=-1, keepdims=True)).astype(np.float32)

@@ -158,14 +158,16 @@ def ablate_background(predictor, x, y, base_prob, sites, motif, width, num_pertu
 
 def insert(predictor, x, y, base_prob, sites, motif: motiflib.Motif, num_perturbs, rng,
            max_seqs: int | None = None, sampling: str = "pwm", free: FreeSpace | None = None,
-           target: np.ndarray | None = None) -> Outcome:
+           target: np.ndarray | None = None, draw=None) -> Outcome:
     """Plant ``motif`` at a random free position in sequences lacking it.
 
-    Instances are drawn the way the data planted them: sampled from the PWM, or its consensus.
+    Instances are drawn the way the data planted them (``draw``, :func:`utils.motifs.instance_drawer`:
+    PWM draws that reach the motif's match threshold, or its consensus); without ``draw``,
+    unconditioned PWM draws (or the consensus).
     """
     free = free or FreeSpace(sites, x.shape[1])
     lacking = [i for i, s in enumerate(_sites_of(sites, motif.name)) if not s]
-    idx, copies = _plant_at_free(x, lacking, motif, num_perturbs, rng, max_seqs, sampling, free)
+    idx, copies = _plant_at_free(x, lacking, motif, num_perturbs, rng, max_seqs, sampling, free, draw)
     d_prob, d_loss = _measure(predictor, _target(y, target)[idx], base_prob[idx], copies, num_perturbs)
     return Outcome(Hypothesis(INSERT, (motif.name,)), idx, d_prob, d_loss, num_perturbs)
 
@@ -706,7 +708,7 @@ def run_battery(predictor, x: np.ndarray, y: np.ndarray, sites: list[list[Site]]
                           target=target)
         if h.kind == INSERT:
             return insert(predictor, x, y, base_prob, sites, by_name[m], num_perturbs, rng, max_seqs,
-                          sampling, free, target=target)
+                          sampling, free, target=target, draw=draw)
         if h.kind == CONTROL:
             return ablate_background(predictor, x, y, base_prob, sites, m, h.width, num_perturbs, background,
                                      rng, max_seqs, free, target=target)
