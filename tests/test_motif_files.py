@@ -108,3 +108,134 @@ def test_windows_over_an_n_are_never_sites():
     starts = [(sid, s.start) for sid, v in calls.items() for s in v]
     assert starts == [("0", 30)]
 
+
+
+# ----------------------------------------------------------------------------- every format
+from utils import motif_formats  # noqa: E402
+
+PWM = np.array([[0.7, 0.1, 0.1, 0.1], [0.05, 0.8, 0.1, 0.05], [0.1, 0.1, 0.7, 0.1], [0.2, 0.2, 0.1, 0.5],
+                [0.123456, 0.234567, 0.345678, 0.296299]])
+FORMATS = {"meme": "m.meme", "jaspar": "m.jaspar", "pfm": "m.pfm", "homer": "m.motif", "transfac": "m.dat"}
+
+
+def records():
+    return [motif_formats.MotifRecord("MA0137.3", ("STAT1",), PWM),
+            motif_formats.MotifRecord("MA9999.1", ("OTHER",), PWM[::-1].copy())]
+
+
+@pytest.mark.parametrize("fmt", sorted(FORMATS))
+def test_one_pwm_in_each_format_reads_back_to_the_same_matrix(tmp_path, fmt):
+    path = tmp_path / FORMATS[fmt]
+    path.write_text(motif_formats.write_motifs(records(), fmt))
+    found, recs = motif_formats.read_motif_file(path)
+    assert found == fmt
+    assert [r.motif_id for r in recs] == ["MA0137.3", "MA9999.1"]
+    assert recs[0].names == (("AGGTA",) if fmt == "homer" else ("STAT1",))   # HOMER: the consensus
+    np.testing.assert_allclose(recs[0].rows, PWM, atol=1e-6)
+    np.testing.assert_allclose(recs[1].rows, PWM[::-1], atol=1e-6)
+    library = motifs.read_meme(path)
+    np.testing.assert_allclose(library[recs[0].motif_id].pwm, motifs.smooth(PWM), atol=1e-6)
+
+
+@pytest.mark.parametrize("fmt", sorted(FORMATS))
+def test_the_content_not_the_extension_decides(tmp_path, fmt):
+    for name in ("motifs.txt", "motifs.meme", "motifs.jaspar", "motifs"):
+        path = tmp_path / name
+        path.write_text(motif_formats.write_motifs(records(), fmt))
+        assert motif_formats.read_motif_file(path)[0] == fmt
+
+
+JASPAR = """>MA0137.3\tSTAT1
+A  [    53     0     0     0 ]
+C  [    10    90     0     5 ]
+G  [    30    10   100     0 ]
+T  [     7     0     0    95 ]
+>MA0137.2 STAT1
+A  [ 1 2 3 4 ]
+C  [ 1 2 3 4 ]
+G  [ 1 2 3 4 ]
+T  [ 1 2 3 4 ]
+>MA0002.2 RUNX1
+A  [ 10 0 0 0 5 ]
+C  [ 0 10 0 0 5 ]
+G  [ 0 0 10 0 0 ]
+T  [ 0 0 0 10 0 ]
+"""
+MEME_ALT = ("MEME version 5.5.4\n\nALPHABET= ACGT\n\nstrands: + -\n\nBackground letter frequencies\n"
+            "A 0.25 C 0.25 G 0.25 T 0.25\n\nMOTIF MA0137.3 STAT1\n\n"
+            "letter-probability matrix: alength= 4 w= 4 nsites= 100 E= 0\n"
+            " 0.53 0.10 0.30 0.07\n 0 0.9 0.1 0\n 0 0 1 0\n 0 0.05 0 0.95\n\n"
+            "URL http://jaspar.genereg.net/matrix/MA0137.3\n")
+HOMER = (">TTCCNGGAA\tSTAT1(Stat)/Homer\t6.0\t-10.0\t0\n0.53\t0.10\t0.30\t0.07\n0\t0.9\t0.1\t0\n"
+         "0\t0\t1\t0\n0\t0.05\t0\t0.95\n")
+TRANSFAC = ("AC  M00001\nXX\nID  V$STAT1_01\nXX\nNA  STAT1\nXX\nP0      A      C      G      T\n"
+            "01     53     10     30      7      A\n02      0     90     10      0      C\n"
+            "03      0      0    100      0      G\n04      0      5      0     95      T\nXX\n//\n")
+STAT1 = np.array([[0.53, 0.10, 0.30, 0.07], [0, 0.9, 0.1, 0], [0, 0, 1, 0], [0, 0.05, 0, 0.95]])
+
+
+@pytest.mark.parametrize("text,name,motif_id,fmt", [
+    (MEME_ALT, "m.meme", "MA0137.3", "meme"),
+    (JASPAR, "m.jaspar", "MA0137.3", "jaspar"),
+    (JASPAR.split(">MA0137.2")[0].split("\n", 1)[1], "STAT1.pfm", "STAT1", "jaspar"),
+    (HOMER, "m.motif", "STAT1(Stat)/Homer", "homer"),
+    (TRANSFAC, "m.transfac", "V$STAT1_01", "transfac"),
+])
+def test_motifs_resolve_by_id_and_by_name_in_every_format(tmp_path, text, name, motif_id, fmt):
+    path = tmp_path / name
+    path.write_text(text)
+    assert motif_formats.read_motif_file(path)[0] == fmt
+    by_id = motifs.get_motifs([motif_id], str(path))[0]
+    np.testing.assert_allclose(by_id.pwm, motifs.smooth(STAT1), atol=1e-12)
+    asked = {"meme": ["STAT1"], "jaspar": [], "homer": ["STAT1(Stat)", "TTCCNGGAA"],
+             "transfac": ["STAT1", "M00001"]}[fmt]
+    for alt in asked:
+        (m,) = motifs.get_motifs([alt], str(path))
+        assert m.name == alt and m.names == (motif_id,)
+        np.testing.assert_array_equal(m.pwm, by_id.pwm)
+
+
+def test_a_raw_pfm_without_header_is_named_by_its_file(tmp_path):
+    path = tmp_path / "MA0137.3.pfm"
+    path.write_text("53 0 0 0\n10 90 0 5\n30 10 100 0\n7 0 0 95\n")
+    assert motif_formats.read_motif_file(path)[0] == "pfm"
+    (m,) = motifs.get_motifs(["MA0137.3"], str(path))
+    np.testing.assert_allclose(m.pwm, motifs.smooth(STAT1), atol=1e-12)
+
+
+def test_a_name_two_motifs_share_is_refused_naming_their_ids(tmp_path):
+    path = tmp_path / "m.jaspar"
+    path.write_text(JASPAR)
+    with pytest.raises(InputError, match=r"'STAT1' in .* is shared by MA0137.3, MA0137.2; name one of them by its ID"):
+        motifs.get_motifs(["STAT1"], str(path))
+    assert motifs.get_motifs(["RUNX1"], str(path))[0].length == 5
+    assert motifs.list_motifs(str(path), "stat") == [("MA0137.3", 4, ("STAT1",)), ("MA0137.2", 4, ("STAT1",))]
+    with pytest.raises(InputError, match="did you mean RUNX1"):
+        motifs.get_motifs(["RUNX"], str(path))
+
+
+@pytest.mark.parametrize("name,text,needle", [
+    ("m.jaspar", ">M1 X\nA [ 1 2 3 4 ]\nC [ 1 2 3 4 ]\nG [ 1 2 3 4 ]\n", "JASPAR motif M1 has rows for ACG"),
+    ("m.jaspar", ">M1 X\nA [ 1 2 3 4 ]\nC [ 1 2 3 ]\nG [ 1 2 3 4 ]\nT [ 1 2 3 4 ]\n", "rows must be equally long"),
+    ("m.jaspar", ">M1 X\nA [ 1 2 3 4 ]\nC [ 1 -2 3 4 ]\nG [ 1 2 3 4 ]\nT [ 1 2 3 4 ]\n", "M1 row 2 holds"),
+    ("m.jaspar", ">M1 X\nA [ 1 0 3 4 ]\nC [ 1 0 3 4 ]\nG [ 1 0 3 4 ]\nT [ 1 0 3 4 ]\n", "M1 row 2 counts sum to 0"),
+    ("m.jaspar", ">M1 X\nA [ 1 2 3 ]\nC [ 1 2 3 ]\nG [ 1 2 3 ]\nT [ 1 2 3 ]\n", "M1 has 3 rows"),
+    ("m.jaspar", JASPAR + JASPAR.split(">MA0137.2")[0], "two motifs named MA0137.3"),
+    ("m.pfm", "1 2 3 4\n1 2 3 4\n1 2 3 4\n", "PFM motif m has 3 rows of numbers where four are needed"),
+    ("m.pfm", ">M1\n1 2 3 4\n1 2 nan 4\n1 2 3 4\n1 2 3 4\n", "M1 row 3 holds"),
+    ("m.motif", ">ACGT\tM1\t5.0\n0.7 0.1 0.1 0.1\n0.1 0.7 0.1\n0.1 0.1 0.7 0.1\n0.1 0.1 0.1 0.7\n",
+     "M1 row 2 holds 3 numbers"),
+    ("m.motif", ">ACGT\tM1\t5.0\n0.7 0.1 0.1 0.1\n0.1 0.7 0.7 0.1\n0.1 0.1 0.7 0.1\n0.1 0.1 0.1 0.7\n",
+     "M1 row 2 sums to 1.6, not 1"),
+    ("m.dat", TRANSFAC.replace("P0      A      C      G      T", "P0 A C G U"), "the P0 line must name A, C, G and T"),
+    ("m.dat", TRANSFAC.replace("02      0     90     10      0      C", "02      0     90     10"),
+     "V\\$STAT1_01 row 02 is not four counts"),
+    ("m.dat", TRANSFAC.replace("03      0      0    100      0      G\n", ""), "V\\$STAT1_01 has 3 rows"),
+    ("m.txt", "hello\nworld\n", "holds no motifs in a format the suite reads"),
+])
+def test_malformed_files_of_each_format_are_refused_in_one_line(tmp_path, name, text, needle):
+    path = tmp_path / name
+    path.write_text(text)
+    with pytest.raises(InputError, match=needle) as err:
+        motifs.read_meme(path)
+    assert "\n" not in str(err.value)

