@@ -239,3 +239,76 @@ def test_malformed_files_of_each_format_are_refused_in_one_line(tmp_path, name, 
     with pytest.raises(InputError, match=needle) as err:
         motifs.read_meme(path)
     assert "\n" not in str(err.value)
+
+
+# ----------------------------------------------------------------------------- the scripts on other formats
+def toy_records():
+    """TOYA and TOYB of tests/oracles.py under JASPAR-style IDs, their names as other names."""
+    import oracles
+
+    rows = {}
+    for name in ("TOYA", "TOYB"):
+        consensus = getattr(oracles, name)
+        rows[name] = np.array([[0.97 if b == c else 0.01 for b in "ACGT"] for c in consensus])
+    return [motif_formats.MotifRecord("MX0001.1", ("TOYA",), rows["TOYA"]),
+            motif_formats.MotifRecord("MX0002.1", ("TOYB",), rows["TOYB"])]
+
+
+def test_generate_plants_a_jaspar_motif_named_by_its_name(tmp_path):
+    """--motif_db file.jaspar --motifs TOYA TOYB: the same sequences, labels and sites as the MEME
+    file of the same PWMs gives, and every TOYA site holds TOYA's consensus (or its reverse complement)."""
+    import Generate_sequences
+    import oracles
+    from utils.folders import load_dataset
+
+    jaspar = tmp_path / "toy.jaspar"
+    jaspar.write_text(motif_formats.write_motifs(toy_records(), "jaspar"))
+    meme_file = tmp_path / "toy.meme"
+    meme_file.write_text(oracles.TOY_MEME)
+    flags = ["--num_seqs", "120", "--seq_length", "80", "--motifs", "TOYA", "TOYB", "--motif_sampling",
+             "consensus", "--quiet"]
+    for db, out in ((jaspar, "j"), (meme_file, "m")):
+        assert Generate_sequences.main([*flags, "--motif_db", str(db), "--out_dir", str(tmp_path / out)]) == 0
+    for name in ("sequences.fa", "labels.tsv", "motif_sites.bed"):
+        assert (tmp_path / "j" / name).read_bytes() == (tmp_path / "m" / name).read_bytes(), name
+    data = load_dataset(tmp_path / "j")
+    assert data.metadata["pos_motifs"] == ["TOYA"]
+    rc = oracles.TOYA[::-1].translate(str.maketrans("ACGT", "TGCA"))
+    toya = [(i, s) for i, sid in enumerate(data.ids) for s in data.sites[sid] if s.motif == "TOYA"]
+    assert len(toya) == 60 == sum(data.labels)
+    assert all(data.seqs[i][s.start:s.end] == (oracles.TOYA if s.strand == "+" else rc) for i, s in toya)
+
+
+@pytest.mark.slow
+def test_interpret_calls_sites_from_a_homer_file_as_from_the_meme_file(tmp_path):
+    """Interpret_models.py on a FASTA with --motif_db file.motif (HOMER) calls the same sites as
+    with the MEME file of the same PWMs, and they are the sites the generator planted."""
+    import Generate_sequences
+    import Interpret_models
+    import oracles
+
+    meme_file = tmp_path / "toy.meme"
+    meme_file.write_text(oracles.TOY_MEME)
+    homer = tmp_path / "toy.motif"
+    homer.write_text("".join(f">{getattr(oracles, n)}\t{n}\t6.0\n" + "".join(
+        "\t".join("0.970" if b == c else "0.010" for b in "ACGT") + "\n" for c in getattr(oracles, n))
+        for n in ("TOYA", "TOYB")))
+    assert motif_formats.read_motif_file(homer)[0] == "homer"
+    assert Generate_sequences.main(["--num_seqs", "100", "--seq_length", "100", "--motif_db", str(meme_file),
+                                    "--motifs", "TOYA", "TOYB", "--motif_sampling", "consensus", "--quiet",
+                                    "--out_dir", str(tmp_path / "gen")]) == 0
+    fasta = tmp_path / "mine.fa"
+    fasta.write_bytes((tmp_path / "gen" / "sequences.fa").read_bytes())
+    onnx = oracles.onnx_oracle(tmp_path / "oracle.onnx", 100)
+    called = {}
+    for db, out in ((homer, "h"), (meme_file, "m")):
+        assert Interpret_models.main(["--model", str(onnx), "--seq_dict", str(fasta), "--motif_db", str(db),
+                                      "--motifs", "TOYA", "TOYB", "--methods", "none", "--num_perturbs", "2",
+                                      "--quiet", "--out_dir", str(tmp_path / out)]) == 0
+        called[out] = [line.split("\t")[:4] + line.split("\t")[5:6]
+                       for line in (tmp_path / out / "called_sites.bed").read_text().splitlines()]
+    assert called["h"] == called["m"] and len(called["h"]) > 0
+    planted = sorted(line.split("\t")[:4] + line.split("\t")[5:6]
+                     for line in (tmp_path / "gen" / "motif_sites.bed").read_text().splitlines()
+                     if line.split("\t")[3] in ("TOYA", "TOYB"))          # not the shuffled decoys
+    assert sorted(called["h"]) == planted and len(planted) == 99
