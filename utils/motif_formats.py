@@ -80,7 +80,10 @@ def detect_format(text: str) -> str | None:
     if not data:
         return None
     if _JASPAR_ROW.match(data[0]) and _numeric(_JASPAR_ROW.match(data[0]).group(2)):
-        return "jaspar"
+        # JASPAR: four rows, one per base; rows of a letter and four numbers per position
+        # (ENCODE's motif file, IUPAC letters) are another format
+        first = _blocks(text)[0][1]
+        return "jaspar" if len(first) <= 4 else None
     if _numeric(data[0]) is None:
         return None
     header = next((line for line in text.splitlines() if line.startswith(">")), None)
@@ -372,7 +375,8 @@ def write_motifs(records: list[MotifRecord], fmt: str, decimals: int = 8) -> str
         return f"{v * scale:.{decimals}f}"
     out: list[str] = []
     if fmt == "meme":
-        out.append("MEME version 4\n\nALPHABET= ACGT\n\nstrands: + -\n\n")
+        out.append("MEME version 4\n\nALPHABET= ACGT\n\nstrands: + -\n\n"
+                   "Background letter frequencies\nA 0.25 C 0.25 G 0.25 T 0.25\n\n")
         for r in records:
             out.append(f"MOTIF {r.motif_id}{' ' + r.names[0] if r.names else ''}\n"
                        f"letter-probability matrix: alength= 4 w= {len(r.rows)}\n")
@@ -392,7 +396,7 @@ def write_motifs(records: list[MotifRecord], fmt: str, decimals: int = 8) -> str
     elif fmt == "transfac":
         for r in records:
             out.append(f"ID  {r.motif_id}\n" + (f"NA  {r.names[0]}\n" if r.names else "") + "XX\nP0      A      C      G      T\n")
-            out.extend(f"{i:02d} " + " ".join(num(v, 1000) for v in row) + "\n" for i, row in enumerate(r.rows, 1))
+            out.extend(f"{i:02d}  " + " ".join(num(v, 1000) for v in row) + "\n" for i, row in enumerate(r.rows, 1))
             out.append("XX\n//\n")
     else:
         raise ValueError(fmt)
