@@ -401,3 +401,93 @@ def write_motifs(records: list[MotifRecord], fmt: str, decimals: int = 8) -> str
     else:
         raise ValueError(fmt)
     return "".join(out)
+
+
+# ----------------------------------------------------------------------------- the JASPAR database
+JASPAR_INSTALL = "pip install pyjaspar"
+JASPAR_COLLECTION, JASPAR_TAX_GROUP = "CORE", "vertebrates"
+
+
+def jaspar_releases() -> dict[int, Path]:
+    """{year: SQLite file} of the JASPAR releases pyjaspar ships, found without importing it
+    (its import needs Biopython; its data are plain SQLite, read here with the standard library)."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("pyjaspar")
+    if spec is None or not spec.submodule_search_locations:
+        raise InputError(f"--motif_db jaspar needs the optional package pyjaspar (JASPAR's releases as local "
+                         f"SQLite files, 57 MB): {JASPAR_INSTALL}; or give a JASPAR file as --motif_db PATH")
+    data = Path(spec.submodule_search_locations[0]) / "data"
+    found = {}
+    for path in data.glob("JASPAR*.sqlite"):
+        year = path.stem.removeprefix("JASPAR")
+        if year.isdigit():
+            found[int(year)] = path
+    if not found:
+        raise InputError(f"pyjaspar at {data.parent} holds no JASPAR*.sqlite release; reinstall it: "
+                         f"{JASPAR_INSTALL}")
+    return found
+
+
+def jaspar_release(db: str) -> tuple[int, Path]:
+    """``jaspar`` (the newest release pyjaspar ships) or ``jaspar:2024`` -> (year, SQLite file)."""
+    releases = jaspar_releases()
+    _, _, year = db.partition(":")
+    if not year:
+        newest = max(releases)
+        return newest, releases[newest]
+    year = year.removeprefix("JASPAR")
+    if not year.isdigit() or int(year) not in releases:
+        raise InputError(f"--motif_db {db}: no such JASPAR release; pyjaspar ships "
+                         f"{', '.join(f'jaspar:{y}' for y in sorted(releases))}")
+    return int(year), releases[int(year)]
+
+
+def read_jaspar_release(db: str) -> tuple[int, list[MotifRecord]]:
+    """JASPAR CORE vertebrates of one release, every version of every matrix: records by matrix ID
+    (``MA0139.2``), the TF name as other name, counts normalised and checked as any file's."""
+    import sqlite3
+
+    year, path = jaspar_release(db)
+    try:
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        try:
+            matrices = conn.execute(
+                "SELECT m.ID, m.BASE_ID, m.VERSION, m.NAME FROM MATRIX m JOIN MATRIX_ANNOTATION a ON a.ID = m.ID "
+                "WHERE m.COLLECTION = ? AND a.TAG = 'tax_group' AND a.VAL = ? ORDER BY m.BASE_ID, m.VERSION",
+                (JASPAR_COLLECTION, JASPAR_TAX_GROUP)).fetchall()
+            cells = conn.execute(
+                "SELECT d.ID, d.row, d.col, d.val FROM MATRIX_DATA d JOIN MATRIX m ON m.ID = d.ID "
+                "JOIN MATRIX_ANNOTATION a ON a.ID = m.ID WHERE m.COLLECTION = ? AND a.TAG = 'tax_group' "
+                "AND a.VAL = ?", (JASPAR_COLLECTION, JASPAR_TAX_GROUP)).fetchall()
+        finally:
+            conn.close()
+    except sqlite3.Error as exc:
+        raise InputError(f"--motif_db {db}: {path.name} cannot be read ({exc}); reinstall pyjaspar: "
+                         f"{JASPAR_INSTALL}") from None
+    counts: dict[int, dict[str, dict[int, float]]] = {}
+    for int_id, base, col, val in cells:
+        counts.setdefault(int_id, {}).setdefault(base, {})[int(col)] = float(val) if val is not None else np.nan
+    records = []
+    for int_id, base_id, version, name in matrices:
+        letters = {b: [v for _, v in sorted(cols.items())] for b, cols in counts.get(int_id, {}).items()}
+        records.append(_from_columns(f"jaspar:{year}", "JASPAR", f"{base_id}.{version}", name, letters))
+    return year, records
+
+
+def jaspar_choice(name: str, holders: list[str]) -> tuple[str, str]:
+    """The documented rule for a JASPAR name that several matrices carry (CTCF: MA0139.2, MA1929.2,
+    MA1930.2 and older versions): the latest version of the lowest-numbered matrix, the one
+    JASPAR first gave that name. Returns (chosen ID, the note that says so)."""
+    def key(motif_id: str):
+        base, _, version = motif_id.rpartition(".")
+        return base, int(version) if version.isdigit() else 0
+    latest: dict[str, str] = {}
+    for motif_id in sorted(holders, key=key):
+        latest[key(motif_id)[0]] = motif_id
+    chosen = latest[min(latest)]
+    others = [m for b, m in sorted(latest.items()) if m != chosen]
+    note = f"note: JASPAR motif {name} is {chosen}, the latest version of {chosen.rpartition('.')[0]}"
+    if others:
+        note += f" (also named {name}: {', '.join(others)}; give an ID to choose another)"
+    return chosen, note

@@ -10,6 +10,7 @@ import difflib
 import functools
 import io
 import os
+import sys
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -92,7 +93,15 @@ def load_library(db: str) -> dict[str, Motif]:
                     rows[current].append([float(x) for x in (values[1:] if db == "encode" else values)])
         return {name: Motif(name, np.array(r, dtype=np.float64) * (1 - PSEUDOCOUNT) + PSEUDOCOUNT / 4)
                 for name, r in rows.items()}
+    if is_jaspar_db(db):
+        _, records = motif_formats.read_jaspar_release(db)
+        return {r.motif_id: Motif(r.motif_id, smooth(r.rows), r.names) for r in records}
     return read_meme(db)
+
+
+def is_jaspar_db(db: str) -> bool:
+    """``jaspar`` or ``jaspar:YEAR``: JASPAR CORE vertebrates from the optional pyjaspar package."""
+    return db == "jaspar" or db.startswith("jaspar:")
 
 
 def read_meme(path: str | os.PathLike) -> dict[str, Motif]:
@@ -109,10 +118,16 @@ check_pwm_rows = motif_formats.check_pwm_rows
 
 def resolve(name: str, library: dict[str, Motif], db: str) -> Motif | None:
     """The motif ``name`` names: its ID, else the one motif that has it as another name (MEME's
-    alternative name, JASPAR's name, ...). A name two motifs share is refused, naming their IDs."""
+    alternative name, JASPAR's name, ...). A name two motifs of a file share is refused, naming
+    their IDs; in the JASPAR database (``--motif_db jaspar``) the latest version of the
+    lowest-numbered matrix is taken, with a note on stderr (:func:`motif_formats.jaspar_choice`)."""
     if name in library:
         return library[name]
     holders = [m for m in library.values() if name in m.names]
+    if len(holders) > 1 and is_jaspar_db(db):      # versions of one TF: a documented rule, said on stderr
+        chosen, note = motif_formats.jaspar_choice(name, [m.name for m in holders])
+        sys.stderr.write(note + "\n")
+        return library[chosen]
     if len(holders) > 1:
         raise InputError(f"motif name {name!r} in {db} is shared by {', '.join(m.name for m in holders)}; "
                          f"name one of them by its ID")
