@@ -337,3 +337,74 @@ def test_encodes_letter_per_position_file_is_not_taken_for_jaspar(tmp_path):
     assert motif_formats.detect_format(path.read_text()) is None
     with pytest.raises(InputError, match="holds no motifs in a format the suite reads"):
         motifs.read_meme(path)
+
+
+# ----------------------------------------------------------------------------- --motif_db jaspar
+def fake_pyjaspar(root, releases: dict[int, list[tuple]]):
+    """A pyjaspar package holding JASPAR-schema SQLite files: per release, rows
+    (base_id, version, name, collection, tax_group, counts (4, w) as A C G T rows). Its
+    __init__ raises, as pyjaspar's import does without Biopython: the suite must not import it."""
+    import sqlite3
+
+    pkg = root / "pyjaspar"
+    (pkg / "data").mkdir(parents=True)
+    (pkg / "__init__.py").write_text("raise ImportError('No module named Bio')\n")
+    for year, matrices in releases.items():
+        conn = sqlite3.connect(pkg / "data" / f"JASPAR{year}.sqlite")
+        conn.execute("CREATE TABLE MATRIX (ID integer PRIMARY KEY, COLLECTION, BASE_ID, VERSION integer, NAME)")
+        conn.execute("CREATE TABLE MATRIX_ANNOTATION (LOCAL_ID integer PRIMARY KEY, ID integer, TAG, VAL)")
+        conn.execute("CREATE TABLE MATRIX_DATA (ID integer, row, col integer, val float)")
+        for int_id, (base, version, name, collection, tax, counts) in enumerate(matrices, 1):
+            conn.execute("INSERT INTO MATRIX VALUES (?, ?, ?, ?, ?)", (int_id, collection, base, version, name))
+            conn.execute("INSERT INTO MATRIX_ANNOTATION (ID, TAG, VAL) VALUES (?, 'tax_group', ?)", (int_id, tax))
+            for b, row in zip("ACGT", counts):
+                for col, val in enumerate(row, 1):
+                    conn.execute("INSERT INTO MATRIX_DATA VALUES (?, ?, ?, ?)", (int_id, b, col, float(val)))
+        conn.commit()
+        conn.close()
+    return root
+
+
+COUNTS = (STAT1 * 100).T
+
+
+@pytest.fixture()
+def jaspar_db(tmp_path, monkeypatch):
+    other = np.full((4, 5), 25.0)
+    fake_pyjaspar(tmp_path, {
+        2024: [("MA0137", 3, "STAT1", "CORE", "vertebrates", COUNTS)],
+        2026: [("MA0137", 3, "STAT1", "CORE", "vertebrates", other), ("MA0137", 4, "STAT1", "CORE", "vertebrates", COUNTS),
+               ("MA1999", 1, "STAT1", "CORE", "vertebrates", other), ("MA0002", 2, "RUNX1", "CORE", "vertebrates", other),
+               ("MA0555", 1, "PLANTY", "CORE", "plants", other), ("UN0001", 1, "ODD", "UNVALIDATED", "vertebrates", other)]})
+    monkeypatch.syspath_prepend(str(tmp_path))
+    motifs.load_library.cache_clear()
+    yield tmp_path
+    motifs.load_library.cache_clear()
+
+
+def test_jaspar_db_resolves_ids_and_names_offline(jaspar_db, capsys):
+    """The newest release by default, CORE vertebrates only, every version by matrix ID; a name
+    gives the latest version of the lowest-numbered matrix, said on stderr."""
+    assert list(motifs.load_library("jaspar")) == ["MA0002.2", "MA0137.3", "MA0137.4", "MA1999.1"]
+    (by_id,) = motifs.get_motifs(["MA0137.4"], "jaspar")
+    np.testing.assert_allclose(by_id.pwm, motifs.smooth(STAT1), atol=1e-12)
+    (by_name,) = motifs.get_motifs(["STAT1"], "jaspar")
+    assert by_name.name == "STAT1" and by_name.names == ("MA0137.4",)
+    np.testing.assert_array_equal(by_name.pwm, by_id.pwm)
+    assert capsys.readouterr().err == ("note: JASPAR motif STAT1 is MA0137.4, the latest version of MA0137 "
+                                       "(also named STAT1: MA1999.1; give an ID to choose another)\n")
+    assert list(motifs.load_library("jaspar:2024")) == ["MA0137.3"]
+    np.testing.assert_allclose(motifs.get_motifs(["STAT1"], "jaspar:2024")[0].pwm, motifs.smooth(STAT1), atol=1e-12)
+    assert motifs.list_motifs("jaspar", "runx") == [("MA0002.2", 5, ("RUNX1",))]
+    with pytest.raises(InputError, match="no such JASPAR release; pyjaspar ships jaspar:2024, jaspar:2026"):
+        motifs.load_library("jaspar:2019")
+
+
+def test_jaspar_db_without_pyjaspar_is_one_line_naming_the_install(monkeypatch):
+    import importlib.util
+
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None)
+    motifs.load_library.cache_clear()
+    with pytest.raises(InputError, match=r"needs the optional package pyjaspar .*: pip install pyjaspar"):
+        motifs.load_library("jaspar")
+    motifs.load_library.cache_clear()
