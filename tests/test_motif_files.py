@@ -179,7 +179,7 @@ STAT1 = np.array([[0.53, 0.10, 0.30, 0.07], [0, 0.9, 0.1, 0], [0, 0, 1, 0], [0, 
     (JASPAR, "m.jaspar", "MA0137.3", "jaspar"),
     (JASPAR.split(">MA0137.2")[0].split("\n", 1)[1], "STAT1.pfm", "STAT1", "jaspar"),
     (HOMER, "m.motif", "STAT1(Stat)/Homer", "homer"),
-    (TRANSFAC, "m.transfac", "V$STAT1_01", "transfac"),
+    (TRANSFAC, "m.transfac", "M00001", "transfac"),
 ])
 def test_motifs_resolve_by_id_and_by_name_in_every_format(tmp_path, text, name, motif_id, fmt):
     path = tmp_path / name
@@ -188,7 +188,7 @@ def test_motifs_resolve_by_id_and_by_name_in_every_format(tmp_path, text, name, 
     by_id = motifs.get_motifs([motif_id], str(path))[0]
     np.testing.assert_allclose(by_id.pwm, motifs.smooth(STAT1), atol=1e-12)
     asked = {"meme": ["STAT1"], "jaspar": [], "homer": ["STAT1(Stat)", "TTCCNGGAA"],
-             "transfac": ["STAT1", "M00001"]}[fmt]
+             "transfac": ["V$STAT1_01", "STAT1"]}[fmt]
     for alt in asked:
         (m,) = motifs.get_motifs([alt], str(path))
         assert m.name == alt and m.names == (motif_id,)
@@ -229,8 +229,8 @@ def test_a_name_two_motifs_share_is_refused_naming_their_ids(tmp_path):
      "M1 row 2 sums to 1.6, not 1"),
     ("m.dat", TRANSFAC.replace("P0      A      C      G      T", "P0 A C G U"), "the P0 line must name A, C, G and T"),
     ("m.dat", TRANSFAC.replace("02      0     90     10      0      C", "02      0     90     10"),
-     "V\\$STAT1_01 row 02 is not four counts"),
-    ("m.dat", TRANSFAC.replace("03      0      0    100      0      G\n", ""), "V\\$STAT1_01 has 3 rows"),
+     "M00001 row 02 is not four counts"),
+    ("m.dat", TRANSFAC.replace("03      0      0    100      0      G\n", ""), "M00001 has 3 rows"),
     ("m.txt", "hello\nworld\n", "holds no motifs in a format the suite reads"),
 ])
 def test_malformed_files_of_each_format_are_refused_in_one_line(tmp_path, name, text, needle):
@@ -408,3 +408,18 @@ def test_jaspar_db_without_pyjaspar_is_one_line_naming_the_install(monkeypatch):
     with pytest.raises(InputError, match=r"needs the optional package pyjaspar .*: pip install pyjaspar"):
         motifs.load_library("jaspar")
     motifs.load_library.cache_clear()
+
+
+def test_jaspars_transfac_export_is_keyed_by_its_accession(tmp_path):
+    """JASPAR writes TRANSFAC with the matrix ID as AC and the TF name as ID (two versions share
+    it): both read, by accession, and the shared TF name is refused naming the accessions."""
+    block = ("AC {ac}\nXX\nID STAT1\nXX\nDE {ac} STAT1 ; From JASPAR\nPO\tA\tC\tG\tT\n01\t53\t10\t30\t7\tA\n"
+             "02\t0\t90\t10\t0\tC\n03\t0\t0\t100\t0\tG\n04\t0\t5\t0\t95\tT\nXX\nCC tax_group:vertebrates\nXX\n//\n")
+    path = tmp_path / "jaspar_export.txt"
+    path.write_text(block.format(ac="MA0137.3") + block.format(ac="MA0137.2"))
+    fmt, recs = motif_formats.read_motif_file(path)
+    assert fmt == "transfac" and [(r.motif_id, r.names) for r in recs] == [("MA0137.3", ("STAT1",)),
+                                                                            ("MA0137.2", ("STAT1",))]
+    np.testing.assert_allclose(recs[1].rows, STAT1, atol=1e-12)
+    with pytest.raises(InputError, match="is shared by MA0137.3, MA0137.2"):
+        motifs.get_motifs(["STAT1"], str(path))

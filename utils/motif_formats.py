@@ -309,7 +309,9 @@ def read_homer_records(path, text: str) -> list[MotifRecord]:
 # ----------------------------------------------------------------------------- TRANSFAC
 def read_transfac_records(path, text: str) -> list[MotifRecord]:
     """TRANSFAC matrices: ``AC``/``ID``/``NA`` lines, a ``P0`` (or ``PO``) line naming the bases'
-    order, numbered rows of counts, and ``//`` between motifs. The ID is the ID line (else AC)."""
+    order, numbered rows of counts, and ``//`` between motifs. The ID is the accession (``AC``,
+    unique by definition: JASPAR's TRANSFAC export puts the matrix ID there and the TF name in
+    ``ID``, which two versions share), else the ``ID`` line; ``ID`` and ``NA`` are other names."""
     records: list[MotifRecord] = []
     fields: dict[str, str] = {}
     order: list[str] | None = None
@@ -318,8 +320,8 @@ def read_transfac_records(path, text: str) -> list[MotifRecord]:
     def close():
         nonlocal fields, order, rows
         if order is not None:
-            motif_id = fields.get("ID") or fields.get("AC") or f"motif{len(records) + 1}"
-            records.append(MotifRecord(motif_id, _names(motif_id, fields.get("NA", ""), fields.get("AC", "")),
+            motif_id = fields.get("AC") or fields.get("ID") or f"motif{len(records) + 1}"
+            records.append(MotifRecord(motif_id, _names(motif_id, fields.get("ID", ""), fields.get("NA", "")),
                                        _transfac_rows(path, motif_id, order, rows)))
         fields, order, rows = {}, None, []
 
@@ -334,13 +336,13 @@ def read_transfac_records(path, text: str) -> list[MotifRecord]:
         code, rest = code.strip(), rest.strip()
         if _TRANSFAC_MATRIX.match(line):
             order = [b.upper() for b in rest.split()]
-            motif_id = fields.get("ID") or fields.get("AC") or f"motif{len(records) + 1}"
+            motif_id = fields.get("AC") or fields.get("ID") or f"motif{len(records) + 1}"
             if sorted(order) != list("ACGT"):
                 raise InputError(f"--motif_db {path}: TRANSFAC motif {motif_id} has the columns "
                                  f"{' '.join(order)[:30]}; the P0 line must name A, C, G and T")
         elif order is not None and code.isdigit():
             values = _numeric(rest)
-            motif_id = fields.get("ID") or fields.get("AC") or f"motif{len(records) + 1}"
+            motif_id = fields.get("AC") or fields.get("ID") or f"motif{len(records) + 1}"
             if values is None and rest:
                 parts = rest.split()                          # a trailing consensus letter is allowed
                 values = _numeric(" ".join(parts[:-1])) if len(parts) == 5 else None
@@ -395,7 +397,8 @@ def write_motifs(records: list[MotifRecord], fmt: str, decimals: int = 8) -> str
             out.extend("\t".join(num(v) for v in row) + "\n" for row in r.rows)
     elif fmt == "transfac":
         for r in records:
-            out.append(f"ID  {r.motif_id}\n" + (f"NA  {r.names[0]}\n" if r.names else "") + "XX\nP0      A      C      G      T\n")
+            out.append(f"AC  {r.motif_id}\nXX\n" + (f"ID  {r.names[0]}\nXX\n" if r.names else "")
+                       + "P0      A      C      G      T\n")
             out.extend(f"{i:02d}  " + " ".join(num(v, 1000) for v in row) + "\n" for i, row in enumerate(r.rows, 1))
             out.append("XX\n//\n")
     else:
