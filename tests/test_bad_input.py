@@ -43,6 +43,25 @@ CATALOGUE = [
      "M1 has 1 rows; a motif needs at least 4"),
     (GEN, "--motif_db {rna_meme} --motifs M1 --out_dir {out}", "a MEME file whose alphabet is not ACGT",
      "alphabet ACGU"),
+    (GEN, "--motif_db {bad_jaspar} --motifs M1 --out_dir {out}",
+     "a JASPAR motif without one row each for A, C, G and T", "JASPAR motif M1 has rows for ACG"),
+    (GEN, "--motif_db {zero_jaspar} --motifs M1 --out_dir {out}",
+     "a count matrix (JASPAR, PFM, TRANSFAC) with a position of no counts", "M1 row 2 counts sum to 0"),
+    (GEN, "--motif_db {bad_pfm} --motifs M1 --out_dir {out}", "a raw `.pfm` matrix of other than four rows",
+     "where four are needed"),
+    (GEN, "--motif_db {bad_homer} --motifs M1 --out_dir {out}",
+     "a HOMER motif whose rows are not four probabilities summing to 1", "M1 row 2 sums to 1.6, not 1"),
+    (GEN, "--motif_db {bad_transfac} --motifs M1 --out_dir {out}",
+     "a TRANSFAC matrix whose P0 line does not name A, C, G and T", "the P0 line must name A, C, G and T"),
+    (GEN, "--motif_db {not_motifs} --motifs M1 --out_dir {out}",
+     "a `--motif_db` file in none of the formats read (MEME, JASPAR, PFM, HOMER, TRANSFAC)",
+     "holds no motifs in a format the suite reads"),
+    (GEN, "--motif_db {shared_jaspar} --motifs STAT1 --out_dir {out}",
+     "a motif name that two motifs of the file share (give an ID)",
+     "'STAT1' in"),
+    (GEN, "--motif_db jaspar --motifs CTCF --out_dir {out}",
+     "`--motif_db jaspar` without the optional pyjaspar package (never in requirements.txt)",
+     "pip install pyjaspar"),
     (GEN, "--motif_db {flat_meme} --motifs FLAT6 --out_dir {out}",
      "a motif too weak to stand out (its PWM draws rarely score above chance windows)", "too weak to stand out"),
     (GEN, "--motif_db {flat_meme} --motifs POLYA --background_dist 0.7 0.1 0.1 0.1 --out_dir {out}",
@@ -166,6 +185,8 @@ CATALOGUE = [
      "a FASTA whose sequences differ in length", "same length"),
     (INTERPRET, "--model {onnx} --seq_dict {fasta} --labels {other_labels} --motifs CTCF_known1 --out_dir {out}/r",
      "a `--labels` file that does not match the FASTA", "does not match"),
+    (INTERPRET, "--model {onnx} --seq_dict {fasta} --motif_db {shared_jaspar} --motifs STAT1 --out_dir {out}/r",
+     "a `--motifs` name that two motifs of the `--motif_db` file share", "is shared by MA0137.3, MA0137.2"),
     (INTERPRET, "--model {onnx} --seq_dict {poly_a} --motif_db {toy_meme} --motifs TOYA TOYB --pair TOYA TOYB "
      "--out_dir {out}/r", "a `--pair` naming a motif with no site in the sequences", "has no site"),
 ]
@@ -200,6 +221,18 @@ def inputs(tmp_path_factory):
     rna_meme = root / "rna.meme"
     rna_meme.write_text(header.replace("ACGT", "ACGU") + "MOTIF M1\nletter-probability matrix: w= 4\n"
                         + "0.7 0.1 0.1 0.1\n" * 4)
+    motif_files = {
+        "bad_jaspar": ">M1 X\nA [ 1 2 3 4 ]\nC [ 1 2 3 4 ]\nG [ 1 2 3 4 ]\n",
+        "zero_jaspar": ">M1 X\nA [ 1 0 3 4 ]\nC [ 1 0 3 4 ]\nG [ 1 0 3 4 ]\nT [ 1 0 3 4 ]\n",
+        "bad_pfm": ">M1\n1 2 3 4\n1 2 3 4\n1 2 3 4\n",
+        "bad_homer": ">ACGT\tM1\t5.0\n0.7 0.1 0.1 0.1\n0.1 0.7 0.7 0.1\n0.1 0.1 0.7 0.1\n0.1 0.1 0.1 0.7\n",
+        "bad_transfac": "ID  M1\nXX\nP0 A C G U\n01  1 2 3 4\n02  1 2 3 4\n03  1 2 3 4\n04  1 2 3 4\nXX\n//\n",
+        "not_motifs": "hello\nworld\n",
+        "shared_jaspar": "".join(f">{mid} STAT1\nA [ 53 0 0 0 ]\nC [ 10 90 0 5 ]\nG [ 30 10 100 0 ]\nT [ 7 0 0 95 ]\n"
+                                 for mid in ("MA0137.3", "MA0137.2")),
+    }
+    for name, text in motif_files.items():
+        (root / f"{name}.txt").write_text(text)       # no telling extension: the content decides
     flat_meme = root / "flat.meme"
     flat_meme.write_text(header + "MOTIF FLAT6\nletter-probability matrix: w= 6\n" + "0.4 0.2 0.2 0.2\n" * 6
                          + "\nMOTIF POLYA\nletter-probability matrix: w= 4\n" + "0.97 0.01 0.01 0.01\n" * 4)
@@ -240,7 +273,7 @@ def inputs(tmp_path_factory):
             "short_meme": short_meme, "rna_meme": rna_meme, "flat_meme": flat_meme, "onnx": onnx, "onnx5": onnx5,
             "fasta": fasta, "labels": root / "data" / "labels.tsv", "unequal": unequal, "other_labels": other_labels,
             "poly_a": poly_a, "toy_meme": toy_meme, "palindrome_meme": palindrome_meme, "stray_bed": stray_bed,
-            "long_bed": long_bed, **folders}
+            "long_bed": long_bed, **folders, **{name: root / f"{name}.txt" for name in motif_files}}
 
 
 @pytest.mark.parametrize("script,args,what,needle", CATALOGUE, ids=[c[2] for c in CATALOGUE])

@@ -107,7 +107,7 @@ def test_motif_flags_are_one_declaration_with_per_script_defaults():
     assert action(gen, "--motifs").default == ["STAT_known2", "CTCF_known1"]
     assert action(gen, "--background_dist").default == [0.25, 0.25, 0.25, 0.25]
     assert action(interp, "--motifs").default is None and action(interp, "--background_dist").default is None
-    assert action(gen, "--motif_db").metavar == "encode|hocomoco|PATH"
+    assert action(gen, "--motif_db").metavar == "encode|hocomoco|jaspar[:YEAR]|PATH"
     assert action(gen, "--background_dist").metavar == ("pA", "pC", "pG", "pT")
 
 

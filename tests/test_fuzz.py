@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 from hypothesis import given, strategies as st
 
-from utils import cli, io as dio, models, motifs, planted, seqfiles
+from utils import cli, io as dio, models, motif_formats, motifs, planted, seqfiles
 from utils.io import InputError
 
 TOKENS = ["\t", "\n", "\r\n", ">", "#", " ", "id", "label", "0", "1", "-1", "2", "nan", "inf", "1e400",
@@ -83,6 +83,48 @@ def test_meme_reader(data):
     if result is not None:
         for m in result.values():
             assert m.pwm.ndim == 2 and m.pwm.shape[1] == 4 and np.all(np.isfinite(m.pwm))
+        valid_motif_library(result)
+
+
+def valid_motif_library(result) -> None:
+    """What a motif reader accepts is a library every later step can use."""
+    for motif_id, m in result.items():
+        assert m.name == motif_id and motif_id not in m.names
+        assert m.pwm.ndim == 2 and m.pwm.shape[1] == 4 and m.pwm.shape[0] >= motifs.MIN_MOTIF_LENGTH
+        assert np.all(np.isfinite(m.pwm)) and np.all(m.pwm > 0)
+        np.testing.assert_allclose(m.pwm.sum(axis=1), 1, atol=1e-9)
+
+
+# a valid file of each format (tests/test_motif_files.py's writers), then cut, doubled and spliced
+_PWM = np.array([[0.7, 0.1, 0.1, 0.1], [0.05, 0.8, 0.1, 0.05], [0.1, 0.1, 0.7, 0.1], [0.2, 0.2, 0.1, 0.5]])
+VALID_MOTIF_FILES = [motif_formats.write_motifs([motif_formats.MotifRecord("MA1.1", ("NAME",), _PWM),
+                                                 motif_formats.MotifRecord("MA2.1", ("NAME",), _PWM[::-1])],
+                                                fmt, decimals=3)
+                     for fmt in motif_formats.FORMATS]
+MOTIF_TOKENS = ["\t", "\n", " ", ">", "MA1.1", "NAME", "A", "C", "G", "T", "U", "[", "]", ":", "0", "1", "-1",
+                "0.25", "nan", "inf", "1e400", "MOTIF", "letter-probability matrix: w= 4", "ALPHABET= ACGU",
+                "P0", "PO", "ID", "NA", "AC", "XX", "//", "01", "#", "\ufeff", "\x00"]
+
+
+@st.composite
+def motif_file_edits(draw):
+    text = draw(st.sampled_from(VALID_MOTIF_FILES))
+    for _ in range(draw(st.integers(0, 4))):
+        i, j = sorted(draw(st.integers(0, len(text))) for _ in range(2))
+        if draw(st.booleans()):
+            text = text[:i] + draw(st.lists(st.sampled_from(MOTIF_TOKENS), max_size=4).map("".join)) + text[j:]
+        else:
+            text = text[:i] + text[j:]
+    return text.encode("utf-8")
+
+
+@given(st.one_of(motif_file_edits(), st.lists(st.sampled_from(MOTIF_TOKENS), max_size=60)
+                 .map(lambda t: "".join(t).encode("utf-8"))))
+def test_motif_file_readers(data):
+    for name in ("m.jaspar", "m.txt"):          # the content decides, whatever the name
+        result = contract(motifs.read_meme, data, name)
+        if result is not None:
+            valid_motif_library(result)
 
 
 json_values = st.recursive(st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False),

