@@ -206,8 +206,10 @@ class OneNodeCluster:
         check_no_foreign_conf()
         for sub in ("run", "log", "ctld", "spool"):
             (self.state / sub).mkdir(parents=True, exist_ok=True)
-        for path in (self.state, self.state / "run"):       # munged wants its socket's folders searchable
-            path.chmod(0o755)
+        # munged wants every folder above its socket searchable by all
+        for path in (self.state / "run", *(self.state / "run").parents):
+            if path.stat().st_mode & 0o011 != 0o011:
+                path.chmod(path.stat().st_mode | 0o755)
         keydir = self.state / "munge"
         keydir.mkdir(mode=0o700, exist_ok=True)
         key = keydir / "munge.key"
@@ -291,11 +293,15 @@ def run_sweep(folder: Path, executor: list[str]) -> float:
     return time.monotonic() - start
 
 
-def slurm_flags() -> list[str]:
-    """The repository's profile, with this cluster's partition and the squeue status query."""
+def slurm_flags(cpus_per_job: int) -> list[str]:
+    """The repository's profile, with this cluster's partition, the squeue status query, and
+    ``cpus_per_job`` CPUs for each step of the three scripts (SLURM binds a job to the CPUs it
+    was given, and TensorFlow sizes its thread pools by them)."""
+    steps = ("generate", "train", "interpret")       # the steps config.yaml's `resources` sizes
     return ["--executor", "slurm", "--profile", str(PROFILE),
             "--default-resources", f"slurm_partition={PARTITION}",
-            "--slurm-status-command", "squeue", "--slurm-init-seconds-before-status-checks", "5"]
+            "--slurm-status-command", "squeue", "--slurm-init-seconds-before-status-checks", "5",
+            "--set-threads", *(f"{step}={cpus_per_job}" for step in steps)]
 
 
 def main(argv=None) -> int:
@@ -304,7 +310,15 @@ def main(argv=None) -> int:
                     help="folder of the two sweeps and the cluster's state and logs (default: a new temporary "
                          "folder, removed after a match)")
     ap.add_argument("--keep", action="store_true", help="keep the work folder after a match too")
+    ap.add_argument("--cpus_per_job", type=int, default=0, metavar="INT",
+                    help="CPUs SLURM gives each generate, train and interpret job (default 0: all of this machine's, "
+                         "as every job of the local run sees them; TensorFlow's thread count moves the last digits "
+                         "of an untrained CNN's ISM scores, so with fewer the localization columns may differ)")
     args = ap.parse_args(argv)
+    cpus = args.cpus_per_job or os.cpu_count() or 1
+    if not 1 <= cpus <= (os.cpu_count() or 1):
+        raise InputError(f"--cpus_per_job {args.cpus_per_job} is outside 1..{os.cpu_count()} (this machine's CPUs): "
+                         "give a count the one node has, or 0 for all")
     if args.work_dir and Path(args.work_dir).exists() and any(Path(args.work_dir).iterdir()):
         raise InputError(f"--work_dir {args.work_dir} is not empty: name a new or empty folder")
     check_no_foreign_conf()            # before any work
@@ -325,7 +339,7 @@ def main(argv=None) -> int:
             cluster.start()
             print(f"SLURM {cluster.version}: one node idle; the same sweep through --executor slurm in "
                   f"{work / 'slurm'}", flush=True)
-            slurm_s = run_sweep(work / "slurm", slurm_flags())
+            slurm_s = run_sweep(work / "slurm", slurm_flags(cpus))
             submitted = (work / "slurm" / "snakemake.log").read_text().count("has been submitted with SLURM jobid")
         finally:
             cluster.stop()
@@ -334,7 +348,8 @@ def main(argv=None) -> int:
         return 1
     rows, cols, diffs = compare_leaderboards(work / "local" / "bench" / "leaderboard.csv",
                                              work / "slurm" / "bench" / "leaderboard.csv")
-    where = f"SLURM {cluster.version}, {submitted} jobs through sbatch in {slurm_s:.0f} s, local {local_s:.0f} s"
+    where = (f"SLURM {cluster.version}, {submitted} jobs through sbatch ({cpus} CPUs each) in {slurm_s:.0f} s, "
+             f"local {local_s:.0f} s")
     if diffs or rows == 0:
         print(f"test-slurm: MISMATCH: {len(diffs)} differences between the SLURM and the local leaderboard "
               f"({where}); files in {work}")
