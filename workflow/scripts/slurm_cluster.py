@@ -304,6 +304,10 @@ def slurm_flags(cpus_per_job: int) -> list[str]:
             "--set-threads", *(f"{step}={cpus_per_job}" for step in steps)]
 
 
+def interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+
 def main(argv=None) -> int:
     ap = cli.make_parser(__doc__.split("\n\n")[0])
     ap.add_argument("--work_dir", metavar="DIR", default=None,
@@ -329,9 +333,9 @@ def main(argv=None) -> int:
     work.mkdir(parents=True, exist_ok=True)
 
     cluster = OneNodeCluster(work / "cluster")
-    # SIGTERM and SIGHUP end the run through the same cleanup as an error or Ctrl-C
+    # SIGTERM and SIGHUP end the run as Ctrl-C does, through the same cleanup
     for sig in (signal.SIGTERM, signal.SIGHUP):
-        signal.signal(sig, lambda signum, frame: sys.exit(128 + signum))
+        signal.signal(sig, interrupt)
     try:
         print(f"local run of {TINY_CONFIG.relative_to(ROOT)} (--cores 2) in {work / 'local'}", flush=True)
         local_s = run_sweep(work / "local", ["--cores", "2"])
@@ -346,6 +350,9 @@ def main(argv=None) -> int:
     except CheckFailed as exc:
         print(f"test-slurm: FAILED: {exc}")
         return 1
+    except KeyboardInterrupt:
+        print(f"test-slurm: interrupted; jobs cancelled, daemons stopped, slurm.conf removed; files in {work}")
+        return 130
     rows, cols, diffs = compare_leaderboards(work / "local" / "bench" / "leaderboard.csv",
                                              work / "slurm" / "bench" / "leaderboard.csv")
     where = (f"SLURM {cluster.version}, {submitted} jobs through sbatch ({cpus} CPUs each) in {slurm_s:.0f} s, "
