@@ -355,8 +355,8 @@ def main(argv=None) -> int:
         return 130
     rows, cols, diffs = compare_leaderboards(work / "local" / "bench" / "leaderboard.csv",
                                              work / "slurm" / "bench" / "leaderboard.csv")
-    where = (f"SLURM {cluster.version}, {submitted} jobs through sbatch ({cpus} CPU{'s' if cpus > 1 else ''} each) in {slurm_s:.0f} s, "
-             f"local {local_s:.0f} s")
+    each = f"{cpus} CPU{'s' if cpus > 1 else ''} each"
+    where = f"SLURM {cluster.version}, {submitted} jobs through sbatch ({each}) in {slurm_s:.0f} s, local {local_s:.0f} s"
     if diffs or rows == 0:
         print(f"test-slurm: MISMATCH: {len(diffs)} differences between the SLURM and the local leaderboard "
               f"({where}); files in {work}")
