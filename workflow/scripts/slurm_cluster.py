@@ -29,7 +29,6 @@ Run from the repository's root with the repository on PYTHONPATH (the Makefile d
 """
 from __future__ import annotations
 
-import argparse
 import csv
 import os
 import shutil
@@ -206,16 +205,20 @@ class OneNodeCluster:
         check_no_foreign_conf()
         for sub in ("run", "log", "ctld", "spool"):
             (self.state / sub).mkdir(parents=True, exist_ok=True)
-        # munged wants every folder above its socket searchable by all
-        for path in (self.state / "run", *(self.state / "run").parents):
-            if path.stat().st_mode & 0o011 != 0o011:
-                path.chmod(path.stat().st_mode | 0o755)
+        # munged wants every folder above its socket searchable by all: the work folder's own
+        # are made so, one above it that is not is named (never changed)
+        run = self.state / "run"
+        for path in (run, self.state, self.state.parent):
+            path.chmod(path.stat().st_mode | 0o755)
+        closed = [p for p in self.state.parent.parents if p.stat().st_mode & 0o001 == 0]
+        if closed:
+            raise CheckFailed(f"munged needs every folder above its socket searchable by all, and {closed[0]} is "
+                              "not: give a --work_dir under /tmp")
         keydir = self.state / "munge"
         keydir.mkdir(mode=0o700, exist_ok=True)
         key = keydir / "munge.key"
         key.write_bytes(os.urandom(1024))
         key.chmod(0o600)
-        run = self.state / "run"
         self._spawn("munged", ["munged", "-F", f"--socket={run / 'munge.socket'}", f"--key-file={key}",
                                f"--pid-file={run / 'munged.pid'}", f"--seed-file={keydir / 'munged.seed'}",
                                f"--log-file={self.state / 'log' / 'munged.log'}"])
