@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 
-.PHONY: venv workflow-venv demo test test-fast fuzz bench benchmark docs clean
+.PHONY: venv workflow-venv demo test test-fast test-slurm fuzz bench benchmark docs clean
 
 venv: $(VENV)/.installed
 
@@ -37,6 +37,12 @@ test: venv workflow-venv
 # without the tests marked slow (subprocesses, model training)
 test-fast: venv
 	$(PY) -m pytest -q -m "not slow" tests
+
+# the tiny sweep (workflow/config.tiny.yaml) through a real one-node SLURM cluster started on this
+# machine, its leaderboard against a local run's (timings aside); the daemons are stopped after.
+# Root: installs Debian's munge and SLURM with apt-get when missing. Not part of `make test`.
+test-slurm: venv workflow-venv
+	PYTHONPATH=$(CURDIR) $(PY) workflow/scripts/slurm_cluster.py
 
 # the default sweep of workflow/config.yaml (rules x models x methods x seeds) on this machine
 benchmark: venv workflow-venv

@@ -38,7 +38,7 @@ def expected_jobs(config: dict) -> dict[str, int]:
             "interpret": runs * seeds, "aggregate": 1, "all": 1}
 
 
-@pytest.mark.parametrize("name", ["config.yaml", "config.full.yaml"])
+@pytest.mark.parametrize("name", ["config.yaml", "config.full.yaml", "config.tiny.yaml"])
 def test_dry_run_plans_every_job(name, tmp_path):
     path = ROOT / "workflow" / name
     config = yaml.safe_load(path.read_text())
@@ -67,14 +67,9 @@ TINY_GOLDEN = {
 
 
 def test_tiny_sweep_end_to_end_cached_and_resumed(tmp_path):
-    config = {"out_dir": "bench", "python": sys.executable, "num_seqs": 300,
-              "rules": {"presence": "--gen_type presence --seq_length 100",
-                        "order": "--gen_type order --seq_length 100"},
-              "models": {"kmer_logistic": "--model_type kmer_logistic --k 3",
-                         "cnn": "--model_type cnn --epochs 1 --filters 8"},
-              "null_models": [], "methods": ["ism"], "seeds": [1],
-              "interpret_flags": "--num_seqs 40 --num_attr_seqs 10 --num_perturbs 2 --tests ablation order truth_table",
-              "resources": {step: {"threads": 1} for step in ("generate", "train", "interpret")}}
+    # workflow/config.tiny.yaml: the same sweep `make test-slurm` runs through SLURM
+    config = {**yaml.safe_load((ROOT / "workflow" / "config.tiny.yaml").read_text()),
+              "out_dir": "bench", "python": sys.executable}
     cfg = tmp_path / "tiny.yaml"
     cfg.write_text(yaml.safe_dump(config))
     run = SNAKEMAKE + ["--configfile", str(cfg), "--cores", "2"]
