@@ -241,7 +241,8 @@ def discover(method: str, hyp: np.ndarray, onehot: np.ndarray, in_play: Sequence
             continue                    # a map with no negative contribution: nothing to say
         if seqlets[sign] <= MIN_SEQLETS and found == 0:
             notes.append(f"{sign} contributions: {seqlets[sign]} seqlets, too few to cluster (modisco-lite "
-                         f"needs more than {MIN_SEQLETS}); attribute more positives (--num_attr_seqs)")
+                         f"needs more than {MIN_SEQLETS})"
+                         + ("; attribute more positives (--num_attr_seqs)" if sign == "positive" else ""))
         elif found == 0:
             notes.append(f"{sign} contributions: {seqlets[sign]} seqlets formed no pattern of at least "
                          f"{FINAL_MIN_CLUSTER} seqlets")
