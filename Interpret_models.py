@@ -113,7 +113,8 @@ def build_parser():
                    help="motif discovery per method: modisco-lite on each method's maps of the attributed "
                         "positives, each pattern matched by TOMTOM against the data's motifs and --motif_db; "
                         "writes motifs_<method>.csv / .meme, motif_logos/ and columns of attribution_scores.csv "
-                        "(costs about 10-60 s per method for 200 sequences of 200 bp on 2 cores)")
+                        "(on 2 cores: about a minute the first time after an install, while numba compiles; then "
+                        "about 20 s for the first method and 2 s for each further one, at 200 sequences of 200 bp)")
     g.add_argument("--window", type=cli.positive_int, default=attribution.KERNEL_WINDOW, metavar="INT bp",
                    help="KernelSHAP feature width: positions grouped into windows of this many bp")
     g.add_argument("--nsamples", type=cli.positive_int, default=attribution.KERNEL_NSAMPLES, metavar="INT",
