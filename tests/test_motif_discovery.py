@@ -130,6 +130,13 @@ def test_meme_and_csv_files_of_a_pattern(tmp_path):
     assert np.allclose(read_meme(path)["ism_pos_0"].pwm, ppm, atol=1e-3)       # our own reader reads it
     row = md.csv_rows(d)[0]
     assert (row["planted_match"], row["spurious"], row["matches"]) == (PLANTED, False, f"X=0.01;{PLANTED}=0.02")
+    # a decoy's pattern that resembles the planted motif too: the decoy is its best match, so the
+    # planted motif is not found, and the pattern is not spurious
+    look = md.Pattern("pos_1", "positive", 42, ppm, ppm, DECOY, 0.001, DECOY, 0.001, "+",
+                      ((DECOY, 0.001), (PLANTED, 0.02)), {DECOY: 0.001, PLANTED: 0.02})
+    alike = md.Discovery("ism", 100, True, {}, [look], [PLANTED], [PLANTED, DECOY], 1.0)
+    assert alike.planted_found == [] and alike.spurious == 0 and alike.best_q() == {PLANTED: 0.02}
+    assert md.csv_rows(alike)[0]["planted_match"] == ""
     other = md.Discovery("ism", 100, True, {}, [p], [DECOY], [DECOY], 1.0)     # matches nothing in play
     assert other.spurious == 1 and other.planted_found == []
     assert is_suite_output(ResultsFolder.motifs_csv("ism")) and is_suite_output(ResultsFolder.motifs_meme("ism"))

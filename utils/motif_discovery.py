@@ -19,8 +19,8 @@ attributed positives, and scored against the planted motifs.
   ``motif_logos/<method>_<pattern>.png`` (each pattern's contribution logo beside the planted PWM
   it matches best) into a results folder the caller stages.
 
-Definitions: ``planted_motifs_found`` are the planted motifs matched by some pattern at
-q < :data:`MATCH_Q`; ``spurious_motifs`` counts the patterns that match no motif in play (the
+Definitions: ``planted_motifs_found`` are the planted motifs that some pattern matches at
+q < :data:`MATCH_Q` best among the motifs in play; ``spurious_motifs`` counts the patterns that match no motif in play (the
 planted and decoy motifs of the data) at that q, whatever library motif they may resemble.
 """
 from __future__ import annotations
@@ -72,6 +72,10 @@ class Pattern:
     def consensus(self) -> str:
         return "".join("ACGT"[i] for i in self.ppm.argmax(axis=1))
 
+    def finds(self, motif: str) -> bool:
+        """``motif`` is this pattern's best match among the motifs in play, at q < MATCH_Q."""
+        return self.best_in_play == motif and self.best_in_play_q < MATCH_Q
+
     def matches_in(self, names: Iterable[str]) -> bool:
         wanted = set(names)
         return any(m in wanted for m, _ in self.matches)
@@ -92,7 +96,9 @@ class Discovery:
 
     @property
     def planted_found(self) -> list[str]:
-        return [m for m in self.planted if any(m in dict(p.matches) for p in self.patterns)]
+        """Planted motifs that are some pattern's best match among the motifs in play, at q < MATCH_Q
+        (best, not any: a pattern of a decoy that resembles a planted motif matches both)."""
+        return [m for m in self.planted if any(p.finds(m) for p in self.patterns)]
 
     @property
     def spurious(self) -> int:
@@ -314,7 +320,7 @@ def csv_rows(found: Discovery) -> list[dict]:
     return [{"pattern": p.name, "sign": p.sign, "n_seqlets": p.n_seqlets, "length": len(p.ppm),
              "consensus": p.consensus, "best_match": p.best_match, "best_q": _q_text(p.best_q),
              "best_in_play": p.best_in_play or "", "best_in_play_q": _q_text(p.best_in_play_q),
-             "planted_match": ";".join(m for m, _ in p.matches if m in planted),
+             "planted_match": p.best_in_play if p.best_in_play in planted and p.finds(p.best_in_play) else "",
              "spurious": not p.matches_in(found.in_play),
              "matches": ";".join(f"{m}={_q_text(q)}" for m, q in p.matches)} for p in found.patterns]
 
@@ -352,7 +358,7 @@ def report_section(discoveries: Mapping[str, Discovery], logos: Mapping[str, lis
              f"modisco-lite on each method's maps of the attributed positives (hypothetical contributions where "
              f"the method gives them), each pattern trimmed and matched by TOMTOM (memelite) against the motifs "
              f"in play and the library, q by Benjamini-Hochberg over each pattern's targets. A planted motif is "
-             f"*found* when a pattern matches it at q < {MATCH_Q}; a pattern is *spurious* when it matches no "
+             f"*found* when a pattern matches it at q < {MATCH_Q}, better than any other motif in play; a pattern is *spurious* when it matches no "
              f"motif in play.", "",
              "| method | n | seqlets (+/-) | patterns | planted found | spurious | best q per planted motif | seconds |",
              "|---|---:|---:|---:|---|---:|---|---:|"]
