@@ -76,7 +76,8 @@ def test_leaderboard_rows_and_tables_from_known_numbers(runs, tmp_path):
     text = (tmp_path / "board" / "summary.md").read_text()
     assert "False-recovery rate on null models: 0.50" in text and "| ism | kmer_logistic | 2 | 0.775 |" in text
     assert methods["ism", "kmer_logistic"]["faithfulness"] == pytest.approx((0.3 + 0.475) / 2)
-    assert f"| 0.400 | {(0.3 + 0.475) / 2:.3f} | 0.0100 |" in text     # auPRC, faithfulness, seconds
+    # auPRC, faithfulness, motifs found and spurious (no --discover_motifs: empty), seconds
+    assert f"| 0.400 | {(0.3 + 0.475) / 2:.3f} |  |  | 0.0100 |" in text
     assert "![Localization heat map](localization_heatmap.png)" in text
     assert "![Verdict grid](verdict_grid.png)" in text
 
@@ -84,18 +85,18 @@ def test_leaderboard_rows_and_tables_from_known_numbers(runs, tmp_path):
 # every row follows from the hand-written summary.json and attribution_scores.csv of the fixture
 LEADERBOARD_CSV = """\
 rule,gen_type,model,model_kind,null,method,seed,test_auroc,verdict,expected_verdict,agrees_with_capability,\
-gap_window_error_low,gap_window_error_high,localization_auroc,localization_auprc,seconds_per_seq,learned_verdict,agrees_with_learning,min_effect_share,test_pearson_r,max_term_error,faithfulness
-order,order,cnn,cnn,False,ism,1,0.9,not recovered,recovered,False,1.0,-2.0,0.7,0.3,0.01,recovered,False,,,,0.35
-order,order,cnn,cnn,False,saliency,1,0.9,not recovered,recovered,False,1.0,-2.0,0.5,0.1,0.01,recovered,False,,,,0.25
-order,order,cnn_null,cnn,True,ism,1,0.9,recovered,not recovered,False,1.0,-2.0,0.5,0.1,0.01,not recovered,False,,,,0.25
-order,order,cnn_null,cnn,True,saliency,1,0.9,recovered,not recovered,False,1.0,-2.0,0.5,0.1,0.01,not recovered,False,,,,0.25
-order,order,kmer_logistic,kmer_logistic,False,ism,1,0.9,not recovered,not recovered,True,1.0,-2.0,0.6,0.2,0.01,not recovered,True,,,,0.3
-presence,presence,cnn,cnn,False,ism,1,0.9,recovered,recovered,True,,,0.9,0.5,0.01,recovered,True,,,,0.45
-presence,presence,cnn,cnn,False,ism,2,0.9,recovered,recovered,True,,,0.8,0.4,0.01,recovered,True,,,,0.4
-presence,presence,cnn,cnn,False,saliency,1,0.9,recovered,recovered,True,,,0.7,0.3,0.01,recovered,True,,,,0.35
-presence,presence,cnn,cnn,False,saliency,2,0.9,recovered,recovered,True,,,0.6,0.2,0.01,recovered,True,,,,0.3
-presence,presence,cnn_null,cnn,True,ism,1,0.9,not recovered,not recovered,True,,,0.5,0.1,0.01,not recovered,True,,,,0.25
-presence,presence,kmer_logistic,kmer_logistic,False,ism,1,0.9,undetermined,recovered,False,,,0.95,0.6,0.01,recovered,False,,,,0.475
+gap_window_error_low,gap_window_error_high,localization_auroc,localization_auprc,seconds_per_seq,learned_verdict,agrees_with_learning,min_effect_share,test_pearson_r,max_term_error,faithfulness,planted_motifs_found,spurious_motifs,motif_patterns
+order,order,cnn,cnn,False,ism,1,0.9,not recovered,recovered,False,1.0,-2.0,0.7,0.3,0.01,recovered,False,,,,0.35,,,
+order,order,cnn,cnn,False,saliency,1,0.9,not recovered,recovered,False,1.0,-2.0,0.5,0.1,0.01,recovered,False,,,,0.25,,,
+order,order,cnn_null,cnn,True,ism,1,0.9,recovered,not recovered,False,1.0,-2.0,0.5,0.1,0.01,not recovered,False,,,,0.25,,,
+order,order,cnn_null,cnn,True,saliency,1,0.9,recovered,not recovered,False,1.0,-2.0,0.5,0.1,0.01,not recovered,False,,,,0.25,,,
+order,order,kmer_logistic,kmer_logistic,False,ism,1,0.9,not recovered,not recovered,True,1.0,-2.0,0.6,0.2,0.01,not recovered,True,,,,0.3,,,
+presence,presence,cnn,cnn,False,ism,1,0.9,recovered,recovered,True,,,0.9,0.5,0.01,recovered,True,,,,0.45,,,
+presence,presence,cnn,cnn,False,ism,2,0.9,recovered,recovered,True,,,0.8,0.4,0.01,recovered,True,,,,0.4,,,
+presence,presence,cnn,cnn,False,saliency,1,0.9,recovered,recovered,True,,,0.7,0.3,0.01,recovered,True,,,,0.35,,,
+presence,presence,cnn,cnn,False,saliency,2,0.9,recovered,recovered,True,,,0.6,0.2,0.01,recovered,True,,,,0.3,,,
+presence,presence,cnn_null,cnn,True,ism,1,0.9,not recovered,not recovered,True,,,0.5,0.1,0.01,not recovered,True,,,,0.25,,,
+presence,presence,kmer_logistic,kmer_logistic,False,ism,1,0.9,undetermined,recovered,False,,,0.95,0.6,0.01,recovered,False,,,,0.475,,,
 """
 
 

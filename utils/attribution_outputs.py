@@ -25,6 +25,9 @@ from utils.localization import mass_rows, observed_base_map, score_attributions,
 
 SCORE_COLUMNS = ["method", "n", "auroc_mean", "auroc_sd", "auprc_mean", "auprc_sd",
                  "seconds_total", "seconds_per_seq", "faithfulness", "supported_share"]
+# --discover_motifs (utils.motif_discovery.Discovery.score_columns): empty without it
+DISCOVERY_COLUMNS = ["motif_patterns", "planted_motifs_found", "spurious_motifs", "motif_best_q", "discovery_seconds"]
+SCORE_COLUMNS += DISCOVERY_COLUMNS
 MASS_COLUMNS = ["method", "motif", "n", "mass_mean", "mass_sd", "site_share", "seconds_per_seq"]
 
 
@@ -69,7 +72,8 @@ def write_attribution_outputs(results_dir, ids: Sequence[str], onehot: np.ndarra
                               sites: Mapping[str, list[Site]], motifs: Sequence[str], truth: bool,
                               attributions_by_method: Mapping[str, tuple[np.ndarray, float]],
                               num_logos: int = 2, scale: str = "", quiet: bool = True,
-                              score_mode: str = "input", rule=None) -> list[dict]:
+                              score_mode: str = "input", rule=None,
+                              discovery: Mapping[str, dict] | None = None) -> list[dict]:
     """Write every attribution output into ``results_dir`` and return the score rows.
 
     Writes ``attributions_<method>.npz``, ``attribution_scores.csv``,
@@ -80,7 +84,8 @@ def write_attribution_outputs(results_dir, ids: Sequence[str], onehot: np.ndarra
     'probability', see :func:`utils.attribution.output_scale`) is recorded in the npz files and the logos.
     ``rule``: the planted rule, whose logic each map's signs are scored against
     (:func:`utils.faithfulness.faithfulness`; empty columns without one). The caller stages
-    ``results_dir`` atomically.
+    ``results_dir`` atomically. ``discovery``: {method: motif-discovery columns} (:data:`DISCOVERY_COLUMNS`,
+    from :mod:`utils.motif_discovery`), empty cells for a method without.
     """
     from utils import plots
 
@@ -96,6 +101,7 @@ def write_attribution_outputs(results_dir, ids: Sequence[str], onehot: np.ndarra
             f = faithfulness(rule, ids, labels, sites, row["method"], attributions_by_method[row["method"]][0], x) \
                 if rule is not None and rule.activity is None else {}
             row.update(faithfulness=f.get("faithful_share"), supported_share=f.get("supported_share"))
+            row.update({c: (discovery or {}).get(row["method"], {}).get(c) for c in DISCOVERY_COLUMNS})
         write_scores_csv(out / ResultsFolder.SCORES_CSV, rows)
         positive_ids = [i for i, label in zip(ids, labels) if label == 1]
         chance = site_mask(positive_ids, sites, pos_motifs, x.shape[1]).mean() if positive_ids else None

@@ -71,13 +71,28 @@ class ResultsFolder:
              SCORES_PNG, MASS_CSV, CALLED_SITES)
     MARKER = SUMMARY
     ATTRIBUTIONS = ("attributions_", ".npz")  # attributions_<method>.npz
-    PATTERNS = (ATTRIBUTIONS,)
-    DIRS = (LOGO_DIR,)
+    MOTIFS_CSV = ("motifs_", ".csv")          # --discover_motifs: motifs_<method>.csv, one row per pattern
+    MOTIFS_MEME = ("motifs_", ".meme")        # ... and the patterns' PPMs in MEME format
+    MOTIF_LOGO_DIR = "motif_logos"            # motif_logos/<method>_<pattern>.png: pattern beside its PWM
+    PATTERNS = (ATTRIBUTIONS, MOTIFS_CSV, MOTIFS_MEME)
+    DIRS = (LOGO_DIR, MOTIF_LOGO_DIR)
 
     @staticmethod
     def attributions(method: str) -> str:
         """The file of one method's attributions: ``attributions_<method>.npz``."""
         prefix, suffix = ResultsFolder.ATTRIBUTIONS
+        return f"{prefix}{method}{suffix}"
+
+    @staticmethod
+    def motifs_csv(method: str) -> str:
+        """The patterns modisco found in one method's maps: ``motifs_<method>.csv``."""
+        prefix, suffix = ResultsFolder.MOTIFS_CSV
+        return f"{prefix}{method}{suffix}"
+
+    @staticmethod
+    def motifs_meme(method: str) -> str:
+        """Their PPMs: ``motifs_<method>.meme``."""
+        prefix, suffix = ResultsFolder.MOTIFS_MEME
         return f"{prefix}{method}{suffix}"
 
 

@@ -29,10 +29,13 @@ from utils.training import CHANCE_AUROC   # below it a model has not left chance
 from utils.folders import ResultsFolder
 from utils.io import InputError, read_json, write_rows
 
+DISCOVERY_COLUMNS = ("planted_motifs_found", "spurious_motifs", "motif_patterns")   # NaN without --discover_motifs
+
 COLUMNS = ["rule", "gen_type", "model", "model_kind", "null", "method", "seed", "test_auroc", "verdict",
            "expected_verdict", "agrees_with_capability", "gap_window_error_low", "gap_window_error_high",
            "localization_auroc", "localization_auprc", "seconds_per_seq", "learned_verdict",
-           "agrees_with_learning", "min_effect_share", "test_pearson_r", "max_term_error", "faithfulness"]
+           "agrees_with_learning", "min_effect_share", "test_pearson_r", "max_term_error", "faithfulness",
+           "planted_motifs_found", "spurious_motifs", "motif_patterns"]    # the last three: --discover_motifs
 
 
 @dataclass(frozen=True)
@@ -189,11 +192,13 @@ def run_rows(run: Run) -> list[dict]:
             methods = list(csv.DictReader(fh))
     if not methods:
         return [{**base, "method": "", "localization_auroc": float("nan"), "localization_auprc": float("nan"),
-                 "seconds_per_seq": float("nan"), "faithfulness": float("nan")}]
+                 "seconds_per_seq": float("nan"), "faithfulness": float("nan"),
+                 **{c: float("nan") for c in DISCOVERY_COLUMNS}}]
     return [{**base, "method": m["method"], "localization_auroc": _number(m.get("auroc_mean")),
              "localization_auprc": _number(m.get("auprc_mean")),
              "seconds_per_seq": _number(m.get("seconds_per_seq")),
-             "faithfulness": _number(m.get("faithfulness"))} for m in methods]
+             "faithfulness": _number(m.get("faithfulness")),
+             **{c: _number(m.get(c)) for c in DISCOVERY_COLUMNS}} for m in methods]
 
 
 def build(runs: Iterable[Run]) -> list[dict]:
@@ -230,7 +235,8 @@ def method_table(rows: list[dict]) -> list[dict]:
             out.append({"method": method, "model": model, "n": auroc[3], "auroc_mean": auroc[0],
                         "auroc_low": auroc[1], "auroc_high": auroc[2], "auprc_mean": auprc[0],
                         "seconds_per_seq": mean_ci(r["seconds_per_seq"] for r in sel)[0],
-                        "faithfulness": mean_ci(r.get("faithfulness", float("nan")) for r in sel)[0]})
+                        "faithfulness": mean_ci(r.get("faithfulness", float("nan")) for r in sel)[0],
+                        **{c: mean_ci(r.get(c, float("nan")) for r in sel)[0] for c in DISCOVERY_COLUMNS}})
     return out
 
 
@@ -291,12 +297,17 @@ def summary_markdown(rows: list[dict], figures: dict[str, str]) -> str:
              "Faithfulness: the share of attributed positives whose map supports (signed sum over the site "
              "above the 95th percentile of background windows) the motifs the planted rule needs "
              "(utils.faithfulness).", "",
-             "| method | model | runs | localization auROC | 95% CI | auPRC | faithfulness | seconds per sequence |",
-             "|---|---|---:|---:|---|---:|---:|---:|"]
+             "Motifs found / spurious (runs with --discover_motifs): the mean number of planted motifs a modisco "
+             "pattern matched at TOMTOM q < 0.05, and of patterns matching no motif in play (utils.motif_discovery).",
+             "",
+             "| method | model | runs | localization auROC | 95% CI | auPRC | faithfulness | motifs found | "
+             "spurious | seconds per sequence |",
+             "|---|---|---:|---:|---|---:|---:|---:|---:|---:|"]
     for m in methods:
         lines.append(f"| {m['method']} | {m['model']} | {m['n']} | {_fmt(m['auroc_mean'])} | "
                      f"[{_fmt(m['auroc_low'])}, {_fmt(m['auroc_high'])}] | {_fmt(m['auprc_mean'])} | "
-                     f"{_fmt(m.get('faithfulness'))} | {_fmt(m['seconds_per_seq'], 4)} |")
+                     f"{_fmt(m.get('faithfulness'))} | {_fmt(m.get('planted_motifs_found'), 2)} | "
+                     f"{_fmt(m.get('spurious_motifs'), 2)} | {_fmt(m['seconds_per_seq'], 4)} |")
     lines += ["", "## Verdict accuracy by model", "",
               "A verdict is correct for the capability when it matches what the model kind can learn: a "
               "CNN should recover every rule, a k-mer model presence only, a null model (shuffled labels) "

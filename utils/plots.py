@@ -103,6 +103,39 @@ def plot_attribution_logos(path, heights_by_method: dict, sites: list, rule_moti
     return save_figure(fig, path)
 
 
+def plot_pattern_logo(path, cwm, pwm=None, title: str = "") -> str:
+    """A motif-discovery pattern beside the planted PWM it matches best: the pattern's contribution
+    logo (``cwm``: (w, 4) mean contribution of its seqlets over ACGT) on the left, the PWM's
+    information-content logo (``pwm``: (w', 4) base probabilities, already on the matched strand)
+    on the right; the pattern alone when ``pwm`` is None."""
+    import numpy as np
+
+    panels = 2 if pwm is not None else 1
+    cwm = np.nan_to_num(np.asarray(cwm, dtype=np.float64))
+    widths = [len(cwm)] + ([len(pwm)] if pwm is not None else [])
+    fig, axes = plt.subplots(1, panels, figsize=(0.3 * sum(widths) + 1.5 * panels, 1.8), squeeze=False,
+                             gridspec_kw={"width_ratios": widths})
+    axes = axes[0]
+    draw_logo(axes[0], cwm)
+    low, high = float(cwm.clip(max=0).sum(1).min(initial=0.0)), float(cwm.clip(min=0).sum(1).max(initial=0.0))
+    pad = 0.08 * (high - low) if high > low else 1.0
+    axes[0].set_ylim(low - pad, high + pad)
+    axes[0].set_ylabel("contribution", fontsize=8)
+    if pwm is not None:
+        p = np.asarray(pwm, dtype=np.float64)
+        ic = 2.0 + (p * np.log2(np.clip(p, 1e-9, None))).sum(axis=1)
+        draw_logo(axes[1], p * ic[:, None])
+        axes[1].set_ylim(0, 2)
+        axes[1].set_ylabel("bits", fontsize=8)
+    for ax, w in zip(axes, widths):
+        ax.set_xlim(-0.5, w - 0.5)
+        ax.spines[["top", "right"]].set_visible(False)
+    if title:
+        axes[0].set_title(title, fontsize=8, loc="left")
+    fig.tight_layout()
+    return save_figure(fig, path)
+
+
 def plot_attribution_scores(rows: list[dict], path, auprc_chance: float | None = None) -> str:
     """The methods side by side: localization auROC, auPRC (mean with SD bars), seconds per sequence.
 
