@@ -11,7 +11,9 @@ from dataclasses import dataclass
 
 ABLATE, INSERT, SWAP, DISTANCE, CONTROL = "ablate", "insert", "swap", "distance", "control"
 FLIP = "flip"
-KINDS = (ABLATE, INSERT, SWAP, DISTANCE, CONTROL, FLIP)
+MOVE = "move"            # move the one instance of a motif into (negatives) or out of (positives) a region
+KINDS = (ABLATE, INSERT, SWAP, DISTANCE, CONTROL, FLIP, MOVE)
+MOVE_NAMES = {1: "out_of_region:positives", 0: "into_region:negatives"}
 CLASS_NAMES = {1: "positives", 0: "negatives", None: "test sequences"}
 FLIP_SITES = ("upstream", "downstream")
 # a flip's negatives under an orientation rule: those one flip turns into the planted orientation
@@ -55,6 +57,8 @@ class Hypothesis:
             group = BECOMES_NAMES[self.becomes] if self.label == 0 and self.becomes is not None \
                 else CLASS_NAMES[self.label]
             return f"flip:{self.site}:{group}"
+        if self.kind == MOVE:
+            return f"move:{self.motifs[0]}:{MOVE_NAMES[self.label]}"
         return f"control:background_{self.width}bp"
 
     @property
@@ -68,4 +72,6 @@ class Hypothesis:
         if self.kind == FLIP and self.label == 0 and self.becomes is not None:
             return (f"negatives whose {self.site} flip makes the planted orientation" if self.becomes
                     else f"negatives whose {self.site} flip leaves them outside the planted orientation")
+        if self.kind == MOVE:
+            return {1: "positives (A moved out of the region)", 0: "negatives (A moved into the region)"}[self.label]
         return CLASS_NAMES[self.label]
