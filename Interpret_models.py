@@ -9,7 +9,8 @@ whether the model recovered the planted rule. Then attributes test sequences wit
 method the model supports and scores the maps against the planted sites.
 
 Outputs (in --out_dir): interpretation.csv, summary.json, report.md, distance_curve.csv
-and .png (motif pairs), attribution_scores.csv and .png, attributions_<method>.npz, logos/.
+and .png (motif pairs), position_curve.csv and .png (position rules), attribution_scores.csv and
+.png, attributions_<method>.npz, logos/.
 """
 from __future__ import annotations
 
@@ -157,7 +158,8 @@ def main(argv=None) -> int:
     rows = evaluate.annotate(battery.rows, rule, args.alpha, min_effect)
     verdict = evaluate.verdict(rows, rule, battery.curve, args.alpha, min_effect, battery.not_run,
                                battery.contrast, separation=battery.separation, measured=measured,
-                               output_kind=battery.output_kind, truth_table=table)
+                               output_kind=battery.output_kind, truth_table=table,
+                               position_curve=battery.position_curve)
     verdict.update(output_kind=battery.output_kind, output_units=models.effect_unit(battery.output_kind),
                    min_effect_definition=min_effect_text)
     for note in inp.notes:
@@ -183,6 +185,11 @@ def main(argv=None) -> int:
             spans = [(min(t["gaps"]), max(t["gaps"])) for t in verdict["found_rule"].get("turns", []) if t["gaps"]]
             curve_png = report.write_distance_curve(tmp, battery.curve, rule.gap_window if rule is not None else None,
                                                     spans or None)
+        position_png = None
+        if battery.position_curve is not None:
+            position_png = report.write_position_curve(tmp, battery.position_curve, rule.region,
+                                                       verdict["found_rule"].get("region"))
+            verdict["position_curve"] = report.position_curve_json(battery.position_curve)
         if attributed:
             scores = attribution_outputs.write_attribution_outputs(
                 tmp, attr_ids, x[pick], y[pick], inp.sites, truth_motifs, rule is not None or truth_given, attributed,
@@ -193,7 +200,8 @@ def main(argv=None) -> int:
             model_kind=getattr(predictor, "kind", None), metrics=inp.model.metrics,
             site_calling=inp.site_calling, scores=scores, truth=rule is not None or truth_given, notes=inp.notes)
         dio.write_json(tmp / ResultsFolder.SUMMARY, summary)
-        dio.write_text(tmp / ResultsFolder.REPORT, report.markdown(summary, rows, curve_png, scores, tmp, truth_motifs, scale))
+        dio.write_text(tmp / ResultsFolder.REPORT, report.markdown(summary, rows, curve_png, scores, tmp, truth_motifs, scale,
+                                                                         position_png))
     cli.say(report.final_line(summary, inp.out_dir), args.quiet)
     return 0
 

@@ -60,13 +60,15 @@ class ResultsFolder:
     REPORT = "report.md"
     DISTANCE_CSV = "distance_curve.csv"       # gap -> mean probability, confidence band
     DISTANCE_PNG = "distance_curve.png"
+    POSITION_CSV = "position_curve.csv"       # start of the moved motif -> mean output, confidence band
+    POSITION_PNG = "position_curve.png"
     SCORES_CSV = "attribution_scores.csv"     # one row per attribution method
     SCORES_PNG = "attribution_scores.png"
     MASS_CSV = "attribution_mass.csv"         # attribution mass on sites (no planted truth)
     LOGO_DIR = "logos"                        # logos/<id>_<pos|neg>.png
     CALLED_SITES = "called_sites.bed"         # sequences without planted sites: the sites the scan called
-    FILES = (INTERPRETATION, SUMMARY, REPORT, DISTANCE_CSV, DISTANCE_PNG, SCORES_CSV, SCORES_PNG, MASS_CSV,
-             CALLED_SITES)
+    FILES = (INTERPRETATION, SUMMARY, REPORT, DISTANCE_CSV, DISTANCE_PNG, POSITION_CSV, POSITION_PNG, SCORES_CSV,
+             SCORES_PNG, MASS_CSV, CALLED_SITES)
     MARKER = SUMMARY
     ATTRIBUTIONS = ("attributions_", ".npz")  # attributions_<method>.npz
     PATTERNS = (ATTRIBUTIONS,)
