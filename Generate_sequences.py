@@ -64,7 +64,7 @@ def build_parser():
     g.add_argument("--pos_motifs", nargs="+", default=None, metavar="NAME",
                    help="motifs that make a sequence positive (the rest of --motifs are decoys); default: "
                         "the first of --motifs for "
-                        "presence, the first two for order, distance, orientation and phasing (A B)")
+                        "presence and position (A), the first two for order, distance, orientation and phasing (A B)")
     g.add_argument("--presence_logic", choices=planted.PRESENCE_LOGICS, default="any",
                    help="presence with several positive motifs: any one of them, all of them, exactly one "
                         "(xor), or at least --min_motifs of them (at_least); xor and at_least plant every "
