@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Can the default models learn every rule the generator plants? Nine rules, side by side.
+"""Can the default models learn every rule the generator plants? One row per rule, side by side.
 
 For each rule below, generates --num_seqs sequences with a fixed seed, trains the default
 CNN and kmer_logistic on them (default flags), and prints test auROC, epochs and seconds
