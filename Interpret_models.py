@@ -9,8 +9,9 @@ whether the model recovered the planted rule. Then attributes test sequences wit
 method the model supports and scores the maps against the planted sites.
 
 Outputs (in --out_dir): interpretation.csv, summary.json, report.md, distance_curve.csv
-and .png (motif pairs), dose_curve.csv and .png (copies rules), attribution_scores.csv and .png,
-attributions_<method>.npz, logos/; with --discover_motifs motifs_<method>.csv and .meme, motif_logos/.
+and .png (motif pairs), dose_curve.csv and .png (copies rules), position_curve.csv and .png
+(position rules), attribution_scores.csv and .png, attributions_<method>.npz, logos/; with
+--discover_motifs motifs_<method>.csv and .meme, motif_logos/.
 """
 from __future__ import annotations
 
@@ -165,7 +166,8 @@ def main(argv=None) -> int:
     rows = evaluate.annotate(battery.rows, rule, args.alpha, min_effect)
     verdict = evaluate.verdict(rows, rule, battery.curve, args.alpha, min_effect, battery.not_run,
                                battery.contrast, separation=battery.separation, measured=measured,
-                               output_kind=battery.output_kind, truth_table=table, dose_curve=battery.dose)
+                               output_kind=battery.output_kind, truth_table=table, dose_curve=battery.dose,
+                               position_curve=battery.position_curve)
     verdict.update(output_kind=battery.output_kind, output_units=models.effect_unit(battery.output_kind),
                    min_effect_definition=min_effect_text)
     for note in inp.notes:
@@ -201,6 +203,11 @@ def main(argv=None) -> int:
         dose_png = None
         if battery.dose is not None:
             dose_png = report.write_dose_curve(tmp, battery.dose, verdict["found_rule"], battery.output_kind)
+        position_png = None
+        if battery.position_curve is not None:
+            position_png = report.write_position_curve(tmp, battery.position_curve, rule.region,
+                                                       verdict["found_rule"].get("region"))
+            verdict["position_curve"] = report.position_curve_json(battery.position_curve)
         if attributed:
             scores = attribution_outputs.write_attribution_outputs(
                 tmp, attr_ids, x[pick], y[pick], inp.sites, truth_motifs, rule is not None or truth_given, attributed,
@@ -215,7 +222,7 @@ def main(argv=None) -> int:
             site_calling=inp.site_calling, scores=scores, truth=rule is not None or truth_given, notes=inp.notes,
             discovery={m: d.summary() for m, d in discovered.items()})
         dio.write_json(tmp / ResultsFolder.SUMMARY, summary)
-        text = report.markdown(summary, rows, curve_png, scores, tmp, truth_motifs, scale, dose_png)
+        text = report.markdown(summary, rows, curve_png, scores, tmp, truth_motifs, scale, dose_png, position_png)
         if discovered:
             text += "\n" + motif_discovery.report_section(discovered, motif_logos)
         dio.write_text(tmp / ResultsFolder.REPORT, text)

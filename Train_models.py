@@ -117,7 +117,10 @@ def build_parser() -> cli.Parser:
                        help="CNN (basic): 1 sees single motifs; 2 also sees motif pairs within ~60 bp")
     model.add_argument("--final_pool", choices=models.FINAL_POOLS, default=models.CNNConfig.final_pool,
                        help="CNN: pooling over the whole length before the dense layer: max; maxavg = max "
-                            "and mean side by side; auto = maxavg from "
+                            "and mean side by side; positions = a max over every "
+                            f"{models.POSITION_POOL} pooled steps, positions kept, so the dense layer reads where "
+                            "each filter fired; auto = positions for a position rule (a pooling over the whole "
+                            "length cannot see where a motif stands), maxavg from "
                             f"{models.MAXAVG_FROM} pooled positions (~{models.MAXAVG_FROM * 4 + 18} bp with "
                             "the defaults) on, where max alone did not learn a 1,000 bp spacing rule, or when an "
                             "activity label or a copies rule counts copies of a motif (a max cannot count), "

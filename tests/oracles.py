@@ -607,3 +607,16 @@ class Spy:
     def __call__(self, *args, **kwargs):
         self.calls.append((args, kwargs))
         return self.function(*args, **kwargs)
+
+
+class PositionOracle(MotifFinder):
+    """Finds A (its best window, as the other oracles do) and outputs 1 when it starts inside
+    ``region`` [start, end) (0-based, end exclusive), else 0."""
+
+    def __init__(self, metadata, motif, region):
+        super().__init__(metadata)
+        self.motif, self.region = motif, tuple(region)
+
+    def predict(self, onehot):
+        p = self.best_hit(onehot, self.motif)
+        return ((p >= self.region[0]) & (p < self.region[1])).astype(np.float64)

@@ -51,7 +51,8 @@ def interpret(predictor, data, num_perturbs=3, max_seqs=120, seed=0, alpha=0.05,
         table = gia.truth_table(predictor, motifs, rule.pos_motifs, np.array(meta["background_dist"]),
                                 x.shape[1], n=max_seqs, seed=seed, sampling=meta["motif_sampling"], rule=rule)
     return rows, evaluate.verdict(rows, rule, battery.curve, alpha, not_run=battery.not_run,
-                                  contrast=battery.contrast, truth_table=table, dose_curve=battery.dose), battery
+                                  contrast=battery.contrast, truth_table=table, dose_curve=battery.dose,
+                                  position_curve=battery.position_curve), battery
 
 
 def row(rows, test):

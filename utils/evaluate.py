@@ -10,7 +10,7 @@ from typing import Mapping
 
 import numpy as np
 
-from utils.hypotheses import ABLATE, CONTROL, COPIES, DISTANCE, FLIP, INSERT, SWAP
+from utils.hypotheses import ABLATE, CONTROL, COPIES, DISTANCE, FLIP, INSERT, MOVE, SWAP
 from utils.planted import PlantedRule
 from utils.stats import min_attainable_p
 
@@ -118,7 +118,7 @@ def _failure(r: Mapping, pos: list[str]) -> str:
 
 
 _FAILURE_RANK = ("order unused", "spacing unused", "helical phasing", "gap window", "orientation unused",
-                 "copy number unused", "copy threshold")
+                 "copy number unused", "copy threshold", "position unused", "region")
 
 
 def curve_moves(curve: Mapping | None, min_effect: float = MIN_EFFECT) -> bool:
@@ -302,7 +302,7 @@ def verdict(rows: list[dict], rule: PlantedRule | None, curve: Mapping | None, a
             effect_share: float = EFFECT_SHARE, separation: float | None = None,
             strong_separation: float = STRONG_SEPARATION, measured: Mapping | None = None,
             output_kind: str = "probability", truth_table: Mapping | None = None,
-            dose_curve: Mapping | None = None) -> dict:
+            dose_curve: Mapping | None = None, position_curve: Mapping | None = None) -> dict:
     """The planted rule, the rule the model was found to use, one verdict and why.
 
     - ``not recovered``: some row with a verdict disagrees with the planted rule;
@@ -330,9 +330,16 @@ def verdict(rows: list[dict], rule: PlantedRule | None, curve: Mapping | None, a
     bad_swaps = [r for r in tested if not r["agrees"] and r["hypothesis"].kind == SWAP and r["expected"] != "none"]
     bad_flips = [r for r in tested if not r["agrees"] and r["hypothesis"].kind == FLIP and r["expected"] != "none"]
     bad_copies = [r for r in tested if not r["agrees"] and r["hypothesis"].kind == COPIES]
+    bad_moves = [r for r in tested if not r["agrees"] and r["hypothesis"].kind == MOVE and r["expected"] != "none"]
     phasing = rule is not None and rule.kind == "phasing"
     failures = [_failure({**r, "phasing": phasing}, pos) for r in tested
-                if not r["agrees"] and r not in bad_swaps and r not in bad_flips and r not in bad_copies]
+                if not r["agrees"] and r not in bad_swaps and r not in bad_flips and r not in bad_copies
+                and r not in bad_moves]
+    if bad_moves:        # one clause for the position rule, with each class's change
+        detail = ", ".join(f"{'out of the region in positives' if r['hypothesis'].label == 1 else 'into it in negatives'}"
+                           f" {r['mean_delta_output']:+.3f}" for r in bad_moves)
+        failures.append(f"position unused (moving {pos[0]} changed the probability by: {detail}; the rule needs a "
+                        f"decrease out of the region and an increase into it)")
     if bad_flips:        # one clause for the orientation rule, with each flip's change
         groups = {"positives": "positives", "negatives_made_positive": "negatives made positive"}
         detail = ", ".join(f"{r['hypothesis'].site} in {groups[r['test'].split(':')[2]]} "
@@ -373,8 +380,11 @@ def verdict(rows: list[dict], rule: PlantedRule | None, curve: Mapping | None, a
         found["description"] = describe_found(found)
         if dose_curve is None:
             missing.append("copies:dose_response")
+    if rule is not None and rule.kind == "position":
+        found.update(position_found(rule, position_curve, min_effect))
+        found["description"] = describe_found(found)
     window = window_failure(rule, rows, found) or phase_failure(rule, rows, found) \
-        or copies_failure(rule, rows, found, bad_copies)
+        or copies_failure(rule, rows, found, bad_copies) or region_failure(rule, rows, found)
     if window:
         failures.append(window)
         failures.sort(key=lambda f: next((i for i, k in enumerate(_FAILURE_RANK) if f.startswith(k)),
@@ -470,6 +480,43 @@ def window_failure(rule: PlantedRule | None, rows: list[dict], found: Mapping) -
         return None
     lo, hi = found["gap_window"]
     return f"gap window found {lo}-{hi} bp, planted {planted} ({tol})"
+
+
+def position_found(rule: PlantedRule, curve: Mapping | None, min_effect: float = MIN_EFFECT) -> dict:
+    """A position rule's reading of the position-response curve: the region found (the longest run of
+    starts at or above the curve's mid-level, :func:`utils.perturb.found_region`) and its error per
+    edge against the planted one, claimed only when moving A moved the model (:func:`curve_moves`)."""
+    out = {"region": None, "region_error": None, "position_curve_moves": None}
+    if curve is None:
+        return out
+    region = curve.get("region")
+    as_gaps = {"gaps": curve["starts"], "mean": curve["mean"], "low": curve["low"], "high": curve["high"],
+               "supported": curve.get("supported"), "window": None if region is None else [region[0], region[1] - 1]}
+    out["position_curve_moves"] = moves = curve_moves(as_gaps, min_effect)
+    if moves and region is not None:
+        out["region"] = [int(region[0]), int(region[1])]
+        out["region_error"] = [int(region[0]) - rule.region[0], int(region[1]) - rule.region[1]]
+    return out
+
+
+def region_failure(rule: PlantedRule | None, rows: list[dict], found: Mapping) -> str | None:
+    """A position rule is learned only where the model's region is the planted one: when the move tests
+    agree, each edge of the region found on the position curve must lie within REGION_TOLERANCE_BP of
+    the planted one; else the clause why."""
+    from utils.planted import REGION_TOLERANCE_BP
+
+    if rule is None or rule.kind != "position":
+        return None
+    if not any(r["hypothesis"].kind == MOVE and r.get("agrees") for r in rows):
+        return None            # the moves disagreed or did not run: said elsewhere
+    planted = f"[{rule.region[0]}, {rule.region[1]})"
+    if found.get("region") is None:
+        return (f"region not found (moving {rule.motif} changes the output, but the position curve shows no "
+                f"region of its own; planted {planted})")
+    if rule.region_matches(found["region"]):
+        return None
+    a, b = found["region"]
+    return f"region found [{a}, {b}), planted {planted} (each edge within {REGION_TOLERANCE_BP} bp)"
 
 
 def phasing_found(rule: PlantedRule | None, curve: Mapping | None, min_effect: float = MIN_EFFECT) -> dict:
@@ -617,6 +664,11 @@ def describe_found(found: Mapping) -> str:
     if found.get("copy_number_used") is not None:
         parts.append(f"the copy number matters, threshold {found['copy_threshold']} copies"
                      if found["copy_number_used"] else "the copy number does not matter beyond presence")
+    if found.get("region") is not None:
+        parts.append(f"moved along the sequence, it is called positive at starts [{found['region'][0]}, "
+                     f"{found['region'][1]})")
+    elif found.get("position_curve_moves") is False:
+        parts.append("where it stands does not matter")
     if found.get("period") is not None:
         parts.append(f"its distance curve repeats every {found['period']:.2f} bp, peaks {found['phase']:+.1f} bp "
                      f"from the multiples")

@@ -193,6 +193,8 @@ def for_predictor(predictor) -> LocalISM | None:
         folded = getattr(predictor, "folded", None)         # None for graphs other than the suite's
         if folded is not None and window_width(folded.layout) >= folded.layout["width"]:
             folded = None           # a mutation reaches every position: nothing to save
+        if folded is not None and folded.layout["final"] == "positions":
+            folded = None           # the head reads every position: the generic ISM (through the folded graph)
         cached = None if folded is None else LocalISM(predictor.keras_model, folded)
         predictor._local_ism = cached
     return cached

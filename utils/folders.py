@@ -62,12 +62,14 @@ class ResultsFolder:
     DISTANCE_PNG = "distance_curve.png"
     DOSE_CSV = "dose_curve.csv"               # copies rules: number of copies -> mean output, confidence band
     DOSE_PNG = "dose_curve.png"
+    POSITION_CSV = "position_curve.csv"       # start of the moved motif -> mean output, confidence band
+    POSITION_PNG = "position_curve.png"
     SCORES_CSV = "attribution_scores.csv"     # one row per attribution method
     SCORES_PNG = "attribution_scores.png"
     MASS_CSV = "attribution_mass.csv"         # attribution mass on sites (no planted truth)
     LOGO_DIR = "logos"                        # logos/<id>_<pos|neg>.png
     CALLED_SITES = "called_sites.bed"         # sequences without planted sites: the sites the scan called
-    FILES = (INTERPRETATION, SUMMARY, REPORT, DISTANCE_CSV, DISTANCE_PNG, DOSE_CSV, DOSE_PNG, SCORES_CSV,
+    FILES = (INTERPRETATION, SUMMARY, REPORT, DISTANCE_CSV, DISTANCE_PNG, DOSE_CSV, DOSE_PNG, POSITION_CSV, POSITION_PNG, SCORES_CSV,
              SCORES_PNG, MASS_CSV, CALLED_SITES)
     MARKER = SUMMARY
     ATTRIBUTIONS = ("attributions_", ".npz")  # attributions_<method>.npz

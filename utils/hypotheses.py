@@ -12,7 +12,9 @@ from dataclasses import dataclass
 ABLATE, INSERT, SWAP, DISTANCE, CONTROL = "ablate", "insert", "swap", "distance", "control"
 FLIP = "flip"
 COPIES = "copies"
-KINDS = (ABLATE, INSERT, SWAP, DISTANCE, CONTROL, FLIP, COPIES)
+MOVE = "move"            # move the one instance of a motif into (negatives) or out of (positives) a region
+KINDS = (ABLATE, INSERT, SWAP, DISTANCE, CONTROL, FLIP, COPIES, MOVE)
+MOVE_NAMES = {1: "out_of_region:positives", 0: "into_region:negatives"}
 CLASS_NAMES = {1: "positives", 0: "negatives", None: "test sequences"}
 FLIP_SITES = ("upstream", "downstream")
 # a flip's negatives under an orientation rule: those one flip turns into the planted orientation
@@ -61,6 +63,8 @@ class Hypothesis:
             return f"flip:{self.site}:{group}"
         if self.kind == COPIES:
             return f"copies:{COPY_CHANGES[self.label]}"
+        if self.kind == MOVE:
+            return f"move:{self.motifs[0]}:{MOVE_NAMES[self.label]}"
         return f"control:background_{self.width}bp"
 
     @property
@@ -77,4 +81,6 @@ class Hypothesis:
         if self.kind == COPIES:
             return ("positives carrying exactly the threshold number of copies" if self.label == 1
                     else "negatives carrying one copy fewer than the threshold")
+        if self.kind == MOVE:
+            return {1: "positives (A moved out of the region)", 0: "negatives (A moved into the region)"}[self.label]
         return CLASS_NAMES[self.label]

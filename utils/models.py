@@ -181,8 +181,10 @@ class CNNConfig:
     dropout: float = 0.1
     batch_norm: bool = True      # dilated: BatchNormalization before each tower ReLU; without it
                                  # long-range spacing rules stayed at chance for 20 epochs
-    final_pool: str = "auto"     # max; maxavg: max and mean over the length side by side; auto:
-                                 # maxavg past MAXAVG_FROM pooled positions, else max (resolve_final_pool)
+    final_pool: str = "auto"     # max; maxavg: max and mean over the length side by side; positions: a max
+                                 # over POSITION_POOL pooled steps, positions kept (position rules); auto:
+                                 # positions for a position rule, maxavg past MAXAVG_FROM pooled positions,
+                                 # else max (resolve_final_pool)
 
     def to_dict(self) -> dict:
         out = asdict(self)
@@ -190,8 +192,9 @@ class CNNConfig:
         return out
 
 
-FINAL_POOLS = ("auto", "max", "maxavg")
+FINAL_POOLS = ("auto", "max", "maxavg", "positions")
 MAXAVG_FROM = 200            # pooled positions (~820 bp with the defaults) from which auto takes maxavg
+POSITION_POOL = 2            # positions: the final max covers this many pooled steps (8 bp by default)
 
 
 def pooled_width(input_length: int, cfg: CNNConfig) -> int:
@@ -199,10 +202,16 @@ def pooled_width(input_length: int, cfg: CNNConfig) -> int:
     return (int(input_length) - cfg.kernel_size + 1) // cfg.pool_size
 
 
-def resolve_final_pool(cfg: CNNConfig, input_length: int, counts_copies: bool = False) -> str:
-    """``auto`` -> ``maxavg`` from MAXAVG_FROM pooled positions on, or when the label counts
-    copies of a motif (``counts_copies``: an activity target planting up to K > 1 copies),
-    else ``max``.
+def resolve_final_pool(cfg: CNNConfig, input_length: int, counts_copies: bool = False,
+                       keeps_position: bool = False) -> str:
+    """``auto`` -> ``positions`` when the label depends on where a motif stands in the sequence
+    (``keeps_position``: a position rule), ``maxavg`` from MAXAVG_FROM pooled positions on, or when
+    the label counts copies of a motif (``counts_copies``: an activity target planting up to K > 1
+    copies), else ``max``.
+
+    A pooling over the whole length is translation invariant: it can tell where a motif stands only
+    through the edges' zero padding. ``positions`` pools POSITION_POOL pooled steps at a time and
+    hands every pooled position to the dense layer, which then reads where each filter fired.
 
     A max over the length sends the gradient to one position per filter; the mean sends it to
     all. Measured on a distance rule at 1,000 bp (245 positions, gaps 100-150, 10,000
@@ -217,6 +226,8 @@ def resolve_final_pool(cfg: CNNConfig, input_length: int, counts_copies: bool = 
     """
     if cfg.final_pool != "auto":
         return cfg.final_pool
+    if keeps_position:
+        return "positions"
     return "maxavg" if counts_copies or pooled_width(input_length, cfg) >= MAXAVG_FROM else "max"
 
 
@@ -310,7 +321,10 @@ def build_cnn(input_length: int, cfg: CNNConfig, output_kind: str = "probability
         x = layers.Conv1D(cfg.filters2, cfg.kernel_size2, name="conv2")(x)
         x = layers.Activation("relu", name="relu2")(x)
     width = int(x.shape[1])
-    if resolve_final_pool(cfg, input_length) == "maxavg":
+    final = resolve_final_pool(cfg, input_length)
+    if final == "positions":          # where each filter fired, in bins of POSITION_POOL pooled steps
+        x = layers.MaxPooling1D(min(POSITION_POOL, width), padding="same", name="pool_all")(x)   # no tail lost
+    elif final == "maxavg":
         x = layers.Concatenate(name="pool_all")([
             layers.Flatten(name="flat_max")(layers.MaxPooling1D(width, name="pool_max")(x)),
             layers.Flatten(name="flat_avg")(layers.AveragePooling1D(width, name="pool_avg")(x))])

@@ -1,4 +1,4 @@
-"""In-silico experiments on a black-box model: ablate, insert, swap, re-space, flip, copy number; their statistics.
+"""In-silico experiments on a black-box model: ablate, insert, swap, re-space, flip, copy number, move; their statistics.
 
 Every experiment takes real test sequences (one-hot ``(N, L, 4)``), builds all of its
 perturbed copies at once (``num_perturbs`` draws per sequence), sends them through
@@ -16,7 +16,7 @@ import numpy as np
 
 from utils import motifs as motiflib
 from utils.background import sample_background
-from utils.hypotheses import ABLATE, CONTROL, COPIES, DISTANCE, FLIP, FLIP_SITES, INSERT, SWAP, Hypothesis
+from utils.hypotheses import ABLATE, CONTROL, COPIES, DISTANCE, FLIP, FLIP_SITES, INSERT, MOVE, SWAP, Hypothesis
 from utils.io import InputError
 from utils.seqfiles import Site
 from utils.planted import PlantedRule, orientation_of
@@ -358,6 +358,150 @@ def flip(predictor, x, y, base_prob, sites, a, b, label, site, max_seqs, rng, be
     return Outcome(Hypothesis(FLIP, (a, b), label, site=site, becomes=becomes), idx, d_prob, d_loss, 1)
 
 
+# ============================================================================ position: move one site
+def single_sites(sites: list[list[Site]], motif: str) -> dict[int, Site]:
+    """Sequences carrying exactly one instance of ``motif`` -> that site."""
+    out = {}
+    for i, seq_sites in enumerate(sites):
+        own = [s for s in seq_sites if s.motif == motif]
+        if len(own) == 1:
+            out[i] = own[0]
+    return out
+
+
+def _others_busy(sites: list[list[Site]], idx: np.ndarray, skip: dict[int, Site], length: int) -> np.ndarray:
+    """(n, L + 1) cumulative count of bases covered by the planted sites of each sequence ``idx[k]``
+    other than ``skip[idx[k]]`` (the site being moved): a stretch [s, e) is free when cs[e] == cs[s]."""
+    busy = np.zeros((len(idx), length), dtype=np.int32)
+    for k, i in enumerate(idx):
+        for site in sites[i]:
+            if site != skip[i]:
+                busy[k, site.start:site.end] = 1
+    return np.concatenate([np.zeros((len(idx), 1), dtype=np.int32), np.cumsum(busy, axis=1)], axis=1)
+
+
+def _relocate(work: np.ndarray, rows: np.ndarray, bases: np.ndarray, starts: np.ndarray) -> np.ndarray:
+    """Write ``bases`` (len(rows), w, 4) into ``work`` at ``starts`` (one per row); returns what stood
+    there, so the caller can undo it."""
+    w = bases.shape[1]
+    cols = starts[:, None] + np.arange(w)[None, :]
+    saved = work[rows[:, None], cols].copy()
+    work[rows[:, None], cols] = bases
+    return saved
+
+
+def move(predictor, x, y, base_prob, sites, motif, label, inside, num_perturbs, background, rng,
+         max_seqs=None, target: np.ndarray | None = None) -> Outcome:
+    """Move the one planted instance of ``motif`` (its own bases) to a start drawn uniformly among the
+    starts where it overlaps no other planted site and that lie outside the region (``label`` 1:
+    positives) or inside it (``label`` 0: negatives), in sequences of class ``label`` carrying it once;
+    its old place is refilled from the background, ``num_perturbs`` draws.
+
+    ``inside(starts) -> bool array``: the planted region (:meth:`utils.planted.Position.inside`).
+    """
+    single = single_sites(sites, motif)
+    cand = np.array([i for i in single if y[i] == label], dtype=np.int64)
+    length = x.shape[1]
+    ok_rows, valid_rows = [], []
+    for k, i in enumerate(cand):
+        w = single[i].end - single[i].start
+        cs = _others_busy(sites, cand[k:k + 1], single, length)[0]
+        starts = np.arange(length - w + 1)
+        valid = (cs[starts + w] == cs[starts]) & (inside(starts) == (label == 0))
+        if valid.any():
+            ok_rows.append(i)
+            valid_rows.append(np.flatnonzero(valid))
+    keep = {int(i): v for i, v in zip(ok_rows, valid_rows)}
+    idx = _choose(ok_rows, max_seqs, rng)
+    copies = np.repeat(x[idx], num_perturbs, axis=0)
+    if len(idx):
+        site = [single[i] for i in idx]
+        old = np.repeat([s.start for s in site], num_perturbs)
+        width = np.repeat([s.end - s.start for s in site], num_perturbs)
+        fill_background(copies, np.arange(len(copies)), old, width, background, rng)
+        for k, i in enumerate(idx):
+            v = keep[int(i)]
+            new = v[np.minimum((rng.random(num_perturbs) * len(v)).astype(np.int64), len(v) - 1)]
+            rows = np.arange(k * num_perturbs, (k + 1) * num_perturbs)
+            bases = np.repeat(x[i, site[k].start:site[k].end][None], num_perturbs, axis=0)
+            _relocate(copies, rows, bases, new)
+    d_prob, d_loss = _measure(predictor, _target(y, target)[idx], base_prob[idx], copies, num_perturbs)
+    return Outcome(Hypothesis(MOVE, (motif,), label), idx, d_prob, d_loss, num_perturbs)
+
+
+def position_curve(predictor, x, y, sites, motif, starts, num_perturbs, background, rng, max_seqs=None,
+                   quiet=True, refine: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Move the one planted instance of ``motif`` to each start of ``starts``, in the test sequences
+    carrying it once (both classes: where A stands decides either class).
+
+    As :func:`respace` does for gaps: its old place is refilled from the background once per draw
+    (``num_perturbs`` draws) and every start reuses those draws; a start where it would overlap another
+    planted site is NaN for that sequence; with ``refine``, every start between two grid points whose
+    mean responses fall on opposite sides of the curve's mid-level (:func:`response_level`) is
+    evaluated too (:func:`refine_edges`). Returns (starts tested, sorted (S,), sequence indices (n,),
+    mean output (n, S)).
+    """
+    from utils.cli import progress
+
+    single = single_sites(sites, motif)
+    idx = _choose(sorted(single), max_seqs, rng)
+    n, length = len(idx), x.shape[1]
+    starts = np.asarray(starts, dtype=np.int64)
+    if n == 0:
+        return starts, idx, np.full((0, len(starts)), np.nan)
+    old = np.array([single[i].start for i in idx])
+    width = np.array([single[i].end - single[i].start for i in idx])
+    busy_cs = _others_busy(sites, idx, single, length)
+    work = np.repeat(x[idx], num_perturbs, axis=0)
+    fill_background(work, np.arange(n * num_perturbs), np.repeat(old, num_perturbs),
+                    np.repeat(width, num_perturbs), background, rng)
+    own = [x[i, single[i].start:single[i].end] for i in idx]
+
+    def evaluate(grid: np.ndarray) -> np.ndarray:
+        curve = np.full((n, len(grid)), np.nan)
+        for s_i, start in enumerate(progress(grid, total=len(grid), desc="moving", quiet=quiet, unit="start")):
+            end = int(start) + width
+            fits = end <= length
+            clear = np.zeros(n, dtype=bool)
+            r = np.flatnonzero(fits)
+            clear[r] = busy_cs[r, end[r]] == busy_cs[r, int(start)]
+            keep = np.flatnonzero(fits & clear)
+            if keep.size == 0:
+                continue
+            saved = []
+            for k in keep:          # motifs may differ in width only between runs, never within one
+                rows = np.arange(k * num_perturbs, (k + 1) * num_perturbs)
+                saved.append((rows, _relocate(work, rows, np.repeat(own[k][None], num_perturbs, axis=0),
+                                              np.full(num_perturbs, int(start)))))
+            rows_all = np.concatenate([r_ for r_, _ in saved])
+            batch = work if keep.size == n else work[rows_all]
+            prob = np.asarray(predictor.predict(batch), dtype=np.float64).reshape(keep.size, num_perturbs)
+            for rows, before in saved:
+                w = before.shape[1]
+                work[rows[:, None], int(start) + np.arange(w)[None, :]] = before
+            curve[keep, s_i] = prob.mean(axis=1)
+        return curve
+
+    curve = evaluate(starts)
+    if refine:
+        with _quiet_nan():
+            coarse = np.nanmean(curve, axis=0)
+            extra = refine_edges(starts, coarse, response_level(coarse))
+        if len(extra):
+            starts = np.concatenate([starts, extra])
+            order = np.argsort(starts, kind="stable")
+            starts, curve = starts[order], np.hstack([curve, evaluate(extra)])[:, order]
+    return starts, idx, curve
+
+
+def found_region(starts: np.ndarray, mean: np.ndarray) -> list[int] | None:
+    """The region the model calls positive: the longest run of starts whose mean response reaches
+    the curve's mid-level (:func:`responsive_window`), as [first start, last start + 1) (0-based,
+    end exclusive, like the planted region); None for an empty curve."""
+    window = responsive_window(starts, mean)
+    return None if window is None else [window[0], window[1] + 1]
+
+
 def gap_grid(gap_limit: int, min_dist: int | None, max_dist: int | None, coarse: int = 25) -> np.ndarray:
     """Gaps to test: every gap near the planted window's edges, and about ``coarse`` spread over the rest."""
     grid = set(np.linspace(0, gap_limit, num=min(coarse, gap_limit + 1)).round().astype(int).tolist())
@@ -548,13 +692,14 @@ def summarize(outcome: Outcome, rng: np.random.Generator) -> dict:
 
 # ============================================================================ the battery
 TESTS = ("ablation", "insertion", "order", "distance", "controls", "interactions", "orientation", "truth_table",
-         "copies")
+         "copies", "position")
 # "interactions": the motifs' effects, the pair's interaction and the dose, embedded in background
 # sequences (utils.gia); "truth_table": every subset of a presence rule's positive motifs embedded
 # in background sequences (utils.gia.truth_table); "orientation": flip one site of the pair
 # (orientation rules, and sequences without a rule given --pair); "copies": remove one copy at a
-# copies rule's threshold, add one just below it, and the dose-response curve; the others perturb the
-# test sequences themselves
+# copies rule's threshold, add one just below it, and the dose-response curve; "position": move a
+# position rule's motif out of its region and into it, and along the whole sequence (the
+# position-response curve); the others perturb the test sequences themselves
 
 
 @dataclass(frozen=True)
@@ -574,6 +719,7 @@ class ExperimentPlan:
     orientation: str | None = None     # the planted orientation the flips' negatives are split by
     rule: PlantedRule | None = None    # the spacing test's inside and outside gaps (its spacing_masks)
     copies: tuple | None = None        # a copies rule's (motif, its look-alike, K, max copies): the dose curve
+    position_motif: str | None = None  # a position rule's motif: moved along the sequence (the position curve)
 
 
 def plan_experiments(rule: PlantedRule | None, motifs: list[motiflib.Motif], pair: tuple[str, str] | None = None,
@@ -621,7 +767,12 @@ def plan_experiments(rule: PlantedRule | None, motifs: list[motiflib.Motif], pai
         hyps += rule.copy_tests()
         fill = next((f for f, m in rule.lookalikes if m == rule.motif), None)
         copies = (rule.motif, fill, rule.min_copies, rule.max_copies)
-    return ExperimentPlan(tuple(hyps), curve, drawn, spacing, orientation, rule, copies)
+    # the move: a position rule's own experiment (its region says where to move A)
+    position_motif = None
+    if "position" in tests and rule is not None and rule.kind == "position" and rule.motif in names:
+        hyps += rule.required()
+        position_motif = rule.motif
+    return ExperimentPlan(tuple(hyps), curve, drawn, spacing, orientation, rule, copies, position_motif)
 
 
 @dataclass
@@ -636,6 +787,7 @@ class Battery:
     output_kind: str = "probability"   # the predictor's: probability, logit (read as probability) or value
     output_sd: float | None = None     # SD of the model's output over the test sequences
     dose: dict | None = None           # copies rules: counts, mean, low, high, n, threshold, motif, planted
+    position_curve: dict | None = None  # motif, starts, mean, low, high, n, supported, region (found)
 
 
 def class_contrast(base_prob: np.ndarray, y: np.ndarray) -> float | None:
@@ -672,6 +824,9 @@ def not_run_reason(h: Hypothesis) -> str:
         return f"no test sequence carrying {m} has a free stretch of {h.width} bp"
     if h.kind == COPIES:
         return f"no test sequence is among the {h.sequences} of {m}, with room for the change"
+    if h.kind == MOVE:
+        return (f"no {h.sequences.split(' ')[0][:-1]} among the test sequences carries exactly one {m} with room to "
+                f"move it {'out of' if h.label == 1 else 'into'} the region")
     if h.kind == FLIP and h.becomes is not None:
         return f"no test sequence is among the {h.sequences} (carrying exactly one {h.motifs[0]} and one {h.motifs[1]})"
     a, b = h.motifs
@@ -722,6 +877,9 @@ def run_battery(predictor, x: np.ndarray, y: np.ndarray, sites: list[list[Site]]
         if h.kind == FLIP:
             return flip(predictor, x, y, base_prob, sites, *h.motifs, h.label, h.site, max_seqs, rng,
                         becomes=h.becomes, orientation=plan.orientation, target=target)
+        if h.kind == MOVE:
+            return move(predictor, x, y, base_prob, sites, m, h.label, plan.rule.inside, num_perturbs, background,
+                        rng, max_seqs, target=target)
         return swap(predictor, x, y, base_prob, sites, *h.motifs, h.label, num_perturbs, max_seqs, rng,
                     target=target)
 
@@ -757,6 +915,18 @@ def run_battery(predictor, x: np.ndarray, y: np.ndarray, sites: list[list[Site]]
         mean, low, high, n = curve_band(per_seq, rng)
         dose = {"motif": m, "planted_threshold": k, "counts": counts, "mean": mean, "low": low, "high": high,
                 "n": n, "threshold": copy_threshold(counts, mean), "level": response_level(mean)}
+    position = None
+    if plan.position_motif:
+        m = plan.position_motif
+        region = plan.rule.region
+        rng = experiment_rng(seed, "position_curve", m)
+        grid = gap_grid(x.shape[1] - by_name[m].length, region[0], region[1] - 1)
+        starts, _, per_seq = position_curve(predictor, x, y, sites, m, grid, num_perturbs, background, rng,
+                                            max_seqs, quiet, refine=True)
+        mean, low, high, n = curve_band(per_seq, rng)
+        supported = supported_gaps(n)
+        position = {"motif": m, "starts": starts, "mean": mean, "low": low, "high": high, "n": n,
+                    "supported": supported, "region": found_region(starts, np.where(supported, mean, np.nan))}
     rows, not_run = [], []
     for o in outcomes:
         if len(o.delta_output) == 0:
@@ -764,7 +934,7 @@ def run_battery(predictor, x: np.ndarray, y: np.ndarray, sites: list[list[Site]]
         else:
             rows.append(summarize(o, experiment_rng(seed, o.name, o.motifs, "statistics")))
     return Battery(rows, curve, not_run, class_contrast(base_prob, y), class_separation(base_prob, y), kind,
-                   float(np.std(base_prob)) if len(base_prob) else None, dose)
+                   float(np.std(base_prob)) if len(base_prob) else None, dose, position)
 
 
 def experiment_rng(seed: int, *name) -> np.random.Generator:

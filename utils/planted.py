@@ -26,7 +26,7 @@ import math
 
 import numpy as np
 
-from utils.hypotheses import ABLATE, COPIES, DISTANCE, FLIP, FLIP_SITES, INSERT, SWAP, Hypothesis
+from utils.hypotheses import ABLATE, COPIES, DISTANCE, FLIP, FLIP_SITES, INSERT, MOVE, SWAP, Hypothesis
 from utils.io import InputError, check_base_distribution
 from utils.seqfiles import TARGETS      # noqa: F401 - the targets a label file can hold, named once
 
@@ -75,6 +75,17 @@ COPIES_DESIGN_DEFINITION = (
     "instance of A each), so both classes carry max_copies A-like sites and at least one A: neither the "
     "presence of A nor the number of motif-shaped sites tells the classes apart, only how many of those "
     "sites are real A's")
+POSITION_DEFINITION = (
+    "the position of A is the start of its one planted instance (BED column 2, 0-based); the region "
+    "[region_start, region_end) is 0-based, end exclusive, as in BED: A inside the region when "
+    "region_start <= start < region_end")
+POSITION_DESIGN = (
+    "every sequence carries exactly one instance of A; positives' starts are drawn uniformly over the "
+    "starts inside the region, negatives' over the starts outside it, except that a near_edge share of the "
+    "negatives start within near_edge_bp of an edge of the region (outside it), so the edges are learnable; "
+    "A is placed first, then the decoys among the bases still free")
+DEFAULT_REGION_SHARE = 0.25   # default region: the central quarter of the sequence's bases
+REGION_TOLERANCE_BP = 5       # a position rule is learned when each edge found lies within this of the planted one
 ORIENTATIONS = ("tandem", "convergent", "divergent")
 DEFAULT_ORIENTATION = "convergent"
 ORIENTATION_DEFINITION = (
@@ -743,7 +754,69 @@ class Copies(PlantedRule):
                 "copies_definition": COPIES_DEFINITION}
 
 
-RULE_KINDS: dict[str, type[PlantedRule]] = {cls.kind: cls for cls in (Presence, Order, Distance, Orientation, Phasing, Copies)}
+@dataclass(frozen=True)
+class Position(PlantedRule):
+    """Positive iff the one planted instance of A starts inside [region_start, region_end)
+    (0-based, end exclusive); every sequence carries A exactly once, negatives outside the region."""
+    kind: ClassVar[str] = "position"
+    region_start: int = 0
+    region_end: int = 0
+
+    @property
+    def motif(self) -> str:
+        return self.pos_motifs[0]
+
+    @property
+    def region(self) -> list[int]:
+        """[start, end): the starts of A that make a sequence positive (0-based, end exclusive)."""
+        return [int(self.region_start), int(self.region_end)]
+
+    def inside(self, starts) -> np.ndarray:
+        """(N,) bool: do these 0-based starts of A lie inside the region?"""
+        s = np.asarray(starts)
+        return (s >= self.region_start) & (s < self.region_end)
+
+    def region_matches(self, found) -> bool:
+        """Is each edge of the region found within REGION_TOLERANCE_BP of the planted one?"""
+        return found is not None and abs(found[0] - self.region_start) <= REGION_TOLERANCE_BP \
+            and abs(found[1] - self.region_end) <= REGION_TOLERANCE_BP
+
+    def class_rule(self) -> str:
+        return (f"positive iff {self.motif} starts (0-based) inside [{self.region_start}, {self.region_end}); "
+                f"every sequence carries {self.motif} once, negatives starting outside the region")
+
+    def field_needed(self, motif_lengths, kernel_size=19):
+        """Where A stands is read against the sequence's ends: a unit must see from the region's farther
+        edge to an end of the sequence, or, with a head that keeps positions, A itself."""
+        w = int(motif_lengths[self.motif])
+        return w + kernel_size, (f"position: motif {w} bp + {kernel_size} bp (the head keeps coarse positions, "
+                                 f"so a unit only needs to see the motif)")
+
+    def ablation_class(self, motif):
+        return 1 if motif == self.motif else None
+
+    def expected(self, h):
+        if h.kind == MOVE and h.motifs == (self.motif,):
+            return DECREASE if h.label == 1 else INCREASE
+        if h.kind == INSERT:
+            return None        # a second copy of A lands inside or outside the region: no one change
+        return super().expected(h)
+
+    def required(self):
+        return [Hypothesis(MOVE, (self.motif,), 1), Hypothesis(MOVE, (self.motif,), 0)]
+
+    def to_json(self):
+        out = super().to_json()
+        out.update(region=self.region, region_definition=POSITION_DEFINITION, position_design=POSITION_DESIGN,
+                   near_edge={"bp": NEAR_EDGE_BP, "share_of_negatives": NEAR_EDGE_SHARE})
+        return out
+
+    def summary(self):
+        return {**super().summary(), "region": self.region, "region_definition": POSITION_DEFINITION}
+
+
+RULE_KINDS: dict[str, type[PlantedRule]] = {cls.kind: cls for cls in (Presence, Order, Distance, Orientation, Phasing,
+                                                                      Copies, Position)}
 GEN_TYPES = tuple(RULE_KINDS)
 PAIR_KINDS = tuple(k for k, cls in RULE_KINDS.items() if issubclass(cls, PairRule))
 
@@ -840,6 +913,16 @@ def from_json(meta: Mapping, path="metadata.json", site_motifs: Iterable[str] = 
         if activity is not None:
             raise bad("a copies rule has class labels only, but target is activity")
         extra.update(min_copies=whole(k), max_copies=whole(top))
+    if kind == "position":
+        region = meta.get("region")
+        if not (isinstance(region, list) and len(region) == 2 and all(whole(v) is not None for v in region)
+                and 0 <= region[0] < region[1]):
+            raise bad("a position rule needs region [start, end), whole numbers with 0 <= start < end")
+        if len(pos) != 1:
+            raise bad("a position rule needs exactly one pos_motif")
+        if activity is not None:
+            raise bad("a position rule has class labels only, but target is activity")
+        extra.update(region_start=int(region[0]), region_end=int(region[1]))
     return cls(motifs=tuple(motifs), pos_motifs=tuple(pos), decoy_motifs=tuple(decoys),
                lookalikes=tuple((str(k), str(v)) for k, v in lookalikes.items()), presence_logic=logic,
                min_dist=whole(lo), max_dist=whole(hi), gap_limit=whole(meta.get("gap_limit")),

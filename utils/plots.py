@@ -255,6 +255,32 @@ def plot_dose_curve(path, counts, mean, low, high, motif, planted_threshold=None
     return save_figure(fig, path)
 
 
+def plot_position_curve(path, starts, mean, low, high, motif, planted_region=None, found_region=None,
+                        ylabel: str = "model probability") -> str:
+    """Mean output against the start of the moved motif (0-based), with its band, the planted region
+    [start, end) shaded and the region found marked at its edges."""
+    import numpy as np
+
+    fig, ax = plt.subplots(figsize=(7, 3.6))
+    starts = np.asarray(starts)
+    ax.fill_between(starts, low, high, color="tab:blue", alpha=0.25, linewidth=0, label="95% bootstrap band")
+    ax.plot(starts, mean, color="tab:blue", marker=".", label="mean output")
+    if planted_region:
+        ax.axvspan(planted_region[0] - 0.5, planted_region[1] - 0.5, color="tab:green", alpha=0.15,
+                   label=f"planted region [{planted_region[0]}, {planted_region[1]})")
+    if found_region:
+        for edge in found_region:
+            ax.axvline(edge - 0.5, color="tab:red", linestyle="--", linewidth=1)
+        ax.plot([], [], color="tab:red", linestyle="--", label=f"found [{found_region[0]}, {found_region[1]})")
+    if ylabel == "model probability":
+        ax.axhline(0.5, color="grey", linewidth=0.8)
+        ax.set_ylim(-0.02, 1.02)
+    ax.set_xlabel(f"start of {motif} (bp, 0-based)")
+    ax.set_ylabel(ylabel)
+    ax.legend(fontsize=7, loc="best")
+    return save_figure(fig, path)
+
+
 # ----------------------------------------------------------------------------- benchmark leaderboard
 VERDICT_COLOURS = {"recovered": "#2b8a3e", "weakly learned": "#f08c00", "not recovered": "#c92a2a",
                    "undetermined": "#adb5bd"}

