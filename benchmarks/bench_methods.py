@@ -8,7 +8,7 @@ on the same attributed sequences and prints, per method: localization auROC / au
 planted sites, faithfulness (the share of attributed positives whose map supports what the rule
 needs, utils/faithfulness.py), the share of planted instances supported, and seconds per sequence
 (whole method, as Interpret_models.py times it). Where the results hold motif-discovery columns
-(--discover_motifs, when available), they are printed too.
+(``--discover_motifs``), they are printed too.
 
 Run from the repository's root: ``python -m benchmarks.bench_methods`` (``--num_attr_seqs`` sets how many
 sequences each method explains; SQUID costs about 1.5 s per sequence on 2 cores).
@@ -53,7 +53,8 @@ def main() -> None:
     ap.add_argument("--num_seqs", type=int, default=10000)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--num_attr_seqs", type=int, default=100)
-    ap.add_argument("--extra", nargs="*", default=[], help="further Interpret_models.py flags, e.g. --discover_motifs")
+    ap.add_argument("--discover_motifs", action="store_true",
+                    help="also run motif discovery (modisco-lite + TOMTOM) on every method's maps")
     args = ap.parse_args()
     header = (f"{'rule':13} {'method':21} {'n':>4} {'auROC':>6} {'auPRC':>6} {'faithful':>8} {'supported':>9} "
               f"{'s/seq':>8}")
@@ -70,7 +71,8 @@ def main() -> None:
             out = Path(tmp) / "r" / data.name
             quietly(Interpret_models.main, ["--model", str(model), "--methods", "all", "--tests", "ablation",
                                             "--num_attr_seqs", str(args.num_attr_seqs), "--seed", str(args.seed),
-                                            "--out_dir", str(out), "--quiet", *args.extra])
+                                            "--out_dir", str(out), "--quiet",
+                                            *(["--discover_motifs"] if args.discover_motifs else [])])
             seconds = time.perf_counter() - start
             with open(out / "attribution_scores.csv", newline="") as fh:
                 rows = list(csv.DictReader(fh))
