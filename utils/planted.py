@@ -468,7 +468,32 @@ class Order(PairRule):
 
 
 @dataclass(frozen=True)
-class Distance(PairRule):
+class SpacingRule(PairRule):
+    """A rule on the gap between the pair (either order): the distance curve is its experiment and
+    the spacing test (inside against outside gaps, :meth:`PlantedRule.spacing_masks`) its requirement."""
+
+    def field_needed(self, motif_lengths, kernel_size=19):
+        """Twice the largest gap it must tell apart (the window's upper edge + 5 bp, so a gap just
+        outside it is seen too): a field that only just covers the pair leaves the two motifs to
+        meet through the tower's outermost taps, and training did not find that (500 bp, gaps
+        100-150: 5 layers, field 270 bp for 214 needed, stayed at chance; 6 layers, 526 bp,
+        reached validation auROC 0.99)."""
+        la, lb = self._pair_lengths(motif_lengths)
+        gap = int(self.max_dist) + NEAR_EDGE_BP
+        return la + lb + 2 * gap + kernel_size, (f"{self.kind}: motifs {la} + {lb} bp, twice the largest gap "
+                                                 f"2 x {gap} bp (window + 5), + {kernel_size} bp margin")
+
+    def expected(self, h):
+        if h.kind == DISTANCE and h.motifs == self.pair:
+            return INCREASE
+        return super().expected(h)
+
+    def required(self):
+        return [Hypothesis(DISTANCE, self.pair, 1)]
+
+
+@dataclass(frozen=True)
+class Distance(SpacingRule):
     """Positive iff the gap between A and B (either order) lies in [min_dist, max_dist]."""
     kind: ClassVar[str] = "distance"
 
@@ -496,25 +521,6 @@ class Distance(PairRule):
         a, b = self.pos_motifs
         return (f"both are present and the gap between {a} and {b} (either order) is within "
                 f"[{self.min_dist}, {self.max_dist}] bp")
-
-    def field_needed(self, motif_lengths, kernel_size=19):
-        """Twice the largest gap it must tell apart (the window's upper edge + 5 bp, so a gap just
-        outside it is seen too): a field that only just covers the pair leaves the two motifs to
-        meet through the tower's outermost taps, and training did not find that (500 bp, gaps
-        100-150: 5 layers, field 270 bp for 214 needed, stayed at chance; 6 layers, 526 bp,
-        reached validation auROC 0.99)."""
-        la, lb = self._pair_lengths(motif_lengths)
-        gap = int(self.max_dist) + NEAR_EDGE_BP
-        return la + lb + 2 * gap + kernel_size, (f"distance: motifs {la} + {lb} bp, twice the largest gap "
-                                                 f"2 x {gap} bp (window + 5), + {kernel_size} bp margin")
-
-    def expected(self, h):
-        if h.kind == DISTANCE and h.motifs == self.pair:
-            return INCREASE
-        return super().expected(h)
-
-    def required(self):
-        return [Hypothesis(DISTANCE, self.pair, 1)]
 
     def to_json(self):
         out = super().to_json()
@@ -607,7 +613,7 @@ class Orientation(PairRule):
 
 
 @dataclass(frozen=True)
-class Phasing(PairRule):
+class Phasing(SpacingRule):
     """Positive iff the gap between A and B (either order) lies within ``phase_tolerance`` bp of a
     positive multiple of ``period`` (helical phasing: partners on the same face of the DNA helix);
     negatives at least a quarter period from every multiple; gaps from [min_dist, max_dist]."""
@@ -661,21 +667,6 @@ class Phasing(PairRule):
         a, b = self.pos_motifs
         return (f"positive iff the gap between {a} and {b} (either order) is {self._gap_text()}; both always "
                 f"present once")
-
-    def field_needed(self, motif_lengths, kernel_size=19):
-        """As a distance rule's: twice the largest gap it must tell apart (the window's upper edge + 5)."""
-        la, lb = self._pair_lengths(motif_lengths)
-        gap = int(self.max_dist) + NEAR_EDGE_BP
-        return la + lb + 2 * gap + kernel_size, (f"phasing: motifs {la} + {lb} bp, twice the largest gap "
-                                                 f"2 x {gap} bp (window + 5), + {kernel_size} bp margin")
-
-    def expected(self, h):
-        if h.kind == DISTANCE and h.motifs == self.pair:
-            return INCREASE
-        return super().expected(h)
-
-    def required(self):
-        return [Hypothesis(DISTANCE, self.pair, 1)]
 
     def to_json(self):
         out = super().to_json()
