@@ -144,7 +144,7 @@ def test_meme_and_csv_files_of_a_pattern(tmp_path):
 
 
 @pytest.mark.slow
-def test_interpret_models_discover_motifs_writes_the_files_and_columns(tmp_path):
+def test_interpret_models_discover_motifs_writes_the_files_and_columns(tmp_path, caplog):
     import Generate_sequences
     import Interpret_models
     import Train_models
@@ -168,3 +168,5 @@ def test_interpret_models_discover_motifs_writes_the_files_and_columns(tmp_path)
     report = (out / "report.md").read_text()
     assert "## Motif discovery per method" in report and "(motif_logos/ism_pos_0.png)" in report
     assert (out / "motif_logos" / "ism_pos_0.png").is_file()
+    # the pattern logos pulled in mathtext's fonts, and each missing one was a warning line on stderr
+    assert not [r for r in caplog.records if r.name == "matplotlib.font_manager"]

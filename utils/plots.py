@@ -6,10 +6,16 @@ the non-interactive Agg backend so the scripts work on machines with no screen.
 """
 from __future__ import annotations
 
+import logging
+
 import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+
+# a missing optional font (STIX, Computer Modern: mathtext's, which the pattern logos' text pulls in)
+# falls back to DejaVu Sans with one warning line per family on stderr; the figures are the same
+logging.getLogger("matplotlib.font_manager").setLevel(logging.ERROR)
 
 from utils.io import atomic_path  # noqa: E402
 
