@@ -11,7 +11,7 @@ from typing import Mapping
 import numpy as np
 
 from utils.hypotheses import ABLATE, CONTROL, COPIES, DISTANCE, FLIP, INSERT, MOVE, SWAP
-from utils.planted import PlantedRule
+from utils.planted import MIN_PERIOD, PlantedRule
 from utils.stats import min_attainable_p
 
 
@@ -533,18 +533,17 @@ def phasing_found(rule: PlantedRule | None, curve: Mapping | None, min_effect: f
 
     if rule is None or rule.kind != "phasing":
         return {}
+    out = {"period": None, "phase": None, "period_fit_explained": None, "period_sinusoid": None, "peaks": None,
+           "turns": [], "turn_level": None}
     if curve is None:
-        return {"period": None, "phase": None, "period_fit_explained": None, "period_sinusoid": None,
-                "peaks": None, "turns": [], "turn_level": None}
+        return out
     gaps = np.asarray(curve["gaps"])
     mean = np.asarray(curve["mean"], dtype=np.float64)
     supported = np.asarray(curve.get("supported", np.ones(len(gaps), dtype=bool)), dtype=bool)
     inside, outside = rule.spacing_masks(gaps)
     used = (inside | outside) & supported & np.isfinite(mean)
     moves = curve_moves(curve, min_effect)
-    fit = curve_period(gaps[used], mean[used], min_period=2.0) if moves else None
-    out = {"period": None, "phase": None, "period_fit_explained": None, "period_sinusoid": None, "peaks": None,
-           "turns": []}
+    fit = curve_period(gaps[used], mean[used], min_period=MIN_PERIOD) if moves else None
     level = response_level(mean[used]) if used.any() else None
     if fit is not None:
         p = fit["period"]

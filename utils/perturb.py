@@ -19,7 +19,7 @@ from utils.background import sample_background
 from utils.hypotheses import ABLATE, CONTROL, COPIES, DISTANCE, FLIP, FLIP_SITES, INSERT, MOVE, SWAP, Hypothesis
 from utils.io import InputError
 from utils.seqfiles import Site
-from utils.planted import PlantedRule, orientation_of
+from utils.planted import PlantedRule, SpacingRule, orientation_of
 from utils.stats import curve_band, stable_seed, summarize_differences
 
 EPS = 1e-7
@@ -752,7 +752,7 @@ def plan_experiments(rule: PlantedRule | None, motifs: list[motiflib.Motif], pai
         hyps += [Hypothesis(SWAP, pair, 1), Hypothesis(SWAP, pair, 0)]
     curve = pair if pair and "distance" in tests else None
     drawn = rule.drawn_gaps if rule is not None else None
-    spacing = bool(curve and rule is not None and rule.spacing_masks([0]) is not None and drawn is not None)
+    spacing = bool(curve and isinstance(rule, SpacingRule) and drawn is not None)
     if spacing:
         hyps.append(Hypothesis(DISTANCE, pair, 1))
     # the flip: an orientation rule's own experiment; without a rule, descriptive for the --pair; other
