@@ -96,10 +96,12 @@ def build_parser():
                         "integrated_gradients squid); 'all' every one the model supports; "
                         "default: every one the model supports but squid (a library of 2,000 predictions per "
                         "sequence); 'none' skips attribution")
-    g.add_argument("--deep_background", choices=attribution.DEEP_BACKGROUNDS, default="dist",
-                   help="DeepSHAP's references: dist = sequences drawn from the background distribution, "
-                        "shared by all; shuffle = position shuffles of each sequence; dinuc = dinucleotide "
-                        "shuffles of each (the BPNet / tangermeme reference)")
+    g.add_argument("--reference", "--deep_background", dest="reference", choices=attribution.REFERENCES,
+                   default=attribution.REFERENCE,
+                   help=f"references of DeepSHAP and GradientSHAP ({attribution.DEEP_BACKGROUND} of them): "
+                        f"dinuc = dinucleotide shuffles of each sequence (the BPNet / tangermeme reference); "
+                        f"shuffle = position shuffles of each; dist = sequences drawn from the background "
+                        f"distribution, shared by all (--deep_background is the older name)")
     g.add_argument("--gradient_correction", type=cli.boolean, default=False, metavar="BOOL",
                    help="subtract, at each position, the mean over the four bases from the maps of the gradient "
                         "methods (saliency, integrated_gradients, gradient_shap): the correction of Majdandzic "
@@ -179,7 +181,7 @@ def main(argv=None) -> int:
         attributed = attribution.run_attributions(
             predictor, x[pick], attr_ids, inp.methods, background_dist=inp.background, seed=args.seed,
             window=args.window, nsamples=args.nsamples, quiet=args.quiet,
-            gradient_correction=args.gradient_correction, deep_background=args.deep_background)
+            gradient_correction=args.gradient_correction, reference=args.reference)
     scale = attribution.output_scale(predictor)
     truth_motifs = list(rule.pos_motifs) if rule is not None else [m.name for m in inp.motifs]
     truth_given = bool(args.truth_sites)       # the user's true sites: localization is scored against them
@@ -220,7 +222,10 @@ def main(argv=None) -> int:
             n_test_seqs=len(test_ids), num_perturbs=args.num_perturbs, seed=args.seed,
             model_kind=getattr(predictor, "kind", None), metrics=inp.model.metrics,
             site_calling=inp.site_calling, scores=scores, truth=rule is not None or truth_given, notes=inp.notes,
-            discovery={m: d.summary() for m, d in discovered.items()})
+            discovery={m: d.summary() for m, d in discovered.items()},
+            attribution_settings={"reference": args.reference, "num_references": attribution.DEEP_BACKGROUND,
+                                  "gradient_correction": args.gradient_correction,
+                                  "score_mode": args.score_mode})
         dio.write_json(tmp / ResultsFolder.SUMMARY, summary)
         text = report.markdown(summary, rows, curve_png, scores, tmp, truth_motifs, scale, dose_png, position_png)
         if discovered:

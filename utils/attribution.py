@@ -57,7 +57,8 @@ KERNEL_WINDOW = 5             # bp per player
 KERNEL_NSAMPLES = 500         # coalitions per sequence
 KERNEL_BACKGROUND = 5         # background sequences per coalition (model calls = nsamples * this)
 DEEP_BACKGROUND = 20          # reference sequences for DeepSHAP and GradientSHAP
-DEEP_BACKGROUNDS = ("dist", "shuffle", "dinuc")   # DeepSHAP's references (see deep_shap)
+REFERENCES = ("dinuc", "shuffle", "dist")   # references of DeepSHAP and GradientSHAP (see references_for)
+REFERENCE = "dinuc"           # the default: dinucleotide shuffles of each sequence (BPNet, tangermeme)
 GRADIENT_NSAMPLES = 200       # interpolation points per sequence for GradientSHAP
 GRADIENT_BATCH = 512          # sequences per gradient evaluation
 UNIFORM = (0.25, 0.25, 0.25, 0.25)
@@ -231,6 +232,26 @@ def shuffled_sequences(onehot_row: np.ndarray, num: int, rng: np.random.Generato
     return np.asarray(onehot_row, dtype=np.float32)[order]
 
 
+def references_for(reference: str, num: int, length: int, background_dist=None, seed: int = 0):
+    """The references of DeepSHAP and GradientSHAP -> ``(shared, per_sequence)``, one of them None.
+
+    ``'dist'``: ``num`` sequences drawn once from ``background_dist`` (seeded), shared by every
+    explained sequence (``shared``, (num, L, 4)); ``'shuffle'`` / ``'dinuc'``: ``num`` shuffles of
+    each explained sequence itself, of its positions or of its dinucleotides (``per_sequence``,
+    a function (L, 4) -> (num, L, 4) drawing from one generator seeded once, so the i-th call
+    gives the i-th sequence's references).
+    """
+    if reference not in REFERENCES:
+        raise InputError(f"the reference must be one of {', '.join(REFERENCES)}; got {reference!r}")
+    if num < 1:
+        raise InputError(f"the number of reference sequences must be 1 or more; got {num}")
+    if reference == "dist":
+        return background_sequences(num, length, background_dist, seed), None
+    rng = np.random.default_rng(seed)
+    shuffle = dinucleotide_shuffled_sequences if reference == "dinuc" else shuffled_sequences
+    return None, lambda row: shuffle(row, num, rng)
+
+
 def pick_attribution_seqs(labels: np.ndarray, num: int, min_negatives: int = 5) -> np.ndarray:
     """Indices of the sequences to attribute: positives first, then negatives, ``num`` in all.
 
@@ -362,16 +383,15 @@ def _require_keras(predictor, method: str):
     return model
 
 
-def deep_shap(predictor, onehot: np.ndarray, background: str = "dist", background_dist=None,
+def deep_shap(predictor, onehot: np.ndarray, reference: str = REFERENCE, background_dist=None,
               num_background: int = DEEP_BACKGROUND, seed: int = 0, quiet: bool = True,
               chunk_size: int = 64) -> np.ndarray:
     """DeepSHAP (shap DeepExplainer) on the logit of a Keras predictor.
 
-    onehot: (N, L, 4) float32. ``background``: ``'dist'`` = ``num_background`` sequences
-    drawn once from ``background_dist`` (seeded), shared by all sequences;
-    ``'shuffle'`` = ``num_background`` position shuffles of each sequence itself;
-    ``'dinuc'`` = ``num_background`` dinucleotide shuffles of each (the BPNet / tangermeme
-    reference: it keeps the sequence's CpG and other dinucleotide content).
+    onehot: (N, L, 4) float32. ``reference`` (:func:`references_for`): ``'dinuc'`` (default) =
+    ``num_background`` dinucleotide shuffles of each sequence (the BPNet / tangermeme reference:
+    it keeps the sequence's CpG and other dinucleotide content); ``'shuffle'`` = position
+    shuffles of each; ``'dist'`` = sequences drawn once from ``background_dist``, shared by all.
     Returns (N, L, 4) float32 attributions on all four channels; per sequence they add
     up to ``logit(x) - mean logit(references)``.
     """
@@ -380,19 +400,12 @@ def deep_shap(predictor, onehot: np.ndarray, background: str = "dist", backgroun
     model = _require_keras(predictor, "deep_shap")
     x = check_onehot(predictor, onehot)
     n, length, _ = x.shape
-    if background not in DEEP_BACKGROUNDS:
-        raise InputError(f"the DeepSHAP background must be one of {', '.join(DEEP_BACKGROUNDS)}; got {background!r}")
-    if num_background < 1:
-        raise InputError(f"the number of background sequences must be 1 or more; got {num_background}")
-    if background == "dist":
-        data = background_sequences(num_background, length, background_dist, seed)
+    shared, per_sequence = references_for(reference, num_background, length, background_dist, seed)
+    if shared is not None:
+        data = shared
     else:
-        rng = np.random.default_rng(seed)
-
-        shuffle = dinucleotide_shuffled_sequences if background == "dinuc" else shuffled_sequences
-
         def data(inputs):             # shap calls this once per explained sequence, in order
-            return shuffle(inputs[0], num_background, rng)
+            return per_sequence(inputs[0])
 
     attributions = np.zeros_like(x)
     with _quiet_shap():
@@ -405,36 +418,46 @@ def deep_shap(predictor, onehot: np.ndarray, background: str = "dist", backgroun
     return attributions
 
 
-def gradient_shap(predictor, onehot: np.ndarray, background_dist=None,
+def gradient_shap(predictor, onehot: np.ndarray, reference: str = REFERENCE, background_dist=None,
                   num_background: int = DEEP_BACKGROUND, nsamples: int = GRADIENT_NSAMPLES,
-                  seed: int = 0, quiet: bool = True, chunk_size: int = 32) -> np.ndarray:
-    """GradientSHAP / expected gradients (shap GradientExplainer) on the logit of a Keras predictor.
+                  seed: int = 0, quiet: bool = True, batch_size: int = GRADIENT_BATCH) -> np.ndarray:
+    """GradientSHAP / expected gradients (Erion et al. 2021) on the logit of a Keras predictor,
+    computed as shap's GradientExplainer does (no smoothing) but on the suite's own gradient graph,
+    so each sequence can have references of its own.
 
-    onehot: (N, L, 4) float32. References: ``num_background`` sequences drawn from
-    ``background_dist`` (seeded). Each sequence averages gradient x (input - reference)
-    over ``nsamples`` random points on random reference paths. Returns (N, L, 4) float32;
+    onehot: (N, L, 4) float32. References as :func:`deep_shap` takes them (``reference``,
+    ``num_background``). Each sequence averages ``gradient(r + a (x - r)) x (x - r)`` over
+    ``nsamples`` draws of a reference r among its references and a ~ U(0, 1) (seeded by
+    ``seed``; the draws of one sequence follow its references' draws). Returns (N, L, 4) float32;
     per sequence the sum approximates ``logit(x) - mean logit(references)``.
     """
-    shap = _import_shap()
-
     model = _require_keras(predictor, "gradient_shap")
+    tf = quiet_import_tensorflow()
     x = check_onehot(predictor, onehot)
     n, length, _ = x.shape
-    if nsamples < 1 or num_background < 1:
-        raise InputError("GradientSHAP needs at least one sample and one background sequence")
-    data = background_sequences(num_background, length, background_dist, seed)
-    attributions = np.zeros_like(x)
+    if nsamples < 1:
+        raise InputError("GradientSHAP needs at least one sample")
+    shared, per_sequence = references_for(reference, num_background, length, background_dist, seed)
+    rng = np.random.default_rng([seed, 1])
+    gradient = _input_gradient(model, length)
+    out = np.zeros_like(x)
+    per_batch = max(1, int(batch_size) // int(nsamples))
+    starts = range(0, n, per_batch)
     with _quiet_shap():
-        explainer = shap.GradientExplainer(model, data, batch_size=min(int(nsamples), GRADIENT_BATCH))
-        starts = range(0, n, chunk_size)
-        for start in progress(starts, total=len(starts), desc="gradient_shap", quiet=quiet, unit="chunk"):
-            chunk = x[start:start + chunk_size]
-            # shap reseeds numpy's global generator with rseed: keep the caller's state intact
-            with _numpy_global_seed(0):
-                values = explainer.shap_values(chunk, nsamples=int(nsamples),
-                                               rseed=_derived_seed(seed, start))
-            attributions[start:start + len(chunk)] = np.asarray(values, dtype=np.float32).reshape(chunk.shape)
-    return attributions
+        for start in progress(starts, total=len(starts), desc="gradient_shap", quiet=quiet, unit="batch"):
+            chunk = x[start:start + per_batch]
+            diffs, points = [], []
+            for row in chunk:
+                refs = shared if shared is not None else per_sequence(row)
+                pick = rng.integers(len(refs), size=int(nsamples))
+                alpha = rng.random(int(nsamples)).astype(np.float32)[:, None, None]
+                diff = row[None] - refs[pick]
+                diffs.append(diff)
+                points.append(refs[pick] + alpha * diff)
+            grads = gradient(tf.constant(np.concatenate(points).astype(np.float32))).numpy()
+            grads = grads.reshape(len(chunk), int(nsamples), length, 4)
+            out[start:start + len(chunk)] = (grads * np.stack(diffs)).mean(axis=1)
+    return out
 
 
 def _input_gradient(model, length: int):
@@ -638,15 +661,15 @@ def resolve_methods(requested, predictor) -> tuple[list[str], list[str]]:
 def run_attributions(predictor, onehot: np.ndarray, ids: Sequence[str], methods: Iterable[str],
                      background_dist=None, seed: int = 0, window: int = KERNEL_WINDOW,
                      nsamples: int = KERNEL_NSAMPLES, quiet: bool = False,
-                     deep_background: str = "dist",
+                     reference: str = REFERENCE,
                      gradient_correction: bool = False) -> dict[str, tuple[np.ndarray, float]]:
     """Run each method on the same sequences -> ``{method: (attributions (N, L, 4), seconds)}``.
 
     ``ids`` name the N sequences (checked against ``onehot``); ``window`` and ``nsamples``
     are KernelSHAP's; ``background_dist`` ([pA, pC, pG, pT], None = uniform) gives the
-    references of the SHAP methods and integrated gradients; ``deep_background`` is ``'dist'``
-    or ``'shuffle'``; ``gradient_correction`` applies :func:`correct_gradients` to the maps of
-    :data:`GRADIENT_METHODS`. Seconds are wall-clock per method. Prints one line per method
+    references of KernelSHAP and integrated gradients, and of DeepSHAP and GradientSHAP when
+    ``reference`` (:data:`REFERENCES`) is ``'dist'``; ``gradient_correction`` applies
+    :func:`correct_gradients` to the maps of :data:`GRADIENT_METHODS`. Seconds are wall-clock per method. Prints one line per method
     unless ``quiet``.
     """
     x = check_onehot(predictor, onehot)
@@ -661,9 +684,9 @@ def run_attributions(predictor, onehot: np.ndarray, ids: Sequence[str], methods:
         if name == "kernel_shap":
             kwargs.update(background_dist=background_dist, window=window, nsamples=nsamples, seed=seed)
         elif name == "deep_shap":
-            kwargs.update(background=deep_background, background_dist=background_dist, seed=seed)
+            kwargs.update(reference=reference, background_dist=background_dist, seed=seed)
         elif name == "gradient_shap":
-            kwargs.update(background_dist=background_dist, seed=seed)
+            kwargs.update(reference=reference, background_dist=background_dist, seed=seed)
         elif name == "integrated_gradients":
             kwargs.update(background_dist=background_dist)
         elif name == "squid":

@@ -21,13 +21,14 @@ from utils.io import write_csv
 def summary(verdict: Mapping, *, model: str, data: str, n_test_seqs: int, num_perturbs: int, seed: int,
             model_kind: str | None, metrics: Mapping | None = None, site_calling: Mapping | None = None,
             scores: list[dict] | None = None, truth: bool = True, notes: Iterable[str] = (),
-            discovery: Mapping | None = None) -> dict:
+            discovery: Mapping | None = None, attribution_settings: Mapping | None = None) -> dict:
     """summary.json: the verdict and the rule found, then what was run on what.
 
     ``metrics`` is the model folder's metrics.json (its test auROC is copied for the benchmark
     leaderboard); ``scores`` the attribution rows: localization against the planted sites when
     ``truth``, else attribution mass per motif; ``discovery`` each method's motif discovery
-    (:mod:`utils.motif_discovery`), as ``motif_discovery``.
+    (:mod:`utils.motif_discovery`), as ``motif_discovery``; ``attribution_settings`` how the
+    maps were made (references, gradient correction, per-position score), kept beside the scores.
     """
     out = dict(verdict)
     out.update(model=model, data=data, n_test_seqs=n_test_seqs, num_perturbs=num_perturbs, seed=seed)
@@ -46,6 +47,8 @@ def summary(verdict: Mapping, *, model: str, data: str, n_test_seqs: int, num_pe
         else:
             out["attribution_mass"] = {f"{r['method']}:{r['motif']}": {k: r[k] for k in ("n", "mass_mean", "site_share")}
                                        for r in scores}
+        if attribution_settings:
+            out["attribution_settings"] = dict(attribution_settings)
     out["attribution_notes"] = list(notes)
     if discovery:          # --discover_motifs: utils.motif_discovery.Discovery.summary() per method
         out["motif_discovery"] = dict(discovery)
