@@ -19,7 +19,7 @@ import argparse
 import sys
 
 
-from utils import (attribution, attribution_outputs, cli, evaluate, gia, interpretation, io as dio, localization,
+from utils import (attribution, attribution_outputs, cli, evaluate, faithfulness, gia, interpretation, io as dio, localization,
                    models, motif_discovery, perturb, report)
 from utils.motifs import load_library as motif_library
 from utils.encoding import one_hot
@@ -182,6 +182,15 @@ def main(argv=None) -> int:
             predictor, x[pick], attr_ids, inp.methods, background_dist=inp.background, seed=args.seed,
             window=args.window, nsamples=args.nsamples, quiet=args.quiet,
             gradient_correction=args.gradient_correction, reference=args.reference)
+    swapped, swapped_maps = None, None
+    if attributed:       # an order rule's faithfulness also reads each method's map of the swapped positives
+        swapped = faithfulness.swapped_positives(rule, attr_ids, y[pick], inp.sites, x[pick])
+    if swapped is not None:
+        swapped.calls = predictor.predict(swapped.onehot) >= 0.5
+        swapped_maps = {m: a for m, (a, _) in attribution.run_attributions(
+            predictor, swapped.onehot, swapped.ids, list(attributed), background_dist=inp.background,
+            seed=args.seed, window=args.window, nsamples=args.nsamples, quiet=True,
+            gradient_correction=args.gradient_correction, reference=args.reference).items()}
     scale = attribution.output_scale(predictor)
     truth_motifs = list(rule.pos_motifs) if rule is not None else [m.name for m in inp.motifs]
     truth_given = bool(args.truth_sites)       # the user's true sites: localization is scored against them
@@ -214,7 +223,8 @@ def main(argv=None) -> int:
             scores = attribution_outputs.write_attribution_outputs(
                 tmp, attr_ids, x[pick], y[pick], inp.sites, truth_motifs, rule is not None or truth_given, attributed,
                 scale=scale, quiet=args.quiet, score_mode=args.score_mode, rule=rule,
-                discovery={m: d.score_columns() for m, d in discovered.items()})
+                discovery={m: d.score_columns() for m, d in discovered.items()}, swapped=swapped,
+                swapped_maps=swapped_maps)
         motif_logos = motif_discovery.write_discovery_outputs(tmp, discovered, {m.name: m for m in inp.motifs}) \
             if discovered else {}
         summary = report.summary(

@@ -83,3 +83,40 @@ def test_ism_is_read_mean_centred():
     ism = np.where(x > 0, 0.0, -a.sum(axis=-1, keepdims=True))     # -v at the three other bases
     got = faithfulness(rule(logic="all"), IDS, np.ones(4), SITES, "ism", ism, x)
     assert got["faithful_share"] == 0.25
+
+
+def test_order_faithfulness_reads_the_swapped_map_against_the_models_call():
+    """Order: the positives' two motifs are exchanged in place (gap kept, every site moved with its
+    bases); a map that still credits both motifs after a swap the model calls negative states
+    presence, not order, and is not faithful; one that drops them, or credits them where the
+    model still calls the swap positive, is."""
+    from utils.faithfulness import swapped_positives
+
+    x, a = seqs_and_maps(MAPS)
+    order = rule(kind="order")
+    sw = swapped_positives(order, IDS, np.array([1, 1, 1, 0]), SITES, x)
+    assert sw.rows == [0, 1, 2] and sw.ids == ["s0:swapped", "s1:swapped", "s2:swapped"]
+    assert sw.sites["s0:swapped"] == [Site("s0:swapped", 30, 36, "A"), Site("s0:swapped", 5, 11, "B"),
+                                      Site("s0:swapped", 45, 51, "D")]
+    np.testing.assert_array_equal(sw.onehot[0, 5:11], x[0, 30:36])
+    np.testing.assert_array_equal(sw.onehot[0, 30:36], x[0, 5:11])
+    np.testing.assert_array_equal(sw.onehot[0, 11:30], x[0, 11:30])
+    assert swapped_positives(rule(kind="distance"), IDS, np.ones(4), SITES, x) is None
+
+    def swapped_maps(values):
+        maps = np.zeros(sw.onehot.shape[:2], dtype=np.float32)
+        for (s, e), v in values.items():
+            maps[:, s:e] = v
+        return maps[:, :, None] * sw.onehot
+
+    both = swapped_maps({(5, 11): 1.0, (30, 36): 1.0})
+    labels = np.array([1, 1, 1, 0])
+    for calls, credited, expected, consistent in [([False] * 3, both, 0.0, 0.0),    # presence read as order
+                                                  ([True] * 3, both, 1 / 3, 1.0),   # the model ignores order
+                                                  ([False] * 3, swapped_maps({}), 1 / 3, 1.0)]:
+        sw.calls = np.array(calls)
+        got = faithfulness(order, IDS, labels, SITES, "saliency", a, x, sw, credited)
+        assert (got["n"], got["n_swapped"]) == (3, 3)
+        assert got["faithful_share"] == pytest.approx(expected)         # s0 is the one faithful original
+        assert got["swap_consistent_share"] == pytest.approx(consistent)
+    assert faithfulness(order, IDS, labels, SITES, "saliency", a, x)["faithful_share"] == pytest.approx(1 / 3)

@@ -73,7 +73,8 @@ def write_attribution_outputs(results_dir, ids: Sequence[str], onehot: np.ndarra
                               attributions_by_method: Mapping[str, tuple[np.ndarray, float]],
                               num_logos: int = 2, scale: str = "", quiet: bool = True,
                               score_mode: str = "input", rule=None,
-                              discovery: Mapping[str, dict] | None = None) -> list[dict]:
+                              discovery: Mapping[str, dict] | None = None, swapped=None,
+                              swapped_maps: Mapping[str, np.ndarray] | None = None) -> list[dict]:
     """Write every attribution output into ``results_dir`` and return the score rows.
 
     Writes ``attributions_<method>.npz``, ``attribution_scores.csv``,
@@ -83,7 +84,9 @@ def write_attribution_outputs(results_dir, ids: Sequence[str], onehot: np.ndarra
     whose sites were called by scanning (each map's attribution mass is reported); ``scale`` ('logit' or
     'probability', see :func:`utils.attribution.output_scale`) is recorded in the npz files and the logos.
     ``rule``: the planted rule, whose logic each map's signs are scored against
-    (:func:`utils.faithfulness.faithfulness`; empty columns without one). The caller stages
+    (:func:`utils.faithfulness.faithfulness`; empty columns without one); for an order rule
+    ``swapped`` (:class:`utils.faithfulness.Swapped`, with the model's calls) and ``swapped_maps``
+    ({method: its maps of the swapped sequences}) add the swap to it. The caller stages
     ``results_dir`` atomically. ``discovery``: {method: motif-discovery columns} (:data:`DISCOVERY_COLUMNS`,
     from :mod:`utils.motif_discovery`), empty cells for a method without.
     """
@@ -98,7 +101,8 @@ def write_attribution_outputs(results_dir, ids: Sequence[str], onehot: np.ndarra
     if truth:
         rows = score_attributions(ids, labels, sites, pos_motifs, attributions_by_method, x, score_mode)
         for row in rows:
-            f = faithfulness(rule, ids, labels, sites, row["method"], attributions_by_method[row["method"]][0], x) \
+            f = faithfulness(rule, ids, labels, sites, row["method"], attributions_by_method[row["method"]][0], x,
+                             swapped, (swapped_maps or {}).get(row["method"])) \
                 if rule is not None and rule.activity is None else {}
             row.update(faithfulness=f.get("faithful_share"), supported_share=f.get("supported_share"))
             row.update({c: (discovery or {}).get(row["method"], {}).get(c) for c in DISCOVERY_COLUMNS})

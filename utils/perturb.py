@@ -292,15 +292,20 @@ def pair_sites(sites: list[list[Site]], a: str, b: str) -> dict[int, tuple[Site,
     return out
 
 
+def swap_columns(length: int, first: Site, second: Site) -> np.ndarray:
+    """The column order that exchanges two planted instances, keeping the bases between them (gap
+    unchanged): position i of the swapped sequence holds position ``cols[i]`` of the original."""
+    return np.concatenate([np.arange(0, first.start), np.arange(second.start, second.end),
+                           np.arange(first.end, second.start), np.arange(first.start, first.end),
+                           np.arange(second.end, length)])
+
+
 def swap_in_place(onehot: np.ndarray, first: Site, second: Site) -> np.ndarray:
     """Exchange two planted instances, keeping the bases between them (gap unchanged).
 
     (L, 4) -> (L, 4): ... [second] gap [first] ... where it was ... [first] gap [second] ...
     """
-    cols = np.concatenate([np.arange(0, first.start), np.arange(second.start, second.end),
-                           np.arange(first.end, second.start), np.arange(first.start, first.end),
-                           np.arange(second.end, onehot.shape[0])])
-    return onehot[cols]
+    return onehot[swap_columns(onehot.shape[0], first, second)]
 
 
 def swap(predictor, x, y, base_prob, sites, a, b, label, num_perturbs, max_seqs, rng,
