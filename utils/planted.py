@@ -993,17 +993,17 @@ def from_json(meta: Mapping, path="metadata.json", site_motifs: Iterable[str] = 
             raise bad("a copies rule has class labels only, but target is activity")
         extra.update(min_copies=whole(k), max_copies=whole(top))
     if kind == "code":
-        k, lo, hi, top, slot = (meta.get(f) for f in ("min_copies", "min_instances", "max_instances", "max_copies",
+        k, least, most, top, slot = (meta.get(f) for f in ("min_copies", "min_instances", "max_instances", "max_copies",
                                                        "slot_width"))
         if not decoys:
             raise bad("a code rule needs decoy_motifs (they fill the slots the positive motifs leave)")
-        if any(whole(v) is None for v in (k, lo, hi, top)) or not 2 <= whole(k) <= whole(lo) <= whole(hi) == whole(top):
+        if any(whole(v) is None for v in (k, least, most, top)) or not 2 <= whole(k) <= whole(least) <= whole(most) == whole(top):
             raise bad("a code rule needs whole numbers 2 <= min_copies <= min_instances <= max_instances = max_copies")
         if slot is not None and (whole(slot) is None or whole(slot) < 1):
             raise bad("slot_width must be a whole number of bp, 1 or more")
         if activity is not None:
             raise bad("a code rule has class labels only, but target is activity")
-        extra.update(min_copies=whole(k), max_copies=whole(top), min_instances=whole(lo), max_instances=whole(hi),
+        extra.update(min_copies=whole(k), max_copies=whole(top), min_instances=whole(least), max_instances=whole(most),
                      slot_width=whole(slot) if slot is not None else None)
     if kind == "position":
         region = meta.get("region")
