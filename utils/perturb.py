@@ -301,29 +301,36 @@ def slot_fills(motifs: list[motiflib.Motif], n: int, width: int, background, rng
     return out
 
 
-def code_change(predictor, x, y, base_prob, slots, counted: list[motiflib.Motif], decoys: list[motiflib.Motif],
-                k: int, label: int, width: int, num_perturbs, background, rng, draw, both_strands: bool = True,
-                max_seqs: int | None = None, target: np.ndarray | None = None) -> Outcome:
-    """A code rule's copies test. ``label`` 1: in the positives carrying exactly ``k`` instances of the
-    positive motifs (the threshold), one of them (a different one at random in each draw) becomes a decoy;
-    ``label`` 0: in the negatives carrying ``k - 1`` (just below it) and a decoy, one decoy becomes a positive
-    motif. Either way the slot (``width`` bp from the instance's start) is rewritten whole, so the sequence
-    keeps its number of motif instances, as the design gives every class (:func:`code_slots`)."""
+def code_change(predictor, x, y, base_prob, sites, counted: list[motiflib.Motif], k: int, label: int,
+                num_perturbs, background, rng, draw, both_strands: bool = True, max_seqs: int | None = None,
+                free: FreeSpace | None = None, target: np.ndarray | None = None) -> Outcome:
+    """A code rule's copies test, the copies experiment on the positive motifs counted together. ``label``
+    1: in the positives carrying exactly ``k`` instances of the positive motifs (the threshold), one of them
+    (a different one at random in each draw) is resampled from the background; ``label`` 0: in the
+    negatives carrying ``k - 1`` (just below it), one instance of a positive motif (chosen uniformly, drawn as
+    the data drew them, on a random strand when ``both_strands``) is planted at a random free place wide
+    enough for the longest of them. The decoys stay as they were, so the change is the code's alone."""
     names = {m.name for m in counted}
+    per_seq = [[s for s in seq_sites if s.motif in names] for seq_sites in sites]
     want = k if label == 1 else k - 1
-    cand = [i for i, sl in enumerate(slots) if sl is not None and y[i] == label
-            and sum(s.motif in names for s in sl) == want and (label == 1 or any(s.motif not in names for s in sl))]
+    cand = [i for i, sl in enumerate(per_seq) if len(sl) == want and y[i] == label]
+    free = free or FreeSpace(sites, x.shape[1])
+    width = max(m.length for m in counted)
+    if label == 0 and cand:
+        cand = list(np.asarray(cand)[free.valid(np.asarray(cand), width).any(axis=1)])
     idx = _choose(cand, max_seqs, rng)
     work = np.repeat(x[idx], num_perturbs, axis=0)
-    if len(idx):
-        starts = []
-        for r in range(len(work)):
-            sl = slots[idx[r // num_perturbs]]
-            pool = [s for s in sl if (s.motif in names) == (label == 1)]
-            starts.append(pool[min(int(rng.random() * len(pool)), len(pool) - 1)].start)
-        fill = slot_fills(decoys if label == 1 else counted, len(work), width, background, rng, draw, both_strands)
-        starts = np.asarray(starts, dtype=np.int64)
-        work[np.arange(len(work))[:, None], starts[:, None] + np.arange(width)[None, :]] = _EYE[fill]
+    if len(idx) and label == 1:
+        pick = np.minimum((rng.random(len(work)) * k).astype(np.int64), k - 1)
+        chosen = [per_seq[idx[r // num_perturbs]][pick[r]] for r in range(len(work))]
+        fill_background(work, np.arange(len(work)), [s.start for s in chosen], [s.end - s.start for s in chosen],
+                        background, rng)
+    elif len(idx):
+        starts = free.draw(idx, width, num_perturbs, rng)
+        cols = starts[:, None] + np.arange(width)[None, :]
+        rows = np.arange(len(work))[:, None]
+        here = np.argmax(work[rows, cols], axis=-1).astype(np.uint8)     # the free stretch's own bases
+        work[rows, cols] = _EYE[slot_fills(counted, len(work), width, background, rng, draw, both_strands, here)]
     d_prob, d_loss = _measure(predictor, _target(y, target)[idx], base_prob[idx], work, num_perturbs)
     return Outcome(Hypothesis(COPIES, tuple(m.name for m in counted), label), idx, d_prob, d_loss, num_perturbs)
 
@@ -977,9 +984,8 @@ def run_battery(predictor, x: np.ndarray, y: np.ndarray, sites: list[list[Site]]
     def run(h: Hypothesis, rng) -> Outcome:
         m = h.motifs[0]
         if h.kind == COPIES and plan.code:
-            return code_change(predictor, x, y, base_prob, code_slot_sets, counted, decoy_motifs, plan.code[2],
-                               h.label, plan.code[4], num_perturbs, background, rng, draw, both, max_seqs,
-                               target=target)
+            return code_change(predictor, x, y, base_prob, sites, counted, plan.code[2], h.label, num_perturbs,
+                               background, rng, draw, both, max_seqs, free, target=target)
         if h.kind == ABLATE:
             return ablate(predictor, x, y, base_prob, sites, m, num_perturbs, background, rng, max_seqs, h.label,
                           target=target)

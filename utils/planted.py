@@ -87,7 +87,9 @@ CODE_DESIGN_DEFINITION = (
     "hold decoys (decoy_motifs, each chosen uniformly), so both classes carry the same number of motif "
     "instances and only how many of them belong to the code separates them; every instance stands at the start "
     "of its own slot of slot_width bp (the longest motif in play; the rest of the slot is background), slots "
-    "placed in a random order at random free starts, each instance on a random strand unless strand is plus")
+    "placed in a random order at random free starts, each instance on a random strand unless strand is plus; "
+    "with the total fixed, decoys are more common in negatives (T - c of them): a model may read a decoy as "
+    "evidence against, which the rule does not (the verdict names such a decoy as used)")
 POSITION_DEFINITION = (
     "the position of A is the start of its one planted instance (BED column 2, 0-based); the region "
     "[region_start, region_end) is 0-based, end exclusive, as in BED: A inside the region when "
