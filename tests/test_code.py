@@ -241,3 +241,5 @@ def test_interpret_models_writes_the_code_dose_curve_end_to_end(tmp_path):
     assert [r["copies"] for r in curve] == [str(c) for c in range(8)]
     assert [float(r["mean_output"]) for r in curve] == pytest.approx(summary["found_rule"]["dose_curve"]["mean"])
     assert summary["planted_rule"]["gen_type"] == "code" and summary["planted_rule"]["min_copies"] == 3
+    assert ("with their 7 slots set to each number of instances of the positive motifs (SP1_known1, ETS_known3, "
+            "CEBPB_known1; the other slots hold decoys)") in (tmp_path / "r" / "report.md").read_text()
