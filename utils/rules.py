@@ -353,6 +353,8 @@ def _resolve_copies_flags(c: SimulationConfig) -> SimulationConfig:
         raise InputError("--target activity is not supported with --gen_type copies (class labels only); "
                          "use --target class or --gen_type presence with --max_copies")
     return replace(c, min_copies=k, max_copies=top)
+
+
 def _resolve_code_flags(c: SimulationConfig) -> SimulationConfig:
     """--min_copies, --instances_per_seq and --strand against --gen_type code -> the config with K (default 3),
     the instances per sequence (default 3 to 7) and the strand (default both) set; max_copies 1 (no activity)."""
