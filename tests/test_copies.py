@@ -82,7 +82,7 @@ def test_same_seed_same_bytes(tmp_path):
     (dict(gen_type="copies", min_copies=1), "--min_copies 1 is below 2"),
     (dict(gen_type="copies", min_copies=5), "--min_copies 5 cannot fit"),            # 9 x 21 + 19 bp > 200
     (dict(gen_type="copies", min_copies=3, max_copies=2), "--max_copies 2 is below --min_copies 3"),
-    (dict(min_copies=2), "--min_copies applies to --gen_type copies only"),
+    (dict(min_copies=2), "--min_copies applies to --gen_type copies and code only"),
     (dict(gen_type="copies", target="activity"), "--target activity is not supported with --gen_type copies"),
 ])
 def test_bad_copies_flags_are_refused(flags, needle):

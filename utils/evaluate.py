@@ -11,7 +11,7 @@ from typing import Mapping
 import numpy as np
 
 from utils.hypotheses import ABLATE, CONTROL, COPIES, DISTANCE, FLIP, INSERT, MOVE, SWAP
-from utils.planted import MIN_PERIOD, PlantedRule
+from utils.planted import MIN_PERIOD, Copies, PlantedRule
 from utils.stats import min_attainable_p
 
 
@@ -375,7 +375,7 @@ def verdict(rows: list[dict], rule: PlantedRule | None, curve: Mapping | None, a
         found.update(phasing_found(rule, curve if spaced else None, min_effect))
         found["gap_window"] = found["gap_window_error"] = None    # a phasing rule has no one window
         found["description"] = describe_found(found)
-    if rule is not None and rule.kind == "copies":
+    if isinstance(rule, Copies):             # copies, and a code (its motifs counted together)
         found.update(copies_found(rule, dose_curve, min_effect))
         found["description"] = describe_found(found)
         if dose_curve is None:
@@ -604,7 +604,7 @@ def copies_found(rule: PlantedRule | None, dose: Mapping | None, min_effect: flo
     alike), the threshold (the smallest count reaching the curve's mid-level,
     :func:`utils.perturb.copy_threshold`, claimed only where the curve moves) and the curve itself
     for summary.json. Empty for other rules or without a curve."""
-    if rule is None or rule.kind != "copies" or dose is None:
+    if not isinstance(rule, Copies) or dose is None:
         return {}
     counts = np.asarray(dose["counts"])
     mean, low, high = (np.asarray(dose[k], dtype=np.float64) for k in ("mean", "low", "high"))
@@ -618,9 +618,12 @@ def copies_found(rule: PlantedRule | None, dose: Mapping | None, min_effect: flo
             "dose_curve": {"motif": dose["motif"], "counts": counts.tolist(), "mean": listed(mean),
                            "low": listed(low), "high": listed(high), "n": np.asarray(dose["n"]).tolist(),
                            "level": float(dose["level"]) if np.isfinite(dose["level"]) else None,
-                           "definition": ("mean output of test sequences (both classes) with their A-like "
-                                          "slots set to each count of real copies, the rest look-alikes; 95% "
-                                          "bootstrap band over sequences; the threshold is the smallest count "
+                           "definition": (("mean output of test sequences (both classes) carrying the most "
+                                           "motif instances, with that many slots set to each count of positive-"
+                                           "motif instances, the rest decoys" if rule.kind == "code" else
+                                           "mean output of test sequences (both classes) with their A-like "
+                                           "slots set to each count of real copies, the rest look-alikes") +
+                                          "; 95% bootstrap band over sequences; the threshold is the smallest count "
                                           "reaching the level half-way between the curve's lowest and highest "
                                           "mean")}}
 
@@ -629,9 +632,9 @@ def copies_failure(rule: PlantedRule | None, rows: list[dict], found: Mapping, b
     """A copies rule is learned only where the model counts: its dose-response curve moves between
     counts of 1 and more, its threshold is the planted K, and the remove-one / add-one tests agree;
     else one clause naming what disagrees."""
-    if rule is None or rule.kind != "copies" or "dose_curve" not in found:
+    if not isinstance(rule, Copies) or "dose_curve" not in found:
         return None
-    k, a = rule.min_copies, rule.motif
+    k, a = rule.min_copies, rule.counted_text
     curve = found["dose_curve"]
     means = ", ".join(f"{c}: {m:.3f}" for c, m in zip(curve["counts"], curve["mean"]) if m is not None)
     tests = "; ".join(f"{r['test']} {r['mean_delta_output']:+.3f} ({r['expected']} expected)" for r in bad)

@@ -11,7 +11,7 @@ background. The rule then reads the supported instances as it reads planted ones
 
 - presence: the supported positive motifs satisfy its logic (any: at least one; all: every one;
   xor: exactly one; at_least K: K or more; :meth:`utils.planted.Presence.positive`);
-- copies: at least min_copies supported instances of the motif;
+- copies: at least min_copies supported instances of the motif (code: of the positive motifs together);
 - every other rule (order, distance, orientation, phasing, position): each of its motifs supported
   (the arrangement is the model's business; the map must at least credit both partners);
 - order, in addition: the map of the same sequence with its two motifs swapped in place
@@ -66,8 +66,8 @@ def satisfies(rule, supported: Counter) -> bool:
     sequence positive?"""
     if rule.kind == "presence":
         return bool(rule.positive([m for m, k in supported.items() if k > 0]))
-    if rule.kind == "copies":
-        return supported[rule.pos_motifs[0]] >= int(rule.min_copies)
+    if rule.kind in ("copies", "code"):        # a code counts its positive motifs together
+        return sum(supported[m] for m in rule.pos_motifs) >= int(rule.min_copies)
     return all(supported[m] >= 1 for m in rule.pos_motifs)
 
 

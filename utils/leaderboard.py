@@ -68,6 +68,7 @@ CAPABILITY: dict[str, tuple[str, str, str]] = {
     "orientation":              (R, N, N),    # each motif on either strand equally often in both classes
     "phasing":                  (R, N, N),
     "copies":                   (R, R, R),    # counts see copy number
+    "code":                     (R, R, R),    # the summed counts of the code's motifs: a weighted count
     "position":                 (R, N, N),
     "activity additive":        (R, R, R),    # each motif's effect per copy: a weighted count
     "activity presence interaction": (R, N, R),   # trees split on both motifs' counts; a sum cannot

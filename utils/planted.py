@@ -75,6 +75,21 @@ COPIES_DESIGN_DEFINITION = (
     "instance of A each), so both classes carry max_copies A-like sites and at least one A: neither the "
     "presence of A nor the number of motif-shaped sites tells the classes apart, only how many of those "
     "sites are real A's")
+DEFAULT_CODE_MIN_COPIES = 3                # code rules: K, the fewest positive-motif instances of a positive
+DEFAULT_CODE_INSTANCES = (3, 7)            # code rules: motif instances per sequence in all (Koo & Ploenzke's task 3)
+CODE_DEFINITION = ("copies = planted instances of any of the positive motifs in a sequence, counted together "
+                   "(their lines in motif_sites.bed, either strand); positive iff copies >= min_copies")
+CODE_DESIGN_DEFINITION = (
+    "every sequence carries T motif instances in all, T drawn from min_instances..max_instances, each T "
+    "equally often within each class; a positive's count c of positive-motif instances is drawn uniformly "
+    "from min_copies..T and a negative's from 1..min_copies - 1 (never 0: presence alone does not tell the "
+    "classes apart); each of those c instances is a positive motif chosen uniformly, and the T - c other slots "
+    "hold decoys (decoy_motifs, each chosen uniformly), so both classes carry the same number of motif "
+    "instances and only how many of them belong to the code separates them; every instance stands at the start "
+    "of its own slot of slot_width bp (the longest motif in play; the rest of the slot is background), slots "
+    "placed in a random order at random free starts, each instance on a random strand unless strand is plus; "
+    "with the total fixed, decoys are more common in negatives (T - c of them): a model may read a decoy as "
+    "evidence against, which the rule does not (the verdict names such a decoy as used)")
 POSITION_DEFINITION = (
     "the position of A is the start of its one planted instance (BED column 2, 0-based); the region "
     "[region_start, region_end) is 0-based, end exclusive, as in BED: A inside the region when "
@@ -720,13 +735,23 @@ class Copies(PlantedRule):
         return w + kernel_size, (f"copies: one instance of {self.motif} ({w} bp) + {kernel_size} bp; the count "
                                  f"is taken over the length by the final pooling")
 
+    @property
+    def counted(self) -> tuple[str, ...]:
+        """The motifs whose instances are counted together (a copies rule: A alone)."""
+        return (self.motif,)
+
+    @property
+    def counted_text(self) -> str:
+        """The counted motifs in words (the verdict's clauses name them)."""
+        return self.motif
+
     def copy_tests(self) -> list[Hypothesis]:
         """The copies experiment's tests: remove one copy from positives at the threshold (K copies),
         add one to negatives just below it (K - 1 copies)."""
-        return [Hypothesis(COPIES, (self.motif,), 1), Hypothesis(COPIES, (self.motif,), 0)]
+        return [Hypothesis(COPIES, self.counted, 1), Hypothesis(COPIES, self.counted, 0)]
 
     def expected(self, h):
-        if h.kind == COPIES and h.motifs == (self.motif,):
+        if h.kind == COPIES and h.motifs == self.counted:
             return DECREASE if h.label == 1 else INCREASE
         return super().expected(h)
 
@@ -743,6 +768,71 @@ class Copies(PlantedRule):
     def summary(self):
         return {**super().summary(), "min_copies": self.min_copies, "max_copies": self.max_copies,
                 "copies_definition": COPIES_DEFINITION}
+
+
+@dataclass(frozen=True)
+class Code(Copies):
+    """A regulatory code (Koo & Ploenzke 2021's task 3): positive iff the sequence carries at least
+    ``min_copies`` (K) instances of the positive motifs counted together (any of them, either strand);
+    every sequence carries ``min_instances`` to ``max_instances`` planted instances in all, the slots the
+    positive motifs leave holding decoys (other library motifs, ``decoy_motifs``), so the total number of
+    motif instances is the same in both classes (:data:`CODE_DESIGN_DEFINITION`)."""
+    kind: ClassVar[str] = "code"
+    min_copies: int = DEFAULT_CODE_MIN_COPIES
+    max_copies: int = DEFAULT_CODE_INSTANCES[1]
+    min_instances: int = DEFAULT_CODE_INSTANCES[0]
+    max_instances: int = DEFAULT_CODE_INSTANCES[1]
+    slot_width: int | None = None     # bp of each instance's slot (the longest motif in play); None: unknown
+
+    @property
+    def motif(self) -> str:
+        raise AttributeError("a code rule counts several motifs together: use counted")
+
+    @property
+    def counted(self) -> tuple[str, ...]:
+        return tuple(self.pos_motifs)
+
+    @property
+    def counted_text(self) -> str:
+        names = list(self.pos_motifs)
+        return names[0] if len(names) == 1 else f"any of {', '.join(names)}"
+
+    def counts(self, label: int) -> list[int]:
+        """The numbers of positive-motif instances planted in class ``label`` (positives: K to the most
+        instances a sequence carries; negatives 1 to K - 1)."""
+        return list(range(self.min_copies, self.max_instances + 1)) if label == 1 else list(range(1, self.min_copies))
+
+    def class_rule(self) -> str:
+        k, lo, hi = self.min_copies, self.min_instances, self.max_instances
+        neg = "1" if k == 2 else f"1 to {k - 1}"
+        total = f"{lo}" if lo == hi else f"{lo} to {hi}"
+        decoys = ", ".join(self.decoy_motifs)
+        return (f"positive iff the sequence carries at least {k} instances of {self.counted_text} counted "
+                f"together (either strand); every sequence carries {total} motif instances in all, positives {k} "
+                f"or more of them from the positive motifs, negatives {neg}, decoys ({decoys}) filling the "
+                f"other slots")
+
+    def field_needed(self, motif_lengths, kernel_size=19):
+        w = max(int(motif_lengths[m]) for m in self.pos_motifs)
+        return w + kernel_size, (f"code: the longest positive motif ({w} bp) + {kernel_size} bp; the count is "
+                                 f"taken over the length by the final pooling")
+
+    def expected(self, h):
+        if h.kind == INSERT and h.motifs[0] in self.pos_motifs:
+            return INCREASE    # one more instance never lowers the count, and lifts negatives at K - 1 over it
+        return super().expected(h)
+
+    def to_json(self):
+        out = PlantedRule.to_json(self)
+        out.update(min_copies=self.min_copies, max_copies=self.max_copies, min_instances=self.min_instances,
+                   max_instances=self.max_instances, slot_width=self.slot_width, code_definition=CODE_DEFINITION,
+                   code_design=CODE_DESIGN_DEFINITION,
+                   copy_counts={"positives": self.counts(1), "negatives": self.counts(0)})
+        return out
+
+    def summary(self):
+        return {**PlantedRule.summary(self), "min_copies": self.min_copies, "min_instances": self.min_instances,
+                "max_instances": self.max_instances, "code_definition": CODE_DEFINITION}
 
 
 @dataclass(frozen=True)
@@ -807,7 +897,7 @@ class Position(PlantedRule):
 
 
 RULE_KINDS: dict[str, type[PlantedRule]] = {cls.kind: cls for cls in (Presence, Order, Distance, Orientation, Phasing,
-                                                                      Copies, Position)}
+                                                                      Copies, Position, Code)}
 GEN_TYPES = tuple(RULE_KINDS)
 PAIR_KINDS = tuple(k for k, cls in RULE_KINDS.items() if issubclass(cls, PairRule))
 
@@ -904,6 +994,19 @@ def from_json(meta: Mapping, path="metadata.json", site_motifs: Iterable[str] = 
         if activity is not None:
             raise bad("a copies rule has class labels only, but target is activity")
         extra.update(min_copies=whole(k), max_copies=whole(top))
+    if kind == "code":
+        k, least, most, top, slot = (meta.get(f) for f in ("min_copies", "min_instances", "max_instances", "max_copies",
+                                                       "slot_width"))
+        if not decoys:
+            raise bad("a code rule needs decoy_motifs (they fill the slots the positive motifs leave)")
+        if any(whole(v) is None for v in (k, least, most, top)) or not 2 <= whole(k) <= whole(least) <= whole(most) == whole(top):
+            raise bad("a code rule needs whole numbers 2 <= min_copies <= min_instances <= max_instances = max_copies")
+        if slot is not None and (whole(slot) is None or whole(slot) < 1):
+            raise bad("slot_width must be a whole number of bp, 1 or more")
+        if activity is not None:
+            raise bad("a code rule has class labels only, but target is activity")
+        extra.update(min_copies=whole(k), max_copies=whole(top), min_instances=whole(least), max_instances=whole(most),
+                     slot_width=whole(slot) if slot is not None else None)
     if kind == "position":
         region = meta.get("region")
         if not (isinstance(region, list) and len(region) == 2 and all(whole(v) is not None for v in region)

