@@ -24,7 +24,7 @@ from utils.faithfulness import faithfulness
 from utils.localization import mass_rows, observed_base_map, score_attributions, site_mask
 
 SCORE_COLUMNS = ["method", "n", "auroc_mean", "auroc_sd", "auprc_mean", "auprc_sd",
-                 "seconds_total", "seconds_per_seq", "faithfulness", "supported_share"]
+                 "seconds_total", "seconds_per_seq", "faithfulness", "supported_share", "swap_consistent_share"]
 # --discover_motifs (utils.motif_discovery.Discovery.score_columns): empty without it
 DISCOVERY_COLUMNS = ["motif_patterns", "planted_motifs_found", "spurious_motifs", "motif_best_q", "discovery_seconds"]
 SCORE_COLUMNS += DISCOVERY_COLUMNS
@@ -104,7 +104,8 @@ def write_attribution_outputs(results_dir, ids: Sequence[str], onehot: np.ndarra
             f = faithfulness(rule, ids, labels, sites, row["method"], attributions_by_method[row["method"]][0], x,
                              swapped, (swapped_maps or {}).get(row["method"])) \
                 if rule is not None and rule.activity is None else {}
-            row.update(faithfulness=f.get("faithful_share"), supported_share=f.get("supported_share"))
+            row.update(faithfulness=f.get("faithful_share"), supported_share=f.get("supported_share"),
+                       swap_consistent_share=f.get("swap_consistent_share"))
             row.update({c: (discovery or {}).get(row["method"], {}).get(c) for c in DISCOVERY_COLUMNS})
         write_scores_csv(out / ResultsFolder.SCORES_CSV, rows)
         positive_ids = [i for i, label in zip(ids, labels) if label == 1]
