@@ -506,8 +506,36 @@ def test_logo_draws_a_letter_per_visible_cell_only():
     values[3, 3] = 0.01         # T small but visible
     fig, ax = plt.subplots()
     draw_logo(ax, values)
-    assert len(ax.patches) == 3
+    (letters,) = ax.collections                    # every letter of the panel in one collection
+    assert len(letters.get_paths()) == 3
     plt.close(fig)
+
+
+def test_logo_letters_are_logomakers_glyphs():
+    """The cached outlines land where logomaker.Glyph puts each letter: same vertices, same colour,
+    stacked smallest nearest the baseline, flipped below it."""
+    import matplotlib.pyplot as plt
+    from logomaker import Glyph
+    from logomaker.src.colors import get_color_dict
+    from utils.plots import draw_logo
+
+    values = np.array([[0.7, 0.0, 0.2, 0.0], [0.0, -1.3, 0.0, 0.4], [0.0, 0.0, 0.0, 2.0], [-0.3, 0.0, -0.6, 0.0]])
+    expected = [(0, "G", 0.0, 0.2), (0, "A", 0.2, 0.9), (1, "T", 0.0, 0.4), (1, "C", -1.3, 0.0),
+                (2, "T", 0.0, 2.0), (3, "A", -0.3, 0.0), (3, "G", -0.9, -0.3)]
+    fig, ax = plt.subplots()
+    draw_logo(ax, values)
+    paths = ax.collections[0].get_paths()
+    faces = ax.collections[0].get_facecolors()
+    colors = get_color_dict("classic", "ACGT")
+    assert len(paths) == len(expected)
+    fig2, ax2 = plt.subplots()
+    for path, face, (pos, letter, floor, ceiling) in zip(paths, faces, expected):
+        glyph = Glyph(pos, letter, floor, ceiling, ax=ax2, color=colors[letter], font_name="sans",
+                      flip=ceiling <= 0)
+        np.testing.assert_allclose(path.vertices, glyph.patch.get_path().vertices, atol=1e-9)
+        np.testing.assert_allclose(face[:3], colors[letter][:3], atol=1e-9)
+    plt.close(fig)
+    plt.close(fig2)
 
 
 def test_dinucleotide_shuffles_keep_every_dinucleotide_count_and_the_ends():

@@ -33,36 +33,71 @@ RULE_SITE_COLOR = "tab:orange"     # planted instances of a motif the rule uses
 OTHER_SITE_COLOR = "0.55"          # decoys and other planted motifs
 
 
+LOGO_WIDTH = 0.95            # a letter's share of its column (logomaker's Glyph default)
+_LETTER_PATHS: dict = {}     # (letter, flipped) -> (unit vertices, codes): each TextPath built once
+
+
+def _unit_letter(letter: str, flip: bool):
+    """A letter's outline placed as ``logomaker.Glyph`` places it in a column of width
+    :data:`LOGO_WIDTH` centred on 0 with floor 0 and height 1 (bold sans, stretched no wider than
+    an 'E', flipped upside down when below the baseline) -> (vertices (n, 2), path codes)."""
+    key = (letter, flip)
+    if key not in _LETTER_PATHS:
+        import matplotlib.font_manager as fm
+        from matplotlib.path import Path
+        from matplotlib.textpath import TextPath
+
+        prop = fm.FontProperties(family="sans", weight="bold")
+        path = TextPath((0, 0), letter, size=1, prop=prop)
+        widest = TextPath((0, 0), "E", size=1, prop=prop).get_extents()
+        v = path.vertices.copy()
+        if flip:
+            v[:, 1] = -v[:, 1]
+        box = Path(v, path.codes).get_extents()
+        stretch = min(LOGO_WIDTH / box.width, LOGO_WIDTH / widest.width)
+        v[:, 0] = (v[:, 0] - box.xmin) * stretch - LOGO_WIDTH / 2 + (LOGO_WIDTH - stretch * box.width) / 2
+        v[:, 1] = (v[:, 1] - box.ymin) / box.height
+        _LETTER_PATHS[key] = (v, path.codes)
+    return _LETTER_PATHS[key]
+
+
 def draw_logo(ax, values) -> None:
-    """A sequence logo of an (L, 4) ACGT height matrix on ``ax``, as ``logomaker.Logo`` draws it
-    (classic colours, letters stacked from the baseline, those below it flipped), but with a
-    ``logomaker.Glyph`` only for non-zero cells: attribution x one-hot input has one letter per
-    position, and logomaker.Logo builds all four (4x the glyphs; ~3 s per 200 bp panel).
-    Letters under 1/400 of the panel's height (half a pixel) are not drawn either: a smooth
-    model gives every position a tiny non-zero value, and each Glyph costs milliseconds.
+    """A sequence logo of an (L, 4) ACGT height matrix on ``ax``, drawn as ``logomaker.Logo`` draws it
+    (classic colours, bold sans letters stacked from the baseline, smallest nearest it, those below
+    it flipped; the same outlines as ``logomaker.Glyph``), but each letter's outline is built once
+    and every letter of the panel goes into one PathCollection: a Glyph per letter costs
+    milliseconds (~0.8 s per 200 bp panel). Zero cells are not drawn, nor letters under 1/400 of
+    the panel's height (half a pixel): a smooth model gives every position a tiny value.
     """
     import numpy as np
-    from logomaker import Glyph
     from logomaker.src.colors import get_color_dict
+    from matplotlib.collections import PathCollection
+    from matplotlib.path import Path
 
     colors = get_color_dict("classic", "ACGT")
     values = np.asarray(values, dtype=np.float64)
     span = values.clip(min=0).sum(axis=1).max(initial=0.0) - values.clip(max=0).sum(axis=1).min(initial=0.0)
     visible = (values != 0) & (np.abs(values) >= span / 400.0)
+    paths, faces = [], []
     for pos in np.flatnonzero(np.any(visible, axis=1)):
         row = values[pos]
         up = down = 0.0
-        for base in np.argsort(np.abs(row)):          # smallest nearest the baseline, as logomaker
+        for base in np.argsort(np.abs(row), kind="stable"):     # smallest nearest the baseline, as logomaker
             h = row[base]
             if not visible[pos, base]:
                 continue
+            letter = "ACGT"[base]
+            unit, codes = _unit_letter(letter, h < 0)
+            floor = up if h > 0 else down + h
+            paths.append(Path(unit * (1.0, abs(h)) + (pos, floor), codes))
+            faces.append(colors[letter])
             if h > 0:
-                Glyph(pos, "ACGT"[base], up, up + h, ax=ax, color=colors["ACGT"[base]], font_name="sans")
                 up += h
-            elif h < 0:
-                Glyph(pos, "ACGT"[base], down + h, down, ax=ax, color=colors["ACGT"[base]], flip=True,
-                      font_name="sans")
+            else:
                 down += h
+    if paths:
+        ax.add_collection(PathCollection(paths, facecolors=faces, edgecolors="none", linewidths=0), autolim=True)
+        ax.autoscale_view()
     ax.axhline(0.0, color="black", linewidth=0.3, zorder=-1)
 
 
