@@ -109,7 +109,8 @@ def build_parser():
     g.add_argument("--score_mode", choices=localization.SCORE_MODES, default="input",
                    help="per-position score of a map against the planted sites: input = |attribution x "
                         "input| (the observed base, as the logos draw it); sum = |attribution| summed "
-                        "over the four bases")
+                        "over the four bases; signed = attribution x input with its sign, ISM the L2 norm of "
+                        "its four substitution effects (Koo & Ploenzke 2021's rule)")
     g.add_argument("--num_attr_seqs", type=cli.positive_int, default=200, metavar="INT",
                    help="test sequences to attribute, positives first")
     g.add_argument("--discover_motifs", action="store_true",

@@ -608,3 +608,26 @@ def test_default_methods_leave_out_squid_and_all_includes_it():
     assert attr.resolve_methods(None, oracle)[0] == ["ism", "kernel_shap"]
     assert attr.resolve_methods("all", oracle)[0] == ["ism", "kernel_shap", "squid"]
     assert attr.resolve_methods(["squid"], oracle)[0] == ["squid"]
+
+
+def test_koo_ploenzke_truth_and_signed_scores():
+    """Their rule: truth = positions whose generating PWM column holds more than 0.01 bits (read on the
+    instance's strand), score = attribution x input with its sign (ISM: the L2 norm of its four effects)."""
+    from utils.localization import information_mask, position_scores
+
+    pwm = np.array([[1, 0, 0, 0], [0.25, 0.25, 0.25, 0.25], [0, 0, 0.5, 0.5]])       # 2, 0 and 1 bit
+    sites = {"s": [Site("s", 2, 5, "M", "+"), Site("s", 7, 10, "M", "-"), Site("s", 0, 1, "D", "+")]}
+    mask = information_mask(["s"], sites, ["M"], {"M": pwm, "D": pwm}, 12)
+    assert np.flatnonzero(mask[0]).tolist() == [2, 4, 7, 9]          # the flat column 3 / 8 is no truth
+    x = one_hot(["ACGTACGTACGT"])
+    a = np.zeros((1, 12, 4))
+    a[0, 2, 2] = 3.0                   # x[2] is G: counted, positive
+    a[0, 4, 0] = -2.0                  # x[4] is A: counted, negative
+    a[0, 5, 3] = 5.0                   # x[5] is C: another base, not counted
+    np.testing.assert_allclose(position_scores(a, x, "saliency", "signed")[0, [2, 4, 5]], [3.0, -2.0, 0.0])
+    ism = np.zeros((1, 12, 4))
+    ism[0, 6] = [3.0, 0.0, 4.0, 0.0]
+    assert position_scores(ism, x, "ism", "signed")[0, 6] == pytest.approx(5.0)
+    got = localization_scores(a, mask, x, "saliency", "signed")["auroc"][0]
+    # truth 2, 4, 7, 9 score 3, -2, 0, 0; the 8 others 0: 3 beats all, -2 loses to all, the zeros tie
+    assert got == pytest.approx((8 + 0 + 4 + 4) / 32)

@@ -15,7 +15,8 @@ import numpy as np
 from utils.io import InputError
 from utils.seqfiles import Site
 
-SCORE_MODES = ("input", "sum")
+SCORE_MODES = ("input", "sum", "signed")
+INFO_BITS = 0.01             # Koo & Ploenzke's truth: positions whose generating PWM column carries more bits
 
 
 def site_mask(ids: Sequence[str], sites: Mapping[str, list[Site]], motifs: Iterable[str],
@@ -31,6 +32,27 @@ def site_mask(ids: Sequence[str], sites: Mapping[str, list[Site]], motifs: Itera
         for site in sites.get(seq_id, ()):
             if site.motif in wanted:
                 mask[row, max(site.start, 0):min(site.end, length)] = True
+    return mask
+
+
+def information_mask(ids: Sequence[str], sites: Mapping[str, list[Site]], motifs: Iterable[str],
+                     pwms: Mapping[str, np.ndarray], length: int, min_bits: float = INFO_BITS) -> np.ndarray:
+    """Koo & Ploenzke's truth mask: (N, L) bool, True where a planted instance of ``motifs`` has a
+    generating PWM column (``pwms``: name -> (w, 4) ACGT probabilities) of more than ``min_bits``
+    bits (2 + sum p log2 p), read from the instance's own strand. A site's flat columns (a
+    spacer, a degenerate end) are not truth, as they are not in their data."""
+    wanted = set(motifs)
+    info = {m: 2.0 + (np.asarray(p, dtype=np.float64) * np.log2(np.asarray(p, dtype=np.float64) + 1e-10)).sum(axis=1)
+            for m, p in pwms.items() if m in wanted}
+    mask = np.zeros((len(ids), int(length)), dtype=bool)
+    for row, seq_id in enumerate(ids):
+        for site in sites.get(seq_id, ()):
+            if site.motif not in wanted:
+                continue
+            bits = info[site.motif] if site.strand != "-" else info[site.motif][::-1]
+            for k, b in enumerate(bits[:site.end - site.start]):
+                if b > min_bits and 0 <= site.start + k < length:
+                    mask[row, site.start + k] = True
     return mask
 
 
@@ -54,12 +76,23 @@ def position_scores(attributions: np.ndarray, onehot: np.ndarray | None = None, 
     ``mode='input'`` (default, needs ``onehot``): |attribution x input|, the absolute value at
     the observed base of :func:`observed_base_map`, which is what the logos show.
     ``mode='sum'``: |attribution| summed over the four bases (what a method says about every
-    possible base, not only the one present). An (N, L) array is taken as already
-    per-position and only made absolute.
+    possible base, not only the one present). ``mode='signed'``: Koo & Ploenzke's own rule (their
+    ``interpretability_performance``): attribution x input summed over the bases, sign kept, so a
+    map that pushes a motif down ranks it last; for ISM, whose value at the observed base is 0, the
+    L2 norm of the four substitution effects. An (N, L) array is taken as already per-position and
+    only made absolute (``signed``: kept as it is).
     """
     if mode not in SCORE_MODES:
         raise ValueError(f"unknown localization score mode {mode!r}")
     a = np.asarray(attributions, dtype=np.float64)
+    if mode == "signed":
+        if a.ndim == 2:
+            return a
+        if method == "ism":
+            return np.sqrt((a ** 2).sum(axis=2))
+        if onehot is None:
+            raise ValueError("mode 'signed' scores attribution x input and needs the one-hot input")
+        return (a * np.asarray(onehot, dtype=np.float64)).sum(axis=2)
     if a.ndim == 3 and mode == "input":
         if onehot is None:
             raise ValueError("mode 'input' scores attribution x input and needs the one-hot input")
@@ -126,8 +159,10 @@ def attribution_mass(ids: Sequence[str], sites: Mapping[str, list[Site]], motifs
 
     One row per motif: ``n`` sequences holding a site of it, ``mass_mean`` / ``mass_sd`` of
     the share over them, and ``site_share`` the mean share of positions its sites cover
-    (what a map that ignores the motif would give).
+    (what a map that ignores the motif would give). A share needs magnitudes, so ``signed``
+    is read as ``input`` here.
     """
+    mode = "input" if mode == "signed" else mode
     scores = position_scores(attributions, onehot, method, mode if onehot is not None else "sum")
     total = scores.sum(axis=1)
     rows = []
