@@ -64,10 +64,16 @@ def build_parser():
                         motifs_help="motifs to test (required for sequences without planted sites, which take "
                                     "them from --motif_db); default: every motif in the data's metadata",
                         background_default=None,
-                        background_help="base distribution perturbations resample from; default: the data's")
-    g.add_argument("--site_pvalue", type=cli.open_unit_float, default=1e-4, metavar="P",
-                   help="sites are called by a FIMO-style scan (both strands, overlaps resolved by the "
-                        "best score) at this exact background p-value per window and strand")
+                        background_help="base distribution perturbations resample from and site calling scores "
+                                        "against; default: the data's (a FASTA: uniform, 0.25 each)")
+    g.add_argument("--site_pvalue", type=cli.pvalue_or_auto, default="auto", metavar="auto|P",
+                   help="sequences without planted sites: when a window is a site (both strands scanned, windows "
+                        "holding N skipped, overlaps resolved by the best score). auto: each motif's match "
+                        "threshold as Generate_sequences.py defines it against --background_dist (the larger of "
+                        "the score 99 in 100 of the PWM's draws reach and the score one background window in 1,000 "
+                        "reaches), so the suite's own FASTA read with its background_dist gives back its planted "
+                        "sites; a number P: FIMO's meaning, an exact background p-value <= P per window and "
+                        "strand (FIMO's default is 1e-4)")
     g.add_argument("--truth_sites", default=None, metavar="BED",
                    help="sequences without planted sites (a FASTA): the true sites you hold (BED: id start end "
                         "motif [score strand], 0-based, end exclusive), used instead of calling sites by scanning; "

@@ -196,6 +196,8 @@ CATALOGUE = [
      "--out_dir {out}/r", "a `--min_effect` of 1 or more for a probability output", "must lie in [0, 1)"),
     (INTERPRET, "--model {onnx} --seq_dict {fasta} --motifs CTCF_known1 --output_kind counts --out_dir {out}/r",
      "an unknown `--output_kind`", "--output_kind"),
+    (INTERPRET, "--model {onnx} --seq_dict {fasta} --motifs CTCF_known1 --site_pvalue often --out_dir {out}/r",
+     "a `--site_pvalue` that is neither auto nor a number in (0, 1)", "or give auto"),
     (INTERPRET, "--model {onnx} --seq_dict {unequal} --motifs CTCF_known1 --out_dir {out}/r",
      "a FASTA whose sequences differ in length", "same length"),
     (INTERPRET, "--model {onnx} --seq_dict {fasta} --labels {other_labels} --motifs CTCF_known1 --out_dir {out}/r",

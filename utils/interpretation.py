@@ -36,7 +36,7 @@ class ModelOptions:
 class SiteOptions:
     """Where motif sites come from when the data hold no planted sites."""
     motif_db: str = "encode"
-    site_pvalue: float = 1e-4
+    site_pvalue: float | str = "auto"   # auto: the generator's match threshold per motif; a number: FIMO's p-value
     pair: tuple | None = None
     labels: str | None = None
     truth_sites: str | None = None      # a BED of the true sites of a FASTA's sequences: used instead of calling
@@ -221,8 +221,11 @@ def load_sequences(seq_dict: str | None, labels: str | None = None, model_path: 
 # ----------------------------------------------------------------------------- 3. the sites
 def call_sites(seqs: Sequences, motif_names: list[str] | None, background: np.ndarray,
                options: SiteOptions) -> CalledSites:
-    """Sites of the motifs named (``--motifs`` from ``--motif_db``) by a FIMO-style scan on both
-    strands at ``options.site_pvalue``; checks ``options.pair`` against what was found."""
+    """Sites of the motifs named (``--motifs`` from ``--motif_db``) by a scan of both strands at
+    each motif's threshold (``options.site_pvalue``: ``auto``, the generator's match threshold
+    against ``background``, or FIMO's p-value; :func:`utils.motifs.site_threshold`); checks
+    ``options.pair`` against what was found. The record (summary.json's ``site_calling``) holds
+    each motif's threshold as score and p-value, and the sites it found."""
     from utils import motifs as motiflib
     from utils.encoding import seqs_to_codes
 
@@ -230,13 +233,23 @@ def call_sites(seqs: Sequences, motif_names: list[str] | None, background: np.nd
         raise dio.InputError(f"{seqs.directory} holds no planted sites; name the motifs to look for with "
                              f"--motifs (from --motif_db {options.motif_db}) so their sites can be "
                              f"called by scanning")
-    if not 0 < options.site_pvalue < 1:
-        raise dio.InputError(f"--site_pvalue {options.site_pvalue} must lie strictly between 0 and 1")
+    auto = options.site_pvalue == motiflib.SITE_AUTO
+    if not auto and not (isinstance(options.site_pvalue, (int, float)) and 0 < options.site_pvalue < 1):
+        raise dio.InputError(f"--site_pvalue {options.site_pvalue} must be auto or lie strictly between 0 and 1")
     motifs = motiflib.get_motifs(list(motif_names), options.motif_db)
-    sites = motiflib.call_sites(list(seqs.ids), seqs_to_codes(list(seqs.seqs)), motifs, background,
-                                options.site_pvalue)
+    thresholds = motiflib.site_thresholds(motifs, background, options.site_pvalue)
+    codes = seqs_to_codes(list(seqs.seqs)) if len({len(x) for x in seqs.seqs}) == 1 else None
+    if codes is not None:
+        sites = motiflib.call_sites(list(seqs.ids), codes, motifs, background, thresholds=thresholds)
+    else:                                   # mixed lengths: each length's sequences scanned together
+        sites = {}
+        for length, rows in length_groups(seqs.seqs).items():
+            sites.update(motiflib.call_sites([seqs.ids[k] for k in rows],
+                                             seqs_to_codes([seqs.seqs[k] for k in rows]), motifs, background,
+                                             thresholds=thresholds))
     counts = {m.name: sum(1 for v in sites.values() for x in v if x.motif == m.name) for m in motifs}
     pair = tuple(options.pair) if options.pair is not None else None
+    threshold_text = "auto" if auto else f"p <= {options.site_pvalue:g}"
     if pair is not None:
         absent = [p for p in pair if p not in counts]
         if absent:
@@ -245,14 +258,26 @@ def call_sites(seqs: Sequences, motif_names: list[str] | None, background: np.nd
             raise dio.InputError("--pair needs two different motifs")
         for p in pair:
             if counts[p] == 0:
-                raise dio.InputError(f"--pair names {p}, which has no site at p <= "
-                                     f"{options.site_pvalue:g} in {seqs.directory}; raise --site_pvalue "
-                                     f"or pair motifs that occur")
+                raise dio.InputError(f"--pair names {p}, which has no site at {threshold_text} in {seqs.directory}; "
+                                     f"raise --site_pvalue or pair motifs that occur")
     record = {"motif_db": options.motif_db, "pvalue": options.site_pvalue, "strands": "both",
+              "threshold": threshold_text, "background": [float(v) for v in background],
+              "thresholds": {name: t.to_json() for name, t in thresholds.items()},
               "sites_per_motif": counts,
-              "definition": "FIMO-style: log-odds of the PWM against the background, exact p-value per "
-                            "window and strand, overlapping sites of one motif resolved by the best score"}
+              "definition": (motiflib.SITE_AUTO_DEFINITION if auto else
+                             "FIMO-style: log-odds of the PWM against the background, exact p-value per "
+                             "window and strand") + "; windows holding N are never sites; overlapping sites "
+                                                    "of one motif resolved by the best score"}
     return CalledSites(sites, motifs, pair, record)
+
+
+def length_groups(seqs) -> dict[int, list[int]]:
+    """The positions of the sequences of each length, lengths in increasing order (each group
+    one (n, L, 4) batch for a model that takes any length)."""
+    groups: dict[int, list[int]] = {}
+    for k, seq in enumerate(seqs):
+        groups.setdefault(len(seq), []).append(k)
+    return dict(sorted(groups.items()))
 
 
 def read_truth_sites(seqs: Sequences, motif_names: list[str] | None, options: SiteOptions) -> CalledSites:
