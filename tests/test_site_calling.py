@@ -179,3 +179,32 @@ def test_weak_motifs_at_auto_and_at_fimos_default(generated):
     assert hit == {"GATA_known1": 51, "CEBPB_known4": 97}
     assert fimo.record["thresholds"]["GATA_known1"]["pvalue"] <= 1e-4
     assert fimo.record["threshold"] == "p <= 0.0001"
+
+
+def test_a_fasta_run_writes_the_planted_sites_as_called_sites_bed(generated, tmp_path):
+    """Interpret_models.py on the short_long FASTA (labels beside it, no metadata): called_sites.bed
+    is the planted BED of SIX5_disc1 and RAD21_disc1 but for the 2 shifted pairs, and summary.json
+    records each motif's threshold as the generator computed it."""
+    import json
+
+    import Interpret_models
+    import oracles
+
+    folder, mine = generated["short_long"]
+    onnx = oracles.onnx_oracle(tmp_path / "oracle.onnx", 200)
+    out = tmp_path / "r"
+    assert Interpret_models.main(["--model", str(onnx), "--seq_dict", str(mine / "mine.fa"), "--labels",
+                                  str(mine / "mine_labels.tsv"), "--motifs", "SIX5_disc1", "RAD21_disc1",
+                                  "--methods", "none", "--tests", "ablation", "--num_perturbs", "2", "--quiet",
+                                  "--out_dir", str(out)]) == 0
+    names = ("SIX5_disc1", "RAD21_disc1")
+    called = {tuple(line.split("\t")) for line in (out / "called_sites.bed").read_text().splitlines()}
+    planted = {tuple(line.split("\t")) for line in (folder / "motif_sites.bed").read_text().splitlines()
+               if line.split("\t")[3] in names}
+    assert len(planted) == 598 and len(called) == 598 and len(planted - called) == len(called - planted) == 2
+    calling = json.loads((out / "summary.json").read_text())["site_calling"]
+    chance = json.loads((folder / "metadata.json").read_text())["chance_matches"]["motifs"]
+    assert calling["threshold"] == "auto" and calling["pvalue"] == "auto"
+    assert {m: (t["score"], t["pvalue"]) for m, t in calling["thresholds"].items()} == \
+        {m: (chance[m]["threshold_score"], chance[m]["threshold_pvalue"]) for m in names}
+    assert "threshold auto: SIX5_disc1 score 3.263" in (out / "report.md").read_text()
