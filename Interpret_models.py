@@ -18,6 +18,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+import numpy as np
+
 
 from utils import (attribution, attribution_outputs, cli, evaluate, gia, interpretation, io as dio, localization,
                    models, motif_discovery, perturb, report)
@@ -147,8 +149,13 @@ def main(argv=None) -> int:
         print(warning, file=sys.stderr)
     predictor, rule, test_ids, y = inp.predictor, inp.sequences.rule, inp.test_ids, inp.labels
     index = {sid: k for k, sid in enumerate(inp.sequences.ids)}
-    x = one_hot([inp.sequences.seqs[index[i]] for i in test_ids])
-    battery = perturb.run_battery(predictor, x, y, [inp.sites.get(i, []) for i in test_ids], inp.plan,
+    test_seqs = [inp.sequences.seqs[index[i]] for i in test_ids]
+    batches = interpretation.length_batches(test_seqs)       # one, unless a model of any length takes mixed lengths
+    xs = [one_hot([test_seqs[k] for k in rows]) for rows in batches]
+    main = perturb.main_length(xs)
+    x, main_rows = xs[main], np.asarray(batches[main])      # the length the curves, effects in background and maps use
+    battery = perturb.run_battery(predictor, x if len(xs) == 1 else xs, y, [inp.sites.get(i, []) for i in test_ids],
+                                  inp.plan,
                                   inp.motifs, inp.background, args.num_perturbs, args.num_seqs, args.seed,
                                   sampling=inp.sequences.sampling, quiet=args.quiet, base_prob=inp.base_prob,
                                   target=inp.targets, thresholds=inp.sequences.match_thresholds)
@@ -180,10 +187,12 @@ def main(argv=None) -> int:
         cli.say(f"note: {note}", args.quiet)
     attributed, scores = {}, None
     if inp.methods:
-        pick = attribution.pick_attribution_seqs(y, args.num_attr_seqs)
+        local = attribution.pick_attribution_seqs(y[main_rows], args.num_attr_seqs)
+        pick = main_rows[local]
         attr_ids = [test_ids[k] for k in pick]
+        x_pick = x[local]
         attributed = attribution.run_attributions(
-            predictor, x[pick], attr_ids, inp.methods, background_dist=inp.background, seed=args.seed,
+            predictor, x_pick, attr_ids, inp.methods, background_dist=inp.background, seed=args.seed,
             window=args.window, nsamples=args.nsamples, quiet=args.quiet,
             gradient_correction=args.gradient_correction, deep_background=args.deep_background)
     scale = attribution.output_scale(predictor)
@@ -192,7 +201,7 @@ def main(argv=None) -> int:
     discovered = {}
     if args.discover_motifs and attributed:
         discovered = motif_discovery.discover_all(
-            attributed, x[pick], y[pick], inp.motifs, truth_motifs, motif_library(args.motif_db or "encode"),
+            attributed, x_pick, y[pick], inp.motifs, truth_motifs, motif_library(args.motif_db or "encode"),
             background=inp.background, gradient_correction=args.gradient_correction, quiet=args.quiet)
     elif args.discover_motifs:
         inp.notes.append("--discover_motifs: no attribution method ran, so there are no maps to discover motifs in")
@@ -216,7 +225,7 @@ def main(argv=None) -> int:
             verdict["position_curve"] = report.position_curve_json(battery.position_curve)
         if attributed:
             scores = attribution_outputs.write_attribution_outputs(
-                tmp, attr_ids, x[pick], y[pick], inp.sites, truth_motifs, rule is not None or truth_given, attributed,
+                tmp, attr_ids, x_pick, y[pick], inp.sites, truth_motifs, rule is not None or truth_given, attributed,
                 scale=scale, quiet=args.quiet, score_mode=args.score_mode, rule=rule,
                 discovery={m: d.score_columns() for m, d in discovered.items()})
         motif_logos = motif_discovery.write_discovery_outputs(tmp, discovered, {m.name: m for m in inp.motifs}) \
