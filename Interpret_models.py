@@ -40,7 +40,8 @@ def build_parser():
                         "is used); default: the one in --model")
     g.add_argument("--seq_dict", "--data_file", dest="seq_dict", default=None, metavar="DIR|FASTA",
                    help="data folder written by Generate_sequences.py, or a FASTA file (plain or .gz, "
-                        "sequences of one length, N allowed); default: the folder recorded in model.json")
+                        "N allowed; sequences of one length, or of several for a Keras model that takes any length); "
+                        "default: the folder recorded in model.json")
     g.add_argument("--labels", default=None, metavar="TSV",
                    help="with a FASTA: id<TAB>label for its sequences (0/1 classes, or real numbers: an "
                         "activity; the header may be missing, and rows of sequences the FASTA lacks are left "

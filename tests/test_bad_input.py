@@ -199,7 +199,7 @@ CATALOGUE = [
     (INTERPRET, "--model {onnx} --seq_dict {fasta} --motifs CTCF_known1 --site_pvalue often --out_dir {out}/r",
      "a `--site_pvalue` that is neither auto nor a number in (0, 1)", "or give auto"),
     (INTERPRET, "--model {onnx} --seq_dict {unequal} --motifs CTCF_known1 --out_dir {out}/r",
-     "a FASTA whose sequences differ in length", "same length"),
+     "a FASTA whose sequences differ in length, for a model of one length or an ONNX file", "same length"),
     (INTERPRET, "--model {onnx} --seq_dict {fasta} --labels {other_labels} --motifs CTCF_known1 --out_dir {out}/r",
      "a `--labels` file that does not match the FASTA", "does not match"),
     (INTERPRET, "--model {onnx} --seq_dict {fasta} --motif_db {shared_jaspar} --motifs STAT1 --out_dir {out}/r",
