@@ -244,15 +244,10 @@ def call_sites(seqs: Sequences, motif_names: list[str] | None, background: np.nd
         raise dio.InputError(f"--site_pvalue {options.site_pvalue} must be auto or lie strictly between 0 and 1")
     motifs = motiflib.get_motifs(list(motif_names), options.motif_db)
     thresholds = motiflib.site_thresholds(motifs, background, options.site_pvalue)
-    codes = seqs_to_codes(list(seqs.seqs)) if len({len(x) for x in seqs.seqs}) == 1 else None
-    if codes is not None:
-        sites = motiflib.call_sites(list(seqs.ids), codes, motifs, background, thresholds=thresholds)
-    else:                                   # mixed lengths: each length's sequences scanned together
-        sites = {}
-        for length, rows in length_groups(seqs.seqs).items():
-            sites.update(motiflib.call_sites([seqs.ids[k] for k in rows],
-                                             seqs_to_codes([seqs.seqs[k] for k in rows]), motifs, background,
-                                             thresholds=thresholds))
+    sites = {}
+    for rows in length_batches(seqs.seqs):      # one batch, unless a model of any length reads mixed lengths
+        sites.update(motiflib.call_sites([seqs.ids[k] for k in rows], seqs_to_codes([seqs.seqs[k] for k in rows]),
+                                         motifs, background, thresholds=thresholds))
     counts = {m.name: sum(1 for v in sites.values() for x in v if x.motif == m.name) for m in motifs}
     pair = tuple(options.pair) if options.pair is not None else None
     threshold_text = "auto" if auto else f"p <= {options.site_pvalue:g}"
@@ -275,15 +270,6 @@ def call_sites(seqs: Sequences, motif_names: list[str] | None, background: np.nd
                              "window and strand") + "; windows holding N are never sites; overlapping sites "
                                                     "of one motif resolved by the best score"}
     return CalledSites(sites, motifs, pair, record)
-
-
-def length_groups(seqs) -> dict[int, list[int]]:
-    """The positions of the sequences of each length, lengths in increasing order (each group
-    one (n, L, 4) batch for a model that takes any length)."""
-    groups: dict[int, list[int]] = {}
-    for k, seq in enumerate(seqs):
-        groups.setdefault(len(seq), []).append(k)
-    return dict(sorted(groups.items()))
 
 
 def read_truth_sites(seqs: Sequences, motif_names: list[str] | None, options: SiteOptions) -> CalledSites:
@@ -456,10 +442,14 @@ def length_note(seqs: Sequences, test_ids: list[str]) -> str:
             f"{counts[main]} sequences of {main} bp, the most common length")
 
 
-def length_batches(seqs: list[str]) -> list[list[int]]:
-    """Positions of ``seqs`` by length, each run of one length together in the order given (the
-    batches of one length that a model taking any length is called on)."""
-    return list(length_groups(seqs).values())
+def length_batches(seqs) -> list[list[int]]:
+    """The positions of the sequences of each length, lengths increasing, each in the order given:
+    the (n, L, 4) batches of one length a model that takes any length is called on (one batch
+    when all share a length)."""
+    groups: dict[int, list[int]] = {}
+    for k, seq in enumerate(seqs):
+        groups.setdefault(len(seq), []).append(k)
+    return [groups[n] for n in sorted(groups)]
 
 
 def predict_by_length(predictor, seqs: list[str]) -> np.ndarray:
