@@ -18,6 +18,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+import numpy as np
+
 
 from utils import (attribution, attribution_outputs, cli, evaluate, faithfulness, gia, interpretation, io as dio, localization,
                    models, motif_discovery, perturb, report)
@@ -38,7 +40,8 @@ def build_parser():
                         "is used); default: the one in --model")
     g.add_argument("--seq_dict", "--data_file", dest="seq_dict", default=None, metavar="DIR|FASTA",
                    help="data folder written by Generate_sequences.py, or a FASTA file (plain or .gz, "
-                        "sequences of one length, N allowed); default: the folder recorded in model.json")
+                        "N allowed; sequences of one length, or of several for a Keras model that takes any length); "
+                        "default: the folder recorded in model.json")
     g.add_argument("--labels", default=None, metavar="TSV",
                    help="with a FASTA: id<TAB>label for its sequences (0/1 classes, or real numbers: an "
                         "activity; the header may be missing, and rows of sequences the FASTA lacks are left "
@@ -64,10 +67,16 @@ def build_parser():
                         motifs_help="motifs to test (required for sequences without planted sites, which take "
                                     "them from --motif_db); default: every motif in the data's metadata",
                         background_default=None,
-                        background_help="base distribution perturbations resample from; default: the data's")
-    g.add_argument("--site_pvalue", type=cli.open_unit_float, default=1e-4, metavar="P",
-                   help="sites are called by a FIMO-style scan (both strands, overlaps resolved by the "
-                        "best score) at this exact background p-value per window and strand")
+                        background_help="base distribution perturbations resample from and site calling scores "
+                                        "against; default: the data's (a FASTA: uniform, 0.25 each)")
+    g.add_argument("--site_pvalue", type=cli.pvalue_or_auto, default="auto", metavar="auto|P",
+                   help="sequences without planted sites: when a window is a site (both strands scanned, windows "
+                        "holding N skipped, overlaps resolved by the best score). auto: each motif's match "
+                        "threshold as Generate_sequences.py defines it against --background_dist (the larger of "
+                        "the score 99 in 100 of the PWM's draws reach and the score one background window in 1,000 "
+                        "reaches), so the suite's own FASTA read with its background_dist gives back its planted "
+                        "sites; a number P: FIMO's meaning, an exact background p-value <= P per window and "
+                        "strand (FIMO's default is 1e-4)")
     g.add_argument("--truth_sites", default=None, metavar="BED",
                    help="sequences without planted sites (a FASTA): the true sites you hold (BED: id start end "
                         "motif [score strand], 0-based, end exclusive), used instead of calling sites by scanning; "
@@ -144,8 +153,13 @@ def main(argv=None) -> int:
         print(warning, file=sys.stderr)
     predictor, rule, test_ids, y = inp.predictor, inp.sequences.rule, inp.test_ids, inp.labels
     index = {sid: k for k, sid in enumerate(inp.sequences.ids)}
-    x = one_hot([inp.sequences.seqs[index[i]] for i in test_ids])
-    battery = perturb.run_battery(predictor, x, y, [inp.sites.get(i, []) for i in test_ids], inp.plan,
+    test_seqs = [inp.sequences.seqs[index[i]] for i in test_ids]
+    batches = interpretation.length_batches(test_seqs)       # one, unless a model of any length takes mixed lengths
+    xs = [one_hot([test_seqs[k] for k in rows]) for rows in batches]
+    main = perturb.main_length(xs)
+    x, main_rows = xs[main], np.asarray(batches[main])      # the length the curves, effects in background and maps use
+    battery = perturb.run_battery(predictor, x if len(xs) == 1 else xs, y, [inp.sites.get(i, []) for i in test_ids],
+                                  inp.plan,
                                   inp.motifs, inp.background, args.num_perturbs, args.num_seqs, args.seed,
                                   sampling=inp.sequences.sampling, quiet=args.quiet, base_prob=inp.base_prob,
                                   target=inp.targets, thresholds=inp.sequences.match_thresholds)
@@ -177,10 +191,12 @@ def main(argv=None) -> int:
         cli.say(f"note: {note}", args.quiet)
     attributed, scores = {}, None
     if inp.methods:
-        pick = attribution.pick_attribution_seqs(y, args.num_attr_seqs)
+        local = attribution.pick_attribution_seqs(y[main_rows], args.num_attr_seqs)
+        pick = main_rows[local]
         attr_ids = [test_ids[k] for k in pick]
+        x_pick = x[local]
         attributed = attribution.run_attributions(
-            predictor, x[pick], attr_ids, inp.methods, background_dist=inp.background, seed=args.seed,
+            predictor, x_pick, attr_ids, inp.methods, background_dist=inp.background, seed=args.seed,
             window=args.window, nsamples=args.nsamples, quiet=args.quiet,
             gradient_correction=args.gradient_correction, reference=args.reference)
     swapped, swapped_maps = None, None
@@ -198,7 +214,7 @@ def main(argv=None) -> int:
     discovered = {}
     if args.discover_motifs and attributed:
         discovered = motif_discovery.discover_all(
-            attributed, x[pick], y[pick], inp.motifs, truth_motifs, motif_library(args.motif_db or "encode"),
+            attributed, x_pick, y[pick], inp.motifs, truth_motifs, motif_library(args.motif_db or "encode"),
             background=inp.background, gradient_correction=args.gradient_correction, quiet=args.quiet)
     elif args.discover_motifs:
         inp.notes.append("--discover_motifs: no attribution method ran, so there are no maps to discover motifs in")
@@ -222,7 +238,7 @@ def main(argv=None) -> int:
             verdict["position_curve"] = report.position_curve_json(battery.position_curve)
         if attributed:
             scores = attribution_outputs.write_attribution_outputs(
-                tmp, attr_ids, x[pick], y[pick], inp.sites, truth_motifs, rule is not None or truth_given, attributed,
+                tmp, attr_ids, x_pick, y[pick], inp.sites, truth_motifs, rule is not None or truth_given, attributed,
                 scale=scale, quiet=args.quiet, score_mode=args.score_mode, rule=rule,
                 discovery={m: d.score_columns() for m, d in discovered.items()}, swapped=swapped,
                 swapped_maps=swapped_maps)

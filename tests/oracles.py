@@ -60,6 +60,26 @@ def keras_oracle(path: Path, length: int, consensus: str = TOYA, lambda_layer: b
     return path
 
 
+def keras_any_length_oracle(path: Path, consensus: str = TOYA) -> Path:
+    """A Keras model of input length None: the consensus detector (Conv1D, ReLU), GlobalMaxPooling1D
+    and a sigmoid unit, so sigmoid(4) on a sequence of any length holding the consensus, sigmoid(-4)
+    on one without it."""
+    from utils.models import import_keras
+
+    keras = import_keras()
+    layers = keras.layers
+    w, bias = consensus_filter(consensus)
+    inp = keras.Input(shape=(None, 4), name="dna")
+    conv = layers.Conv1D(1, len(consensus), name="detector")
+    x = layers.GlobalMaxPooling1D()(layers.Activation("relu")(conv(inp)))
+    prob = layers.Dense(1, activation="sigmoid", name="prob")
+    model = keras.Model(inp, prob(x))
+    conv.set_weights([w[:, :, None], np.array([bias], dtype=np.float32)])
+    prob.set_weights([np.array([[8.0]], dtype=np.float32), np.array([-4.0], dtype=np.float32)])
+    model.save(path)
+    return path
+
+
 def _save_onnx(path: Path, name: str, nodes, inits, inp, outputs) -> Path:
     """Write a checked opset-13 ONNX graph of ``nodes`` with one input and ``outputs``."""
     import onnx

@@ -151,6 +151,16 @@ def open_unit_float(text: str) -> float:
     return value
 
 
+def pvalue_or_auto(text: str) -> float | str:
+    """``auto`` or a number strictly between 0 and 1 (a site threshold: --site_pvalue)."""
+    if text.strip().lower() == "auto":
+        return "auto"
+    try:
+        return open_unit_float(text)
+    except argparse.ArgumentTypeError as err:
+        raise argparse.ArgumentTypeError(f"{err}; or give auto") from None
+
+
 def name_number(text: str) -> tuple[str, float]:
     """NAME=NUMBER (a motif's effect, say) -> (name, value); the number must be finite."""
     name, sep, number = text.partition("=")

@@ -319,8 +319,10 @@ def metadata_target(metadata: dict, path: str | os.PathLike = DataFolder.METADAT
     return target
 
 
-def load_fasta_input(fasta: str | os.PathLike, labels: str | os.PathLike | None = None) -> Dataset:
-    """Sequences from elsewhere: a FASTA file (plain or gzipped, one length, N allowed) and
+def load_fasta_input(fasta: str | os.PathLike, labels: str | os.PathLike | None = None,
+                     same_length: bool = True) -> Dataset:
+    """Sequences from elsewhere: a FASTA file (plain or gzipped, one length unless ``same_length``
+    is False, N allowed) and
     optionally a labels TSV (``id<TAB>label``) naming exactly its sequences. No sites, no
     metadata; ``labels`` is None without a labels file; labels all written 0 or 1 are a
     class target, any other finite numbers an activity (:func:`utils.seqfiles.read_labels`);
@@ -331,7 +333,7 @@ def load_fasta_input(fasta: str | os.PathLike, labels: str | os.PathLike | None 
     digest = hashlib.sha256()
     raw = read_bytes(fasta)
     digest.update(raw)
-    ids, seqs = read_fasta(fasta, raw)
+    ids, seqs = read_fasta(fasta, raw, same_length)
     del raw
     values, notes = None, []
     if labels is not None:

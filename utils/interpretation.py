@@ -36,7 +36,7 @@ class ModelOptions:
 class SiteOptions:
     """Where motif sites come from when the data hold no planted sites."""
     motif_db: str = "encode"
-    site_pvalue: float = 1e-4
+    site_pvalue: float | str = "auto"   # auto: the generator's match threshold per motif; a number: FIMO's p-value
     pair: tuple | None = None
     labels: str | None = None
     truth_sites: str | None = None      # a BED of the true sites of a FASTA's sequences: used instead of calling
@@ -80,8 +80,14 @@ class Sequences:
     match_thresholds: dict = field(default_factory=dict)    # motif -> (score, share kept): how instances were drawn
 
     @property
-    def seq_length(self) -> int:
-        return len(self.seqs[0])
+    def lengths(self) -> tuple[int, ...]:
+        """The sequences' lengths, each once, increasing (one for generated data)."""
+        return tuple(sorted({len(x) for x in self.seqs}))
+
+    @property
+    def seq_length(self) -> int | None:
+        """The sequences' one length; None for a FASTA of mixed lengths."""
+        return self.lengths[0] if len(self.lengths) == 1 else None
 
 
 @dataclass(frozen=True)
@@ -186,7 +192,7 @@ def load_sequences(seq_dict: str | None, labels: str | None = None, model_path: 
                              "own labels.tsv")
     warnings, same_data = [], False
     if external_data:
-        data = folders.load_fasta_input(data_path, labels)
+        data = folders.load_fasta_input(data_path, labels, same_length=False)   # lengths checked against the model
         warnings.extend(data.notes)
         recorded = (model_meta or {}).get("data") or {}
         # the very FASTA (and labels) a model folder was trained on: its own test split applies
@@ -221,8 +227,11 @@ def load_sequences(seq_dict: str | None, labels: str | None = None, model_path: 
 # ----------------------------------------------------------------------------- 3. the sites
 def call_sites(seqs: Sequences, motif_names: list[str] | None, background: np.ndarray,
                options: SiteOptions) -> CalledSites:
-    """Sites of the motifs named (``--motifs`` from ``--motif_db``) by a FIMO-style scan on both
-    strands at ``options.site_pvalue``; checks ``options.pair`` against what was found."""
+    """Sites of the motifs named (``--motifs`` from ``--motif_db``) by a scan of both strands at
+    each motif's threshold (``options.site_pvalue``: ``auto``, the generator's match threshold
+    against ``background``, or FIMO's p-value; :func:`utils.motifs.site_threshold`); checks
+    ``options.pair`` against what was found. The record (summary.json's ``site_calling``) holds
+    each motif's threshold as score and p-value, and the sites it found."""
     from utils import motifs as motiflib
     from utils.encoding import seqs_to_codes
 
@@ -230,13 +239,18 @@ def call_sites(seqs: Sequences, motif_names: list[str] | None, background: np.nd
         raise dio.InputError(f"{seqs.directory} holds no planted sites; name the motifs to look for with "
                              f"--motifs (from --motif_db {options.motif_db}) so their sites can be "
                              f"called by scanning")
-    if not 0 < options.site_pvalue < 1:
-        raise dio.InputError(f"--site_pvalue {options.site_pvalue} must lie strictly between 0 and 1")
+    auto = options.site_pvalue == motiflib.SITE_AUTO
+    if not auto and not (isinstance(options.site_pvalue, (int, float)) and 0 < options.site_pvalue < 1):
+        raise dio.InputError(f"--site_pvalue {options.site_pvalue} must be auto or lie strictly between 0 and 1")
     motifs = motiflib.get_motifs(list(motif_names), options.motif_db)
-    sites = motiflib.call_sites(list(seqs.ids), seqs_to_codes(list(seqs.seqs)), motifs, background,
-                                options.site_pvalue)
+    thresholds = motiflib.site_thresholds(motifs, background, options.site_pvalue)
+    sites = {}
+    for rows in length_batches(seqs.seqs):      # one batch, unless a model of any length reads mixed lengths
+        sites.update(motiflib.call_sites([seqs.ids[k] for k in rows], seqs_to_codes([seqs.seqs[k] for k in rows]),
+                                         motifs, background, thresholds=thresholds))
     counts = {m.name: sum(1 for v in sites.values() for x in v if x.motif == m.name) for m in motifs}
     pair = tuple(options.pair) if options.pair is not None else None
+    threshold_text = "auto" if auto else f"p <= {options.site_pvalue:g}"
     if pair is not None:
         absent = [p for p in pair if p not in counts]
         if absent:
@@ -245,13 +259,16 @@ def call_sites(seqs: Sequences, motif_names: list[str] | None, background: np.nd
             raise dio.InputError("--pair needs two different motifs")
         for p in pair:
             if counts[p] == 0:
-                raise dio.InputError(f"--pair names {p}, which has no site at p <= "
-                                     f"{options.site_pvalue:g} in {seqs.directory}; raise --site_pvalue "
-                                     f"or pair motifs that occur")
+                raise dio.InputError(f"--pair names {p}, which has no site at {threshold_text} in {seqs.directory}; "
+                                     f"raise --site_pvalue or pair motifs that occur")
     record = {"motif_db": options.motif_db, "pvalue": options.site_pvalue, "strands": "both",
+              "threshold": threshold_text, "background": [float(v) for v in background],
+              "thresholds": {name: t.to_json() for name, t in thresholds.items()},
               "sites_per_motif": counts,
-              "definition": "FIMO-style: log-odds of the PWM against the background, exact p-value per "
-                            "window and strand, overlapping sites of one motif resolved by the best score"}
+              "definition": (motiflib.SITE_AUTO_DEFINITION if auto else
+                             "FIMO-style: log-odds of the PWM against the background, exact p-value per "
+                             "window and strand") + "; windows holding N are never sites; overlapping sites "
+                                                    "of one motif resolved by the best score"}
     return CalledSites(sites, motifs, pair, record)
 
 
@@ -319,6 +336,10 @@ def resolve_inputs(model: str, seq_dict: str | None = None, preds: str | None = 
     external_model = is_model_file(model)
     if external_model:
         seqs = load_sequences(seq_dict, site_options.labels, Path(model), external_model=True)
+        if seqs.seq_length is None and Path(model).suffix.lower() not in KERAS_SUFFIXES:
+            raise dio.InputError(f"{seq_dict}: sequences have unequal lengths ({seqs.lengths[0]} to "
+                                 f"{seqs.lengths[-1]} bp); mixed lengths are read only for a Keras model (.keras, "
+                                 f".h5) that takes any length; give sequences of the same length")
         loaded = load_model(model, model_options, seqs.seq_length, preds, class_labels=_are_classes(seqs.labels))
     else:
         loaded = load_model(model, model_options, None, preds)
@@ -328,9 +349,7 @@ def resolve_inputs(model: str, seq_dict: str | None = None, preds: str | None = 
     if min_effect is not None and kind != "value" and min_effect >= 1:
         raise dio.InputError(f"--min_effect {min_effect} must lie in [0, 1) for a model whose output is a "
                              f"probability")
-    if seqs.seq_length != predictor.input_length:
-        raise dio.InputError(f"the sequences ({seqs.directory}) are {seqs.seq_length} bp but the model "
-                             f"takes {predictor.input_length} bp; use sequences of the model's length")
+    check_lengths(seqs, predictor, seq_dict)
     index = {sid: k for k, sid in enumerate(seqs.ids)}
     external_data = seq_dict is not None and _is_fasta(Path(seq_dict))
     split_note = None
@@ -354,6 +373,10 @@ def resolve_inputs(model: str, seq_dict: str | None = None, preds: str | None = 
     background = dio.check_base_distribution(background_dist if background_dist is not None
                                              else seqs.background)
     warnings = list(seqs.warnings) + ([split_note] if split_note else [])
+    if seqs.seq_length is None:          # mixed lengths: each length's sequences together, shortest first
+        size = {sid: len(seq) for sid, seq in zip(seqs.ids, seqs.seqs)}
+        test_ids.sort(key=lambda i: size[i])
+        warnings.append(length_note(seqs, test_ids))
     called = None
     if seqs.rule is not None and site_options.truth_sites:
         raise dio.InputError(f"--truth_sites is for sequences without planted sites; {seqs.directory} has its own "
@@ -390,6 +413,55 @@ def resolve_inputs(model: str, seq_dict: str | None = None, preds: str | None = 
                                 out, run, called.record if called else None, base_prob, notes, warnings, targets)
 
 
+KERAS_SUFFIXES = (".keras", ".h5", ".hdf5")
+
+
+def check_lengths(seqs: Sequences, predictor, seq_dict) -> None:
+    """Sequences of the model's length; mixed lengths only for a model that takes any length."""
+    length = predictor.input_length
+    if length is None or seqs.lengths == (length,):
+        return
+    if seqs.seq_length is None:
+        raise dio.InputError(f"{seq_dict or seqs.directory}: sequences have unequal lengths ({seqs.lengths[0]} to "
+                             f"{seqs.lengths[-1]} bp) but the model takes {length} bp; give sequences of the same "
+                             f"length, the model's")
+    raise dio.InputError(f"the sequences ({seqs.directory}) are {seqs.seq_length} bp but the model "
+                         f"takes {length} bp; use sequences of the model's length")
+
+
+def length_note(seqs: Sequences, test_ids: list[str]) -> str:
+    """What a run on sequences of mixed lengths does with them (one line for stderr)."""
+    size = {sid: len(seq) for sid, seq in zip(seqs.ids, seqs.seqs)}
+    counts: dict[int, int] = {}
+    for i in test_ids:
+        counts[size[i]] = counts.get(size[i], 0) + 1
+    main = max(counts, key=lambda n: (counts[n], n))
+    return (f"note: the test sequences have {len(counts)} lengths ({min(counts)} to {max(counts)} bp): each is "
+            f"predicted and perturbed in batches of one length and every test pools them; the distance, dose and "
+            f"position curves, the effects in background sequences and the attribution maps use the "
+            f"{counts[main]} sequences of {main} bp, the most common length")
+
+
+def length_batches(seqs) -> list[list[int]]:
+    """The positions of the sequences of each length, lengths increasing, each in the order given:
+    the (n, L, 4) batches of one length a model that takes any length is called on (one batch
+    when all share a length)."""
+    groups: dict[int, list[int]] = {}
+    for k, seq in enumerate(seqs):
+        groups.setdefault(len(seq), []).append(k)
+    return [groups[n] for n in sorted(groups)]
+
+
+def predict_by_length(predictor, seqs: list[str]) -> np.ndarray:
+    """The model's outputs of sequences of any lengths, one batch per length, in their order."""
+    from utils.encoding import one_hot
+
+    out = np.zeros(len(seqs), dtype=np.float64)
+    for rows in length_batches(seqs):
+        out[rows] = np.asarray(predictor.predict(one_hot([seqs[k] for k in rows])), dtype=np.float64)
+    return out
+
+
 def _are_classes(labels: np.ndarray | None) -> bool | None:
     """True when every label is 0 or 1, False for other numbers, None without labels."""
     if labels is None:
@@ -406,14 +478,12 @@ def test_classes(predictor, seqs: Sequences, rows: list[int]) -> tuple:
     A value output (regression): 0/1 labels as they are; real-valued labels (activities) split
     at their median (the upper half counts as "positive": the sequences whose motifs ablation
     should lower); without labels the model's own outputs split at their median, and no loss."""
-    from utils.encoding import one_hot
-
     value = getattr(predictor, "output_kind", "probability") == "value"
     labels = None if seqs.labels is None else np.asarray(seqs.labels, dtype=np.float64)[rows]
     if not value:
         if labels is not None:
             return labels.astype(np.int64), None, None, None
-        out = np.asarray(predictor.predict(one_hot([seqs.seqs[k] for k in rows])), dtype=np.float64)
+        out = predict_by_length(predictor, [seqs.seqs[k] for k in rows])
         return (out >= 0.5).astype(np.int64), None, (
             "note: no --labels given: each sequence is labelled by the model's own call (probability >= "
             "0.5); loss changes are measured against those calls"), out
@@ -423,7 +493,7 @@ def test_classes(predictor, seqs: Sequences, rows: list[int]) -> tuple:
         return (labels >= np.median(labels)).astype(np.int64), labels, (
             "note: real-valued labels: the experiments take the test sequences at or above the median label "
             f"({np.median(labels):.4g}) as the positives; loss changes are in squared error"), None
-    out = np.asarray(predictor.predict(one_hot([seqs.seqs[k] for k in rows])), dtype=np.float64)
+    out = predict_by_length(predictor, [seqs.seqs[k] for k in rows])
     return (out >= np.median(out)).astype(np.int64), np.full(len(rows), np.nan), (
         f"note: no --labels given: the test sequences whose output is at or above the median output "
         f"({np.median(out):.4g}) count as the positives; without labels there is no loss change"), out

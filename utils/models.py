@@ -119,15 +119,15 @@ class _BatchedPredictor:
     output_kind = "probability"
     keras_model = None          # a Keras graph for the gradient methods, where the kind has one
 
-    def __init__(self, input_length: int):
-        self.input_length = int(input_length)
+    def __init__(self, input_length: int | None):
+        self.input_length = None if input_length is None else int(input_length)   # None: any length
 
     def check_input(self, onehot) -> np.ndarray:
         x = np.asarray(onehot, dtype=np.float32)
         if x.ndim != 3 or x.shape[2] != 4:
             raise InputError(f"the {self.kind} model takes one-hot input of shape (N, L, 4); "
                              f"got shape {tuple(x.shape)}")
-        if x.shape[1] != self.input_length:
+        if self.input_length is not None and x.shape[1] != self.input_length:
             raise InputError(f"the {self.kind} model was trained on {self.input_length} bp sequences "
                              f"but was given {x.shape[1]} bp; use data of the training length")
         return x
@@ -802,10 +802,7 @@ class KerasFilePredictor(CNNPredictor):
         keras = import_keras()
         model = _load_keras_file(path)
         self.layout, length = _layout_of(tuple(model.inputs[0].shape), path, input_layout)
-        length = length or input_length
-        if length is None:
-            raise InputError(f"{path} takes sequences of any length; give sequences (--seq_dict) so the "
-                             f"length is known")
+        length = length or input_length     # None: the model takes any length, and so does its wrapper
         outputs = list(model.outputs)
         names = list(getattr(model, "output_names", None) or [o._keras_history[0].name for o in outputs])
         layers = keras.layers

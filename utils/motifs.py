@@ -482,48 +482,106 @@ def shuffle_instances(inst: np.ndarray, rng) -> np.ndarray:
 
 
 # ----------------------------------------------------------------------------- site calling
-SITE_PVALUE = 1e-4           # FIMO's default threshold for calling a site
+SITE_AUTO = "auto"           # the default: each motif's match threshold as the generator defines it
+SITE_PVALUE = SITE_AUTO
+FIMO_PVALUE = 1e-4           # FIMO's own default p-value, for a number given instead
+SITE_AUTO_DEFINITION = (f"auto: each motif's match threshold as Generate_sequences.py defines it, against the "
+                        f"run's background: the larger of the score {100 - CHANCE_PERCENTILE:g}% of the PWM's own "
+                        f"draws reach and the score one background window in {1 / MATCH_PVALUE:,.0f} reaches "
+                        f"(one strand, exact); a window is a site when its log-odds score on its better strand "
+                        f"reaches it")
+
+
+@dataclass(frozen=True)
+class SiteThreshold:
+    """When a scanned window is a site of one motif, as recorded in summary.json's site_calling."""
+    score: float            # log-odds (natural log) a window reaches on its best strand
+    pvalue: float           # P(one background window, one strand, scores >= score), exact
+    kept_share: float       # share of the PWM's own draws that score >= score
+    rule: str               # "auto" (MATCH_DEFINITION) or "p <= P" (FIMO's meaning)
+    rounded: bool = False   # scores are taken on the p-value grid (columns rounded to SCORE_BIN)
+
+    def to_json(self) -> dict:
+        return {"score": round(self.score, 6), "pvalue": float(f"{self.pvalue:.4g}"),
+                "share_of_pwm_draws_reaching": round(self.kept_share, 6), "rule": self.rule}
+
+
+def site_threshold(motif: Motif, background, pvalue=SITE_AUTO) -> SiteThreshold:
+    """Motif ``motif``'s site threshold against ``background``: ``"auto"`` is
+    :func:`match_threshold` (the larger of the score 99% of the PWM's draws reach and the score
+    one background window in 1,000 reaches: what a generated data folder planted and cleaned with
+    the same background_dist), a number FIMO's meaning (the smallest score on the p-value grid
+    whose exact background p-value per window and strand is at most ``pvalue``)."""
+    background = np.asarray(background, dtype=np.float64)
+    if pvalue == SITE_AUTO:
+        t = match_threshold(motif, background)
+        return SiteThreshold(t.score, t.pvalue, t.kept_share, SITE_AUTO)
+    exact = log_odds(motif, background)
+    t = threshold_for_pvalue(exact, pvalue, background)
+    if not np.isfinite(t):
+        raise InputError(f"motif {motif.name} ({motif.length} bp) never reaches p <= {pvalue:g}: even "
+                         f"its best window is more common by chance; raise --site_pvalue or use auto")
+    lo = np.round(exact / SCORE_BIN) * SCORE_BIN
+    return SiteThreshold(t, survival_at(lo, t, background), survival_at(lo, t, motif.pwm), f"p <= {pvalue:g}",
+                         rounded=True)
+
+
+def site_thresholds(motifs: list[Motif], background, pvalue=SITE_AUTO) -> dict[str, SiteThreshold]:
+    """:func:`site_threshold` of each motif, by name."""
+    return {m.name: site_threshold(m, background, pvalue) for m in motifs}
 
 
 def call_sites(ids: list[str], codes: np.ndarray, motifs: list[Motif], background,
-               pvalue: float = SITE_PVALUE) -> dict:
-    """Motif sites in sequences by a FIMO-style scan -> {id: [Site, ...]} sorted by start.
+               pvalue=SITE_PVALUE, thresholds: dict[str, SiteThreshold] | None = None) -> dict:
+    """Motif sites in sequences by a scan of both strands -> {id: [Site, ...]} sorted by start.
 
-    A window is a site of motif M when its log-odds score (PWM against ``background``) has
-    a background p-value at most ``pvalue`` on its strand (exact, :func:`threshold_for_pvalue`);
-    both strands are scanned, and overlapping sites of the same motif are resolved by keeping
-    the best-scoring one (greedily, best first). Sites of different motifs may overlap. A
-    window that holds an N (code 4) is never a site.
+    A window is a site of motif M when its log-odds score (PWM against ``background``, best of
+    both strands) reaches M's threshold (:func:`site_threshold`: ``"auto"``, the generator's
+    match threshold, or FIMO's p-value ``pvalue``; ``thresholds`` when already computed).
+    Overlapping sites of the same motif are resolved by keeping the best-scoring one (greedily,
+    best first, the leftmost of equals); its strand is the one it scores higher on (+ on a tie).
+    Sites of different motifs may overlap. A window that holds an N (code 4) is never a site.
+
+    With ``"auto"`` and the background_dist a data folder was generated with, its sequences.fa
+    gives back its motif_sites.bed (the real motifs'): planted instances reach the threshold,
+    every other window was cleaned away (:mod:`utils.chance_matches`).
     """
     from utils.seqfiles import Site
 
     found: dict[str, list] = {}
     codes = np.asarray(codes)
+    background = np.asarray(background, dtype=np.float64)
+    thresholds = thresholds or site_thresholds(motifs, background, pvalue)
     n_cum = np.concatenate([np.zeros((len(codes), 1), dtype=np.int64),
                             np.cumsum(codes >= 4, axis=1, dtype=np.int64)], axis=1)
+    quads = pack_quads(codes) if codes.size and codes.shape[1] >= 4 and codes.max() < 4 else None
     for motif in motifs:
-        exact = log_odds(motif, background)
-        t = threshold_for_pvalue(exact, pvalue, background)
-        # t is a score on the p-value's grid (columns rounded to SCORE_BIN): score windows on it too,
-        # or a window one bin below t (rounded) reaches it unrounded (a 10-bp motif: p 4e-4 at 1e-4)
-        lo = np.round(exact / SCORE_BIN) * SCORE_BIN
-        if not np.isfinite(t):
-            raise InputError(f"motif {motif.name} ({motif.length} bp) never reaches p <= {pvalue:g}: even "
-                             f"its best window is more common by chance; raise --site_pvalue")
-        fwd = scan(codes, lo, both_strands=False)
-        rev = scan(codes, lo[::-1, ::-1], both_strands=False)
-        best = np.maximum(fwd, rev)
-        rows, cols = np.nonzero(best >= t - SCORE_BIN / 2)
+        t = thresholds[motif.name]
+        lo = log_odds(motif, background)
+        if t.rounded:
+            # t is a score on the p-value's grid (columns rounded to SCORE_BIN): windows are scored on
+            # it too, or a window one bin below t (rounded) reaches it unrounded (a 10-bp motif: p 4e-4
+            # at 1e-4); half a bin of slack keeps float sums on the grid
+            lo = np.round(lo / SCORE_BIN) * SCORE_BIN
+            cutoff = t.score - SCORE_BIN / 2
+        else:
+            cutoff = t.score - 1e-9                    # as the generator keeps its draws (draw_kept)
+        w = motif.length
+        rows, cols = find_matches(codes, lo, cutoff - 1e-3, quads)   # candidates; confirmed exactly below
         # a window over an N is no site: an unknown base scores 0, and a run of N would otherwise
         # let a short motif's threshold be reached on its few known bases
-        known = n_cum[rows, cols + motif.length] == n_cum[rows, cols]
+        known = n_cum[rows, cols + w] == n_cum[rows, cols]
         rows, cols = rows[known], cols[known]
+        win = codes[rows[:, None], cols[:, None] + np.arange(w)[None, :]]
+        fwd = window_scores(win, lo)
+        rev = window_scores(reverse_complement(win), lo)
+        scores = np.maximum(fwd, rev)
+        keep = scores >= cutoff
+        rows, cols, fwd, rev, scores = rows[keep], cols[keep], fwd[keep], rev[keep], scores[keep]
         if rows.size == 0:
             continue
-        scores = best[rows, cols]
-        minus = rev[rows, cols] > fwd[rows, cols]
+        minus = rev > fwd
         order = np.lexsort((cols, -scores, rows))
-        w = motif.length
         kept_row, taken = -1, []
         for k in order:
             r, c = int(rows[k]), int(cols[k])

@@ -957,8 +957,12 @@ def run_battery(predictor, x: np.ndarray, y: np.ndarray, sites: list[list[Site]]
                 motifs: list[motiflib.Motif], background: np.ndarray, num_perturbs: int, max_seqs: int,
                 seed: int, sampling: str = "pwm", quiet: bool = True, base_prob: np.ndarray | None = None,
                 target: np.ndarray | None = None, thresholds: dict | None = None,
-                strands_both: bool = True) -> Battery:
+                strands_both: bool = True, keep_outcomes: list | None = None) -> Battery:
     """Run the planned experiments on test sequences ``x`` (N, L, 4) with classes ``y``.
+
+    ``x`` may also be a list of arrays of several lengths, each (n_i, L_i, 4), for a model that
+    takes any length: see :func:`battery_by_length`. ``keep_outcomes``: a list that receives the
+    per-sequence outcomes the rows summarise.
 
     ``sites[i]`` are the planted (or called) sites of sequence i; ``motifs`` the motifs the plan
     names; ``sampling`` how inserted instances are drawn (as the data drew them: pwm or consensus);
@@ -972,6 +976,9 @@ def run_battery(predictor, x: np.ndarray, y: np.ndarray, sites: list[list[Site]]
     """
     from utils.cli import progress
 
+    if isinstance(x, (list, tuple)):
+        return battery_by_length(predictor, list(x), y, sites, plan, motifs, background, num_perturbs, max_seqs,
+                                 seed, sampling, quiet, base_prob, target, thresholds, strands_both)
     base_prob = np.asarray(predictor.predict(x) if base_prob is None else base_prob, dtype=np.float64)
     y = np.asarray(y, dtype=np.int64)
     kind = getattr(predictor, "output_kind", "probability")
@@ -1068,6 +1075,8 @@ def run_battery(predictor, x: np.ndarray, y: np.ndarray, sites: list[list[Site]]
         supported = supported_gaps(n)
         position = {"motif": m, "starts": starts, "mean": mean, "low": low, "high": high, "n": n,
                     "supported": supported, "region": found_region(starts, np.where(supported, mean, np.nan))}
+    if keep_outcomes is not None:
+        keep_outcomes.extend(outcomes)
     rows, not_run = [], []
     for o in outcomes:
         if len(o.delta_output) == 0:
@@ -1076,6 +1085,65 @@ def run_battery(predictor, x: np.ndarray, y: np.ndarray, sites: list[list[Site]]
             rows.append(summarize(o, experiment_rng(seed, o.name, o.motifs, "statistics")))
     return Battery(rows, curve, not_run, class_contrast(base_prob, y), class_separation(base_prob, y), kind,
                    float(np.std(base_prob)) if len(base_prob) else None, dose, position)
+
+
+def main_length(xs: list[np.ndarray]) -> int:
+    """Which of several lengths' arrays the curves are drawn on: the one holding the most
+    sequences (of equals, the longer)."""
+    return max(range(len(xs)), key=lambda k: (len(xs[k]), xs[k].shape[1]))
+
+
+def battery_by_length(predictor, xs: list[np.ndarray], y: np.ndarray, sites: list[list[Site]],
+                      plan: ExperimentPlan, motifs: list[motiflib.Motif], background: np.ndarray,
+                      num_perturbs: int, max_seqs: int, seed: int, sampling: str = "pwm", quiet: bool = True,
+                      base_prob: np.ndarray | None = None, target: np.ndarray | None = None,
+                      thresholds: dict | None = None, strands_both: bool = True) -> Battery:
+    """:func:`run_battery` on sequences of several lengths, for a model that takes any length.
+
+    ``xs``: one (n_i, L_i, 4) array per length; ``y``, ``sites``, ``base_prob`` and ``target``
+    follow their sequences in that order. Every per-sequence experiment (ablate, insert, the
+    controls, swap, flip, copies, move) runs on each length's sequences, each batch one length
+    (at most ``max_seqs`` per length, each length's draws seeded from the run's seed and the
+    length), and the per-sequence changes are pooled before the statistics, so each test is one
+    row over every length. The curves (distance, dose, position) re-space or move motifs along one
+    length and are drawn on the length of :func:`main_length`.
+    """
+    from dataclasses import replace
+
+    sizes = [len(g) for g in xs]
+    starts = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
+    main = main_length(xs)
+    y = np.asarray(y, dtype=np.int64)
+    base = np.concatenate([np.asarray(predictor.predict(g), dtype=np.float64) for g in xs]) \
+        if base_prob is None else np.asarray(base_prob, dtype=np.float64)
+    target = None if target is None else np.asarray(target, dtype=np.float64)
+    pooled: dict[tuple, list[Outcome]] = {}
+    drawn = None
+    for k, xg in enumerate(xs):
+        part = slice(int(starts[k]), int(starts[k + 1]))
+        sub = plan if k == main else replace(plan, curve_pair=None, spacing_test=False, position_motif=None)
+        kept: list[Outcome] = []
+        group_seed = seed if k == main else (int(seed) * 1_000_003 + xg.shape[1]) % (2 ** 32)
+        battery = run_battery(predictor, xg, y[part], sites[part], sub, motifs, background, num_perturbs, max_seqs,
+                              group_seed, sampling, quiet, base[part], None if target is None else target[part],
+                              thresholds, strands_both, keep_outcomes=kept)
+        if k == main:
+            drawn = battery
+        for o in kept:
+            pooled.setdefault((o.name, o.motifs), []).append(
+                Outcome(o.hypothesis, np.asarray(o.indices, dtype=np.int64) + starts[k], o.delta_output, o.delta_loss,
+                        o.num_perturbs))
+    rows, not_run = [], []
+    for parts in pooled.values():
+        o = Outcome(parts[0].hypothesis, np.concatenate([p.indices for p in parts]),
+                    np.concatenate([p.delta_output for p in parts]), np.concatenate([p.delta_loss for p in parts]),
+                    parts[0].num_perturbs)
+        if len(o.delta_output) == 0:
+            not_run.append({"test": o.name, "motifs": o.motifs, "reason": not_run_reason(o.hypothesis)})
+        else:
+            rows.append(summarize(o, experiment_rng(seed, o.name, o.motifs, "statistics")))
+    return Battery(rows, drawn.curve, not_run, class_contrast(base, y), class_separation(base, y), drawn.output_kind,
+                   float(np.std(base)) if len(base) else None, drawn.dose, drawn.position_curve)
 
 
 def experiment_rng(seed: int, *name) -> np.random.Generator:

@@ -245,6 +245,15 @@ def _model_line(summary: dict) -> list[str]:
     return [f"- Model: {'; '.join(parts)}"] if parts else []
 
 
+def _threshold_text(calling: Mapping) -> str:
+    """The site threshold of a FASTA run, as report.md says it: auto with each motif's score and
+    p-value, or FIMO's p-value."""
+    per = calling.get("thresholds") or {}
+    if calling.get("threshold") == "auto":
+        return "threshold auto: " + ", ".join(f"{m} score {t['score']:g} (p {t['pvalue']:.3g})" for m, t in per.items())
+    return calling.get("threshold") or f"p <= {calling.get('pvalue')}"
+
+
 def markdown(summary: Mapping, rows: list[dict], curve_png: str | None = None, scores: list[dict] | None = None,
              results_dir=None, pos_motifs: Iterable[str] = (), scale: str = "", dose_png: str | None = None,
              position_png: str | None = None) -> str:
@@ -259,8 +268,8 @@ def markdown(summary: Mapping, rows: list[dict], curve_png: str | None = None, s
             f"an expected effect and there is no verdict.", "",
             f"- Sequences: `{data_dir}`",
             *_output_line(summary),
-            f"- Motif sites: called by scanning ({calling.get('definition', '')}; p <= "
-            f"{calling.get('pvalue')}, both strands); sites per motif: {calling.get('sites_per_motif')}",
+            f"- Motif sites: called by scanning ({calling.get('definition', '')}; {_threshold_text(calling)}, "
+            f"both strands); sites per motif: {calling.get('sites_per_motif')}",
         ]
     else:
         lines = [

@@ -17,9 +17,11 @@ from utils.io import InputError, read_lines, read_tsv
 
 
 # ----------------------------------------------------------------------------- readers
-def read_fasta(path: str | os.PathLike, raw: bytes | None = None) -> tuple[list[str], list[str]]:
+def read_fasta(path: str | os.PathLike, raw: bytes | None = None,
+               same_length: bool = True) -> tuple[list[str], list[str]]:
     """Read a FASTA file (plain or gzipped) -> (ids, uppercase sequences); sequences must use
-    ACGTN and all have the same length. ``raw``: the file's bytes when already read."""
+    ACGTN and, with ``same_length``, all have the same length (without it lengths may differ:
+    the caller checks them against the model). ``raw``: the file's bytes when already read."""
     ids: list[str] = []
     chunks: list[list[str]] = []
     for line in read_lines(path, raw):
@@ -50,7 +52,7 @@ def read_fasta(path: str | os.PathLike, raw: bytes | None = None) -> tuple[list[
         if not seq:
             raise InputError(f"{path}: sequence {name} is empty; every record needs bases")
         lengths.add(len(seq))
-    if len(lengths) != 1:
+    if same_length and len(lengths) != 1:
         raise InputError(f"{path}: sequences have unequal lengths ({min(lengths)} to {max(lengths)} bp); "
                          f"all must have the same length")
     if len(set(ids)) != len(ids):
