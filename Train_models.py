@@ -104,7 +104,14 @@ def build_parser() -> cli.Parser:
     model.add_argument("--architecture", choices=models.ARCHITECTURES, default="dilated",
                        help="CNN: dilated = first conv + pool + a residual tower of dilated convolutions "
                             "whose receptive field covers the data's rule; basic = the earlier one or two "
-                            "plain conv blocks (--conv_blocks)")
+                            "plain conv blocks (--conv_blocks); koo_local, koo_dist = Koo & Ploenzke's (2021) "
+                            "CNN-local (conv 24x19, pool 50, conv 48x3, pool 2, dense 96) and CNN-dist (conv "
+                            "24x19, conv 32x7, pool 4, conv 48x7, pool 4, conv 64x3, pool 3, dense 96) as "
+                            "published: batch norm, their dropouts and L2 1e-6 (--filters, --kernel_size, "
+                            "--dropout, --final_pool and the tower's flags do not apply)")
+    model.add_argument("--first_activation", choices=models.FIRST_ACTIVATIONS, default="relu",
+                       help="CNN (every architecture): activation of the first convolution; exponential "
+                            "(Koo & Ploenzke 2021) makes first-layer filters learn whole motifs")
     model.add_argument("--dilated_layers", type=cli.positive_int, default=None, metavar="INT",
                        help="CNN (dilated): layers in the tower; default: the fewest (3 or more) whose "
                             "receptive field covers both motifs plus the largest gap of the rule in "
@@ -160,9 +167,14 @@ def main(argv: list[str] | None = None) -> int:
                                early_stop=args.early_stop > 0, patience=max(args.early_stop, 1),
                                batch_size=args.batch_size, lr=args.lr, min_epochs=args.min_epochs,
                                plateau_epochs=args.plateau_epochs)
+    parser = build_parser()
+    models.check_architecture_flags(args.architecture, args.first_activation,
+                                    [name for name in models.KOO_FIXED_FLAGS
+                                     if getattr(args, name) != parser.get_default(name)])
     arch = models.CNNConfig(architecture=args.architecture, filters=args.filters, kernel_size=args.kernel_size,
                             dilated_layers=args.dilated_layers, dilation_base=args.dilation_base,
-                            conv_blocks=args.conv_blocks, dropout=args.dropout, final_pool=args.final_pool)
+                            conv_blocks=args.conv_blocks, dropout=args.dropout, final_pool=args.final_pool,
+                            first_activation=args.first_activation)
     if args.architecture == "dilated" and args.dilation_base < 2:
         raise InputError(f"--dilation_base {args.dilation_base} must be 2 or more (1 would not dilate)")
     kmer = models.KmerConfig(k=args.k)

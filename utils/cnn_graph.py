@@ -1,5 +1,8 @@
 """The suite's dilated CNN read back from its Keras graph, and run as plain TensorFlow ops.
 
+Either first activation (relu or exponential) is read; other graphs (basic, koo_local,
+koo_dist, files from elsewhere) are not, and run through Keras as they are.
+
 :func:`tower_layout` checks, layer by layer (names and kinds), that a Keras model is the graph
 :func:`utils.models.build_cnn` makes with ``architecture="dilated"`` (either final pooling)
 and returns its weights as numpy arrays, batch normalization reduced to its inference
@@ -18,7 +21,8 @@ import numpy as np
 def tower_layout(keras_model) -> dict | None:
     """The weights of a suite dilated CNN as numpy arrays, or None if the graph is another.
 
-    Returns ``{"conv1": (kernel (K, 4, F), bias), "pool": P, "tower": [(kernel (3, F, F),
+    Returns ``{"conv1": (kernel (K, 4, F), bias), "act1": "relu" | "exponential" (the first
+    activation, layer ``relu1`` or ``exp1``), "pool": P, "tower": [(kernel (3, F, F),
     bias, dilation, scale, shift)], "final": "max" | "maxavg" | "positions", "final_pool": its pool size
     in pooled steps (positions), "dense": (w, b), "logit": (w, b),
     "head": "sigmoid" | "value"}`` (a value head's "logit" is its linear output unit),
@@ -28,7 +32,8 @@ def tower_layout(keras_model) -> dict | None:
     if keras_model is None or not hasattr(keras_model, "layers"):
         return None
     names = [layer.name for layer in keras_model.layers]
-    expected_head = ["onehot", "conv1", "relu1", "pool1", "drop1"]
+    first_act = {"relu1": "relu", "exp1": "exponential"}.get(names[2] if len(names) > 2 else None)
+    expected_head = ["onehot", "conv1", names[2] if first_act else "relu1", "pool1", "drop1"]
     sigmoid_tail = ["pool_all", "flatten", "dense", "relu_dense", "drop_dense", "logit", "prob"]
     value_tail = ["pool_all", "flatten", "dense", "relu_dense", "drop_dense", "value"]   # activity targets
     maxavg_head = ["pool_max", "pool_avg", "flat_max", "flat_avg"]     # Keras' topological order
@@ -54,7 +59,7 @@ def tower_layout(keras_model) -> dict | None:
     checks = [
         conv1.__class__.__name__ == "Conv1D" and conv1.padding == "valid" and tuple(conv1.strides) == (1,)
         and tuple(conv1.dilation_rate) == (1,) and conv1.activation.__name__ == "linear" and conv1.use_bias,
-        keras_model.get_layer("relu1").activation.__name__ == "relu",
+        keras_model.get_layer(names[2]).activation.__name__ == first_act,
         pool1.__class__.__name__ == "MaxPooling1D" and pool1.padding == "valid"
         and tuple(pool1.strides) == tuple(pool1.pool_size),
         _final_pool_ok(keras_model, final),
@@ -97,6 +102,7 @@ def tower_layout(keras_model) -> dict | None:
         tower.append((kernel, bias, int(conv.dilation_rate[0]), scale, shift))
     return {
         "conv1": tuple(np.asarray(w, np.float32) for w in conv1.get_weights()),
+        "act1": first_act,
         "pool": pool,
         "tower": tower,
         "final": final,
@@ -135,6 +141,7 @@ class FoldedForward:
         self.final = layout["final"]
         self.pool = layout["pool"]
         self.k1, self.b1 = (tf.constant(a) for a in layout["conv1"])
+        self.act1 = tf.exp if layout.get("act1") == "exponential" else tf.nn.relu     # the first activation
         # batch norm folded in: relu(conv(x, k * scale) + b * scale + shift), one oneDNN kernel
         self.tower = [(tf.constant(k * sc), tf.constant(b * sc + sh), d) for k, b, d, sc, sh in layout["tower"]]
         self.wd, self.bd = (tf.constant(a) for a in layout["dense"])
@@ -154,7 +161,7 @@ class FoldedForward:
 
     def _logit(self, x):
         tf = self.tf
-        h = tf.nn.relu(tf.nn.bias_add(tf.nn.conv1d(x, self.k1, stride=1, padding="VALID"), self.b1))
+        h = self.act1(tf.nn.bias_add(tf.nn.conv1d(x, self.k1, stride=1, padding="VALID"), self.b1))
         h = tf.nn.max_pool1d(h, self.pool, self.pool, "VALID")
         for kernel, bias, d in self.tower:          # 'same' padding of a kernel-3 convolution: d each side
             padded = tf.pad(h, [[0, 0], [d, d], [0, 0]])

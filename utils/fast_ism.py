@@ -12,8 +12,8 @@ window's maximum and the reference's maximum outside it (prefix and suffix maxim
 global mean of ``final_pool="maxavg"`` adds the window's sum to the reference's sums outside
 it (prefix and suffix sums).
 
-Only the graphs :func:`utils.models.build_cnn` makes with ``architecture="dilated"`` are
-taken this way (:func:`utils.cnn_graph.tower_layout` checks them layer by layer, by name and
+Only the graphs :func:`utils.models.build_cnn` makes with ``architecture="dilated"`` (relu or
+exponential first activation) are taken this way (:func:`utils.cnn_graph.tower_layout` checks them layer by layer, by name and
 kind); anything else goes through the generic batched ISM in :func:`utils.attribution.ism`.
 """
 from __future__ import annotations
@@ -87,7 +87,7 @@ class LocalISM:
         bases = tf.gather_nd(onehot_pad, tf.stack([tf.broadcast_to(seq[:, None], tf.shape(cols)), cols], -1))
         at = pos[:, None] + margin == cols                       # the mutated column
         bases = tf.where(at[:, :, None], tf.one_hot(base, 4)[:, None, :], bases)
-        h = tf.nn.relu(tf.nn.bias_add(tf.nn.conv1d(bases, f.k1, stride=1, padding="VALID"), f.b1))
+        h = f.act1(tf.nn.bias_add(tf.nn.conv1d(bases, f.k1, stride=1, padding="VALID"), f.b1))
         h = tf.reduce_max(tf.reshape(h, [nvar, Q, P, -1]), axis=2)
         start, width = qa, Q
         h = self._mask(h, start, width, 0.0)

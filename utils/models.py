@@ -152,7 +152,30 @@ class _BatchedPredictor:
 
 
 # ----------------------------------------------------------------------------- CNN
-ARCHITECTURES = ("dilated", "basic")
+ARCHITECTURES = ("dilated", "basic", "koo_local", "koo_dist")
+KOO_ARCHITECTURES = ("koo_local", "koo_dist")
+FIRST_ACTIVATIONS = ("relu", "exponential")
+FIRST_ACTIVATION_LAYER = {"relu": "relu1", "exponential": "exp1"}    # the first activation's layer name
+
+# Koo & Ploenzke 2021's CNN-local and CNN-dist, rebuilt from their model zoo
+# (p-koo/exponential_activations, code/model_zoo/cnn_local.py and code/model_zoo/cnn_dist.py; the
+# blocks are their code/tfomics/layers.py conv_layer and dense_layer: Conv1D without bias ->
+# BatchNormalization -> activation -> Dropout, then the MaxPool1D; L2 1e-6 on every kernel but the
+# output unit's). Their first block's activation is the one under study (relu or exponential);
+# every later one is relu. Per conv block: (filters, kernel bp, padding, dropout, pool size or None,
+# pool padding). Their input is fixed at 200 bp; here it is the data's length.
+KOO_BLOCKS = {
+    "koo_local": ((24, 19, "same", 0.1, 50, "valid"),
+                  (48, 3, "same", 0.2, 2, "valid")),
+    "koo_dist": ((24, 19, "same", 0.1, None, None),
+                 (32, 7, "same", 0.2, 4, "valid"),
+                 (48, 7, "valid", 0.3, 4, "valid"),
+                 (64, 3, "valid", 0.4, 3, "same")),
+}
+KOO_DENSE = (96, 0.5)           # units, dropout of their dense block (batch norm, relu)
+KOO_L2 = 1e-6
+KOO_FIXED_FLAGS = ("filters", "kernel_size", "dropout", "final_pool", "dilated_layers", "dilation_base",
+                   "conv_blocks")   # Train_models.py flags the published architectures do not take
 MIN_DILATED_LAYERS = 3
 MAX_DILATED_LAYERS = 12
 MAX_CNN_LENGTH = 10_000      # bp: one-hot training sets beyond this outgrow memory on a laptop
@@ -167,8 +190,15 @@ class CNNConfig:
     input (BPNet, Basenji) -> MaxPool over the whole length -> Dense -> logit -> sigmoid.
     ``dilated_layers`` None means: as many as the data's rule needs (see
     :func:`layers_for_field`). ``basic``: the earlier shape, one or two plain conv blocks.
+    ``koo_local`` / ``koo_dist``: Koo & Ploenzke's CNN-local and CNN-dist as published
+    (:data:`KOO_BLOCKS`); their filters, kernel, first pool, dense units, dropout and batch norm
+    are set from it whatever the fields say, and they end in a Flatten (``final_pool`` "flatten").
+    ``first_activation``: the first convolution's activation in every architecture, relu or
+    exponential (Koo & Ploenzke 2021: exponential first-layer activations make the filters learn
+    whole motifs and the attribution maps cleaner).
     """
     architecture: str = "dilated"
+    first_activation: str = "relu"
     filters: int = 32            # first-layer motif detectors, and the tower's width
     kernel_size: int = 19        # bp; covers the longest usual TF motif
     pool_size: int = 4           # bp pooled after the first layer
@@ -186,10 +216,49 @@ class CNNConfig:
                                  # positions for a position rule, maxavg past MAXAVG_FROM pooled positions,
                                  # else max (resolve_final_pool)
 
+    def __post_init__(self):
+        if self.architecture in KOO_ARCHITECTURES:      # the published settings, recorded as they are
+            first = KOO_BLOCKS[self.architecture][0]
+            pool = next(block[4] for block in KOO_BLOCKS[self.architecture] if block[4])
+            for name, value in (("filters", first[0]), ("kernel_size", first[1]), ("pool_size", pool),
+                                ("dense_units", KOO_DENSE[0]), ("dropout", first[3]), ("batch_norm", True),
+                                ("dilated_layers", None), ("final_pool", "flatten")):
+                object.__setattr__(self, name, value)
+
     def to_dict(self) -> dict:
         out = asdict(self)
         out["receptive_field_bp"] = receptive_field(self)
+        if self.architecture in KOO_ARCHITECTURES:
+            out["koo_blocks"] = [dict(zip(("filters", "kernel_size", "padding", "dropout", "pool_size",
+                                           "pool_padding"), block)) for block in KOO_BLOCKS[self.architecture]]
+            out["koo_dense"] = {"units": KOO_DENSE[0], "dropout": KOO_DENSE[1], "l2": KOO_L2}
         return out
+
+
+def check_architecture_flags(architecture: str, first_activation: str, flags_set) -> None:
+    """Refuse flags the chosen architecture has no use for: the published koo_local / koo_dist
+    take none of :data:`KOO_FIXED_FLAGS` (``flags_set``: the names the user set)."""
+    if first_activation not in FIRST_ACTIVATIONS:
+        raise InputError(f"--first_activation {first_activation!r} is unknown; choose {', '.join(FIRST_ACTIVATIONS)}")
+    if architecture not in ARCHITECTURES:
+        raise InputError(f"--architecture {architecture!r} is unknown; choose {', '.join(ARCHITECTURES)}")
+    unused = [f"--{name}" for name in KOO_FIXED_FLAGS if name in set(flags_set)]
+    if architecture in KOO_ARCHITECTURES and unused:
+        raise InputError(f"--architecture {architecture} is Koo & Ploenzke's published network, whose layers "
+                         f"are fixed; {', '.join(unused)} do{'es' if len(unused) == 1 else ''} not apply to it: "
+                         f"drop {'it' if len(unused) == 1 else 'them'} or use --architecture dilated or basic")
+
+
+def koo_width(input_length: int, architecture: str) -> int:
+    """Positions the Flatten of koo_local / koo_dist receives for ``input_length`` bp (0: too short)."""
+    width = int(input_length)
+    for _, kernel, padding, _, pool, pool_padding in KOO_BLOCKS[architecture]:
+        width = width if padding == "same" else width - kernel + 1
+        if pool and width > 0:
+            width = -(-width // pool) if pool_padding == "same" else width // pool
+        if width < 1:
+            return 0
+    return width
 
 
 FINAL_POOLS = ("auto", "max", "maxavg", "positions")
@@ -224,6 +293,8 @@ def resolve_final_pool(cfg: CNNConfig, input_length: int, counts_copies: bool = 
     planted rule) takes maxavg too: at 600 bp (K = 2, 10,000 sequences) max alone reached test
     auROC 0.983, max and mean 0.999.
     """
+    if cfg.architecture in KOO_ARCHITECTURES:
+        return "flatten"             # their dense layer reads every pooled position
     if cfg.final_pool != "auto":
         return cfg.final_pool
     if keeps_position:
@@ -235,8 +306,18 @@ def receptive_field(cfg: CNNConfig) -> int | None:
     """Bases one unit before the final pooling sees (None while the depth is unresolved).
 
     The first layer and its pooling see ``kernel_size + pool_size - 1`` bp; each pooled
-    step is ``pool_size`` bp, and a kernel-3 layer of dilation d adds 2d steps.
+    step is ``pool_size`` bp, and a kernel-3 layer of dilation d adds 2d steps. koo_local /
+    koo_dist: what one position of the Flatten sees (every block's convolution and pooling;
+    their dense layer reads all positions): 218 and 128 bp.
     """
+    if cfg.architecture in KOO_ARCHITECTURES:
+        field, step = 1, 1
+        for _, kernel, _, _, pool, _ in KOO_BLOCKS[cfg.architecture]:
+            field += (kernel - 1) * step
+            if pool:
+                field += (pool - 1) * step
+                step *= pool
+        return field
     first = cfg.kernel_size + cfg.pool_size - 1
     if cfg.architecture == "basic":
         return first if cfg.conv_blocks == 1 else first + cfg.pool_size * (cfg.kernel_size2 - 1)
@@ -264,6 +345,8 @@ def layers_for_field(cfg: CNNConfig, need_bp: int) -> int:
 
 def min_cnn_length(cfg: CNNConfig) -> int:
     """Shortest sequence the architecture accepts (each layer must keep >= 1 position)."""
+    if cfg.architecture in KOO_ARCHITECTURES:
+        return next(n for n in range(1, MAX_CNN_LENGTH) if koo_width(n, cfg.architecture) >= 1)
     length = cfg.kernel_size + cfg.pool_size - 1
     if cfg.architecture == "basic" and cfg.conv_blocks == 2:
         length = cfg.kernel_size + cfg.pool_size * cfg.kernel_size2 - 1
@@ -272,6 +355,10 @@ def min_cnn_length(cfg: CNNConfig) -> int:
 
 def check_cnn_length(input_length: int, cfg: CNNConfig) -> None:
     """Refuse, in one line, sequence lengths the CNN cannot be trained on."""
+    if cfg.architecture in KOO_ARCHITECTURES and input_length < min_cnn_length(cfg):
+        raise InputError(f"sequences of {input_length} bp are too short for --architecture {cfg.architecture} "
+                         f"(its poolings need at least {min_cnn_length(cfg)} bp); use longer sequences or "
+                         f"--architecture dilated")
     if input_length < min_cnn_length(cfg):
         raise InputError(f"sequences of {input_length} bp are too short for the CNN (it needs at least "
                          f"{min_cnn_length(cfg)} bp: kernel {cfg.kernel_size} bp, pool {cfg.pool_size}"
@@ -304,9 +391,13 @@ def build_cnn(input_length: int, cfg: CNNConfig, output_kind: str = "probability
         raise ValueError("resolve dilated_layers (layers_for_field) before building the CNN")
     if output_kind not in ("probability", "value"):
         raise ValueError(f"the suite's CNN outputs a probability or a value, not {output_kind!r}")
+    if cfg.first_activation not in FIRST_ACTIVATIONS:
+        raise ValueError(f"first_activation must be one of {FIRST_ACTIVATIONS}, not {cfg.first_activation!r}")
     inputs = keras.Input(shape=(input_length, 4), name="onehot")
+    if cfg.architecture in KOO_ARCHITECTURES:
+        return _koo_cnn(keras, inputs, cfg, output_kind)
     x = layers.Conv1D(cfg.filters, cfg.kernel_size, name="conv1")(inputs)
-    x = layers.Activation("relu", name="relu1")(x)
+    x = layers.Activation(cfg.first_activation, name=FIRST_ACTIVATION_LAYER[cfg.first_activation])(x)
     x = layers.MaxPooling1D(cfg.pool_size, name="pool1")(x)
     x = layers.Dropout(cfg.dropout, name="drop1")(x)
     if cfg.architecture == "dilated":
@@ -339,6 +430,34 @@ def build_cnn(input_length: int, cfg: CNNConfig, output_kind: str = "probability
     x = layers.Dense(1, name="logit")(x)
     outputs = layers.Activation("sigmoid", name="prob")(x)
     return keras.Model(inputs, outputs, name="cnn")
+
+
+def _koo_cnn(keras, inputs, cfg: CNNConfig, output_kind: str):
+    """koo_local / koo_dist (see :data:`KOO_BLOCKS`) on ``inputs``, ending as build_cnn's graphs
+    end: the ``logit`` unit and the sigmoid ``prob``, or the linear unit ``value``. Every layer is
+    a built-in Keras layer (safe-mode loading) that shap's DeepExplainer handles."""
+    layers = keras.layers
+    x = inputs
+    for i, (filters, kernel, padding, dropout, pool, pool_padding) in enumerate(KOO_BLOCKS[cfg.architecture], 1):
+        x = layers.Conv1D(filters, kernel, padding=padding, use_bias=False,
+                          kernel_regularizer=keras.regularizers.L2(KOO_L2), name=f"conv{i}")(x)
+        x = layers.BatchNormalization(name=f"bn{i}")(x)
+        x = layers.Activation(cfg.first_activation if i == 1 else "relu",
+                              name=FIRST_ACTIVATION_LAYER[cfg.first_activation] if i == 1 else f"relu{i}")(x)
+        x = layers.Dropout(dropout, name=f"drop{i}")(x)
+        if pool:
+            x = layers.MaxPooling1D(pool, padding=pool_padding, name=f"pool{i}")(x)
+    x = layers.Flatten(name="flatten")(x)
+    x = layers.Dense(KOO_DENSE[0], use_bias=False, kernel_regularizer=keras.regularizers.L2(KOO_L2),
+                     name="dense")(x)
+    x = layers.BatchNormalization(name="bn_dense")(x)
+    x = layers.Activation("relu", name="relu_dense")(x)
+    x = layers.Dropout(KOO_DENSE[1], name="drop_dense")(x)
+    name = cfg.architecture
+    if output_kind == "value":
+        return keras.Model(inputs, layers.Dense(1, name="value")(x), name=name)
+    x = layers.Dense(1, name="logit")(x)
+    return keras.Model(inputs, layers.Activation("sigmoid", name="prob")(x), name=name)
 
 
 class CNNPredictor(_BatchedPredictor):
