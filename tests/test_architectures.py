@@ -160,7 +160,7 @@ def test_deep_shap_adds_up_on_random_weights(arch, act):
                            **({"dilated_layers": 3} if arch == "dilated" else {}))
     x = random_onehot(5, 120)
     bg = np.full(4, 0.25)
-    attr = attribution.deep_shap(predictor, x, background_dist=bg, num_background=8, seed=1)
+    attr = attribution.deep_shap(predictor, x, reference="dist", background_dist=bg, num_background=8, seed=1)
     refs = attribution.background_sequences(8, 120, bg, 1)
     want = predictor.predict_logit(x) - predictor.predict_logit(refs).mean()
     assert np.abs(want).max() > 1e-2
@@ -187,7 +187,7 @@ def test_new_kinds_train_save_load_and_deep_shap_adds_up(arch, act, tiny_data, t
     again = models.load(tmp_path / "m")
     assert np.array_equal(again.predict(x), predictor.predict(x))
     bg = np.full(4, 0.25)
-    attr = attribution.deep_shap(predictor, x, background_dist=bg, num_background=16, seed=3)
+    attr = attribution.deep_shap(predictor, x, reference="dist", background_dist=bg, num_background=16, seed=3)
     refs = attribution.background_sequences(16, 120, bg, 3)
     want = predictor.predict_logit(x) - predictor.predict_logit(refs).mean()
     assert np.abs(want).max() > 1e-3                               # not trivially zero

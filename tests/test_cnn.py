@@ -79,7 +79,7 @@ def test_deep_shap_adds_up_on_the_dilated_cnn(extra):
     rng = np.random.default_rng(0)
     x = np.eye(4, dtype=np.float32)[rng.integers(0, 4, (6, 160))]
     bg = np.full(4, 0.25)
-    attr = attribution.deep_shap(predictor, x, background_dist=bg, num_background=16, seed=3)
+    attr = attribution.deep_shap(predictor, x, reference="dist", background_dist=bg, num_background=16, seed=3)
     refs = attribution.background_sequences(16, 160, bg, 3)
     want = predictor.predict_logit(x) - predictor.predict_logit(refs).mean()
     assert np.abs(attr.sum(axis=(1, 2)) - want).max() < 1e-4
