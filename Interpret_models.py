@@ -23,10 +23,10 @@ import numpy as np
 
 from utils import (attribution, attribution_outputs, cli, evaluate, faithfulness, gia, interpretation, io as dio, localization,
                    models, motif_discovery, perturb, report)
+from utils import motifs as motiflib
 from utils.motifs import load_library as motif_library
 from utils.encoding import one_hot
 from utils.folders import ResultsFolder
-from utils.seqfiles import sites_bed_text
 
 
 def build_parser():
@@ -220,7 +220,8 @@ def main(argv=None) -> int:
         inp.notes.append("--discover_motifs: no attribution method ran, so there are no maps to discover motifs in")
     with dio.staged_dir(inp.out_dir, overwrite=args.overwrite) as tmp:
         if inp.site_calling is not None and "source" not in inp.site_calling:   # the called sites, for the user to check
-            dio.write_text(tmp / ResultsFolder.CALLED_SITES, sites_bed_text(inp.sites, test_ids))
+            dio.write_text(tmp / ResultsFolder.CALLED_SITES, motiflib.called_sites_bed(
+                inp.sites, test_ids, dict(zip(inp.sequences.ids, inp.sequences.seqs)), inp.motifs, inp.background))
         dio.write_csv(tmp / ResultsFolder.INTERPRETATION, evaluate.VERDICT_COLUMNS,
                       [[r[c] for r in rows] for c in evaluate.VERDICT_COLUMNS])
         curve_png = None

@@ -198,7 +198,8 @@ def test_a_fasta_run_writes_the_planted_sites_as_called_sites_bed(generated, tmp
                                   "--methods", "none", "--tests", "ablation", "--num_perturbs", "2", "--quiet",
                                   "--out_dir", str(out)]) == 0
     names = ("SIX5_disc1", "RAD21_disc1")
-    called = {tuple(line.split("\t")) for line in (out / "called_sites.bed").read_text().splitlines()}
+    rows = [line.split("\t") for line in (out / "called_sites.bed").read_text().splitlines()]
+    called = {tuple(f[:4]) + ("0", f[5]) for f in rows}     # BED6+1: id start end motif score strand p-value
     planted = {tuple(line.split("\t")) for line in (folder / "motif_sites.bed").read_text().splitlines()
                if line.split("\t")[3] in names}
     assert len(planted) == 598 and len(called) == 598 and len(planted - called) == len(called - planted) == 2
@@ -208,3 +209,6 @@ def test_a_fasta_run_writes_the_planted_sites_as_called_sites_bed(generated, tmp
     assert {m: (t["score"], t["pvalue"]) for m, t in calling["thresholds"].items()} == \
         {m: (chance[m]["threshold_score"], chance[m]["threshold_pvalue"]) for m in names}
     assert "threshold auto: SIX5_disc1 score 3.263" in (out / "report.md").read_text()
+    for f in rows:         # each call's own score and p-value, at or past its motif's threshold
+        t = calling["thresholds"][f[3]]
+        assert float(f[4]) >= t["score"] - 5e-4 and float(f[6]) <= t["pvalue"] * 1.001

@@ -592,3 +592,31 @@ def call_sites(ids: list[str], codes: np.ndarray, motifs: list[Motif], backgroun
             taken.append(c)
             found.setdefault(ids[r], []).append(Site(ids[r], c, c + w, motif.name, "-" if minus[k] else "+"))
     return {sid: sorted(v, key=lambda s: (s.start, s.motif)) for sid, v in found.items()}
+
+
+def called_sites_bed(sites_by_seq: dict, ids, seqs_by_id: dict, motifs: list[Motif], background) -> str:
+    """called_sites.bed: BED6+1 lines ``id start end motif score strand p-value`` of the sites a run
+    called, sequences in ``ids`` order and each one's sites by start; score = the window's log-odds
+    (natural log, PWM against ``background``, on the site's strand, 3 decimals), p-value = the
+    chance one background window on one strand scores as high (exact, as FIMO reports it)."""
+    by_name = {m.name: m for m in motifs}
+    tables: dict = {}
+    lines = []
+    for sid in ids:
+        seq = seqs_by_id[sid]
+        for site in sorted(sites_by_seq.get(sid, []), key=lambda x: (x.start, x.motif)):
+            motif = by_name.get(site.motif)
+            score, pvalue = ".", "."
+            if motif is not None:
+                if site.motif not in tables:
+                    tables[site.motif] = log_odds(motif, background)
+                lo = tables[site.motif]
+                window = "ACGT".find
+                codes = np.array([window(b) for b in seq[site.start:site.end].upper()], dtype=np.int64)
+                if codes.size == motif.length and (codes >= 0).all():
+                    if site.strand == "-":
+                        codes = 3 - codes[::-1]
+                    value = float(lo[np.arange(motif.length), codes].sum())
+                    score, pvalue = f"{value:.3f}", f"{pvalue_of_score(lo, value, background):.3g}"
+            lines.append(f"{site.seq_id}\t{site.start}\t{site.end}\t{site.motif}\t{score}\t{site.strand}\t{pvalue}\n")
+    return "".join(lines)

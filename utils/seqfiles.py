@@ -245,14 +245,6 @@ def _fasta_bytes(ids, codes: np.ndarray) -> bytes:
     return _joined([_const(b">", n), ids, _const(b"\n", n), (_LETTER_BYTES[codes], None), _const(b"\n", n)])
 
 
-def sites_bed_text(sites_by_seq: dict, ids) -> str:
-    """BED6 lines ``id start end motif 0 strand`` of Sites, sequences in ``ids`` order and each
-    sequence's sites by start (what a run called by scanning, for the user to check)."""
-    lines = [f"{s.seq_id}\t{s.start}\t{s.end}\t{s.motif}\t0\t{s.strand}\n"
-             for sid in ids for s in sorted(sites_by_seq.get(sid, []), key=lambda x: (x.start, x.motif))]
-    return "".join(lines)
-
-
 def bed_bytes(seq_index, starts, ends, motif_index, names: list[str], minus) -> bytes:
     """BED6 lines ``id start end motif 0 strand`` of a chunk's planted sites, one per site.
 
