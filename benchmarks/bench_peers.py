@@ -221,7 +221,6 @@ def tangermeme_ism(model, x: np.ndarray, fast: bool, batch: int, min_seconds: fl
 
 def tangermeme_deep(model, x: np.ndarray, references: np.ndarray, batch: int) -> np.ndarray:
     """tangermeme's deep_lift_shap on the logit with the same references for every sequence -> (N, L, 4)."""
-    import torch
     from tangermeme.deep_lift_shap import deep_lift_shap
 
     refs = to_torch(references)[None].expand(len(x), *to_torch(references).shape).contiguous()
@@ -234,8 +233,6 @@ def tangermeme_deep(model, x: np.ndarray, references: np.ndarray, batch: int) ->
 
 # ----------------------------------------------------------------------------- one length
 def bench_length(length: int, args, tmp: Path) -> dict:
-    import torch
-
     from utils import models
 
     train_seqs = args.train_seqs_200 if length <= 200 else args.train_seqs_long
