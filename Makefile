@@ -60,6 +60,23 @@ bench: venv
 	@for b in bench_library bench_train bench_learnability bench_verdicts bench_interpret bench_attribution bench_demo; do \
 	  if [ -f benchmarks/$$b.py ]; then $(PY) -m benchmarks.$$b || exit 1; fi; done
 
+# the suite beside its peers on the same weights (benchmarks/bench_peers.py): tangermeme's ISM and
+# DeepLIFT/SHAP, SQUID. torch and tangermeme live in their own .venv-peers (requirements.txt +
+# requirements-peers.txt), never in .venv. Not part of `make test`. Flags: make bench-peers PEERS_ARGS="..."
+.PHONY: bench-peers
+PEERS_VENV := .venv-peers
+PEERS_PY   := $(PEERS_VENV)/bin/python
+PEERS_ARGS ?=
+
+$(PEERS_VENV)/.installed: requirements.txt requirements-peers.txt
+	@test -x $(PEERS_PY) || $(PYTHON) -m venv $(PEERS_VENV)
+	$(PEERS_PY) -m pip install --quiet --upgrade pip
+	$(PEERS_PY) -m pip install --quiet -r requirements.txt -r requirements-peers.txt
+	@touch $@
+
+bench-peers: $(PEERS_VENV)/.installed
+	$(PEERS_PY) -m benchmarks.bench_peers $(PEERS_ARGS)
+
 # the flag tables of docs/*.md, regenerated from the scripts' parsers (tests/test_docs.py checks them)
 docs: venv
 	$(PY) -m utils.flag_docs --write
