@@ -21,7 +21,7 @@ agree within 1e-5. Then, on the same sequences:
   benchmark's smaller jobs as it would on a large one; the path it took is printed.
 - DeepSHAP: :func:`utils.attribution.deep_shap` (shap's DeepExplainer on the Keras graph)
   against tangermeme's ``deep_lift_shap`` on the same references (the suite's
-  ``background="dist"`` draws, given to tangermeme as a tensor for every sequence).
+  ``reference="dist"`` draws, given to tangermeme as a tensor for every sequence).
   Both sum over a position's four channels to the same quantity (mean over references of
   the multipliers times input minus reference), so the per-position sums are compared:
   Pearson r, max |difference|, and each one's additivity error.
@@ -281,11 +281,12 @@ def bench_length(length: int, args, tmp: Path) -> dict:
     # DeepSHAP on the same references
     xd = x[:n_deep]
     refs = attribution.background_sequences(args.deep_refs, length, None, args.seed)
-    attribution.deep_shap(predictor, x[:WARM], num_background=args.deep_refs, seed=args.seed)
+    attribution.deep_shap(predictor, x[:WARM], reference="dist", num_background=args.deep_refs, seed=args.seed)
     tangermeme_deep(net, x[:WARM], refs, args.tangermeme_batch)
     t_sdeep = t_tdeep = float("inf")
     for _ in range(args.repeats):
-        suite_deep, t = timed(attribution.deep_shap, predictor, xd, num_background=args.deep_refs, seed=args.seed)
+        suite_deep, t = timed(attribution.deep_shap, predictor, xd, reference="dist", num_background=args.deep_refs,
+                              seed=args.seed)
         t_sdeep = min(t_sdeep, t)
         tg_deep, t = timed(tangermeme_deep, net, xd, refs, args.tangermeme_batch)
         t_tdeep = min(t_tdeep, t)
