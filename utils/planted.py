@@ -78,7 +78,7 @@ COPIES_DESIGN_DEFINITION = (
 DEFAULT_CODE_MIN_COPIES = 3                # code rules: K, the fewest positive-motif instances of a positive
 DEFAULT_CODE_MAX_COPIES = 7                # code rules: slots for the positive motifs per sequence (positives K..7:
                                            # Koo & Ploenzke's task 3 plants 3-7 instances)
-DEFAULT_CODE_DECOYS = (1, 3)               # code rules: decoys per sequence, uniform over this range in both classes
+DEFAULT_CODE_DECOYS = (1, 2)               # code rules: decoys per sequence, uniform over this range in both classes
 CODE_DEFINITION = ("copies = planted instances of any of the positive motifs in a sequence, counted together "
                    "(their lines in motif_sites.bed, either strand); positive iff copies >= min_copies")
 CODE_DESIGN_DEFINITION = (
@@ -1010,13 +1010,13 @@ def from_json(meta: Mapping, path="metadata.json", site_motifs: Iterable[str] = 
             raise bad("a copies rule has class labels only, but target is activity")
         extra.update(min_copies=whole(k), max_copies=whole(top))
     if kind == "code":
-        k, top, lo, hi, slot = (meta.get(f) for f in ("min_copies", "max_copies", "min_decoys", "max_decoys",
+        k, top, dlo, dhi, slot = (meta.get(f) for f in ("min_copies", "max_copies", "min_decoys", "max_decoys",
                                                      "slot_width"))
         if any(whole(v) is None for v in (k, top)) or not 2 <= whole(k) <= whole(top):
             raise bad("a code rule needs whole numbers 2 <= min_copies <= max_copies")
-        if any(whole(v) is None for v in (lo, hi)) or not 0 <= whole(lo) <= whole(hi):
+        if any(whole(v) is None for v in (dlo, dhi)) or not 0 <= whole(dlo) <= whole(dhi):
             raise bad("a code rule needs whole numbers 0 <= min_decoys <= max_decoys")
-        if whole(hi) > 0 and not decoys:
+        if whole(dhi) > 0 and not decoys:
             raise bad("a code rule with max_decoys above 0 needs decoy_motifs")
         if set(pos) - set(lookalikes.values()):
             raise bad("a code rule needs a look-alike of each positive motif in lookalike_motifs (they fill the "
@@ -1025,7 +1025,7 @@ def from_json(meta: Mapping, path="metadata.json", site_motifs: Iterable[str] = 
             raise bad("slot_width must be a whole number of bp, 1 or more")
         if activity is not None:
             raise bad("a code rule has class labels only, but target is activity")
-        extra.update(min_copies=whole(k), max_copies=whole(top), min_decoys=whole(lo), max_decoys=whole(hi),
+        extra.update(min_copies=whole(k), max_copies=whole(top), min_decoys=whole(dlo), max_decoys=whole(dhi),
                      slot_width=whole(slot) if slot is not None else None)
     if kind == "position":
         region = meta.get("region")
