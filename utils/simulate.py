@@ -173,13 +173,13 @@ def metadata(rule: Rule, class_counts: dict, stats: CleanStats, activity_record:
         params.pop("min_motifs")
     if c.gen_type not in ("copies", "code"):   # only copies and code data carry min_copies (copies: max_copies too)
         params.pop("min_copies")
-    if c.gen_type != "code":             # only code data carry their instances per sequence
-        params.pop("instances_per_seq")
+    if c.gen_type != "code":             # only code data carry their decoys per sequence
+        params.pop("decoys_per_seq")
     else:
-        params["instances_per_seq"] = list(c.instances_per_seq)
+        params["decoys_per_seq"] = list(c.decoys_per_seq)
     if rule.activity is None:
         for key in ("target", "effects", "interaction", "noise_sd", "max_copies"):
-            if key != "max_copies" or c.gen_type != "copies":
+            if key != "max_copies" or c.gen_type not in ("copies", "code"):
                 params.pop(key)
     else:
         params["effects"] = None if c.effects is None else [[m, v] for m, v in c.effects]
@@ -256,39 +256,47 @@ def write_dataset(rule: Rule, out_dir, quiet: bool = True, overwrite: bool = Fal
 class CopyCounts:
     """A copies rule's tally, chunk after chunk: sequences of each class by their number of planted
     A's (their lines in motif_sites.bed), and their A-like sites (A and its look-alike) in all. A code
-    rule's: sequences by their number of planted instances of any positive motif, and every planted
-    instance (positive motifs and decoys) in all."""
+    rule's: sequences of each class by their number of planted instances of any positive motif and by
+    their number of decoys, and their positive-motif-like sites (positive motifs and look-alikes) in all."""
 
     def __init__(self, rule: Rule):
         self.code = rule.config.gen_type == "code"
         self.counted = list(rule.pos) if self.code else [rule.pos[0]]
-        self.like = self.counted + (list(rule.decoys) if self.code else [rule.fillers[rule.pos[0]]])
-        self.top = rule.config.instances_per_seq[1] if self.code else rule.config.max_copies
+        self.like = self.counted + [rule.fillers[p] for p in self.counted]
+        self.decoys = list(rule.decoys)
+        self.top = rule.config.max_copies
+        self.most = rule.config.decoys_per_seq[1] if self.code else 0
         self.by_class = np.zeros((2, self.top + 1), dtype=np.int64)
+        self.decoys_by_class = np.zeros((2, self.most + 1), dtype=np.int64)
         self.a_like = np.zeros(2, dtype=np.int64)
 
     def add(self, chunk: Chunk) -> None:
         n = len(chunk.labels)
         real = np.bincount(chunk.site_seq[np.isin(chunk.site_motif, self.counted)], minlength=n)
         like = np.bincount(chunk.site_seq[np.isin(chunk.site_motif, self.like)], minlength=n)
+        decoys = np.bincount(chunk.site_seq[np.isin(chunk.site_motif, self.decoys)], minlength=n)
         for label in (0, 1):
             rows = chunk.labels == label
             self.by_class[label] += np.bincount(real[rows], minlength=self.top + 1)
             self.a_like[label] += int(like[rows].sum())
+            if self.code:
+                self.decoys_by_class[label] += np.bincount(decoys[rows], minlength=self.most + 1)
 
     def record(self) -> dict:
-        counts = {name: {str(k): int(v) for k, v in enumerate(self.by_class[label]) if v}
-                  for label, name in ((1, "positives"), (0, "negatives"))}
+        def table(counts):
+            return {name: {str(k): int(v) for k, v in enumerate(counts[label]) if v}
+                    for label, name in ((1, "positives"), (0, "negatives"))}
         total = {"positives": int(self.a_like[1]), "negatives": int(self.a_like[0])}
         if self.code:
             return {"definition": ("sequences of each class by their number of planted instances of the positive "
-                                   "motifs, counted together (their lines in motif_sites.bed); motif_instances: "
-                                   "every planted instance, positive motifs and decoys, in all"),
-                    **counts, "motif_instances": total}
+                                   "motifs, counted together (their lines in motif_sites.bed); decoys: sequences "
+                                   "of each class by their number of planted decoys; code_like_sites: positive-"
+                                   "motif instances and look-alikes in all"),
+                    **table(self.by_class), "decoys": table(self.decoys_by_class), "code_like_sites": total}
         return {
             "definition": ("sequences of each class by their number of planted copies of the positive motif "
                            "(its lines in motif_sites.bed); a_like_sites: its copies and look-alikes in all"),
-            **counts, "a_like_sites": total,
+            **table(self.by_class), "a_like_sites": total,
         }
 
 
