@@ -238,8 +238,6 @@ def dose_response(predictor, x, sites, motif: motiflib.Motif, lookalike: str | N
     draws reaching the match threshold); without it, unconditioned PWM draws (or the consensus).
     Returns (counts (C,), sequence indices (n,), mean output (n, C)).
     """
-    from utils.cli import progress
-
     names = (motif.name, lookalike)
     slots = [[s for s in seq_sites if s.motif in names] for seq_sites in sites]
     w = motif.length
@@ -256,15 +254,7 @@ def dose_response(predictor, x, sites, motif: motiflib.Motif, lookalike: str | N
     real = draw(motif, rows_total * k, rng).reshape(rows_total, k, w)
     fake = motiflib.shuffle_instances(draw(motif, rows_total * k, rng), rng).reshape(rows_total, k, w)
     rank = np.argsort(rng.random((rows_total, k)), axis=1).argsort(axis=1)     # each slot's place in a random order
-    rows = np.arange(rows_total)[:, None]
-    out = np.full((n, len(counts)), np.nan)
-    for c in progress(counts, total=len(counts), desc="dose-response", quiet=quiet, unit="count"):
-        for j in range(k):
-            inst = np.where((rank[:, j] < c)[:, None], real[:, j], fake[:, j])
-            work[rows, starts[:, j, None] + np.arange(w)[None, :]] = _EYE[inst]
-        prob = np.asarray(predictor.predict(work), dtype=np.float64).reshape(n, num_perturbs)
-        out[:, c] = prob.mean(axis=1)
-    return counts, idx, out
+    return counts, idx, _dose_curve(predictor, work, starts, real, fake, rank, counts, n, num_perturbs, quiet)
 
 
 # ============================================================================ a code's slots
@@ -362,8 +352,6 @@ def code_dose_response(predictor, x, slots, counted: list[motiflib.Motif], max_c
     random numbers), as :func:`dose_response` does for one motif. Returns (counts (C,), sequence indices (n,),
     mean output (n, C)).
     """
-    from utils.cli import progress
-
     idx = _choose([i for i, sl in enumerate(slots) if sl is not None and len(sl) == max_count], max_seqs, rng)
     counts = np.arange(max_count + 1)
     n, k = len(idx), max_count
@@ -377,15 +365,25 @@ def code_dose_response(predictor, x, slots, counted: list[motiflib.Motif], max_c
     fake = slot_fills(counted, rows_total * k, width, background, rng, draw, both_strands, bases, shuffled=True)
     real, fake = real.reshape(rows_total, k, width), fake.reshape(rows_total, k, width)
     rank = np.argsort(rng.random((rows_total, k)), axis=1).argsort(axis=1)
+    return counts, idx, _dose_curve(predictor, work, starts, real, fake, rank, counts, n, num_perturbs, quiet)
+
+
+def _dose_curve(predictor, work, starts, real, fake, rank, counts, n: int, num_perturbs: int, quiet: bool):
+    """The dose loop shared by the copies and code curves: for each count c, the slots ranked
+    below c in ``rank`` (rows x k) hold ``real`` (rows x k x w codes), the others ``fake``, written
+    into ``work`` at ``starts``; -> (n, len(counts)) mean output over each sequence's draws."""
+    from utils.cli import progress
+
+    rows_total, k, w = real.shape
     rows = np.arange(rows_total)[:, None]
     out = np.full((n, len(counts)), np.nan)
     for c in progress(counts, total=len(counts), desc="dose-response", quiet=quiet, unit="count"):
         for j in range(k):
             fill = np.where((rank[:, j] < c)[:, None], real[:, j], fake[:, j])
-            work[rows, starts[:, j, None] + np.arange(width)[None, :]] = _EYE[fill]
+            work[rows, starts[:, j, None] + np.arange(w)[None, :]] = _EYE[fill]
         prob = np.asarray(predictor.predict(work), dtype=np.float64).reshape(n, num_perturbs)
         out[:, c] = prob.mean(axis=1)
-    return counts, idx, out
+    return out
 
 
 def copy_threshold(counts: np.ndarray, mean: np.ndarray) -> int | None:
