@@ -201,7 +201,7 @@ def main(argv=None) -> int:
             gradient_correction=args.gradient_correction, reference=args.reference)
     swapped, swapped_maps = None, None
     if attributed:       # an order rule's faithfulness also reads each method's map of the swapped positives
-        swapped = faithfulness.swapped_positives(rule, attr_ids, y[pick], inp.sites, x[pick])
+        swapped = faithfulness.swapped_positives(rule, attr_ids, y[pick], inp.sites, x_pick)
     if swapped is not None:
         swapped.calls = predictor.predict(swapped.onehot) >= 0.5
         swapped_maps = {m: a for m, (a, _) in attribution.run_attributions(
