@@ -336,3 +336,15 @@ def test_a_model_folder_given_its_own_training_fasta_interprets_its_test_split(t
     summary = json.loads((out / "summary.json").read_text())
     assert summary["n_test_seqs"] == len(test_ids) == 44          # 15% of 300, rounded per class
     assert f"its own test split of {len(test_ids)} sequences is interpreted" in proc.stderr
+    # trained on the generated folder (its checksum covers metadata and sites too), then given the
+    # folder's sequences.fa as a FASTA: the FASTA's own hash in model.json still finds it
+    assert Train_models.main(["--data_file", str(tmp_path / "gen"), "--model_type", "kmer_logistic", "--k", "3",
+                              "--out_dir", str(tmp_path / "m2"), "--quiet"]) == 0
+    proc = subprocess.run([sys.executable, str(ROOT / "Interpret_models.py"), "--model", str(tmp_path / "m2" / "kmer_logistic"),
+                           "--seq_dict", str(tmp_path / "gen" / "sequences.fa"), "--labels",
+                           str(tmp_path / "gen" / "labels.tsv"), "--motifs", "STAT_known2", "--methods", "none",
+                           "--tests", "ablation", "--out_dir", str(tmp_path / "r2"), "--quiet"],
+                          capture_output=True, text=True, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert json.loads((tmp_path / "r2" / "summary.json").read_text())["n_test_seqs"] == 44
+    assert "its own test split of 44 sequences is interpreted" in proc.stderr

@@ -202,6 +202,7 @@ class Dataset:
     match_thresholds: dict = field(default_factory=dict)   # motif -> (score, share of PWM draws kept)
     target: str | None = "class"
     notes: tuple[str, ...] = ()      # what reading the files decided that the user should hear (stderr)
+    sequences_sha256: str = ""       # sha256 of the FASTA's bytes alone: the same sequences read as a folder or a FASTA
 
     @property
     def seq_length(self) -> int:
@@ -241,6 +242,7 @@ def load_dataset(path: str | os.PathLike, need_sites: bool = False) -> Dataset:
         # sequences.fa, and model.json files on disk record it so
         digest.update(read_bytes(folder / DataFolder.FASTA))
     ids, seqs = read_fasta(fasta, raw)
+    sequences_sha256 = hashlib.sha256(raw).hexdigest()
     del raw
     meta_path = folder / DataFolder.METADATA
     meta_raw, metadata = None, {}
@@ -293,7 +295,7 @@ def load_dataset(path: str | os.PathLike, need_sites: bool = False) -> Dataset:
     files = tuple(name for name in DataFolder.FILES if (folder / name).exists())
     return Dataset(folder, ids, seqs, labels, sites, metadata, digest.hexdigest(), files, rule, library,
                    background, str(metadata.get("motif_sampling") or "pwm"), _match_thresholds(metadata),
-                   target_of(labels))
+                   target_of(labels), sequences_sha256=sequences_sha256)
 
 
 def _match_thresholds(metadata: dict) -> dict:
@@ -334,6 +336,7 @@ def load_fasta_input(fasta: str | os.PathLike, labels: str | os.PathLike | None 
     raw = read_bytes(fasta)
     digest.update(raw)
     ids, seqs = read_fasta(fasta, raw, same_length)
+    sequences_sha256 = hashlib.sha256(raw).hexdigest()
     del raw
     values, notes = None, []
     if labels is not None:
@@ -354,7 +357,7 @@ def load_fasta_input(fasta: str | os.PathLike, labels: str | os.PathLike | None 
         order = {k: i for i, k in enumerate(label_ids)}
         values = values[[order[k] for k in ids]]
     return Dataset(fasta.parent, ids, seqs, values, {}, {}, digest.hexdigest(), target=target_of(values),
-                   notes=tuple(notes))
+                   notes=tuple(notes), sequences_sha256=sequences_sha256)
 
 
 # ----------------------------------------------------------------------------- model folder

@@ -196,7 +196,10 @@ def load_sequences(seq_dict: str | None, labels: str | None = None, model_path: 
         warnings.extend(data.notes)
         recorded = (model_meta or {}).get("data") or {}
         # the very FASTA (and labels) a model folder was trained on: its own test split applies
-        same_data = not external_model and bool(recorded.get("sha256")) and data.checksum == recorded["sha256"]
+        # (the folder's checksum covers its other files too: the FASTA's own hash finds its sequences.fa)
+        same_data = not external_model and (
+            (bool(recorded.get("sha256")) and data.checksum == recorded["sha256"])
+            or (bool(recorded.get("sequences_sha256")) and data.sequences_sha256 == recorded["sequences_sha256"]))
     elif external_model:
         if data_path is None:
             raise dio.InputError(f"--model {model_path} is a model file with no record of its data; pass "

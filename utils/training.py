@@ -434,6 +434,7 @@ def model_json(result: TrainResult, dataset: Dataset, cfg: TrainConfig, seed: in
             "path": str(folder.resolve()),
             "files": list(dataset.files),
             "sha256": dataset.checksum,
+            "sequences_sha256": dataset.sequences_sha256,     # the FASTA alone: known again when given as --seq_dict
             "gen_type": dataset.rule.kind if dataset.rule is not None else None,
         },
         "best_epoch": result.metrics.get("best_epoch"),
