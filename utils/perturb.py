@@ -248,8 +248,7 @@ def dose_response(predictor, x, sites, motif: motiflib.Motif, lookalike: str | N
     if n == 0 or k == 0:
         return counts, idx, np.full((n, len(counts)), np.nan)
     rows_total = n * num_perturbs
-    work = np.repeat(x[idx], num_perturbs, axis=0)
-    starts = np.repeat(np.array([[t.start for t in slots[i]] for i in idx], dtype=np.int64), num_perturbs, axis=0)
+    work, starts = _slot_copies(x, slots, idx, num_perturbs)
     draw = draw or (lambda m, size, g: motiflib.sample_instances(m, size, g, sampling))
     real = draw(motif, rows_total * k, rng).reshape(rows_total, k, w)
     fake = motiflib.shuffle_instances(draw(motif, rows_total * k, rng), rng).reshape(rows_total, k, w)
@@ -358,14 +357,21 @@ def code_dose_response(predictor, x, slots, counted: list[motiflib.Motif], max_c
     if n == 0 or k == 0:
         return counts, idx, np.full((n, len(counts)), np.nan)
     rows_total = n * num_perturbs
-    work = np.repeat(x[idx], num_perturbs, axis=0)
-    starts = np.repeat(np.array([[s.start for s in slots[i]] for i in idx], dtype=np.int64), num_perturbs, axis=0)
+    work, starts = _slot_copies(x, slots, idx, num_perturbs)
     bases = sample_background(rows_total * k, width, np.asarray(background, dtype=np.float64), rng)
     real = slot_fills(counted, rows_total * k, width, background, rng, draw, both_strands, bases)
     fake = slot_fills(counted, rows_total * k, width, background, rng, draw, both_strands, bases, shuffled=True)
     real, fake = real.reshape(rows_total, k, width), fake.reshape(rows_total, k, width)
     rank = np.argsort(rng.random((rows_total, k)), axis=1).argsort(axis=1)
     return counts, idx, _dose_curve(predictor, work, starts, real, fake, rank, counts, n, num_perturbs, quiet)
+
+
+def _slot_copies(x, slots, idx, num_perturbs: int):
+    """``num_perturbs`` copies of each chosen sequence (rows ``idx``) and the start of each of its
+    slots per copy -> (work (n x num_perturbs, L, 4), starts (n x num_perturbs, k))."""
+    work = np.repeat(x[idx], num_perturbs, axis=0)
+    starts = np.array([[t.start for t in slots[i]] for i in idx], dtype=np.int64)
+    return work, np.repeat(starts, num_perturbs, axis=0)
 
 
 def _dose_curve(predictor, work, starts, real, fake, rank, counts, n: int, num_perturbs: int, quiet: bool):
