@@ -61,6 +61,8 @@ def main() -> None:
     ap.add_argument("--ism_seqs", type=int, default=100)
     ap.add_argument("--ism_rows", type=int, nargs="*", default=[3, 4],
                     help="rows whose trained CNN runs the ISM comparison (5: 1,000 bp, max and mean pooling)")
+    ap.add_argument("--first_activation", choices=models.FIRST_ACTIVATIONS, default="relu",
+                    help="the CNN's first-layer activation (Train_models.py's flag), to measure a candidate default")
     args = ap.parse_args()
     from benchmarks.bench_attribution import naive_ism
 
@@ -75,7 +77,8 @@ def main() -> None:
                 assert all(m.length <= 8 for m in rule.motifs[:2]), [m.length for m in rule.motifs]
             simulate.write_dataset(rule, Path(tmp) / f"d{row}")
             data = load_dataset(Path(tmp) / f"d{row}")
-            cnn = training.train(data, "cnn", training.TrainConfig(), seed=0)
+            cnn = training.train(data, "cnn", training.TrainConfig(), seed=0,
+                                 arch=models.CNNConfig(first_activation=args.first_activation))
             kmer = training.train(data, "kmer_logistic", training.TrainConfig(), seed=0)
             field = f"{models.receptive_field(cnn.arch)}/{cnn.field_needed[0]}"
             print(f"{name:32} {cnn.metrics['test']['auroc']:>9.3f} {cnn.metrics['epochs_run']:>6} "
