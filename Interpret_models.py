@@ -190,24 +190,20 @@ def main(argv=None) -> int:
     for note in inp.notes:
         cli.say(f"note: {note}", args.quiet)
     attributed, scores = {}, None
+    swapped, swapped_maps = None, None
     if inp.methods:
         local = attribution.pick_attribution_seqs(y[main_rows], args.num_attr_seqs)
         pick = main_rows[local]
         attr_ids = [test_ids[k] for k in pick]
         x_pick = x[local]
-        attributed = attribution.run_attributions(
-            predictor, x_pick, attr_ids, inp.methods, background_dist=inp.background, seed=args.seed,
-            window=args.window, nsamples=args.nsamples, quiet=args.quiet,
-            gradient_correction=args.gradient_correction, reference=args.reference)
-    swapped, swapped_maps = None, None
-    if attributed:       # an order rule's faithfulness also reads each method's map of the swapped positives
+        options = dict(background_dist=inp.background, seed=args.seed, window=args.window, nsamples=args.nsamples,
+                       gradient_correction=args.gradient_correction, reference=args.reference)
+        attributed = attribution.run_attributions(predictor, x_pick, attr_ids, inp.methods, quiet=args.quiet,
+                                                  **options)
+        # an order rule's faithfulness also reads each method's map of the swapped positives
         swapped = faithfulness.swapped_positives(rule, attr_ids, y[pick], inp.sites, x_pick)
-    if swapped is not None:
-        swapped.calls = predictor.predict(swapped.onehot) >= 0.5
-        swapped_maps = {m: a for m, (a, _) in attribution.run_attributions(
-            predictor, swapped.onehot, swapped.ids, list(attributed), background_dist=inp.background,
-            seed=args.seed, window=args.window, nsamples=args.nsamples, quiet=True,
-            gradient_correction=args.gradient_correction, reference=args.reference).items()}
+        if swapped is not None:
+            swapped_maps = faithfulness.attribute_swapped(predictor, swapped, attributed, **options)
     scale = attribution.output_scale(predictor)
     truth_motifs = list(rule.pos_motifs) if rule is not None else [m.name for m in inp.motifs]
     truth_given = bool(args.truth_sites)       # the user's true sites: localization is scored against them

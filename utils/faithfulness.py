@@ -113,6 +113,17 @@ def swapped_positives(rule, ids: Sequence[str], labels: np.ndarray, sites: Mappi
     return Swapped(rows, swapped_ids, np.stack(maps), moved)
 
 
+def attribute_swapped(predictor, swapped: Swapped, methods, **attribution_options) -> dict[str, np.ndarray]:
+    """The model's calls on the swapped positives (``swapped.calls``, probability >= 0.5, one batch)
+    and each method's maps of them, made as the originals were (``attribution_options``: those of
+    :func:`utils.attribution.run_attributions`) -> {method: (k, L, 4) maps}."""
+    from utils.attribution import run_attributions
+
+    swapped.calls = np.asarray(predictor.predict(swapped.onehot)) >= 0.5
+    made = run_attributions(predictor, swapped.onehot, swapped.ids, list(methods), quiet=True, **attribution_options)
+    return {m: maps for m, (maps, _) in made.items()}
+
+
 def supported_counts(signed_row: np.ndarray, seq_sites: Sequence[Site], wanted: set) -> tuple[Counter, int]:
     """(motif -> supported instances among ``wanted``, number of ``wanted`` sites) for one (L,) map."""
     sums, nulls = site_sums(signed_row, seq_sites)
