@@ -162,7 +162,8 @@ def main(argv=None) -> int:
                                   inp.plan,
                                   inp.motifs, inp.background, args.num_perturbs, args.num_seqs, args.seed,
                                   sampling=inp.sequences.sampling, quiet=args.quiet, base_prob=inp.base_prob,
-                                  target=inp.targets, thresholds=inp.sequences.match_thresholds)
+                                  target=inp.targets, thresholds=inp.sequences.match_thresholds,
+                                  strands_both=inp.sequences.strand == "both")
     measured = None
     if args.tests is None or "interactions" in args.tests:
         activity = rule.activity if rule is not None else None

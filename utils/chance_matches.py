@@ -46,8 +46,9 @@ def clean_chance_matches(rule: Rule, chunk: Chunk, bases: Callable[[int], np.nda
                          sample: Callable[[int, int], np.ndarray]) -> CleanStats:
     """Remove every window scoring at or above a motif's threshold, except its planted instances.
 
-    A window matching motif M (either strand) is left alone only when it overlaps a planted
-    instance of M itself. Every other match is removed: its background bases are drawn anew
+    A window matching motif M (either strand) is left alone only when it is a planted instance
+    of M, or overlaps one and scores below it (:func:`_kept_overlaps`: site calling then finds
+    the instance, not the window). Every other match is removed: its background bases are drawn anew
     with ``bases(k)``; when it has none, or its row keeps matching, the planted instances it
     touches are drawn anew with ``sample(motif_id, k)`` (forward strand; put back on the
     instance's strand here). Both come from the engine's own generator.
@@ -85,8 +86,7 @@ def clean_chance_matches(rule: Rule, chunk: Chunk, bases: Callable[[int], np.nda
                 continue
             r, c = motiflib.find_matches(block, lo, rule.thresholds[m], quads)
             rr = todo[r]
-            # equal lengths: a window overlaps a planted M iff one of its ends lies in it
-            own = (motif_of[inst_id[rr, c]] == m) | (motif_of[inst_id[rr, c + w - 1]] == m)
+            own = _kept_overlaps(codes, rr, c, m, lo, inst_id, motif_of, chunk.site_start)
             r, c, rr = r[~own], c[~own], rr[~own]
             if r.size == 0:
                 continue
@@ -116,6 +116,48 @@ def clean_chance_matches(rule: Rule, chunk: Chunk, bases: Callable[[int], np.nda
     planted = np.bincount(codes[site_rows, site_cols], minlength=5)[:4]
     stats.background_counts = (np.bincount(codes.ravel(), minlength=5)[:4] - planted).astype(np.int64)
     return stats
+
+
+def _best_strand_scores(codes: np.ndarray, rows: np.ndarray, starts: np.ndarray, lo: np.ndarray) -> np.ndarray:
+    """Log-odds of the windows at (rows, starts), the better strand: the score site calling keeps."""
+    win = codes[rows[:, None], starts[:, None] + np.arange(lo.shape[0])[None, :]]
+    return np.maximum(motiflib.window_scores(win, lo), motiflib.window_scores(motiflib.reverse_complement(win), lo))
+
+
+def _kept_overlaps(codes, rows, starts, m: int, lo, inst_id, motif_of, site_start) -> np.ndarray:
+    """Which matching windows of motif ``m`` stay: the planted instances of ``m`` themselves, and
+    windows overlapping one that score below it (or equal, to its right).
+
+    Site calling keeps the best of overlapping windows of a motif (the leftmost of equals), so a
+    window that beats the planted instance it overlaps would be called in the instance's place:
+    such a window is a chance match like any other and is removed. Equal lengths: a window
+    overlaps a planted ``m`` iff one of its ends lies in it, and it overlaps at most two.
+    """
+    w = lo.shape[0]
+    keep = np.zeros(rows.size, dtype=bool)
+    ends = [inst_id[rows, starts], inst_id[rows, starts + w - 1]]
+    overlaps = [motif_of[e] == m for e in ends]
+    if not (overlaps[0] | overlaps[1]).any():
+        return keep
+    score = np.full(rows.size, np.nan)
+    beaten = np.zeros(rows.size, dtype=bool)
+    for end, over in zip(ends, overlaps):
+        idx = np.flatnonzero(over)
+        if idx.size == 0:
+            continue
+        inst_start = site_start[end[idx] - 1]
+        itself = inst_start == starts[idx]
+        keep[idx[itself]] = True
+        rival = idx[~itself]
+        if rival.size == 0:
+            continue
+        todo = rival[np.isnan(score[rival])]
+        score[todo] = _best_strand_scores(codes, rows[todo], starts[todo], lo)
+        planted = _best_strand_scores(codes, rows[rival], site_start[end[rival] - 1], lo)
+        rival_start, own_start = starts[rival], site_start[end[rival] - 1]
+        beaten[rival] |= (score[rival] > planted) | ((score[rival] == planted) & (rival_start < own_start))
+    over_any = overlaps[0] | overlaps[1]
+    return keep | (over_any & ~beaten)
 
 
 def _redraw_instances(rule: Rule, chunk: Chunk, sites: np.ndarray, sample, stats: CleanStats) -> None:

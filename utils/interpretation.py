@@ -78,6 +78,7 @@ class Sequences:
     warnings: tuple[str, ...] = ()
     same_data: bool = False          # the data folder the model's own predictions.tsv describes
     match_thresholds: dict = field(default_factory=dict)    # motif -> (score, share kept): how instances were drawn
+    strand: str = "both"             # the strands the data planted on (metadata's strand): plus or both
 
     @property
     def lengths(self) -> tuple[int, ...]:
@@ -224,7 +225,8 @@ def load_sequences(seq_dict: str | None, labels: str | None = None, model_path: 
                      dict(data.sites) if planted else {}, data.rule if planted else None,
                      dict(data.library) if planted else {}, data.background if planted else np.full(4, 0.25),
                      data.sampling if planted else "pwm", tuple(warnings), same_data,
-                     dict(data.match_thresholds) if planted else {})
+                     dict(data.match_thresholds) if planted else {},
+                     str(data.metadata.get("strand") or "both") if planted else "both")
 
 
 # ----------------------------------------------------------------------------- 3. the sites

@@ -851,6 +851,7 @@ class ExperimentPlan:
     copies: tuple | None = None        # a copies rule's (motif, its look-alike, K, max copies): the dose curve
     position_motif: str | None = None  # a position rule's motif: moved along the sequence (the position curve)
     code: tuple | None = None          # a code rule's (positive motifs, their look-alikes, K, slots, slot width)
+    inapplicable: tuple = ()           # (test, why) for each test of --tests that does not apply to the rule
 
 
 def plan_experiments(rule: PlantedRule | None, motifs: list[motiflib.Motif], pair: tuple[str, str] | None = None,
@@ -908,7 +909,23 @@ def plan_experiments(rule: PlantedRule | None, motifs: list[motiflib.Motif], pai
     if "position" in tests and rule is not None and rule.kind == "position" and rule.motif in names:
         hyps += rule.required()
         position_motif = rule.motif
-    return ExperimentPlan(tuple(hyps), curve, drawn, spacing, orientation, rule, copies, position_motif, code)
+    applies = {"order": bool(pair), "orientation": orientation is not None or (rule is None and pair is not None),
+               "copies": copies is not None or code is not None, "position": position_motif is not None,
+               "truth_table": rule is not None and rule.kind == "presence" and rule.activity is None}
+    inapplicable = tuple((t, _inapplicable_reason(t, rule)) for t in tests if requested and not applies.get(t, True))
+    return ExperimentPlan(tuple(hyps), curve, drawn, spacing, orientation, rule, copies, position_motif, code,
+                          inapplicable)
+
+
+def _inapplicable_reason(test: str, rule: PlantedRule | None) -> str:
+    """Why a test asked for with --tests does not run on this rule, in words."""
+    kind = "no planted rule" if rule is None else f"a {rule.kind} rule"
+    return {"order": f"the swaps need a pair of motifs, and {kind} names none (without a planted rule: --pair A B)",
+            "orientation": f"the flips run for orientation rules (or a --pair without a planted rule), not {kind}",
+            "copies": f"the copy-number tests run for copies and code rules, not {kind} (or its motif is not "
+                      f"among --motifs)",
+            "position": f"the moves run for position rules, not {kind} (or its motif is not among --motifs)",
+            "truth_table": f"the truth table runs for presence rules of class labels, not {kind}"}[test]
 
 
 @dataclass
@@ -1093,7 +1110,7 @@ def run_battery(predictor, x: np.ndarray, y: np.ndarray, sites: list[list[Site]]
                     "supported": supported, "region": found_region(starts, np.where(supported, mean, np.nan))}
     if keep_outcomes is not None:
         keep_outcomes.extend(outcomes)
-    rows, not_run = [], []
+    rows, not_run = [], [{"test": t, "motifs": "", "reason": why} for t, why in plan.inapplicable]
     for o in outcomes:
         if len(o.delta_output) == 0:
             not_run.append({"test": o.name, "motifs": o.motifs, "reason": not_run_reason(o.hypothesis)})
@@ -1149,7 +1166,7 @@ def battery_by_length(predictor, xs: list[np.ndarray], y: np.ndarray, sites: lis
             pooled.setdefault((o.name, o.motifs), []).append(
                 Outcome(o.hypothesis, np.asarray(o.indices, dtype=np.int64) + starts[k], o.delta_output, o.delta_loss,
                         o.num_perturbs))
-    rows, not_run = [], []
+    rows, not_run = [], [{"test": t, "motifs": "", "reason": why} for t, why in plan.inapplicable]
     for parts in pooled.values():
         o = Outcome(parts[0].hypothesis, np.concatenate([p.indices for p in parts]),
                     np.concatenate([p.delta_output for p in parts]), np.concatenate([p.delta_loss for p in parts]),

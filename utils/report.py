@@ -315,9 +315,11 @@ def markdown(summary: Mapping, rows: list[dict], curve_png: str | None = None, s
         lines.append("No hypothesis test found sequences to perturb.")
     not_run = summary.get("not_run") or []
     if not_run:
-        lines += ["", "## Not run", "", "These tests found no sequence to perturb, so they are not rows "
-                  "of the table:", ""]
-        lines += [f"- {t['test']} ({t['motifs']}): {t['reason']}" for t in not_run]
+        lines += ["", "## Not run", "", "These tests found no sequence to perturb, or do not apply to the rule, "
+                  "so they are not rows of the table:", ""]
+        for t in not_run:
+            motifs = f" ({t['motifs']})" if t["motifs"] else ""
+            lines.append(f"- {t['test']}{motifs}: {t['reason']}")
     if curve_png:
         lines += ["", "## Distance response", "",
                   "Mean probability as the downstream motif is moved so the gap takes each value "
