@@ -631,3 +631,26 @@ def test_koo_ploenzke_truth_and_signed_scores():
     got = localization_scores(a, mask, x, "saliency", "signed")["auroc"][0]
     # truth 2, 4, 7, 9 score 3, -2, 0, 0; the 8 others 0: 3 beats all, -2 loses to all, the zeros tie
     assert got == pytest.approx((8 + 0 + 4 + 4) / 32)
+
+
+@pytest.mark.parametrize("reference", ["dinuc", "dist"])
+def test_deep_shap_in_one_batch_equals_shaps_own_loop_on_the_default_cnn(reference):
+    """deep_shap runs shap's DeepLIFT graph once for many sequences (each tiled beside its references);
+    shap's own shap_values runs it once per sequence. On the default CNN (batch norm, dilated residual
+    tower, max pooling, untrained seeded weights) both give the same maps from the same references."""
+    from utils import models
+
+    shap = attr._import_shap(deep=True)
+    keras = models.import_keras()
+    keras.utils.set_random_seed(4)
+    predictor = models.CNNPredictor(models.build_cnn(120, models.CNNConfig(dilated_layers=2)), 120)
+    rng = np.random.default_rng(5)
+    x = one_hot(["".join(rng.choice(list("ACGT"), size=120)) for _ in range(7)])
+    phi = attr.deep_shap(predictor, x, reference=reference, num_background=6, seed=9)
+    shared, per_sequence = attr.references_for(reference, 6, 120, None, 9)
+    with attr._quiet_shap():
+        explainer = shap.DeepExplainer(predictor.logit_model, shared if shared is not None
+                                       else lambda inputs: per_sequence(inputs[0]))
+        expected = np.asarray(explainer.shap_values(x, check_additivity=False)).reshape(x.shape)
+    assert np.abs(expected).max() > 1e-3                              # not trivially zero
+    np.testing.assert_allclose(phi, expected, atol=2e-6)
