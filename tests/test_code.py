@@ -166,8 +166,8 @@ def test_the_cnn_pools_max_and_mean_for_a_code_rule():
 
 def test_faithfulness_counts_the_code_motifs_together():
     rule = planted.Code(motifs=tuple(POS + DECOYS), pos_motifs=tuple(POS), decoy_motifs=tuple(DECOYS), min_copies=3)
-    assert faithfulness.satisfies(rule, Counter({POS[0]: 1, POS[1]: 1, POS[2]: 1}))
-    assert not faithfulness.satisfies(rule, Counter({POS[0]: 2, DECOYS[0]: 3}))
+    assert rule.satisfied_by(Counter({POS[0]: 1, POS[1]: 1, POS[2]: 1}))
+    assert not rule.satisfied_by(Counter({POS[0]: 2, DECOYS[0]: 3}))
 
 
 # ----------------------------------------------------------------------------- the code experiment

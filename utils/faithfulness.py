@@ -13,7 +13,8 @@ background. The rule then reads the supported instances as it reads planted ones
   xor: exactly one; at_least K: K or more; :meth:`utils.planted.Presence.positive`);
 - copies: at least min_copies supported instances of the motif (code: of the positive motifs together);
 - every other rule (order, distance, orientation, phasing, position): each of its motifs supported
-  (the arrangement is the model's business; the map must at least credit both partners);
+  (the arrangement is the model's business; the map must at least credit both partners); each
+  rule says it with :meth:`utils.planted.PlantedRule.satisfied_by`;
 - order, in addition: the map of the same sequence with its two motifs swapped in place
   (:func:`swapped_positives`; the gap kept) must change with the model's call on it. Where the
   model calls the swapped sequence negative, as a model that learned the order does, the swapped
@@ -59,16 +60,6 @@ def site_sums(signed: np.ndarray, sites: Sequence[Site]) -> tuple[list[float], l
             cache[w] = float(np.quantile(windows[free], NULL_QUANTILE)) if free.any() else float("nan")
         nulls.append(cache[w])
     return sums, nulls
-
-
-def satisfies(rule, supported: Counter) -> bool:
-    """Would the planted rule, reading only the ``supported`` instances (motif -> count), call the
-    sequence positive?"""
-    if rule.kind == "presence":
-        return bool(rule.positive([m for m, k in supported.items() if k > 0]))
-    if rule.kind in ("copies", "code"):        # a code counts its positive motifs together
-        return sum(supported[m] for m in rule.pos_motifs) >= int(rule.min_copies)
-    return all(supported[m] >= 1 for m in rule.pos_motifs)
 
 
 SWAP_KINDS = ("order",)     # rules whose faithfulness also reads the map of the swapped sequence
@@ -152,7 +143,7 @@ def faithfulness(rule, ids: Sequence[str], labels: np.ndarray, sites: Mapping[st
         signed_swapped = observed_base_map(method, swapped_attributions, swapped.onehot).sum(axis=-1)
         for j, (row, sid) in enumerate(zip(swapped.rows, swapped.ids)):
             counts, _ = supported_counts(signed_swapped[j], swapped.sites[sid], wanted)
-            after[row] = satisfies(rule, counts) == bool(swapped.calls[j])
+            after[row] = rule.satisfied_by(counts) == bool(swapped.calls[j])
     n = faithful = n_sites = n_supported = 0
     for row, (seq_id, label) in enumerate(zip(ids, np.asarray(labels))):
         seq_sites = list(sites.get(seq_id, ()))
@@ -162,7 +153,7 @@ def faithfulness(rule, ids: Sequence[str], labels: np.ndarray, sites: Mapping[st
         n_sites += k
         n_supported += sum(supported.values())
         n += 1
-        faithful += satisfies(rule, supported) and after.get(row, True)
+        faithful += rule.satisfied_by(supported) and after.get(row, True)
     out = {"n": n, "faithful_share": faithful / n if n else float("nan"),
            "supported_share": n_supported / n_sites if n_sites else float("nan")}
     if after:

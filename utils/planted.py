@@ -249,6 +249,12 @@ class PlantedRule:
         raise NotImplementedError
 
     # ------------------------------------------------------------------ what it predicts
+    def satisfied_by(self, supported: Mapping[str, int]) -> bool:
+        """Would the rule call a sequence positive that carries only the ``supported`` instances
+        (motif -> count)? Pair and position rules need every motif they use (their arrangement is
+        read elsewhere)."""
+        return all(supported.get(m, 0) >= 1 for m in self.pos_motifs)
+
     def ablation_class(self, motif: str) -> int | None:
         """Ablate a motif of the rule in positives (the rule then says "negative"); any other
         motif in both classes. In a negative of an order or spacing rule, removing a motif makes a
@@ -334,6 +340,9 @@ class Presence(PlantedRule):
     def logic(self) -> str:
         """The logic in effect: one positive motif is any (all, xor and at_least 1 of 1 agree)."""
         return self.presence_logic if len(self.pos_motifs) > 1 else "any"
+
+    def satisfied_by(self, supported):
+        return bool(self.positive([m for m, k in supported.items() if k > 0]))
 
     def positive(self, present) -> bool:
         """The planted class of a sequence carrying the positive motifs ``present`` (and no other)."""
@@ -721,6 +730,10 @@ class Copies(PlantedRule):
     def positive(self, copies: int) -> bool:
         """The planted class of a sequence carrying ``copies`` instances of A."""
         return int(copies) >= int(self.min_copies)
+
+    def satisfied_by(self, supported):
+        # a code counts its positive motifs together
+        return self.positive(sum(supported.get(m, 0) for m in self.pos_motifs))
 
     def counts(self, label: int) -> list[int]:
         """The copy numbers of A planted in class ``label``, each equally often."""
