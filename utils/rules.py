@@ -423,10 +423,19 @@ def _position_region(c: SimulationConfig, width: int, decoy_room: int, name: str
     last = L - width                       # the last start at which A fits
     if last < 0:
         raise InputError(f"--seq_length {L} cannot hold {name} ({width} bp); raise --seq_length")
-    start, end = (int(v) for v in c.region) if c.region is not None else default_region(L)
+    if c.region is not None:
+        start, end = (int(v) for v in c.region)
+    else:                                  # the central quarter, its end at most one past the last start
+        start, end = default_region(L)
+        end = min(end, last + 1)
+        start = min(start, end - 1)
     if not (0 <= start < end <= L) or start > last:
         raise InputError(f"--region {start} {end} lies outside the starts of {name} in {L} bp (0 to {last}); "
                          f"give 0 <= START < END <= {L} with START <= {last}")
+    if end > last + 1:
+        raise InputError(f"--region {start} {end} ends past the last start of {name} in {L} bp ({last}): no "
+                         f"instance can start in [{last + 1}, {end}), so the region's end would be "
+                         f"{last + 1} in the data; give END <= {last + 1} (the region holds starts, as in BED)")
     if start == 0 and end > last:
         raise InputError(f"--region {start} {end} covers every start of {name} (0 to {last}), so no negative "
                          f"can place it outside; narrow the region or raise --seq_length")
