@@ -18,15 +18,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-import numpy as np
-
-
-from utils import (attribution, attribution_outputs, cli, evaluate, faithfulness, gia, interpretation, io as dio, localization,
-                   models, motif_discovery, perturb, report)
-from utils import motifs as motiflib
-from utils.motifs import load_library as motif_library
-from utils.encoding import one_hot
-from utils.folders import ResultsFolder
+from utils import attribution, cli, evaluate, experiments, interpretation, localization, models, perturb, report
 
 
 def build_parser():
@@ -151,111 +143,22 @@ def main(argv=None) -> int:
                                                 args.truth_sites))
     for warning in inp.warnings:
         print(warning, file=sys.stderr)
-    predictor, rule, test_ids, y = inp.predictor, inp.sequences.rule, inp.test_ids, inp.labels
-    index = {sid: k for k, sid in enumerate(inp.sequences.ids)}
-    test_seqs = [inp.sequences.seqs[index[i]] for i in test_ids]
-    batches = interpretation.length_batches(test_seqs)       # one, unless a model of any length takes mixed lengths
-    xs = [one_hot([test_seqs[k] for k in rows]) for rows in batches]
-    main = perturb.main_length(xs)
-    x, main_rows = xs[main], np.asarray(batches[main])      # the length the curves, effects in background and maps use
-    battery = perturb.run_battery(predictor, x if len(xs) == 1 else xs, y, [inp.sites.get(i, []) for i in test_ids],
-                                  inp.plan,
-                                  inp.motifs, inp.background, args.num_perturbs, args.num_seqs, args.seed,
-                                  sampling=inp.sequences.sampling, quiet=args.quiet, base_prob=inp.base_prob,
-                                  target=inp.targets, thresholds=inp.sequences.match_thresholds,
-                                  strands_both=inp.sequences.strand == "both")
-    measured = None
-    if args.tests is None or "interactions" in args.tests:
-        activity = rule.activity if rule is not None else None
-        measured = gia.measure(predictor, inp.motifs, rule, gia.pair_of(rule, args.pair), inp.background,
-                               x.shape[1], n=args.num_seqs, seed=args.seed, sampling=inp.sequences.sampling,
-                               thresholds=inp.sequences.match_thresholds,
-                               max_copies=activity.max_copies if activity is not None else 1,
-                               dose_motifs=tuple(rule.pos_motifs) if activity is not None else ())
-    table = None
-    if rule is not None and rule.kind == "presence" and rule.activity is None \
-            and (args.tests is None or "truth_table" in args.tests):
-        tabled = rule.pos_motifs[:gia.MAX_TABLE_MOTIFS]
-        if all(m in {t.name for t in inp.motifs} for m in tabled):      # --motifs may leave one out
-            table = gia.truth_table(predictor, inp.motifs, tabled, inp.background, x.shape[1], n=args.num_seqs,
-                                    seed=args.seed, sampling=inp.sequences.sampling,
-                                    thresholds=inp.sequences.match_thresholds, rule=rule)
-    min_effect, min_effect_text = evaluate.resolve_min_effect(args.min_effect, battery.output_kind, battery.output_sd)
-    rows = evaluate.annotate(battery.rows, rule, args.alpha, min_effect)
-    verdict = evaluate.verdict(rows, rule, battery.curve, args.alpha, min_effect, battery.not_run,
-                               battery.contrast, separation=battery.separation, measured=measured,
-                               output_kind=battery.output_kind, truth_table=table, dose_curve=battery.dose,
-                               position_curve=battery.position_curve)
-    verdict.update(output_kind=battery.output_kind, output_units=models.effect_unit(battery.output_kind),
-                   min_effect_definition=min_effect_text)
+    settings = experiments.Settings(
+        num_perturbs=args.num_perturbs, num_seqs=args.num_seqs, seed=args.seed,
+        tests=tuple(args.tests) if args.tests else None, alpha=args.alpha, min_effect=args.min_effect,
+        pair=tuple(args.pair) if args.pair else None, quiet=args.quiet, overwrite=args.overwrite,
+        data=str(args.seq_dict or ""), truth_given=bool(args.truth_sites), score_mode=args.score_mode,
+        reference=args.reference, gradient_correction=args.gradient_correction)
+    arrays = experiments.test_arrays(inp)
+    findings = experiments.run(inp, arrays, settings)
     for note in inp.notes:
         cli.say(f"note: {note}", args.quiet)
-    attributed, scores = {}, None
-    swapped, swapped_maps = None, None
-    if inp.methods:
-        local = attribution.pick_attribution_seqs(y[main_rows], args.num_attr_seqs)
-        pick = main_rows[local]
-        attr_ids = [test_ids[k] for k in pick]
-        x_pick = x[local]
-        options = dict(background_dist=inp.background, seed=args.seed, window=args.window, nsamples=args.nsamples,
-                       gradient_correction=args.gradient_correction, reference=args.reference)
-        attributed = attribution.run_attributions(predictor, x_pick, attr_ids, inp.methods, quiet=args.quiet,
-                                                  **options)
-        # an order rule's faithfulness also reads each method's map of the swapped positives
-        swapped = faithfulness.swapped_positives(rule, attr_ids, y[pick], inp.sites, x_pick)
-        if swapped is not None:
-            swapped_maps = faithfulness.attribute_swapped(predictor, swapped, attributed, **options)
-    scale = attribution.output_scale(predictor)
-    truth_motifs = list(rule.pos_motifs) if rule is not None else [m.name for m in inp.motifs]
-    truth_given = bool(args.truth_sites)       # the user's true sites: localization is scored against them
-    discovered = {}
-    if args.discover_motifs and attributed:
-        discovered = motif_discovery.discover_all(
-            attributed, x_pick, y[pick], inp.motifs, truth_motifs, motif_library(args.motif_db or "encode"),
-            background=inp.background, gradient_correction=args.gradient_correction, quiet=args.quiet)
-    elif args.discover_motifs:
-        inp.notes.append("--discover_motifs: no attribution method ran, so there are no maps to discover motifs in")
-    with dio.staged_dir(inp.out_dir, overwrite=args.overwrite) as tmp:
-        if inp.site_calling is not None and "source" not in inp.site_calling:   # the called sites, for the user to check
-            dio.write_text(tmp / ResultsFolder.CALLED_SITES, motiflib.called_sites_bed(
-                inp.sites, test_ids, dict(zip(inp.sequences.ids, inp.sequences.seqs)), inp.motifs, inp.background))
-        dio.write_csv(tmp / ResultsFolder.INTERPRETATION, evaluate.VERDICT_COLUMNS,
-                      [[r[c] for r in rows] for c in evaluate.VERDICT_COLUMNS])
-        curve_png = None
-        if battery.curve is not None:
-            spans = [(min(t["gaps"]), max(t["gaps"])) for t in verdict["found_rule"].get("turns", []) if t["gaps"]]
-            curve_png = report.write_distance_curve(tmp, battery.curve, rule.gap_window if rule is not None else None,
-                                                    spans or None)
-        dose_png = None
-        if battery.dose is not None:
-            dose_png = report.write_dose_curve(tmp, battery.dose, verdict["found_rule"], battery.output_kind)
-        position_png = None
-        if battery.position_curve is not None:
-            position_png = report.write_position_curve(tmp, battery.position_curve, rule.region,
-                                                       verdict["found_rule"].get("region"))
-            verdict["position_curve"] = report.position_curve_json(battery.position_curve)
-        if attributed:
-            scores = attribution_outputs.write_attribution_outputs(
-                tmp, attr_ids, x_pick, y[pick], inp.sites, truth_motifs, rule is not None or truth_given, attributed,
-                scale=scale, quiet=args.quiet, score_mode=args.score_mode, rule=rule,
-                discovery={m: d.score_columns() for m, d in discovered.items()}, swapped=swapped,
-                swapped_maps=swapped_maps)
-        motif_logos = motif_discovery.write_discovery_outputs(tmp, discovered, {m.name: m for m in inp.motifs}) \
-            if discovered else {}
-        summary = report.summary(
-            verdict, model=str(inp.model.path), data=str(args.seq_dict or inp.sequences.directory),
-            n_test_seqs=len(test_ids), num_perturbs=args.num_perturbs, seed=args.seed,
-            model_kind=getattr(predictor, "kind", None), metrics=inp.model.metrics,
-            site_calling=inp.site_calling, scores=scores, truth=rule is not None or truth_given, notes=inp.notes,
-            discovery={m: d.summary() for m, d in discovered.items()},
-            attribution_settings={"reference": args.reference, "num_references": attribution.DEEP_BACKGROUND,
-                                  "gradient_correction": args.gradient_correction,
-                                  "score_mode": args.score_mode})
-        dio.write_json(tmp / ResultsFolder.SUMMARY, summary)
-        text = report.markdown(summary, rows, curve_png, scores, tmp, truth_motifs, scale, dose_png, position_png)
-        if discovered:
-            text += "\n" + motif_discovery.report_section(discovered, motif_logos)
-        dio.write_text(tmp / ResultsFolder.REPORT, text)
+    attributed = experiments.attribute(inp, arrays, args.num_attr_seqs, quiet=args.quiet,
+                                       background_dist=inp.background, seed=args.seed, window=args.window,
+                                       nsamples=args.nsamples, gradient_correction=args.gradient_correction,
+                                       reference=args.reference)
+    discovered = experiments.discover(inp, attributed, args.motif_db, settings) if args.discover_motifs else {}
+    summary = experiments.write_results(inp, findings, attributed, discovered, settings)
     cli.say(report.final_line(summary, inp.out_dir), args.quiet)
     return 0
 
