@@ -66,6 +66,17 @@ def model_and_data(model_dir: Path, data_dir: Path, tmp: Path, epochs: int | Non
     return tmp / "models" / "cnn", data_dir
 
 
+def model_with_test_split(args, tmp: Path):
+    """(model folder, predictor, data set, ids of the model's test split) from ``args.model_dir``,
+    ``args.data_dir`` and ``args.epochs`` (:func:`model_and_data`)."""
+    from utils import models
+
+    model_dir, data_dir = model_and_data(args.model_dir, args.data_dir, tmp, args.epochs)
+    split = read_tsv(model_dir / "split.tsv", ["id", "split"])
+    test = {i for i, s in zip(split["id"], split["split"]) if s == "test"}
+    return model_dir, models.load(model_dir), load_dataset(data_dir, need_sites=True), test
+
+
 def naive_ism(keras_model, onehot: np.ndarray) -> np.ndarray:
     """The textbook loop: for each sequence, build its 3L variants and call model.predict once."""
     n, length, _ = onehot.shape
@@ -98,13 +109,8 @@ def main() -> None:
     args = ap.parse_args()
 
     with tempfile.TemporaryDirectory() as tmp:
-        model_dir, data_dir = model_and_data(args.model_dir, args.data_dir, Path(tmp), args.epochs)
-        from utils import models
-
-        predictor = models.load(model_dir)
-        data = load_dataset(data_dir, need_sites=True)
-        split = read_tsv(model_dir / "split.tsv", ["id", "split"])
-        test = {i for i, s in zip(split["id"], split["split"]) if s == "test"}
+        model_dir, predictor, data, test = model_with_test_split(args, Path(tmp))
+        data_dir = data.directory
         order = [k for k, i in enumerate(data.ids) if i in test]
         order += [k for k, i in enumerate(data.ids) if i not in test]      # pad with others if needed
         order = np.asarray(order)[attribution.pick_attribution_seqs(data.labels[order], args.ism_seqs)]

@@ -24,11 +24,9 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks.bench_attribution import ROOT, model_and_data
+from benchmarks.bench_attribution import ROOT, model_with_test_split
 from utils import attribution
 from utils.encoding import one_hot
-from utils.folders import load_dataset
-from utils.io import read_tsv
 from utils.localization import localization_scores, site_mask, summarize_localization
 
 CONVERGED_R = 0.99
@@ -58,13 +56,7 @@ def main() -> None:
     args = ap.parse_args()
 
     with tempfile.TemporaryDirectory() as tmp:
-        model_dir, data_dir = model_and_data(args.model_dir, args.data_dir, Path(tmp), args.epochs)
-        from utils import models
-
-        predictor = models.load(model_dir)
-        data = load_dataset(data_dir, need_sites=True)
-        split = read_tsv(model_dir / "split.tsv", ["id", "split"])
-        test = {i for i, s in zip(split["id"], split["split"]) if s == "test"}
+        model_dir, predictor, data, test = model_with_test_split(args, Path(tmp))
         order = [k for k, i in enumerate(data.ids) if i in test and data.labels[k] == 1][:args.seqs]
         ids = [data.ids[k] for k in order]
         x = one_hot([data.seqs[k] for k in order])
