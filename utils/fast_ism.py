@@ -6,10 +6,7 @@ each dilated layer of the tower widens that window by its dilation on either sid
 Everything outside the window is the reference's own activation. Computing the window
 alone, with the reference's activations spliced in around it, gives the same outputs as
 running the whole model on every variant (Sasse et al. 2023, "fastISM"), at a fraction of
-the arithmetic once sequences are long. The first convolution is not recomputed at all: its
-outputs over the window are the reference's plus, at the offsets that reach the mutated base,
-the kernel's change from the old base to the new one (a table of K x 4 x 5 rows, N the fifth),
-which was half the arithmetic at 200 bp: at 500 bp the five-layer tower recomputes 144 of
+the arithmetic once sequences are long: at 500 bp the five-layer tower recomputes 144 of
 its 600 position-layers per variant. The global max pool at the end takes the larger of the
 window's maximum and the reference's maximum outside it (prefix and suffix maxima); the
 global mean of ``final_pool="maxavg"`` adds the window's sum to the reference's sums outside
@@ -62,43 +59,35 @@ class LocalISM:
             [keras_model.get_layer(f"residual{i + 1}").output for i in range(len(self.dilations))]
         self.ref_model = keras.Model(keras_model.inputs, outputs)
         spec = tf.TensorSpec
-        kernel = np.asarray(kernel1, dtype=np.float32)                  # (K, 4, F)
-        # change of the first convolution's output at offset o when a base old -> new: (K, 4 new, 5 old, F),
-        # old 4 = an N (an all-zero row)
-        padded_kernel = np.concatenate([kernel, np.zeros_like(kernel[:, :1])], axis=1)
-        self.k1_delta = tf.constant(kernel[:, :, None, :] - padded_kernel[:, None, :, :])
         self._variants = tf.function(self._variant_logits, input_signature=[
-            spec([None, None, None], tf.float32),    # padded first-conv pre-activations (G, Lp, F)
+            spec([None, None, 4], tf.float32),       # padded one-hot, flat over sequences: (G, Lp, 4)
             [spec([None, None, None], tf.float32) for _ in range(len(self.dilations) + 1)],
             spec([None, None, None], tf.float32),    # prefix maxima of the last layer (G, W + 1, F)
             spec([None, None, None], tf.float32),    # suffix maxima
             spec([None, None, None], tf.float32),    # prefix sums (maxavg; else unused)
             spec([None, None, None], tf.float32),    # suffix sums
-            spec([None], tf.int32), spec([None], tf.int32), spec([None], tf.int32), spec([None], tf.int32)])
+            spec([None], tf.int32), spec([None], tf.int32), spec([None], tf.int32)])
         self._head = tf.function(self._head_logit, input_signature=[spec([None, None], tf.float32)])
 
     # ------------------------------------------------------------------ compiled parts
     def _head_logit(self, pooled):
         return self.tf.reshape(self.folded.head(pooled), [-1])
 
-    def _variant_logits(self, conv_pad, ref_layers, prefix_max, suffix_max, prefix_sum, suffix_sum,
-                        seq, pos, base, old):
-        """Logits of the variants (seq[v], pos[v]: old[v] -> base[v]) from the window each one reaches."""
+    def _variant_logits(self, onehot_pad, ref_layers, prefix_max, suffix_max, prefix_sum, suffix_sum,
+                        seq, pos, base):
+        """Logits of the variants (seq[v], pos[v] -> base[v]) from the window each one reaches."""
         tf, f = self.tf, self.folded
         K, P, Q, W = self.kernel_size, self.pool, self.q_span, self.width
         margin = self.input_margin
         nvar = tf.shape(seq)[0]
-        # pooled window [qa, qa + Q), its first-convolution outputs [qa * P, qa * P + Q * P): the
-        # reference's, plus the kernel's change at the offsets that reach the mutated base
+        # pooled window [qa, qa + Q) and the bases it needs: [qa * P, qa * P + Q * P + K - 1)
         qa = tf.math.floordiv(pos - K + 1, P)
-        cols = qa[:, None] * P + tf.range(Q * P)[None, :]
-        z = tf.gather_nd(conv_pad, tf.stack([tf.broadcast_to(seq[:, None], tf.shape(cols)), cols + margin], -1))
-        offset = pos[:, None] - cols                              # kernel row over the mutated base
-        reach = (offset >= 0) & (offset < K)
-        change = tf.gather_nd(self.k1_delta, tf.stack([
-            tf.clip_by_value(offset, 0, K - 1), tf.broadcast_to(base[:, None], tf.shape(cols)),
-            tf.broadcast_to(old[:, None], tf.shape(cols))], -1))
-        h = f.act1(z + tf.where(reach[:, :, None], change, 0.0))
+        span = Q * P + K - 1
+        cols = qa[:, None] * P + tf.range(span)[None, :] + margin
+        bases = tf.gather_nd(onehot_pad, tf.stack([tf.broadcast_to(seq[:, None], tf.shape(cols)), cols], -1))
+        at = pos[:, None] + margin == cols                       # the mutated column
+        bases = tf.where(at[:, :, None], tf.one_hot(base, 4)[:, None, :], bases)
+        h = f.act1(tf.nn.bias_add(tf.nn.conv1d(bases, f.k1, stride=1, padding="VALID"), f.b1))
         h = tf.reduce_max(tf.reshape(h, [nvar, Q, P, -1]), axis=2)
         start, width = qa, Q
         h = self._mask(h, start, width, 0.0)
@@ -147,14 +136,8 @@ class LocalISM:
         return 2 * self.halo + self.q_span + 2
 
     def reference(self, x: np.ndarray):
-        """Per-layer reference activations (zero-padded), prefix/suffix maxima and sums, the logit,
-        and the first convolution's pre-activations (bias added), padded by the input margin."""
-        tf, f = self.tf, self.folded
+        """Per-layer reference activations (zero-padded), prefix/suffix maxima and sums, the logit."""
         acts = [np.asarray(a, dtype=np.float32) for a in self.ref_model.predict_on_batch(x)]
-        conv = np.asarray(tf.nn.bias_add(tf.nn.conv1d(tf.constant(x, tf.float32), f.k1, stride=1,
-                                                      padding="VALID"), f.b1))
-        margin = self.input_margin
-        conv_pad = np.pad(conv, ((0, 0), (margin, margin + self.kernel_size - 1), (0, 0)))
         pad = self.halo_pad
         padded = [np.pad(a, ((0, 0), (pad, pad), (0, 0))) for a in acts]
         last = acts[-1]
@@ -175,7 +158,7 @@ class LocalISM:
         else:
             sums = (np.zeros((n, 1, F), np.float32),) * 2
         logit = np.asarray(self._head(pooled), dtype=np.float64)
-        return padded, prefix, suffix, sums, logit, conv_pad
+        return padded, prefix, suffix, sums, logit
 
     def __call__(self, x: np.ndarray, scale: str, chunk_size: int = CHUNK, quiet: bool = True) -> np.ndarray:
         """ISM deltas (N, L, 4) on the logit (``scale="logit"``), the value of a regression
@@ -184,15 +167,15 @@ class LocalISM:
         delta = np.zeros((n, length, 4), dtype=np.float32)
         group = max(1, GROUP_VARIANTS // (3 * length))
         starts = range(0, n, group)
+        margin = self.input_margin
         for g in progress(starts, total=len(starts), desc="ism", quiet=quiet, unit="group"):
             xg = x[g:g + group]
-            padded, prefix, suffix, sums, ref_logit, conv_pad = self.reference(xg)
+            padded, prefix, suffix, sums, ref_logit = self.reference(xg)
+            onehot_pad = np.pad(xg, ((0, 0), (margin, margin), (0, 0)))
             seq, pos, base = (a.astype(np.int32) for a in np.nonzero(xg == 0))
-            codes = np.where(xg.sum(axis=2) > 0, xg.argmax(axis=2), 4).astype(np.int32)   # 4: an N
-            old = codes[seq, pos]
             for c in range(0, len(seq), chunk_size):
-                s, p, b, o = (a[c:c + chunk_size] for a in (seq, pos, base, old))
-                logit = np.asarray(self._variants(conv_pad, padded, prefix, suffix, *sums, s, p, b, o), np.float64)
+                s, p, b = seq[c:c + chunk_size], pos[c:c + chunk_size], base[c:c + chunk_size]
+                logit = np.asarray(self._variants(onehot_pad, padded, prefix, suffix, *sums, s, p, b), np.float64)
                 if scale in ("logit", "value"):          # a value head's "logit" is the value
                     change = logit - ref_logit[s]
                 else:
