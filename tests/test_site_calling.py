@@ -201,3 +201,15 @@ def test_a_fasta_run_writes_the_planted_sites_as_called_sites_bed(generated, tmp
     for f in rows:         # each call's own score and p-value, at or past its motif's threshold
         t = calling["thresholds"][f[3]]
         assert float(f[4]) >= t["score"] - 5e-4 and float(f[6]) <= t["pvalue"] * 1.001
+
+
+@pytest.mark.parametrize("pair,needle", [(("A", "C"), "--pair names C, which is not among --motifs"),
+                                         (("A", "A"), "--pair needs two different motifs"),
+                                         (("A", "B"), "--pair names B, which has no site at auto in here")])
+def test_the_pair_is_checked_alike_for_called_and_given_sites(pair, needle):
+    from utils.io import InputError
+
+    assert interpretation._checked_pair(None, {"A": 1}, "--motifs", "") is None
+    assert interpretation._checked_pair(["A", "D"], {"A": 1, "D": 2}, "--motifs", "") == ("A", "D")
+    with pytest.raises(InputError, match=needle):
+        interpretation._checked_pair(pair, {"A": 3, "B": 0}, "--motifs", "at auto in here")

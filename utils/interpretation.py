@@ -254,18 +254,9 @@ def call_sites(seqs: Sequences, motif_names: list[str] | None, background: np.nd
         sites.update(motiflib.call_sites([seqs.ids[k] for k in rows], seqs_to_codes([seqs.seqs[k] for k in rows]),
                                          motifs, background, thresholds=thresholds))
     counts = {m.name: sum(1 for v in sites.values() for x in v if x.motif == m.name) for m in motifs}
-    pair = tuple(options.pair) if options.pair is not None else None
     threshold_text = "auto" if auto else f"p <= {options.site_pvalue:g}"
-    if pair is not None:
-        absent = [p for p in pair if p not in counts]
-        if absent:
-            raise dio.InputError(f"--pair names {absent[0]}, which is not among --motifs; add it to --motifs")
-        if pair[0] == pair[1]:
-            raise dio.InputError("--pair needs two different motifs")
-        for p in pair:
-            if counts[p] == 0:
-                raise dio.InputError(f"--pair names {p}, which has no site at {threshold_text} in {seqs.directory}; "
-                                     f"raise --site_pvalue or pair motifs that occur")
+    pair = _checked_pair(options.pair, counts, "--motifs", f"at {threshold_text} in {seqs.directory}; raise "
+                                                           f"--site_pvalue or pair motifs that occur")
     record = {"motif_db": options.motif_db, "pvalue": options.site_pvalue, "strands": "both",
               "threshold": threshold_text, "background": [float(v) for v in background],
               "thresholds": {name: t.to_json() for name, t in thresholds.items()},
@@ -275,6 +266,23 @@ def call_sites(seqs: Sequences, motif_names: list[str] | None, background: np.nd
                              "window and strand") + "; windows holding N are never sites; overlapping sites "
                                                     "of one motif resolved by the best score"}
     return CalledSites(sites, motifs, pair, record)
+
+
+def _checked_pair(pair, counts: dict, among: str, where: str) -> tuple[str, str] | None:
+    """``--pair`` checked against the sites found (motif -> count): two different motifs, each
+    ``among`` the motifs in play and with a site (``where`` says where none was found and the fix)."""
+    if pair is None:
+        return None
+    pair = tuple(pair)
+    absent = [p for p in pair if p not in counts]
+    if absent:
+        raise dio.InputError(f"--pair names {absent[0]}, which is not among {among}; add it to --motifs")
+    if pair[0] == pair[1]:
+        raise dio.InputError("--pair needs two different motifs")
+    for p in pair:
+        if counts[p] == 0:
+            raise dio.InputError(f"--pair names {p}, which has no site {where}")
+    return pair
 
 
 def read_truth_sites(seqs: Sequences, motif_names: list[str] | None, options: SiteOptions) -> CalledSites:
@@ -312,9 +320,8 @@ def read_truth_sites(seqs: Sequences, motif_names: list[str] | None, options: Si
     for v in sites.values():
         v.sort(key=lambda x: (x.start, x.end, x.motif))
     counts = {m: sum(1 for v in sites.values() for x in v if x.motif == m) for m in names}
-    pair = tuple(options.pair) if options.pair is not None else None
-    if pair is not None and (pair[0] not in counts or pair[1] not in counts or pair[0] == pair[1]):
-        raise dio.InputError("--pair needs two different motifs of --truth_sites (its column 4)")
+    pair = _checked_pair(options.pair, counts, "the motifs of --truth_sites (its column 4) and --motifs",
+                         f"in {path}")
     record = {"source": str(path), "motif_db": options.motif_db, "sites_per_motif": counts,
               "definition": "the true sites the user gave (--truth_sites), not called by scanning"}
     return CalledSites(sites, motifs, pair, record)
