@@ -168,6 +168,11 @@ def build_parser() -> cli.Parser:
                      metavar="INT", help="sequences per gradient step")
     fit.add_argument("--lr", type=cli.positive_float, default=training.TrainConfig.lr, metavar="FLOAT",
                      help="Adam learning rate")
+    fit.add_argument("--train_speed", choices=training.TRAIN_SPEEDS, default=training.TrainConfig.train_speed,
+                     help="plain: Keras' fit on in-memory arrays; pipelined: "
+                          f"{training.STEPS_PER_EXECUTION} training steps per call from Python, fed by a tf.data "
+                          "pipeline with prefetch (the same seed gives the same model, but not plain's: the "
+                          "batches differ)")
     cli.add_common_flags(parser, "models", "folder that receives the model folder <model_name>/")
     return parser
 
@@ -183,7 +188,7 @@ def main(argv: list[str] | None = None) -> int:
                                early_stop=args.early_stop > 0, patience=max(args.early_stop, 1),
                                batch_size=args.batch_size, lr=args.lr, min_epochs=args.min_epochs,
                                plateau_epochs=args.plateau_epochs, null_epochs=args.null_epochs,
-                               null_z=args.null_z)
+                               null_z=args.null_z, train_speed=args.train_speed)
     parser = build_parser()
     models.check_architecture_flags(args.architecture, args.first_activation,
                                     [name for name in models.KOO_FIXED_FLAGS

@@ -49,9 +49,15 @@ class TrainConfig:
     null_z: float = 3.0          # the chance band's half-width in null standard deviations
     batch_size: int = 64
     lr: float = 1e-3
+    train_speed: str = "plain"   # plain: Keras fit on arrays; pipelined: STEPS_PER_EXECUTION steps per
+                                 # host call, fed by a tf.data pipeline with prefetch (TRAIN_SPEEDS)
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+
+TRAIN_SPEEDS = ("plain", "pipelined")
+STEPS_PER_EXECUTION = 32         # pipelined: training steps per host round trip
 
 
 @dataclass
@@ -222,7 +228,8 @@ def fit_cnn(x_train, y_train, weights, x_val, y_val, arch: models.CNNConfig, cfg
         model = models.build_cnn(x_train.shape[1], arch, output_kind="value")
         unit = model.get_layer("value")
         unit.set_weights([unit.get_weights()[0], np.full(1, float(np.mean(y_train)), dtype=np.float32)])
-        model.compile(optimizer=keras.optimizers.Adam(learning_rate=cfg.lr), loss="mean_squared_error")
+        model.compile(optimizer=keras.optimizers.Adam(learning_rate=cfg.lr), loss="mean_squared_error",
+                      **_compile_options(cfg))
         chance = (1.0 - CHANCE_R2) * float(np.var(np.asarray(y_val, dtype=np.float64)))
         if patience is not None and null_epochs:
             null = NullRule(y_val, float(np.mean(y_train)), null_epochs, cfg.null_z, "activity",
@@ -232,17 +239,48 @@ def fit_cnn(x_train, y_train, weights, x_val, y_val, arch: models.CNNConfig, cfg
     else:
         model = models.build_cnn(x_train.shape[1], arch)
         model.compile(optimizer=keras.optimizers.Adam(learning_rate=cfg.lr), loss="binary_crossentropy",
-                      metrics=[keras.metrics.AUC(name="auroc"), keras.metrics.BinaryAccuracy(name="accuracy")])
+                      metrics=[keras.metrics.AUC(name="auroc"), keras.metrics.BinaryAccuracy(name="accuracy")],
+                      **_compile_options(cfg))
         if patience is not None and null_epochs:
             # the prior the training loss is fitted to: the class balance, or one half under --sampler
             prior = 0.5 if weights is not None else float(np.mean(y_train))
             null = NullRule(y_val, prior, null_epochs, cfg.null_z, "class",
                             outputs=_val_outputs(x_val, cfg.batch_size))
         best = best_epoch_callback(patience, cfg.min_epochs, cfg.plateau_epochs, null=null)
-    model.fit(x_train, y_train.astype(np.float32), sample_weight=weights,
-              validation_data=(x_val, y_val.astype(np.float32)), epochs=cfg.epochs,
-              batch_size=cfg.batch_size, shuffle=True, verbose=verbose, callbacks=[best])
+    if cfg.train_speed == "pipelined":
+        train_data, val_data = _pipelines(x_train, y_train, weights, x_val, y_val, cfg.batch_size, seed)
+        model.fit(train_data, validation_data=val_data, epochs=cfg.epochs, shuffle=False, verbose=verbose,
+                  callbacks=[best])
+    else:
+        model.fit(x_train, y_train.astype(np.float32), sample_weight=weights,
+                  validation_data=(x_val, y_val.astype(np.float32)), epochs=cfg.epochs,
+                  batch_size=cfg.batch_size, shuffle=True, verbose=verbose, callbacks=[best])
     return model, best.rows, best.best_epoch, best.stop_record(cfg.epochs)
+
+
+def _compile_options(cfg: TrainConfig) -> dict:
+    """model.compile's speed options of ``cfg.train_speed``: none for plain; pipelined:
+    STEPS_PER_EXECUTION steps per call from the host. (No XLA: Keras turns jit_compile off
+    whenever TensorFlow's op determinism is on, which set_seed turns on.)"""
+    if cfg.train_speed not in TRAIN_SPEEDS:
+        raise InputError(f"--train_speed {cfg.train_speed!r} is not one of {', '.join(TRAIN_SPEEDS)}")
+    if cfg.train_speed == "pipelined":
+        return {"steps_per_execution": STEPS_PER_EXECUTION}
+    return {}
+
+
+def _pipelines(x_train, y_train, weights, x_val, y_val, batch_size: int, seed: int):
+    """The pipelined path's input: tf.data pipelines (training: reshuffled each epoch with the
+    seed, batched, prefetched; validation: batched, prefetched)."""
+    import tensorflow as tf
+
+    parts = (x_train, y_train.astype(np.float32)) + ((weights,) if weights is not None else ())
+    train = (tf.data.Dataset.from_tensor_slices(parts)
+             .shuffle(len(x_train), seed=seed, reshuffle_each_iteration=True)
+             .batch(batch_size).prefetch(tf.data.AUTOTUNE))
+    val = (tf.data.Dataset.from_tensor_slices((x_val, y_val.astype(np.float32)))
+           .batch(batch_size).prefetch(tf.data.AUTOTUNE))
+    return train, val
 
 
 NULL_EPOCHS_BASE = 10            # null_epochs_for: this many epochs ...
