@@ -2,7 +2,8 @@
 """How long the default sweep (`make benchmark`) takes, before and after the training speed-ups.
 
 Runs the sweep of --configfile (default workflow/config.yaml) as one whole Snakemake process
-(`python -m snakemake ... --cores 2`, the Makefile's command) into a temporary folder, two ways:
+(`python -m snakemake ... --cores 2`, the Makefile's command) into a temporary folder, two ways
+(the new one first, so that other work on the machine early on falls on it):
 
 - before: every Train_models.py with ``--train_speed plain --null_epochs 0`` (Keras' fit on
   arrays; a run at chance waits out --plateau_epochs, as before the null rule);
@@ -18,7 +19,7 @@ of 3 rules x 3 models x 2 methods x 2 seeds before (a different, smaller sweep: 
 Target (issue 23): the default sweep under 10 minutes with the same verdicts.
 
 Needs the workflow venv (`make workflow-venv`: Snakemake in .venv). Run from the repository's
-root: ``python -m benchmarks.bench_sweep`` (two sweeps: about half an hour on 2 cores).
+root: ``python -m benchmarks.bench_sweep`` (two sweeps: about 36 min on 2 cores).
 """
 from __future__ import annotations
 
