@@ -160,8 +160,8 @@ def build_parser() -> cli.Parser:
                                          "consecutive epochs were indistinguishable from chance (validation auROC "
                                          "inside 0.5 +/- --null_z label-permutation SDs and the validation loss not "
                                          "below the class prior's by more than --null_z standard errors; activity "
-                                         "labels: Pearson r and the mean's squared error); auto: 10 + 1 per "
-                                         "100 bp of sequence (200 bp: 12); 0: off (wait for --plateau_epochs)")
+                                         "labels: Pearson r and the mean's squared error); auto: 12 + 1 per "
+                                         "100 bp of sequence (200 bp: 14); 0: off (wait for --plateau_epochs)")
     fit.add_argument("--null_z", type=cli.positive_float, default=training.TrainConfig.null_z, metavar="FLOAT",
                      help="half-width of --null_epochs' chance band, in null standard deviations")
     fit.add_argument("--batch_size", type=cli.positive_int, default=training.TrainConfig.batch_size,

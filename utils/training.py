@@ -283,16 +283,17 @@ def _pipelines(x_train, y_train, weights, x_val, y_val, batch_size: int, seed: i
     return train, val
 
 
-NULL_EPOCHS_BASE = 10            # null_epochs_for: this many epochs ...
+NULL_EPOCHS_BASE = 12            # null_epochs_for: this many epochs ...
 NULL_EPOCHS_PER_BP = 100         # ... plus one per this many bp of sequence
 
 
 def null_epochs_for(seq_length: int) -> int:
-    """The default wait of the null rule: 10 epochs + 1 per 100 bp (200 bp: 12, 500 bp: 15,
-    1,000 bp: 20). The slow starters of benchmarks/bench_learnability.py sit inside the chance
-    band longer the longer the sequence, at most 6 consecutive epochs at 200 bp (row 10, phasing),
-    11 at 500 bp (row 4) and 14 at 1,000 bp (row 5, distance); the wait leaves each a margin of
-    4-6 epochs. A null run is in the band from its first epoch, so it stops at this epoch."""
+    """The default wait of the null rule: 12 epochs + 1 per 100 bp (200 bp: 14, 500 bp: 17,
+    1,000 bp: 22). The slow starters of benchmarks/bench_learnability.py sit inside the chance
+    band longer the longer the sequence, at most 5 consecutive epochs at 200 bp (row 10, phasing),
+    11 at 500 bp (row 4; 13 with --train_speed pipelined) and 14 at 1,000 bp (row 5, distance);
+    the wait leaves each a margin of at least 4 epochs. A null run is in the band from its first
+    epoch, so it stops at this epoch."""
     return NULL_EPOCHS_BASE + math.ceil(int(seq_length) / NULL_EPOCHS_PER_BP)
 
 
