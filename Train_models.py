@@ -52,6 +52,13 @@ def patience(text: str) -> int:
     return cli.non_negative_int(text)
 
 
+def null_epochs(text: str) -> int | None:
+    """--null_epochs: auto (None: utils.training.null_epochs_for the sequence length) or epochs, 0 = off."""
+    if text.strip().lower() == "auto":
+        return None
+    return cli.non_negative_int(text)
+
+
 def dropout_rate(text: str) -> float:
     try:
         value = float(text)
@@ -147,11 +154,25 @@ def build_parser() -> cli.Parser:
     fit.add_argument("--plateau_epochs", type=cli.non_negative_int, default=training.TrainConfig.plateau_epochs,
                      metavar="INT", help="while the validation auROC is still below 0.6 (chance; activity "
                                          "labels: validation R^2 below 0.1), never stop early before this "
-                                         "epoch (long sequences plateau longer)")
+                                         "epoch (long sequences plateau longer), unless --null_epochs stops it")
+    fit.add_argument("--null_epochs", type=null_epochs, default="auto",
+                     metavar="INT|auto", help="stop a run that learns nothing: from --min_epochs on, once this many "
+                                         "consecutive epochs were indistinguishable from chance (validation auROC "
+                                         "inside 0.5 +/- --null_z label-permutation SDs and the validation loss not "
+                                         "below the class prior's by more than --null_z standard errors; activity "
+                                         "labels: Pearson r and the mean's squared error); auto: 12 + 1 per "
+                                         "100 bp of sequence (200 bp: 14); 0: off (wait for --plateau_epochs)")
+    fit.add_argument("--null_z", type=cli.positive_float, default=training.TrainConfig.null_z, metavar="FLOAT",
+                     help="half-width of --null_epochs' chance band, in null standard deviations")
     fit.add_argument("--batch_size", type=cli.positive_int, default=training.TrainConfig.batch_size,
                      metavar="INT", help="sequences per gradient step")
     fit.add_argument("--lr", type=cli.positive_float, default=training.TrainConfig.lr, metavar="FLOAT",
                      help="Adam learning rate")
+    fit.add_argument("--train_speed", choices=training.TRAIN_SPEEDS, default=training.TrainConfig.train_speed,
+                     help="plain: Keras' fit on in-memory arrays; pipelined: "
+                          f"{training.STEPS_PER_EXECUTION} training steps per call from Python, fed by a tf.data "
+                          "pipeline with prefetch (the same seed gives the same model, but not plain's: the "
+                          "batches differ)")
     cli.add_common_flags(parser, "models", "folder that receives the model folder <model_name>/")
     return parser
 
@@ -166,7 +187,8 @@ def main(argv: list[str] | None = None) -> int:
     cfg = training.TrainConfig(test_sz=args.test_sz, sampler=args.sampler, epochs=args.epochs,
                                early_stop=args.early_stop > 0, patience=max(args.early_stop, 1),
                                batch_size=args.batch_size, lr=args.lr, min_epochs=args.min_epochs,
-                               plateau_epochs=args.plateau_epochs)
+                               plateau_epochs=args.plateau_epochs, null_epochs=args.null_epochs,
+                               null_z=args.null_z, train_speed=args.train_speed)
     parser = build_parser()
     models.check_architecture_flags(args.architecture, args.first_activation,
                                     [name for name in models.KOO_FIXED_FLAGS

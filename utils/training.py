@@ -42,12 +42,22 @@ class TrainConfig:
                                  # several epochs before the motif detectors form ...
     plateau_epochs: int = 30     # ... and while the validation auROC has not left chance (< 0.6;
                                  # a regression: validation R^2 below 0.1), not before this one
-                                 # (long sequences plateau longer)
+                                 # (long sequences plateau longer), unless the null rule stops it:
+    null_epochs: int | None = None   # stop (from min_epochs on) once this many consecutive epochs are
+                                 # indistinguishable from chance (chance_check); None: null_epochs_for
+                                 # the sequence length; 0: off
+    null_z: float = 3.0          # the chance band's half-width in null standard deviations
     batch_size: int = 64
     lr: float = 1e-3
+    train_speed: str = "plain"   # plain: Keras fit on arrays; pipelined: STEPS_PER_EXECUTION steps per
+                                 # host call, fed by a tf.data pipeline with prefetch (TRAIN_SPEEDS)
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+
+TRAIN_SPEEDS = ("plain", "pipelined")
+STEPS_PER_EXECUTION = 32         # pipelined: training steps per host round trip
 
 
 @dataclass
@@ -63,6 +73,7 @@ class TrainResult:
     field_needed: tuple[int, str] | None = None             # the CNN: (bp, how derived), see resolve_architecture
     warnings: list[str] = field(default_factory=list)       # for stderr, one line each
     target: str = "class"                                   # "class" or "activity" (the data's)
+    stop: dict | None = None                                # models trained in epochs: why training ended
 
 
 # ----------------------------------------------------------------------------- split and balance
@@ -192,7 +203,7 @@ def set_seed(seed: int) -> None:
 
 def fit_cnn(x_train, y_train, weights, x_val, y_val, arch: models.CNNConfig, cfg: TrainConfig,
             seed: int, verbose: int = 0, target: str = "class"):
-    """Train the CNN with Adam -> (model, history rows, best epoch).
+    """Train the CNN with Adam -> (model, history rows, best epoch, stop record).
 
     Class target: binary cross-entropy; the weights of the best epoch (highest validation
     auROC, ties to the lower validation loss) are restored at the end, whether or not
@@ -204,40 +215,186 @@ def fit_cnn(x_train, y_train, weights, x_val, y_val, arch: models.CNNConfig, cfg
     training labels' mean), mean squared error; the best epoch is the one of lowest
     validation loss, and the plateau rule reads "at chance" as a validation R^2 below
     :data:`CHANCE_R2` (validation MSE above (1 - CHANCE_R2) x the validation labels' variance).
+
+    Either target: with ``cfg.null_epochs`` the null rule (:class:`NullRule`) stops a run that
+    stays indistinguishable from chance; the stop record says why and when training ended.
     """
     keras = models.import_keras()
     set_seed(seed)
     patience = cfg.patience if cfg.early_stop else None
+    null = None
+    null_epochs = null_epochs_for(x_train.shape[1]) if cfg.null_epochs is None else cfg.null_epochs
     if target == "activity":
         model = models.build_cnn(x_train.shape[1], arch, output_kind="value")
         unit = model.get_layer("value")
         unit.set_weights([unit.get_weights()[0], np.full(1, float(np.mean(y_train)), dtype=np.float32)])
-        model.compile(optimizer=keras.optimizers.Adam(learning_rate=cfg.lr), loss="mean_squared_error")
+        model.compile(optimizer=keras.optimizers.Adam(learning_rate=cfg.lr), loss="mean_squared_error",
+                      **_compile_options(cfg))
         chance = (1.0 - CHANCE_R2) * float(np.var(np.asarray(y_val, dtype=np.float64)))
+        if patience is not None and null_epochs:
+            null = NullRule(y_val, float(np.mean(y_train)), null_epochs, cfg.null_z, "activity",
+                            outputs=_val_outputs(x_val, cfg.batch_size))
         best = best_epoch_callback(patience, cfg.min_epochs, cfg.plateau_epochs, monitor="val_loss",
-                                   chance_loss=chance)
+                                   chance_loss=chance, null=null)
     else:
         model = models.build_cnn(x_train.shape[1], arch)
         model.compile(optimizer=keras.optimizers.Adam(learning_rate=cfg.lr), loss="binary_crossentropy",
-                      metrics=[keras.metrics.AUC(name="auroc"), keras.metrics.BinaryAccuracy(name="accuracy")])
-        best = best_epoch_callback(patience, cfg.min_epochs, cfg.plateau_epochs)
-    model.fit(x_train, y_train.astype(np.float32), sample_weight=weights,
-              validation_data=(x_val, y_val.astype(np.float32)), epochs=cfg.epochs,
-              batch_size=cfg.batch_size, shuffle=True, verbose=verbose, callbacks=[best])
-    return model, best.rows, best.best_epoch
+                      metrics=[keras.metrics.AUC(name="auroc"), keras.metrics.BinaryAccuracy(name="accuracy")],
+                      **_compile_options(cfg))
+        if patience is not None and null_epochs:
+            # the prior the training loss is fitted to: the class balance, or one half under --sampler
+            prior = 0.5 if weights is not None else float(np.mean(y_train))
+            null = NullRule(y_val, prior, null_epochs, cfg.null_z, "class",
+                            outputs=_val_outputs(x_val, cfg.batch_size))
+        best = best_epoch_callback(patience, cfg.min_epochs, cfg.plateau_epochs, null=null)
+    if cfg.train_speed == "pipelined":
+        train_data, val_data = _pipelines(x_train, y_train, weights, x_val, y_val, cfg.batch_size, seed)
+        model.fit(train_data, validation_data=val_data, epochs=cfg.epochs, shuffle=False, verbose=verbose,
+                  callbacks=[best])
+    else:
+        model.fit(x_train, y_train.astype(np.float32), sample_weight=weights,
+                  validation_data=(x_val, y_val.astype(np.float32)), epochs=cfg.epochs,
+                  batch_size=cfg.batch_size, shuffle=True, verbose=verbose, callbacks=[best])
+    return model, best.rows, best.best_epoch, best.stop_record(cfg.epochs)
+
+
+def _compile_options(cfg: TrainConfig) -> dict:
+    """model.compile's speed options of ``cfg.train_speed``: none for plain; pipelined:
+    STEPS_PER_EXECUTION steps per call from the host. (No XLA: Keras turns jit_compile off
+    whenever TensorFlow's op determinism is on, which set_seed turns on.)"""
+    if cfg.train_speed not in TRAIN_SPEEDS:
+        raise InputError(f"--train_speed {cfg.train_speed!r} is not one of {', '.join(TRAIN_SPEEDS)}")
+    if cfg.train_speed == "pipelined":
+        return {"steps_per_execution": STEPS_PER_EXECUTION}
+    return {}
+
+
+def _pipelines(x_train, y_train, weights, x_val, y_val, batch_size: int, seed: int):
+    """The pipelined path's input: tf.data pipelines (training: reshuffled each epoch with the
+    seed, batched, prefetched; validation: batched, prefetched)."""
+    import tensorflow as tf
+
+    parts = (x_train, y_train.astype(np.float32)) + ((weights,) if weights is not None else ())
+    train = (tf.data.Dataset.from_tensor_slices(parts)
+             .shuffle(len(x_train), seed=seed, reshuffle_each_iteration=True)
+             .batch(batch_size).prefetch(tf.data.AUTOTUNE))
+    val = (tf.data.Dataset.from_tensor_slices((x_val, y_val.astype(np.float32)))
+           .batch(batch_size).prefetch(tf.data.AUTOTUNE))
+    return train, val
+
+
+NULL_EPOCHS_BASE = 12            # null_epochs_for: this many epochs ...
+NULL_EPOCHS_PER_BP = 100         # ... plus one per this many bp of sequence
+
+
+def null_epochs_for(seq_length: int) -> int:
+    """The default wait of the null rule: 12 epochs + 1 per 100 bp (200 bp: 14, 500 bp: 17,
+    1,000 bp: 22). The slow starters of benchmarks/bench_learnability.py sit inside the chance
+    band longer the longer the sequence, at most 5 consecutive epochs at 200 bp (row 10, phasing),
+    11 at 500 bp (row 4; 13 with --train_speed pipelined) and 14 at 1,000 bp (row 5, distance);
+    the wait leaves each a margin of at least 4 epochs. A null run is in the band from its first
+    epoch, so it stops at this epoch."""
+    return NULL_EPOCHS_BASE + math.ceil(int(seq_length) / NULL_EPOCHS_PER_BP)
+
+
+def _val_outputs(x_val, batch_size: int):
+    """model -> its validation outputs (N,), float64: what the null rule scores."""
+    def outputs(model):
+        return np.asarray(model.predict(x_val, batch_size=max(int(batch_size), 256), verbose=0),
+                          dtype=np.float64).reshape(-1)
+    return outputs
 
 
 CHANCE_AUROC = 0.6               # a validation auROC below this has not left chance yet
 CHANCE_R2 = 0.1                  # a regression's validation R^2 below this has not left chance yet
+EPS = 1e-7                       # Keras' clipping of probabilities in binary cross-entropy
+
+
+def auroc_null_sd(n_pos: int, n_neg: int) -> float:
+    """SD of the auROC of a score unrelated to the labels (labels permuted): the Mann-Whitney U
+    variance n1 n2 (n1 + n2 + 1) / 12 divided by (n1 n2)^2 -> sqrt((n1 + n2 + 1) / (12 n1 n2))."""
+    return math.sqrt((n_pos + n_neg + 1) / (12.0 * n_pos * n_neg))
+
+
+def chance_check(labels, outputs, reference: float, z: float, target: str = "class") -> dict:
+    """Is one epoch's validation output indistinguishable from chance? -> a record with ``chance``.
+
+    Class target (``outputs`` are probabilities, ``reference`` the prior the loss is fitted to):
+    chance when the auROC lies inside the label-permutation band 0.5 +/- z x
+    :func:`auroc_null_sd` AND the binary cross-entropy is not below the chance loss (every
+    sequence predicted ``reference``) by more than z standard errors of the per-sequence
+    difference. Activity target (``outputs`` are values, ``reference`` the training labels'
+    mean): the Pearson r inside 0 +/- z / sqrt(n - 1) (its permutation SD; constant outputs
+    count as r = 0) AND the squared error not below that of predicting ``reference`` by more
+    than z standard errors.
+    """
+    y = np.asarray(labels, dtype=np.float64)
+    out = np.asarray(outputs, dtype=np.float64).reshape(-1)
+    n = len(y)
+    if target == "class":
+        from sklearn.metrics import roc_auc_score
+
+        n_pos = int(y.sum())
+        sd = auroc_null_sd(n_pos, n - n_pos)
+        score = float(roc_auc_score(y.astype(int), out)) if 0 < n_pos < n else 0.5
+        centre, name = 0.5, "auroc"
+        p = np.clip(out, EPS, 1 - EPS)
+        q = min(max(float(reference), EPS), 1 - EPS)
+        loss = -(y * np.log(p) + (1 - y) * np.log(1 - p))
+        base = -(y * math.log(q) + (1 - y) * math.log(1 - q))
+    else:
+        sd = 1.0 / math.sqrt(max(n - 1, 1))
+        varies = np.ptp(out) > 0 and np.ptp(y) > 0
+        score = float(np.corrcoef(y, out)[0, 1]) if varies else 0.0
+        centre, name = 0.0, "pearson_r"
+        loss = (y - out) ** 2
+        base = (y - float(reference)) ** 2
+    diff = loss - base
+    se = float(np.std(diff, ddof=1) / math.sqrt(n)) if n > 1 else 0.0
+    band = (centre - z * sd, centre + z * sd)
+    in_band = band[0] <= score <= band[1]
+    not_better = float(diff.mean()) >= -z * se
+    return {name: score, "band": [band[0], band[1]], "loss": float(loss.mean()),
+            "chance_loss": float(base.mean()), "loss_se": se, "chance": bool(in_band and not_better)}
+
+
+@dataclass
+class NullRule:
+    """Stop a run that learns nothing: from ``min_epochs`` on, once the last ``epochs``
+    consecutive epochs were each indistinguishable from chance (:func:`chance_check` at ``z``),
+    while the run has not left chance (best validation auROC below :meth:`chance_ceiling`, i.e.
+    CHANCE_AUROC or the band's upper edge if higher; a regression: best validation R^2 below
+    CHANCE_R2). ``outputs(model)`` gives the validation outputs."""
+    labels: np.ndarray
+    reference: float
+    epochs: int
+    z: float
+    target: str = "class"
+    outputs: object = None
+
+    def check(self, model) -> dict:
+        return chance_check(self.labels, self.outputs(model), self.reference, self.z, self.target)
+
+    def chance_ceiling(self) -> float:
+        """A classifier's validation auROC below this has not left chance: CHANCE_AUROC, or the
+        band's upper edge where the validation split is so small that the band reaches past it."""
+        n_pos = int(np.sum(self.labels))
+        n_neg = len(self.labels) - n_pos
+        if n_pos == 0 or n_neg == 0:
+            return CHANCE_AUROC
+        return max(CHANCE_AUROC, 0.5 + self.z * auroc_null_sd(n_pos, n_neg))
 
 
 def best_epoch_callback(patience: int | None, min_epochs: int = 0, plateau_epochs: int = 0,
-                        monitor: str = "val_auroc", chance_loss: float | None = None):
+                        monitor: str = "val_auroc", chance_loss: float | None = None,
+                        null: NullRule | None = None):
     """A Keras callback: per-epoch history rows with seconds; keeps the weights of the best
     epoch and restores them when training ends; stops after ``patience`` epochs without a
     better one (never if None), not before ``min_epochs``, and while the best epoch is still
-    at chance not before ``plateau_epochs``. Defined in a function so that importing this
-    module does not import TensorFlow.
+    at chance not before ``plateau_epochs`` - unless ``null`` (a :class:`NullRule`) finds the
+    run indistinguishable from chance for its ``epochs`` consecutive epochs, which stops it
+    from ``min_epochs`` on. Defined in a function so that importing this module does not
+    import TensorFlow. ``stop_record(max_epochs)`` says why training ended.
 
     ``monitor="val_auroc"`` (a classifier): best = highest val_auroc, ties to lower val_loss;
     at chance = best val_auroc below CHANCE_AUROC. ``monitor="val_loss"`` (a regression):
@@ -246,6 +403,7 @@ def best_epoch_callback(patience: int | None, min_epochs: int = 0, plateau_epoch
     if monitor not in ("val_auroc", "val_loss"):
         raise ValueError(f"monitor {monitor!r} is neither val_auroc nor val_loss")
     keras = models.import_keras()
+    ceiling = null.chance_ceiling() if null is not None and monitor == "val_auroc" else CHANCE_AUROC
 
     class BestEpoch(keras.callbacks.Callback):
         def __init__(self):
@@ -255,6 +413,9 @@ def best_epoch_callback(patience: int | None, min_epochs: int = 0, plateau_epoch
             self.best_epoch = 0
             self.best_weights = None
             self._start = 0.0
+            self.reason = None                   # "patience", "chance" once stopped early
+            self.chance_run = 0                  # consecutive epochs indistinguishable from chance
+            self.last_check = None
 
         def on_epoch_begin(self, epoch, logs=None):
             self._start = time.perf_counter()
@@ -263,8 +424,6 @@ def best_epoch_callback(patience: int | None, min_epochs: int = 0, plateau_epoch
             logs = dict(logs or {})
             row = {"epoch": epoch + 1}
             row.update({key: float(value) for key, value in sorted(logs.items())})
-            row["seconds"] = time.perf_counter() - self._start
-            self.rows.append(row)
             loss = logs.get("val_loss", math.inf)
             loss = math.inf if math.isnan(loss) else loss
             if monitor == "val_auroc":
@@ -274,14 +433,40 @@ def best_epoch_callback(patience: int | None, min_epochs: int = 0, plateau_epoch
             if score > self.best_score:
                 self.best_score, self.best_epoch = score, epoch + 1
                 self.best_weights = self.model.get_weights()
-            elif (patience is not None and epoch + 1 - self.best_epoch >= patience and epoch + 1 >= min_epochs
+            if null is not None and self.null_applies():
+                self.last_check = null.check(self.model)
+                self.chance_run = self.chance_run + 1 if self.last_check["chance"] else 0
+            else:
+                self.chance_run = 0
+            row["seconds"] = time.perf_counter() - self._start
+            self.rows.append(row)
+            if patience is None or epoch + 1 < min_epochs:
+                return
+            if null is not None and self.chance_run >= null.epochs:
+                self.model.stop_training, self.reason = True, "chance"
+            elif (epoch + 1 - self.best_epoch >= patience
                   and (not self.at_chance() or epoch + 1 >= plateau_epochs)):
-                self.model.stop_training = True
+                self.model.stop_training, self.reason = True, "patience"
 
         def at_chance(self) -> bool:
             if monitor == "val_auroc":
                 return self.best_score[0] < CHANCE_AUROC
             return chance_loss is not None and -self.best_score[0] > chance_loss
+
+        def null_applies(self) -> bool:
+            if monitor == "val_auroc":
+                return self.best_score[0] < ceiling
+            return self.at_chance()
+
+        def stop_record(self, max_epochs: int) -> dict:
+            """Why training ended: reason (patience, chance, or epochs: --epochs ran out), at which
+            epoch, the best epoch, and the null rule's last check where it ran."""
+            record = {"reason": self.reason or "epochs", "epoch": len(self.rows), "best_epoch": self.best_epoch,
+                      "max_epochs": int(max_epochs)}
+            if null is not None:
+                record["null_rule"] = {"epochs": null.epochs, "z": null.z, "chance_run": self.chance_run,
+                                       "last_check": self.last_check}
+            return record
 
         def on_train_end(self, logs=None):
             if self.best_weights is not None:
@@ -356,11 +541,11 @@ def train(dataset: Dataset, kind: str, cfg: TrainConfig, seed: int,
 
     weights = balanced_sample_weights(labels[part["train"]]) if cfg.sampler else None
     history: list[dict] = []
-    best_epoch = None
+    best_epoch = stop = None
     if kind == "cnn":
-        model, history, best_epoch = fit_cnn(onehot("train"), labels[part["train"]], weights,
-                                             onehot("val"), labels[part["val"]], arch, cfg, seed, verbose,
-                                             target)
+        model, history, best_epoch, stop = fit_cnn(onehot("train"), labels[part["train"]], weights,
+                                                   onehot("val"), labels[part["val"]], arch, cfg, seed, verbose,
+                                                   target)
         predictor = models.predictor_for(kind, model, dataset.seq_length, target)
     else:
         kmer = kmer or models.KmerConfig()
@@ -393,6 +578,7 @@ def train(dataset: Dataset, kind: str, cfg: TrainConfig, seed: int,
     result.arch = arch if kind == "cnn" else None
     result.field_needed = (need, how) if kind == "cnn" else None
     result.timing = timing
+    result.stop = stop
     n_test = metrics["test"]["n"]
     if n_test < MIN_TEST_SEQS:
         score = "auroc" if target == "class" else "pearson_r"
@@ -438,6 +624,7 @@ def model_json(result: TrainResult, dataset: Dataset, cfg: TrainConfig, seed: in
             "gen_type": dataset.rule.kind if dataset.rule is not None else None,
         },
         "best_epoch": result.metrics.get("best_epoch"),
+        "stop": result.stop,
         "versions": package_versions(),
     }
     if kind == "kmer_ridge":          # the strength RidgeCV chose from ridge_alphas
