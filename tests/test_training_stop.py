@@ -176,3 +176,10 @@ def test_the_default_wait_grows_with_the_sequence_length():
     assert [training.null_epochs_for(n) for n in (100, 200, 500, 600, 1000)] == [13, 14, 17, 18, 22]
     assert Train_models.build_parser().parse_args([]).null_epochs is None
     assert Train_models.build_parser().parse_args(["--null_epochs", "0"]).null_epochs == 0
+
+
+def test_a_diverged_epoch_is_not_chance():
+    """NaN outputs (a learning rate so large that training diverges) are not scored: not chance,
+    so the run goes on to the divergence refusal rather than a crash in the auROC."""
+    check = training.chance_check(np.r_[np.ones(5), np.zeros(5)], np.full(10, np.nan), 0.5, z=3.0)
+    assert check["chance"] is False and check["auroc"] is None

@@ -331,6 +331,9 @@ def chance_check(labels, outputs, reference: float, z: float, target: str = "cla
     y = np.asarray(labels, dtype=np.float64)
     out = np.asarray(outputs, dtype=np.float64).reshape(-1)
     n = len(y)
+    if not np.isfinite(out).all():       # a diverged run: not chance, and the divergence check names it
+        return {"auroc" if target == "class" else "pearson_r": None, "band": None, "loss": None,
+                "chance_loss": None, "loss_se": None, "chance": False}
     if target == "class":
         from sklearn.metrics import roc_auc_score
 
