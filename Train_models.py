@@ -119,6 +119,16 @@ def build_parser() -> cli.Parser:
     model.add_argument("--first_activation", choices=models.FIRST_ACTIVATIONS, default="relu",
                        help="CNN (every architecture): activation of the first convolution; exponential "
                             "(Koo & Ploenzke 2021) makes first-layer filters learn whole motifs")
+    model.add_argument("--first_batch_norm", type=cli.boolean, default=models.CNNConfig.first_batch_norm,
+                       metavar="BOOL", help="CNN (dilated, basic): batch normalization between the first "
+                                            "convolution and its activation (koo_local and koo_dist have it)")
+    model.add_argument("--exp_filters", type=cli.non_negative_int, default=models.CNNConfig.exp_filters,
+                       metavar="INT", help="CNN (dilated, basic): this many first-layer filters with the "
+                                           "exponential activation beside the --filters of --first_activation "
+                                           "(a mixed first layer; 0: none)")
+    model.add_argument("--dense_batch_norm", type=cli.boolean, default=models.CNNConfig.dense_batch_norm,
+                       metavar="BOOL", help="CNN (dilated, basic): batch normalization before the dense "
+                                            "layer's relu (koo_local and koo_dist have it)")
     model.add_argument("--dilated_layers", type=cli.positive_int, default=None, metavar="INT",
                        help="CNN (dilated): layers in the tower; default: the fewest (3 or more) whose "
                             "receptive field covers both motifs plus the largest gap of the rule in "
@@ -196,7 +206,8 @@ def main(argv: list[str] | None = None) -> int:
     arch = models.CNNConfig(architecture=args.architecture, filters=args.filters, kernel_size=args.kernel_size,
                             dilated_layers=args.dilated_layers, dilation_base=args.dilation_base,
                             conv_blocks=args.conv_blocks, dropout=args.dropout, final_pool=args.final_pool,
-                            first_activation=args.first_activation)
+                            first_activation=args.first_activation, first_batch_norm=args.first_batch_norm,
+                            dense_batch_norm=args.dense_batch_norm, exp_filters=args.exp_filters)
     if args.architecture == "dilated" and args.dilation_base < 2:
         raise InputError(f"--dilation_base {args.dilation_base} must be 2 or more (1 would not dilate)")
     kmer = models.KmerConfig(k=args.k)

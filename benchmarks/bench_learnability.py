@@ -27,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-from utils import attribution, fast_ism, models, simulate, training
+from utils import attribution, cli, fast_ism, models, simulate, training
 from utils.encoding import one_hot
 from utils.folders import load_dataset
 
@@ -61,8 +61,19 @@ def main() -> None:
     ap.add_argument("--ism_seqs", type=int, default=100)
     ap.add_argument("--ism_rows", type=int, nargs="*", default=[3, 4],
                     help="rows whose trained CNN runs the ISM comparison (5: 1,000 bp, max and mean pooling)")
+    ap.add_argument("--architecture", choices=models.ARCHITECTURES, default=models.CNNConfig.architecture,
+                    help="the CNN's architecture (Train_models.py's flag), to measure a candidate default")
     ap.add_argument("--first_activation", choices=models.FIRST_ACTIVATIONS, default="relu",
                     help="the CNN's first-layer activation (Train_models.py's flag), to measure a candidate default")
+    ap.add_argument("--first_batch_norm", type=cli.boolean, default=models.CNNConfig.first_batch_norm, metavar="BOOL",
+                    help="batch normalization between the first convolution and its activation (Train_models.py's flag)")
+    ap.add_argument("--dense_batch_norm", type=cli.boolean, default=models.CNNConfig.dense_batch_norm, metavar="BOOL",
+                    help="batch normalization before the dense layer's relu (Train_models.py's flag)")
+    ap.add_argument("--exp_filters", type=int, default=models.CNNConfig.exp_filters,
+                    help="first-layer filters with the exponential activation beside the relu ones (CNNConfig.exp_filters)")
+    ap.add_argument("--pool_size", type=int, default=models.CNNConfig.pool_size, help="the first layer's max-pool (bp)")
+    ap.add_argument("--plateau_epochs", type=int, default=training.TrainConfig.plateau_epochs,
+                    help="never stop early before this epoch while validation auROC is at chance (Train_models.py's flag)")
     args = ap.parse_args()
     from benchmarks.bench_attribution import naive_ism
 
@@ -77,8 +88,12 @@ def main() -> None:
                 assert all(m.length <= 8 for m in rule.motifs[:2]), [m.length for m in rule.motifs]
             simulate.write_dataset(rule, Path(tmp) / f"d{row}")
             data = load_dataset(Path(tmp) / f"d{row}")
-            cnn = training.train(data, "cnn", training.TrainConfig(), seed=0,
-                                 arch=models.CNNConfig(first_activation=args.first_activation))
+            cnn = training.train(data, "cnn", training.TrainConfig(plateau_epochs=args.plateau_epochs), seed=0,
+                                 arch=models.CNNConfig(architecture=args.architecture,
+                                                       first_activation=args.first_activation,
+                                                       first_batch_norm=args.first_batch_norm,
+                                                       dense_batch_norm=args.dense_batch_norm,
+                                                       pool_size=args.pool_size, exp_filters=args.exp_filters))
             kmer = training.train(data, "kmer_logistic", training.TrainConfig(), seed=0)
             field = f"{models.receptive_field(cnn.arch)}/{cnn.field_needed[0]}"
             print(f"{name:32} {cnn.metrics['test']['auroc']:>9.3f} {cnn.metrics['epochs_run']:>6} "

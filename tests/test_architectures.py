@@ -194,3 +194,33 @@ def test_new_kinds_train_save_load_and_deep_shap_adds_up(arch, act, tiny_data, t
     np.testing.assert_allclose(attr.sum(axis=(1, 2)), want, atol=1e-3 + 1e-4 * np.abs(want).max())
     grads = attribution.saliency(predictor, x)
     assert np.isfinite(grads).all() and np.abs(grads).sum() > 0
+
+
+# the candidates of issue 24's default (bench_learnability / bench_interpretability): batch norm
+# before the first activation (bn1) and before the dense relu (bn_dense), and a mixed first layer
+CANDIDATES = [({"first_activation": "exponential", "first_batch_norm": True, "dense_batch_norm": True},
+               ["conv1", "bn1", "exp1", "pool1"], 13505),
+              ({"filters": 8, "exp_filters": 8, "first_batch_norm": True},
+               ["conv1", "conv1_exp", "bn1", "bn1_exp", "relu1", "exp1_mixed", "act1_concat", "pool1"], 4417)]
+
+
+@pytest.mark.parametrize("cfg, head, params", CANDIDATES)
+def test_candidate_first_layers_build_and_deep_shap_adds_up(cfg, head, params):
+    predictor = random_cnn(120, dilated_layers=3, **cfg)
+    model = predictor.keras_model
+    names = [layer.name for layer in model.layers]
+    assert names[1:1 + len(head)] == head
+    assert ("bn_dense" in names) == cfg.get("dense_batch_norm", False)
+    assert model.count_params() == params
+    assert model.get_layer("dilated1").filters == (16 if cfg.get("exp_filters") else 32)
+    x = random_onehot(5, 120)
+    keras_logit = np.asarray(predictor.logit_model.predict_on_batch(x)).reshape(-1)
+    np.testing.assert_allclose(predictor.predict_logit(x), keras_logit, rtol=1e-5, atol=1e-5)
+    bg = np.full(4, 0.25)
+    attr = attribution.deep_shap(predictor, x, reference="dist", background_dist=bg, num_background=8, seed=1)
+    refs = attribution.background_sequences(8, 120, bg, 1)
+    want = predictor.predict_logit(x) - predictor.predict_logit(refs).mean()
+    assert np.abs(want).max() > 1e-2
+    np.testing.assert_allclose(attr.sum(axis=(1, 2)), want, atol=1e-4 * max(1.0, np.abs(want).max()))
+    naive = naive_ism(lambda v: np.asarray(predictor.logit_model.predict_on_batch(v)).reshape(-1), x)
+    np.testing.assert_allclose(attribution.ism(predictor, x), naive, atol=5e-5)

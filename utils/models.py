@@ -175,7 +175,7 @@ KOO_BLOCKS = {
 KOO_DENSE = (96, 0.5)           # units, dropout of their dense block (batch norm, relu)
 KOO_L2 = 1e-6
 KOO_FIXED_FLAGS = ("filters", "kernel_size", "dropout", "final_pool", "dilated_layers", "dilation_base",
-                   "conv_blocks")   # Train_models.py flags the published architectures do not take
+                   "conv_blocks", "first_batch_norm", "dense_batch_norm", "exp_filters")   # Train_models.py flags the published architectures do not take
 MIN_DILATED_LAYERS = 3
 MAX_DILATED_LAYERS = 12
 MAX_CNN_LENGTH = 10_000      # bp: one-hot training sets beyond this outgrow memory on a laptop
@@ -195,7 +195,9 @@ class CNNConfig:
     are set from it whatever the fields say, and they end in a Flatten (``final_pool`` "flatten").
     ``first_activation``: the first convolution's activation in every architecture, relu or
     exponential (Koo & Ploenzke 2021: exponential first-layer activations make the filters learn
-    whole motifs and the attribution maps cleaner).
+    whole motifs and the attribution maps cleaner). ``first_batch_norm``, ``dense_batch_norm`` and
+    ``exp_filters`` (dilated, basic; off by default) are issue 24's candidates for an exponential
+    default, measured in docs/benchmarks.md; such graphs run through Keras (no folded fast path).
     """
     architecture: str = "dilated"
     first_activation: str = "relu"
@@ -211,6 +213,11 @@ class CNNConfig:
     dropout: float = 0.1
     batch_norm: bool = True      # dilated: BatchNormalization before each tower ReLU; without it
                                  # long-range spacing rules stayed at chance for 20 epochs
+    first_batch_norm: bool = False   # BatchNormalization between the first convolution and its activation
+                                     # (Koo & Ploenzke's blocks): keeps exp() of the filter scores in range
+    exp_filters: int = 0             # dilated, basic with a relu first layer: this many more first-layer filters
+                                     # (conv1_exp) with the exponential activation, side by side with the relu ones
+    dense_batch_norm: bool = False   # BatchNormalization before the dense layer's ReLU (Koo & Ploenzke's dense block)
     final_pool: str = "auto"     # max; maxavg: max and mean over the length side by side; positions: a max
                                  # over POSITION_POOL pooled steps, positions kept (position rules); auto:
                                  # positions for a position rule, maxavg past MAXAVG_FROM pooled positions,
@@ -222,7 +229,8 @@ class CNNConfig:
             pool = next(block[4] for block in KOO_BLOCKS[self.architecture] if block[4])
             for name, value in (("filters", first[0]), ("kernel_size", first[1]), ("pool_size", pool),
                                 ("dense_units", KOO_DENSE[0]), ("dropout", first[3]), ("batch_norm", True),
-                                ("dilated_layers", None), ("final_pool", "flatten")):
+                                ("dilated_layers", None), ("final_pool", "flatten"),
+                                ("first_batch_norm", True), ("dense_batch_norm", True), ("exp_filters", 0)):
                 object.__setattr__(self, name, value)
 
     def to_dict(self) -> dict:
@@ -397,12 +405,20 @@ def build_cnn(input_length: int, cfg: CNNConfig, output_kind: str = "probability
     if cfg.architecture in KOO_ARCHITECTURES:
         return _koo_cnn(keras, inputs, cfg, output_kind)
     x = layers.Conv1D(cfg.filters, cfg.kernel_size, name="conv1")(inputs)
+    if cfg.first_batch_norm:
+        x = layers.BatchNormalization(name="bn1")(x)
     x = layers.Activation(cfg.first_activation, name=FIRST_ACTIVATION_LAYER[cfg.first_activation])(x)
+    if cfg.exp_filters:
+        e = layers.Conv1D(cfg.exp_filters, cfg.kernel_size, name="conv1_exp")(inputs)
+        if cfg.first_batch_norm:
+            e = layers.BatchNormalization(name="bn1_exp")(e)
+        e = layers.Activation("exponential", name="exp1_mixed")(e)
+        x = layers.Concatenate(name="act1_concat")([x, e])
     x = layers.MaxPooling1D(cfg.pool_size, name="pool1")(x)
     x = layers.Dropout(cfg.dropout, name="drop1")(x)
     if cfg.architecture == "dilated":
         for i in range(cfg.dilated_layers):
-            y = layers.Conv1D(cfg.filters, 3, dilation_rate=cfg.dilation_base ** i, padding="same",
+            y = layers.Conv1D(cfg.filters + cfg.exp_filters, 3, dilation_rate=cfg.dilation_base ** i, padding="same",
                               name=f"dilated{i + 1}")(x)
             if cfg.batch_norm:
                 y = layers.BatchNormalization(name=f"bn_dilated{i + 1}")(y)
@@ -423,6 +439,8 @@ def build_cnn(input_length: int, cfg: CNNConfig, output_kind: str = "probability
         x = layers.MaxPooling1D(width, name="pool_all")(x)
     x = layers.Flatten(name="flatten")(x)
     x = layers.Dense(cfg.dense_units, name="dense")(x)
+    if cfg.dense_batch_norm:
+        x = layers.BatchNormalization(name="bn_dense")(x)
     x = layers.Activation("relu", name="relu_dense")(x)
     x = layers.Dropout(cfg.dropout, name="drop_dense")(x)
     if output_kind == "value":
