@@ -50,6 +50,16 @@ PARAMS = {"koo_local": 19 * 4 * 24 + 4 * 24 + 3 * 24 * 48 + 4 * 48 + 96 * 96 + 4
                        + 192 * 96 + 4 * 96 + 97)}                                                 # 46,753
 
 
+def assert_deep_shap_adds_up(predictor, x):
+    """DeepSHAP's maps add up to logit(x) - mean logit(references) (8 uniform references, seed 1)."""
+    bg = np.full(4, 0.25)
+    attr = attribution.deep_shap(predictor, x, reference="dist", background_dist=bg, num_background=8, seed=1)
+    refs = attribution.background_sequences(8, x.shape[1], bg, 1)
+    want = predictor.predict_logit(x) - predictor.predict_logit(refs).mean()
+    assert np.abs(want).max() > 1e-2
+    np.testing.assert_allclose(attr.sum(axis=(1, 2)), want, atol=1e-4 * max(1.0, np.abs(want).max()))
+
+
 @pytest.mark.parametrize("arch", models.KOO_ARCHITECTURES)
 @pytest.mark.parametrize("act", models.FIRST_ACTIVATIONS)
 def test_koo_architectures_have_the_published_layers(arch, act):
@@ -159,12 +169,7 @@ def test_deep_shap_adds_up_on_random_weights(arch, act):
     predictor = random_cnn(120, architecture=arch, first_activation=act,
                            **({"dilated_layers": 3} if arch == "dilated" else {}))
     x = random_onehot(5, 120)
-    bg = np.full(4, 0.25)
-    attr = attribution.deep_shap(predictor, x, reference="dist", background_dist=bg, num_background=8, seed=1)
-    refs = attribution.background_sequences(8, 120, bg, 1)
-    want = predictor.predict_logit(x) - predictor.predict_logit(refs).mean()
-    assert np.abs(want).max() > 1e-2
-    np.testing.assert_allclose(attr.sum(axis=(1, 2)), want, atol=1e-4 * max(1.0, np.abs(want).max()))
+    assert_deep_shap_adds_up(predictor, x)
 
 
 @pytest.mark.slow
@@ -216,11 +221,6 @@ def test_candidate_first_layers_build_and_deep_shap_adds_up(cfg, head, params):
     x = random_onehot(5, 120)
     keras_logit = np.asarray(predictor.logit_model.predict_on_batch(x)).reshape(-1)
     np.testing.assert_allclose(predictor.predict_logit(x), keras_logit, rtol=1e-5, atol=1e-5)
-    bg = np.full(4, 0.25)
-    attr = attribution.deep_shap(predictor, x, reference="dist", background_dist=bg, num_background=8, seed=1)
-    refs = attribution.background_sequences(8, 120, bg, 1)
-    want = predictor.predict_logit(x) - predictor.predict_logit(refs).mean()
-    assert np.abs(want).max() > 1e-2
-    np.testing.assert_allclose(attr.sum(axis=(1, 2)), want, atol=1e-4 * max(1.0, np.abs(want).max()))
+    assert_deep_shap_adds_up(predictor, x)
     naive = naive_ism(lambda v: np.asarray(predictor.logit_model.predict_on_batch(v)).reshape(-1), x)
     np.testing.assert_allclose(attribution.ism(predictor, x), naive, atol=5e-5)
