@@ -118,12 +118,6 @@ def clean_chance_matches(rule: Rule, chunk: Chunk, bases: Callable[[int], np.nda
     return stats
 
 
-def _best_strand_scores(codes: np.ndarray, rows: np.ndarray, starts: np.ndarray, lo: np.ndarray) -> np.ndarray:
-    """Log-odds of the windows at (rows, starts), the better strand: the score site calling keeps."""
-    win = codes[rows[:, None], starts[:, None] + np.arange(lo.shape[0])[None, :]]
-    return np.maximum(motiflib.window_scores(win, lo), motiflib.window_scores(motiflib.reverse_complement(win), lo))
-
-
 def _kept_overlaps(codes, rows, starts, m: int, lo, inst_id, motif_of, site_start) -> np.ndarray:
     """Which matching windows of motif ``m`` stay: the planted instances of ``m`` themselves, and
     windows overlapping one that score below it (or equal, to its right).
@@ -137,26 +131,19 @@ def _kept_overlaps(codes, rows, starts, m: int, lo, inst_id, motif_of, site_star
     keep = np.zeros(rows.size, dtype=bool)
     ends = [inst_id[rows, starts], inst_id[rows, starts + w - 1]]
     overlaps = [motif_of[e] == m for e in ends]
-    if not (overlaps[0] | overlaps[1]).any():
+    over_any = overlaps[0] | overlaps[1]
+    if not over_any.any():
         return keep
-    score = np.full(rows.size, np.nan)
+    score = np.zeros(rows.size)
+    score[over_any] = np.maximum(*motiflib.strand_scores(codes, rows[over_any], starts[over_any], lo))
     beaten = np.zeros(rows.size, dtype=bool)
     for end, over in zip(ends, overlaps):
         idx = np.flatnonzero(over)
-        if idx.size == 0:
-            continue
-        inst_start = site_start[end[idx] - 1]
-        itself = inst_start == starts[idx]
-        keep[idx[itself]] = True
-        rival = idx[~itself]
-        if rival.size == 0:
-            continue
-        todo = rival[np.isnan(score[rival])]
-        score[todo] = _best_strand_scores(codes, rows[todo], starts[todo], lo)
-        planted = _best_strand_scores(codes, rows[rival], site_start[end[rival] - 1], lo)
-        rival_start, own_start = starts[rival], site_start[end[rival] - 1]
-        beaten[rival] |= (score[rival] > planted) | ((score[rival] == planted) & (rival_start < own_start))
-    over_any = overlaps[0] | overlaps[1]
+        own_start = site_start[end[idx] - 1]
+        keep[idx[own_start == starts[idx]]] = True         # the instance itself
+        planted = np.maximum(*motiflib.strand_scores(codes, rows[idx], own_start, lo))
+        beaten[idx] |= (own_start != starts[idx]) & ((score[idx] > planted)
+                                                      | ((score[idx] == planted) & (starts[idx] < own_start)))
     return keep | (over_any & ~beaten)
 
 

@@ -387,6 +387,14 @@ def window_scores(inst: np.ndarray, lo: np.ndarray) -> np.ndarray:
     return lo[np.arange(lo.shape[0])[None, :], inst].sum(axis=1)
 
 
+def strand_scores(codes: np.ndarray, rows: np.ndarray, starts: np.ndarray,
+                  lo: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Log-odds of the windows of ``codes`` at (rows, starts) on the forward and the reverse strand
+    -> (fwd, rev), float64 (k,) each; site calling keeps the better one."""
+    win = codes[rows[:, None], starts[:, None] + np.arange(lo.shape[0])[None, :]]
+    return window_scores(win, lo), window_scores(reverse_complement(win), lo)
+
+
 def draw_kept(draw, k: int, lo: np.ndarray, threshold: float, kept_share: float) -> np.ndarray:
     """k PWM draws that score >= threshold: ``draw(n)`` gives n unconditioned draws (n, w).
 
@@ -572,9 +580,7 @@ def call_sites(ids: list[str], codes: np.ndarray, motifs: list[Motif], backgroun
         # let a short motif's threshold be reached on its few known bases
         known = n_cum[rows, cols + w] == n_cum[rows, cols]
         rows, cols = rows[known], cols[known]
-        win = codes[rows[:, None], cols[:, None] + np.arange(w)[None, :]]
-        fwd = window_scores(win, lo)
-        rev = window_scores(reverse_complement(win), lo)
+        fwd, rev = strand_scores(codes, rows, cols, lo)
         scores = np.maximum(fwd, rev)
         keep = scores >= cutoff
         rows, cols, fwd, rev, scores = rows[keep], cols[keep], fwd[keep], rev[keep], scores[keep]
