@@ -367,3 +367,7 @@ def test_tests_asked_for_that_do_not_apply_to_the_rule_are_listed_as_not_run():
     assert [t for t, _ in perturb.plan_experiments(code, motifs, tests=["copies", "truth_table"]).inapplicable] == \
         ["truth_table"]
     assert perturb.plan_experiments(presence, motifs).inapplicable == ()      # every test that applies: none listed
+    # the truth table runs for the presence rule (unless --tests leaves it out), never for the code
+    assert perturb.plan_experiments(presence, motifs).truth_table and plan.truth_table
+    assert not perturb.plan_experiments(presence, motifs, tests=["ablation"]).truth_table
+    assert not perturb.plan_experiments(code, motifs).truth_table

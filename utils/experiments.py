@@ -96,8 +96,7 @@ def run(inp: InterpretationInputs, arrays: TestArrays, s: Settings) -> Findings:
                                max_copies=activity.max_copies if activity is not None else 1,
                                dose_motifs=tuple(rule.pos_motifs) if activity is not None else ())
     table = None
-    if rule is not None and rule.kind == "presence" and rule.activity is None \
-            and (s.tests is None or "truth_table" in s.tests):
+    if inp.plan.truth_table:
         tabled = rule.pos_motifs[:gia.MAX_TABLE_MOTIFS]
         if all(m in {t.name for t in inp.motifs} for m in tabled):      # --motifs may leave one out
             table = gia.truth_table(predictor, inp.motifs, tabled, inp.background, x.shape[1], n=s.num_seqs,

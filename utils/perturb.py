@@ -852,6 +852,7 @@ class ExperimentPlan:
     position_motif: str | None = None  # a position rule's motif: moved along the sequence (the position curve)
     code: tuple | None = None          # a code rule's (positive motifs, their look-alikes, K, slots, slot width)
     inapplicable: tuple = ()           # (test, why) for each test of --tests that does not apply to the rule
+    truth_table: bool = False          # a presence rule of class labels: every subset of its motifs in background
 
 
 def plan_experiments(rule: PlantedRule | None, motifs: list[motiflib.Motif], pair: tuple[str, str] | None = None,
@@ -909,12 +910,13 @@ def plan_experiments(rule: PlantedRule | None, motifs: list[motiflib.Motif], pai
     if "position" in tests and rule is not None and rule.kind == "position" and rule.motif in names:
         hyps += rule.required()
         position_motif = rule.motif
+    table = rule is not None and rule.kind == "presence" and rule.activity is None
     applies = {"order": bool(pair), "orientation": orientation is not None or (rule is None and pair is not None),
                "copies": copies is not None or code is not None, "position": position_motif is not None,
-               "truth_table": rule is not None and rule.kind == "presence" and rule.activity is None}
+               "truth_table": table}
     inapplicable = tuple((t, _inapplicable_reason(t, rule)) for t in tests if requested and not applies.get(t, True))
     return ExperimentPlan(tuple(hyps), curve, drawn, spacing, orientation, rule, copies, position_motif, code,
-                          inapplicable)
+                          inapplicable, table and "truth_table" in tests)
 
 
 def _inapplicable_reason(test: str, rule: PlantedRule | None) -> str:
