@@ -51,7 +51,7 @@ from __future__ import annotations
 
 import sys
 
-from utils import cli, planted, simulate
+from utils import cli, cores, planted, simulate
 from utils.folders import check_free_space, check_out_dir
 
 
@@ -164,6 +164,7 @@ def build_parser():
 
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
+    cores.limit(args.threads)
     if args.list_motifs is not None:
         return cli.print_motif_list(args.motif_db, args.list_motifs)
     config = simulate.SimulationConfig(

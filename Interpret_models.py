@@ -18,7 +18,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from utils import attribution, cli, evaluate, experiments, interpretation, localization, models, perturb, report
+from utils import attribution, cli, cores, evaluate, experiments, interpretation, localization, models, perturb, report
 
 
 def build_parser():
@@ -130,6 +130,7 @@ def build_parser():
 
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
+    cores.limit(args.threads)
     if args.list_motifs is not None:
         return cli.print_motif_list(args.motif_db, args.list_motifs)
     inp = interpretation.resolve_inputs(

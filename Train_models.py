@@ -13,7 +13,7 @@ import os
 import sys
 from pathlib import Path
 
-from utils import cli, models, training
+from utils import cli, cores, models, training
 from utils.folders import check_out_dir, load_dataset
 from utils.io import InputError
 
@@ -189,6 +189,7 @@ def build_parser() -> cli.Parser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    cores.limit(args.threads)
     name = args.model_name or args.model_type
     if Path(args.out_dir).exists() and not Path(args.out_dir).is_dir():
         raise InputError(f"--out_dir {args.out_dir} is a file, not a folder; name a folder "

