@@ -183,6 +183,14 @@ def build_parser() -> cli.Parser:
                           f"{training.STEPS_PER_EXECUTION} training steps per call from Python, fed by a tf.data "
                           "pipeline with prefetch (the same seed gives the same model, but not plain's: the "
                           "batches differ)")
+    fit.add_argument("--augment_rc", type=cli.boolean, default=training.TrainConfig.augment_rc, metavar="BOOL",
+                     help="CNN: each epoch, reverse-complement each training sequence with probability 1/2 (a "
+                          "molecule's label does not depend on the strand read; refused for rules it would "
+                          "mislabel: position, order planted on both strands)")
+    fit.add_argument("--augment_shift", type=cli.non_negative_int, default=training.TrainConfig.augment_shift,
+                     metavar="INT bp", help="CNN: each epoch, move each training sequence by a uniform draw "
+                                            "from [-INT, INT] bp, ends padded with 0.25 per base (refused for "
+                                            "position rules; at most a tenth of the length)")
     cli.add_common_flags(parser, "models", "folder that receives the model folder <model_name>/")
     return parser
 
@@ -199,7 +207,8 @@ def main(argv: list[str] | None = None) -> int:
                                early_stop=args.early_stop > 0, patience=max(args.early_stop, 1),
                                batch_size=args.batch_size, lr=args.lr, min_epochs=args.min_epochs,
                                plateau_epochs=args.plateau_epochs, null_epochs=args.null_epochs,
-                               null_z=args.null_z, train_speed=args.train_speed)
+                               null_z=args.null_z, train_speed=args.train_speed, augment_rc=args.augment_rc,
+                               augment_shift=args.augment_shift)
     parser = build_parser()
     models.check_architecture_flags(args.architecture, args.first_activation,
                                     [name for name in models.KOO_FIXED_FLAGS

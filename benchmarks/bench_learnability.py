@@ -27,9 +27,10 @@ from pathlib import Path
 
 import numpy as np
 
-from utils import attribution, cli, fast_ism, models, simulate, training
+from utils import attribution, augment, cli, fast_ism, models, simulate, training
 from utils.encoding import one_hot
 from utils.folders import load_dataset
+from utils.io import InputError
 
 SHORT = ("SPI1_known1", "AP1_known9")        # two motifs of 8 bp, for row 2 (checked below)
 RULES = [
@@ -74,6 +75,10 @@ def main() -> None:
     ap.add_argument("--pool_size", type=int, default=models.CNNConfig.pool_size, help="the first layer's max-pool (bp)")
     ap.add_argument("--plateau_epochs", type=int, default=training.TrainConfig.plateau_epochs,
                     help="never stop early before this epoch while validation auROC is at chance (Train_models.py's flag)")
+    ap.add_argument("--augment_rc", type=cli.boolean, default=False, metavar="BOOL",
+                    help="train the CNN with reverse-complement augmentation (Train_models.py's flag); rows whose "
+                         "labels it would break (position) train without it, marked *")
+    ap.add_argument("--augment_shift", type=int, default=0, help="train the CNN with shifts of up to this many bp")
     args = ap.parse_args()
     from benchmarks.bench_attribution import naive_ism
 
@@ -88,7 +93,14 @@ def main() -> None:
                 assert all(m.length <= 8 for m in rule.motifs[:2]), [m.length for m in rule.motifs]
             simulate.write_dataset(rule, Path(tmp) / f"d{row}")
             data = load_dataset(Path(tmp) / f"d{row}")
-            cnn = training.train(data, "cnn", training.TrainConfig(plateau_epochs=args.plateau_epochs), seed=0,
+            train_cfg = training.TrainConfig(plateau_epochs=args.plateau_epochs, augment_rc=args.augment_rc,
+                                             augment_shift=args.augment_shift)
+            mark = ""
+            try:
+                augment.check(train_cfg.augment, data)
+            except InputError:                      # the rule's labels would not survive it: train without
+                train_cfg, mark = training.TrainConfig(plateau_epochs=args.plateau_epochs), "*"
+            cnn = training.train(data, "cnn", train_cfg, seed=0,
                                  arch=models.CNNConfig(architecture=args.architecture,
                                                        first_activation=args.first_activation,
                                                        first_batch_norm=args.first_batch_norm,
@@ -96,7 +108,7 @@ def main() -> None:
                                                        pool_size=args.pool_size, exp_filters=args.exp_filters))
             kmer = training.train(data, "kmer_logistic", training.TrainConfig(), seed=0)
             field = f"{models.receptive_field(cnn.arch)}/{cnn.field_needed[0]}"
-            print(f"{name:32} {cnn.metrics['test']['auroc']:>9.3f} {cnn.metrics['epochs_run']:>6} "
+            print(f"{name + mark:32} {cnn.metrics['test']['auroc']:>9.3f} {cnn.metrics['epochs_run']:>6} "
                   f"{cnn.timing['seconds_per_epoch']:>7.1f} {field:>9} {kmer.metrics['test']['auroc']:>10.3f}",
                   flush=True)
             trained[row] = (cnn.predictor, data)

@@ -178,6 +178,8 @@ CATALOGUE = [
     (TRAIN, "--data_file {data} --lr 1e30 --epochs 2 --out_dir {out}",
      "a learning rate so large that training diverges (NaN outputs)", "training diverged"),
     (TRAIN, "--data_file {data} --test_sz 0.6 --out_dir {out}", "a `--test_sz` of 0.5 or more", "--test_sz"),
+    (TRAIN, "--data_file {data} --augment_shift 50 --out_dir {out}",
+     "an `--augment_shift` above a tenth of the sequence length", "more than a tenth"),
     (TRAIN, "--data_file {data} --out_dir /proc/x", "a model folder that cannot be created, before training",
      "cannot be written"),
     (TRAIN, "--data_file {activity} --model_type kmer_logistic --out_dir {out}",

@@ -191,6 +191,13 @@ class PlantedRule:
         """'class' (0/1 labels) or 'activity' (a real-valued label, :class:`Activity`)."""
         return "class" if self.activity is None else "activity"
 
+    def augmentation_conflict(self, augmentation: str, strand: str) -> str | None:
+        """Why a training augmentation (utils.augment: ``reverse_complement`` or ``shift``) would
+        mislabel this rule's data planted on ``strand`` (plus / both), or None when the label
+        survives it: a molecule's label does not depend on the strand read, and motifs moved a few
+        bp keep their arrangement."""
+        return None
+
     def describe(self) -> str:
         """The rule in words: which sequences are positive, or what the activity adds up."""
         return self.class_rule() if self.activity is None else self.activity_definition()
@@ -494,6 +501,15 @@ class Order(PairRule):
 
     def required(self):
         return [Hypothesis(SWAP, self.pair, 1), Hypothesis(SWAP, self.pair, 0)]
+
+    def augmentation_conflict(self, augmentation, strand):
+        # planted on + only, the reverse complement of A+ ... B+ is B- ... A-, which no negative holds;
+        # on both strands "A before B" is read on either, so it turns a positive into a negative's arrangement
+        if augmentation == "reverse_complement" and strand != "plus":
+            a, b = self.pair
+            return (f"on data planted on both strands the reverse complement of {a} before {b} puts {b} before "
+                    f"{a}, the negatives' arrangement")
+        return None
 
 
 @dataclass(frozen=True)
@@ -889,6 +905,11 @@ class Position(PlantedRule):
         """Is each edge of the region found within REGION_TOLERANCE_BP of the planted one?"""
         return found is not None and abs(found[0] - self.region_start) <= REGION_TOLERANCE_BP \
             and abs(found[1] - self.region_end) <= REGION_TOLERANCE_BP
+
+    def augmentation_conflict(self, augmentation, strand):
+        if augmentation == "reverse_complement":
+            return "the region is read from the 5' end, and a reverse complement moves the motif to the other end"
+        return "a shift moves the motif across the region's edges"
 
     def class_rule(self) -> str:
         return (f"positive iff {self.motif} starts (0-based) inside [{self.region_start}, {self.region_end}); "

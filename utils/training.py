@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
+from utils import augment as augmentlib
 from utils import models
 from utils.encoding import ALPHABET, codes_to_onehot, kmer_counts, seqs_to_codes
 from utils.folders import Dataset, ModelFolder
@@ -51,6 +52,13 @@ class TrainConfig:
     lr: float = 1e-3
     train_speed: str = "plain"   # plain: Keras fit on arrays; pipelined: STEPS_PER_EXECUTION steps per
                                  # host call, fed by a tf.data pipeline with prefetch (TRAIN_SPEEDS)
+    augment_rc: bool = False     # the CNN: each epoch, reverse-complement each training sequence with
+                                 # probability 1/2 (utils.augment) ...
+    augment_shift: int = 0       # ... and move it by a uniform draw from [-augment_shift, augment_shift] bp
+
+    @property
+    def augment(self) -> augmentlib.Augment:
+        return augmentlib.Augment(rc=self.augment_rc, shift=self.augment_shift)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -247,7 +255,11 @@ def fit_cnn(x_train, y_train, weights, x_val, y_val, arch: models.CNNConfig, cfg
             null = NullRule(y_val, prior, null_epochs, cfg.null_z, "class",
                             outputs=_val_outputs(x_val, cfg.batch_size))
         best = best_epoch_callback(patience, cfg.min_epochs, cfg.plateau_epochs, null=null)
-    if cfg.train_speed == "pipelined":
+    if cfg.augment.active:       # batches drawn afresh each epoch on the host (either train speed)
+        train_data = augmentlib.batches(x_train, y_train, weights, cfg.batch_size, cfg.augment, seed)
+        model.fit(train_data, validation_data=(x_val, y_val.astype(np.float32)), epochs=cfg.epochs,
+                  verbose=verbose, callbacks=[best])
+    elif cfg.train_speed == "pipelined":
         train_data, val_data = _pipelines(x_train, y_train, weights, x_val, y_val, cfg.batch_size, seed)
         model.fit(train_data, validation_data=val_data, epochs=cfg.epochs, shuffle=False, verbose=verbose,
                   callbacks=[best])
@@ -527,6 +539,7 @@ def train(dataset: Dataset, kind: str, cfg: TrainConfig, seed: int,
     check_target(kind, target, cfg.sampler, dataset.directory)
     if kind == "cnn":            # refused before the split, as before any other work
         arch, need, how = resolve_architecture(arch or models.CNNConfig(), dataset)
+        augmentlib.check(cfg.augment, dataset)      # (the k-mer models ignore it, as every CNN flag)
     if target == "activity":
         labels = np.asarray(dataset.labels, dtype=np.float64)
         if np.ptp(labels) == 0:
