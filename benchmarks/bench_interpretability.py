@@ -71,6 +71,10 @@ MODELS = {                       # name -> Train_models.py flags (the candidates
     "koo_local_exp": ["--architecture", "koo_local", "--first_activation", "exponential"],
     "koo_dist_relu": ["--architecture", "koo_dist"],
     "koo_dist_exp": ["--architecture", "koo_dist", "--first_activation", "exponential"],
+    # training-set augmentation (utils.augment): reverse complements, and shifts of up to 3 bp
+    "dilated_relu_rc": ["--architecture", "dilated", *NO_BN, "--augment_rc", "true"],
+    "dilated_relu_rc_shift": ["--architecture", "dilated", *NO_BN, "--augment_rc", "true", "--augment_shift", "3"],
+    "koo_dist_exp_rc": ["--architecture", "koo_dist", "--first_activation", "exponential", "--augment_rc", "true"],
 }
 TABLE_MODELS = ["dilated_relu", "dilated_exp", "basic_relu", "basic_exp", "koo_local_relu", "koo_local_exp",
                 "koo_dist_relu", "koo_dist_exp"]
