@@ -100,3 +100,17 @@ def test_tiny_sweep_end_to_end_cached_and_resumed(tmp_path):
     plan = subprocess.run(run + ["-n"], capture_output=True, text=True, cwd=tmp_path)
     assert job_counts(plan.stdout + plan.stderr) == {"train": 1, "interpret": 1, "aggregate": 1, "all": 1,
                                                      "total": 4}
+
+
+@pytest.mark.parametrize("extra, want", [([], "1"), (["--set-threads", "train=2", "interpret=2"], "2")])
+def test_each_job_runs_on_the_threads_it_was_given(tmp_path, extra, want):
+    """The config's resources (one thread per job) reach every script's --threads, so two jobs share
+    2 cores side by side; on a cluster the same number is the job's --cpus-per-task."""
+    path = ROOT / "workflow" / "config.yaml"
+    proc = subprocess.run(SNAKEMAKE + ["--configfile", str(path), "--config", f"out_dir={tmp_path / 'b'}",
+                                       "-n", "-p", "--cores", "2"] + extra, capture_output=True, text=True, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    lines = [line for line in (proc.stdout + proc.stderr).splitlines() if ".py " in line]
+    for script, threads in (("Generate_sequences.py", "1"), ("Train_models.py", want), ("Interpret_models.py", want)):
+        mine = [line for line in lines if script in line]
+        assert mine and all(line.rstrip().endswith(f"--threads {threads}") for line in mine), (script, mine[:2])
