@@ -75,6 +75,8 @@ def main() -> None:
     ap.add_argument("--pool_size", type=int, default=models.CNNConfig.pool_size, help="the first layer's max-pool (bp)")
     ap.add_argument("--plateau_epochs", type=int, default=training.TrainConfig.plateau_epochs,
                     help="never stop early before this epoch while validation auROC is at chance (Train_models.py's flag)")
+    ap.add_argument("--null_epochs", type=int, default=None,
+                    help="the null rule's wait (Train_models.py's flag; default auto, 0 = off)")
     ap.add_argument("--augment_rc", type=cli.boolean, default=False, metavar="BOOL",
                     help="train the CNN with reverse-complement augmentation (Train_models.py's flag); rows whose "
                          "labels it would break (position) train without it, marked *")
@@ -94,12 +96,13 @@ def main() -> None:
             simulate.write_dataset(rule, Path(tmp) / f"d{row}")
             data = load_dataset(Path(tmp) / f"d{row}")
             train_cfg = training.TrainConfig(plateau_epochs=args.plateau_epochs, augment_rc=args.augment_rc,
-                                             augment_shift=args.augment_shift)
+                                             augment_shift=args.augment_shift, null_epochs=args.null_epochs)
             mark = ""
             try:
                 augment.check(train_cfg.augment, data)
             except InputError:                      # the rule's labels would not survive it: train without
-                train_cfg, mark = training.TrainConfig(plateau_epochs=args.plateau_epochs), "*"
+                train_cfg, mark = training.TrainConfig(plateau_epochs=args.plateau_epochs,
+                                                       null_epochs=args.null_epochs), "*"
             cnn = training.train(data, "cnn", train_cfg, seed=0,
                                  arch=models.CNNConfig(architecture=args.architecture,
                                                        first_activation=args.first_activation,
