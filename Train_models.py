@@ -53,7 +53,8 @@ def patience(text: str) -> int:
 
 
 def null_epochs(text: str) -> int | None:
-    """--null_epochs: auto (None: utils.training.null_epochs_for the sequence length) or epochs, 0 = off."""
+    """--null_epochs: auto (None: utils.training.null_epochs_for the sequence length and steps per epoch)
+    or epochs, 0 = off."""
     if text.strip().lower() == "auto":
         return None
     return cli.non_negative_int(text)
@@ -171,7 +172,9 @@ def build_parser() -> cli.Parser:
                                          "inside 0.5 +/- --null_z label-permutation SDs and the validation loss not "
                                          "below the class prior's by more than --null_z standard errors; activity "
                                          "labels: Pearson r and the mean's squared error); auto: 12 + 1 per "
-                                         "100 bp of sequence (200 bp: 14); 0: off (wait for --plateau_epochs)")
+                                         "100 bp of sequence epochs of 110 gradient steps each (7,000 training "
+                                         "sequences in batches of 64), never fewer epochs (200 bp: 14 epochs at "
+                                         "10,000 sequences, 28 at 5,000); 0: off (wait for --plateau_epochs)")
     fit.add_argument("--null_z", type=cli.positive_float, default=training.TrainConfig.null_z, metavar="FLOAT",
                      help="half-width of --null_epochs' chance band, in null standard deviations")
     fit.add_argument("--batch_size", type=cli.positive_int, default=training.TrainConfig.batch_size,

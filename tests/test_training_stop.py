@@ -174,6 +174,18 @@ def test_the_default_wait_grows_with_the_sequence_length():
     """12 epochs + 1 per 100 bp: longer than the longest chance sojourn of bench_learnability's slow
     starters (200 bp: 5 epochs, 500 bp: 11, pipelined 13, 1,000 bp: 14); --null_epochs auto is this."""
     assert [training.null_epochs_for(n) for n in (100, 200, 500, 600, 1000)] == [13, 14, 17, 18, 22]
+
+
+
+def test_the_default_wait_is_counted_in_gradient_steps():
+    """Fewer sequences, fewer steps per epoch, more epochs to wait: 12 + 1 per 100 bp epochs of 110 steps.
+    5,000 sequences (3,500 training, 55 steps of 64) wait 28 epochs at 200 bp, twice 10,000's 14: the
+    order and spacing rows of bench_learnability that take off at epoch 15-16 at 5,000 are not stopped."""
+    n_train = {10000: 7000, 6000: 4200, 5000: 3500}
+    assert [training.null_epochs_for(200, n_train[n]) for n in (10000, 6000, 5000)] == [14, 24, 28]
+    assert training.null_epochs_for(1000, 3500) == 44 and training.null_epochs_for(500, 7000) == 17
+    assert training.null_epochs_for(200, 3500, batch_size=32) == 14        # 110 steps of 32 per epoch
+    assert training.null_epochs_for(200, 70000) == 14                      # never fewer epochs than the base
     assert Train_models.build_parser().parse_args([]).null_epochs is None
     assert Train_models.build_parser().parse_args(["--null_epochs", "0"]).null_epochs == 0
 

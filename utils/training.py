@@ -46,7 +46,7 @@ class TrainConfig:
                                  # (long sequences plateau longer), unless the null rule stops it:
     null_epochs: int | None = None   # stop (from min_epochs on) once this many consecutive epochs are
                                  # indistinguishable from chance (chance_check); None: null_epochs_for
-                                 # the sequence length; 0: off
+                                 # the sequence length and the steps per epoch; 0: off
     null_z: float = 3.0          # the chance band's half-width in null standard deviations
     batch_size: int = 64
     lr: float = 1e-3
@@ -231,7 +231,8 @@ def fit_cnn(x_train, y_train, weights, x_val, y_val, arch: models.CNNConfig, cfg
     set_seed(seed)
     patience = cfg.patience if cfg.early_stop else None
     null = None
-    null_epochs = null_epochs_for(x_train.shape[1]) if cfg.null_epochs is None else cfg.null_epochs
+    null_epochs = (null_epochs_for(x_train.shape[1], len(x_train), cfg.batch_size) if cfg.null_epochs is None
+                   else cfg.null_epochs)
     if target == "activity":
         model = models.build_cnn(x_train.shape[1], arch, output_kind="value")
         unit = model.get_layer("value")
@@ -296,17 +297,30 @@ def _pipelines(x_train, y_train, weights, x_val, y_val, batch_size: int, seed: i
 
 
 NULL_EPOCHS_BASE = 12            # null_epochs_for: this many epochs ...
-NULL_EPOCHS_PER_BP = 100         # ... plus one per this many bp of sequence
+NULL_EPOCHS_PER_BP = 100         # ... plus one per this many bp of sequence ...
+NULL_REFERENCE_STEPS = 110       # ... of this many gradient steps each (7,000 training sequences in batches
+                                 # of 64: the 10,000-sequence sets the wait was calibrated on)
 
 
-def null_epochs_for(seq_length: int) -> int:
-    """The default wait of the null rule: 12 epochs + 1 per 100 bp (200 bp: 14, 500 bp: 17,
-    1,000 bp: 22). The slow starters of benchmarks/bench_learnability.py sit inside the chance
-    band longer the longer the sequence, at most 5 consecutive epochs at 200 bp (row 10, phasing),
-    11 at 500 bp (row 4; 13 with --train_speed pipelined) and 14 at 1,000 bp (row 5, distance);
-    the wait leaves each a margin of at least 4 epochs. A null run is in the band from its first
-    epoch, so it stops at this epoch."""
-    return NULL_EPOCHS_BASE + math.ceil(int(seq_length) / NULL_EPOCHS_PER_BP)
+def null_epochs_for(seq_length: int, n_train: int | None = None, batch_size: int = 64) -> int:
+    """The default wait of the null rule, in epochs: 12 + 1 per 100 bp epochs of
+    NULL_REFERENCE_STEPS gradient steps, i.e. that many steps, and never fewer epochs (200 bp:
+    14 epochs at 10,000 sequences, 28 at 5,000, 24 at 6,000; 500 bp: 17; 1,000 bp: 22).
+
+    Calibrated on benchmarks/bench_learnability.py's slow starters, which sit inside the chance
+    band longer the longer the sequence and the fewer the steps per epoch: at 10,000 sequences
+    at most 5 consecutive epochs at 200 bp (row 10, phasing), 11 at 500 bp (row 4; 13 with
+    --train_speed pipelined) and 14 at 1,000 bp (row 5); at 5,000 sequences 14 at 200 bp (row 2,
+    order of two 8 bp motifs, and row 3 with reverse-complement augmentation: they take off at
+    epoch 15-16 and reach 0.985-0.99), so a wait counted in epochs alone (14) stopped them just
+    before they learned. Symmetry breaks after a number of updates, not of passes over the
+    data: the wait is counted in steps. A null run is in the band from its first epoch, so it
+    stops at this epoch. ``n_train`` None: the reference size (the wait in epochs as calibrated)."""
+    epochs = NULL_EPOCHS_BASE + math.ceil(int(seq_length) / NULL_EPOCHS_PER_BP)
+    if not n_train:
+        return epochs
+    steps_per_epoch = math.ceil(int(n_train) / max(int(batch_size), 1))
+    return max(epochs, math.ceil(epochs * NULL_REFERENCE_STEPS / steps_per_epoch))
 
 
 def _val_outputs(x_val, batch_size: int):
