@@ -16,27 +16,28 @@ from utils.io import InputError
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def test_limit_caps_tensorflow_and_blas_in_a_fresh_process():
+def in_a_fresh_process(threads: int, report: str) -> str:
+    """Cap the threads, import Keras, and print ``report`` (a Python expression) in a new interpreter."""
     code = ("from utils import cores, models\n"
-            "cores.limit(1)\n"
+            f"cores.limit({threads})\n"
             "models.import_keras()\n"
             "import tensorflow as tf\n"
             "from threadpoolctl import threadpool_info\n"
-            "print(tf.config.threading.get_intra_op_parallelism_threads(),"
-            " tf.config.threading.get_inter_op_parallelism_threads(),"
-            " sorted({p['num_threads'] for p in threadpool_info()}), cores.count())\n")
+            f"print({report})\n")
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
-    assert done.stdout.split("\n")[0] == "1 1 [1] 1"
+    return done.stdout.split("\n")[0]
+
+
+def test_limit_caps_tensorflow_and_blas_in_a_fresh_process():
+    report = ("tf.config.threading.get_intra_op_parallelism_threads(), "
+              "tf.config.threading.get_inter_op_parallelism_threads(), "
+              "sorted({p['num_threads'] for p in threadpool_info()}), cores.count()")
+    assert in_a_fresh_process(1, report) == "1 1 [1] 1"
 
 
 def test_no_cap_leaves_the_defaults():
-    code = ("from utils import cores, models\n"
-            "cores.limit(0)\n"
-            "models.import_keras()\n"
-            "import tensorflow as tf\n"
-            "print(tf.config.threading.get_intra_op_parallelism_threads(), cores.count() == cores.available())\n")
-    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
-    assert done.stdout.split("\n")[0] == "0 True"
+    report = "tf.config.threading.get_intra_op_parallelism_threads(), cores.count() == cores.available()"
+    assert in_a_fresh_process(0, report) == "0 True"
 
 
 @pytest.mark.parametrize("script, argv", [
