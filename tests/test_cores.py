@@ -51,3 +51,23 @@ def test_each_script_applies_its_flag_before_it_works(monkeypatch, tmp_path, scr
     with pytest.raises((InputError, SystemExit)):
         script.main(argv + ["--threads", "3", "--out_dir", str(tmp_path / "out")])
     assert seen == [3]
+
+
+def test_the_generator_writes_the_same_bytes_on_any_number_of_threads(tmp_path, monkeypatch):
+    """Three chunks of 800 sequences (5,000 bp), drawn by one worker or by two: byte-identical files.
+    (The caps are undone after, so the other tests of this process run on the defaults.)"""
+    for name in ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS", "OMP_NUM_THREADS"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setattr(cores, "_limit", 0)
+    monkeypatch.setattr(cores, "configure_tensorflow", lambda tf: None)
+    try:
+        for threads in ("1", "2"):
+            assert Generate_sequences.main(["--seq_length", "5000", "--num_seqs", "1700", "--seed", "5", "--quiet",
+                                            "--threads", threads, "--out_dir", str(tmp_path / threads)]) == 0
+            assert cores.count() == int(threads)
+    finally:
+        if cores._pools is not None:
+            cores._pools.restore_original_limits()
+        monkeypatch.setattr(cores, "_pools", None)
+    for name in ("sequences.fa", "labels.tsv", "motif_sites.bed"):
+        assert (tmp_path / "1" / name).read_bytes() == (tmp_path / "2" / name).read_bytes()
