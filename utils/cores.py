@@ -41,6 +41,8 @@ def limit(threads: int) -> None:
         configure_tensorflow(sys.modules["tensorflow"])
     from threadpoolctl import threadpool_limits
 
+    if _pools is not None:                   # a second call: from the pools' own defaults again
+        _pools.restore_original_limits()
     _pools = threadpool_limits(limits=threads)
 
 
