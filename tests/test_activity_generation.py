@@ -297,7 +297,7 @@ def test_kind_counts_are_exact_across_chunks_and_threads(tmp_path, monkeypatch):
     threads as on one."""
     monkeypatch.setattr(simulate, "CHUNK", 64)
     a = generate(tmp_path / "a", "--target", "activity", "--gen_type", "order", "--num_seqs", 301, "--seed", 3)
-    monkeypatch.setattr(simulate.os, "cpu_count", lambda: 1)
+    monkeypatch.setattr(simulate.cores, "count", lambda: 1)
     b = generate(tmp_path / "b", "--target", "activity", "--gen_type", "order", "--num_seqs", 301, "--seed", 3)
     for f in ("sequences.fa", "labels.tsv", "motif_sites.bed", "metadata.json"):
         assert (a / f).read_bytes() == (b / f).read_bytes()

@@ -250,7 +250,7 @@ def test_chunks_on_threads_give_the_same_bytes(tmp_path, monkeypatch):
     chunk are other bytes)."""
     monkeypatch.setattr(simulate, "CHUNK", 64)       # 5 chunks, generated on worker threads
     generate(tmp_path / "a", "--num_seqs", 300, "--gen_type", "order", "--seed", 9)
-    monkeypatch.setattr(simulate.os, "cpu_count", lambda: 1)       # one worker: chunk after chunk
+    monkeypatch.setattr(simulate.cores, "count", lambda: 1)       # one worker: chunk after chunk
     generate(tmp_path / "b", "--num_seqs", 300, "--gen_type", "order", "--seed", 9)
     assert digests(tmp_path / "a") == digests(tmp_path / "b") == {
         "sequences.fa": "22b264c6043f605658fbbbc3030991ccdf73d0f3d6f0868687fd7f430854bd7d",
