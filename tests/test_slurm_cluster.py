@@ -80,6 +80,8 @@ def test_slurm_flags_use_the_repository_profile():
     flags = slurm_cluster.slurm_flags(2)
     assert flags[:4] == ["--executor", "slurm", "--profile", str(ROOT / "workflow" / "profiles" / "slurm")]
     assert flags[flags.index("--set-threads") + 1:] == ["generate=2", "train=2", "interpret=2"]
+    assert "--set-threads" not in slurm_cluster.slurm_flags(0)         # the config's own threads, as locally
+    assert slurm_cluster.thread_flags(0) == [] and slurm_cluster.tiny_threads() == 1
     assert flags[flags.index("--default-resources") + 1] == "slurm_partition=suite"
     profile = yaml.safe_load((ROOT / "workflow" / "profiles" / "slurm" / "config.yaml").read_text())
     assert profile["executor"] == "slurm"

@@ -296,15 +296,28 @@ def run_sweep(folder: Path, executor: list[str]) -> float:
     return time.monotonic() - start
 
 
+def thread_flags(cpus_per_job: int) -> list[str]:
+    """``--set-threads`` for each step of the three scripts (each job's --threads, and the CPUs SLURM
+    gives it), or nothing for 0: the config's own ``resources`` threads. Both runs get the same."""
+    steps = ("generate", "train", "interpret")       # the steps config.yaml's `resources` sizes
+    return ["--set-threads", *(f"{step}={cpus_per_job}" for step in steps)] if cpus_per_job else []
+
+
 def slurm_flags(cpus_per_job: int) -> list[str]:
     """The repository's profile, with this cluster's partition, the squeue status query, and
-    ``cpus_per_job`` CPUs for each step of the three scripts (SLURM binds a job to the CPUs it
-    was given, and TensorFlow sizes its thread pools by them)."""
-    steps = ("generate", "train", "interpret")       # the steps config.yaml's `resources` sizes
+    :func:`thread_flags` (SLURM binds a job to the CPUs it was given)."""
     return ["--executor", "slurm", "--profile", str(PROFILE),
             "--default-resources", f"slurm_partition={PARTITION}",
             "--slurm-status-command", "squeue", "--slurm-init-seconds-before-status-checks", "5",
-            "--set-threads", *(f"{step}={cpus_per_job}" for step in steps)]
+            *thread_flags(cpus_per_job)]
+
+
+def tiny_threads() -> int:
+    """The threads the tiny config gives a train job (what each job runs on when --cpus_per_job is 0)."""
+    import yaml
+
+    config = yaml.safe_load(TINY_CONFIG.read_text())
+    return int(((config.get("resources") or {}).get("train") or {}).get("threads", 1))
 
 
 def interrupt(signum, frame):
@@ -318,11 +331,11 @@ def main(argv=None) -> int:
                          "folder, removed after a match)")
     ap.add_argument("--keep", action="store_true", help="keep the work folder after a match too")
     ap.add_argument("--cpus_per_job", type=int, default=0, metavar="INT",
-                    help="CPUs SLURM gives each generate, train and interpret job (default 0: all of this machine's, "
-                         "as every job of the local run sees them; TensorFlow's thread count moves the last digits "
-                         "of an untrained CNN's ISM scores, so with fewer the localization columns may differ)")
+                    help="CPUs (and --threads) of each generate, train and interpret job, in both runs (default "
+                         "0: the tiny config's own, one each; TensorFlow's thread count moves the last digits of an "
+                         "untrained CNN's ISM scores, so both runs always get the same)")
     args = ap.parse_args(argv)
-    cpus = args.cpus_per_job or os.cpu_count() or 1
+    cpus = args.cpus_per_job or tiny_threads()
     if not 1 <= cpus <= (os.cpu_count() or 1):
         raise InputError(f"--cpus_per_job {args.cpus_per_job} is outside 1..{os.cpu_count()} (this machine's CPUs): "
                          "give a count the one node has, or 0 for all")
@@ -341,12 +354,12 @@ def main(argv=None) -> int:
         signal.signal(sig, interrupt)
     try:
         print(f"local run of {TINY_CONFIG.relative_to(ROOT)} (--cores 2) in {work / 'local'}", flush=True)
-        local_s = run_sweep(work / "local", ["--cores", "2"])
+        local_s = run_sweep(work / "local", ["--cores", "2", *thread_flags(args.cpus_per_job)])
         try:
             cluster.start()
             print(f"SLURM {cluster.version}: one node idle; the same sweep through --executor slurm in "
                   f"{work / 'slurm'}", flush=True)
-            slurm_s = run_sweep(work / "slurm", slurm_flags(cpus))
+            slurm_s = run_sweep(work / "slurm", slurm_flags(args.cpus_per_job))
             submitted = (work / "slurm" / "snakemake.log").read_text().count("has been submitted with SLURM jobid")
         finally:
             cluster.stop()
