@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -101,8 +102,7 @@ def main() -> None:
             try:
                 augment.check(train_cfg.augment, data)
             except InputError:                      # the rule's labels would not survive it: train without
-                train_cfg, mark = training.TrainConfig(plateau_epochs=args.plateau_epochs,
-                                                       null_epochs=args.null_epochs), "*"
+                train_cfg, mark = replace(train_cfg, augment_rc=False, augment_shift=0), "*"
             cnn = training.train(data, "cnn", train_cfg, seed=0,
                                  arch=models.CNNConfig(architecture=args.architecture,
                                                        first_activation=args.first_activation,

@@ -97,6 +97,7 @@ def batches(x, y, weights, batch_size: int, augment: Augment, seed: int):
 
     keras = import_keras()
     y = np.asarray(y, dtype=np.float32)
+    w = None if weights is None else np.asarray(weights, dtype=np.float32)
 
     class Batches(keras.utils.PyDataset):
         def __init__(self):
@@ -115,9 +116,9 @@ def batches(x, y, weights, batch_size: int, augment: Augment, seed: int):
         def __getitem__(self, i):
             part = slice(i * batch_size, (i + 1) * batch_size)
             rows = self.order[part]
-            if weights is None:
+            if w is None:
                 return self.x[part], y[rows]
-            return self.x[part], y[rows], np.asarray(weights, dtype=np.float32)[rows]
+            return self.x[part], y[rows], w[rows]
 
         def on_epoch_end(self):
             self.epoch += 1
