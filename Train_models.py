@@ -109,6 +109,9 @@ def build_parser() -> cli.Parser:
                        metavar="INT", help="CNN: convolution filters per layer")
     model.add_argument("--kernel_size", type=cli.positive_int, default=models.CNNConfig.kernel_size,
                        metavar="INT bp", help="CNN: width of the first-layer filters")
+    model.add_argument("--pool_size", type=cli.positive_int, default=models.CNNConfig.pool_size,
+                       metavar="INT bp", help="CNN (dilated, basic): the max-pool after the first layer; larger "
+                                              "pools make first-layer filters learn whole motifs (Koo & Eddy 2019)")
     model.add_argument("--architecture", choices=models.ARCHITECTURES, default="dilated",
                        help="CNN: dilated = first conv + pool + a residual tower of dilated convolutions "
                             "whose receptive field covers the data's rule; basic = the earlier one or two "
@@ -217,7 +220,7 @@ def main(argv: list[str] | None = None) -> int:
                                     [name for name in models.KOO_FIXED_FLAGS
                                      if getattr(args, name) != parser.get_default(name)])
     arch = models.CNNConfig(architecture=args.architecture, filters=args.filters, kernel_size=args.kernel_size,
-                            dilated_layers=args.dilated_layers, dilation_base=args.dilation_base,
+                            pool_size=args.pool_size, dilated_layers=args.dilated_layers, dilation_base=args.dilation_base,
                             conv_blocks=args.conv_blocks, dropout=args.dropout, final_pool=args.final_pool,
                             first_activation=args.first_activation, first_batch_norm=args.first_batch_norm,
                             dense_batch_norm=args.dense_batch_norm, exp_filters=args.exp_filters)

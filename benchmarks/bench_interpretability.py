@@ -34,6 +34,7 @@ import contextlib
 import csv
 import io
 import json
+import shlex
 import tempfile
 import time
 from pathlib import Path
@@ -75,6 +76,11 @@ MODELS = {                       # name -> Train_models.py flags (the candidates
     "dilated_relu_rc": ["--architecture", "dilated", *NO_BN, "--augment_rc", "true"],
     "dilated_relu_rc_shift": ["--architecture", "dilated", *NO_BN, "--augment_rc", "true", "--augment_shift", "3"],
     "koo_dist_exp_rc": ["--architecture", "koo_dist", "--first_activation", "exponential", "--augment_rc", "true"],
+    "dilated_exp_bn_rc": ["--architecture", "dilated", "--first_activation", "exponential",
+                          "--first_batch_norm", "true", "--dense_batch_norm", "true", "--augment_rc", "true"],
+    "dilated_exp_bn_rc_positions": ["--architecture", "dilated", "--first_activation", "exponential",
+                                    "--first_batch_norm", "true", "--dense_batch_norm", "true", "--augment_rc", "true",
+                                    "--final_pool", "positions"],
 }
 TABLE_MODELS = ["dilated_relu", "dilated_exp", "basic_relu", "basic_exp", "koo_local_relu", "koo_local_exp",
                 "koo_dist_relu", "koo_dist_exp"]
@@ -126,6 +132,8 @@ def main() -> None:
     ap.add_argument("--models", nargs="+", choices=list(MODELS),
                     default=TABLE_MODELS, help="default: the table's eight; the others are issue 24's candidates")
     ap.add_argument("--num_attr_seqs", type=int, default=500, help="held-out sequences attributed, positives first")
+    ap.add_argument("--train_flags", default="", help="more Train_models.py flags for every model, as one string "
+                    "(e.g. \"--lr 0.0005 --epochs 80\"); the row is named with them")
     ap.add_argument("--work_dir", default=None, help="keep the data, models and results here (default: a temp dir)")
     args = ap.parse_args()
 
@@ -146,7 +154,7 @@ def main() -> None:
             t = time.perf_counter()
             quietly(Train_models.main, ["--data_file", str(data_dir), "--out_dir", str(work / "models"),
                                         "--model_name", name, "--seed", str(seed), "--overwrite", "--quiet",
-                                        *MODELS[model]])
+                                        *MODELS[model], *shlex.split(args.train_flags)])
             trained = time.perf_counter() - t
             metrics = json.loads((work / "models" / name / "metrics.json").read_text())
             results = work / "results" / name
@@ -156,7 +164,7 @@ def main() -> None:
                                             "--out_dir", str(results), "--overwrite", "--quiet"])
             interpreted = time.perf_counter() - t
             paper, suite = paper_scores(results, data), suite_scores(results)
-            cell = table.setdefault((model,), {})
+            cell = table.setdefault((model + (f" {args.train_flags}" if args.train_flags else ""),), {})
             cell.setdefault("test_auroc", []).append(float(metrics["test"]["auroc"]))
             cell.setdefault("epochs", []).append(float(metrics.get("epochs_run", 0)))
             for m in METHODS:

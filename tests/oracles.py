@@ -573,7 +573,7 @@ def random_cnn(length: int, seed: int = 0, output_kind: str = "probability", **c
     rng = np.random.default_rng(seed)
     for layer in model.layers:
         weights = layer.get_weights()
-        if layer.name.startswith("bn_"):
+        if layer.name.startswith("bn"):        # bn1, bn_dense, bn_dilated*, the koo blocks' bn*
             gamma, beta, mean, var = weights
             layer.set_weights([rng.uniform(0.5, 2, gamma.shape), rng.normal(0, 0.3, beta.shape),
                                rng.normal(0, 0.3, mean.shape), rng.uniform(0.5, 2, var.shape)])

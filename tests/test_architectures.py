@@ -109,7 +109,9 @@ def test_flags_the_published_networks_do_not_take_are_refused():
 
 
 @pytest.mark.parametrize("length, cfg", [(203, {"dilated_layers": 3}),
-                                         (260, {"dilated_layers": 3, "final_pool": "maxavg", "batch_norm": False})])
+                                         (260, {"dilated_layers": 3, "final_pool": "maxavg", "batch_norm": False}),
+                                         (203, {"dilated_layers": 3, "final_pool": "maxavg",
+                                                "first_batch_norm": True, "dense_batch_norm": True})])
 def test_exponential_dilated_cnn_takes_the_fast_paths_with_the_same_values(length, cfg):
     predictor = random_cnn(length, first_activation="exponential", **cfg)
     layout = cnn_graph.tower_layout(predictor.keras_model)

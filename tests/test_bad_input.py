@@ -186,8 +186,10 @@ CATALOGUE = [
      "`--model_type kmer_logistic` on activity labels (a classifier; use kmer_ridge)", "use kmer_ridge"),
     (TRAIN, "--data_file {activity} --model_type kmer_ridge --sampler true --out_dir {out}",
      "`--sampler true` on activity labels (no classes to weight)", "leave --sampler false"),
+    (TRAIN, "--data_file {data} --pool_size 500 --out_dir {out}",
+     "a `--pool_size` that leaves no pooled position at the data's length", "pool"),
     (TRAIN, "--data_file {data} --architecture koo_dist --filters 8 --out_dir {out}",
-     "`--filters`, `--kernel_size`, `--dropout`, `--final_pool` or the tower's flags with `--architecture "
+     "`--filters`, `--kernel_size`, `--pool_size`, `--dropout`, `--final_pool` or the tower's flags with `--architecture "
      "koo_local` / `koo_dist` (published networks, fixed layers)", "does not apply to it"),
     (TRAIN, "--data_file {data} --model_type kmer_ridge --out_dir {out}",
      "`--model_type kmer_ridge` on 0/1 class labels (a regression; use kmer_logistic)", "use kmer_logistic"),

@@ -1,7 +1,9 @@
 """The suite's dilated CNN read back from its Keras graph, and run as plain TensorFlow ops.
 
 Either first activation (relu or exponential) is read; other graphs (basic, koo_local,
-koo_dist, files from elsewhere) are not, and run through Keras as they are.
+koo_dist, files from elsewhere, a mixed first layer) are not, and run through Keras as they
+are. Batch normalization before the first activation (``bn1``) folds into ``conv1``, before the
+dense relu (``bn_dense``) into ``dense``.
 
 :func:`tower_layout` checks, layer by layer (names and kinds), that a Keras model is the graph
 :func:`utils.models.build_cnn` makes with ``architecture="dilated"`` (either final pooling)
@@ -32,6 +34,10 @@ def tower_layout(keras_model) -> dict | None:
     if keras_model is None or not hasattr(keras_model, "layers"):
         return None
     names = [layer.name for layer in keras_model.layers]
+    if "bn1" in names[2:3]:                      # first_batch_norm: folded into conv1 below
+        names.remove("bn1")
+    if "bn_dense" in names:                      # dense_batch_norm: folded into the dense layer below
+        names.remove("bn_dense")
     first_act = {"relu1": "relu", "exp1": "exponential"}.get(names[2] if len(names) > 2 else None)
     expected_head = ["onehot", "conv1", names[2] if first_act else "relu1", "pool1", "drop1"]
     sigmoid_tail = ["pool_all", "flatten", "dense", "relu_dense", "drop_dense", "logit", "prob"]
@@ -90,28 +96,41 @@ def tower_layout(keras_model) -> dict | None:
             return None
         kernel, bias = (np.asarray(w, dtype=np.float32) for w in conv.get_weights())
         filters = kernel.shape[2]
-        scale, shift = np.ones(filters, np.float32), np.zeros(filters, np.float32)
-        if bn:
-            norm = keras_model.get_layer(f"bn_dilated{i}")
-            gamma = np.asarray(norm.gamma, np.float32) if norm.scale else np.ones(filters, np.float32)
-            beta = np.asarray(norm.beta, np.float32) if norm.center else np.zeros(filters, np.float32)
-            mean = np.asarray(norm.moving_mean, np.float32)
-            var = np.asarray(norm.moving_variance, np.float32)
-            scale = gamma / np.sqrt(var + np.float32(norm.epsilon))
-            shift = beta - mean * scale
+        scale, shift = _inference_affine(keras_model.get_layer(f"bn_dilated{i}"), filters) if bn else \
+            (np.ones(filters, np.float32), np.zeros(filters, np.float32))
         tower.append((kernel, bias, int(conv.dilation_rate[0]), scale, shift))
     return {
-        "conv1": tuple(np.asarray(w, np.float32) for w in conv1.get_weights()),
+        "conv1": _folded(keras_model, conv1, "bn1"),
         "act1": first_act,
         "pool": pool,
         "tower": tower,
         "final": final,
         "final_pool": final_pool,
-        "dense": tuple(np.asarray(w, np.float32) for w in keras_model.get_layer("dense").get_weights()),
+        "dense": _folded(keras_model, keras_model.get_layer("dense"), "bn_dense"),
         "logit": tuple(np.asarray(w, np.float32) for w in keras_model.get_layer(out_name).get_weights()),
         "width": width,
         "head": head,          # sigmoid: "logit" is the pre-sigmoid unit; value: the output itself
     }
+
+
+def _inference_affine(norm, units: int) -> tuple[np.ndarray, np.ndarray]:
+    """A BatchNormalization layer at inference as ``x * scale + shift`` per unit."""
+    gamma = np.asarray(norm.gamma, np.float32) if norm.scale else np.ones(units, np.float32)
+    beta = np.asarray(norm.beta, np.float32) if norm.center else np.zeros(units, np.float32)
+    mean = np.asarray(norm.moving_mean, np.float32)
+    var = np.asarray(norm.moving_variance, np.float32)
+    scale = gamma / np.sqrt(var + np.float32(norm.epsilon))
+    return scale, beta - mean * scale
+
+
+def _folded(keras_model, layer, norm_name: str) -> tuple[np.ndarray, np.ndarray]:
+    """(kernel, bias) of ``layer`` with the batch normalization ``norm_name`` that follows it
+    (build_cnn's first_batch_norm / dense_batch_norm) folded in, when the graph has one."""
+    kernel, bias = (np.asarray(w, np.float32) for w in layer.get_weights())
+    if norm_name not in {lay.name for lay in keras_model.layers}:
+        return kernel, bias
+    scale, shift = _inference_affine(keras_model.get_layer(norm_name), kernel.shape[-1])
+    return kernel * scale, bias * scale + shift
 
 
 def _final_pool_ok(keras_model, final: str) -> bool:

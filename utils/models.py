@@ -177,7 +177,7 @@ KOO_BLOCKS = {
 }
 KOO_DENSE = (96, 0.5)           # units, dropout of their dense block (batch norm, relu)
 KOO_L2 = 1e-6
-KOO_FIXED_FLAGS = ("filters", "kernel_size", "dropout", "final_pool", "dilated_layers", "dilation_base",
+KOO_FIXED_FLAGS = ("filters", "kernel_size", "pool_size", "dropout", "final_pool", "dilated_layers", "dilation_base",
                    "conv_blocks", "first_batch_norm", "dense_batch_norm", "exp_filters")   # Train_models.py flags the published architectures do not take
 MIN_DILATED_LAYERS = 3
 MAX_DILATED_LAYERS = 12
@@ -200,7 +200,8 @@ class CNNConfig:
     exponential (Koo & Ploenzke 2021: exponential first-layer activations make the filters learn
     whole motifs and the attribution maps cleaner). ``first_batch_norm``, ``dense_batch_norm`` and
     ``exp_filters`` (dilated, basic; off by default) are issue 24's candidates for an exponential
-    default, measured in docs/benchmarks.md; such graphs run through Keras (no folded fast path).
+    default, measured in docs/benchmarks.md; the two batch norms fold into the fast paths
+    (:mod:`utils.cnn_graph`), a mixed first layer runs through Keras.
     """
     architecture: str = "dilated"
     first_activation: str = "relu"
@@ -374,7 +375,7 @@ def check_cnn_length(input_length: int, cfg: CNNConfig) -> None:
         raise InputError(f"sequences of {input_length} bp are too short for the CNN (it needs at least "
                          f"{min_cnn_length(cfg)} bp: kernel {cfg.kernel_size} bp, pool {cfg.pool_size}"
                          f"{', two conv blocks' if cfg.architecture == 'basic' and cfg.conv_blocks == 2 else ''}); "
-                         f"use longer sequences or a smaller --kernel_size")
+                         f"use longer sequences or a smaller --kernel_size or --pool_size")
     if input_length > MAX_CNN_LENGTH:
         raise InputError(f"sequences of {input_length:,} bp are longer than the CNN trains on "
                          f"({MAX_CNN_LENGTH:,} bp at most: one-hot training sets beyond that outgrow "
