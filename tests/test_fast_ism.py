@@ -37,6 +37,27 @@ def test_local_ism_equals_whole_model_ism(length, cfg):
     assert np.count_nonzero(local[3, :5]) == 20                  # four bases at each N position
 
 
+@pytest.mark.parametrize("length, cfg", [(203, {"dilated_layers": 3}),
+                                         (330, {"dilated_layers": 4, "batch_norm": False}),
+                                         (260, {"dilated_layers": 3, "final_pool": "maxavg",
+                                                "first_activation": "exponential", "first_batch_norm": True,
+                                                "dense_batch_norm": True})])
+def test_the_xla_fused_blocks_give_the_same_values(length, cfg, monkeypatch):
+    """Jobs of XLA_FROM variants or more run the XLA-fused blocks; here every job does, with
+    groups of 3 sequences (the last one padded) and chunks of 500 variants (the last padded)."""
+    predictor = random_cnn(length, **cfg)
+    x = random_onehot(7, length)
+    naive = naive_ism(keras_logit(predictor), x)
+    monkeypatch.setattr(fast_ism, "XLA_FROM", 0)
+    monkeypatch.setattr(fast_ism, "GROUP_VARIANTS", 9 * length)
+    local = fast_ism.for_predictor(predictor)
+    fused = local(x, "logit", chunk_size=500)
+    assert local._fused_fn is not None                            # the fused path ran
+    assert np.abs(naive).max() > 0.05
+    np.testing.assert_allclose(fused, naive, atol=2e-5)
+    assert (fused[x == 1] == 0).all() and np.count_nonzero(fused[3, :5]) == 20
+
+
 def test_local_ism_on_the_probability_scale():
     predictor = random_cnn(160, dilated_layers=3)
     x = random_onehot(4, 160)
