@@ -10,7 +10,9 @@ the arithmetic once sequences are long: at 500 bp the five-layer tower recompute
 its 600 position-layers per variant. The global max pool at the end takes the larger of the
 window's maximum and the reference's maximum outside it (prefix and suffix maxima); the
 global mean of ``final_pool="maxavg"`` adds the window's sum to the reference's sums outside
-it (prefix and suffix sums).
+it (prefix and suffix sums). Jobs of XLA_FROM variants or more run the same steps as XLA-fused
+blocks between the convolutions (:meth:`LocalISM._fused`), their chunks side by side on the
+run's cores.
 
 Only the graphs :func:`utils.models.build_cnn` makes with ``architecture="dilated"`` (relu or
 exponential first activation) are taken this way (:func:`utils.cnn_graph.tower_layout` checks them layer by layer, by name and
@@ -20,6 +22,10 @@ from __future__ import annotations
 
 import numpy as np
 
+import contextlib
+from concurrent.futures import ThreadPoolExecutor
+
+from utils import cores
 from utils.cli import progress
 
 GROUP_VARIANTS = 32768      # variants per group of sequences: bounds the reference activations kept
@@ -247,25 +253,33 @@ class LocalISM:
         margin = self.input_margin
         fused = int((x == 0).sum()) >= XLA_FROM          # a job large enough to pay XLA's compilation
         variants = self._fused() if fused else self._variants
-        for g in progress(starts, total=len(starts), desc="ism", quiet=quiet, unit="group"):
-            xg = x[g:g + group]
-            seq, pos, base = (a.astype(np.int32) for a in np.nonzero(xg == 0))
-            if fused and len(xg) < group:                # one shape for every group: N rows pad the last
-                xg = np.concatenate([xg, np.zeros((group - len(xg), length, 4), xg.dtype)])
-            padded, prefix, suffix, sums, ref_logit = self.reference(xg)
-            onehot_pad = np.pad(xg, ((0, 0), (margin, margin), (0, 0)))
-            for c in range(0, len(seq), chunk_size):
-                s, p, b = seq[c:c + chunk_size], pos[c:c + chunk_size], base[c:c + chunk_size]
-                real = len(s)
-                if fused and real < chunk_size:          # one shape for every chunk: repeat its first variant
-                    s, p, b = (np.concatenate([a, np.full(chunk_size - real, a[0], np.int32)]) for a in (s, p, b))
-                logit = np.asarray(variants(onehot_pad, padded, prefix, suffix, *sums, s, p, b), np.float64)[:real]
-                s, p, b = s[:real], p[:real], b[:real]
-                if scale in ("logit", "value"):          # a value head's "logit" is the value
-                    change = logit - ref_logit[s]
-                else:
-                    change = _sigmoid(logit) - _sigmoid(ref_logit[s])
-                delta[g + s, p, b] = change
+        # XLA's fused kernels run on one thread each: on more cores the chunks run side by side
+        workers = cores.count() if fused else 1
+        with ThreadPoolExecutor(workers) if workers > 1 else contextlib.nullcontext() as pool:
+            for g in progress(starts, total=len(starts), desc="ism", quiet=quiet, unit="group"):
+                xg = x[g:g + group]
+                seq, pos, base = (a.astype(np.int32) for a in np.nonzero(xg == 0))
+                if fused and len(xg) < group:            # one shape for every group: N rows pad the last
+                    xg = np.concatenate([xg, np.zeros((group - len(xg), length, 4), xg.dtype)])
+                padded, prefix, suffix, sums, ref_logit = self.reference(xg)
+                onehot_pad = np.pad(xg, ((0, 0), (margin, margin), (0, 0)))
+
+                def logits(c, onehot_pad=onehot_pad, padded=padded, prefix=prefix, suffix=suffix, sums=sums,
+                           seq=seq, pos=pos, base=base):
+                    s, p, b = seq[c:c + chunk_size], pos[c:c + chunk_size], base[c:c + chunk_size]
+                    real = len(s)
+                    if fused and real < chunk_size:      # one shape for every chunk: repeat its first variant
+                        s, p, b = (np.concatenate([a, np.full(chunk_size - real, a[0], np.int32)]) for a in (s, p, b))
+                    return np.asarray(variants(onehot_pad, padded, prefix, suffix, *sums, s, p, b), np.float64)[:real]
+
+                offsets = range(0, len(seq), chunk_size)
+                for c, logit in zip(offsets, pool.map(logits, offsets) if pool else map(logits, offsets)):
+                    s, p, b = seq[c:c + chunk_size], pos[c:c + chunk_size], base[c:c + chunk_size]
+                    if scale in ("logit", "value"):      # a value head's "logit" is the value
+                        change = logit - ref_logit[s]
+                    else:
+                        change = _sigmoid(logit) - _sigmoid(ref_logit[s])
+                    delta[g + s, p, b] = change
         return delta
 
 
