@@ -654,3 +654,20 @@ def test_deep_shap_in_one_batch_equals_shaps_own_loop_on_the_default_cnn(referen
         expected = np.asarray(explainer.shap_values(x, check_additivity=False)).reshape(x.shape)
     assert np.abs(expected).max() > 1e-3                              # not trivially zero
     np.testing.assert_allclose(phi, expected, atol=2e-6)
+
+
+def test_deep_shap_keeps_its_graph_on_the_predictor_and_later_calls_give_fresh_values():
+    """The DeepLIFT graph is built once per predictor: a second call with other sequences and other
+    references reuses it and gives exactly what a predictor that never ran deep_shap gives."""
+    from oracles import random_cnn
+
+    first, fresh = random_cnn(120, dilated_layers=2), random_cnn(120, dilated_layers=2)
+    rng = np.random.default_rng(6)
+    x = one_hot(["".join(rng.choice(list("ACGT"), size=120)) for _ in range(5)])
+    attr.deep_shap(first, x[:2], reference="dinuc", num_background=4, seed=1)
+    graph = first._deep_shap_graph
+    again = attr.deep_shap(first, x, reference="dinuc", num_background=6, seed=2)
+    assert first._deep_shap_graph is graph                          # reused, not rebuilt
+    want = attr.deep_shap(fresh, x, reference="dinuc", num_background=6, seed=2)
+    assert np.abs(want).max() > 1e-3
+    np.testing.assert_array_equal(again, want)
