@@ -383,12 +383,13 @@ def main(argv: list[str] | None = None) -> int:
               f"requirements-peers.txt into .venv-peers", file=sys.stderr)
         return 2
     torch.manual_seed(args.seed)
-    if args.torch_threads > 0:
+    if args.tf_threads > 0:             # the suite's own cap (Interpret_models.py --threads), before TensorFlow runs
+        from utils import cores         # its first op: TensorFlow's pools, BLAS and fast ISM's side-by-side chunks
+
+        cores.limit(args.tf_threads)
+        attribution.quiet_import_tensorflow()
+    if args.torch_threads > 0:          # after the cap, which reaches OpenMP pools torch may share
         torch.set_num_threads(args.torch_threads)
-    if args.tf_threads > 0:             # before TensorFlow runs its first op
-        tf = attribution.quiet_import_tensorflow()
-        tf.config.threading.set_intra_op_parallelism_threads(args.tf_threads)
-        tf.config.threading.set_inter_op_parallelism_threads(args.tf_threads)
     start = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
         results = [bench_length(length, args, Path(tmp)) for length in args.lengths]
