@@ -20,10 +20,10 @@ kind); anything else goes through the generic batched ISM in :func:`utils.attrib
 """
 from __future__ import annotations
 
-import numpy as np
-
 import contextlib
 from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
 
 from utils import cores
 from utils.cli import progress
@@ -31,7 +31,8 @@ from utils.cli import progress
 GROUP_VARIANTS = 32768      # variants per group of sequences: bounds the reference activations kept
 CHUNK = 4096                # variants per compiled call
 XLA_FROM = 250_000          # variants from which the job runs the XLA-fused blocks (LocalISM._fused): their
-                            # compilation (about 1 s) pays only on jobs this large (200 bp: ~420 sequences)
+                            # compilation (about 0.6 s more than the plain graph's tracing) pays only on jobs
+                            # this large (200 bp, 2 cores: about 420 sequences)
 
 
 def window_width(layout: dict) -> int:
