@@ -477,3 +477,50 @@ def test_length_check_and_field_needed_run_once_per_training(data_dir, tmp_path,
     assert calls == {"check_cnn_length": 1, "field_needed": 1}
     arch = json.loads((tmp_path / "cnn" / "model.json").read_text())["architecture"]
     assert arch["field_needed_from"] == "no rule in metadata.json: the whole sequence"
+
+
+def test_onehot_to_codes_is_argmax_with_n_for_rows_without_a_positive_value():
+    from utils.encoding import onehot_to_codes
+
+    x = np.eye(4, dtype=np.float32)[np.random.default_rng(3).integers(0, 4, (6, 9))]
+    x[0, 0] = 0                                    # N
+    x[1, 1] = [0.25, 0.25, 0.25, 0.25]             # ties: the first maximum, as argmax
+    x[2, 2] = [0, 0.5, 0.5, 0]
+    x[3, 3] = [0, 0, 0.3, 0.3]
+    x[4, 4] = [-1, 0, 0, 0]                        # maximum 0: N
+    x[5, 5] = [-1, 0.5, 0, 0]
+    want = x.argmax(-1).astype(np.uint8)
+    want[x.max(-1) <= 0] = 4
+    codes = onehot_to_codes(x)
+    assert codes.dtype == np.uint8 and (codes == want).all()
+    assert [codes[i, i] for i in range(6)] == [4, 0, 1, 2, 4, 1]
+    assert (onehot_to_codes(x[2]) == want[2]).all()          # one sequence (L, 4)
+
+
+@pytest.mark.parametrize("kind", ["kmer_logistic", "kmer_ridge", "kmer_gbt"])
+def test_linear_kmer_models_predict_from_their_weights_as_scikit_learn_does(kind):
+    """kmer_logistic and kmer_ridge are a scaler and one linear unit on the counts: the predictor
+    sums the folded weight of each window's k-mer (windows with an N skipped) instead of building
+    the count matrix, and gives scikit-learn's own outputs; kmer_gbt keeps scikit-learn's path."""
+    from utils.encoding import kmer_counts
+
+    rng = np.random.default_rng(4)
+    x = np.eye(4, dtype=np.float32)[rng.integers(0, 4, (300, 40))]
+    x[7, 3] = 0.0
+    x[9, :12] = 0.0
+    target = "activity" if kind == "kmer_ridge" else "class"
+    a_count = x[:, :, 0].sum(1)
+    y = a_count + rng.normal(size=300) if target == "activity" else (a_count > 10).astype(int)
+    cfg = models.KmerConfig(k=3, max_gbt_iter=20)
+    est = models.build_kmer_estimator(kind, cfg, seed=0, target=target).fit(kmer_counts(x, 3), y)
+    cls = models.KmerValuePredictor if target == "activity" else models.KmerPredictor
+    predictor = cls(kind, est, 3, 40)
+    feats = kmer_counts(x, 3)
+    assert (predictor.linear is not None) == (kind != "kmer_gbt")
+    if target == "activity":
+        np.testing.assert_allclose(predictor.predict(x), est.predict(feats), rtol=1e-5, atol=1e-5)
+    else:
+        np.testing.assert_allclose(predictor.predict(x), est.predict_proba(feats)[:, 1], atol=1e-6)
+        if kind == "kmer_logistic":
+            np.testing.assert_allclose(predictor.predict_logit(x), est.decision_function(feats), atol=1e-4)
+    assert np.ptp(predictor.predict(x)) > 0.1

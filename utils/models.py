@@ -28,7 +28,7 @@ from typing import Protocol
 
 import numpy as np
 
-from utils.encoding import ALPHABET, kmer_counts
+from utils.encoding import ALPHABET, kmer_counts, kmer_index
 from utils.folders import ModelFolder, read_model_json
 from utils.io import InputError
 
@@ -618,10 +618,29 @@ class KmerPredictor(_BatchedPredictor):
     def features(self, onehot) -> np.ndarray:
         return kmer_counts(np.asarray(onehot), self.k)
 
+    @property
+    def linear(self) -> tuple[np.ndarray, float] | None:
+        """(weight per k-mer, intercept) when the model is linear in the counts (kmer_logistic,
+        kmer_ridge: a StandardScaler, then one linear unit), else None. Its output is then the
+        intercept plus the weights of the k-mers the sequence holds, one per window: no
+        (N, 4**k) count matrix (at k = 6, 4,096 columns per sequence) is built."""
+        if "_linear" not in self.__dict__:
+            self._linear = _linear_in_counts(self.estimator, 4 ** self.k)
+        return self._linear
+
+    def _linear_output(self, chunk) -> np.ndarray:
+        weights, intercept = self.linear
+        index, valid = kmer_index(np.asarray(chunk), self.k)
+        return np.where(valid, weights[index], 0.0).sum(axis=1) + intercept
+
     def _prob(self, chunk):
+        if self.linear is not None:
+            return _expit(self._linear_output(chunk))
         return self.estimator.predict_proba(self.features(chunk))[:, 1]
 
     def _logit(self, chunk):
+        if self.linear is not None:
+            return self._linear_output(chunk)
         return self.estimator.decision_function(self.features(chunk))
 
 
@@ -631,10 +650,34 @@ class KmerValuePredictor(KmerPredictor):
     output_kind = "value"
 
     def _prob(self, chunk):
-        return self.estimator.predict(self.features(chunk))
+        return self._logit(chunk)
 
     def _logit(self, chunk):
+        if self.linear is not None:
+            return self._linear_output(chunk)
         return self.estimator.predict(self.features(chunk))
+
+
+def _linear_in_counts(estimator, n_features: int) -> tuple[np.ndarray, float] | None:
+    """The scaler folded into the linear unit: ``w / scale`` per k-mer and ``b - sum(w * mean /
+    scale)``, in float64 (see :attr:`KmerPredictor.linear`); None for any other estimator."""
+    steps = getattr(estimator, "steps", None)
+    if not steps or len(steps) != 2:
+        return None
+    scaler, unit = steps[0][1], steps[1][1]
+    if type(scaler).__name__ != "StandardScaler" or type(unit).__name__ not in ("LogisticRegression", "RidgeCV"):
+        return None
+    coef = np.asarray(unit.coef_, dtype=np.float64).reshape(-1)
+    if coef.shape != (n_features,) or np.size(unit.intercept_) != 1:
+        return None
+    mean = np.asarray(scaler.mean_, np.float64) if scaler.with_mean else np.zeros(n_features)
+    scale = np.asarray(scaler.scale_, np.float64) if scaler.with_std else np.ones(n_features)
+    weights = coef / scale
+    return weights, float(np.asarray(unit.intercept_).reshape(-1)[0] - np.dot(weights, mean))
+
+
+def _expit(z: np.ndarray) -> np.ndarray:
+    return 0.5 * (1.0 + np.tanh(0.5 * z))
 
 
 def predictor_for(kind: str, model, input_length: int, target: str = "class", k: int | None = None):
