@@ -18,7 +18,9 @@ from utils import cnn_graph
                                          (301, {"dilated_layers": 4, "pool_size": 3, "kernel_size": 11}),
                                          (260, {"dilated_layers": 3, "final_pool": "maxavg"}),
                                          (200, {"dilated_layers": 3, "first_batch_norm": True,
-                                                "dense_batch_norm": True, "first_activation": "exponential"})])
+                                                "dense_batch_norm": True, "first_activation": "exponential"}),
+                                         (200, {"dilated_layers": 3, "filters": 8, "exp_filters": 6,
+                                                "first_batch_norm": True, "dense_batch_norm": True, "pool_size": 2})])
 def test_folded_forward_gives_the_keras_logit(length, cfg):
     predictor = random_cnn(length, **cfg)
     x = random_onehot(70, length)                        # 70: the predictor pads to 128 rows

@@ -23,7 +23,8 @@ def keras_logit(predictor):
 @pytest.mark.parametrize("length, cfg", [(203, {"dilated_layers": 3}),
                                          (330, {"dilated_layers": 4, "batch_norm": False}),
                                          (420, {"dilated_layers": 5, "pool_size": 3, "kernel_size": 11}),
-                                         (260, {"dilated_layers": 3, "final_pool": "maxavg"})])
+                                         (260, {"dilated_layers": 3, "final_pool": "maxavg"}),
+                                         (230, {"dilated_layers": 3, "filters": 8, "exp_filters": 8})])
 def test_local_ism_equals_whole_model_ism(length, cfg):
     predictor = random_cnn(length, **cfg)
     assert fast_ism.for_predictor(predictor) is not None        # this graph is taken locally
@@ -41,7 +42,9 @@ def test_local_ism_equals_whole_model_ism(length, cfg):
                                          (330, {"dilated_layers": 4, "batch_norm": False}),
                                          (260, {"dilated_layers": 3, "final_pool": "maxavg",
                                                 "first_activation": "exponential", "first_batch_norm": True,
-                                                "dense_batch_norm": True})])
+                                                "dense_batch_norm": True}),
+                                         (203, {"dilated_layers": 3, "filters": 8, "exp_filters": 6,
+                                                "first_batch_norm": True, "pool_size": 2})])
 def test_the_xla_fused_blocks_give_the_same_values(length, cfg, monkeypatch):
     """Jobs of XLA_FROM variants or more run the XLA-fused blocks; here every job does, with
     groups of 3 sequences (the last one padded) and chunks of 500 variants (the last padded)."""

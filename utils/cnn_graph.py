@@ -1,8 +1,9 @@
 """The suite's dilated CNN read back from its Keras graph, and run as plain TensorFlow ops.
 
-Either first activation (relu or exponential) is read; other graphs (basic, koo_local,
-koo_dist, files from elsewhere, a mixed first layer) are not, and run through Keras as they
-are. Batch normalization before the first activation (``bn1``) folds into ``conv1``, before the
+Either first activation (relu or exponential) is read, and a mixed first layer (``exp_filters``:
+exponential filters beside the others, read as one convolution whose last channels take exp());
+other graphs (basic, koo_local, koo_dist, files from elsewhere) are not, and run through Keras as
+they are. Batch normalization before the first activation (``bn1``) folds into ``conv1``, before the
 dense relu (``bn_dense``) into ``dense``.
 
 :func:`tower_layout` checks, layer by layer (names and kinds), that a Keras model is the graph
@@ -25,7 +26,8 @@ def tower_layout(keras_model) -> dict | None:
 
     Returns ``{"conv1": (kernel (K, 4, F), bias), "act1": "relu" | "exponential" (the first
     activation, layer ``relu1`` or ``exp1``), "pool": P, "tower": [(kernel (3, F, F),
-    bias, dilation, scale, shift)], "final": "max" | "maxavg" | "positions", "final_pool": its pool size
+    bias, dilation, scale, shift)], "act1_filters": None, or for a mixed first layer the channels
+    that take "act1" (the rest take exp()), "final": "max" | "maxavg" | "positions", "final_pool": its pool size
     in pooled steps (positions), "dense": (w, b), "logit": (w, b),
     "head": "sigmoid" | "value"}`` (a value head's "logit" is its linear output unit),
     where ``scale`` and ``shift`` are batch normalization at inference (ones and zeros without it).
@@ -34,6 +36,11 @@ def tower_layout(keras_model) -> dict | None:
     if keras_model is None or not hasattr(keras_model, "layers"):
         return None
     names = [layer.name for layer in keras_model.layers]
+    mixed = names[2:3] == ["conv1_exp"]          # exp_filters: a second, exponential first convolution
+    if mixed:
+        if not _mixed_first_layer_ok(keras_model, names):
+            return None
+        names = [n for n in names if n not in ("conv1_exp", "bn1_exp", "exp1_mixed", "act1_concat")]
     if "bn1" in names[2:3]:                      # first_batch_norm: folded into conv1 below
         names.remove("bn1")
     if "bn_dense" in names:                      # dense_batch_norm: folded into the dense layer below
@@ -100,8 +107,9 @@ def tower_layout(keras_model) -> dict | None:
             (np.ones(filters, np.float32), np.zeros(filters, np.float32))
         tower.append((kernel, bias, int(conv.dilation_rate[0]), scale, shift))
     return {
-        "conv1": _folded(keras_model, conv1, "bn1"),
+        "conv1": _first_convolution(keras_model, conv1, mixed),
         "act1": first_act,
+        "act1_filters": int(conv1.filters) if mixed else None,   # mixed: the channels after these are exponential
         "pool": pool,
         "tower": tower,
         "final": final,
@@ -111,6 +119,37 @@ def tower_layout(keras_model) -> dict | None:
         "width": width,
         "head": head,          # sigmoid: "logit" is the pre-sigmoid unit; value: the output itself
     }
+
+
+def _mixed_first_layer_ok(keras_model, names) -> bool:
+    """build_cnn's mixed first layer (``exp_filters``): conv1 -> [bn1] -> relu1 (or exp1) beside
+    conv1_exp -> [bn1_exp] -> exp1_mixed, concatenated in that order into act1_concat -> pool1."""
+    bn = "bn1" in names
+    head = ["onehot", "conv1", "conv1_exp", *(["bn1", "bn1_exp"] if bn else []),
+            None, "exp1_mixed", "act1_concat", "pool1"]
+    if len(names) < len(head) or any(h is not None and n != h for n, h in zip(names, head)):
+        return False
+    first, second = keras_model.get_layer("conv1"), keras_model.get_layer("conv1_exp")
+    act = keras_model.get_layer(names[len(head) - 4])
+    concat = keras_model.get_layer("act1_concat")
+    inputs = [t.name for t in concat.input] if isinstance(concat.input, (list, tuple)) else []
+    return (second.__class__.__name__ == "Conv1D" and second.padding == "valid" and second.use_bias
+            and second.activation.__name__ == "linear" and tuple(second.strides) == (1,)
+            and tuple(second.dilation_rate) == (1,) and second.kernel_size == first.kernel_size
+            and act.name in ("relu1", "exp1")
+            and keras_model.get_layer("exp1_mixed").activation.__name__ == "exponential"
+            and concat.__class__.__name__ == "Concatenate" and concat.axis in (-1, 2)
+            and inputs == [act.output.name, keras_model.get_layer("exp1_mixed").output.name])
+
+
+def _first_convolution(keras_model, conv1, mixed: bool) -> tuple[np.ndarray, np.ndarray]:
+    """conv1's (kernel, bias), its batch norm folded in; a mixed first layer's two convolutions
+    side by side (conv1's filters first, then conv1_exp's), as act1_concat orders them."""
+    kernel, bias = _folded(keras_model, conv1, "bn1")
+    if not mixed:
+        return kernel, bias
+    kernel_exp, bias_exp = _folded(keras_model, keras_model.get_layer("conv1_exp"), "bn1_exp")
+    return np.concatenate([kernel, kernel_exp], axis=-1), np.concatenate([bias, bias_exp])
 
 
 def _inference_affine(norm, units: int) -> tuple[np.ndarray, np.ndarray]:
@@ -160,7 +199,12 @@ class FoldedForward:
         self.final = layout["final"]
         self.pool = layout["pool"]
         self.k1, self.b1 = (tf.constant(a) for a in layout["conv1"])
-        self.act1 = tf.exp if layout.get("act1") == "exponential" else tf.nn.relu     # the first activation
+        act = tf.exp if layout.get("act1") == "exponential" else tf.nn.relu     # the first activation
+        split = layout.get("act1_filters")
+        if split is None:
+            self.act1 = act
+        else:                       # a mixed first layer: the channels past ``split`` are exponential
+            self.act1 = lambda h: tf.concat([act(h[..., :split]), tf.exp(h[..., split:])], axis=-1)
         # batch norm folded in: relu(conv(x, k * scale) + b * scale + shift), one oneDNN kernel
         self.tower = [(tf.constant(k * sc), tf.constant(b * sc + sh), d) for k, b, d, sc, sh in layout["tower"]]
         self.wd, self.bd = (tf.constant(a) for a in layout["dense"])

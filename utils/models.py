@@ -200,8 +200,8 @@ class CNNConfig:
     exponential (Koo & Ploenzke 2021: exponential first-layer activations make the filters learn
     whole motifs and the attribution maps cleaner). ``first_batch_norm``, ``dense_batch_norm`` and
     ``exp_filters`` (dilated, basic; off by default) are issue 24's candidates for an exponential
-    default, measured in docs/benchmarks.md; the two batch norms fold into the fast paths
-    (:mod:`utils.cnn_graph`), a mixed first layer runs through Keras.
+    default, measured in docs/benchmarks.md; the dilated graphs with any of them take the fast
+    paths (:mod:`utils.cnn_graph`: batch norms folded, a mixed first layer read as one convolution).
     """
     architecture: str = "dilated"
     first_activation: str = "relu"
