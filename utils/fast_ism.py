@@ -68,7 +68,7 @@ class LocalISM:
             [keras_model.get_layer(f"residual{i + 1}").output for i in range(len(self.dilations))]
         self.ref_model = keras.Model(keras_model.inputs, outputs)
         spec = tf.TensorSpec
-        self._variants = tf.function(self._variant_logits, input_signature=[
+        self._variants = self._build(fused=False, signature=[
             spec([None, None, 4], tf.float32),       # padded one-hot, flat over sequences: (G, Lp, 4)
             [spec([None, None, None], tf.float32) for _ in range(len(self.dilations) + 1)],
             spec([None, None, None], tf.float32),    # prefix maxima of the last layer (G, W + 1, F)
@@ -79,20 +79,31 @@ class LocalISM:
         self._head = tf.function(self._head_logit, input_signature=[spec([None, None], tf.float32)])
         self._fused_fn = None            # built on the first job of XLA_FROM variants or more
 
-    # ------------------------------------------------------------------ XLA-fused blocks
+    # ------------------------------------------------------------------ compiled parts
     def _fused(self):
-        """The same computation as :meth:`_variant_logits`, with every elementwise stretch between
-        two convolutions compiled by XLA into one fused kernel (the gathers of the window and its
-        reference context, bias, activation, pooling, residual add, edge masks, the final pooling
-        and head) and the convolutions left to oneDNN, which runs them faster than XLA on a CPU.
-        About 1.6x the throughput at 200 bp; shapes must stay fixed (each new one recompiles), so
-        the driver pads every chunk and group to one size."""
-        if self._fused_fn is not None:
-            return self._fused_fn
+        """The XLA-fused variant graph, built on the first job of XLA_FROM variants or more."""
+        if self._fused_fn is None:
+            self._fused_fn = self._build(fused=True)
+        return self._fused_fn
+
+    def _build(self, fused: bool, signature=None):
+        """The variants' logits ``(onehot_pad, ref_layers, prefix_max, suffix_max, prefix_sum,
+        suffix_sum, seq, pos, base) -> (V,)``: for each variant (seq[v], pos[v] -> base[v]) the
+        pooled window [qa, qa + Q) of the first layer, from the bases it needs, then each tower
+        layer over the window widened by its dilation with the reference's activations spliced in
+        on either side, then the final pooling (the window against the reference's prefix and
+        suffix maxima, and sums for maxavg) and the head.
+
+        ``fused``: every elementwise stretch between two convolutions (gathers of the window and
+        its reference context, bias, activation, pooling, residual add, edge masks, the final
+        pooling and head) is compiled by XLA into one kernel, the convolutions left to oneDNN,
+        which runs them faster than XLA on a CPU: about 1.6x the throughput at 200 bp. Each new
+        shape recompiles, so the driver pads every chunk and group to one size. Otherwise one
+        plain graph over ``signature`` (any shapes)."""
         tf, f = self.tf, self.folded
         K, P, Q, W = self.kernel_size, self.pool, self.q_span, self.width
         dil, margin, maxavg = self.dilations, self.input_margin, self.final == "maxavg"
-        jit = lambda fn: tf.function(fn, jit_compile=True)  # noqa: E731
+        jit = (lambda fn: tf.function(fn, jit_compile=True)) if fused else (lambda fn: fn)  # noqa: E731
 
         def window(pos, layers_done):
             start = tf.math.floordiv(pos - K + 1, P) - sum(dil[:layers_done])
@@ -141,8 +152,7 @@ class LocalISM:
                 pooled = tf.concat([pooled, total / W], axis=1)
             return self._head_logit(pooled)
 
-        @tf.function
-        def fused(onehot_pad, ref_layers, prefix_max, suffix_max, prefix_sum, suffix_sum, seq, pos, base):
+        def variants(onehot_pad, ref_layers, prefix_max, suffix_max, prefix_sum, suffix_sum, seq, pos, base):
             conv = tf.nn.conv1d(bases_of(onehot_pad, seq, pos, base), f.k1, stride=1, padding="VALID")
             full = first(conv, ref_layers[0], seq, pos)
             for i, (kernel, _, d) in enumerate(f.tower):
@@ -150,52 +160,10 @@ class LocalISM:
                 full = blocks[i](conv, full, ref_layers[min(i + 1, len(dil) - 1)], seq, pos)
             return last(full, prefix_max, suffix_max, prefix_sum, suffix_sum, seq, pos)
 
-        self._fused_fn = fused
-        return fused
+        return tf.function(variants) if fused else tf.function(variants, input_signature=signature)
 
-    # ------------------------------------------------------------------ compiled parts
     def _head_logit(self, pooled):
         return self.tf.reshape(self.folded.head(pooled), [-1])
-
-    def _variant_logits(self, onehot_pad, ref_layers, prefix_max, suffix_max, prefix_sum, suffix_sum,
-                        seq, pos, base):
-        """Logits of the variants (seq[v], pos[v] -> base[v]) from the window each one reaches."""
-        tf, f = self.tf, self.folded
-        K, P, Q, W = self.kernel_size, self.pool, self.q_span, self.width
-        margin = self.input_margin
-        nvar = tf.shape(seq)[0]
-        # pooled window [qa, qa + Q) and the bases it needs: [qa * P, qa * P + Q * P + K - 1)
-        qa = tf.math.floordiv(pos - K + 1, P)
-        span = Q * P + K - 1
-        cols = qa[:, None] * P + tf.range(span)[None, :] + margin
-        bases = tf.gather_nd(onehot_pad, tf.stack([tf.broadcast_to(seq[:, None], tf.shape(cols)), cols], -1))
-        at = pos[:, None] + margin == cols                       # the mutated column
-        bases = tf.where(at[:, :, None], tf.one_hot(base, 4)[:, None, :], bases)
-        h = f.act1(tf.nn.bias_add(tf.nn.conv1d(bases, f.k1, stride=1, padding="VALID"), f.b1))
-        h = tf.reduce_max(tf.reshape(h, [nvar, Q, P, -1]), axis=2)
-        start, width = qa, Q
-        h = self._mask(h, start, width, 0.0)
-        for layer, (kernel, bias, d) in enumerate(f.tower):      # batch norm folded in
-            # input over [start - 2d, start + width + 2d): reference outside the window
-            left = self._ref_slice(ref_layers[layer], seq, start - 2 * d, 2 * d)
-            right = self._ref_slice(ref_layers[layer], seq, start + width, 2 * d)
-            full = tf.concat([left, h, right], axis=1)
-            out_width = width + 2 * d
-            conv = tf.nn.conv1d(full, kernel, stride=1, padding="VALID", dilations=d)
-            h = full[:, d:d + out_width] + tf.nn.relu(tf.nn.bias_add(conv, bias))
-            start, width = start - d, out_width
-            h = self._mask(h, start, width, 0.0)
-        window_max = tf.reduce_max(self._mask(h, start, width, -np.inf), axis=1)
-        lo = tf.clip_by_value(start, 0, W)
-        hi = tf.clip_by_value(start + width, 0, W)
-        before = tf.stack([seq, lo], -1)
-        after = tf.stack([seq, hi], -1)
-        pooled = tf.maximum(window_max, tf.maximum(tf.gather_nd(prefix_max, before),
-                                                   tf.gather_nd(suffix_max, after)))
-        if self.final == "maxavg":     # mean: reference sums outside the window + the window's own
-            total = tf.gather_nd(prefix_sum, before) + tf.reduce_sum(h, axis=1) + tf.gather_nd(suffix_sum, after)
-            pooled = tf.concat([pooled, total / W], axis=1)
-        return self._head_logit(pooled)
 
     def _mask(self, h, start, width, fill):
         """Positions of the window outside [0, W) take ``fill`` (zero: 'same' padding)."""
