@@ -13,7 +13,7 @@ import os
 import sys
 from pathlib import Path
 
-from utils import cli, cores, models, training
+from utils import augment, cli, cores, models, training
 from utils.folders import check_out_dir, load_dataset
 from utils.io import InputError
 
@@ -52,12 +52,20 @@ def patience(text: str) -> int:
     return cli.non_negative_int(text)
 
 
-def null_epochs(text: str) -> int | None:
-    """--null_epochs: auto (None: utils.training.null_epochs_for the sequence length and steps per epoch)
-    or epochs, 0 = off."""
-    if text.strip().lower() == "auto":
-        return None
-    return cli.non_negative_int(text)
+def default_cnn() -> models.CNNConfig:
+    return models.CNNConfig()
+
+
+def default_fields() -> list[tuple[int, int]]:
+    """(dilated layers, receptive field bp) of the default CNN, 3 to 7 layers."""
+    return [(n, models.receptive_field(models.CNNConfig(dilated_layers=n))) for n in range(3, 8)]
+
+
+def first_layer_default(name: str) -> str:
+    """What an automatic first-layer flag becomes, per architecture, in words for --help."""
+    values = {arch: defaults[name] for arch, defaults in models.FIRST_LAYER_DEFAULTS.items()}
+    words = {True: "true", False: "false"}
+    return ", ".join(f"{words.get(v, v)} for {arch}" for arch, v in values.items())
 
 
 def dropout_rate(text: str) -> float:
@@ -109,9 +117,11 @@ def build_parser() -> cli.Parser:
                        metavar="INT", help="CNN: convolution filters per layer")
     model.add_argument("--kernel_size", type=cli.positive_int, default=models.CNNConfig.kernel_size,
                        metavar="INT bp", help="CNN: width of the first-layer filters")
-    model.add_argument("--pool_size", type=cli.positive_int, default=models.CNNConfig.pool_size,
-                       metavar="INT bp", help="CNN (dilated, basic): the max-pool after the first layer; larger "
-                                              "pools make first-layer filters learn whole motifs (Koo & Eddy 2019)")
+    model.add_argument("--pool_size", type=cli.auto_or(cli.positive_int), default="auto",
+                       metavar="INT bp|auto", help="CNN (dilated, basic): the max-pool after the first layer; larger "
+                                                   "pools make first-layer filters learn whole motifs (Koo & Eddy "
+                                                   "2019), smaller ones resolve spacing to the base (helical "
+                                                   "phasing); auto: " + first_layer_default("pool_size"))
     model.add_argument("--architecture", choices=models.ARCHITECTURES, default="dilated",
                        help="CNN: dilated = first conv + pool + a residual tower of dilated convolutions "
                             "whose receptive field covers the data's rule; basic = the earlier one or two "
@@ -123,22 +133,26 @@ def build_parser() -> cli.Parser:
     model.add_argument("--first_activation", choices=models.FIRST_ACTIVATIONS, default="relu",
                        help="CNN (every architecture): activation of the first convolution; exponential "
                             "(Koo & Ploenzke 2021) makes first-layer filters learn whole motifs")
-    model.add_argument("--first_batch_norm", type=cli.boolean, default=models.CNNConfig.first_batch_norm,
-                       metavar="BOOL", help="CNN (dilated, basic): batch normalization between the first "
-                                            "convolution and its activation (koo_local and koo_dist have it)")
-    model.add_argument("--exp_filters", type=cli.non_negative_int, default=models.CNNConfig.exp_filters,
-                       metavar="INT", help="CNN (dilated, basic): this many first-layer filters with the "
-                                           "exponential activation beside the --filters of --first_activation "
-                                           "(a mixed first layer; 0: none)")
-    model.add_argument("--dense_batch_norm", type=cli.boolean, default=models.CNNConfig.dense_batch_norm,
-                       metavar="BOOL", help="CNN (dilated, basic): batch normalization before the dense "
-                                            "layer's relu (koo_local and koo_dist have it)")
+    model.add_argument("--first_batch_norm", type=cli.auto_or(cli.boolean), default="auto",
+                       metavar="BOOL|auto", help="CNN (dilated, basic): batch normalization between the first "
+                                                 "convolution and its activation (koo_local and koo_dist have it); "
+                                                 "auto: " + first_layer_default("first_batch_norm"))
+    model.add_argument("--exp_filters", type=cli.auto_or(cli.non_negative_int), default="auto",
+                       metavar="INT|auto", help="CNN (dilated, basic): this many first-layer filters with the "
+                                                "exponential activation beside the --filters of --first_activation "
+                                                "(a mixed first layer; 0: none); auto: "
+                                                + first_layer_default("exp_filters"))
+    model.add_argument("--dense_batch_norm", type=cli.auto_or(cli.boolean), default="auto",
+                       metavar="BOOL|auto", help="CNN (dilated, basic): batch normalization before the dense "
+                                                 "layer's relu (koo_local and koo_dist have it); auto: "
+                                                 + first_layer_default("dense_batch_norm"))
     model.add_argument("--dilated_layers", type=cli.positive_int, default=None, metavar="INT",
                        help="CNN (dilated): layers in the tower; default: the fewest (3 or more) whose "
                             "receptive field covers both motifs plus the largest gap of the rule in "
                             "metadata.json (distance: twice that gap) plus one kernel. Field = kernel_size + pool_size - 1 + "
                             "pool_size * 2 * (1 + base + ... + base^(layers-1)) bp: with the defaults "
-                            "3 layers see 78 bp, 4 see 142, 5 see 270, 6 see 526, 7 see 1,038")
+                            + ", ".join(f"{n} {'layers see' if n == 3 else 'see'} {field:,}" for n, field in
+                                        default_fields()) + " bp")
     model.add_argument("--dilation_base", type=cli.positive_int, default=models.CNNConfig.dilation_base,
                        metavar="INT", help="CNN (dilated): layer i has dilation base**i")
     model.add_argument("--conv_blocks", type=int, choices=(1, 2), default=models.CNNConfig.conv_blocks,
@@ -149,7 +163,7 @@ def build_parser() -> cli.Parser:
                             f"{models.POSITION_POOL} pooled steps, positions kept, so the dense layer reads where "
                             "each filter fired; auto = positions for a position rule (a pooling over the whole "
                             "length cannot see where a motif stands), maxavg from "
-                            f"{models.MAXAVG_FROM} pooled positions (~{models.MAXAVG_FROM * 4 + 18} bp with "
+                            f"{models.MAXAVG_FROM} pooled positions (~{models.MAXAVG_FROM * default_cnn().pool_size + default_cnn().kernel_size - 1} bp with "
                             "the defaults) on, where max alone did not learn a 1,000 bp spacing rule, or when an "
                             "activity label or a copies rule counts copies of a motif (a max cannot count), "
                             "else max")
@@ -169,7 +183,7 @@ def build_parser() -> cli.Parser:
                      metavar="INT", help="while the validation auROC is still below 0.6 (chance; activity "
                                          "labels: validation R^2 below 0.1), never stop early before this "
                                          "epoch (long sequences plateau longer), unless --null_epochs stops it")
-    fit.add_argument("--null_epochs", type=null_epochs, default="auto",
+    fit.add_argument("--null_epochs", type=cli.auto_or(cli.non_negative_int), default="auto",
                      metavar="INT|auto", help="stop a run that learns nothing: from --min_epochs on, once this many "
                                          "consecutive epochs were indistinguishable from chance (validation auROC "
                                          "inside 0.5 +/- --null_z label-permutation SDs and the validation loss not "
@@ -189,14 +203,17 @@ def build_parser() -> cli.Parser:
                           f"{training.STEPS_PER_EXECUTION} training steps per call from Python, fed by a tf.data "
                           "pipeline with prefetch (the same seed gives the same model, but not plain's: the "
                           "batches differ)")
-    fit.add_argument("--augment_rc", type=cli.boolean, default=training.TrainConfig.augment_rc, metavar="BOOL",
+    fit.add_argument("--augment_rc", type=cli.auto_or(cli.boolean), default="auto", metavar="BOOL|auto",
                      help="CNN: each epoch, reverse-complement each training sequence with probability 1/2 (a "
-                          "molecule's label does not depend on the strand read; refused for rules it would "
-                          "mislabel: position, order planted on both strands)")
-    fit.add_argument("--augment_shift", type=cli.non_negative_int, default=training.TrainConfig.augment_shift,
-                     metavar="INT bp", help="CNN: each epoch, move each training sequence by a uniform draw "
-                                            "from [-INT, INT] bp, ends padded with 0.25 per base (refused for "
-                                            "position rules; at most a tenth of the length)")
+                          "molecule's label does not depend on the strand read); auto: on, unless the data's "
+                          "rule would be mislabelled (position; order planted on both strands), where it steps "
+                          "aside with a note; true is refused for those rules")
+    fit.add_argument("--augment_shift", type=cli.auto_or(cli.non_negative_int), default="auto",
+                     metavar="INT bp|auto", help="CNN: each epoch, move each training sequence by a uniform draw "
+                                                 f"from [-INT, INT] bp, ends padded with 0.25 per base (at most a "
+                                                 f"tenth of the length); auto: {augment.AUTO_SHIFT} bp (or a tenth "
+                                                 f"of the length if less), 0 for position rules, with a note; "
+                                                 f"an INT above 0 is refused for them")
     cli.add_common_flags(parser, "models", "folder that receives the model folder <model_name>/")
     return parser
 
@@ -217,8 +234,8 @@ def main(argv: list[str] | None = None) -> int:
                                augment_shift=args.augment_shift)
     parser = build_parser()
     models.check_architecture_flags(args.architecture, args.first_activation,
-                                    [name for name in models.KOO_FIXED_FLAGS
-                                     if getattr(args, name) != parser.get_default(name)])
+                                    [name for name in models.KOO_FIXED_FLAGS      # (auto flags: None)
+                                     if getattr(args, name) not in (None, parser.get_default(name))])
     arch = models.CNNConfig(architecture=args.architecture, filters=args.filters, kernel_size=args.kernel_size,
                             pool_size=args.pool_size, dilated_layers=args.dilated_layers, dilation_base=args.dilation_base,
                             conv_blocks=args.conv_blocks, dropout=args.dropout, final_pool=args.final_pool,
@@ -239,6 +256,8 @@ def main(argv: list[str] | None = None) -> int:
               f"read as activity labels (real numbers) and fitted as a regression", file=sys.stderr)
     for warning in result.warnings:
         print(warning, file=sys.stderr)
+    for note in result.notes:
+        cli.say(f"note: {note}", args.quiet)
     test = result.metrics["test"]
     if result.target == "activity":
         score = "test Pearson r " + ("undefined" if test["pearson_r"] is None else f"{test['pearson_r']:.3f}")

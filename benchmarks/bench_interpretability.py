@@ -49,40 +49,52 @@ CODE = ["SP1_known1", "ETS_known3", "CEBPB_known1", "MYC_known3", "YY1_known3"]
 DECOYS = ["NRF1_known1", "TATA_known1", "AP1_known1", "IRF_known1", "NFY_known1", "NFKB_known1",
           "PBX3_known1", "HSF_known1", "TFAP2_known1", "ZEB1_known1", "NANOG_known1"]
 NO_BN = ["--first_batch_norm", "false", "--dense_batch_norm", "false"]   # the architectures as first measured
-MODELS = {                       # name -> Train_models.py flags (the candidates' batch norms spelled out)
-    "dilated_relu": ["--architecture", "dilated", *NO_BN],
-    "dilated_exp": ["--architecture", "dilated", "--first_activation", "exponential", *NO_BN],
-    "dilated_exp_bn1": ["--architecture", "dilated", "--first_activation", "exponential",
+NO_AUG = ["--augment_rc", "false", "--augment_shift", "0"]               # training as it was before augmentation
+OLD = ["--pool_size", "4", "--exp_filters", "0"]      # the dilated CNN's first layer before issue 24's default
+MODELS = {                       # name -> Train_models.py flags (each candidate's settings spelled out)
+    "dilated_default": [],       # the default CNN, trained as Train_models.py trains it
+    "dilated_relu": ["--architecture", "dilated", *OLD, *NO_BN, *NO_AUG],
+    "dilated_exp": ["--architecture", "dilated", "--first_activation", "exponential", *OLD, *NO_BN, *NO_AUG],
+    "dilated_exp_bn1": ["--architecture", "dilated", "--first_activation", "exponential", *OLD, *NO_AUG,
                         "--first_batch_norm", "true", "--dense_batch_norm", "false"],
-    "dilated_exp_bnd": ["--architecture", "dilated", "--first_activation", "exponential",
+    "dilated_exp_bnd": ["--architecture", "dilated", "--first_activation", "exponential", *OLD, *NO_AUG,
                         "--first_batch_norm", "false", "--dense_batch_norm", "true"],
-    "dilated_exp_bn": ["--architecture", "dilated", "--first_activation", "exponential",
+    "dilated_exp_bn": ["--architecture", "dilated", "--first_activation", "exponential", *OLD, *NO_AUG,
                        "--first_batch_norm", "true", "--dense_batch_norm", "true"],
-    "dilated_exp_positions": ["--architecture", "dilated", "--first_activation", "exponential", *NO_BN,
-                              "--final_pool", "positions"],
-    "dilated_exp_bnd_positions": ["--architecture", "dilated", "--first_activation", "exponential",
+    "dilated_exp_positions": ["--architecture", "dilated", "--first_activation", "exponential", *OLD, *NO_BN,
+                              *NO_AUG, "--final_pool", "positions"],
+    "dilated_exp_bnd_positions": ["--architecture", "dilated", "--first_activation", "exponential", *OLD, *NO_AUG,
                                   "--first_batch_norm", "false", "--dense_batch_norm", "true",
                                   "--final_pool", "positions"],
-    "dilated_mixed": ["--architecture", "dilated", "--filters", "16", "--exp_filters", "16", *NO_BN],
-    "dilated_mixed_bnd": ["--architecture", "dilated", "--filters", "16", "--exp_filters", "16",
-                          "--first_batch_norm", "false", "--dense_batch_norm", "true"],
-    "basic_relu": ["--architecture", "basic", *NO_BN],
-    "basic_exp": ["--architecture", "basic", "--first_activation", "exponential", *NO_BN],
-    "koo_local_relu": ["--architecture", "koo_local"],
-    "koo_local_exp": ["--architecture", "koo_local", "--first_activation", "exponential"],
-    "koo_dist_relu": ["--architecture", "koo_dist"],
-    "koo_dist_exp": ["--architecture", "koo_dist", "--first_activation", "exponential"],
+    "dilated_mixed": ["--architecture", "dilated", "--pool_size", "4", "--filters", "16", "--exp_filters", "16",
+                      *NO_BN, *NO_AUG],
+    "dilated_mixed_bnd": ["--architecture", "dilated", "--pool_size", "4", "--filters", "16", "--exp_filters", "16",
+                          *NO_AUG, "--first_batch_norm", "false", "--dense_batch_norm", "true"],
+    "basic_relu": ["--architecture", "basic", *NO_BN, *NO_AUG],
+    "basic_exp": ["--architecture", "basic", "--first_activation", "exponential", *NO_BN, *NO_AUG],
+    "koo_local_relu": ["--architecture", "koo_local", *NO_AUG],
+    "koo_local_exp": ["--architecture", "koo_local", "--first_activation", "exponential", *NO_AUG],
+    "koo_dist_relu": ["--architecture", "koo_dist", *NO_AUG],
+    "koo_dist_exp": ["--architecture", "koo_dist", "--first_activation", "exponential", *NO_AUG],
     # training-set augmentation (utils.augment): reverse complements, and shifts of up to 3 bp
-    "dilated_relu_rc": ["--architecture", "dilated", *NO_BN, "--augment_rc", "true"],
-    "dilated_relu_rc_shift": ["--architecture", "dilated", *NO_BN, "--augment_rc", "true", "--augment_shift", "3"],
-    "koo_dist_exp_rc": ["--architecture", "koo_dist", "--first_activation", "exponential", "--augment_rc", "true"],
-    "dilated_exp_bn_rc": ["--architecture", "dilated", "--first_activation", "exponential",
-                          "--first_batch_norm", "true", "--dense_batch_norm", "true", "--augment_rc", "true"],
-    "dilated_exp_bn_rc_positions": ["--architecture", "dilated", "--first_activation", "exponential",
+    "dilated_relu_rc": ["--architecture", "dilated", *OLD, *NO_BN, "--augment_rc", "true", "--augment_shift", "0"],
+    "dilated_relu_rc_shift": ["--architecture", "dilated", *OLD, *NO_BN, "--augment_rc", "true", "--augment_shift", "3"],
+    "koo_dist_exp_rc": ["--architecture", "koo_dist", "--first_activation", "exponential", "--augment_rc", "true",
+                        "--augment_shift", "0"],
+    "koo_dist_exp_rc_shift": ["--architecture", "koo_dist", "--first_activation", "exponential"],  # auto: rc + 3 bp
+    "dilated_exp_bn_rc": ["--architecture", "dilated", "--first_activation", "exponential", *OLD,
+                          "--first_batch_norm", "true", "--dense_batch_norm", "true", "--augment_rc", "true",
+                          "--augment_shift", "0"],
+    "dilated_exp_bn_rc_positions": ["--architecture", "dilated", "--first_activation", "exponential", *OLD,
                                     "--first_batch_norm", "true", "--dense_batch_norm", "true", "--augment_rc", "true",
-                                    "--final_pool", "positions"],
+                                    "--augment_shift", "0", "--final_pool", "positions"],
+    # a mixed first layer of 32 relu + 16 exponential filters, both batch norms, pool 2, augmentation
+    # (issue 24's first mixed candidate; the default took 32 + 32: dilated_default)
+    "dilated_mixed_bn_rc": ["--architecture", "dilated", "--exp_filters", "16", "--first_batch_norm", "true",
+                            "--dense_batch_norm", "true", "--pool_size", "2", "--augment_rc", "true",
+                            "--augment_shift", "3"],
 }
-TABLE_MODELS = ["dilated_relu", "dilated_exp", "basic_relu", "basic_exp", "koo_local_relu", "koo_local_exp",
+TABLE_MODELS = ["dilated_default", "dilated_relu", "dilated_exp", "basic_relu", "basic_exp", "koo_local_relu", "koo_local_exp",
                 "koo_dist_relu", "koo_dist_exp"]
 METHODS = ["saliency", "ism", "deep_shap", "integrated_gradients"]
 # Koo & Ploenzke 2021, task 3, localization auROC (means of 10 trials), as quoted in issue 24
@@ -129,6 +141,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--num_seqs", type=int, default=10000)
     ap.add_argument("--seeds", type=int, default=3, help="training seeds per model (the data stay the same)")
+    ap.add_argument("--first_seed", type=int, default=1, help="the first training seed (two processes side by "
+                    "side can split the seeds)")
     ap.add_argument("--models", nargs="+", choices=list(MODELS),
                     default=TABLE_MODELS, help="default: the table's eight; the others are issue 24's candidates")
     ap.add_argument("--num_attr_seqs", type=int, default=500, help="held-out sequences attributed, positives first")
@@ -149,7 +163,7 @@ def main() -> None:
     print(f"analog: {args.num_seqs:,} x 200 bp in {time.perf_counter() - t0:.1f} s -> {data_dir}")
     table: dict[tuple, dict[str, list[float]]] = {}
     for model in args.models:
-        for seed in range(1, args.seeds + 1):
+        for seed in range(args.first_seed, args.first_seed + args.seeds):
             name = f"{model}_s{seed}"
             t = time.perf_counter()
             quietly(Train_models.main, ["--data_file", str(data_dir), "--out_dir", str(work / "models"),

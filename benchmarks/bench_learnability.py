@@ -23,15 +23,13 @@ from __future__ import annotations
 import argparse
 import tempfile
 import time
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 
-from utils import attribution, augment, cli, fast_ism, models, simulate, training
+from utils import attribution, cli, fast_ism, models, simulate, training
 from utils.encoding import one_hot
 from utils.folders import load_dataset
-from utils.io import InputError
 
 SHORT = ("SPI1_known1", "AP1_known9")        # two motifs of 8 bp, for row 2 (checked below)
 RULES = [
@@ -73,15 +71,19 @@ def main() -> None:
                     help="batch normalization before the dense layer's relu (Train_models.py's flag)")
     ap.add_argument("--exp_filters", type=int, default=models.CNNConfig.exp_filters,
                     help="first-layer filters with the exponential activation beside the relu ones (CNNConfig.exp_filters)")
-    ap.add_argument("--pool_size", type=int, default=models.CNNConfig.pool_size, help="the first layer's max-pool (bp)")
+    ap.add_argument("--pool_size", type=int, default=models.CNNConfig.pool_size, help="the first layer's max-pool "
+                    "(bp; default: the architecture's)")
+    ap.add_argument("--filters", type=int, default=models.CNNConfig.filters,
+                    help="first-layer filters with --first_activation (Train_models.py's flag)")
     ap.add_argument("--plateau_epochs", type=int, default=training.TrainConfig.plateau_epochs,
                     help="never stop early before this epoch while validation auROC is at chance (Train_models.py's flag)")
     ap.add_argument("--null_epochs", type=int, default=None,
                     help="the null rule's wait (Train_models.py's flag; default auto, 0 = off)")
-    ap.add_argument("--augment_rc", type=cli.boolean, default=False, metavar="BOOL",
-                    help="train the CNN with reverse-complement augmentation (Train_models.py's flag); rows whose "
+    ap.add_argument("--augment_rc", type=cli.auto_or(cli.boolean), default="auto", metavar="BOOL|auto",
+                    help="the CNN's reverse-complement augmentation (Train_models.py's flag); auto: rows whose "
                          "labels it would break (position) train without it, marked *")
-    ap.add_argument("--augment_shift", type=int, default=0, help="train the CNN with shifts of up to this many bp")
+    ap.add_argument("--augment_shift", type=cli.auto_or(int), default="auto",
+                    help="the CNN's shifts of up to this many bp (Train_models.py's flag); auto as --augment_rc")
     args = ap.parse_args()
     from benchmarks.bench_attribution import naive_ism
 
@@ -98,19 +100,16 @@ def main() -> None:
             data = load_dataset(Path(tmp) / f"d{row}")
             train_cfg = training.TrainConfig(plateau_epochs=args.plateau_epochs, augment_rc=args.augment_rc,
                                              augment_shift=args.augment_shift, null_epochs=args.null_epochs)
-            mark = ""
-            try:
-                augment.check(train_cfg.augment, data)
-            except InputError:                      # the rule's labels would not survive it: train without
-                train_cfg, mark = replace(train_cfg, augment_rc=False, augment_shift=0), "*"
             cnn = training.train(data, "cnn", train_cfg, seed=0,
                                  arch=models.CNNConfig(architecture=args.architecture,
                                                        first_activation=args.first_activation,
                                                        first_batch_norm=args.first_batch_norm,
                                                        dense_batch_norm=args.dense_batch_norm,
-                                                       pool_size=args.pool_size, exp_filters=args.exp_filters))
+                                                       pool_size=args.pool_size, exp_filters=args.exp_filters,
+                                                       filters=args.filters))
             kmer = training.train(data, "kmer_logistic", training.TrainConfig(), seed=0)
             field = f"{models.receptive_field(cnn.arch)}/{cnn.field_needed[0]}"
+            mark = "*" if cnn.notes else ""          # an automatic augmentation stepped aside
             print(f"{name + mark:32} {cnn.metrics['test']['auroc']:>9.3f} {cnn.metrics['epochs_run']:>6} "
                   f"{cnn.timing['seconds_per_epoch']:>7.1f} {field:>9} {kmer.metrics['test']['auroc']:>10.3f}",
                   flush=True)

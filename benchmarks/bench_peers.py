@@ -92,11 +92,21 @@ def torch_cnn(layout: dict):
             layer.bias.copy_(torch.from_numpy(b))
         return layer
 
+    class Exp(nn.Module):          # the exponential first activation (Koo & Ploenzke), its own module
+        def forward(self, h):
+            return torch.exp(h)
+
+    def first_activation(name):
+        return Exp() if name == "exponential" else nn.ReLU()
+
+    split = layout.get("act1_filters")   # a mixed first layer: the channels past split are exponential
+
     class TorchCNN(nn.Module):
         def __init__(self):
             super().__init__()
-            self.conv1 = conv(*layout["conv1"])
-            self.relu1 = nn.ReLU()
+            self.conv1 = conv(*layout["conv1"])     # batch norm folded in (tower_layout)
+            self.relu1 = first_activation(layout.get("act1", "relu"))
+            self.exp1_mixed = Exp() if split else None
             self.pool1 = nn.MaxPool1d(layout["pool"], layout["pool"])
             # "same" padding of a kernel-3 convolution with dilation d: d each side; batch
             # normalization at inference folded in (the affine after the convolution)
@@ -111,7 +121,12 @@ def torch_cnn(layout: dict):
             self.logit = dense(*layout["logit"])
 
         def forward(self, x):
-            h = self.pool1(self.relu1(self.conv1(x)))
+            h = self.conv1(x)
+            if self.exp1_mixed is None:
+                h = self.relu1(h)
+            else:                       # Keras' act1_concat: the --first_activation channels, then exp()
+                h = torch.cat([self.relu1(h[:, :split]), self.exp1_mixed(h[:, split:])], dim=1)
+            h = self.pool1(h)
             for layer, relu in zip(self.tower, self.tower_relu):
                 h = h + relu(layer(h))
             pooled = self.pool_max(h).flatten(1)
@@ -120,6 +135,15 @@ def torch_cnn(layout: dict):
             return self.logit(self.relu_dense(self.dense(pooled)))
 
     return TorchCNN().eval()
+
+
+def exp_rule(model) -> dict | None:
+    """tangermeme's DeepLIFT rescale rule (``_nonlinear``, its rule for ReLU) for the exponential
+    first activation's module, which it does not know, as shap's DeepExplainer rescales Exp."""
+    from tangermeme.deep_lift_shap import _nonlinear
+
+    kinds = {type(m) for m in model.modules() if type(m).__name__ == "Exp"}
+    return {kind: _nonlinear for kind in kinds} or None
 
 
 def to_torch(x: np.ndarray):
@@ -227,7 +251,7 @@ def tangermeme_deep(model, x: np.ndarray, references: np.ndarray, batch: int) ->
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         attr = deep_lift_shap(model, to_torch(x), references=refs, target=0, batch_size=batch,
-                              device="cpu", warning_threshold=1e9)
+                              device="cpu", warning_threshold=1e9, additional_nonlinear_ops=exp_rule(model))
     return attr.numpy().transpose(0, 2, 1).astype(np.float32)
 
 

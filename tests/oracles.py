@@ -582,6 +582,15 @@ def random_cnn(length: int, seed: int = 0, output_kind: str = "probability", **c
     return (models.CNNValuePredictor if output_kind == "value" else models.CNNPredictor)(model, length)
 
 
+def float32_tolerance(predictor, x: np.ndarray, effects: np.ndarray) -> float:
+    """How far two float32 evaluations of ISM ``effects`` (logit differences) on ``x`` may part:
+    2e-5, or 4e-6 of the largest |logit|, or 1e-4 of the largest |effect|, whichever is more.
+    Random exponential first layers with redrawn batch norms reach logits of 10-40 and hidden
+    units in the hundreds, whose float32 steps (3e-5 at 256) survive into the differences; an
+    error in the code moves effects by far more."""
+    return max(2e-5, 4e-6 * float(np.abs(predictor.predict_logit(x)).max()), 1e-4 * float(np.abs(effects).max()))
+
+
 def random_onehot(n: int, length: int, seed: int = 1) -> np.ndarray:
     """(n, length, 4) float32 one-hot of uniform random bases, n >= 4, with N bases (all-zero
     rows) at sequence 1 position 3, sequence 2's last position and sequence 3's first five."""

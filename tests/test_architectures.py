@@ -204,11 +204,14 @@ def test_new_kinds_train_save_load_and_deep_shap_adds_up(arch, act, tiny_data, t
 
 
 # the candidates of issue 24's default (bench_learnability / bench_interpretability): batch norm
-# before the first activation (bn1) and before the dense relu (bn_dense), and a mixed first layer
-CANDIDATES = [({"first_activation": "exponential", "first_batch_norm": True, "dense_batch_norm": True},
+# before the first activation (bn1) and before the dense relu (bn_dense), and a mixed first layer;
+# the last, {}, is the default that came of them (32 relu + 32 exponential filters, both batch norms)
+CANDIDATES = [({"first_activation": "exponential", "first_batch_norm": True, "dense_batch_norm": True,
+                "exp_filters": 0, "pool_size": 4},
                ["conv1", "bn1", "exp1", "pool1"], 13505),
-              ({"filters": 8, "exp_filters": 8, "first_batch_norm": True},
-               ["conv1", "conv1_exp", "bn1", "bn1_exp", "relu1", "exp1_mixed", "act1_concat", "pool1"], 4417)]
+              ({"filters": 8, "exp_filters": 8, "first_batch_norm": True, "dense_batch_norm": False, "pool_size": 4},
+               ["conv1", "conv1_exp", "bn1", "bn1_exp", "relu1", "exp1_mixed", "act1_concat", "pool1"], 4417),
+              ({}, ["conv1", "conv1_exp", "bn1", "bn1_exp", "relu1", "exp1_mixed", "act1_concat", "pool1"], 45249)]
 
 
 @pytest.mark.parametrize("cfg, head, params", CANDIDATES)
@@ -217,9 +220,9 @@ def test_candidate_first_layers_build_and_deep_shap_adds_up(cfg, head, params):
     model = predictor.keras_model
     names = [layer.name for layer in model.layers]
     assert names[1:1 + len(head)] == head
-    assert ("bn_dense" in names) == cfg.get("dense_batch_norm", False)
+    assert ("bn_dense" in names) == cfg.get("dense_batch_norm", True)
     assert model.count_params() == params
-    assert model.get_layer("dilated1").filters == (16 if cfg.get("exp_filters") else 32)
+    assert model.get_layer("dilated1").filters == cfg.get("filters", 32) + cfg.get("exp_filters", 32)
     x = random_onehot(5, 120)
     keras_logit = np.asarray(predictor.logit_model.predict_on_batch(x)).reshape(-1)
     np.testing.assert_allclose(predictor.predict_logit(x), keras_logit, rtol=1e-5, atol=1e-5)

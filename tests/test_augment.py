@@ -109,3 +109,38 @@ def test_a_cnn_trained_with_augmentation_is_reproducible_and_learns(tmp_path):
     assert meta["training"]["augment_rc"] is True and meta["training"]["augment_shift"] == 5
     metrics = json.loads((tmp_path / "m" / "a" / "metrics.json").read_text())
     assert metrics["test"]["auroc"] > 0.9, (MOTIF, metrics["test"])
+
+
+@pytest.mark.parametrize("name, rc, shift, notes", [
+    ("distance_both", True, 3, []),                              # both survive: reverse complements, 3 bp
+    ("order_plus", True, 3, []),
+    ("order_both", False, 3, ["trained without reverse complements: on data planted on both strands the "
+                              "reverse complement of"]),
+    ("position", False, 0, ["trained without reverse complements: the region is read from the 5' end",
+                            "trained without shifts: a shift moves the motif across the region's edges"]),
+])
+def test_the_automatic_augmentation_steps_aside_where_the_labels_would_not_survive(folders, name, rc, shift, notes):
+    aug, said = augment.resolve(None, None, folders[name])
+    assert (aug.rc, aug.shift) == (rc, shift)
+    assert len(said) == len(notes) and all(line.startswith(n) for line, n in zip(said, notes))
+    kept, said = augment.resolve(False, 0, folders[name])        # values given are kept as given
+    assert (kept.rc, kept.shift, said) == (False, 0, [])
+
+
+def test_the_automatic_shift_is_at_most_a_tenth_of_the_length(tmp_path):
+    seqs, labels = planted_data(n=60, length=25)
+    data = load_dataset(write_data_folder(tmp_path / "short", seqs, labels))     # no rule: both apply
+    assert augment.resolve(None, None, data) == (augment.Augment(rc=True, shift=2), [])
+
+
+def test_the_default_training_records_what_it_used_and_says_what_stepped_aside(folders, tmp_path, capsys):
+    data = folders["position"].directory
+    assert Train_models.main(["--data_file", str(data), "--out_dir", str(tmp_path), "--epochs", "1", "--filters", "4",
+                              "--exp_filters", "4", "--architecture", "basic", "--conv_blocks", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "note: trained without reverse complements: the region is read from the 5' end" in out
+    assert "note: trained without shifts" in out
+    meta = json.loads((tmp_path / "cnn" / "model.json").read_text())
+    assert (meta["training"]["augment_rc"], meta["training"]["augment_shift"]) == (False, 0)
+    with pytest.raises(InputError, match="shift would mislabel this position rule's data"):
+        Train_models.main(["--data_file", str(data), "--out_dir", str(tmp_path / "again"), "--augment_shift", "3"])

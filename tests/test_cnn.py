@@ -22,9 +22,11 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def test_receptive_field_arithmetic_and_depth_from_the_rule():
     cfg = models.CNNConfig()
-    # first layer + pool: 19 + 4 - 1 = 22 bp; each kernel-3 layer of dilation d adds 2d steps of 4 bp
+    # first layer + pool: 19 + 2 - 1 = 20 bp; each kernel-3 layer of dilation d adds 2d steps of 2 bp
     fields = [models.receptive_field(models.CNNConfig(dilated_layers=n)) for n in (3, 4, 5, 6, 7)]
-    assert fields == [22 + 4 * 2 * 7, 22 + 4 * 2 * 15, 22 + 4 * 2 * 31, 22 + 4 * 2 * 63, 22 + 4 * 2 * 127]
+    assert fields == [20 + 2 * 2 * 7, 20 + 2 * 2 * 15, 20 + 2 * 2 * 31, 20 + 2 * 2 * 63, 20 + 2 * 2 * 127]
+    # pooled by 4 (the default before issue 24, and basic's): 22 bp, steps of 4 bp
+    assert models.receptive_field(models.CNNConfig(dilated_layers=3, pool_size=4)) == 22 + 4 * 2 * 7
     assert models.receptive_field(models.CNNConfig(architecture="basic")) == 22 + 4 * 10
     lengths = {"A": 12, "B": 10}
     pair = dict(motifs=("A", "B"), pos_motifs=("A", "B"), min_dist=100, max_dist=150)
@@ -33,7 +35,7 @@ def test_receptive_field_arithmetic_and_depth_from_the_rule():
     assert models.field_needed(planted.Order(**pair), lengths, 1000)[0] == 12 + 10 + 150 + 19
     assert models.field_needed(None, lengths, 1000) == (1000, "no rule in metadata.json: the whole sequence")
     n = models.layers_for_field(cfg, need)
-    assert (need, n, models.receptive_field(models.CNNConfig(dilated_layers=n))) == (351, 6, 526)
+    assert (need, n, models.receptive_field(models.CNNConfig(dilated_layers=n))) == (351, 7, 528)
     assert models.receptive_field(models.CNNConfig(dilated_layers=n - 1)) < need      # the fewest
     presence = planted.Presence(motifs=("A", "B"), pos_motifs=("A",), decoy_motifs=("B",))
     assert models.field_needed(presence, lengths, 1000)[0] == 12 + 19
@@ -42,10 +44,12 @@ def test_receptive_field_arithmetic_and_depth_from_the_rule():
 
 def test_final_pool_auto_takes_max_and_mean_on_long_sequences():
     cfg = models.CNNConfig()
-    # (L - 19 + 1) // 4 positions after the first layer: 600 bp -> 145, 1,000 bp -> 245
-    assert [models.pooled_width(n, cfg) for n in (600, 817, 818, 1000)] == [145, 199, 200, 245]
-    assert [models.resolve_final_pool(cfg, n) for n in (200, 600, 817, 818, 1000)] == \
-        ["max", "max", "max", "maxavg", "maxavg"]
+    # (L - 19 + 1) // 2 positions after the first layer: 417 bp -> 199, 1,000 bp -> 491
+    assert [models.pooled_width(n, cfg) for n in (417, 418, 600, 1000)] == [199, 200, 291, 491]
+    assert [models.resolve_final_pool(cfg, n) for n in (200, 417, 418, 600, 1000)] == \
+        ["max", "max", "maxavg", "maxavg", "maxavg"]
+    old = models.CNNConfig(pool_size=4)          # pooled by 4 (before issue 24): 817 bp -> 199 positions
+    assert [models.resolve_final_pool(old, n) for n in (600, 817, 818)] == ["max", "max", "maxavg"]
     assert models.resolve_final_pool(models.CNNConfig(final_pool="max"), 1000) == "max"
     names = {layer.name for layer in models.build_cnn(1000, models.CNNConfig(dilated_layers=3)).layers}
     assert {"pool_max", "pool_avg"} <= names
@@ -53,21 +57,21 @@ def test_final_pool_auto_takes_max_and_mean_on_long_sequences():
     library = {m: Motif(m, np.full((20, 4), 0.25)) for m in "AB"}
     data = Dataset(Path("."), ["s"], ["A" * 1000], np.array([1]), rule=rule, library=library)
     arch, need, how = training.resolve_architecture(cfg, data)   # what model.json records
-    assert (arch.final_pool, arch.dilated_layers) == ("maxavg", 6)   # 20 + 20 + 2 * 155 + 19 = 369 bp
+    assert (arch.final_pool, arch.dilated_layers) == ("maxavg", 7)   # 20 + 20 + 2 * 155 + 19 = 369 bp
     assert need == 369 and how.startswith("distance: motifs 20 + 20 bp")
 
 
 # golden saliency of sequence 0 at positions 78-80 (the middle of 160 bp) and its total |gradient|,
 # for the seeded initial weights: computed once from the code as it stood
-SALIENCY = {
-    False: ([[0.03903583809733391, 0.05517619848251343, -0.055714480578899384, -0.03334099426865578],
-             [0.04359663277864456, -0.03835485875606537, -0.032273292541503906, 0.09337900578975677],
-             [-0.013707270845770836, 0.006069452501833439, 0.07602844387292862, -0.026290860027074814]],
-            102.6527099609375),
-    True: ([[0.0516899973154068, 0.036480724811553955, -0.04864576831459999, -0.01718723401427269],
-            [0.060168005526065826, -0.04968632012605667, -0.04060107842087746, 0.04721434414386749],
-            [-0.003984140232205391, 0.004092277493327856, 0.08455939590930939, -0.024458494037389755]],
-           96.60650634765625)}
+SALIENCY = {      # the default CNN since issue 24: 32 relu + 32 exponential first-layer filters, pool 2
+    False: ([[0.08416163176298141, 0.013244451954960823, 0.006814643740653992, 0.04423758015036583],
+             [-0.05068563297390938, 0.027806388214230537, 0.0749460980296135, 0.048573531210422516],
+             [-0.03774507716298103, -0.025994889438152313, -0.014085300266742706, -0.05614858120679855]],
+            197.65438842773438),
+    True: ([[0.06030380725860596, 0.007403776049613953, -0.0042488547042012215, 0.037545084953308105],
+            [-0.053002405911684036, 0.03261665999889374, 0.07210327684879303, 0.020937517285346985],
+            [-0.04912756010890007, -0.010034272447228432, -0.011609125882387161, -0.06517022848129272]],
+           153.1307373046875)}
 
 
 @pytest.mark.parametrize("extra", [{}, {"batch_norm": False, "final_pool": "maxavg"}])
@@ -103,13 +107,13 @@ def test_model_json_states_the_field_and_the_model_loads_in_safe_mode(tmp_path):
     lengths = [len(p) for p in json.loads((out / "metadata.json").read_text())["pwms"].values()][:2]
     assert arch["field_needed_bp"] == sum(lengths) + 2 * 95 + 19
     assert arch["receptive_field_bp"] >= arch["field_needed_bp"]
-    assert arch["dilated_layers"] == 5 and arch["receptive_field_bp"] == 270
+    assert arch["dilated_layers"] == 6 and arch["receptive_field_bp"] == 272     # pool 2: 20 + 4 * 63
     predictor = models.load(tmp_path / "m" / "cnn")          # safe_mode=True inside
     model = predictor.keras_model
     assert model.layers[-1].name == "prob" and model.layers[-2].name == "logit"   # logit, then sigmoid
     assert {layer.__class__.__name__ for layer in model.layers} <= {
         "InputLayer", "Conv1D", "Activation", "MaxPooling1D", "Dropout", "Flatten", "Dense", "Add",
-        "BatchNormalization"}                                  # layers shap's DeepExplainer handles
+        "BatchNormalization", "Concatenate"}                   # layers shap's DeepExplainer handles
     x = np.eye(4, dtype=np.float32)[np.random.default_rng(0).integers(0, 4, (4, 300))]
     np.testing.assert_allclose(predictor.predict(x), predictor.keras_model.predict_on_batch(x).ravel(), atol=1e-6)
 
@@ -125,7 +129,7 @@ def test_a_distance_rule_beyond_the_old_reach_is_learned(tmp_path):
         motif_sampling="consensus", seed=2))
     simulate.write_dataset(rule, tmp_path / "d")
     data = load_dataset(tmp_path / "d")
-    cfg = training.TrainConfig(epochs=12, patience=12, lr=3e-3)
+    cfg = training.TrainConfig(epochs=12, patience=12, lr=3e-3, augment_rc=False, augment_shift=0)
     new = training.train(data, "cnn", cfg, seed=0)
     old = training.train(data, "cnn", cfg, seed=0, arch=models.CNNConfig(architecture="basic"))
     assert models.receptive_field(old.arch) == 62 < 21 + 19 + 40

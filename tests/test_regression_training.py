@@ -278,8 +278,10 @@ def test_kmer_gbt_becomes_a_regressor_on_activity_data(activity_dir, tmp_path):
     assert read_rows(tmp_path / "kmer_gbt" / "predictions.tsv")[0] == ["id", "split", "label", "pred"]
 
 
+# a small CNN for 600 x 100 bp; without augmentation: its 10 epochs, fitting reverse complements too
+# (motifs planted on + only), reached test R^2 0.41 instead of 0.5+
 CNN_FLAGS = ["--epochs", "10", "--batch_size", "32", "--filters", "16", "--architecture", "basic", "--conv_blocks",
-             "1", "--lr", "0.01"]
+             "1", "--lr", "0.01", "--augment_rc", "false", "--augment_shift", "0"]
 
 
 def test_cnn_regression_beats_the_mean(activity_dir, tmp_path):

@@ -16,8 +16,8 @@ from test_train import planted_data, write_data_folder
 from utils import training
 from utils.io import InputError
 
-FLAGS = ["--batch_size", "32", "--filters", "16", "--architecture", "basic", "--conv_blocks", "1",
-         "--lr", "0.01", "--epochs", "4", "--seed", "0", "--quiet"]
+FLAGS = ["--batch_size", "32", "--filters", "16", "--architecture", "basic", "--conv_blocks", "1", "--augment_rc",
+         "false", "--augment_shift", "0", "--lr", "0.01", "--epochs", "4", "--seed", "0", "--quiet"]   # goldens: no augmentation
 
 
 @pytest.fixture(scope="module")

@@ -166,6 +166,15 @@ def pvalue_or_auto(text: str) -> float | str:
         raise argparse.ArgumentTypeError(f"{err}; or give auto") from None
 
 
+def auto_or(parse: Callable[[str], object]) -> Callable[[str], object]:
+    """A flag type: ``auto`` (None: decided from the data, e.g. --null_epochs, --augment_rc) or
+    what ``parse`` reads."""
+    def value(text: str):
+        return None if text.strip().lower() == "auto" else parse(text)
+    value.__name__ = parse.__name__
+    return value
+
+
 def name_number(text: str) -> tuple[str, float]:
     """NAME=NUMBER (a motif's effect, say) -> (name, value); the number must be finite."""
     name, sep, number = text.partition("=")

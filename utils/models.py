@@ -179,6 +179,12 @@ KOO_DENSE = (96, 0.5)           # units, dropout of their dense block (batch nor
 KOO_L2 = 1e-6
 KOO_FIXED_FLAGS = ("filters", "kernel_size", "pool_size", "dropout", "final_pool", "dilated_layers", "dilation_base",
                    "conv_blocks", "first_batch_norm", "dense_batch_norm", "exp_filters")   # Train_models.py flags the published architectures do not take
+# The first layer's defaults per architecture (CNNConfig fields left None). dilated: issue 24's
+# mixed first layer (docs/benchmarks.md, "A relu layer beside the exponential one"); basic: as it was.
+FIRST_LAYER_DEFAULTS = {
+    "dilated": {"pool_size": 2, "exp_filters": 32, "first_batch_norm": True, "dense_batch_norm": True},
+    "basic": {"pool_size": 4, "exp_filters": 0, "first_batch_norm": False, "dense_batch_norm": False},
+}
 MIN_DILATED_LAYERS = 3
 MAX_DILATED_LAYERS = 12
 MAX_CNN_LENGTH = 10_000      # bp: one-hot training sets beyond this outgrow memory on a laptop
@@ -198,16 +204,20 @@ class CNNConfig:
     are set from it whatever the fields say, and they end in a Flatten (``final_pool`` "flatten").
     ``first_activation``: the first convolution's activation in every architecture, relu or
     exponential (Koo & Ploenzke 2021: exponential first-layer activations make the filters learn
-    whole motifs and the attribution maps cleaner). ``first_batch_norm``, ``dense_batch_norm`` and
-    ``exp_filters`` (dilated, basic; off by default) are issue 24's candidates for an exponential
-    default, measured in docs/benchmarks.md; the dilated graphs with any of them take the fast
-    paths (:mod:`utils.cnn_graph`: batch norms folded, a mixed first layer read as one convolution).
+    whole motifs and the attribution maps cleaner). ``pool_size``, ``exp_filters``, ``first_batch_norm`` and
+    ``dense_batch_norm`` left None take their architecture's defaults (:data:`FIRST_LAYER_DEFAULTS`):
+    the dilated CNN's first layer is 32 relu filters beside 32 exponential ones, each batch-normalized
+    before its activation, pooled by 2 bp, and its dense layer batch-normalized (issue 24: on the code
+    analog its attributions localize the planted motifs better than the relu layer's, pooled by 4,
+    did, and it learns every bench_learnability rule; docs/benchmarks.md). ``basic`` keeps its earlier
+    shape. These graphs take the fast paths (:mod:`utils.cnn_graph`: batch norms folded, a mixed first
+    layer read as one convolution).
     """
     architecture: str = "dilated"
     first_activation: str = "relu"
     filters: int = 32            # first-layer motif detectors, and the tower's width
     kernel_size: int = 19        # bp; covers the longest usual TF motif
-    pool_size: int = 4           # bp pooled after the first layer
+    pool_size: int | None = None     # bp pooled after the first layer (None: FIRST_LAYER_DEFAULTS)
     dilated_layers: int | None = None
     dilation_base: int = 2
     conv_blocks: int = 2         # basic: 2 lets the second layer see motif pairs
@@ -217,17 +227,20 @@ class CNNConfig:
     dropout: float = 0.1
     batch_norm: bool = True      # dilated: BatchNormalization before each tower ReLU; without it
                                  # long-range spacing rules stayed at chance for 20 epochs
-    first_batch_norm: bool = False   # BatchNormalization between the first convolution and its activation
+    first_batch_norm: bool | None = None   # BatchNormalization between the first convolution and its activation
                                      # (Koo & Ploenzke's blocks): keeps exp() of the filter scores in range
-    exp_filters: int = 0             # dilated, basic with a relu first layer: this many more first-layer filters
-                                     # (conv1_exp) with the exponential activation, side by side with the relu ones
-    dense_batch_norm: bool = False   # BatchNormalization before the dense layer's ReLU (Koo & Ploenzke's dense block)
+    exp_filters: int | None = None   # dilated, basic: this many more first-layer filters (conv1_exp) with the
+                                     # exponential activation, side by side with the --first_activation ones
+    dense_batch_norm: bool | None = None   # BatchNormalization before the dense layer's ReLU (Koo & Ploenzke's dense block)
     final_pool: str = "auto"     # max; maxavg: max and mean over the length side by side; positions: a max
                                  # over POSITION_POOL pooled steps, positions kept (position rules); auto:
                                  # positions for a position rule, maxavg past MAXAVG_FROM pooled positions,
                                  # else max (resolve_final_pool)
 
     def __post_init__(self):
+        for name, value in FIRST_LAYER_DEFAULTS.get(self.architecture, {}).items():
+            if getattr(self, name) is None:
+                object.__setattr__(self, name, value)
         if self.architecture in KOO_ARCHITECTURES:      # the published settings, recorded as they are
             first = KOO_BLOCKS[self.architecture][0]
             pool = next(block[4] for block in KOO_BLOCKS[self.architecture] if block[4])

@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 import sys
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from importlib import metadata as importlib_metadata
 from pathlib import Path
 
@@ -52,12 +52,16 @@ class TrainConfig:
     lr: float = 1e-3
     train_speed: str = "plain"   # plain: Keras fit on arrays; pipelined: STEPS_PER_EXECUTION steps per
                                  # host call, fed by a tf.data pipeline with prefetch (TRAIN_SPEEDS)
-    augment_rc: bool = False     # the CNN: each epoch, reverse-complement each training sequence with
+    augment_rc: bool | None = None   # the CNN: each epoch, reverse-complement each training sequence with
                                  # probability 1/2 (utils.augment) ...
-    augment_shift: int = 0       # ... and move it by a uniform draw from [-augment_shift, augment_shift] bp
+    augment_shift: int | None = None  # ... and move it by a uniform draw from [-augment_shift, augment_shift] bp;
+                                 # None (auto): both, unless the data's rule would be mislabelled
+                                 # (augment.resolve); train() records what it used
 
     @property
     def augment(self) -> augmentlib.Augment:
+        if self.augment_rc is None or self.augment_shift is None:
+            raise ValueError("resolve the automatic augmentation (augment.resolve) before training")
         return augmentlib.Augment(rc=self.augment_rc, shift=self.augment_shift)
 
     def to_dict(self) -> dict:
@@ -82,6 +86,8 @@ class TrainResult:
     warnings: list[str] = field(default_factory=list)       # for stderr, one line each
     target: str = "class"                                   # "class" or "activity" (the data's)
     stop: dict | None = None                                # models trained in epochs: why training ended
+    training: TrainConfig | None = None                     # the flags as trained, automatic ones resolved
+    notes: list[str] = field(default_factory=list)          # for stdout: defaults that stepped aside
 
 
 # ----------------------------------------------------------------------------- split and balance
@@ -520,7 +526,6 @@ def resolve_architecture(arch: models.CNNConfig, dataset: Dataset) -> tuple[mode
     The field needed is :func:`utils.models.field_needed` capped at the sequence length;
     model.json records it (:func:`architecture_record`).
     """
-    from dataclasses import replace
 
     models.check_cnn_length(dataset.seq_length, arch)
     activity = getattr(dataset.rule, "activity", None)
@@ -553,7 +558,10 @@ def train(dataset: Dataset, kind: str, cfg: TrainConfig, seed: int,
     check_target(kind, target, cfg.sampler, dataset.directory)
     if kind == "cnn":            # refused before the split, as before any other work
         arch, need, how = resolve_architecture(arch or models.CNNConfig(), dataset)
-        augmentlib.check(cfg.augment, dataset)      # (the k-mer models ignore it, as every CNN flag)
+        augment, notes = augmentlib.resolve(cfg.augment_rc, cfg.augment_shift, dataset)   # (k-mer models: unused)
+        cfg = replace(cfg, augment_rc=augment.rc, augment_shift=augment.shift)
+    else:                                           # the k-mer models never augment
+        cfg, notes = replace(cfg, augment_rc=False, augment_shift=0), []
     if target == "activity":
         labels = np.asarray(dataset.labels, dtype=np.float64)
         if np.ptp(labels) == 0:
@@ -609,6 +617,8 @@ def train(dataset: Dataset, kind: str, cfg: TrainConfig, seed: int,
     result.field_needed = (need, how) if kind == "cnn" else None
     result.timing = timing
     result.stop = stop
+    result.training = cfg
+    result.notes = notes
     n_test = metrics["test"]["n"]
     if n_test < MIN_TEST_SEQS:
         score = "auroc" if target == "class" else "pearson_r"
@@ -644,7 +654,7 @@ def model_json(result: TrainResult, dataset: Dataset, cfg: TrainConfig, seed: in
         "k": (kmer or models.KmerConfig()).k if kind != "cnn" else None,
         "architecture": architecture_record(result.arch, *result.field_needed) if kind == "cnn" else None,
         "estimator": (kmer or models.KmerConfig()).to_dict() if kind != "cnn" else None,
-        "training": cfg.to_dict(),
+        "training": (result.training or cfg).to_dict(),
         "seed": int(seed),
         "data": {
             "path": str(folder.resolve()),
