@@ -64,8 +64,7 @@ def default_fields() -> list[tuple[int, int]]:
 def first_layer_default(name: str) -> str:
     """What an automatic first-layer flag becomes, per architecture, in words for --help."""
     values = {arch: defaults[name] for arch, defaults in models.FIRST_LAYER_DEFAULTS.items()}
-    words = {True: "true", False: "false"}
-    return ", ".join(f"{words.get(v, v)} for {arch}" for arch, v in values.items())
+    return ", ".join(f"{str(v).lower() if isinstance(v, bool) else v} for {arch}" for arch, v in values.items())
 
 
 def dropout_rate(text: str) -> float:
@@ -206,8 +205,9 @@ def build_parser() -> cli.Parser:
     fit.add_argument("--augment_rc", type=cli.auto_or(cli.boolean), default="auto", metavar="BOOL|auto",
                      help="CNN: each epoch, reverse-complement each training sequence with probability 1/2 (a "
                           "molecule's label does not depend on the strand read); auto: on, unless the data's "
-                          "rule would be mislabelled (position; order planted on both strands), where it steps "
-                          "aside with a note; true is refused for those rules")
+                          "rule would be mislabelled (position; order planted on both strands) or its motifs were "
+                          "planted on + only, where it steps aside with a note; true is refused for the rules "
+                          "it would mislabel")
     fit.add_argument("--augment_shift", type=cli.auto_or(cli.non_negative_int), default="auto",
                      metavar="INT bp|auto", help="CNN: each epoch, move each training sequence by a uniform draw "
                                                  f"from [-INT, INT] bp, ends padded with 0.25 per base (at most a "
