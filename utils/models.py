@@ -180,7 +180,7 @@ KOO_L2 = 1e-6
 KOO_FIXED_FLAGS = ("filters", "kernel_size", "pool_size", "dropout", "final_pool", "dilated_layers", "dilation_base",
                    "conv_blocks", "first_batch_norm", "dense_batch_norm", "exp_filters")   # Train_models.py flags the published architectures do not take
 # The first layer's defaults per architecture (CNNConfig fields left None). dilated: issue 24's
-# mixed first layer (docs/benchmarks.md, "A relu layer beside the exponential one"); basic: as it was.
+# mixed first layer (docs/benchmarks.md, "The default since issue 24"); basic: as it was.
 FIRST_LAYER_DEFAULTS = {
     "dilated": {"pool_size": 2, "exp_filters": 32, "first_batch_norm": True, "dense_batch_norm": True},
     "basic": {"pool_size": 4, "exp_filters": 0, "first_batch_norm": False, "dense_batch_norm": False},
@@ -209,7 +209,8 @@ class CNNConfig:
     the dilated CNN's first layer is 32 relu filters beside 32 exponential ones, each batch-normalized
     before its activation, pooled by 2 bp, and its dense layer batch-normalized (issue 24: on the code
     analog its attributions localize the planted motifs better than the relu layer's, pooled by 4,
-    did, and it learns every bench_learnability rule; docs/benchmarks.md). ``basic`` keeps its earlier
+    did, and it learns bench_learnability's rules up to 600 bp, not yet distance at 1,000 bp;
+    docs/benchmarks.md, "The default since issue 24"). ``basic`` keeps its earlier
     shape. These graphs take the fast paths (:mod:`utils.cnn_graph`: batch norms folded, a mixed first
     layer read as one convolution).
     """
