@@ -52,10 +52,6 @@ def patience(text: str) -> int:
     return cli.non_negative_int(text)
 
 
-def default_cnn() -> models.CNNConfig:
-    return models.CNNConfig()
-
-
 def default_fields() -> list[tuple[int, int]]:
     """(dilated layers, receptive field bp) of the default CNN, 3 to 7 layers."""
     return [(n, models.receptive_field(models.CNNConfig(dilated_layers=n))) for n in range(3, 8)]
@@ -92,6 +88,7 @@ def model_name(text: str) -> str:
 
 
 def build_parser() -> cli.Parser:
+    cnn = models.CNNConfig()             # the default CNN, for the help texts' numbers
     parser = cli.make_parser(DESCRIPTION, EPILOG)
     data = parser.add_argument_group("data")
     data.add_argument("--data_file", default="data/generated", metavar="DIR",
@@ -162,7 +159,7 @@ def build_parser() -> cli.Parser:
                             f"{models.POSITION_POOL} pooled steps, positions kept, so the dense layer reads where "
                             "each filter fired; auto = positions for a position rule (a pooling over the whole "
                             "length cannot see where a motif stands), maxavg from "
-                            f"{models.MAXAVG_FROM} pooled positions (~{models.MAXAVG_FROM * default_cnn().pool_size + default_cnn().kernel_size - 1} bp with "
+                            f"{models.MAXAVG_FROM} pooled positions (~{models.MAXAVG_FROM * cnn.pool_size + cnn.kernel_size - 1} bp with "
                             "the defaults) on, where max alone did not learn a 1,000 bp spacing rule, or when an "
                             "activity label or a copies rule counts copies of a motif (a max cannot count), "
                             "else max")

@@ -81,7 +81,8 @@ def main() -> None:
                     help="the null rule's wait (Train_models.py's flag; default auto, 0 = off)")
     ap.add_argument("--augment_rc", type=cli.auto_or(cli.boolean), default="auto", metavar="BOOL|auto",
                     help="the CNN's reverse-complement augmentation (Train_models.py's flag); auto: rows whose "
-                         "labels it would break (position) train without it, marked *")
+                         "labels it would break (position) or planted on + only (every row) train without it, "
+                         "marked *")
     ap.add_argument("--augment_shift", type=cli.auto_or(int), default="auto",
                     help="the CNN's shifts of up to this many bp (Train_models.py's flag); auto as --augment_rc")
     args = ap.parse_args()

@@ -526,7 +526,6 @@ def resolve_architecture(arch: models.CNNConfig, dataset: Dataset) -> tuple[mode
     The field needed is :func:`utils.models.field_needed` capped at the sequence length;
     model.json records it (:func:`architecture_record`).
     """
-
     models.check_cnn_length(dataset.seq_length, arch)
     activity = getattr(dataset.rule, "activity", None)
     # the label counts copies (an activity planting up to K > 1, or a copies rule): max pooling cannot count
