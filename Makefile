@@ -35,7 +35,7 @@ test: venv workflow-venv
 	$(PY) -m pytest -q tests
 
 # without the tests marked slow (subprocesses, model training)
-test-fast: venv
+test-fast: venv workflow-venv
 	$(PY) -m pytest -q -m "not slow" tests
 
 # the tiny sweep (workflow/config.tiny.yaml) through a real one-node SLURM cluster started on this
