@@ -108,6 +108,8 @@ def torch_cnn(layout: dict):
             self.relu1 = first_activation(layout.get("act1", "relu"))
             self.exp1_mixed = Exp() if split else None
             self.pool1 = nn.MaxPool1d(layout["pool"], layout["pool"])
+            proj = layout.get("proj")          # --tower_filters: a 1x1 convolution to the tower's width
+            self.proj1 = None if proj is None else conv(proj[0][None], proj[1])
             # "same" padding of a kernel-3 convolution with dilation d: d each side; batch
             # normalization at inference folded in (the affine after the convolution)
             self.tower = nn.ModuleList(conv(k * sc, b * sc + sh, dilation=d, padding=d)
@@ -127,6 +129,8 @@ def torch_cnn(layout: dict):
             else:                       # Keras' act1_concat: the --first_activation channels, then exp()
                 h = torch.cat([self.relu1(h[:, :split]), self.exp1_mixed(h[:, split:])], dim=1)
             h = self.pool1(h)
+            if self.proj1 is not None:
+                h = self.proj1(h)
             for layer, relu in zip(self.tower, self.tower_relu):
                 h = h + relu(layer(h))
             pooled = self.pool_max(h).flatten(1)

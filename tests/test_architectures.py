@@ -204,14 +204,21 @@ def test_new_kinds_train_save_load_and_deep_shap_adds_up(arch, act, tiny_data, t
 
 
 # the candidates of issue 24's default (bench_learnability / bench_interpretability): batch norm
-# before the first activation (bn1) and before the dense relu (bn_dense), and a mixed first layer;
-# the last, {}, is the default that came of them (32 relu + 32 exponential filters, both batch norms)
+# before the first activation (bn1) and before the dense relu (bn_dense), a mixed first layer, and
+# its projection to a narrower tower (--tower_filters: proj1). The last, {}, is the default that came
+# of them: 32 relu + 32 exponential filters, both batch norms, a tower of 64 channels. Parameters by
+# hand (120 bp, 3 tower layers, max pooling): 8 + 8 filters to a tower of 8: conv1 and conv1_exp
+# 2 x (19*4*8 + 8), bn1 and bn1_exp 2 x 32, proj1 16*8 + 8, each tower layer 3*8*8 + 8 + bn 32, dense
+# 8*32 + 32, logit 33 = 2,449; the default projected to 32: 2 x 2,464 + 2 x 128 + (64*32 + 32) +
+# 3 x (3,104 + 128) + 1,056 + 128 + 33 = 18,177; the default: 45,249.
+MIXED = ["conv1", "conv1_exp", "bn1", "bn1_exp", "relu1", "exp1_mixed", "act1_concat", "pool1", "drop1"]
 CANDIDATES = [({"first_activation": "exponential", "first_batch_norm": True, "dense_batch_norm": True,
                 "exp_filters": 0, "pool_size": 4},
-               ["conv1", "bn1", "exp1", "pool1"], 13505),
-              ({"filters": 8, "exp_filters": 8, "first_batch_norm": True, "dense_batch_norm": False, "pool_size": 4},
-               ["conv1", "conv1_exp", "bn1", "bn1_exp", "relu1", "exp1_mixed", "act1_concat", "pool1"], 4417),
-              ({}, ["conv1", "conv1_exp", "bn1", "bn1_exp", "relu1", "exp1_mixed", "act1_concat", "pool1"], 45249)]
+               ["conv1", "bn1", "exp1", "pool1", "drop1", "dilated1"], 13505),
+              ({"filters": 8, "exp_filters": 8, "first_batch_norm": True, "dense_batch_norm": False, "pool_size": 4,
+                "tower_filters": 8}, MIXED + ["proj1", "dilated1"], 2449),
+              ({"tower_filters": 32}, MIXED + ["proj1", "dilated1"], 18177),
+              ({}, MIXED + ["dilated1"], 45249)]
 
 
 @pytest.mark.parametrize("cfg, head, params", CANDIDATES)
@@ -222,7 +229,7 @@ def test_candidate_first_layers_build_and_deep_shap_adds_up(cfg, head, params):
     assert names[1:1 + len(head)] == head
     assert ("bn_dense" in names) == cfg.get("dense_batch_norm", True)
     assert model.count_params() == params
-    assert model.get_layer("dilated1").filters == cfg.get("filters", 32) + cfg.get("exp_filters", 32)
+    assert model.get_layer("dilated1").filters == cfg.get("tower_filters", cfg.get("filters", 32) + cfg.get("exp_filters", 32))
     x = random_onehot(5, 120)
     keras_logit = np.asarray(predictor.logit_model.predict_on_batch(x)).reshape(-1)
     np.testing.assert_allclose(predictor.predict_logit(x), keras_logit, rtol=1e-5, atol=1e-5)

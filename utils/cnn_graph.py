@@ -25,7 +25,8 @@ def tower_layout(keras_model) -> dict | None:
     """The weights of a suite dilated CNN as numpy arrays, or None if the graph is another.
 
     Returns ``{"conv1": (kernel (K, 4, F), bias), "act1": "relu" | "exponential" (the first
-    activation, layer ``relu1`` or ``exp1``), "pool": P, "tower": [(kernel (3, F, F),
+    activation, layer ``relu1`` or ``exp1``), "pool": P, "proj": None, or the 1x1 convolution
+    ``proj1`` to the tower's width as (kernel (C, F), bias), "tower": [(kernel (3, F, F),
     bias, dilation, scale, shift)], "act1_filters": None, or for a mixed first layer the channels
     that take "act1" (the rest take exp()), "final": "max" | "maxavg" | "positions", "final_pool": its pool size
     in pooled steps (positions), "dense": (w, b), "logit": (w, b),
@@ -45,6 +46,9 @@ def tower_layout(keras_model) -> dict | None:
         names.remove("bn1")
     if "bn_dense" in names:                      # dense_batch_norm: folded into the dense layer below
         names.remove("bn_dense")
+    projected = names[5:6] == ["proj1"]          # tower_filters: a 1x1 convolution to the tower's width
+    if projected:
+        names.remove("proj1")
     first_act = {"relu1": "relu", "exp1": "exponential"}.get(names[2] if len(names) > 2 else None)
     expected_head = ["onehot", "conv1", names[2] if first_act else "relu1", "pool1", "drop1"]
     sigmoid_tail = ["pool_all", "flatten", "dense", "relu_dense", "drop_dense", "logit", "prob"]
@@ -76,6 +80,7 @@ def tower_layout(keras_model) -> dict | None:
         pool1.__class__.__name__ == "MaxPooling1D" and pool1.padding == "valid"
         and tuple(pool1.strides) == tuple(pool1.pool_size),
         _final_pool_ok(keras_model, final),
+        not projected or _projection_ok(keras_model.get_layer("proj1")),
         keras_model.get_layer("relu_dense").activation.__name__ == "relu",
         keras_model.get_layer("dense").activation.__name__ == "linear",
         keras_model.get_layer(out_name).activation.__name__ == "linear",
@@ -111,6 +116,8 @@ def tower_layout(keras_model) -> dict | None:
         "act1": first_act,
         "act1_filters": int(conv1.filters) if mixed else None,   # mixed: the channels after these are exponential
         "pool": pool,
+        "proj": tuple(np.asarray(w, np.float32)[0] if w.ndim == 3 else np.asarray(w, np.float32)
+                      for w in keras_model.get_layer("proj1").get_weights()) if projected else None,
         "tower": tower,
         "final": final,
         "final_pool": final_pool,
@@ -119,6 +126,13 @@ def tower_layout(keras_model) -> dict | None:
         "width": width,
         "head": head,          # sigmoid: "logit" is the pre-sigmoid unit; value: the output itself
     }
+
+
+def _projection_ok(proj) -> bool:
+    """build_cnn's proj1: a linear 1x1 convolution with a bias."""
+    return (proj.__class__.__name__ == "Conv1D" and tuple(proj.kernel_size) == (1,) and proj.use_bias
+            and proj.activation.__name__ == "linear" and tuple(proj.strides) == (1,)
+            and tuple(proj.dilation_rate) == (1,))
 
 
 def _mixed_first_layer_ok(keras_model, names) -> bool:
@@ -207,6 +221,8 @@ class FoldedForward:
             self.act1 = lambda h: tf.concat([act(h[..., :split]), tf.exp(h[..., split:])], axis=-1)
         # batch norm folded in: relu(conv(x, k * scale) + b * scale + shift), one oneDNN kernel
         self.tower = [(tf.constant(k * sc), tf.constant(b * sc + sh), d) for k, b, d, sc, sh in layout["tower"]]
+        proj = layout.get("proj")
+        self.proj = None if proj is None else (tf.constant(proj[0]), tf.constant(proj[1]))
         self.wd, self.bd = (tf.constant(a) for a in layout["dense"])
         self.wl, self.bl = (tf.constant(a) for a in layout["logit"])
         signature = [tf.TensorSpec([None, int(input_length), 4], tf.float32)]
@@ -215,6 +231,12 @@ class FoldedForward:
             self.prob = tf.function(lambda x: tf.sigmoid(self._logit(x)), input_signature=signature)
         else:                       # a regression: the value is the output, no sigmoid
             self.prob = self.logit
+
+    def project(self, h):
+        """The first layer's pooled output to the tower's width (proj1), or as it is."""
+        if self.proj is None:
+            return h
+        return self.tf.einsum("nlc,cf->nlf", h, self.proj[0]) + self.proj[1]
 
     def head(self, pooled):
         """Dense -> ReLU -> logit on the pooled tower output: (N, F or 2F) -> (N, 1)."""
@@ -225,7 +247,7 @@ class FoldedForward:
     def _logit(self, x):
         tf = self.tf
         h = self.act1(tf.nn.bias_add(tf.nn.conv1d(x, self.k1, stride=1, padding="VALID"), self.b1))
-        h = tf.nn.max_pool1d(h, self.pool, self.pool, "VALID")
+        h = self.project(tf.nn.max_pool1d(h, self.pool, self.pool, "VALID"))
         for kernel, bias, d in self.tower:          # 'same' padding of a kernel-3 convolution: d each side
             padded = tf.pad(h, [[0, 0], [d, d], [0, 0]])
             h = h + tf.nn.relu(tf.nn.bias_add(

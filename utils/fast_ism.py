@@ -64,7 +64,8 @@ class LocalISM:
         self.q_span = window_width(layout) - 2 * self.halo
         import keras
 
-        outputs = [keras_model.get_layer("drop1").output] + \
+        first = "proj1" if layout.get("proj") is not None else "drop1"     # the tower's input
+        outputs = [keras_model.get_layer(first).output] + \
             [keras_model.get_layer(f"residual{i + 1}").output for i in range(len(self.dilations))]
         self.ref_model = keras.Model(keras_model.inputs, outputs)
         spec = tf.TensorSpec
@@ -123,7 +124,7 @@ class LocalISM:
         @jit
         def first(conv, ref0, seq, pos):
             h = f.act1(conv + f.b1)
-            h = tf.reduce_max(tf.reshape(h, [tf.shape(seq)[0], Q, P, -1]), axis=2)
+            h = f.project(tf.reduce_max(tf.reshape(h, [tf.shape(seq)[0], Q, P, -1]), axis=2))
             start, width = window(pos, 0)
             return with_context(self._mask(h, start, width, 0.0), ref0, seq, start, width, dil[0])
 
