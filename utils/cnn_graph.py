@@ -236,7 +236,7 @@ class FoldedForward:
         """The first layer's pooled output to the tower's width (proj1), or as it is."""
         if self.proj is None:
             return h
-        return self.tf.einsum("nlc,cf->nlf", h, self.proj[0]) + self.proj[1]
+        return self.tf.nn.bias_add(self.tf.nn.conv1d(h, self.proj[0][None], stride=1, padding="VALID"), self.proj[1])
 
     def head(self, pooled):
         """Dense -> ReLU -> logit on the pooled tower output: (N, F or 2F) -> (N, 1)."""

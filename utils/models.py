@@ -236,7 +236,7 @@ class CNNConfig:
     dense_batch_norm: bool | None = None   # BatchNormalization before the dense layer's ReLU (Koo & Ploenzke's dense block)
     tower_filters: int | None = None   # dilated: the tower's width (None: the first layer's, filters +
                                        # exp_filters); another width is reached after the first pooling by a
-                                       # 1x1 convolution, proj1 (3x faster for a mixed layer; slower starts)
+                                       # 1x1 convolution, proj1 (1.8x the predictions a second; slower starts)
     final_pool: str = "auto"     # max; maxavg: max and mean over the length side by side; positions: a max
                                  # over POSITION_POOL pooled steps, positions kept (position rules); auto:
                                  # positions for a position rule, maxavg past MAXAVG_FROM pooled positions,
