@@ -442,7 +442,7 @@ def build_cnn(input_length: int, cfg: CNNConfig, output_kind: str = "probability
     x = layers.MaxPooling1D(cfg.pool_size, name="pool1")(x)
     x = layers.Dropout(cfg.dropout, name="drop1")(x)
     if cfg.architecture == "dilated" and cfg.tower_filters != cfg.filters + cfg.exp_filters:
-        x = layers.Conv1D(cfg.tower_filters, 1, name="proj1")(x)      # the tower's width (a mixed first layer)
+        x = layers.Conv1D(cfg.tower_filters, 1, name="proj1")(x)      # to the tower's width (--tower_filters)
     if cfg.architecture == "dilated":
         for i in range(cfg.dilated_layers):
             y = layers.Conv1D(cfg.tower_filters, 3, dilation_rate=cfg.dilation_base ** i, padding="same",
