@@ -191,6 +191,9 @@ CATALOGUE = [
     (TRAIN, "--data_file {data} --architecture koo_dist --filters 8 --out_dir {out}",
      "`--filters`, `--kernel_size`, `--pool_size`, `--dropout`, `--final_pool` or the tower's flags with `--architecture "
      "koo_local` / `koo_dist` (published networks, fixed layers)", "does not apply to it"),
+    (TRAIN, "--data_file {data} --architecture basic --tower_filters 16 --out_dir {out}",
+     "the dilated tower's flags (`--dilated_layers`, `--dilation_base`, `--tower_filters`) with `--architecture basic`, "
+     "or `--conv_blocks` with the dilated CNN", "only shapes --architecture dilated"),
     (TRAIN, "--data_file {data} --model_type kmer_ridge --out_dir {out}",
      "`--model_type kmer_ridge` on 0/1 class labels (a regression; use kmer_logistic)", "use kmer_logistic"),
     (TRAIN, "--data_file {nan_activity} --model_type kmer_ridge --out_dir {out}",

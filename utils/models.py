@@ -180,6 +180,8 @@ KOO_L2 = 1e-6
 KOO_FIXED_FLAGS = ("filters", "kernel_size", "pool_size", "dropout", "final_pool", "dilated_layers", "dilation_base",
                    "conv_blocks", "first_batch_norm", "dense_batch_norm", "exp_filters",
                    "tower_filters")   # Train_models.py flags the published architectures do not take
+ARCHITECTURE_ONLY_FLAGS = {"dilated": ("dilated_layers", "dilation_base", "tower_filters"),   # the tower's
+                           "basic": ("conv_blocks",)}     # flags the other of dilated / basic has no use for
 # The first layer's defaults per architecture (CNNConfig fields left None). dilated: issue 24's
 # mixed first layer (docs/benchmarks.md, "The default since issue 24"); basic: as it was.
 FIRST_LAYER_DEFAULTS = {
@@ -270,7 +272,8 @@ class CNNConfig:
 
 def check_architecture_flags(architecture: str, first_activation: str, flags_set) -> None:
     """Refuse flags the chosen architecture has no use for: the published koo_local / koo_dist
-    take none of :data:`KOO_FIXED_FLAGS` (``flags_set``: the names the user set)."""
+    take none of :data:`KOO_FIXED_FLAGS`, and dilated / basic none of the other's
+    :data:`ARCHITECTURE_ONLY_FLAGS` (``flags_set``: the names the user set)."""
     if first_activation not in FIRST_ACTIVATIONS:
         raise InputError(f"--first_activation {first_activation!r} is unknown; choose {', '.join(FIRST_ACTIVATIONS)}")
     if architecture not in ARCHITECTURES:
@@ -280,6 +283,12 @@ def check_architecture_flags(architecture: str, first_activation: str, flags_set
         raise InputError(f"--architecture {architecture} is Koo & Ploenzke's published network, whose layers "
                          f"are fixed; {', '.join(unused)} do{'es' if len(unused) == 1 else ''} not apply to it: "
                          f"drop {'it' if len(unused) == 1 else 'them'} or use --architecture dilated or basic")
+    for other, names in ARCHITECTURE_ONLY_FLAGS.items():
+        unused = [f"--{name}" for name in names if name in set(flags_set)]
+        if architecture not in KOO_ARCHITECTURES and architecture != other and unused:
+            raise InputError(f"{', '.join(unused)} only shape{'s' if len(unused) == 1 else ''} --architecture "
+                             f"{other}, not {architecture}: drop {'it' if len(unused) == 1 else 'them'} or use "
+                             f"--architecture {other}")
 
 
 def koo_width(input_length: int, architecture: str) -> int:
@@ -295,7 +304,7 @@ def koo_width(input_length: int, architecture: str) -> int:
 
 
 FINAL_POOLS = ("auto", "max", "maxavg", "positions")
-MAXAVG_FROM = 200            # pooled positions (~820 bp with the defaults) from which auto takes maxavg
+MAXAVG_FROM = 200            # pooled positions (~420 bp with the dilated default's pool of 2) from which auto takes maxavg
 POSITION_POOL = 2            # positions: the final max covers this many pooled steps (8 bp by default)
 
 
