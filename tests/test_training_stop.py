@@ -195,3 +195,27 @@ def test_a_diverged_epoch_is_not_chance():
     so the run goes on to the divergence refusal rather than a crash in the auROC."""
     check = training.chance_check(np.r_[np.ones(5), np.zeros(5)], np.full(10, np.nan), 0.5, z=3.0)
     assert check["chance"] is False and check["auroc"] is None
+
+
+def _history(train, val):
+    return [{"epoch": i + 1, "auroc": t, "val_auroc": v, "loss": 0.69, "val_loss": 0.69}
+            for i, (t, v) in enumerate(zip(train, val))]
+
+
+def test_a_run_at_chance_is_told_memorized_from_nothing_learned():
+    """Validation never past CHANCE_AUROC: a training auROC from FITS_TRAINING_AUROC on reads as
+    memorized, naming the best training epoch; below it as nothing learned; a run whose validation
+    left chance, or a history without auROCs (a regression), gets no warning. The curves are
+    shortened from bench_learnability row 5's runs (the default CNN: training 0.50 -> 0.94,
+    validation 0.47-0.52; the relu CNN with shifts: both 0.50)."""
+    memorized = training.chance_diagnosis(_history([0.50, 0.71, 0.94, 0.93], [0.48, 0.52, 0.50, 0.49]))
+    assert memorized.startswith("warning: the CNN memorized its training sequences (training auROC 0.94 at "
+                                "epoch 3) while its validation auROC never left chance (best 0.52)")
+    assert "--exp_filters 0 --pool_size 4" in memorized
+    flat = training.chance_diagnosis(_history([0.50, 0.51, 0.50], [0.49, 0.51, 0.50]))
+    assert flat.startswith("warning: the CNN stayed at chance on its training sequences too (best training "
+                           "auROC 0.51, validation 0.51)")
+    edge = training.chance_diagnosis(_history([0.50, training.FITS_TRAINING_AUROC], [0.5, 0.5]))
+    assert "memorized" in edge
+    assert training.chance_diagnosis(_history([0.7, 0.99], [0.55, training.CHANCE_AUROC])) is None    # learned
+    assert training.chance_diagnosis([{"epoch": 1, "loss": 1.0, "val_loss": 1.0}]) is None            # regression

@@ -339,6 +339,34 @@ def _val_outputs(x_val, batch_size: int):
 
 CHANCE_AUROC = 0.6               # a validation auROC below this has not left chance yet
 CHANCE_R2 = 0.1                  # a regression's validation R^2 below this has not left chance yet
+FITS_TRAINING_AUROC = 0.65       # a training auROC from this on, validation at chance: memorized (chance_diagnosis)
+
+
+def chance_diagnosis(history: list[dict]) -> str | None:
+    """A classifier CNN whose validation auROC never left chance -> one warning line saying what
+    happened on its training sequences; None when it learned (or is not a classifier).
+
+    Two ways of failing look alike on the test split and call for different remedies. Memorized:
+    the training auROC (Keras's, dropout and augmentation on) climbed from FITS_TRAINING_AUROC on
+    while validation stayed at chance: on bench_learnability's distance rule at 1,000 bp (10,000
+    sequences) the default CNN reached training auROC 0.87-0.94 with validation at 0.47-0.52, with
+    dropout 0.3, shifts of 10 bp or a max-only final pooling alike. Nothing learned: training sat
+    at chance as well (the relu CNN with shifts there: 0.50, its dense units dead)."""
+    val = [row["val_auroc"] for row in history if row.get("val_auroc") is not None]
+    train = [row["auroc"] for row in history if row.get("auroc") is not None]
+    if not val or not train or max(val) >= CHANCE_AUROC:
+        return None
+    best = max(range(len(train)), key=train.__getitem__)
+    if train[best] >= FITS_TRAINING_AUROC:
+        return (f"warning: the CNN memorized its training sequences (training auROC {train[best]:.2f} at epoch "
+                f"{best + 1}) while its validation auROC never left chance (best {max(val):.2f}): what it fitted "
+                f"does not generalize; more sequences help, and on long sequences the relu first layer "
+                f"(--exp_filters 0 --pool_size 4 --first_batch_norm false --dense_batch_norm false "
+                f"--augment_shift 0) learned a spacing rule the default memorized (docs/benchmarks.md, "
+                f"'a race with memorization')")
+    return (f"warning: the CNN stayed at chance on its training sequences too (best training auROC "
+            f"{train[best]:.2f}, validation {max(val):.2f}): it found nothing to start from; another --seed, "
+            f"more sequences or more epochs (--null_epochs 0) may start it")
 EPS = 1e-7                       # Keras' clipping of probabilities in binary cross-entropy
 
 
@@ -618,6 +646,9 @@ def train(dataset: Dataset, kind: str, cfg: TrainConfig, seed: int,
     result.stop = stop
     result.training = cfg
     result.notes = notes
+    diagnosis = chance_diagnosis(history) if kind == "cnn" and target == "class" else None
+    if diagnosis:
+        result.warnings.append(diagnosis)
     n_test = metrics["test"]["n"]
     if n_test < MIN_TEST_SEQS:
         score = "auroc" if target == "class" else "pearson_r"
