@@ -340,6 +340,7 @@ def _val_outputs(x_val, batch_size: int):
 CHANCE_AUROC = 0.6               # a validation auROC below this has not left chance yet
 CHANCE_R2 = 0.1                  # a regression's validation R^2 below this has not left chance yet
 FITS_TRAINING_AUROC = 0.65       # a training auROC from this on, validation at chance: memorized (chance_diagnosis)
+EPS = 1e-7                       # Keras' clipping of probabilities in binary cross-entropy
 
 
 def chance_diagnosis(history: list[dict]) -> str | None:
@@ -367,7 +368,6 @@ def chance_diagnosis(history: list[dict]) -> str | None:
     return (f"warning: the CNN stayed at chance on its training sequences too (best training auROC "
             f"{train[best]:.2f}, validation {max(val):.2f}): it found nothing to start from; another --seed, "
             f"more sequences or more epochs (--null_epochs 0) may start it")
-EPS = 1e-7                       # Keras' clipping of probabilities in binary cross-entropy
 
 
 def auroc_null_sd(n_pos: int, n_neg: int) -> float:
