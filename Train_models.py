@@ -169,8 +169,9 @@ def build_parser() -> cli.Parser:
                             "the defaults) on, where max alone did not learn a 1,000 bp spacing rule, or when an "
                             "activity label or a copies rule counts copies of a motif (a max cannot count), "
                             "else max")
-    model.add_argument("--dropout", type=dropout_rate, default=models.CNNConfig.dropout,
-                       metavar="RATE", help="CNN: dropout rate after pooling and the dense layer")
+    model.add_argument("--dropout", type=cli.auto_or(dropout_rate), default="auto", metavar="RATE|auto",
+                       help="CNN (dilated, basic): dropout rate after the first pooling and the dense layer; "
+                            "auto: " + first_layer_default("dropout"))
     fit = parser.add_argument_group("training (CNN)")
     fit.add_argument("--epochs", type=cli.positive_int, default=training.TrainConfig.epochs, metavar="INT",
                      help="maximum training epochs")

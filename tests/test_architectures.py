@@ -236,3 +236,14 @@ def test_candidate_first_layers_build_and_deep_shap_adds_up(cfg, head, params):
     assert_deep_shap_adds_up(predictor, x)
     naive = naive_ism(lambda v: np.asarray(predictor.logit_model.predict_on_batch(v)).reshape(-1), x)
     np.testing.assert_allclose(attribution.ism(predictor, x), naive, atol=5e-5)
+
+
+@pytest.mark.parametrize("arch, rate", [("dilated", 0.3), ("basic", 0.1)])
+def test_each_architecture_builds_its_default_dropout_and_a_chosen_one(arch, rate):
+    # dilated's 0.3 since 2026-12-07 (docs/benchmarks.md); basic keeps 0.1; --dropout overrides either
+    layers = {"dilated_layers": 3} if arch == "dilated" else {}
+    for cfg, want in ((models.CNNConfig(architecture=arch, **layers), rate),
+                      (models.CNNConfig(architecture=arch, dropout=0.2, **layers), 0.2)):
+        assert cfg.dropout == want and cfg.to_dict()["dropout"] == want
+        model = models.build_cnn(200, cfg)
+        assert [float(model.get_layer(name).rate) for name in ("drop1", "drop_dense")] == pytest.approx([want, want])
