@@ -171,7 +171,9 @@ def build_parser() -> cli.Parser:
                             "else max")
     model.add_argument("--dropout", type=cli.auto_or(dropout_rate), default="auto", metavar="RATE|auto",
                        help="CNN (dilated, basic): dropout rate after the first pooling and the dense layer; "
-                            "auto: " + first_layer_default("dropout"))
+                            f"auto: {models.DROPOUT_DEFAULTS['dilated']['class']} for a dilated CNN on class "
+                            f"labels, {models.DROPOUT_DEFAULTS['dilated']['activity']} on activity labels and for "
+                            "basic")
     fit = parser.add_argument_group("training (CNN)")
     fit.add_argument("--epochs", type=cli.positive_int, default=training.TrainConfig.epochs, metavar="INT",
                      help="maximum training epochs")

@@ -18,6 +18,7 @@ import argparse
 import contextlib
 import io
 import json
+import shlex
 import tempfile
 import time
 from pathlib import Path
@@ -51,6 +52,8 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--rules", nargs="+", default=list(RULES), choices=list(RULES))
     ap.add_argument("--kinds", nargs="+", default=["cnn", "kmer_ridge"])
+    ap.add_argument("--train_flags", default="", help="more Train_models.py flags for the CNN, as one string "
+                                                      "(e.g. \"--dropout 0.1\"), to measure a candidate default")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         for name in args.rules:
@@ -61,7 +64,8 @@ def main() -> None:
             for kind in args.kinds:
                 start = time.perf_counter()
                 quietly(Train_models.main, ["--data_file", str(data), "--model_type", kind, "--seed", str(args.seed),
-                                            "--out_dir", str(Path(tmp) / "m" / name), "--quiet"])
+                                            "--out_dir", str(Path(tmp) / "m" / name), "--quiet",
+                                            *(shlex.split(args.train_flags) if kind == "cnn" else [])])
                 model = Path(tmp) / "m" / name / kind
                 trained = time.perf_counter() - start
                 out = Path(tmp) / "r" / name / kind

@@ -240,10 +240,13 @@ def test_candidate_first_layers_build_and_deep_shap_adds_up(cfg, head, params):
 
 @pytest.mark.parametrize("arch, rate", [("dilated", 0.3), ("basic", 0.1)])
 def test_each_architecture_builds_its_default_dropout_and_a_chosen_one(arch, rate):
-    # dilated's 0.3 since 2026-12-07 (docs/benchmarks.md); basic keeps 0.1; --dropout overrides either
+    # a dilated classifier's 0.3 since 2026-12-07 (docs/benchmarks.md); regressions and basic keep 0.1;
+    # --dropout overrides either
     layers = {"dilated_layers": 3} if arch == "dilated" else {}
-    for cfg, want in ((models.CNNConfig(architecture=arch, **layers), rate),
-                      (models.CNNConfig(architecture=arch, dropout=0.2, **layers), 0.2)):
-        assert cfg.dropout == want and cfg.to_dict()["dropout"] == want
-        model = models.build_cnn(200, cfg)
+    auto, chosen = models.CNNConfig(architecture=arch, **layers), models.CNNConfig(architecture=arch, dropout=0.2, **layers)
+    assert auto.dropout is None and chosen.dropout == 0.2
+    for cfg, output_kind, want in ((auto, "probability", rate), (auto, "value", 0.1), (chosen, "probability", 0.2),
+                                   (chosen, "value", 0.2)):
+        model = models.build_cnn(200, cfg, output_kind=output_kind)
         assert [float(model.get_layer(name).rate) for name in ("drop1", "drop_dense")] == pytest.approx([want, want])
+    assert [models.default_dropout(arch, target) for target in ("class", "activity")] == [rate, 0.1]

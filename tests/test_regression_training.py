@@ -18,6 +18,7 @@ from scipy import stats
 
 import Train_models
 from oracles import CallbackModel
+from test_train import write_data_folder
 from utils import cli, models, training
 from utils.encoding import codes_to_seqs, one_hot
 from utils.folders import Dataset, load_dataset, load_fasta_input
@@ -415,3 +416,16 @@ def test_a_generated_activity_folder_trains_a_regression(tmp_path):
     result = training.train(data, "kmer_ridge", training.TrainConfig(), seed=0)
     assert result.predictor.output_kind == "value"
     assert result.metrics["test"]["pearson_r"] > 0.4, result.metrics["test"]      # measured 0.546
+
+
+def test_the_dilated_cnn_takes_its_dropout_from_the_target(activity_dir, tmp_path):
+    """dropout auto: 0.3 for a dilated classifier, 0.1 for a regression (bench_quantitative's additive
+    rule was lost with 0.3); a rate set by hand stays; the resolved rate is what model.json records."""
+    activity = load_dataset(activity_dir)
+    seqs = ["".join("ACGT"[(i * 7 + j * 3) % 4] for j in range(100)) for i in range(20)]
+    classes = write_data_folder(tmp_path / "c", seqs, [i % 2 for i in range(20)])
+    resolved = {target: training.resolve_architecture(models.CNNConfig(), data)[0]
+                for target, data in (("activity", activity), ("class", load_dataset(classes)))}
+    assert {t: a.dropout for t, a in resolved.items()} == {"activity": 0.1, "class": 0.3}
+    assert resolved["class"].to_dict()["dropout"] == 0.3
+    assert training.resolve_architecture(models.CNNConfig(dropout=0.25), activity)[0].dropout == 0.25

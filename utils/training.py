@@ -548,8 +548,9 @@ def fit_kmer(kind: str, x_train, y_train, weights, cfg: models.KmerConfig, seed:
 
 def resolve_architecture(arch: models.CNNConfig, dataset: Dataset) -> tuple[models.CNNConfig, int, str]:
     """Check the sequence length against the CNN (the one place it is checked), fix the
-    dilated tower's depth from what the data's rule needs, and the final pooling from the
-    length (unless set by hand) -> (architecture, field needed in bp, how it was derived).
+    dilated tower's depth from what the data's rule needs, the final pooling from the
+    length, and the dropout from the target (:func:`utils.models.default_dropout`), each unless
+    set by hand -> (architecture, field needed in bp, how it was derived).
 
     The field needed is :func:`utils.models.field_needed` capped at the sequence length;
     model.json records it (:func:`architecture_record`).
@@ -566,6 +567,8 @@ def resolve_architecture(arch: models.CNNConfig, dataset: Dataset) -> tuple[mode
     need = int(min(need, dataset.seq_length))
     if arch.architecture == "dilated" and arch.dilated_layers is None:
         arch = replace(arch, dilated_layers=models.layers_for_field(arch, need))
+    if arch.dropout is None:                # the target's default, recorded in model.json
+        arch = replace(arch, dropout=models.default_dropout(arch.architecture, dataset.target or "class"))
     return arch, need, how
 
 
