@@ -84,8 +84,8 @@ def main() -> None:
     ap.add_argument("--filters", type=int, default=models.CNNConfig.filters,
                     help="first-layer filters with --first_activation (Train_models.py's flag)")
     ap.add_argument("--dropout", type=float, default=models.CNNConfig.dropout,
-                    help="the CNN's dropout (Train_models.py's flag; default: the architecture's), to measure a "
-                         "candidate default")
+                    help="the CNN's dropout (Train_models.py's flag; default: the architecture's for class "
+                         "labels), to measure a candidate default")
     ap.add_argument("--train_seed", type=int, default=0, help="the CNN's training seed (the data keep the rows' seeds)")
     ap.add_argument("--plateau_epochs", type=int, default=training.TrainConfig.plateau_epochs,
                     help="never stop early before this epoch while validation auROC is at chance (Train_models.py's flag)")

@@ -198,6 +198,8 @@ DROPOUT_DEFAULTS = {"dilated": {"class": 0.3, "activity": 0.1}, "basic": {"class
 def default_dropout(architecture: str, target: str) -> float:
     """The dropout of :data:`DROPOUT_DEFAULTS` for ``architecture`` and ``target`` (class or activity)."""
     return DROPOUT_DEFAULTS[architecture][target]
+
+
 MIN_DILATED_LAYERS = 3
 MAX_DILATED_LAYERS = 12
 MAX_CNN_LENGTH = 10_000      # bp: one-hot training sets beyond this outgrow memory on a laptop

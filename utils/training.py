@@ -363,8 +363,8 @@ def chance_diagnosis(history: list[dict]) -> str | None:
                 f"{best + 1}) while its validation auROC never left chance (best {max(val):.2f}): what it fitted "
                 f"does not generalize; more sequences help, and so may another --seed or, on long sequences, the relu "
                 f"first layer (--exp_filters 0 --pool_size 4 --first_batch_norm false --dense_batch_norm false "
-                f"--augment_shift 0 --dropout 0.1), which learned a spacing rule at 1,000 bp with 2 seeds of 5 where the default "
-                f"memorized it (docs/benchmarks.md, 'a race with memorization')")
+                f"--augment_shift 0 --dropout 0.1), which learned a spacing rule at 1,000 bp with 2 seeds of 5 "
+                f"where the default memorized it (docs/benchmarks.md, 'a race with memorization')")
     return (f"warning: the CNN stayed at chance on its training sequences too (best training auROC "
             f"{train[best]:.2f}, validation {max(val):.2f}): it found nothing to start from; another --seed, "
             f"more sequences or more epochs (--null_epochs 0) may start it")
