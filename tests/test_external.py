@@ -131,6 +131,8 @@ def test_a_suite_model_exported_to_onnx_gives_the_same_rows(tmp_path):
                     "80", "--out_dir", str(data), "--quiet"], check=True, cwd=tmp_path)
     subprocess.run([sys.executable, str(ROOT / "Train_models.py"), "--data_file", str(data), "--epochs", "3",
                     "--out_dir", str(tmp_path / "m"), "--quiet"], check=True, cwd=tmp_path)
+    # the default dilated classifier's dropout, resolved from the target and recorded as used
+    assert json.loads((model_dir / "model.json").read_text())["architecture"]["dropout"] == 0.3
     predictor = models.load(model_dir)
     predictor.keras_model.predict_on_batch(np.zeros((1, 80, 4), dtype=np.float32))   # export needs a called model
     predictor.keras_model.export(str(tmp_path / "cnn.onnx"), format="onnx", verbose=False)
