@@ -110,18 +110,18 @@ def quietly(main, argv) -> None:
         assert main(argv) == 0, argv
 
 
-def paper_scores(results: Path, data) -> dict[str, float]:
-    """Each method's mean per-sequence auROC by the paper's rule on the attributed positives."""
+def paper_scores(results: Path, sites, pwms, motifs=CODE) -> dict[str, float]:
+    """Each method's mean per-sequence auROC by the paper's rule on the attributed positives.
+    ``sites``: seq id -> its planted Sites; ``pwms``: motif name -> (w, 4) probabilities."""
     from utils.localization import information_mask, localization_scores
 
-    pwms = {name: m.pwm for name, m in data.library.items()}
     out = {}
     for method in METHODS:
         npz = np.load(results / f"attributions_{method}.npz", allow_pickle=False)
         keep = npz["labels"] == 1
         ids = [str(i) for i in npz["ids"][keep]]
         x, a = npz["onehot"][keep], npz["attributions"][keep]
-        mask = information_mask(ids, data.sites, CODE, pwms, x.shape[1])
+        mask = information_mask(ids, sites, motifs, pwms, x.shape[1])
         auroc = localization_scores(a, mask, x, method, "signed")["auroc"]
         out[method] = float(np.nanmean(auroc))
     return out
@@ -140,18 +140,66 @@ def _cell(values: list[float]) -> str:
     return f"{np.mean(values):.3f} ± {np.std(values, ddof=1):.3f}"
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--num_seqs", type=int, default=10000)
+def run_table(args, work: Path, data_argv: list[str], interpret_argv: list[str], sites, pwms,
+              motifs=CODE) -> None:
+    """Train ``args.models`` x ``args.seeds`` on ``data_argv`` (Train_models.py's data flags), attribute
+    each model's held-out positives (Interpret_models.py with ``interpret_argv`` added), score them
+    by both rules against ``sites`` and print the table beside the paper's numbers."""
+    table: dict[str, dict[str, list[float]]] = {}
+    for model in args.models:
+        for seed in range(args.first_seed, args.first_seed + args.seeds):
+            name = f"{model}_s{seed}"
+            t = time.perf_counter()
+            quietly(Train_models.main, [*data_argv, "--out_dir", str(work / "models"),
+                                        "--model_name", name, "--seed", str(seed), "--overwrite", "--quiet",
+                                        *MODELS[model], *shlex.split(args.train_flags)])
+            trained = time.perf_counter() - t
+            metrics = json.loads((work / "models" / name / "metrics.json").read_text())
+            results = work / "results" / name
+            t = time.perf_counter()
+            quietly(Interpret_models.main, ["--model", str(work / "models" / name), *interpret_argv,
+                                            "--methods", *METHODS, "--tests", "ablation",
+                                            "--num_attr_seqs", str(args.num_attr_seqs),
+                                            "--out_dir", str(results), "--overwrite", "--quiet"])
+            interpreted = time.perf_counter() - t
+            paper, suite = paper_scores(results, sites, pwms, motifs), suite_scores(results)
+            cell = table.setdefault(model + (f" {args.train_flags}" if args.train_flags else ""), {})
+            cell.setdefault("test_auroc", []).append(float(metrics["test"]["auroc"]))
+            for m in METHODS:
+                cell.setdefault(f"paper:{m}", []).append(paper[m])
+                cell.setdefault(f"suite:{m}", []).append(suite[m])
+            print(f"{name:20} test auROC {metrics['test']['auroc']:.3f}  train {trained:5.0f} s  interpret "
+                  f"{interpreted:4.0f} s  paper's rule " + " ".join(f"{m} {paper[m]:.3f}" for m in METHODS),
+                  flush=True)
+    print()
+    print("Localization auROC by the paper's rule (signed attribution x input; PWM columns > 0.01 bits), "
+          f"mean ± SD over {args.seeds} seed(s); the suite's rule in brackets")
+    print("| model | test auROC | " + " | ".join(METHODS) + " |")
+    print("|" + "---|" * (2 + len(METHODS)))
+    for model, cell in table.items():
+        print(f"| {model} | {_cell(cell['test_auroc'])} | " + " | ".join(
+            f"{_cell(cell[f'paper:{m}'])} ({np.mean(cell[f'suite:{m}']):.3f})" for m in METHODS) + " |")
+    print("| paper: cnn-dist relu | | " + " | ".join(f"{PAPER_DIST_RELU[m]:.3f}" for m in METHODS) + " |")
+    print("| paper: best model | | " + " | ".join(f"{PAPER_BEST[m]:.3f}" for m in METHODS) + " |")
+
+
+def add_run_flags(ap: argparse.ArgumentParser, default_models: list[str]) -> None:
+    """The flags every run of the table takes: models, seeds, attributed sequences, training flags, work folder."""
     ap.add_argument("--seeds", type=int, default=3, help="training seeds per model (the data stay the same)")
     ap.add_argument("--first_seed", type=int, default=1, help="the first training seed (two processes side by "
                     "side can split the seeds)")
-    ap.add_argument("--models", nargs="+", choices=list(MODELS),
-                    default=TABLE_MODELS, help="default: the table's eight; the others are issue 24's candidates")
+    ap.add_argument("--models", nargs="+", choices=list(MODELS), default=default_models,
+                    help="default: %(default)s; the others are issue 24's candidates")
     ap.add_argument("--num_attr_seqs", type=int, default=500, help="held-out sequences attributed, positives first")
     ap.add_argument("--train_flags", default="", help="more Train_models.py flags for every model, as one string "
                     "(e.g. \"--lr 0.0005 --epochs 80\"); the row is named with them")
     ap.add_argument("--work_dir", default=None, help="keep the data, models and results here (default: a temp dir)")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--num_seqs", type=int, default=10000)
+    add_run_flags(ap, TABLE_MODELS)
     args = ap.parse_args()
 
     from utils.folders import load_dataset
@@ -163,44 +211,9 @@ def main() -> None:
                                       "--motifs", *CODE, *DECOYS, "--pos_motifs", *CODE, "--seed", "1",
                                       "--out_dir", str(data_dir), "--overwrite", "--quiet"])
     data = load_dataset(data_dir, need_sites=True)
+    pwms = {name: m.pwm for name, m in data.library.items()}
     print(f"analog: {args.num_seqs:,} x 200 bp in {time.perf_counter() - t0:.1f} s -> {data_dir}")
-    table: dict[tuple, dict[str, list[float]]] = {}
-    for model in args.models:
-        for seed in range(args.first_seed, args.first_seed + args.seeds):
-            name = f"{model}_s{seed}"
-            t = time.perf_counter()
-            quietly(Train_models.main, ["--data_file", str(data_dir), "--out_dir", str(work / "models"),
-                                        "--model_name", name, "--seed", str(seed), "--overwrite", "--quiet",
-                                        *MODELS[model], *shlex.split(args.train_flags)])
-            trained = time.perf_counter() - t
-            metrics = json.loads((work / "models" / name / "metrics.json").read_text())
-            results = work / "results" / name
-            t = time.perf_counter()
-            quietly(Interpret_models.main, ["--model", str(work / "models" / name), "--methods", *METHODS,
-                                            "--tests", "ablation", "--num_attr_seqs", str(args.num_attr_seqs),
-                                            "--out_dir", str(results), "--overwrite", "--quiet"])
-            interpreted = time.perf_counter() - t
-            paper, suite = paper_scores(results, data), suite_scores(results)
-            cell = table.setdefault((model + (f" {args.train_flags}" if args.train_flags else ""),), {})
-            cell.setdefault("test_auroc", []).append(float(metrics["test"]["auroc"]))
-            cell.setdefault("epochs", []).append(float(metrics.get("epochs_run", 0)))
-            for m in METHODS:
-                cell.setdefault(f"paper:{m}", []).append(paper[m])
-                cell.setdefault(f"suite:{m}", []).append(suite[m])
-            print(f"{name:20} test auROC {metrics['test']['auroc']:.3f}  train {trained:5.0f} s  interpret "
-                  f"{interpreted:4.0f} s  paper's rule " + " ".join(f"{m} {paper[m]:.3f}" for m in METHODS),
-                  flush=True)
-    print()
-    print("Localization auROC by the paper's rule (signed attribution x input; PWM columns > 0.01 bits), "
-          f"mean ± SD over {args.seeds} seed(s); the suite's rule in brackets")
-    head = f"| model | test auROC | " + " | ".join(METHODS) + " |"
-    print(head)
-    print("|" + "---|" * (2 + len(METHODS)))
-    for (model,), cell in table.items():
-        print(f"| {model} | {_cell(cell['test_auroc'])} | " + " | ".join(
-            f"{_cell(cell[f'paper:{m}'])} ({np.mean(cell[f'suite:{m}']):.3f})" for m in METHODS) + " |")
-    print("| paper: cnn-dist relu | | " + " | ".join(f"{PAPER_DIST_RELU[m]:.3f}" for m in METHODS) + " |")
-    print("| paper: best model | | " + " | ".join(f"{PAPER_BEST[m]:.3f}" for m in METHODS) + " |")
+    run_table(args, work, ["--data_file", str(data_dir)], [], data.sites, pwms)
     print(f"\nwork folder: {work}")
 
 
