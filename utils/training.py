@@ -57,6 +57,9 @@ class TrainConfig:
     augment_shift: int | None = None  # ... and move it by a uniform draw from [-augment_shift, augment_shift] bp;
                                  # None (auto): both, unless the data's rule would be mislabelled
                                  # (augment.resolve); train() records what it used
+    refresh_batch_norm: bool = False  # the CNN, after training: batch-norm statistics recomputed on the
+                                 # training sequences as inference sees them (models.refresh_batch_norm):
+                                 # calibrated outputs, slightly less faithful attributions (off by default)
 
     @property
     def augment(self) -> augmentlib.Augment:
@@ -274,6 +277,8 @@ def fit_cnn(x_train, y_train, weights, x_val, y_val, arch: models.CNNConfig, cfg
         model.fit(x_train, y_train.astype(np.float32), sample_weight=weights,
                   validation_data=(x_val, y_val.astype(np.float32)), epochs=cfg.epochs,
                   batch_size=cfg.batch_size, shuffle=True, verbose=verbose, callbacks=[best])
+    if cfg.refresh_batch_norm:
+        models.refresh_batch_norm(model, x_train, seed)
     return model, best.rows, best.best_epoch, best.stop_record(cfg.epochs)
 
 
