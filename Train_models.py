@@ -220,14 +220,15 @@ def build_parser() -> cli.Parser:
                                                  f"tenth of the length); auto: {augment.AUTO_SHIFT} bp (or a tenth "
                                                  f"of the length if less), 0 for position rules, with a note; "
                                                  f"an INT above 0 is refused for them")
-    fit.add_argument("--refresh_batch_norm", type=cli.boolean, default=training.TrainConfig.refresh_batch_norm,
-                     metavar="BOOL", help="CNN: after training, recompute each batch normalization's statistics on "
-                                          f"(at most {models.BN_REFRESH_SEQS:,}) training sequences as inference sees "
-                                          "them, dropout off. A dropout before a batch norm leaves it expecting "
-                                          "dropout's variance, which shifts every output: true calibrates the "
-                                          "probabilities (Koo & Ploenzke's task 3: test accuracy 0.755 -> 0.910 at "
-                                          "auROC 0.970 -> 0.972) but localized the planted motifs slightly worse "
-                                          "with every attribution method (docs/benchmarks.md)")
+    fit.add_argument("--refresh_batch_norm", type=cli.auto_or(cli.boolean), default="auto", metavar="BOOL|auto",
+                     help="CNN: after training, recompute each batch normalization's statistics on "
+                          f"(at most {models.BN_REFRESH_SEQS:,}) training sequences as inference sees them, "
+                          "dropout off. A dropout before a batch norm leaves it expecting dropout's variance, which "
+                          "shifts every output. auto: on for activity labels (a regression's effects are in its own "
+                          "units: bench_quantitative's cooperative interaction came out at 0.73 of its "
+                          "planted 1.0 without, 0.87 with), off for class labels (on Koo & Ploenzke's task 3, "
+                          "true calibrates the probabilities, test accuracy 0.755 -> 0.910, but localized the "
+                          "planted motifs slightly worse with every attribution method; docs/benchmarks.md)")
     cli.add_common_flags(parser, "models", "folder that receives the model folder <model_name>/")
     return parser
 

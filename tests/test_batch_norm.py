@@ -79,8 +79,8 @@ def test_a_model_without_norms_is_left_alone():
 @pytest.mark.slow
 def test_train_models_refreshes_on_request_and_records_it(tmp_path):
     """The default CNN (dropout 0.3 before its batch-normalized tower), trained twice from one
-    seed: as trained by default, refreshed with --refresh_batch_norm true, each recorded; the
-    refreshed model's outputs on the same test sequences differ."""
+    seed: as trained by default (auto: off for class labels), refreshed with --refresh_batch_norm
+    true, each recorded; the refreshed model's outputs on the same test sequences differ."""
     seqs, labels = planted_data()
     data = write_data_folder(tmp_path / "data", seqs, labels)
     flags = ["--data_file", str(data), "--out_dir", str(tmp_path / "m"), "--epochs", "3", "--seed", "0", "--quiet",
@@ -89,6 +89,11 @@ def test_train_models_refreshes_on_request_and_records_it(tmp_path):
     assert Train_models.main(flags + ["--model_name", "stale"]) == 0
     fresh, stale = (json.loads((tmp_path / "m" / n / "model.json").read_text())["training"] for n in ("fresh", "stale"))
     assert fresh["refresh_batch_norm"] is True and stale["refresh_batch_norm"] is False
-    assert training.TrainConfig().refresh_batch_norm is False
     p = {n: np.loadtxt(tmp_path / "m" / n / "predictions.tsv", usecols=3, skiprows=1) for n in ("fresh", "stale")}
     assert p["fresh"].shape == p["stale"].shape and not np.allclose(p["fresh"], p["stale"], atol=1e-4)
+
+
+def test_auto_refreshes_regressions_and_not_classifiers():
+    assert training.TrainConfig().refresh_batch_norm is None
+    assert (training.refresh_for(None, "activity"), training.refresh_for(None, "class")) == (True, False)
+    assert (training.refresh_for(False, "activity"), training.refresh_for(True, "class")) == (False, True)

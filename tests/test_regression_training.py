@@ -298,6 +298,7 @@ def test_cnn_regression_beats_the_mean(activity_dir, tmp_path):
     assert (folder / "learning_curves.png").stat().st_size > 0
     meta = json.loads((folder / "model.json").read_text())
     assert meta["target"] == "activity" and meta["output_kind"] == "value"
+    assert meta["training"]["refresh_batch_norm"] is True       # auto: a regression's norms refreshed
 
     predictor = models.load(folder)
     assert isinstance(predictor, models.CNNValuePredictor) and predictor.output_kind == "value"

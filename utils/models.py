@@ -546,8 +546,10 @@ def refresh_batch_norm(model, x, seed: int = 0, max_seqs: int = BN_REFRESH_SEQS)
     layers had recorded, and the default CNN's held-out positives averaged 0.51 (accuracy 0.755
     at auROC 0.970); refreshed, 0.87 (accuracy 0.910, auROC 0.972). The same weights then
     localized the planted motifs slightly worse with every attribution method (saliency 0.854 ->
-    0.796, ISM 0.904 -> 0.895; koo_dist relu: -0.001 to -0.009), so Train_models.py refreshes only
-    on request (--refresh_batch_norm true)."""
+    0.796, ISM 0.904 -> 0.895; koo_dist relu: -0.001 to -0.009). A regression's outputs are its
+    effects in their own units, and there the refresh is needed (bench_quantitative's cooperative
+    interaction: -27% as trained, -14% refreshed); Train_models.py refreshes regressions by default
+    and classifiers on request (training.refresh_for)."""
     keras = import_keras()
     norms = [layer for layer in model.layers if isinstance(layer, keras.layers.BatchNormalization)]
     if not norms or len(x) == 0:
