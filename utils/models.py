@@ -547,8 +547,8 @@ def refresh_batch_norm(model, x, seed: int = 0, max_seqs: int = BN_REFRESH_SEQS)
     at auROC 0.970); refreshed, 0.87 (accuracy 0.910, auROC 0.972). The same weights then
     localized the planted motifs slightly worse with every attribution method (saliency 0.854 ->
     0.796, ISM 0.904 -> 0.895; koo_dist relu: -0.001 to -0.009). A regression's outputs are its
-    effects in their own units, and there the refresh is needed (bench_quantitative's cooperative
-    interaction: -27% as trained, -14% refreshed); Train_models.py refreshes regressions by default
+    effects in their own units, and there the refresh helped (bench_quantitative: recovered in 3 of
+    4 paired runs, against 2 of 4 as trained); Train_models.py refreshes regressions by default
     and classifiers on request (training.refresh_for)."""
     keras = import_keras()
     norms = [layer for layer in model.layers if isinstance(layer, keras.layers.BatchNormalization)]
