@@ -97,3 +97,34 @@ def test_auto_refreshes_regressions_and_not_classifiers():
     assert training.TrainConfig().refresh_batch_norm is None
     assert (training.refresh_for(None, "activity"), training.refresh_for(None, "class")) == (True, False)
     assert (training.refresh_for(False, "activity"), training.refresh_for(True, "class")) == (False, True)
+
+
+@pytest.mark.slow
+def test_a_regression_is_saved_with_its_training_sequences_exact_statistics(tmp_path):
+    """auto on activity labels, end to end: the saved default CNN's norms hold the exact inference
+    statistics of its training sequences (read back from split.tsv); with false they do not."""
+    from test_regression_training import activity_data, write_activity_folder
+    from utils.encoding import one_hot
+    from utils.folders import load_dataset
+
+    seqs, labels, _, _, sites = activity_data(n=300, length=60)
+    data = write_activity_folder(tmp_path / "d", seqs, labels, sites)
+    flags = ["--data_file", str(data), "--out_dir", str(tmp_path / "m"), "--epochs", "2", "--seed", "0", "--quiet",
+             "--filters", "8", "--exp_filters", "8", "--tower_filters", "16"]
+    assert Train_models.main(flags + ["--model_name", "auto"]) == 0
+    assert Train_models.main(flags + ["--model_name", "off", "--refresh_batch_norm", "false"]) == 0
+    dataset = load_dataset(data)
+    index = {k: i for i, k in enumerate(dataset.ids)}
+    keras = models.import_keras()
+    matches = {}
+    for name in ("auto", "off"):
+        folder = tmp_path / "m" / name
+        split = [line.split("\t") for line in (folder / "split.tsv").read_text().splitlines()[1:]]
+        x = one_hot([dataset.seqs[index[i]] for i, part in split if part.strip() == "train"])
+        model = models.load(folder).keras_model
+        norm = model.get_layer("bn_dilated1")
+        h = np.asarray(keras.Model(model.input, norm.input)(x, training=False), np.float64).reshape(-1, 16)
+        matches[name] = (np.allclose(np.asarray(norm.moving_mean), h.mean(0), rtol=1e-4, atol=1e-5)
+                         and np.allclose(np.asarray(norm.moving_variance), h.var(0), rtol=1e-3, atol=1e-6))
+        assert json.loads((folder / "model.json").read_text())["training"]["refresh_batch_norm"] is (name == "auto")
+    assert matches == {"auto": True, "off": False}

@@ -431,7 +431,7 @@ def build_cnn(input_length: int, cfg: CNNConfig, output_kind: str = "probability
     ``value``, no sigmoid.
 
     The logit and the sigmoid are separate layers so that
-    ``keras.Model(model.input, model.layers[-2].output)`` gives the logit, and every
+    ``keras.Model(model.inputs, model.layers[-2].output)`` gives the logit, and every
     layer is one that shap's DeepExplainer handles (no global pooling, no Lambda; the
     dilated convolutions' SpaceToBatchND/BatchToSpaceND are registered as linear in
     :func:`utils.attribution._import_shap`).
@@ -554,9 +554,9 @@ def refresh_batch_norm(model, x, seed: int = 0, max_seqs: int = BN_REFRESH_SEQS)
     norms = [layer for layer in model.layers if isinstance(layer, keras.layers.BatchNormalization)]
     if not norms or len(x) == 0:
         return []
-    x = np.asarray(x, dtype=np.float32)
     if len(x) > max_seqs:
         x = x[np.sort(np.random.default_rng(seed).choice(len(x), max_seqs, replace=False))]
+    x = np.asarray(x, dtype=np.float32)
     for norm in norms:
         upstream = keras.Model(model.input, norm.input)
         shift = np.asarray(norm.moving_mean, dtype=np.float64)      # centring keeps the sums exact
@@ -1085,7 +1085,7 @@ class KerasFilePredictor(CNNPredictor):
         layers = keras.layers
         inp = keras.Input(shape=(length, 4), name="onehot")
         x = layers.Permute((2, 1), name="to_channels_first")(inp) if self.layout == "channels_first" else inp
-        called = keras.Model(model.input, outputs)(x)
+        called = keras.Model(model.inputs, outputs)(x)
         called = list(called) if isinstance(called, (list, tuple)) else [called]
         self.slots = output_slots(names, [tuple(t.shape) for t in called], length)
         pos, col = _pick_output(self.slots, output_index, path)
@@ -1106,7 +1106,7 @@ class KerasFilePredictor(CNNPredictor):
             out = value
             logit_tensor = _pre_sigmoid(keras, model, out_layer) if act == "sigmoid" else None
             if logit_tensor is not None and not slot.profile:
-                inner = keras.Model(model.input, logit_tensor)
+                inner = keras.Model(model.inputs, logit_tensor)
                 logit_model = keras.Model(inp, _column(keras, inner(x), slot.width, col, "logit"))
         elif self.output_kind == "logit":
             logit_model = keras.Model(inp, value)
