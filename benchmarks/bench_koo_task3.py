@@ -40,7 +40,7 @@ def main() -> None:
     add_run_flags(ap, ["dilated_default", "koo_dist_relu", "koo_dist_exp"])
     args = ap.parse_args()
 
-    from utils.motif_formats import read_motif_file
+    from utils.motifs import read_meme
     from utils.seqfiles import read_bed, sites_by_id
 
     data = Path(args.data_dir)
@@ -49,7 +49,7 @@ def main() -> None:
     if missing:
         raise SystemExit(f"{', '.join(missing)} missing; regenerate task 3 as this script's docstring says")
     sites = sites_by_id(read_bed(bed))
-    pwms = {name: r.rows for r in read_motif_file(motif_file)[1] for name in (r.motif_id, *r.names)}
+    pwms = {name: m.pwm for m in read_meme(motif_file).values() for name in (m.name, *m.names)}
     motifs = sorted({s.motif for found in sites.values() for s in found})
     print(f"task 3: {fasta} ({len(sites):,} sequences with a code instance); code motifs {' '.join(motifs)}")
     work = Path(args.work_dir) if args.work_dir else Path(tempfile.mkdtemp(prefix="bench-koo3-"))
