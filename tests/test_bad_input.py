@@ -186,6 +186,8 @@ CATALOGUE = [
      "`--model_type kmer_logistic` on activity labels (a classifier; use kmer_ridge)", "use kmer_ridge"),
     (TRAIN, "--data_file {activity} --model_type kmer_ridge --sampler true --out_dir {out}",
      "`--sampler true` on activity labels (no classes to weight)", "leave --sampler false"),
+    (TRAIN, "--data_file {activity} --calibrate true --out_dir {out}",
+     "`--calibrate true` on activity labels (no probabilities to calibrate)", "leave --calibrate auto"),
     (TRAIN, "--data_file {data} --pool_size 500 --out_dir {out}",
      "a `--pool_size` that leaves no pooled position at the data's length", "pool"),
     (TRAIN, "--data_file {data} --architecture koo_dist --filters 8 --out_dir {out}",
