@@ -175,8 +175,11 @@ def build_parser() -> cli.Parser:
                             f"labels, {models.DROPOUT_DEFAULTS['dilated']['activity']} on activity labels and for "
                             "basic")
     fit = parser.add_argument_group("training (CNN)")
-    fit.add_argument("--epochs", type=cli.positive_int, default=training.TrainConfig.epochs, metavar="INT",
-                     help="maximum training epochs")
+    fit.add_argument("--epochs", type=cli.auto_or(cli.positive_int), default="auto", metavar="INT|auto",
+                     help=f"CNN: the most training epochs; auto: {training.EPOCHS_BASE}, or as many as give the "
+                          f"gradient steps of {training.EPOCHS_BASE} epochs at 7,000 training sequences when there "
+                          f"are fewer (100 at 5,000 sequences), at most {training.EPOCHS_MAX}: slow starters "
+                          f"learn after a number of updates, not of passes")
     fit.add_argument("--early_stop", type=patience, default=training.TrainConfig.patience, metavar="INT",
                      help="patience: stop after this many epochs without a better validation score "
                           "(0 or false: never stop early); the best epoch's weights (by validation auROC, ties: "

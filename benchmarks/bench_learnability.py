@@ -97,6 +97,8 @@ def main() -> None:
                          "marked *")
     ap.add_argument("--augment_shift", type=cli.auto_or(int), default="auto",
                     help="the CNN's shifts of up to this many bp (Train_models.py's flag); auto as --augment_rc")
+    ap.add_argument("--epochs", type=cli.auto_or(int), default="auto",
+                    help="the CNN's most epochs (Train_models.py's --epochs; auto: training.epochs_for)")
     args = ap.parse_args()
     from benchmarks.bench_attribution import naive_ism
 
@@ -112,7 +114,8 @@ def main() -> None:
             simulate.write_dataset(rule, Path(tmp) / f"d{row}")
             data = load_dataset(Path(tmp) / f"d{row}")
             train_cfg = training.TrainConfig(plateau_epochs=args.plateau_epochs, augment_rc=args.augment_rc,
-                                             augment_shift=args.augment_shift, null_epochs=args.null_epochs)
+                                             augment_shift=args.augment_shift, null_epochs=args.null_epochs,
+                                             epochs=args.epochs)
             cnn = training.train(data, "cnn", train_cfg, seed=args.train_seed,
                                  arch=models.CNNConfig(architecture=args.architecture,
                                                        first_activation=args.first_activation,

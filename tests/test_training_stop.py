@@ -139,8 +139,9 @@ def null_and_learnable(tmp_path_factory):
     null = write_data_folder(root / "null", seqs, permuted)
     out = {}
     for name, folder in (("null", null), ("learnable", learnable)):
+        flags = CNN_FLAGS if name == "learnable" else [f for f in CNN_FLAGS if f not in ("--epochs", "20")]
         assert Train_models.main(["--data_file", str(folder), "--out_dir", str(root / "models"),
-                                  "--model_name", name] + CNN_FLAGS) == 0
+                                  "--model_name", name] + flags) == 0
         out[name] = root / "models" / name
     return out
 
@@ -157,6 +158,8 @@ def test_a_null_run_stops_at_min_epochs_for_chance(null_and_learnable):
     lo, hi = stop["null_rule"]["last_check"]["band"]
     assert (lo, hi) == pytest.approx([0.5 - 3 * training.auroc_null_sd(22, 23), 0.5 + 3 * training.auroc_null_sd(22, 23)])
     assert meta["training"]["null_epochs"] == 3 and meta["training"]["null_z"] == 3.0
+    # (its --epochs left at auto: the resolved cap is recorded)
+    assert meta["training"]["epochs"] == training.epochs_for(metrics["train"]["n"], 32)
 
 
 @pytest.mark.slow
@@ -188,6 +191,18 @@ def test_the_default_wait_is_counted_in_gradient_steps():
     assert training.null_epochs_for(200, 70000) == 14                      # never fewer epochs than the base
     assert Train_models.build_parser().parse_args([]).null_epochs is None
     assert Train_models.build_parser().parse_args(["--null_epochs", "0"]).null_epochs == 0
+
+
+def test_the_most_epochs_are_counted_in_gradient_steps_too():
+    """--epochs auto: 50 epochs of 110 steps, more epochs for fewer sequences, at most 200: 5,000
+    sequences (3,500 training, 55 steps of 64) may run 100 epochs, 6,000 (66 steps) 84, 10,000 and
+    more 50; the resolved number is what model.json records."""
+    n_train = {20000: 14000, 10000: 7000, 6000: 4200, 5000: 3500, 1000: 700}
+    assert [training.epochs_for(n_train[n]) for n in (20000, 10000, 6000, 5000, 1000)] == [50, 50, 84, 100, 200]
+    assert training.epochs_for(3500, batch_size=32) == 50                   # 110 steps of 32 per epoch
+    assert training.TrainConfig().epochs is None
+    assert Train_models.build_parser().parse_args([]).epochs is None
+    assert Train_models.build_parser().parse_args(["--epochs", "7"]).epochs == 7
 
 
 def test_a_diverged_epoch_is_not_chance():
