@@ -206,6 +206,12 @@ def build_parser() -> cli.Parser:
                      metavar="INT", help="sequences per gradient step")
     fit.add_argument("--lr", type=cli.positive_float, default=training.TrainConfig.lr, metavar="FLOAT",
                      help="Adam learning rate")
+    fit.add_argument("--lr_decay", type=cli.decay_factor, default=training.TrainConfig.lr_decay, metavar="FLOAT",
+                     help="CNN: multiply the learning rate by this after --lr_patience epochs without a better "
+                          "validation score (Keras ReduceLROnPlateau, down to a thousandth of --lr; Koo & "
+                          "Ploenzke train with 0.2 after 5); 1: a constant rate")
+    fit.add_argument("--lr_patience", type=cli.positive_int, default=training.TrainConfig.lr_patience, metavar="INT",
+                     help="CNN: epochs without a better validation score before --lr_decay applies")
     fit.add_argument("--train_speed", choices=training.TRAIN_SPEEDS, default=training.TrainConfig.train_speed,
                      help="plain: Keras' fit on in-memory arrays; pipelined: "
                           f"{training.STEPS_PER_EXECUTION} training steps per call from Python, fed by a tf.data "
@@ -253,7 +259,8 @@ def main(argv: list[str] | None = None) -> int:
     out = check_out_dir(Path(args.out_dir) / name, args.overwrite)
     cfg = training.TrainConfig(test_sz=args.test_sz, sampler=args.sampler, epochs=args.epochs,
                                early_stop=args.early_stop > 0, patience=max(args.early_stop, 1),
-                               batch_size=args.batch_size, lr=args.lr, min_epochs=args.min_epochs,
+                               batch_size=args.batch_size, lr=args.lr, lr_decay=args.lr_decay,
+                               lr_patience=args.lr_patience, min_epochs=args.min_epochs,
                                plateau_epochs=args.plateau_epochs, null_epochs=args.null_epochs,
                                null_z=args.null_z, train_speed=args.train_speed, augment_rc=args.augment_rc,
                                augment_shift=args.augment_shift,

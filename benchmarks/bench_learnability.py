@@ -99,6 +99,11 @@ def main() -> None:
                     help="the CNN's shifts of up to this many bp (Train_models.py's flag); auto as --augment_rc")
     ap.add_argument("--epochs", type=cli.auto_or(int), default="auto",
                     help="the CNN's most epochs (Train_models.py's --epochs; auto: training.epochs_for)")
+    ap.add_argument("--lr_decay", type=float, default=training.TrainConfig.lr_decay,
+                    help="the CNN's learning rate times this on a plateau (Train_models.py's --lr_decay)")
+    ap.add_argument("--lr_patience", type=int, default=training.TrainConfig.lr_patience)
+    ap.add_argument("--patience", type=int, default=training.TrainConfig.patience,
+                    help="epochs without a better validation auROC before the CNN stops (Train_models.py's --early_stop)")
     args = ap.parse_args()
     from benchmarks.bench_attribution import naive_ism
 
@@ -115,7 +120,8 @@ def main() -> None:
             data = load_dataset(Path(tmp) / f"d{row}")
             train_cfg = training.TrainConfig(plateau_epochs=args.plateau_epochs, augment_rc=args.augment_rc,
                                              augment_shift=args.augment_shift, null_epochs=args.null_epochs,
-                                             epochs=args.epochs)
+                                             epochs=args.epochs, patience=args.patience,
+                                             lr_decay=args.lr_decay, lr_patience=args.lr_patience)
             cnn = training.train(data, "cnn", train_cfg, seed=args.train_seed,
                                  arch=models.CNNConfig(architecture=args.architecture,
                                                        first_activation=args.first_activation,

@@ -16,7 +16,7 @@ import pytest
 import Train_models
 from oracles import CallbackModel
 from test_train import planted_data, write_data_folder
-from utils import training
+from utils import models, training
 
 
 def test_auroc_null_sd_is_the_mann_whitney_permutation_sd():
@@ -234,3 +234,34 @@ def test_a_run_at_chance_is_told_memorized_from_nothing_learned():
     assert "memorized" in edge
     assert training.chance_diagnosis(_history([0.7, 0.99], [0.55, training.CHANCE_AUROC])) is None    # learned
     assert training.chance_diagnosis([{"epoch": 1, "loss": 1.0, "val_loss": 1.0}]) is None            # regression
+
+
+def test_the_learning_rate_decays_on_a_plateau_only_when_asked():
+    """--lr_decay 1 (the default): no schedule; a factor below 1: ReduceLROnPlateau on the score
+    the best epoch is chosen by (validation auROC, rising; a regression's validation loss, falling)."""
+    assert training.lr_schedule(training.TrainConfig(), "class") == []
+    (cls,) = training.lr_schedule(training.TrainConfig(lr_decay=0.2, lr_patience=4), "class")
+    (reg,) = training.lr_schedule(training.TrainConfig(lr_decay=0.5, lr=0.01), "activity")
+    assert (cls.monitor, cls.mode, cls.factor, cls.patience, cls.min_lr) == ("val_auroc", "max", 0.2, 4, 1e-6)
+    assert (reg.monitor, reg.mode, reg.factor, reg.patience, reg.min_lr) == ("val_loss", "min", 0.5, 3, 1e-5)
+    args = Train_models.build_parser().parse_args(["--lr_decay", "0.2", "--lr_patience", "5"])
+    assert (args.lr_decay, args.lr_patience) == (0.2, 5)
+
+
+@pytest.mark.slow
+def test_a_plateau_lowers_the_learning_rate_in_training(tmp_path):
+    """Permuted labels never improve the validation auROC after the first epochs: with --lr_decay 0.5
+    and --lr_patience 1 the optimizer ends below the starting rate; without, it ends at it."""
+    seqs, labels = planted_data()
+    null = write_data_folder(tmp_path / "null", seqs, np.random.default_rng([0, 424242]).permutation(labels))
+    from utils.folders import load_dataset
+
+    data = load_dataset(null)
+    rates = {}
+    for decay in (1.0, 0.5):
+        cfg = training.TrainConfig(epochs=8, patience=8, min_epochs=8, plateau_epochs=8, null_epochs=0, lr=0.01,
+                                   lr_decay=decay, lr_patience=1, batch_size=32)
+        result = training.train(data, "cnn", cfg, seed=0, arch=models.CNNConfig(architecture="basic", conv_blocks=1,
+                                                                                 filters=8))
+        rates[decay] = float(np.asarray(result.predictor.keras_model.optimizer.learning_rate))
+    assert rates[1.0] == pytest.approx(0.01) and rates[0.5] < 0.01 / 1.9

@@ -148,6 +148,14 @@ def positive_float(text: str) -> float:
     return value
 
 
+def decay_factor(text: str) -> float:
+    """A factor in (0, 1]: 1 leaves what it multiplies as it is (--lr_decay)."""
+    value = _number(text, float, "a number")
+    if not 0 < value <= 1:
+        raise argparse.ArgumentTypeError(f"{value} must lie in (0, 1]; 1 keeps the rate constant")
+    return value
+
+
 def open_unit_float(text: str) -> float:
     """A number strictly between 0 and 1 (fractions, alpha)."""
     value = _number(text, float, "a number")

@@ -51,6 +51,9 @@ class TrainConfig:
     null_z: float = 3.0          # the chance band's half-width in null standard deviations
     batch_size: int = 64
     lr: float = 1e-3
+    lr_decay: float = 1.0        # the CNN: multiply the learning rate by this after lr_patience epochs without a
+    lr_patience: int = 3         # better validation score (Keras ReduceLROnPlateau; Koo & Ploenzke: 0.2 after 5);
+                                 # 1.0: a constant rate
     train_speed: str = "plain"   # plain: Keras fit on arrays; pipelined: STEPS_PER_EXECUTION steps per
                                  # host call, fed by a tf.data pipeline with prefetch (TRAIN_SPEEDS)
     augment_rc: bool | None = None   # the CNN: each epoch, reverse-complement each training sequence with
@@ -276,18 +279,19 @@ def fit_cnn(x_train, y_train, weights, x_val, y_val, arch: models.CNNConfig, cfg
             null = NullRule(y_val, prior, null_epochs, cfg.null_z, "class",
                             outputs=_val_outputs(x_val, cfg.batch_size))
         best = best_epoch_callback(patience, cfg.min_epochs, cfg.plateau_epochs, null=null)
+    schedule = lr_schedule(cfg, target)
     if cfg.augment.active:       # batches drawn afresh each epoch on the host (either train speed)
         train_data = augmentlib.batches(x_train, y_train, weights, cfg.batch_size, cfg.augment, seed)
         model.fit(train_data, validation_data=(x_val, y_val.astype(np.float32)), epochs=cfg.epochs,
-                  verbose=verbose, callbacks=[best])
+                  verbose=verbose, callbacks=[best, *schedule])
     elif cfg.train_speed == "pipelined":
         train_data, val_data = _pipelines(x_train, y_train, weights, x_val, y_val, cfg.batch_size, seed)
         model.fit(train_data, validation_data=val_data, epochs=cfg.epochs, shuffle=False, verbose=verbose,
-                  callbacks=[best])
+                  callbacks=[best, *schedule])
     else:
         model.fit(x_train, y_train.astype(np.float32), sample_weight=weights,
                   validation_data=(x_val, y_val.astype(np.float32)), epochs=cfg.epochs,
-                  batch_size=cfg.batch_size, shuffle=True, verbose=verbose, callbacks=[best])
+                  batch_size=cfg.batch_size, shuffle=True, verbose=verbose, callbacks=[best, *schedule])
     if refresh_for(cfg.refresh_batch_norm, target):
         models.refresh_batch_norm(model, x_train, seed)
     calibration = None
@@ -295,6 +299,18 @@ def fit_cnn(x_train, y_train, weights, x_val, y_val, arch: models.CNNConfig, cfg
         val_weights = balanced_sample_weights(y_val) if weights is not None else None
         calibration = models.calibrate_logit(model, x_val, y_val, val_weights)
     return model, best.rows, best.best_epoch, best.stop_record(cfg.epochs), calibration
+
+
+def lr_schedule(cfg: TrainConfig, target: str) -> list:
+    """The learning-rate callbacks of ``cfg``: none for a constant rate (lr_decay 1), else Keras'
+    ReduceLROnPlateau on the score the best epoch is chosen by (validation auROC; a regression's
+    validation loss), down to a thousandth of the starting rate."""
+    if cfg.lr_decay >= 1:
+        return []
+    keras = models.import_keras()
+    monitor, mode = ("val_loss", "min") if target == "activity" else ("val_auroc", "max")
+    return [keras.callbacks.ReduceLROnPlateau(monitor=monitor, mode=mode, factor=cfg.lr_decay,
+                                              patience=max(int(cfg.lr_patience), 1), min_lr=cfg.lr * 1e-3)]
 
 
 def refresh_for(refresh: bool | None, target: str) -> bool:
