@@ -134,7 +134,7 @@ def measure(predictor, motifs: list[motiflib.Motif], rule: PlantedRule | None, p
     rng = np.random.default_rng([int(seed) % (2 ** 63), stable_seed("gia")])
     stats_rng = np.random.default_rng([int(seed) % (2 ** 63), stable_seed("gia", "statistics")])
     by_name = {m.name: m for m in motifs}
-    draw = motiflib.instance_drawer(thresholds or {}, np.asarray(background, dtype=np.float64), sampling)
+    draw = motiflib.instance_drawer(thresholds or {}, np.asarray(background, dtype=np.float64), sampling, motifs)
     codes = sample_background(n, length, np.asarray(background, dtype=np.float64), rng)
     bare = _EYE[codes]
     f_none = _score(predictor, bare)
@@ -146,22 +146,26 @@ def measure(predictor, motifs: list[motiflib.Motif], rule: PlantedRule | None, p
             continue
         x = bare.copy()
         starts = rng.integers(0, length - m.length + 1, n)
-        _write(x, starts, draw(m, n, rng))
+        _write(x, starts, draw(m, n, rng, x, starts))
         alone[m.name] = _score(predictor, x)
         out["effects"][m.name] = _estimate(alone[m.name] - f_none, stats_rng)
     if pair is not None and all(p in by_name for p in pair):
         a, b = by_name[pair[0]], by_name[pair[1]]
         arrangement = arrangement_of(rule)
         if length >= a.length + b.length:
-            inst_a = draw(a, n, rng)
-            inst_b = draw(b, n, rng)
+            places = {"inside": _pair_places(rng, n, length, a.length, b.length, arrangement, rule, False)}
+            # one instance of each for both arrangements, drawn where they stand inside it
+            inst_a = draw(a, n, rng, bare, places["inside"][0])
+            with_a = bare.copy()
+            _write(with_a, places["inside"][0], inst_a)
+            inst_b = draw(b, n, rng, with_a, places["inside"][1])
             result = {"pair": [a.name, b.name], "arrangement": arrangement.inside, "outside_arrangement":
                       arrangement.outside, "inside": None, "outside": None}
             for side in ("inside", "outside"):
                 if side == "outside" and arrangement.outside is None:
                     continue
-                a_start, b_start = _pair_places(rng, n, length, a.length, b.length, arrangement, rule,
-                                                side == "outside")
+                a_start, b_start = places.get(side) or _pair_places(rng, n, length, a.length, b.length,
+                                                                    arrangement, rule, True)
                 xa, xb, xab = bare.copy(), bare.copy(), bare.copy()
                 _write(xa, a_start, inst_a)
                 _write(xb, b_start, inst_b)
@@ -184,7 +188,7 @@ def measure(predictor, motifs: list[motiflib.Motif], rule: PlantedRule | None, p
             slot = length // k
             for c in range(k):
                 starts = c * slot + rng.integers(0, slot - m.length + 1, n)
-                _write(x, starts, draw(m, n, rng))
+                _write(x, starts, draw(m, n, rng, x, starts))
             rows.append({"copies": k, **_estimate(_score(predictor, x) - f_none, stats_rng)})
         out["dose"][name] = rows
     return out
@@ -220,7 +224,7 @@ def truth_table(predictor, motifs: list[motiflib.Motif], pos_motifs, background:
     rng = np.random.default_rng([int(seed) % (2 ** 63), stable_seed("truth_table")])
     stats_rng = np.random.default_rng([int(seed) % (2 ** 63), stable_seed("truth_table", "statistics")])
     bg = np.asarray(background, dtype=np.float64)
-    draw = motiflib.instance_drawer(thresholds or {}, bg, sampling)
+    draw = motiflib.instance_drawer(thresholds or {}, bg, sampling, motifs)
     bare = _EYE[sample_background(n, length, bg, rng)]
     k, free = len(names), int(length - widths.sum())
     order = np.argsort(rng.random((n, k)), axis=1)                       # the motifs' order along each background
@@ -230,7 +234,7 @@ def truth_table(predictor, motifs: list[motiflib.Motif], pos_motifs, background:
     start_sorted = np.cumsum(room, axis=1) + np.cumsum(w_sorted, axis=1) - w_sorted
     starts = np.empty_like(start_sorted)
     np.put_along_axis(starts, order, start_sorted, axis=1)
-    inst = [draw(by_name[m], n, rng) for m in names]
+    inst = [draw(by_name[m], n, rng, bare, starts[:, j]) for j, m in enumerate(names)]
     value = output_unit(predictor) == "value"
     out = {"unit": "value" if value else "probability", "n_backgrounds": int(n), "motifs": names, "subsets": []}
     for size in range(k + 1):

@@ -415,16 +415,71 @@ def draw_kept(draw, k: int, lo: np.ndarray, threshold: float, kept_share: float)
     return np.concatenate(out)[:k] if out else np.zeros((0, lo.shape[0]), dtype=np.uint8)
 
 
-def instance_drawer(thresholds: dict, background: np.ndarray, sampling: str = "pwm"):
-    """``draw(motif, n, rng)`` -> n instances (n, w) as the data planted them: the consensus, or PWM
-    draws that reach the motif's match threshold when ``thresholds`` (name -> (score, share of
-    draws kept), metadata.json's chance_matches) names it, else unconditioned PWM draws."""
-    def draw(motif: Motif, n: int, rng: np.random.Generator) -> np.ndarray:
+def instance_drawer(thresholds: dict, background: np.ndarray, sampling: str = "pwm", motifs=()):
+    """``draw(motif, n, rng, into=None, starts=None)`` -> n instances (n, w) as the data planted
+    them: the consensus, or PWM draws that reach the motif's match threshold when ``thresholds``
+    (name -> (score, share of draws kept), metadata.json's chance_matches) names it, else
+    unconditioned PWM draws.
+
+    ``motifs``: the data's motifs; ``into`` (n, L, 4 one-hot, or (n, L) codes) and ``starts`` (n,):
+    where the instances will be written. An instance that would make a window of another of the
+    data's motifs reach that motif's threshold there (any window overlapping it, with the bases
+    around it, either strand) is drawn again, up to CONTEXT_REDRAWS times, as the generator
+    removes every such window from its data (utils.chance_matches). Without this, experiments
+    plant what the data never held: of a similar pair (FOXA_known1 and FOXA_known2) most instances
+    of one score as the other where they land, and a regression trained on the pair read each
+    inserted motif as both (effects over-stated by 50-100%, docs/benchmarks.md)."""
+    bg = np.asarray(background, dtype=np.float64)
+    others = [(m.name, log_odds(m, bg), thresholds[m.name][0]) for m in motifs if m.name in thresholds]
+
+    def plain(motif: Motif, n: int, rng: np.random.Generator) -> np.ndarray:
         if sampling == "consensus" or motif.name not in thresholds:
             return sample_instances(motif, n, rng, sampling)
         score, kept = thresholds[motif.name]
-        return draw_kept(lambda k: sample_instances(motif, k, rng), n, log_odds(motif, background), score, kept)
+        return draw_kept(lambda k: sample_instances(motif, k, rng), n, log_odds(motif, bg), score, kept)
+
+    def draw(motif: Motif, n: int, rng: np.random.Generator, into=None, starts=None) -> np.ndarray:
+        inst = plain(motif, n, rng)
+        rivals = [(lo, t) for name, lo, t in others if name != motif.name]
+        if into is None or not rivals or sampling == "consensus" or motif.name not in thresholds:
+            return inst
+        codes = np.asarray(into)
+        codes = codes.argmax(axis=2).astype(np.uint8) if codes.ndim == 3 else codes.astype(np.uint8)
+        starts = np.asarray(starts, dtype=np.int64)
+        todo = np.arange(n)
+        for _ in range(CONTEXT_REDRAWS):
+            todo = todo[_scores_as_a_rival(codes[todo], starts[todo], inst[todo], rivals)]
+            if todo.size == 0:
+                break
+            inst[todo] = plain(motif, todo.size, rng)
+        return inst
     return draw
+
+
+CONTEXT_REDRAWS = 50      # instance_drawer: draws of one instance before its context is taken as it is
+
+
+def _scores_as_a_rival(codes: np.ndarray, starts: np.ndarray, inst: np.ndarray, rivals) -> np.ndarray:
+    """(n,) bool: does writing ``inst`` (n, w) at ``starts`` into ``codes`` (n, L) give a window of
+    one of ``rivals`` ((log-odds, threshold) pairs) overlapping the instance that reaches the threshold?"""
+    n, length = codes.shape
+    w = inst.shape[1]
+    bad = np.zeros(n, dtype=bool)
+    if n == 0:
+        return bad
+    x = codes.copy()
+    rows = np.arange(n)[:, None]
+    x[rows, starts[:, None] + np.arange(w)[None, :]] = inst
+    for lo, t in rivals:
+        wo = lo.shape[0]
+        first = starts - (wo - 1)                          # windows starting here to starts + w - 1 overlap it
+        cols = first[:, None] + np.arange(w + 2 * (wo - 1))[None, :]
+        region = x[rows, np.clip(cols, 0, length - 1)]
+        win_start = first[:, None] + np.arange(w + wo - 1)[None, :]
+        valid = (win_start >= 0) & (win_start + wo <= length)
+        scores = scan(region, lo)
+        bad |= ((scores >= t - 1e-9) & valid).any(axis=1)
+    return bad
 
 
 def strand_readable(inst: np.ndarray, lo: np.ndarray) -> np.ndarray:

@@ -184,7 +184,7 @@ def _plant_at_free(x, candidates, motif: motiflib.Motif, num_perturbs, rng, max_
     copies = np.repeat(x[idx], num_perturbs, axis=0)
     if len(idx):
         starts = free.draw(idx, motif.length, num_perturbs, rng)
-        inst = draw(motif, len(starts), rng) if draw is not None else \
+        inst = draw(motif, len(starts), rng, copies, starts) if draw is not None else \
             motiflib.sample_instances(motif, len(starts), rng, sampling)
         rows = np.arange(len(starts))
         copies[rows[:, None], starts[:, None] + np.arange(motif.length)[None, :]] = _EYE[inst]
@@ -1019,7 +1019,8 @@ def run_battery(predictor, x: np.ndarray, y: np.ndarray, sites: list[list[Site]]
     kind = getattr(predictor, "output_kind", "probability")
     by_name = {m.name: m for m in motifs}
     free = FreeSpace(sites, x.shape[1])
-    draw = motiflib.instance_drawer(dict(thresholds or {}), np.asarray(background, dtype=np.float64), sampling)
+    draw = motiflib.instance_drawer(dict(thresholds or {}), np.asarray(background, dtype=np.float64), sampling,
+                                    motifs)
 
     code_slot_sets = None
     if plan.code:
