@@ -441,7 +441,7 @@ def instance_drawer(thresholds: dict, background: np.ndarray, sampling: str = "p
     def draw(motif: Motif, n: int, rng: np.random.Generator, into=None, starts=None) -> np.ndarray:
         inst = plain(motif, n, rng)
         rivals = [(lo, t) for name, lo, t in others if name != motif.name]
-        if into is None or not rivals or sampling == "consensus" or motif.name not in thresholds:
+        if into is None or not rivals or sampling == "consensus":
             return inst
         codes = np.asarray(into)
         codes = codes.argmax(axis=2).astype(np.uint8) if codes.ndim == 3 else codes.astype(np.uint8)
