@@ -115,7 +115,8 @@ def test_model_json_states_the_field_and_the_model_loads_in_safe_mode(tmp_path):
         "InputLayer", "Conv1D", "Activation", "MaxPooling1D", "Dropout", "Flatten", "Dense", "Add",
         "BatchNormalization", "Concatenate"}                   # layers shap's DeepExplainer handles
     x = np.eye(4, dtype=np.float32)[np.random.default_rng(0).integers(0, 4, (4, 300))]
-    np.testing.assert_allclose(predictor.predict(x), predictor.keras_model.predict_on_batch(x).ravel(), atol=1e-6)
+    # (the folded graph against Keras; calibration scales the logit layer, and float32 rounding with it)
+    np.testing.assert_allclose(predictor.predict(x), predictor.keras_model.predict_on_batch(x).ravel(), atol=5e-6)
 
 
 @pytest.mark.slow
