@@ -237,7 +237,8 @@ def build_parser() -> cli.Parser:
                           "(bench_quantitative: recovered in 3 of 4 paired runs, against 2 of 4 as trained), off "
                           "for class labels (on Koo & Ploenzke's task 3, true calibrates the probabilities, test "
                           "accuracy 0.755 -> 0.910, but localized the planted motifs slightly worse with every "
-                          "attribution method); docs/benchmarks.md")
+                          "attribution method; --calibrate gives calibrated probabilities without that cost); "
+                          "docs/benchmarks.md")
     fit.add_argument("--calibrate", type=cli.auto_or(cli.boolean), default="auto", metavar="BOOL|auto",
                      help="CNN on class labels: after training, fit Platt scaling (a slope and an intercept of "
                           "the logit) on the validation split and fold it into the logit layer, so a probability "

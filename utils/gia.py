@@ -146,7 +146,7 @@ def measure(predictor, motifs: list[motiflib.Motif], rule: PlantedRule | None, p
             continue
         x = bare.copy()
         starts = rng.integers(0, length - m.length + 1, n)
-        _write(x, starts, draw(m, n, rng, x, starts))
+        _write(x, starts, draw(m, n, rng, codes, starts))
         alone[m.name] = _score(predictor, x)
         out["effects"][m.name] = _estimate(alone[m.name] - f_none, stats_rng)
     if pair is not None and all(p in by_name for p in pair):
@@ -155,9 +155,9 @@ def measure(predictor, motifs: list[motiflib.Motif], rule: PlantedRule | None, p
         if length >= a.length + b.length:
             places = {"inside": _pair_places(rng, n, length, a.length, b.length, arrangement, rule, False)}
             # one instance of each for both arrangements, drawn where they stand inside it
-            inst_a = draw(a, n, rng, bare, places["inside"][0])
-            with_a = bare.copy()
-            _write(with_a, places["inside"][0], inst_a)
+            inst_a = draw(a, n, rng, codes, places["inside"][0])
+            with_a = codes.copy()
+            with_a[np.arange(n)[:, None], places["inside"][0][:, None] + np.arange(a.length)[None, :]] = inst_a
             inst_b = draw(b, n, rng, with_a, places["inside"][1])
             result = {"pair": [a.name, b.name], "arrangement": arrangement.inside, "outside_arrangement":
                       arrangement.outside, "inside": None, "outside": None}
@@ -225,7 +225,8 @@ def truth_table(predictor, motifs: list[motiflib.Motif], pos_motifs, background:
     stats_rng = np.random.default_rng([int(seed) % (2 ** 63), stable_seed("truth_table", "statistics")])
     bg = np.asarray(background, dtype=np.float64)
     draw = motiflib.instance_drawer(thresholds or {}, bg, sampling, motifs)
-    bare = _EYE[sample_background(n, length, bg, rng)]
+    codes = sample_background(n, length, bg, rng)
+    bare = _EYE[codes]
     k, free = len(names), int(length - widths.sum())
     order = np.argsort(rng.random((n, k)), axis=1)                       # the motifs' order along each background
     cuts = np.sort(rng.integers(0, free + 1, (n, k)), axis=1)             # room before each, in that order
@@ -234,7 +235,7 @@ def truth_table(predictor, motifs: list[motiflib.Motif], pos_motifs, background:
     start_sorted = np.cumsum(room, axis=1) + np.cumsum(w_sorted, axis=1) - w_sorted
     starts = np.empty_like(start_sorted)
     np.put_along_axis(starts, order, start_sorted, axis=1)
-    inst = [draw(by_name[m], n, rng, bare, starts[:, j]) for j, m in enumerate(names)]
+    inst = [draw(by_name[m], n, rng, codes, starts[:, j]) for j, m in enumerate(names)]
     value = output_unit(predictor) == "value"
     out = {"unit": "value" if value else "probability", "n_backgrounds": int(n), "motifs": names, "subsets": []}
     for size in range(k + 1):

@@ -632,9 +632,8 @@ def calibrate_logit(model, x, y, weights=None) -> dict:
     keras = import_keras()
     logit_layer = model.get_layer("logit")
     upstream = keras.Model(model.input, logit_layer.output)
-    x = np.asarray(x, dtype=np.float32)
-    z = np.concatenate([np.asarray(upstream(x[start:start + BN_REFRESH_BATCH], training=False),
-                                   dtype=np.float64).ravel() for start in range(0, len(x), BN_REFRESH_BATCH)])
+    z = np.asarray(upstream.predict(np.asarray(x, dtype=np.float32), batch_size=BN_REFRESH_BATCH, verbose=0),
+                   dtype=np.float64).ravel()
     if not np.all(np.isfinite(z)):                     # a diverged run: train() refuses it next
         return {"method": "platt", "fit_on": "val", "n": int(len(z)), "slope": None, "intercept": None,
                 "applied": False}

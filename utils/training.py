@@ -295,7 +295,7 @@ def fit_cnn(x_train, y_train, weights, x_val, y_val, arch: models.CNNConfig, cfg
     if refresh_for(cfg.refresh_batch_norm, target):
         models.refresh_batch_norm(model, x_train, seed)
     calibration = None
-    if target == "class" and calibrate_for(cfg.calibrate, target):
+    if calibrate_for(cfg.calibrate, target):      # (true with activity labels was refused in train())
         val_weights = balanced_sample_weights(y_val) if weights is not None else None
         calibration = models.calibrate_logit(model, x_val, y_val, val_weights)
     return model, best.rows, best.best_epoch, best.stop_record(cfg.epochs), calibration
