@@ -104,6 +104,10 @@ def main() -> None:
     ap.add_argument("--lr_patience", type=int, default=training.TrainConfig.lr_patience)
     ap.add_argument("--patience", type=int, default=training.TrainConfig.patience,
                     help="epochs without a better validation auROC before the CNN stops (Train_models.py's --early_stop)")
+    ap.add_argument("--batch_size", type=int, default=training.TrainConfig.batch_size,
+                    help="the CNN's batch size (Train_models.py's --batch_size)")
+    ap.add_argument("--lr", type=float, default=training.TrainConfig.lr,
+                    help="the CNN's learning rate (Train_models.py's --lr)")
     args = ap.parse_args()
     from benchmarks.bench_attribution import naive_ism
 
@@ -121,7 +125,8 @@ def main() -> None:
             train_cfg = training.TrainConfig(plateau_epochs=args.plateau_epochs, augment_rc=args.augment_rc,
                                              augment_shift=args.augment_shift, null_epochs=args.null_epochs,
                                              epochs=args.epochs, patience=args.patience,
-                                             lr_decay=args.lr_decay, lr_patience=args.lr_patience)
+                                             lr_decay=args.lr_decay, lr_patience=args.lr_patience,
+                                             batch_size=args.batch_size, lr=args.lr)
             cnn = training.train(data, "cnn", train_cfg, seed=args.train_seed,
                                  arch=models.CNNConfig(architecture=args.architecture,
                                                        first_activation=args.first_activation,
