@@ -101,6 +101,7 @@ def test_auto_calibrates_class_labels_only():
     assert training.TrainConfig().calibrate is None
     assert (training.calibrate_for(None, "class"), training.calibrate_for(None, "activity")) == (True, False)
     assert training.calibrate_for(False, "class") is False
+    assert training.calibrate_for(True, "activity") is False     # a value head has no logit to calibrate
 
 
 @pytest.mark.slow

@@ -10,6 +10,7 @@ import pytest
 
 from oracles import ActivityOracle, LogicOracle
 from utils import gia
+from utils import motifs as motiflib
 from utils.motifs import Motif
 from utils.planted import Distance, Order, Presence
 
@@ -296,3 +297,14 @@ def test_a_similar_pair_effects_are_not_over_stated(monkeypatch):
     unconstrained = effects()
     assert 0.75 < as_data["FOXA_known1"] <= 1.0 and 1.6 < as_data["FOXA_known2"] <= 2.0
     assert unconstrained["FOXA_known1"] > as_data["FOXA_known1"] + 1.0
+
+
+def test_write_at_writes_codes_and_one_hot_alike():
+    codes = np.zeros((2, 8), dtype=np.uint8)
+    onehot = np.eye(4, dtype=np.float32)[codes]
+    inst = np.array([[1, 2, 3], [3, 3, 1]], dtype=np.uint8)
+    starts = np.array([0, 5])
+    motiflib.write_at(codes, starts, inst)
+    motiflib.write_at(onehot, starts, inst)
+    assert codes.tolist() == [[1, 2, 3, 0, 0, 0, 0, 0], [0, 0, 0, 0, 0, 3, 3, 1]]
+    assert np.array_equal(onehot, np.eye(4, dtype=np.float32)[codes]) and onehot.dtype == np.float32

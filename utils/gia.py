@@ -82,12 +82,6 @@ def _score(predictor, x: np.ndarray) -> np.ndarray:
     return np.log(p) - np.log1p(-p)
 
 
-def _write(x: np.ndarray, starts: np.ndarray, inst: np.ndarray) -> None:
-    """Write instances (n, w) of codes at ``starts`` (n,) into one-hot ``x`` (n, L, 4), in place."""
-    rows = np.arange(len(x))
-    x[rows[:, None], starts[:, None] + np.arange(inst.shape[1])[None, :]] = _EYE[inst]
-
-
 def _estimate(d: np.ndarray, rng: np.random.Generator) -> dict:
     s = summarize_differences(d, np.full(len(d), np.nan), rng)
     return {"estimate": s["mean_delta_output"], "ci_low": s["ci_low"], "ci_high": s["ci_high"],
@@ -144,10 +138,10 @@ def measure(predictor, motifs: list[motiflib.Motif], rule: PlantedRule | None, p
     for m in motifs:
         if m.length > length:
             continue
-        x = bare.copy()
+        x = codes.copy()
         starts = rng.integers(0, length - m.length + 1, n)
-        _write(x, starts, draw(m, n, rng, codes, starts))
-        alone[m.name] = _score(predictor, x)
+        motiflib.write_at(x, starts, draw(m, n, rng, codes, starts))
+        alone[m.name] = _score(predictor, _EYE[x])
         out["effects"][m.name] = _estimate(alone[m.name] - f_none, stats_rng)
     if pair is not None and all(p in by_name for p in pair):
         a, b = by_name[pair[0]], by_name[pair[1]]
@@ -157,7 +151,7 @@ def measure(predictor, motifs: list[motiflib.Motif], rule: PlantedRule | None, p
             # one instance of each for both arrangements, drawn where they stand inside it
             inst_a = draw(a, n, rng, codes, places["inside"][0])
             with_a = codes.copy()
-            with_a[np.arange(n)[:, None], places["inside"][0][:, None] + np.arange(a.length)[None, :]] = inst_a
+            motiflib.write_at(with_a, places["inside"][0], inst_a)
             inst_b = draw(b, n, rng, with_a, places["inside"][1])
             result = {"pair": [a.name, b.name], "arrangement": arrangement.inside, "outside_arrangement":
                       arrangement.outside, "inside": None, "outside": None}
@@ -166,12 +160,12 @@ def measure(predictor, motifs: list[motiflib.Motif], rule: PlantedRule | None, p
                     continue
                 a_start, b_start = places.get(side) or _pair_places(rng, n, length, a.length, b.length,
                                                                     arrangement, rule, True)
-                xa, xb, xab = bare.copy(), bare.copy(), bare.copy()
-                _write(xa, a_start, inst_a)
-                _write(xb, b_start, inst_b)
-                _write(xab, a_start, inst_a)
-                _write(xab, b_start, inst_b)
-                fa, fb, fab = _score(predictor, xa), _score(predictor, xb), _score(predictor, xab)
+                xa, xb, xab = codes.copy(), codes.copy(), codes.copy()
+                motiflib.write_at(xa, a_start, inst_a)
+                motiflib.write_at(xb, b_start, inst_b)
+                motiflib.write_at(xab, a_start, inst_a)
+                motiflib.write_at(xab, b_start, inst_b)
+                fa, fb, fab = (_score(predictor, _EYE[v]) for v in (xa, xb, xab))
                 result[side] = _estimate(fab - fa - fb + f_none, stats_rng)
                 result[side]["with_both"] = float(np.mean(fab - f_none))
             out["interaction"] = result
@@ -183,13 +177,13 @@ def measure(predictor, motifs: list[motiflib.Motif], rule: PlantedRule | None, p
         for k in range(1, max_copies + 1):
             if k * m.length > length:
                 break
-            x = bare.copy()
+            x = codes.copy()
             # k copies in k equal slots of the sequence, each at a random place inside its slot
             slot = length // k
             for c in range(k):
                 starts = c * slot + rng.integers(0, slot - m.length + 1, n)
-                _write(x, starts, draw(m, n, rng, x, starts))
-            rows.append({"copies": k, **_estimate(_score(predictor, x) - f_none, stats_rng)})
+                motiflib.write_at(x, starts, draw(m, n, rng, x, starts))
+            rows.append({"copies": k, **_estimate(_score(predictor, _EYE[x]) - f_none, stats_rng)})
         out["dose"][name] = rows
     return out
 
@@ -242,7 +236,7 @@ def truth_table(predictor, motifs: list[motiflib.Motif], pos_motifs, background:
         for combo in combinations(range(k), size):
             x = bare.copy()
             for j in combo:
-                _write(x, starts[:, j], inst[j])
+                motiflib.write_at(x, starts[:, j], inst[j])
             present = [names[j] for j in combo]
             if value:
                 main = np.asarray(predictor.predict(x), dtype=np.float64)

@@ -459,6 +459,13 @@ def instance_drawer(thresholds: dict, background: np.ndarray, sampling: str = "p
 CONTEXT_REDRAWS = 50      # instance_drawer: draws of one instance before its context is taken as it is
 
 
+def write_at(x: np.ndarray, starts, inst: np.ndarray) -> None:
+    """Write instances ``inst`` (n, w) of base codes at ``starts`` (n,) into ``x``, in place: (n, L)
+    codes, or (n, L, 4) one-hot."""
+    cols = np.asarray(starts, dtype=np.int64)[:, None] + np.arange(inst.shape[1])[None, :]
+    x[np.arange(len(x))[:, None], cols] = inst if x.ndim == 2 else np.eye(4, dtype=x.dtype)[inst]
+
+
 def _scores_as_a_rival(codes: np.ndarray, starts: np.ndarray, inst: np.ndarray, rivals) -> np.ndarray:
     """(n,) bool: does writing ``inst`` (n, w) at ``starts`` into ``codes`` (n, L) give a window of
     one of ``rivals`` ((log-odds, threshold) pairs) overlapping the instance that reaches the threshold?"""
@@ -469,7 +476,7 @@ def _scores_as_a_rival(codes: np.ndarray, starts: np.ndarray, inst: np.ndarray, 
         return bad
     x = codes.copy()
     rows = np.arange(n)[:, None]
-    x[rows, starts[:, None] + np.arange(w)[None, :]] = inst
+    write_at(x, starts, inst)
     for lo, t in rivals:
         wo = lo.shape[0]
         first = starts - (wo - 1)                          # windows starting here to starts + w - 1 overlap it

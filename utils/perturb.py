@@ -186,8 +186,7 @@ def _plant_at_free(x, candidates, motif: motiflib.Motif, num_perturbs, rng, max_
         starts = free.draw(idx, motif.length, num_perturbs, rng)
         inst = draw(motif, len(starts), rng, copies, starts) if draw is not None else \
             motiflib.sample_instances(motif, len(starts), rng, sampling)
-        rows = np.arange(len(starts))
-        copies[rows[:, None], starts[:, None] + np.arange(motif.length)[None, :]] = _EYE[inst]
+        motiflib.write_at(copies, starts, inst)
     return idx, copies
 
 
@@ -380,13 +379,12 @@ def _dose_curve(predictor, work, starts, real, fake, rank, counts, n: int, num_p
     into ``work`` at ``starts``; -> (n, len(counts)) mean output over each sequence's draws."""
     from utils.cli import progress
 
-    rows_total, k, w = real.shape
-    rows = np.arange(rows_total)[:, None]
+    k = real.shape[1]
     out = np.full((n, len(counts)), np.nan)
     for c in progress(counts, total=len(counts), desc="dose-response", quiet=quiet, unit="count"):
         for j in range(k):
             fill = np.where((rank[:, j] < c)[:, None], real[:, j], fake[:, j])
-            work[rows, starts[:, j, None] + np.arange(w)[None, :]] = _EYE[fill]
+            motiflib.write_at(work, starts[:, j], fill)
         prob = np.asarray(predictor.predict(work), dtype=np.float64).reshape(n, num_perturbs)
         out[:, c] = prob.mean(axis=1)
     return out

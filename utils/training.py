@@ -295,7 +295,7 @@ def fit_cnn(x_train, y_train, weights, x_val, y_val, arch: models.CNNConfig, cfg
     if refresh_for(cfg.refresh_batch_norm, target):
         models.refresh_batch_norm(model, x_train, seed)
     calibration = None
-    if calibrate_for(cfg.calibrate, target):      # (true with activity labels was refused in train())
+    if calibrate_for(cfg.calibrate, target):
         val_weights = balanced_sample_weights(y_val) if weights is not None else None
         calibration = models.calibrate_logit(model, x_val, y_val, val_weights)
     return model, best.rows, best.best_epoch, best.stop_record(cfg.epochs), calibration
@@ -327,8 +327,9 @@ def calibrate_for(calibrate: bool | None, target: str) -> bool:
     """--calibrate as applied: ``calibrate`` if given, auto (None): on for class labels. Platt
     scaling changes no ranking and no attribution's localization (models.calibrate_logit); on
     Koo & Ploenzke's task 3 it took the default CNN's test accuracy from 0.755 to 0.904 at the
-    same auROC. An activity target has no probabilities to calibrate (refused in train())."""
-    return (target == "class") if calibrate is None else bool(calibrate)
+    same auROC. An activity target has no probabilities to calibrate: never on for one (check_target
+    refuses a user's true before training)."""
+    return target == "class" and (calibrate is None or bool(calibrate))
 
 
 def _compile_options(cfg: TrainConfig) -> dict:
