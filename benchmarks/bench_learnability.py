@@ -106,8 +106,8 @@ def main() -> None:
                     help="epochs without a better validation auROC before the CNN stops (Train_models.py's --early_stop)")
     ap.add_argument("--batch_size", type=int, default=training.TrainConfig.batch_size,
                     help="the CNN's batch size (Train_models.py's --batch_size)")
-    ap.add_argument("--lr", type=float, default=training.TrainConfig.lr,
-                    help="the CNN's learning rate (Train_models.py's --lr)")
+    ap.add_argument("--lr", type=cli.auto_or(float), default="auto",
+                    help="the CNN's learning rate (Train_models.py's --lr; auto: training.lr_for)")
     args = ap.parse_args()
     from benchmarks.bench_attribution import naive_ism
 

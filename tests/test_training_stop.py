@@ -240,7 +240,7 @@ def test_the_learning_rate_decays_on_a_plateau_only_when_asked():
     """--lr_decay 1 (the default): no schedule; a factor below 1: ReduceLROnPlateau on the score
     the best epoch is chosen by (validation auROC, rising; a regression's validation loss, falling)."""
     assert training.lr_schedule(training.TrainConfig(), "class") == []
-    (cls,) = training.lr_schedule(training.TrainConfig(lr_decay=0.2, lr_patience=4), "class")
+    (cls,) = training.lr_schedule(training.TrainConfig(lr_decay=0.2, lr_patience=4, lr=1e-3), "class")
     (reg,) = training.lr_schedule(training.TrainConfig(lr_decay=0.5, lr=0.01), "activity")
     assert (cls.monitor, cls.mode, cls.factor, cls.patience, cls.min_lr) == ("val_auroc", "max", 0.2, 4, 1e-6)
     assert (reg.monitor, reg.mode, reg.factor, reg.patience, reg.min_lr) == ("val_loss", "min", 0.5, 3, 1e-5)
@@ -265,3 +265,16 @@ def test_a_plateau_lowers_the_learning_rate_in_training(tmp_path):
                                                                                  filters=8))
         rates[decay] = float(np.asarray(result.predictor.keras_model.optimizer.learning_rate))
     assert rates[1.0] == pytest.approx(0.01) and rates[0.5] < 0.01 / 1.9
+
+
+def test_the_default_learning_rate_is_larger_below_7000_training_sequences():
+    """--lr auto: 0.002 below 7,000 training sequences (5,000 and 6,000 sequences: 3,500 and 4,200),
+    0.001 from 7,000 on (10,000 sequences and more), where the defaults were measured; fit_cnn
+    resolves it the same way when called with a TrainConfig left at auto."""
+    n_train = {20000: 14000, 10000: 7000, 6000: 4200, 5000: 3500, 1000: 700}
+    assert [training.lr_for(n_train[n]) for n in (20000, 10000, 6000, 5000, 1000)] == [1e-3, 1e-3, 2e-3, 2e-3, 2e-3]
+    assert training.lr_for(6999) == 2e-3 and training.lr_for(7000) == 1e-3
+    assert training.TrainConfig().lr is None
+    assert Train_models.build_parser().parse_args([]).lr is None
+    assert Train_models.build_parser().parse_args(["--lr", "auto"]).lr is None
+    assert Train_models.build_parser().parse_args(["--lr", "0.0005"]).lr == 0.0005
