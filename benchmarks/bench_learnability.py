@@ -13,8 +13,8 @@ Rows 13 and 14 use other motif pairs than the benchmark's: a weak PWM beside a s
 GC-rich motifs.
 
 Targets: CNN test auROC >= 0.97 on every row with 10,000 sequences and >= 0.95 with 5,000 (xor,
-row 8, has no first-order signal to start from: learned at 10,000 since dropout 0.3, not at 5,000;
-docs/benchmarks.md); kmer_logistic <= 0.6 on rows
+row 8, has no first-order signal to start from: learned at 10,000 since dropout 0.3, at 5,000
+since --lr auto, 0.967; docs/benchmarks.md); kmer_logistic <= 0.6 on rows
 2-8, 10, 12, 13 and 14 (k-mer counts cannot see order, spacing, relative orientation, exclusive logic, phase or
 where a motif stands); batched ISM >= 10x naive. Row 11 (copies) is the exception on the k-mer side:
 k-mer counts do see copy number, so kmer_logistic should learn it too.
