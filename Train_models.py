@@ -204,11 +204,10 @@ def build_parser() -> cli.Parser:
                      help="half-width of --null_epochs' chance band, in null standard deviations")
     fit.add_argument("--batch_size", type=cli.positive_int, default=training.TrainConfig.batch_size,
                      metavar="INT", help="sequences per gradient step")
-    fit.add_argument("--lr", type=cli.auto_or(cli.positive_float), default="auto", metavar="FLOAT|auto",
-                     help=f"CNN: Adam's learning rate; auto: {training.LR_SMALL:g} below "
-                          f"{training.LR_LARGE_FROM:,} training sequences (10,000 sequences less the test and "
-                          f"validation splits), {training.LR_LARGE:g} from there on: on small sets the larger "
-                          f"rate learns spacing rules before the model memorizes its training sequences")
+    fit.add_argument("--lr", type=cli.positive_float, default=training.TrainConfig.lr, metavar="FLOAT",
+                     help="CNN: Adam's learning rate (0.001 until 2026-12-08: with twice the rate the CNN learns "
+                          "spacing rules before it memorizes its training sequences, at 5,000 sequences and at "
+                          "10,000)")
     fit.add_argument("--lr_decay", type=cli.decay_factor, default=training.TrainConfig.lr_decay, metavar="FLOAT",
                      help="CNN: multiply the learning rate by this after --lr_patience epochs without a better "
                           "validation score (Keras ReduceLROnPlateau, down to a thousandth of --lr; Koo & "

@@ -14,7 +14,7 @@ GC-rich motifs.
 
 Targets: CNN test auROC >= 0.97 on every row with 10,000 sequences and >= 0.95 with 5,000 (xor,
 row 8, has no first-order signal to start from: learned at 10,000 since dropout 0.3, at 5,000
-since --lr auto, 0.967; docs/benchmarks.md); kmer_logistic <= 0.6 on rows
+since Adam at 0.002, 0.967; docs/benchmarks.md); kmer_logistic <= 0.6 on rows
 2-8, 10, 12, 13 and 14 (k-mer counts cannot see order, spacing, relative orientation, exclusive logic, phase or
 where a motif stands); batched ISM >= 10x naive. Row 11 (copies) is the exception on the k-mer side:
 k-mer counts do see copy number, so kmer_logistic should learn it too.
@@ -106,8 +106,8 @@ def main() -> None:
                     help="epochs without a better validation auROC before the CNN stops (Train_models.py's --early_stop)")
     ap.add_argument("--batch_size", type=int, default=training.TrainConfig.batch_size,
                     help="the CNN's batch size (Train_models.py's --batch_size)")
-    ap.add_argument("--lr", type=cli.auto_or(float), default="auto",
-                    help="the CNN's learning rate (Train_models.py's --lr; auto: training.lr_for)")
+    ap.add_argument("--lr", type=float, default=training.TrainConfig.lr,
+                    help="the CNN's learning rate (Train_models.py's --lr)")
     args = ap.parse_args()
     from benchmarks.bench_attribution import naive_ism
 

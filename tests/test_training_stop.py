@@ -160,6 +160,7 @@ def test_a_null_run_stops_at_min_epochs_for_chance(null_and_learnable):
     assert meta["training"]["null_epochs"] == 3 and meta["training"]["null_z"] == 3.0
     # (its --epochs left at auto: the resolved cap is recorded)
     assert meta["training"]["epochs"] == training.epochs_for(metrics["train"]["n"], 32)
+    assert meta["training"]["lr"] == 0.01                                  # its --lr, as trained
 
 
 @pytest.mark.slow
@@ -267,14 +268,10 @@ def test_a_plateau_lowers_the_learning_rate_in_training(tmp_path):
     assert rates[1.0] == pytest.approx(0.01) and rates[0.5] < 0.01 / 1.9
 
 
-def test_the_default_learning_rate_is_larger_below_7000_training_sequences():
-    """--lr auto: 0.002 below 7,000 training sequences (5,000 and 6,000 sequences: 3,500 and 4,200),
-    0.001 from 7,000 on (10,000 sequences and more), where the defaults were measured; fit_cnn
-    resolves it the same way when called with a TrainConfig left at auto."""
-    n_train = {20000: 14000, 10000: 7000, 6000: 4200, 5000: 3500, 1000: 700}
-    assert [training.lr_for(n_train[n]) for n in (20000, 10000, 6000, 5000, 1000)] == [1e-3, 1e-3, 2e-3, 2e-3, 2e-3]
-    assert training.lr_for(6999) == 2e-3 and training.lr_for(7000) == 1e-3
-    assert training.TrainConfig().lr is None
-    assert Train_models.build_parser().parse_args([]).lr is None
-    assert Train_models.build_parser().parse_args(["--lr", "auto"]).lr is None
+def test_the_default_learning_rate_is_0_002():
+    """Adam at 0.002 since 2026-12-08 (0.001 before): bench_learnability at 5,000 and 10,000 sequences,
+    the analog and task 3 measured both (docs/benchmarks.md, "The learning rate"); --lr reaches
+    TrainConfig and model.json records it (the null run above: --lr 0.01)."""
+    assert training.TrainConfig().lr == 0.002
+    assert Train_models.build_parser().parse_args([]).lr == 0.002
     assert Train_models.build_parser().parse_args(["--lr", "0.0005"]).lr == 0.0005

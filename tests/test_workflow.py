@@ -52,7 +52,7 @@ def test_dry_run_plans_every_job(name, tmp_path):
 
 
 # golden rows of the tiny sweep (seed 1), computed from the code as it stood on 2026-12-08 (the
-# CNN's dropout 0.3 and --lr auto, 0.002 on these 300 sequences; to 1e-3: an untrained CNN's ISM
+# CNN's dropout 0.3 and Adam at 0.002; to 1e-3: an untrained CNN's ISM
 # ties break on TensorFlow's last bits, which differ between CPUs): test auROC,
 # localization auROC and auPRC of ISM, the verdict and the verdict the model kind is expected to
 # reach. 300 sequences and one CNN epoch learn nothing, and the leaderboard says so.

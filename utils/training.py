@@ -50,8 +50,8 @@ class TrainConfig:
                                  # the sequence length and the steps per epoch; 0: off
     null_z: float = 3.0          # the chance band's half-width in null standard deviations
     batch_size: int = 64
-    lr: float | None = None      # Adam's learning rate; None (auto): lr_for the training set, 0.002 below
-                                 # LR_LARGE_FROM training sequences, 0.001 from there on
+    lr: float = 2e-3             # Adam's learning rate (0.001 until 2026-12-08; docs/benchmarks.md, "The
+                                 # learning rate")
     lr_decay: float = 1.0        # the CNN: multiply the learning rate by this after lr_patience epochs without a
     lr_patience: int = 3         # better validation score (Keras ReduceLROnPlateau; Koo & Ploenzke: 0.2 after 5);
                                  # 1.0: a constant rate
@@ -253,8 +253,6 @@ def fit_cnn(x_train, y_train, weights, x_val, y_val, arch: models.CNNConfig, cfg
     """
     keras = models.import_keras()
     set_seed(seed)
-    if cfg.lr is None:
-        cfg = replace(cfg, lr=lr_for(len(x_train)))
     if cfg.epochs is None:
         cfg = replace(cfg, epochs=epochs_for(len(x_train), cfg.batch_size))
     patience = cfg.patience if cfg.early_stop else None
@@ -383,21 +381,6 @@ def epochs_for(n_train: int, batch_size: int = 64) -> int:
     the null rule still end runs that stop improving or stay at chance."""
     steps_per_epoch = math.ceil(max(int(n_train), 1) / max(int(batch_size), 1))
     return min(EPOCHS_MAX, max(EPOCHS_BASE, math.ceil(EPOCHS_BASE * NULL_REFERENCE_STEPS / steps_per_epoch)))
-
-
-LR_SMALL = 2e-3                  # lr_for: the learning rate below LR_LARGE_FROM training sequences ...
-LR_LARGE = 1e-3                  # ... and from there on (where the defaults were measured)
-LR_LARGE_FROM = 7000             # 10,000 sequences less the test and validation splits
-
-
-def lr_for(n_train: int) -> float:
-    """The default learning rate: LR_SMALL (0.002) below LR_LARGE_FROM (7,000) training sequences,
-    LR_LARGE (0.001) from there on. Measured on benchmarks/bench_learnability.py at 5,000 sequences
-    (3,500 training; docs/benchmarks.md, 2026-12-07): row 4 (distance at 500 bp) 0.549 -> 0.994,
-    where 0.001 lost the race to memorization, row 13 (distance, a weak and a strong PWM) 0.939 /
-    0.901 / 0.915 -> 0.975 / 0.968 / 0.974 over three training seeds, every other row at 0.95 or
-    above. From 7,000 on the rate stays where the 10,000-sequence defaults were measured."""
-    return LR_SMALL if int(n_train) < LR_LARGE_FROM else LR_LARGE
 
 
 def null_epochs_for(seq_length: int, n_train: int | None = None, batch_size: int = 64) -> int:
@@ -700,8 +683,6 @@ def train(dataset: Dataset, kind: str, cfg: TrainConfig, seed: int,
     part = {name: split == name for name in SPLITS}
     if kind == "cnn" and cfg.epochs is None:
         cfg = replace(cfg, epochs=epochs_for(int(part["train"].sum()), cfg.batch_size))
-    if kind == "cnn" and cfg.lr is None:
-        cfg = replace(cfg, lr=lr_for(int(part["train"].sum())))
 
     def onehot(name: str) -> np.ndarray:
         return codes_to_onehot(codes[part[name]])
