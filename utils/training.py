@@ -253,8 +253,6 @@ def fit_cnn(x_train, y_train, weights, x_val, y_val, arch: models.CNNConfig, cfg
     """
     keras = models.import_keras()
     set_seed(seed)
-    if cfg.epochs is None:
-        cfg = replace(cfg, epochs=epochs_for(len(x_train), cfg.batch_size))
     patience = cfg.patience if cfg.early_stop else None
     null = None
     null_epochs = (null_epochs_for(x_train.shape[1], len(x_train), cfg.batch_size) if cfg.null_epochs is None
