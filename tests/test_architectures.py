@@ -183,7 +183,10 @@ def test_new_kinds_train_save_load_and_deep_shap_adds_up(arch, act, tiny_data, t
     meta = json.loads((tmp_path / "m" / "model.json").read_text())
     assert (meta["architecture"]["architecture"], meta["architecture"]["first_activation"]) == (arch, act)
     predictor = models.load(tmp_path / "m")                      # safe_mode=True inside
-    names = {layer.name for layer in predictor.keras_model.layers}
+    # the tiny data are a user's (no rule): trained with reverse complements, read on both strands
+    assert isinstance(predictor, models.RCAveraged) and meta["training"]["rc_average"] is True
+    strand = predictor.strand
+    names = {layer.name for layer in strand.keras_model.layers}
     assert models.FIRST_ACTIVATION_LAYER[act] in names
     x = np.eye(4, dtype=np.float32)[np.random.default_rng(0).integers(0, 4, (6, 120))]
     trained = (tmp_path / "m" / "predictions.tsv").read_text().splitlines()[1].split("\t")
@@ -194,12 +197,13 @@ def test_new_kinds_train_save_load_and_deep_shap_adds_up(arch, act, tiny_data, t
     again = models.load(tmp_path / "m")
     assert np.array_equal(again.predict(x), predictor.predict(x))
     bg = np.full(4, 0.25)
-    attr = attribution.deep_shap(predictor, x, reference="dist", background_dist=bg, num_background=16, seed=3)
-    refs = attribution.background_sequences(16, 120, bg, 3)
-    want = predictor.predict_logit(x) - predictor.predict_logit(refs).mean()
+    attr = attribution.both_strands(attribution.deep_shap, predictor, x, reference="dist", background_dist=bg,
+                                    num_background=16, seed=3)
+    refs = attribution.background_sequences(16, 120, bg, 3)      # each strand's references (the same draw)
+    want = predictor.predict_logit(x) - strand.predict_logit(refs).mean()
     assert np.abs(want).max() > 1e-3                               # not trivially zero
     np.testing.assert_allclose(attr.sum(axis=(1, 2)), want, atol=1e-3 + 1e-4 * np.abs(want).max())
-    grads = attribution.saliency(predictor, x)
+    grads = attribution.both_strands(attribution.saliency, predictor, x)
     assert np.isfinite(grads).all() and np.abs(grads).sum() > 0
 
 

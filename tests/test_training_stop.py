@@ -264,7 +264,7 @@ def test_a_plateau_lowers_the_learning_rate_in_training(tmp_path):
                                    lr_decay=decay, lr_patience=1, batch_size=32)
         result = training.train(data, "cnn", cfg, seed=0, arch=models.CNNConfig(architecture="basic", conv_blocks=1,
                                                                                  filters=8))
-        rates[decay] = float(np.asarray(result.predictor.keras_model.optimizer.learning_rate))
+        rates[decay] = float(np.asarray(result.predictor.strand.keras_model.optimizer.learning_rate))
     assert rates[1.0] == pytest.approx(0.01) and rates[0.5] < 0.01 / 1.9
 
 

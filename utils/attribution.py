@@ -68,8 +68,23 @@ UNIFORM = (0.25, 0.25, 0.25, 0.25)
 
 # ----------------------------------------------------------------------------- model access
 def has_keras_graph(predictor) -> bool:
-    """True when the predictor exposes a Keras graph that gradients can run through."""
-    return getattr(predictor, "keras_model", None) is not None
+    """True when the predictor exposes a Keras graph that gradients can run through (a model read on
+    both strands, models.RCAveraged: its strand model's)."""
+    return getattr(getattr(predictor, "strand", predictor), "keras_model", None) is not None
+
+
+def both_strands(function: Callable, predictor, x: np.ndarray, **kwargs) -> np.ndarray:
+    """``function``'s attribution map of ``predictor`` on ``x``; for a model read on both strands
+    (models.RCAveraged: the mean of its strand model's logits on a sequence and on its reverse
+    complement) the mean of the strand model's maps of ``x`` and of its reverse complements, the
+    latter mapped back (positions and bases reversed). Exact for saliency and ISM, which are linear
+    in the output; for the methods with references, each strand against its own draw of them."""
+    strand = getattr(predictor, "strand", None)
+    if strand is None:
+        return function(predictor, x, **kwargs)
+    forward = np.asarray(function(strand, x, **kwargs), dtype=np.float32)
+    backward = np.asarray(function(strand, np.ascontiguousarray(x[:, ::-1, ::-1]), **kwargs), dtype=np.float32)
+    return (forward + backward[:, ::-1, ::-1]) / np.float32(2)
 
 
 def output_scale(predictor) -> str:
@@ -718,7 +733,7 @@ def run_attributions(predictor, onehot: np.ndarray, ids: Sequence[str], methods:
         elif name == "squid":
             kwargs.update(seed=seed)
         start = time.perf_counter()
-        attributions = METHODS[name].function(predictor, x, **kwargs)
+        attributions = both_strands(METHODS[name].function, predictor, x, **kwargs)
         if gradient_correction and name in GRADIENT_METHODS:
             attributions = correct_gradients(attributions)
         seconds = time.perf_counter() - start

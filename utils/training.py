@@ -68,6 +68,8 @@ class TrainConfig:
     calibrate: bool | None = None  # the CNN on class labels, after training: Platt scaling fitted on the
                                  # validation split, folded into the logit layer (models.calibrate_logit);
                                  # None (auto): on for class labels; refused for activity targets
+    rc_average: bool | None = None  # the CNN: read on both strands, the mean of the logits of each sequence and
+                                 # of its reverse complement (models.RCAveraged); None (auto): with augment_rc
 
     @property
     def augment(self) -> augmentlib.Augment:
@@ -298,7 +300,7 @@ def fit_cnn(x_train, y_train, weights, x_val, y_val, arch: models.CNNConfig, cfg
     calibration = None
     if calibrate_for(cfg.calibrate, target):
         val_weights = balanced_sample_weights(y_val) if weights is not None else None
-        calibration = models.calibrate_logit(model, x_val, y_val, val_weights)
+        calibration = models.calibrate_logit(model, x_val, y_val, val_weights, rc_average=bool(cfg.rc_average))
     return model, best.rows, best.best_epoch, best.stop_record(cfg.epochs), calibration
 
 
@@ -664,10 +666,11 @@ def train(dataset: Dataset, kind: str, cfg: TrainConfig, seed: int,
         augment, notes = augmentlib.resolve(cfg.augment_rc, cfg.augment_shift, dataset)   # (k-mer models: unused)
         cfg = replace(cfg, augment_rc=augment.rc, augment_shift=augment.shift,
                       refresh_batch_norm=refresh_for(cfg.refresh_batch_norm, target),
-                      calibrate=calibrate_for(cfg.calibrate, target))
+                      calibrate=calibrate_for(cfg.calibrate, target),
+                      rc_average=augment.rc if cfg.rc_average is None else bool(cfg.rc_average))
     else:                                           # the k-mer models never augment, have no batch norm,
         cfg, notes = replace(cfg, augment_rc=False, augment_shift=0, refresh_batch_norm=False,
-                             calibrate=False), []   # and fit their own probabilities
+                             calibrate=False, rc_average=False), []   # and fit their own probabilities
     if target == "activity":
         labels = np.asarray(dataset.labels, dtype=np.float64)
         if np.ptp(labels) == 0:
@@ -693,6 +696,8 @@ def train(dataset: Dataset, kind: str, cfg: TrainConfig, seed: int,
                                                    onehot("val"), labels[part["val"]], arch, cfg, seed, verbose,
                                                    target)
         predictor = models.predictor_for(kind, model, dataset.seq_length, target)
+        if cfg.rc_average:
+            predictor = models.RCAveraged(predictor)
     else:
         kmer = kmer or models.KmerConfig()
         if kmer.k > dataset.seq_length:
