@@ -75,7 +75,7 @@ def build_parser():
     g.add_argument("--pos_motifs", nargs="+", default=None, metavar="NAME",
                    help="motifs that make a sequence positive (the rest of --motifs are decoys); default: "
                         "the first of --motifs for "
-                        "presence, copies and position (A), the first two for order, distance, orientation and phasing (A B), "
+                        "presence (every one of them with --presence_logic all, xor or at_least), copies and position (A), the first two for order, distance, orientation and phasing (A B), "
                         "every motif but the last for code (the rest of --motifs are its decoys)")
     g.add_argument("--presence_logic", choices=planted.PRESENCE_LOGICS, default="any",
                    help="presence with several positive motifs: any one of them, all of them, exactly one "

@@ -462,3 +462,18 @@ def test_xor_and_at_least_plant_every_subset_in_one_slot_per_motif(tmp_path, log
             assert stats.chi2_contingency(table)[1] > 0.01, table
     else:
         assert f"at least {k} of STAT_known2" in rule.describe()
+
+
+@pytest.mark.parametrize("logic, extra", [("all", []), ("xor", []), ("at_least", ["--min_motifs", 2]), ("any", [])])
+def test_a_logic_over_several_motifs_takes_every_motif_as_positive_unless_told(tmp_path, logic, extra):
+    """`--presence_logic all` (xor, at_least) without --pos_motifs: every one of --motifs is positive,
+    so "all" means both motifs, not the first alone with the second as a decoy; any keeps the first."""
+    data = generate(tmp_path / "d", "--num_seqs", 200, "--seed", 3, "--motifs", "GATA_known1", "NRF1_known1",
+                    "--presence_logic", logic, *extra)
+    want = ["GATA_known1"] if logic == "any" else ["GATA_known1", "NRF1_known1"]
+    assert data.metadata["pos_motifs"] == want
+    np.testing.assert_array_equal(labels_from_bed(data), data.labels)
+    if logic == "all":          # positives carry both motifs, negatives never both
+        for sid, label in zip(data.ids, data.labels):
+            have = {s.motif for s in data.sites.get(sid, [])} & set(want)
+            assert (have == set(want)) == bool(label)

@@ -172,7 +172,9 @@ def resolve_rule(config: SimulationConfig) -> Rule:
     if not names:
         raise InputError("--motifs is empty; name at least one motif (see --list_motifs)")
     motif_objs = motiflib.get_motifs(names, c.motif_db)
-    if c.pos_motifs is None:
+    if c.pos_motifs is None and c.gen_type == "presence" and c.presence_logic != "any":
+        pos_names = names          # all, xor, at_least: a logic over several motifs, every one of --motifs
+    elif c.pos_motifs is None:
         pos_names = names[:1] if c.gen_type in ("presence", "copies", "position") else \
             names[:max(1, len(names) - 1)] if c.gen_type == "code" else names[:2]
     else:
