@@ -116,3 +116,26 @@ def test_train_models_reads_a_users_data_on_both_strands_and_records_it(tmp_path
     picked = rows[:5]
     written = np.array([float(r[col]) for r in picked])
     np.testing.assert_allclose(auto.predict(one_hot([ids[r[0]] for r in picked])), written, rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.slow
+def test_interpretation_says_which_strands_it_read(tmp_path):
+    """Presence planted on both strands trains with reverse complements, so the model reads both
+    and summary.json says so; --rc_average false reads one."""
+    import Generate_sequences
+    import Interpret_models
+
+    data = tmp_path / "d"
+    assert Generate_sequences.main(["--num_seqs", "300", "--seq_length", "80", "--strand", "both", "--seed", "4",
+                                    "--out_dir", str(data), "--quiet"]) == 0
+    strands = {}
+    for name, extra in (("both", []), ("one", ["--rc_average", "false"])):
+        assert Train_models.main(["--data_file", str(data), "--out_dir", str(tmp_path / "m"), "--model_name", name,
+                                  "--epochs", "1", "--filters", "4", "--exp_filters", "4", "--tower_filters", "8",
+                                  "--quiet", *extra]) == 0
+        out = tmp_path / f"r_{name}"
+        assert Interpret_models.main(["--model", str(tmp_path / "m" / name), "--out_dir", str(out),
+                                      "--methods", "saliency", "--tests", "ablation", "--num_attr_seqs", "6",
+                                      "--num_perturbs", "2", "--quiet"]) == 0
+        strands[name] = json.loads((out / "summary.json").read_text())["attribution_settings"]["strands"]
+    assert strands == {"both": "both", "one": "one"}

@@ -192,7 +192,9 @@ def write_results(inp: InterpretationInputs, findings: Findings, attributed: Att
             site_calling=inp.site_calling, scores=scores, truth=truth, notes=inp.notes,
             discovery={m: d.summary() for m, d in discovered.items()},
             attribution_settings={"reference": s.reference, "num_references": attribution.DEEP_BACKGROUND,
-                                  "gradient_correction": s.gradient_correction, "score_mode": s.score_mode})
+                                  "gradient_correction": s.gradient_correction, "score_mode": s.score_mode,
+                                  # a model read on both strands (models.RCAveraged): each map the mean of both
+                                  "strands": "both" if hasattr(inp.predictor, "strand") else "one"})
         dio.write_json(tmp / ResultsFolder.SUMMARY, summary)
         text = report.markdown(summary, rows, curve_png, scores, tmp, truth_motifs(inp), scale, dose_png,
                                position_png)
