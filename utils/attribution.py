@@ -44,6 +44,7 @@ from typing import Callable, Iterable, Sequence
 import numpy as np
 
 from utils import fast_ism
+from utils.augment import reverse_complement
 from utils.background import sample_background
 from utils.cli import progress, say
 from utils.encoding import codes_to_onehot, onehot_to_codes
@@ -83,8 +84,8 @@ def both_strands(function: Callable, predictor, x: np.ndarray, **kwargs) -> np.n
     if strand is None:
         return function(predictor, x, **kwargs)
     forward = np.asarray(function(strand, x, **kwargs), dtype=np.float32)
-    backward = np.asarray(function(strand, np.ascontiguousarray(x[:, ::-1, ::-1]), **kwargs), dtype=np.float32)
-    return (forward + backward[:, ::-1, ::-1]) / np.float32(2)
+    backward = np.asarray(function(strand, np.ascontiguousarray(reverse_complement(x)), **kwargs), dtype=np.float32)
+    return (forward + reverse_complement(backward)) / np.float32(2)
 
 
 def output_scale(predictor) -> str:

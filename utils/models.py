@@ -28,6 +28,7 @@ from typing import Protocol
 
 import numpy as np
 
+from utils.augment import reverse_complement
 from utils.encoding import ALPHABET, kmer_counts, kmer_index
 from utils.folders import ModelFolder, read_model_json
 from utils.io import InputError
@@ -638,7 +639,7 @@ def calibrate_logit(model, x, y, weights=None, rc_average: bool = False) -> dict
         return np.asarray(upstream.predict(onehot, batch_size=BN_REFRESH_BATCH, verbose=0), dtype=np.float64).ravel()
 
     x = np.asarray(x, dtype=np.float32)
-    z = (logits(x) + logits(np.ascontiguousarray(x[:, ::-1, ::-1]))) / 2 if rc_average else logits(x)
+    z = (logits(x) + logits(np.ascontiguousarray(reverse_complement(x)))) / 2 if rc_average else logits(x)
     if not np.all(np.isfinite(z)):                     # a diverged run: train() refuses it next
         return {"method": "platt", "fit_on": "val", "n": int(len(z)), "slope": None, "intercept": None,
                 "applied": False}
@@ -745,8 +746,6 @@ class RCAveraged:
         self.output_kind = strand.output_kind
 
     def _both(self, onehot, read) -> np.ndarray:
-        from utils.augment import reverse_complement
-
         x = self.strand.check_input(onehot)
         return (read(x) + read(np.ascontiguousarray(reverse_complement(x)))) / np.float32(2)
 
