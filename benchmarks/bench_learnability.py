@@ -140,7 +140,7 @@ def main() -> None:
             print(f"{name + mark:32} {cnn.metrics['test']['auroc']:>9.3f} {cnn.metrics['epochs_run']:>6} "
                   f"{cnn.timing['seconds_per_epoch']:>7.1f} {field:>9} {kmer.metrics['test']['auroc']:>10.3f}",
                   flush=True)
-            trained[row] = (cnn.predictor, data)
+            trained[row] = (getattr(cnn.predictor, "strand", cnn.predictor), data)   # ISM's speed: one strand's
         for row in args.ism_rows:
             if row not in trained:
                 continue
