@@ -635,6 +635,7 @@ def calibrate_logit(model, x, y, weights=None, rc_average: bool = False) -> dict
     keras = import_keras()
     logit_layer = model.get_layer("logit")
     upstream = keras.Model(model.input, logit_layer.output)
+
     def logits(onehot):
         return np.asarray(upstream.predict(onehot, batch_size=BN_REFRESH_BATCH, verbose=0), dtype=np.float64).ravel()
 
