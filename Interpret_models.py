@@ -52,6 +52,12 @@ def build_parser():
                         "or a value (a regression: effects in its own units); auto: a sigmoid output is a "
                         "probability, a linear one a logit with 0/1 --labels and a value otherwise, any other "
                         "activation a value")
+    g.add_argument("--rc_average", type=cli.auto_or(cli.boolean), default="auto", metavar="BOOL|auto",
+                   help="read the model on both strands: its output the mean of its outputs' logits on a sequence "
+                        "and on its reverse complement, every attribution method explaining that mean (a model "
+                        "trained with reverse complements is meant to answer alike for both); auto: as model.json "
+                        "records (Train_models.py --rc_average), one strand for a model file from elsewhere; "
+                        "summary.json records it (attribution_settings.strands)")
     g.add_argument("--output_activation", dest="output_kind", choices=models.OUTPUT_ACTIVATIONS,
                    default=argparse.SUPPRESS, help=argparse.SUPPRESS)     # the older name: sigmoid, none
     g = p.add_argument_group("motifs")
@@ -138,7 +144,7 @@ def main(argv=None) -> int:
         background_dist=args.background_dist, tests=args.tests, min_effect=args.min_effect,
         methods=args.methods, out_dir=args.out_dir, overwrite=args.overwrite,
         model_options=interpretation.ModelOptions(args.input_layout, args.output_index, args.output_kind,
-                                                  args.output_reduce),
+                                                  args.output_reduce, args.rc_average),
         site_options=interpretation.SiteOptions(args.motif_db, args.site_pvalue,
                                                 tuple(args.pair) if args.pair else None, args.labels,
                                                 args.truth_sites))

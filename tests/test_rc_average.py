@@ -121,21 +121,28 @@ def test_train_models_reads_a_users_data_on_both_strands_and_records_it(tmp_path
 @pytest.mark.slow
 def test_interpretation_says_which_strands_it_read(tmp_path):
     """Presence planted on both strands trains with reverse complements, so the model reads both
-    and summary.json says so; --rc_average false reads one."""
+    and summary.json says so; Train_models.py --rc_average false reads one; Interpret_models.py
+    --rc_average overrides model.json's record, and reads a model file on one strand unless told."""
     import Generate_sequences
     import Interpret_models
 
     data = tmp_path / "d"
     assert Generate_sequences.main(["--num_seqs", "300", "--seq_length", "80", "--strand", "both", "--seed", "4",
                                     "--out_dir", str(data), "--quiet"]) == 0
-    strands = {}
     for name, extra in (("both", []), ("one", ["--rc_average", "false"])):
         assert Train_models.main(["--data_file", str(data), "--out_dir", str(tmp_path / "m"), "--model_name", name,
                                   "--epochs", "1", "--filters", "4", "--exp_filters", "4", "--tower_filters", "8",
                                   "--quiet", *extra]) == 0
-        out = tmp_path / f"r_{name}"
-        assert Interpret_models.main(["--model", str(tmp_path / "m" / name), "--out_dir", str(out),
-                                      "--methods", "saliency", "--tests", "ablation", "--num_attr_seqs", "6",
-                                      "--num_perturbs", "2", "--quiet"]) == 0
-        strands[name] = json.loads((out / "summary.json").read_text())["attribution_settings"]["strands"]
-    assert strands == {"both": "both", "one": "one"}
+    file = tmp_path / "one.keras"                    # the same network as a model file from elsewhere
+    file.write_bytes((tmp_path / "m" / "one" / "model.keras").read_bytes())
+    strands = {}
+    for run, model, extra in (("both", tmp_path / "m" / "both", []), ("one", tmp_path / "m" / "one", []),
+                              ("both, told one", tmp_path / "m" / "both", ["--rc_average", "false"]),
+                              ("file", file, ["--seq_dict", str(data)]),
+                              ("file, told both", file, ["--seq_dict", str(data), "--rc_average", "true"])):
+        out = tmp_path / f"r_{len(strands)}"
+        assert Interpret_models.main(["--model", str(model), "--out_dir", str(out), "--methods", "saliency",
+                                      "--tests", "ablation", "--num_attr_seqs", "6", "--num_perturbs", "2",
+                                      "--quiet", *extra]) == 0
+        strands[run] = json.loads((out / "summary.json").read_text())["attribution_settings"]["strands"]
+    assert strands == {"both": "both", "one": "one", "both, told one": "one", "file": "one", "file, told both": "both"}

@@ -25,11 +25,13 @@ FASTA_SUFFIXES = (".fa", ".fasta", ".fna", ".fa.gz", ".fasta.gz", ".fna.gz")
 
 @dataclass
 class ModelOptions:
-    """How to read a model file from elsewhere (ignored for model folders)."""
+    """How to read a model file from elsewhere (the first four ignored for model folders) and on how
+    many strands to read any model."""
     input_layout: str = "auto"
     output_index: int = 0
     output_kind: str = "auto"        # auto | probability | logit | value (utils.models.resolve_output_kind)
     output_reduce: str = "sum"       # a profile output -> one value: sum | mean | max | a position
+    rc_average: bool | None = None   # both strands (models.RCAveraged); None: as model.json records, a file one
 
 
 @dataclass
@@ -153,10 +155,11 @@ def load_model(model: str | Path, options: ModelOptions | None = None, input_len
         predictor = models.load_file(path, options.input_layout, options.output_index,
                                      options.output_kind, input_length=input_length, class_labels=class_labels,
                                      output_reduce=options.output_reduce)
-        return LoadedModel(predictor, path, True, test_ids=_test_ids(Path(preds)) if preds else None)
+        return LoadedModel(strands(predictor, options.rc_average), path, True,
+                           test_ids=_test_ids(Path(preds)) if preds else None)
     own = path / ModelFolder.PREDICTIONS
     record = folders.read_model_folder(path, predictions=not preds and own.is_file())
-    predictor = models.load(path, record.meta)
+    predictor = strands(models.load(path, record.meta), options.rc_average)
     metrics = record.metrics or None          # {} when the folder has no metrics.json
     if preds:
         return LoadedModel(predictor, path, False, record.meta, metrics, _test_ids(Path(preds)))
@@ -169,6 +172,17 @@ def load_model(model: str | Path, options: ModelOptions | None = None, input_len
     return LoadedModel(predictor, path, False, record.meta, metrics,
                        tuple(record.predictions.ids[k] for k in test),
                        None if probs is None or not np.all(np.isfinite(probs[test])) else probs[test])
+
+
+def strands(predictor, rc_average: bool | None):
+    """``predictor`` read on both strands (True: models.RCAveraged), on one (False: its strand model),
+    or as loaded (None)."""
+    from utils import models
+
+    strand = getattr(predictor, "strand", predictor)
+    if rc_average is None:
+        return predictor
+    return models.RCAveraged(strand) if rc_average else strand
 
 
 def _test_ids(path: Path) -> tuple[str, ...]:

@@ -740,14 +740,25 @@ class RCAveraged:
     0.875 (docs/benchmarks.md, "Both strands").
     """
 
-    def __init__(self, strand: CNNPredictor):
+    PASSED_ON = ("output_index", "output_kind_reason", "deep_shap_ok")    # what interpretation reads of a file's
+
+    def __init__(self, strand):
+        """``strand``: a CNNPredictor, or any predictor of a model file (Interpret_models.py --rc_average)."""
         self.strand = strand
         self.kind = strand.kind
         self.input_length = strand.input_length
         self.output_kind = strand.output_kind
 
+    def __getattr__(self, name):
+        if name in RCAveraged.PASSED_ON:
+            return getattr(self.strand, name)
+        raise AttributeError(name)      # not keras_model: every gradient goes through both strands
+
+    def check_input(self, onehot) -> np.ndarray:
+        return self.strand.check_input(onehot)
+
     def _both(self, onehot, read) -> np.ndarray:
-        x = self.strand.check_input(onehot)
+        x = self.check_input(onehot)
         return (read(x) + read(np.ascontiguousarray(reverse_complement(x)))) / np.float32(2)
 
     def predict_logit(self, onehot) -> np.ndarray:
