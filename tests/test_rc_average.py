@@ -112,7 +112,7 @@ def test_train_models_reads_a_users_data_on_both_strands_and_records_it(tmp_path
     rows = [line.split("\t") for line in (tmp_path / "m" / "auto" / "predictions.tsv").read_text().splitlines()]
     header, rows = rows[0], rows[1:]
     ids = {f"seq_{i:07d}": s for i, s in enumerate(seqs)}
-    col = header.index("prob") if "prob" in header else len(header) - 1
+    col = header.index("prob")
     picked = rows[:5]
     written = np.array([float(r[col]) for r in picked])
     np.testing.assert_allclose(auto.predict(one_hot([ids[r[0]] for r in picked])), written, rtol=1e-4, atol=1e-5)

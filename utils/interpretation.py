@@ -179,9 +179,9 @@ def strands(predictor, rc_average: bool | None):
     or as loaded (None)."""
     from utils import models
 
-    strand = getattr(predictor, "strand", predictor)
     if rc_average is None:
         return predictor
+    strand = getattr(predictor, "strand", predictor)
     return models.RCAveraged(strand) if rc_average else strand
 
 
